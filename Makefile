@@ -1,0 +1,65 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of those.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+FLASK   := $(BIN)/flask --app wsgi
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+
+.PHONY: run test setup setup-test i18n i18n-extract i18n-update db-upgrade demo lint fmt bench clean
+
+run: setup db-upgrade demo
+	@echo "Serving on http://$(HOST):$(PORT)  (stop with Ctrl-C)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: setup-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# --- set-up -----------------------------------------------------------------
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+.stamp-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+.stamp-dev: requirements.txt requirements-dev.txt package.json | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	npm install --no-audit --no-fund --silent
+	@touch $@
+
+setup: .stamp-runtime i18n
+	@scripts/system-packages runtime
+	@mkdir -p instance
+
+setup-test: setup .stamp-dev
+	@scripts/system-packages test
+
+i18n: .stamp-runtime
+	@$(BIN)/pybabel compile -d translations 2>&1 | grep -v "^compiling" || true
+
+i18n-extract: .stamp-runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -q -N -i translations/messages.pot -d translations --no-location --width 100
+	$(BIN)/python scripts/fill-source-catalog translations/en/LC_MESSAGES/messages.po
+
+db-upgrade: setup
+	$(FLASK) db upgrade
+
+demo: db-upgrade
+	$(FLASK) portal demo
+
+lint: setup-test
+	$(BIN)/ruff check portal tests bench
+
+fmt: setup-test
+	$(BIN)/ruff format portal tests bench
+
+bench: setup-test
+	$(BIN)/python bench/plans.py
+
+clean:
+	rm -rf $(VENV) .stamp-* node_modules instance/portal.sqlite3

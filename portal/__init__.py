@@ -1,0 +1,54 @@
+"""The repayment portal: application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, CLI commands."""
+    from portal import auth, errors, headers, i18n, sessions
+    from portal.accounts.views import bp as accounts_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.cli import portal_cli
+    from portal.config import load_config
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.notifications.views import bp as dev_bp
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(ROOT / "instance"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
+
+    import portal.models  # noqa: F401  (registers every table)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    auth.init_login(login_manager)
+
+    i18n.init_app(app)
+    headers.init_app(app)
+    sessions.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
+    if app.config["DEV_OUTBOX_PAGE"]:
+        app.register_blueprint(dev_bp)
+    app.cli.add_command(portal_cli)
+    return app

@@ -1,0 +1,88 @@
+"""Cardholders, their card accounts and the payments on them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db_types import Money, UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class Cardholder(db.Model):
+    __tablename__ = "cardholders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    accounts: Mapped[list[CardAccount]] = relationship(back_populates="cardholder")
+
+
+class CardAccount(db.Model):
+    """One card account. The full card number is never stored: only the last four
+    digits and a keyed hash (see ``portal.security.card_hash``) for look-up."""
+
+    __tablename__ = "card_accounts"
+    __table_args__ = (
+        CheckConstraint("credit_limit >= 0", name="credit_limit_non_negative"),
+        CheckConstraint("principal >= 0", name="principal_non_negative"),
+        CheckConstraint("interest >= 0", name="interest_non_negative"),
+        CheckConstraint("fees >= 0", name="fees_non_negative"),
+        CheckConstraint("late_fees >= 0", name="late_fees_non_negative"),
+        CheckConstraint("overdue_amount >= 0", name="overdue_non_negative"),
+        CheckConstraint("minimum_due >= 0", name="minimum_due_non_negative"),
+        CheckConstraint("days_past_due >= 0", name="dpd_non_negative"),
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+        CheckConstraint("length(card_last4) = 4", name="last4_length"),
+        Index("ix_card_accounts_dpd", "days_past_due"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cardholder_id: Mapped[int] = mapped_column(ForeignKey("cardholders.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    card_last4: Mapped[str] = mapped_column(String(4))
+    card_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    credit_limit: Mapped[Decimal] = mapped_column(Money())
+    principal: Mapped[Decimal] = mapped_column(Money())
+    interest: Mapped[Decimal] = mapped_column(Money())
+    fees: Mapped[Decimal] = mapped_column(Money())
+    late_fees: Mapped[Decimal] = mapped_column(Money())
+    overdue_amount: Mapped[Decimal] = mapped_column(Money())
+    minimum_due: Mapped[Decimal] = mapped_column(Money())
+    due_date: Mapped[date] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    cardholder: Mapped[Cardholder] = relationship(back_populates="accounts")
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="account", order_by="Payment.paid_at.desc()"
+    )
+
+    @property
+    def balance(self) -> Decimal:
+        return self.principal + self.interest + self.fees + self.late_fees
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_accounts.id"), index=True)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    amount: Mapped[Decimal] = mapped_column(Money())
+    method: Mapped[str] = mapped_column(String(32))
+
+    account: Mapped[CardAccount] = relationship(back_populates="payments")

@@ -1,0 +1,52 @@
+"""What a cardholder sees about their own account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from portal.accounts.models import CardAccount, Payment
+from portal.extensions import db
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A plain-words description of how far behind an account is."""
+
+    key: str  # current, early, late, serious, default
+    min_dpd: int
+
+
+# Stages for explanations only; offer tiers are bank policy (see the policies package).
+STAGES = (Stage("current", 0), Stage("early", 1), Stage("late", 30), Stage("serious", 90), Stage("default", 180))
+
+
+def stage_for(days_past_due: int) -> Stage:
+    return [stage for stage in STAGES if days_past_due >= stage.min_dpd][-1]
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    key: str
+    amount: Decimal
+
+
+def balance_lines(account: CardAccount) -> list[BalanceLine]:
+    return [
+        BalanceLine("principal", account.principal),
+        BalanceLine("interest", account.interest),
+        BalanceLine("fees", account.fees),
+        BalanceLine("late_fees", account.late_fees),
+    ]
+
+
+def recent_payments(account_id: int, limit: int = 5) -> list[Payment]:
+    query = select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(limit)
+    return list(db.session.execute(query).scalars())
+
+
+def days_until(due: date, today: date) -> int:
+    return (due - today).days

@@ -1,0 +1,41 @@
+"""The signed-in cardholder's own account. There is no way to name another one."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+
+from portal.accounts.service import balance_lines, recent_payments, stage_for
+from portal.db_types import utcnow
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/account")
+@login_required
+def overview() -> str:
+    account = current_user.account
+    today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
+    return render_template(
+        "accounts/overview.html",
+        account=account,
+        holder=account.cardholder,
+        stage=stage_for(account.days_past_due),
+        lines=balance_lines(account),
+        payments=recent_payments(account.id),
+        today=today,
+        now=utcnow(),
+    )
+
+
+@bp.route("/accounts/<int:account_id>")
+@login_required
+def by_id(account_id: int) -> str:
+    # A cardholder is bound to one account; any other id is "not found", never a hint.
+    if account_id != current_user.account.id:
+        abort(404)
+    return overview()
+
+

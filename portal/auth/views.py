@@ -1,0 +1,108 @@
+"""Cardholder sign-in pages: card and date of birth, then the code."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from portal.auth import CardholderIdentity
+from portal.auth.forms import CardForm, CodeForm
+from portal.auth.service import SignInFailed, SignInSettings, start_sign_in, verify_code
+from portal.db_types import utcnow
+from portal.extensions import limiter
+from portal.i18n import LOCALES
+from portal.security import card_hash, normalise_digits
+
+bp = Blueprint("auth", __name__)
+
+
+def generic_failure() -> str:
+    """One message for every failure, so it never reveals which part was wrong."""
+    return _("These details did not work. Check them and try again. After 5 wrong codes, sign-in pauses for 15 minutes.")
+
+
+def _settings() -> SignInSettings:
+    return SignInSettings(card_key=current_app.config["CARD_HASH_KEY"], bank_name=current_app.config["BANK_NAME"])
+
+
+def _card_key_for_limit() -> str:
+    """Rate-limit key for one card: its keyed hash, never the number itself."""
+    digits = normalise_digits(request.form.get("card_number", ""))[:40]
+    return "card:" + card_hash(digits, current_app.config["CARD_HASH_KEY"])
+
+
+def _pending_key_for_limit() -> str:
+    return f"otp:{session.get('pending_otp')}"
+
+
+@bp.route("/")
+def home() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.overview"))
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("30 per hour; 10 per minute", methods=["POST"])
+@limiter.limit("10 per hour", key_func=_card_key_for_limit, methods=["POST"])
+def sign_in() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.overview"))
+    form = CardForm()
+    if form.validate_on_submit():
+        otp_id = start_sign_in(form.card_number.data, form.date_of_birth.data, _settings(), request.remote_addr)
+        session["pending_otp"] = otp_id
+        session["pending_started"] = utcnow().timestamp()
+        return redirect(url_for("auth.enter_code"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/sign_in.html", form=form), status
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.limit("20 per hour; 6 per minute", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=_pending_key_for_limit, methods=["POST"])
+def enter_code() -> Response | str:
+    if "pending_otp" not in session:
+        return redirect(url_for("auth.sign_in"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            account = verify_code(session.get("pending_otp"), form.code.data, _settings(), request.remote_addr)
+        except SignInFailed:
+            form.code.errors.append(generic_failure())
+        else:
+            locale = session.get("locale")
+            session.clear()  # a fresh session at sign-in: nothing from before carries over
+            if locale:
+                session["locale"] = locale
+            login_user(CardholderIdentity(account))
+            session["last_seen"] = utcnow().timestamp()
+            return redirect(url_for("accounts.overview"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/code.html", form=form), status
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out() -> Response:
+    # CSRFProtect has already checked the token: signing out cannot be forged.
+    locale = session.get("locale")
+    logout_user()
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    flash(_("You have signed out. Thank you."), "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/language/<code>")
+def set_language(code: str) -> Response:
+    if code not in LOCALES:
+        abort(404)
+    session["locale"] = code
+    target = request.args.get("next", "")
+    # Only same-site paths: never let the switcher become an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("auth.home")
+    return redirect(target)

@@ -1,0 +1,50 @@
+"""``flask --app wsgi portal …`` commands."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from portal.notifications.service import message_as_dict, recent_messages
+
+portal_cli = AppGroup("portal", help="Repayment portal commands.")
+
+
+@portal_cli.command("outbox")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--limit", default=20, show_default=True, help="How many messages, newest first.")
+def outbox_command(as_json: bool, limit: int) -> None:
+    """Print queued and sent messages, newest first (development outbox)."""
+    messages = [message_as_dict(m) for m in recent_messages(limit)]
+    if as_json:
+        click.echo(json.dumps(messages, ensure_ascii=False, indent=2))
+        return
+    if not messages:
+        click.echo("The outbox is empty.")
+    for m in messages:
+        click.echo(f"#{m['id']} {m['created_at']} {m['channel']} to {m['recipient']} [{m['kind']}, {m['status']}]")
+        click.echo(f"    {m['body']}")
+
+
+@portal_cli.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the demo sign-in details as JSON.")
+def demo_command(as_json: bool) -> None:
+    """Load demo cardholders (idempotent) and print how to sign in."""
+    from portal.demo import DEMO_CARDHOLDERS, load_demo
+
+    created = load_demo()
+    details = [
+        {"card_number": d.card_number, "date_of_birth": d.date_of_birth.isoformat(), "name": d.name,
+         "locale": d.locale, "currency": d.currency, "days_past_due": d.days_past_due}
+        for d in DEMO_CARDHOLDERS
+    ]
+    if as_json:
+        click.echo(json.dumps(details, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Demo data ready ({created} new accounts, {len(details)} in all). Sign in as a cardholder with:")
+    for d in details:
+        click.echo(f"  {d['card_number']}  born {d['date_of_birth']}  {d['name']} ({d['locale']}, "
+                   f"{d['currency']}, {d['days_past_due']} days past due)")
+    click.echo("The sign-in code goes to the outbox: `flask --app wsgi portal outbox` or /dev/outbox.")

@@ -1,0 +1,45 @@
+"""Translated error pages. Nothing a person does should ever end in a bare 500."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+
+
+def _messages(code: int) -> tuple[str, str]:
+    if code == 404:
+        return _("Page not found"), _("We could not find that page. It may have moved, or the link may be incomplete.")
+    if code == 429:
+        return _("Please wait a little"), _("There were too many tries in a short time. Please wait a few minutes, then try again.")
+    if code == 413:
+        return _("That file is too large"), _("Please choose a smaller file and try again.")
+    if code == 405:
+        return _("That did not work"), _("This page cannot be used that way. Please go back and try again.")
+    if code >= 500:
+        return _("Something went wrong on our side"), _("This is not your fault. Please try again in a few minutes. Nothing was changed.")
+    return _("That did not work"), _("Something in the request was not right. Please go back and try again.")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        title = _("This form has expired")
+        text = _("For your safety, forms expire. Please go back, reload the page and try again.")
+        return render_template("errors/error.html", title=title, text=text, code=400), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        title, text = _messages(code)
+        return render_template("errors/error.html", title=title, text=text, code=code), code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        title, text = _messages(500)
+        return render_template("errors/error.html", title=title, text=text, code=500), 500

@@ -1,0 +1,94 @@
+"""Locales: which one a request gets, and Babel formatting for templates.
+
+The portal speaks English, Simplified and Traditional Chinese. Browsers say
+``zh-CN``/``zh-TW``/``zh-HK`` rather than script subtags, so negotiation maps regions to
+scripts before matching.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_currency as babel_format_currency
+from flask import Flask, request, session
+from flask_babel import format_date, format_decimal, format_percent, get_locale, get_timezone
+
+LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+DEFAULT_LOCALE = "en"
+_TRADITIONAL_REGIONS = {"tw", "hk", "mo"}
+
+
+def match_language_tag(tag: str) -> str | None:
+    """Map one Accept-Language tag (``zh-TW``, ``zh-Hans-CN``, ``en-GB``) to a locale."""
+    parts = tag.replace("_", "-").lower().split("-")
+    if parts[0] == "en":
+        return "en"
+    if parts[0] != "zh":
+        return None
+    if "hant" in parts[1:] or any(p in _TRADITIONAL_REGIONS for p in parts[1:]):
+        return "zh_Hant"
+    return "zh_Hans"
+
+
+def negotiate(accept_language: list[tuple[str, float]]) -> str:
+    """The best supported locale for a parsed Accept-Language header (by quality)."""
+    for tag, _quality in sorted(accept_language, key=lambda item: -item[1]):
+        found = match_language_tag(tag)
+        if found:
+            return found
+    return DEFAULT_LOCALE
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return negotiate(list(request.accept_languages))
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for the ``lang`` attribute."""
+    return str(get_locale()).replace("_", "-")
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    """An amount in its currency, formatted for the active locale (CN¥1,234.50, HK$…)."""
+    if amount is None:
+        return ""
+    return babel_format_currency(amount, currency, locale=get_locale())
+
+
+def percent(fraction: Decimal, digits: int = 2) -> str:
+    """A fraction (0.1303) as a locale percentage with ``digits`` decimals (13.03%)."""
+    pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
+    return format_percent(fraction, format=pattern)
+
+
+def local_date(value: date | datetime | None, style: str = "long", tz: str | None = None) -> str:
+    """A date for the active locale; an aware datetime is first moved to ``tz``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(tz) if tz else get_timezone()).date()
+    return format_date(value, style)
+
+
+def local_datetime(value: datetime | None, style: str = "medium", tz: str | None = None) -> str:
+    """Date and time with the zone's name, e.g. for signatures and messages."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(tz) if tz else get_timezone()
+    return babel_format_datetime(value, style, tzinfo=zone, locale=get_locale())
+
+
+def number(value: int | Decimal) -> str:
+    return format_decimal(value)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters.update(money=money, percent=percent, local_date=local_date, local_datetime=local_datetime, number=number)
+    app.jinja_env.globals.update(LOCALES=LOCALES, html_lang=html_lang, current_locale=lambda: str(get_locale()))

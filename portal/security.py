@@ -1,0 +1,50 @@
+"""Card numbers and one-time codes: checked, hashed with a server key, never stored plain."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import unicodedata
+
+
+def normalise_digits(text: str) -> str:
+    """Digits only, with full-width digits folded (people type on Chinese keyboards)."""
+    folded = unicodedata.normalize("NFKC", text or "")
+    return "".join(ch for ch in folded if ch not in " -\u00a0")
+
+
+def luhn_valid(number: str) -> bool:
+    """True when ``number`` is 12–19 ASCII digits that pass the Luhn check."""
+    if not (12 <= len(number) <= 19) or not number.isascii() or not number.isdigit():
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(number)):
+        value = int(digit)
+        if index % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def card_hash(number: str, key: str) -> str:
+    """The keyed look-up hash of a full card number (HMAC-SHA-256, hex)."""
+    return hmac.new(key.encode(), b"card:" + number.encode(), hashlib.sha256).hexdigest()
+
+
+def code_hash(code: str, account_id: int, key: str) -> str:
+    """The keyed hash of a one-time code, bound to the account it was sent for."""
+    return hmac.new(key.encode(), f"otp:{account_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_code() -> str:
+    """A uniformly random 6-digit code."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def mask_name(name: str) -> str:
+    """``Wang Xiaoming`` → ``W*** X*******``; ``王小明`` → ``王**``."""
+    parts = name.split()
+    if len(parts) <= 1:
+        return name[:1] + "*" * max(len(name) - 1, 0)
+    return " ".join(part[:1] + "*" * (len(part) - 1) for part in parts)
