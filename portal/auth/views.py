@@ -61,7 +61,7 @@ def sign_in() -> Response | str:
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
-@limiter.limit("20 per hour; 6 per minute", methods=["POST"])
+@limiter.limit("40 per hour; 10 per minute", methods=["POST"])
 @limiter.limit("10 per 15 minutes", key_func=_pending_key_for_limit, methods=["POST"])
 def enter_code() -> Response | str:
     if "pending_otp" not in session:

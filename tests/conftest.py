@@ -1,0 +1,228 @@
+"""Shared fixtures: an app on SQLite and on PostgreSQL, clients, factories, a frozen clock.
+
+Web tests run once per database. PostgreSQL and Chromium tests skip outside CI when the
+part is missing (saying what to install); under ``CI=true`` they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal import clock, create_app
+from portal.extensions import db, limiter
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_TEST_DB = "portal_test"
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip outside CI when a real part is missing; fail under CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true")
+    pytest.skip(f"{what} is not available; install it to run this test")
+
+
+def postgres_url() -> str | None:
+    """Create the test database if needed; return its URL, or None if no server."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_TEST_DB}).scalar()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{PG_TEST_DB}"'))
+        engine.dispose()
+    except Exception:
+        return None
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+
+
+def reset_schema(app: Flask) -> None:
+    """Drop everything and build the schema with the Alembic migrations."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    url = postgres_url()
+    need(url is not None, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def _schema_app(database_url: str) -> Iterator[Flask]:
+    app = make_app(database_url)
+    reset_schema(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_schema_app: Flask) -> Iterator[Flask]:
+    """The app with empty tables. No app context stays pushed during a test: Flask would
+    reuse it for every request, sharing ``g`` (CSRF token, current user) between them."""
+    app = _schema_app
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+    clock.freeze(None)
+
+
+@pytest.fixture
+def query(app: Flask) -> Any:
+    """``query(stmt)`` → all rows' first column (or ``query.one(stmt)``), in a fresh context."""
+
+    class Query:
+        def __call__(self, statement: Any) -> list[Any]:
+            with app.app_context():
+                return list(db.session.execute(statement).scalars())
+
+        def one(self, statement: Any) -> Any:
+            with app.app_context():
+                return db.session.execute(statement).scalar_one()
+
+        def run(self, fn: Any) -> Any:
+            with app.app_context():
+                result = fn(db.session)
+                db.session.commit()
+                return result
+
+    return Query()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def frozen() -> Iterator[Any]:
+    """Freeze the portal clock; call the fixture's ``set(datetime)`` to move it."""
+
+    class Clock:
+        def set(self, instant: datetime) -> None:
+            clock.freeze(instant)
+
+    clock.freeze(datetime(2026, 11, 28, 4, 0, tzinfo=UTC))
+    yield Clock()
+    clock.freeze(None)
+
+
+# --- factories ---------------------------------------------------------------
+
+CARD = "6222000000000017"
+DOB = date(1988, 4, 12)
+
+
+def make_account(app: Flask, *, card: str = CARD, dob: date = DOB, name: str = "Li Na", locale: str = "en",
+                 currency: str = "CNY", dpd: int = 35, principal: str = "10000.00", reference: str | None = None,
+                 **fields: Any) -> int:
+    """Create a cardholder with one account; return the account id."""
+    from portal.accounts.models import CardAccount, Cardholder
+    from portal.security import card_hash
+
+    holder = Cardholder(full_name=name, date_of_birth=dob, phone="+86 138 0000 0001", locale=locale,
+                        email="li.na@example.com")
+    values: dict[str, Any] = dict(
+        cardholder=holder, reference=reference or f"T{card[-8:]}", card_last4=card[-4:],
+        card_hash=card_hash(card, app.config["CARD_HASH_KEY"]), currency=currency,
+        credit_limit=Decimal("20000"), principal=Decimal(principal), interest=Decimal("489.00"),
+        fees=Decimal("0"), late_fees=Decimal("140.00"), overdue_amount=Decimal("2000.00"),
+        minimum_due=Decimal("2100.00"), due_date=date(2026, 12, 15), days_past_due=dpd,
+        time_zone="Asia/Shanghai", flags=[],
+    )
+    values.update(fields)
+    with app.app_context():
+        account = CardAccount(**values)
+        db.session.add(account)
+        db.session.commit()
+        return account.id
+
+
+def csrf_token(html: bytes | str) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text) or re.search(
+        r'name="csrf_token" value="([^"]+)"', text)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def last_code(app: Flask) -> str:
+    """The newest sign-in code from the outbox (as a person would read their SMS)."""
+    from sqlalchemy import select
+
+    from portal.notifications.models import OutboxMessage
+
+    with app.app_context():
+        query = select(OutboxMessage.body).order_by(OutboxMessage.id.desc()).limit(1)
+        body = db.session.execute(query).scalar_one()
+    return re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)  # type: ignore[union-attr]
+
+
+class CardholderAuth:
+    """Signs a cardholder in through the real pages, like the flaskr tutorial's helper."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.app = client.application
+
+    def start(self, card: str = CARD, dob: str = DOB.isoformat()) -> Any:
+        token = csrf_token(self.client.get("/sign-in").data)
+        return self.client.post("/sign-in", data={"csrf_token": token, "card_number": card, "date_of_birth": dob})
+
+    def enter(self, code: str) -> Any:
+        token = csrf_token(self.client.get("/sign-in/code").data)
+        return self.client.post("/sign-in/code", data={"csrf_token": token, "code": code})
+
+    def sign_in(self, card: str = CARD, dob: str = DOB.isoformat()) -> Any:
+        self.start(card, dob)
+        return self.enter(last_code(self.app))
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> CardholderAuth:
+    return CardholderAuth(client)
+
+
+ROOT = Path(__file__).resolve().parent.parent
