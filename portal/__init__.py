@@ -9,12 +9,18 @@ from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Each feature's views module exposes ``bp``. Order matters only for URL conflicts.
+BLUEPRINTS = [
+    "portal.auth.views",
+    "portal.accounts.views",
+]
+
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
+    from importlib import import_module
+
     from portal import auth, errors, headers, i18n, sessions
-    from portal.accounts.views import bp as accounts_bp
-    from portal.auth.views import bp as auth_bp
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -46,8 +52,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     errors.init_app(app)
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(accounts_bp)
+    for module in BLUEPRINTS:
+        app.register_blueprint(import_module(module).bp)
     if app.config["DEV_OUTBOX_PAGE"]:
         app.register_blueprint(dev_bp)
     app.cli.add_command(portal_cli)

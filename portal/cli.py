@@ -8,8 +8,11 @@ import click
 from flask.cli import AppGroup
 
 from portal.notifications.service import message_as_dict, recent_messages
+from portal.policies.cli import offers_command, quote_command
 
 portal_cli = AppGroup("portal", help="Repayment portal commands.")
+portal_cli.add_command(quote_command)
+portal_cli.add_command(offers_command)
 
 
 @portal_cli.command("outbox")

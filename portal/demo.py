@@ -16,6 +16,7 @@ from portal.accounts.models import CardAccount, Cardholder, Payment
 from portal.audit.service import SYSTEM, record
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.policies.service import ensure_default_policy
 from portal.security import card_hash
 
 
@@ -107,5 +108,6 @@ def load_demo(today: date | None = None) -> int:
         db.session.flush()
         record(SYSTEM, "demo.account_created", ("card_account", account.id))
         created += 1
+    ensure_default_policy(SYSTEM)
     db.session.commit()
     return created

@@ -3,6 +3,12 @@
 from portal.accounts.models import CardAccount, Cardholder, Payment
 from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode
+from portal.cases.models import CaseEvent, Promise
 from portal.notifications.models import OutboxMessage
+from portal.plans.models import Plan, PlanInstallment, Signature
+from portal.policies.models import PolicyVersion
 
-__all__ = ["AuditEvent", "CardAccount", "Cardholder", "OneTimeCode", "OutboxMessage", "Payment"]
+__all__ = [
+    "AuditEvent", "CardAccount", "CaseEvent", "Cardholder", "OneTimeCode", "OutboxMessage", "Payment", "Plan",
+    "PlanInstallment", "PolicyVersion", "Promise", "Signature",
+]

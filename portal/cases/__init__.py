@@ -1,0 +1,1 @@
+"""The case file: one timeline per account of everything that happened about the debt."""

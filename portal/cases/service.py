@@ -1,0 +1,81 @@
+"""Writing to the case file. Callers commit; each write pairs with an audit event."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from portal.audit.service import Actor, record
+from portal.cases.models import CaseEvent, Promise
+from portal.extensions import db
+
+REASONS = ("lost_job", "illness", "income_fell", "overspent", "unsure_rules", "other")
+
+
+class CaseError(ValueError):
+    """Input that cannot go into the case file; ``code`` names the problem for the view."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def add_event(account_id: int, kind: str, actor: Actor, data: dict[str, Any] | None = None) -> CaseEvent:
+    event = CaseEvent(account_id=account_id, kind=kind, data=data or {}, actor_type=actor.type, actor_id=actor.id)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def set_reason(account_id: int, reason: str, actor: Actor) -> CaseEvent:
+    """Record what made repaying hard (one of ``REASONS``)."""
+    if reason not in REASONS:
+        raise CaseError("unknown_reason")
+    event = add_event(account_id, "reason", actor, {"reason": reason})
+    record(actor, "case.reason_set", ("card_account", account_id), after={"reason": reason})
+    return event
+
+
+def latest_reason(account_id: int) -> str | None:
+    query = (select(CaseEvent.data).where(CaseEvent.account_id == account_id, CaseEvent.kind == "reason")
+             .order_by(CaseEvent.id.desc()).limit(1))
+    data = db.session.execute(query).scalar()
+    return data.get("reason") if data else None
+
+
+def record_budget(account_id: int, figures: dict[str, str], disposable: Decimal, actor: Actor) -> CaseEvent:
+    """Keep the income-and-spending figures the cardholder gave, as decimal strings."""
+    event = add_event(account_id, "budget", actor, {"figures": figures, "disposable": str(disposable)})
+    record(actor, "case.budget_recorded", ("card_account", account_id), after={"disposable": str(disposable)})
+    return event
+
+
+def latest_budget(account_id: int) -> dict[str, Any] | None:
+    query = (select(CaseEvent.data).where(CaseEvent.account_id == account_id, CaseEvent.kind == "budget")
+             .order_by(CaseEvent.id.desc()).limit(1))
+    return db.session.execute(query).scalar()
+
+
+def record_promise(account_id: int, amount: Decimal, currency: str, pay_by: date, actor: Actor) -> Promise:
+    promise = Promise(account_id=account_id, amount=amount, currency=currency, pay_by=pay_by)
+    db.session.add(promise)
+    db.session.flush()
+    add_event(account_id, "promise", actor, {"promise": promise.id, "amount": str(amount), "pay_by": pay_by.isoformat()})
+    record(actor, "promise.made", ("promise", promise.id), after={"amount": str(amount), "pay_by": pay_by.isoformat()})
+    return promise
+
+
+def open_promise(account_id: int) -> Promise | None:
+    query = select(Promise).where(Promise.account_id == account_id, Promise.state == "open").order_by(Promise.id.desc())
+    return db.session.execute(query.limit(1)).scalar()
+
+
+def record_rating(account_id: int, plan_id: int | None, rating: int, comment: str, actor: Actor) -> CaseEvent:
+    if not 1 <= rating <= 5:
+        raise CaseError("rating_out_of_range")
+    event = add_event(account_id, "rating", actor, {"plan": plan_id, "rating": rating, "comment": comment[:1000]})
+    record(actor, "case.rating_given", ("card_account", account_id), after={"rating": rating})
+    return event

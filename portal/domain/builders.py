@@ -1,0 +1,218 @@
+"""Schedule builders, one per plan type. Inputs are trusted (see `quote` for checks).
+
+Models, in one place:
+
+* Installment / personalised, MONTHLY_FEE: principal split in N equal parts; the fee
+  each month is principal × monthly rate on the ORIGINAL principal; total fee =
+  principal × rate × N. Both split with the remainder on the last installment.
+* Installment / personalised, ANNUAL_RATE: level annuity payment at annual/12 a month,
+  rounded half-up; each month's interest is the declining balance × monthly rate,
+  rounded; the last installment repays whatever balance is left.
+* Relief: for `relief_months` a fixed payment first covers interest at the reduced
+  rate on the declining balance, then principal. The balance left afterwards is
+  amortised as an annuity over `after_months` at the normal rate; 0 means one final
+  payment at month M+1, which is the same thing as a one-month annuity (that month
+  bears normal interest). If the fixed payment clears the balance early, the schedule
+  ends early.
+* Settlement: the balance × (1 − discount), rounded UP to the minor unit so the discount
+  never exceeds the agreed percentage, in 1..3 equal monthly payments from the first
+  due date (remainder on the last). It closes the debt; nothing is charged.
+* Waivers of fees and late fees are rounded DOWN, for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+
+from portal.domain.dates import monthly_dates
+from portal.domain.money import CONTEXT, ZERO, ceil_money, minor_unit
+from portal.domain.rates import annuity_payment
+from portal.domain.schedule import (
+    NO_WAIVER,
+    Installment,
+    PlanType,
+    Pricing,
+    Quote,
+    Waived,
+    finish_quote,
+    split_evenly,
+)
+
+__all__ = [
+    "default_relief_payment",
+    "fee_waiver",
+    "installment_plan",
+    "relief_plan",
+    "settlement_plan",
+]
+
+ONE = Decimal(1)
+TWELVE = Decimal(12)
+# Building a NamedTuple through tuple.__new__ skips its Python-level __new__; it matters
+# only because a 60-month schedule builds sixty rows and offers build many schedules.
+_row = tuple.__new__
+
+
+def fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str) -> Waived:
+    """Waive `share` (a fraction 0..1) of the fees and late fees, rounded down."""
+    with localcontext(CONTEXT):
+        unit = minor_unit(currency)
+        return Waived(
+            fees=(fees * share).quantize(unit, ROUND_DOWN),
+            late_fees=(late_fees * share).quantize(unit, ROUND_DOWN),
+        )
+
+
+def _fee_rows(
+    principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal
+) -> list[Installment]:
+    months = len(dates)
+    part, last_part = split_evenly(principal, months, unit)
+    total_fee = (principal * rate * months).quantize(unit, ROUND_HALF_UP)
+    fee, last_fee = split_evenly(total_fee, months, unit)
+    regular = part + fee
+    rows = [_row(Installment, (n, d, part, fee, regular)) for n, d in enumerate(dates[:-1], 1)]
+    rows.append(_row(Installment, (months, dates[-1], last_part, last_fee, last_part + last_fee)))
+    return rows
+
+
+def _annuity_rows(
+    principal: Decimal,
+    monthly_rate: Decimal,
+    dates: Sequence[date],
+    unit: Decimal,
+    first_number: int = 1,
+) -> list[Installment]:
+    months = len(dates)
+    if not monthly_rate:
+        rows = _fee_rows(principal, ZERO, dates, unit)
+        if first_number != 1:
+            rows = [r._replace(number=r.number + first_number - 1) for r in rows]
+        return rows
+    payment = annuity_payment(principal, monthly_rate, months).quantize(unit, ROUND_HALF_UP)
+    balance = principal
+    rows = []
+    for n, due in enumerate(dates[:-1], first_number):
+        interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+        # The payment covers interest (it exceeds principal × rate); capping at the
+        # balance guards tiny loans where the rounded-up payment would over-repay.
+        part = payment - interest
+        if part > balance:
+            part = balance
+        balance -= part
+        rows.append(_row(Installment, (n, due, part, interest, part + interest)))
+    interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+    rows.append(Installment(first_number + months - 1, dates[-1], balance, interest, balance + interest))
+    return rows
+
+
+def installment_plan(
+    *,
+    currency: str,
+    amount: Decimal,
+    months: int,
+    pricing: Pricing,
+    rate: Decimal,
+    first_due: date,
+    down_payment: Decimal = ZERO,
+    waived: Waived = NO_WAIVER,
+    plan: PlanType = PlanType.INSTALLMENT,
+) -> Quote:
+    """An installment (or personalised) plan of `months` installments.
+
+    `rate` is the monthly fee rate under MONTHLY_FEE and the annual rate under
+    ANNUAL_RATE. The financed principal is amount − waivers − down payment.
+    """
+    with localcontext(CONTEXT):
+        unit = minor_unit(currency)
+        # Pin inputs to the minor-unit exponent (exact for valid input) so every
+        # derived amount carries it too: "833.33", never "833.330" or "833.3".
+        amount = amount.quantize(unit)
+        principal = amount - waived.written_off - down_payment.quantize(unit)
+        dates = monthly_dates(first_due, months)
+        if pricing is Pricing.MONTHLY_FEE:
+            rows = _fee_rows(principal, rate, dates, unit)
+        else:
+            rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
+        return finish_quote(plan, currency, amount, down_payment, principal, rows, waived)
+
+
+def default_relief_payment(
+    principal: Decimal, relief_rate: Decimal, relief_months: int, after_months: int, currency: str
+) -> Decimal:
+    """The fixed relief payment used when none is given.
+
+    The level payment that would repay `principal` over the whole plan length at the
+    relief rate, rounded half-up: affordable, and it repays principal from month one.
+    """
+    with localcontext(CONTEXT):
+        months = relief_months + max(after_months, 1)
+        payment = annuity_payment(principal, relief_rate / TWELVE, months)
+        return payment.quantize(minor_unit(currency), ROUND_HALF_UP)
+
+
+def relief_plan(
+    *,
+    currency: str,
+    amount: Decimal,
+    first_due: date,
+    relief_months: int,
+    relief_rate: Decimal,
+    normal_rate: Decimal,
+    payment: Decimal,
+    after_months: int,
+    waived: Waived = NO_WAIVER,
+) -> Quote:
+    """Interest relief: reduced (or frozen, rate 0) interest for `relief_months`.
+
+    `payment` must cover the first month's reduced interest. Rates are annual.
+    """
+    with localcontext(CONTEXT):
+        unit = minor_unit(currency)
+        amount = amount.quantize(unit)
+        payment = payment.quantize(unit)
+        principal = amount - waived.written_off
+        relief_monthly = relief_rate / TWELVE
+        normal_monthly = normal_rate / TWELVE
+        dates = monthly_dates(first_due, relief_months + max(after_months, 1))
+        rows: list[Installment] = []
+        balance = principal
+        forgone = ZERO
+        for n in range(1, relief_months + 1):
+            interest = (balance * relief_monthly).quantize(unit, ROUND_HALF_UP)
+            forgone += (balance * normal_monthly).quantize(unit, ROUND_HALF_UP) - interest
+            part = min(payment - interest, balance)
+            balance -= part
+            rows.append(Installment(n, dates[n - 1], part, interest, part + interest))
+            if not balance:
+                break
+        if balance:
+            rows.extend(
+                _annuity_rows(balance, normal_monthly, dates[relief_months:], unit, relief_months + 1)
+            )
+        waived = Waived(
+            interest=forgone,
+            fees=waived.fees,
+            late_fees=waived.late_fees,
+            discount=waived.discount,
+        )
+        return finish_quote(PlanType.RELIEF, currency, amount, ZERO, principal, rows, waived)
+
+
+def settlement_plan(
+    *, currency: str, amount: Decimal, first_due: date, discount: Decimal, payments: int
+) -> Quote:
+    """Settle `amount` for amount × (1 − discount) in `payments` monthly payments."""
+    with localcontext(CONTEXT):
+        unit = minor_unit(currency)
+        amount = amount.quantize(unit)
+        settled = ceil_money(amount * (ONE - discount), currency)
+        part, last = split_evenly(settled, payments, unit)
+        dates = monthly_dates(first_due, payments)
+        nothing = ZERO.quantize(unit)
+        rows = [_row(Installment, (n, d, part, nothing, part)) for n, d in enumerate(dates[:-1], 1)]
+        rows.append(Installment(payments, dates[-1], last, nothing, last))
+        waived = Waived(discount=amount - settled)
+        return finish_quote(PlanType.SETTLEMENT, currency, amount, ZERO, settled, rows, waived)

@@ -1,0 +1,245 @@
+"""What one account may choose today under a policy: `offers_for`.
+
+Rules (all limits come from the account's tier in the policy):
+
+* No offers at all when `ineligibility(...)` names a reason: currency differs from
+  the policy's, a blocking flag, an active plan, inside the cool-down after a broken
+  plan, nothing overdue (DPD < 1) or nothing owed, or no tier covers the DPD.
+* A plan type is offered only if the tier allows it and the balance is in its band.
+* First due date: today + 1 calendar month (clamped to month end). Settlements are
+  instead due at the deadline, today + `deadline_days`, further payments monthly.
+* Each offer is priced at the policy's most generous terms for the cardholder within
+  its limits: installment, each allowed tenor at the tier's rate and minimum down
+  payment (rounded up); relief, the maximum months, rate cut and fee waiver; settlement,
+  the maximum discount in 1..max_payments payments; personalised, fees waived as far as
+  allowed, at the longest tenor up to `max_tenor` whose principal part alone meets the
+  minimum installment.
+* An offer with any installment below the minimum installment (or settlement payment
+  below the minimum payment) is not produced.
+* Order: installment, relief, settlement, personalised; then by number of payments.
+
+Acceptance must re-check: compute `offers_for` again with the current account and
+policy and accept only an offer with the same `fingerprint`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+
+from portal.domain.account import AccountSnapshot
+from portal.domain.builders import (
+    default_relief_payment,
+    fee_waiver,
+    installment_plan,
+    relief_plan,
+    settlement_plan,
+)
+from portal.domain.dates import add_months
+from portal.domain.money import CONTEXT, ZERO, ceil_money, minor_unit
+from portal.domain.policy import (
+    InstallmentLimits,
+    OfferPolicy,
+    PersonalisedLimits,
+    ReliefLimits,
+    SettlementLimits,
+)
+from portal.domain.schedule import PlanType, Pricing, Quote
+from portal.domain.terms import PlanTerms, fingerprint
+
+__all__ = ["Offer", "ineligibility", "offers_for"]
+
+ONE = Decimal(1)
+_PLAN_ORDER = {plan: i for i, plan in enumerate(PlanType)}
+Limits = InstallmentLimits | ReliefLimits | SettlementLimits | PersonalisedLimits
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One choice for the cardholder: its terms, priced schedule and who may grant it.
+
+    needs_approval         a supervisor must approve before it binds
+    needs_hardship_reason  a recorded hardship reason is required (personalised)
+    agent_may_offer        within an agent's own authority (never if needs_approval)
+    fingerprint            SHA-256 hex of the canonical JSON of terms and schedule
+    """
+
+    tier: str
+    terms: PlanTerms
+    quote: Quote
+    needs_approval: bool
+    needs_hardship_reason: bool
+    agent_may_offer: bool
+    fingerprint: str
+
+    @property
+    def plan(self) -> PlanType:
+        """The plan type."""
+        return self.terms.plan
+
+
+def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) -> list[str]:
+    """Why `account` gets no offers today (codes), or [] if it may have some.
+
+    Codes: currency, blocked, active_plan, cooling_down, not_overdue, nothing_owed,
+    no_tier.
+    """
+    reasons = []
+    if account.currency != policy.currency:
+        reasons.append("currency")
+    if account.flags & policy.blocking_flags:
+        reasons.append("blocked")
+    if account.has_active_plan:
+        reasons.append("active_plan")
+    broken = account.last_broken_plan_on
+    if broken is not None and today < broken + timedelta(days=policy.cooldown_days):
+        reasons.append("cooling_down")
+    if account.days_past_due < 1:
+        reasons.append("not_overdue")
+    elif policy.tier_for(account.days_past_due) is None:
+        reasons.append("no_tier")
+    if account.balance <= ZERO:
+        reasons.append("nothing_owed")
+    return reasons
+
+
+def _open(lim: Limits, balance: Decimal) -> bool:
+    """The tier allows this plan type and the balance is inside its band."""
+    return lim.allowed and lim.min_balance <= balance and (
+        lim.max_balance is None or balance <= lim.max_balance
+    )
+
+
+def _offer(tier: str, terms: PlanTerms, quote: Quote, *, approval: bool,
+           agent: bool) -> Offer:
+    return Offer(
+        tier=tier,
+        terms=terms,
+        quote=quote,
+        needs_approval=approval,
+        needs_hardship_reason=terms.plan is PlanType.PERSONALISED,
+        agent_may_offer=agent and not approval,
+        fingerprint=fingerprint(terms, quote),
+    )
+
+
+def _installments(tier: str, lim: InstallmentLimits, account: AccountSnapshot,
+                  first_due: date, unit: Decimal) -> list[Offer]:
+    balance = account.balance
+    down = ceil_money(balance * lim.min_down_payment, account.currency)
+    if down >= balance:
+        return []
+    fee = lim.pricing is Pricing.MONTHLY_FEE
+    rate = lim.max_monthly_fee_rate if fee else lim.max_annual_rate
+    floor = max(lim.min_installment, unit)
+    offers = []
+    for months in sorted(set(lim.tenors)):
+        quote = installment_plan(currency=account.currency, amount=balance, months=months,
+                                 pricing=lim.pricing, rate=rate, first_due=first_due,
+                                 down_payment=down)
+        if quote.min_payment < floor:
+            continue
+        terms = PlanTerms(PlanType.INSTALLMENT, months=months, pricing=lim.pricing,
+                          rate=rate, down_payment=down)
+        above = lim.needs_supervisor_above
+        offers.append(_offer(tier, terms, quote,
+                             approval=above is not None and months > above,
+                             agent=months <= lim.agent_max_tenor))
+    return offers
+
+
+def _relief(tier: str, lim: ReliefLimits, account: AccountSnapshot,
+            first_due: date, unit: Decimal) -> list[Offer]:
+    waived = fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
+    principal = account.balance - waived.written_off
+    if principal <= ZERO:
+        return []
+    reduced = lim.normal_annual_rate * (ONE - lim.max_rate_cut)
+    payment = max(lim.min_payment, unit, default_relief_payment(
+        principal, reduced, lim.max_months, lim.after_months, account.currency))
+    quote = relief_plan(currency=account.currency, amount=account.balance,
+                        first_due=first_due, relief_months=lim.max_months,
+                        relief_rate=reduced, normal_rate=lim.normal_annual_rate,
+                        payment=payment, after_months=lim.after_months, waived=waived)
+    if quote.min_payment < unit:
+        return []
+    terms = PlanTerms(PlanType.RELIEF, fee_waiver=lim.max_fee_waiver,
+                      relief_months=lim.max_months, relief_rate=reduced,
+                      normal_rate=lim.normal_annual_rate, relief_payment=payment,
+                      after_months=lim.after_months)
+    above = lim.needs_supervisor_above
+    agent = (lim.max_months <= lim.agent_max_months
+             and lim.max_fee_waiver <= lim.agent_max_fee_waiver)
+    return [_offer(tier, terms, quote, approval=above is not None and lim.max_months > above,
+                   agent=agent)]
+
+
+def _settlements(tier: str, lim: SettlementLimits, account: AccountSnapshot,
+                 today: date, unit: Decimal) -> list[Offer]:
+    deadline = today + timedelta(days=lim.deadline_days)
+    floor = max(lim.min_payment, unit)
+    above = lim.needs_supervisor_above
+    approval = above is not None and lim.max_discount > above
+    offers = []
+    for payments in range(1, lim.max_payments + 1):
+        quote = settlement_plan(currency=account.currency, amount=account.balance,
+                                first_due=deadline, discount=lim.max_discount,
+                                payments=payments)
+        if quote.min_payment < floor:
+            break  # more payments only make each one smaller
+        terms = PlanTerms(PlanType.SETTLEMENT, discount=lim.max_discount,
+                          payments=payments, deadline=deadline)
+        offers.append(_offer(tier, terms, quote, approval=approval,
+                             agent=lim.max_discount <= lim.agent_max_discount))
+    return offers
+
+
+def _personalised(tier: str, lim: PersonalisedLimits, account: AccountSnapshot,
+                  first_due: date, unit: Decimal) -> list[Offer]:
+    waived = fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
+    principal = account.balance - waived.written_off
+    floor = max(lim.min_installment, unit)
+    months = min(lim.max_tenor, int(principal // floor))
+    fee = lim.pricing is Pricing.MONTHLY_FEE
+    rate = lim.max_monthly_fee_rate if fee else lim.max_annual_rate
+    # Half-up parts can leave the last one a little short of the minimum; one month
+    # fewer fixes that, so this loop runs once or twice.
+    while months >= 1:
+        quote = installment_plan(currency=account.currency, amount=account.balance,
+                                 months=months, pricing=lim.pricing, rate=rate,
+                                 first_due=first_due, waived=waived,
+                                 plan=PlanType.PERSONALISED)
+        if quote.min_payment >= floor:
+            terms = PlanTerms(PlanType.PERSONALISED, months=months, pricing=lim.pricing,
+                              rate=rate, fee_waiver=lim.max_fee_waiver)
+            return [_offer(tier, terms, quote, approval=True, agent=False)]
+        months -= 1
+    return []
+
+
+def offers_for(account: AccountSnapshot, policy: OfferPolicy, today: date) -> list[Offer]:
+    """Every offer `account` may choose on `today` under `policy` (see module notes).
+
+    Returns [] when the account is ineligible. Never returns an offer outside the
+    policy's limits; the policy is assumed valid (`validate_policy`).
+    """
+    if ineligibility(account, policy, today):
+        return []
+    tier = policy.tier_for(account.days_past_due)
+    assert tier is not None  # ineligibility() checked it
+    with localcontext(CONTEXT):
+        unit = minor_unit(account.currency)
+        balance = account.balance
+        first_due = add_months(today, 1)
+        offers: list[Offer] = []
+        if _open(tier.installment, balance):
+            offers += _installments(tier.name, tier.installment, account, first_due, unit)
+        if _open(tier.relief, balance):
+            offers += _relief(tier.name, tier.relief, account, first_due, unit)
+        if _open(tier.settlement, balance):
+            offers += _settlements(tier.name, tier.settlement, account, today, unit)
+        if _open(tier.personalised, balance):
+            offers += _personalised(tier.name, tier.personalised, account, first_due, unit)
+        offers.sort(key=lambda o: (_PLAN_ORDER[o.plan], len(o.quote.installments)))
+        return offers

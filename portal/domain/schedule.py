@@ -1,0 +1,197 @@
+"""The shapes of a priced schedule (Quote, Installment, Waived) and their totalling.
+
+The builders (`portal.domain.builders`) trust their inputs; `portal.domain.quote.quote`
+is the checked entry point. The rules every schedule follows:
+
+* Parts are rounded half-up to the minor unit and the rounding remainder goes to the
+  LAST installment, so principal parts sum exactly to the financed principal and charge
+  parts to the total charge.
+* Due dates step by calendar month from the first due date (`dates.monthly_dates`).
+* The APR and EAR come from the IRR of +principal at period 0 and −each installment
+  total at periods 1..N (`rates`). A plan that costs nothing has both at exactly 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from operator import itemgetter
+from typing import NamedTuple
+
+from portal.domain.money import ZERO, minor_unit
+from portal.domain.rates import RATE_PLACES, annualise, loan_irr
+
+__all__ = [
+    "MAX_PLAN_MONTHS",
+    "Installment",
+    "PlanType",
+    "Pricing",
+    "Quote",
+    "Waived",
+    "NO_WAIVER",
+    "finish_quote",
+    "split_evenly",
+]
+
+# Regulatory ceiling (CBIRC/PBoC 2022: installment terms at most five years; CBRC 2011
+# Art. 70: personalised agreements at most five years). Policies may go lower, never
+# higher, and no schedule of any type is built longer.
+MAX_PLAN_MONTHS = 60
+
+
+class PlanType(StrEnum):
+    """The four arrangements a cardholder can be offered, in display order."""
+
+    INSTALLMENT = "installment"
+    RELIEF = "relief"
+    SETTLEMENT = "settlement"
+    PERSONALISED = "personalised"
+
+
+class Pricing(StrEnum):
+    """How an installment plan is priced.
+
+    MONTHLY_FEE: a fee each month on the ORIGINAL financed principal (Chinese card
+    convention; 0.6 % a month ≈ 13.03 % APR). ANNUAL_RATE: interest at annual/12 a
+    month on the declining balance, repaid in equal (annuity) installments.
+    """
+
+    MONTHLY_FEE = "monthly_fee"
+    ANNUAL_RATE = "annual_rate"
+
+
+class Installment(NamedTuple):
+    """One scheduled payment. `charge` is the fee or interest part; total = sum."""
+
+    # A NamedTuple rather than a frozen dataclass: it is as immutable, and a 60-month
+    # schedule builds sixty of them on the hot path.
+    number: int
+    due_date: date
+    principal: Decimal
+    charge: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Waived:
+    """What the plan forgives, in money.
+
+    `fees`, `late_fees` and `discount` are removed from the balance before it is
+    financed. `interest` is future interest not charged: for relief, what the normal
+    rate would have cost during the relief months minus what the reduced rate costs.
+    """
+
+    interest: Decimal = ZERO
+    fees: Decimal = ZERO
+    late_fees: Decimal = ZERO
+    discount: Decimal = ZERO
+
+    @property
+    def written_off(self) -> Decimal:
+        """The part of the balance the cardholder no longer owes."""
+        return self.fees + self.late_fees + self.discount
+
+
+NO_WAIVER = Waived()
+
+_CHARGE = itemgetter(3)
+_TOTAL = itemgetter(4)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A priced schedule: what the cardholder pays, when, and what it costs.
+
+    amount        the balance the plan deals with, before waivers and down payment
+    down_payment  paid on acceptance; not an installment and not financed
+    principal     financed: amount − waived.written_off − down_payment
+                  (= the sum of the installments' principal parts)
+    total_cost    fees + interest (= the sum of the installments' charge parts)
+    total_repaid  down_payment + every installment total
+    apr, ear      annualised rates as fractions (0.13034224 = 13.03 %)
+    """
+
+    plan: PlanType
+    currency: str
+    amount: Decimal
+    down_payment: Decimal
+    principal: Decimal
+    installments: tuple[Installment, ...]
+    total_cost: Decimal
+    total_repaid: Decimal
+    waived: Waived
+    apr: Decimal
+    ear: Decimal
+
+    @property
+    def first_due(self) -> date:
+        """Due date of the first installment."""
+        return self.installments[0].due_date
+
+    @property
+    def max_payment(self) -> Decimal:
+        """The largest single installment (what affordability must cover)."""
+        return max(i.total for i in self.installments)
+
+    @property
+    def min_payment(self) -> Decimal:
+        """The smallest single installment (checked against policy minimums)."""
+        return min(i.total for i in self.installments)
+
+
+def split_evenly(total: Decimal, parts: int, unit: Decimal) -> tuple[Decimal, Decimal]:
+    """(regular part, last part) splitting `total` into `parts` at `unit` precision.
+
+    The regular part is total/parts rounded half-up; the last takes the remainder. For
+    tiny totals over many parts half-up could overshoot and leave the last part
+    negative (0.30 over 60 parts: 59 × 0.01 > 0.30), so then the regular part is
+    rounded down instead and the last part absorbs the difference.
+    """
+    share = total / parts
+    part = share.quantize(unit, ROUND_HALF_UP)
+    if part * (parts - 1) > total:
+        part = share.quantize(unit, ROUND_DOWN)
+    return part, total - part * (parts - 1)
+
+
+def finish_quote(
+    plan: PlanType,
+    currency: str,
+    amount: Decimal,
+    down_payment: Decimal,
+    principal: Decimal,
+    installments: list[Installment],
+    waived: Waived,
+) -> Quote:
+    """Total a schedule and price it with its IRR-based APR and EAR."""
+    unit = minor_unit(currency)
+    # Reported amounts all carry the currency's exponent ("0.00", not "0").
+    nothing = ZERO.quantize(unit)
+    total_cost = sum(map(_CHARGE, installments), nothing)
+    paid = sum(map(_TOTAL, installments), nothing)
+    waived = Waived(
+        interest=waived.interest.quantize(unit),
+        fees=waived.fees.quantize(unit),
+        late_fees=waived.late_fees.quantize(unit),
+        discount=waived.discount.quantize(unit),
+    )
+    if total_cost:
+        apr, ear = annualise(loan_irr(principal, map(_TOTAL, installments)))
+    else:
+        apr = ear = ZERO.quantize(RATE_PLACES)
+    return Quote(
+        plan=plan,
+        currency=currency,
+        amount=amount.quantize(unit),
+        down_payment=down_payment.quantize(unit),
+        principal=principal,
+        installments=tuple(installments),
+        total_cost=total_cost,
+        total_repaid=down_payment + paid,
+        waived=waived,
+        apr=apr,
+        ear=ear,
+    )
+

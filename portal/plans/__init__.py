@@ -1,0 +1,1 @@
+"""Plans: accepted offers, frozen with their schedule and the policy version they came from."""

@@ -1,0 +1,99 @@
+"""Plans, their installments and the cardholder's signature evidence."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db_types import Money, Rate, UTCDateTime, utcnow
+from portal.extensions import db
+
+# States in which a plan blocks any other: only one per account, enforced by an index.
+OPEN_STATES = ("pending_approval", "pending_signature", "active")
+STATES = ("pending_approval", "pending_signature", "active", "completed", "broken", "cancelled", "declined")
+_OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATES)
+_STATE_LIST = ", ".join(f"'{s}'" for s in STATES)
+
+
+class Plan(db.Model):
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_STATE_LIST})", name="state_known"),
+        CheckConstraint("plan_type IN ('installment', 'relief', 'settlement', 'personalised')", name="type_known"),
+        CheckConstraint("total_repaid >= 0 AND total_cost >= 0", name="totals_non_negative"),
+        Index("uq_plans_one_open_per_account", "account_id", unique=True,
+              sqlite_where=text(f"state IN ({_OPEN_LIST})"), postgresql_where=text(f"state IN ({_OPEN_LIST})")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_accounts.id"), index=True)
+    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
+    plan_type: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(32))
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    balance_at_acceptance: Mapped[Decimal] = mapped_column(Money())
+    total_repaid: Mapped[Decimal] = mapped_column(Money())
+    total_cost: Mapped[Decimal] = mapped_column(Money())
+    waived: Mapped[dict[str, Any]] = mapped_column(JSON)
+    apr: Mapped[Decimal] = mapped_column(Rate())
+    ear: Mapped[Decimal] = mapped_column(Rate())
+    locale: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16), default="self_service")  # self_service, link, care
+    hardship: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # completed, broken or cancelled
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    installments: Mapped[list[PlanInstallment]] = relationship(
+        back_populates="plan", order_by="PlanInstallment.number", cascade="all, delete-orphan"
+    )
+    signature: Mapped[Signature | None] = relationship(back_populates="plan", uselist=False)
+
+
+class PlanInstallment(db.Model):
+    __tablename__ = "plan_installments"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "number", name="uq_plan_installments_plan_number"),
+        CheckConstraint("principal >= 0 AND charge >= 0 AND total >= 0 AND paid >= 0", name="amounts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    principal: Mapped[Decimal] = mapped_column(Money())
+    charge: Mapped[Decimal] = mapped_column(Money())
+    total: Mapped[Decimal] = mapped_column(Money())
+    paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+
+    plan: Mapped[Plan] = relationship(back_populates="installments")
+
+
+class Signature(db.Model):
+    """Evidence of the cardholder's electronic signature (Electronic Signature Law, ESIGN)."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), unique=True)
+    typed_name: Mapped[str] = mapped_column(String(200))
+    consent_version: Mapped[str] = mapped_column(String(32))
+    consent_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    time_zone: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    locale: Mapped[str] = mapped_column(String(16))
+    offer_fingerprint: Mapped[str] = mapped_column(String(64))
+
+    plan: Mapped[Plan] = relationship(back_populates="signature")

@@ -1,0 +1,249 @@
+"""Accepting offers, requesting personalised plans, and deciding on them.
+
+Acceptance is one transaction: plan, installments, signature evidence, the pending
+agreement, the case-file entry and the audit event. The offer is re-computed from the
+current policy and balance and matched by fingerprint, so a cardholder can only accept
+exactly what the bank would offer them now. One open plan per account is enforced by a
+unique index; a repeated submit (double tap, back button, two tabs) returns the plan
+that already exists instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import CardAccount
+from portal.audit.service import Actor, record
+from portal.cases.service import REASONS, add_event
+from portal.db_types import utcnow
+from portal.domain.offers import Offer
+from portal.domain.policy_io import dump
+from portal.extensions import db
+from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, Signature
+from portal.policies.models import PolicyVersion
+from portal.policies.service import offers_for_account
+
+CONSENT_VERSION = "esign-2026-11"
+_RATE_PLACES = Decimal("0.000001")
+
+
+def as_json(value: Any) -> Any:
+    """A domain dataclass as plain JSON (decimals and dates as strings)."""
+    return json.loads(json.dumps(dump(value), default=str))
+
+
+class PlanError(Exception):
+    """Why a plan could not be made; ``code`` is for the view to translate."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the cardholder did to sign, captured by the view from the request."""
+
+    typed_name: str
+    consent_text: str
+    ip: str | None
+    user_agent: str | None
+    locale: str
+
+
+def normalise_name(name: str) -> str:
+    """Compare names after folding width (全角) and case and collapsing spaces."""
+    folded = unicodedata.normalize("NFKC", name or "").casefold()
+    return " ".join(folded.split())
+
+
+def names_match(typed: str, on_file: str) -> bool:
+    typed_n, file_n = normalise_name(typed), normalise_name(on_file)
+    # Chinese names are often typed without the space a romanised record has.
+    return bool(typed_n) and (typed_n == file_n or typed_n.replace(" ", "") == file_n.replace(" ", ""))
+
+
+def consent_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def open_plan(account_id: int) -> Plan | None:
+    query = select(Plan).where(Plan.account_id == account_id, Plan.state.in_(OPEN_STATES))
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[PolicyVersion, Offer]:
+    version, offers = offers_for_account(account, today)
+    for offer in offers:
+        if offer.fingerprint == fingerprint:
+            return version, offer
+    raise PlanError("offer_changed")
+
+
+def _lock_account(account_id: int) -> CardAccount:
+    """Load the account, locking its row on PostgreSQL so acceptances queue up."""
+    query = select(CardAccount).where(CardAccount.id == account_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    account = db.session.execute(query).scalar_one_or_none()
+    if account is None:
+        raise PlanError("no_account")
+    return account
+
+
+def _plan_from_offer(account: CardAccount, version: PolicyVersion, offer: Offer, state: str, locale: str,
+                     channel: str) -> Plan:
+    quote = offer.quote
+    plan = Plan(
+        account_id=account.id, policy_version_id=version.id, plan_type=offer.plan.value, state=state,
+        tier=offer.tier, terms=as_json(offer.terms), fingerprint=offer.fingerprint, currency=account.currency,
+        balance_at_acceptance=account.balance, total_repaid=quote.total_repaid, total_cost=quote.total_cost,
+        waived=as_json(quote.waived), apr=quote.apr.quantize(_RATE_PLACES), ear=quote.ear.quantize(_RATE_PLACES),
+        locale=locale, channel=channel,
+    )
+    for item in quote.installments:
+        plan.installments.append(PlanInstallment(number=item.number, due_date=item.due_date, principal=item.principal,
+                                                 charge=item.charge, total=item.total))
+    db.session.add(plan)
+    return plan
+
+
+def _sign(plan: Plan, account: CardAccount, evidence: Evidence) -> Signature:
+    if not names_match(evidence.typed_name, account.cardholder.full_name):
+        raise PlanError("name_mismatch")
+    signature = Signature(
+        plan=plan, typed_name=" ".join(evidence.typed_name.split())[:200], consent_version=CONSENT_VERSION,
+        consent_sha256=consent_sha256(evidence.consent_text), signed_at=utcnow(), time_zone=account.time_zone,
+        ip=evidence.ip, user_agent=(evidence.user_agent or "")[:400], locale=evidence.locale,
+        offer_fingerprint=plan.fingerprint,
+    )
+    db.session.add(signature)
+    return signature
+
+
+def _after_signing(plan: Plan, actor: Actor) -> int | None:
+    """Queue the agreement inside the transaction; return its id to produce after commit."""
+    try:
+        from portal.agreements.service import create_pending_agreement
+    except ImportError:  # agreements not installed in this build
+        return None
+    db.session.flush()
+    return create_pending_agreement(plan).id
+
+
+def _produce(agreement_id: int | None) -> None:
+    if agreement_id is None:
+        return
+    from portal.agreements.service import produce_agreement
+
+    produce_agreement(agreement_id)
+
+
+def accept_offer(account_id: int, fingerprint: str, evidence: Evidence, actor: Actor, today: date,
+                 channel: str = "self_service") -> tuple[Plan, bool]:
+    """Accept and sign the offer with this fingerprint. Returns ``(plan, created)``."""
+    account = _lock_account(account_id)
+    existing = open_plan(account_id)
+    if existing is not None:
+        return _same_or_refuse(existing, fingerprint)
+    version, offer = find_offer(account, fingerprint, today)
+    if offer.needs_approval:
+        raise PlanError("needs_approval")
+    plan = _plan_from_offer(account, version, offer, "active", evidence.locale, channel)
+    plan.accepted_at = utcnow()
+    _sign(plan, account, evidence)
+    agreement_id = _after_signing(plan, actor)
+    add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
+    record(actor, "plan.accepted", ("plan", plan.id),
+           after={"type": plan.plan_type, "fingerprint": fingerprint, "policy_version": version.number})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request for this account won the race; answer with its plan.
+        db.session.rollback()
+        winner = open_plan(account_id)
+        if winner is None:
+            raise
+        return _same_or_refuse(winner, fingerprint)
+    _produce(agreement_id)
+    return plan, True
+
+
+def _same_or_refuse(existing: Plan, fingerprint: str) -> tuple[Plan, bool]:
+    if existing.fingerprint == fingerprint:
+        return existing, False
+    raise PlanError("already_has_plan")
+
+
+def request_personalised(account_id: int, fingerprint: str, reason: str, budget: dict[str, Any] | None,
+                         actor: Actor, today: date, locale: str) -> tuple[Plan, bool]:
+    """Ask for a personalised plan: recorded with the hardship reason, waiting for a supervisor."""
+    if reason not in REASONS:
+        raise PlanError("reason_required")
+    account = _lock_account(account_id)
+    existing = open_plan(account_id)
+    if existing is not None:
+        return _same_or_refuse(existing, fingerprint)
+    version, offer = find_offer(account, fingerprint, today)
+    if offer.plan.value != "personalised":
+        raise PlanError("not_personalised")
+    plan = _plan_from_offer(account, version, offer, "pending_approval", locale, "self_service")
+    plan.hardship = {"reason": reason, "budget": budget}
+    db.session.flush()
+    add_event(account_id, "personalised_requested", actor, {"plan": plan.id, "reason": reason})
+    record(actor, "plan.personalised_requested", ("plan", plan.id), after={"reason": reason})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        winner = open_plan(account_id)
+        if winner is None:
+            raise
+        return _same_or_refuse(winner, fingerprint)
+    return plan, True
+
+
+def decide_personalised(plan_id: int, approve: bool, actor: Actor, note: str = "") -> Plan:
+    """A supervisor approves (the cardholder may then sign) or declines a request."""
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or plan.state != "pending_approval":
+        raise PlanError("not_pending")
+    before = {"state": plan.state}
+    plan.state = "pending_signature" if approve else "declined"
+    plan.decided_by, plan.decided_at, plan.decision_note = actor.id, utcnow(), note[:2000] or None
+    add_event(plan.account_id, "personalised_decided", actor, {"plan": plan.id, "approved": approve})
+    record(actor, "plan.personalised_approved" if approve else "plan.personalised_declined", ("plan", plan.id),
+           before=before, after={"state": plan.state})
+    db.session.commit()
+    return plan
+
+
+def sign_approved(plan_id: int, account_id: int, evidence: Evidence, actor: Actor) -> Plan:
+    """The cardholder signs a personalised plan a supervisor approved; it becomes active."""
+    account = _lock_account(account_id)
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or plan.account_id != account_id:
+        raise PlanError("no_plan")
+    if plan.state == "active":
+        return plan  # a repeated submit
+    if plan.state != "pending_signature":
+        raise PlanError("not_signable")
+    _sign(plan, account, evidence)
+    plan.state, plan.accepted_at = "active", utcnow()
+    agreement_id = _after_signing(plan, actor)
+    add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
+    record(actor, "plan.accepted", ("plan", plan.id), after={"type": plan.plan_type, "approved_by": plan.decided_by})
+    db.session.commit()
+    _produce(agreement_id)
+    return plan
+
+

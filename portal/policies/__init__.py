@@ -1,0 +1,1 @@
+"""Offer policies: the bank's versioned limits per tier, stored as audited rows."""

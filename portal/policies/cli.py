@@ -1,0 +1,155 @@
+"""``portal quote`` and ``portal offers``: the plan engine from the command line.
+
+Amounts and rates are read as text and parsed as ``Decimal`` here, so that a bad value
+gets the engine's own one-line message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy import or_, select
+
+from portal.accounts.models import CardAccount
+from portal.db_types import utcnow
+from portal.domain.offers import Offer
+from portal.domain.quote import QuoteError, quote, quote_to_json
+from portal.extensions import db
+from portal.policies.service import NoActivePolicy, offers_for_account
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _decimal(value: str | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        fail(f"--{name.replace('_', '-')} must be a number, not {value!r}")
+    if not number.is_finite():
+        fail(f"--{name.replace('_', '-')} must be a finite number")
+    return number
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--{name} must be a date like 2027-01-15, not {value!r}")
+
+
+@click.command("quote")
+@click.option("--plan", required=True, type=click.Choice(["installment", "relief", "settlement", "personalised"]))
+@click.option("--amount", required=True, help="Balance the plan deals with, e.g. 10000.00")
+@click.option("--currency", required=True, help="ISO 4217 code, e.g. CNY, HKD")
+@click.option("--first-due", help="First due date (ISO); default: one month from today")
+@click.option("--months", type=int, help="Installments (installment, personalised); at most 60")
+@click.option("--monthly-fee-rate", help="Monthly fee on the original principal, e.g. 0.006")
+@click.option("--annual-rate", help="Annual interest on the declining balance, e.g. 0.12 (relief: the rate after)")
+@click.option("--down-payment", default="0", help="Paid first, not financed")
+@click.option("--relief-months", type=int, help="Months of relief (relief plans)")
+@click.option("--relief-rate", help="Annual rate during relief; 0 freezes interest")
+@click.option("--relief-payment", help="Fixed monthly payment during relief")
+@click.option("--after-months", type=int, default=0, help="Months to repay the rest after relief; 0 = one payment")
+@click.option("--waiver", default="0", help="Fraction of fees and late fees waived, e.g. 0.5")
+@click.option("--fees", default="0", help="Part of the amount that is fees")
+@click.option("--late-fees", default="0", help="Part of the amount that is late fees")
+@click.option("--discount", help="Settlement discount as a fraction, e.g. 0.3")
+@click.option("--payments", type=int, default=1, help="Settlement payments, 1 to 3")
+@click.option("--deadline-days", type=int, help="Settlement: first payment within this many days")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+def quote_command(**options: Any) -> None:
+    """Print the schedule, total cost and annualised rate of one plan."""
+    today = utcnow().date()
+    first_due = _date(options["first_due"], "first-due")
+    if first_due is None:
+        from portal.domain.dates import add_months
+
+        first_due = add_months(today, 1)
+    try:
+        result = quote(
+            options["plan"],
+            amount=_decimal(options["amount"], "amount"),
+            currency=options["currency"].strip().upper(),
+            first_due=first_due,
+            months=options["months"],
+            monthly_fee_rate=_decimal(options["monthly_fee_rate"], "monthly_fee_rate"),
+            annual_rate=_decimal(options["annual_rate"], "annual_rate"),
+            down_payment=_decimal(options["down_payment"], "down_payment"),
+            relief_months=options["relief_months"],
+            relief_rate=_decimal(options["relief_rate"], "relief_rate"),
+            relief_payment=_decimal(options["relief_payment"], "relief_payment"),
+            after_months=options["after_months"],
+            waiver=_decimal(options["waiver"], "waiver"),
+            fees=_decimal(options["fees"], "fees"),
+            late_fees=_decimal(options["late_fees"], "late_fees"),
+            discount=_decimal(options["discount"], "discount"),
+            payments=options["payments"],
+            deadline_days=options["deadline_days"],
+            today=today if options["deadline_days"] is not None else None,
+        )
+    except QuoteError as error:
+        fail(str(error))
+    data = quote_to_json(result)
+    if options["as_json"]:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"{data['plan']} plan in {data['currency']}")
+    for row in data["installments"]:  # type: ignore[union-attr]
+        click.echo(f"  {row['number']:>3}  {row['due_date']}  principal {row['principal']:>12}"
+                   f"  charge {row['charge']:>10}  total {row['total']:>12}")
+    click.echo(f"total repaid {data['total_repaid']}, total cost {data['total_cost']}")
+    click.echo(f"annualised rate (APR) {Decimal(str(data['apr'])):.4%}, effective {Decimal(str(data['ear'])):.4%}")
+
+
+def offer_as_json(offer: Offer) -> dict[str, Any]:
+    return {
+        "tier": offer.tier,
+        "plan": offer.plan.value,
+        "fingerprint": offer.fingerprint,
+        "needs_approval": offer.needs_approval,
+        "needs_hardship_reason": offer.needs_hardship_reason,
+        "agent_may_offer": offer.agent_may_offer,
+        "quote": quote_to_json(offer.quote),
+    }
+
+
+@click.command("offers")
+@click.argument("account")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+def offers_command(account: str, as_json: bool) -> None:
+    """List the offers for a stored ACCOUNT (reference or id) under the active policy."""
+    condition = CardAccount.reference == account
+    if account.isdigit():
+        condition = or_(condition, CardAccount.id == int(account))
+    found = db.session.execute(select(CardAccount).where(condition)).scalar_one_or_none()
+    if found is None:
+        fail(f"no account {account!r}")
+    today = utcnow().date()
+    try:
+        version, offers = offers_for_account(found, today)
+    except NoActivePolicy as error:
+        fail(str(error))
+    if as_json:
+        click.echo(json.dumps({"account": found.reference, "policy_version": version.number,
+                               "offers": [offer_as_json(o) for o in offers]}, indent=2))
+        return
+    click.echo(f"{found.reference}: {found.days_past_due} days past due, policy version {version.number}, "
+               f"{len(offers)} offers")
+    for offer in offers:
+        q = quote_to_json(offer.quote)
+        months = len(q["installments"])  # type: ignore[arg-type]
+        click.echo(f"  {offer.tier:<4} {offer.plan.value:<13} {months:>2} payments  repay {q['total_repaid']:>12}"
+                   f"  cost {q['total_cost']:>10}  APR {Decimal(str(q['apr'])):.2%}"
+                   f"{'  needs approval' if offer.needs_approval else ''}")

@@ -1,0 +1,36 @@
+"""Versions of the offer policy. The document is the domain ``OfferPolicy`` as JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+
+STATES = ("draft", "pending", "active", "scheduled", "retired", "rejected")
+
+
+class PolicyVersion(db.Model):
+    __tablename__ = "policy_versions"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft', 'pending', 'active', 'scheduled', 'retired', 'rejected')",
+                        name="state_known"),
+        # At most one active version at any time, enforced by the database itself.
+        Index("uq_policy_versions_one_active", "state", unique=True,
+              sqlite_where=text("state = 'active'"), postgresql_where=text("state = 'active'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(120))
+    approver: Mapped[str | None] = mapped_column(String(120))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

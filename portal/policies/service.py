@@ -1,0 +1,90 @@
+"""Reading the active policy and turning stored accounts into domain snapshots."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import CardAccount
+from portal.audit.service import Actor, record
+from portal.domain.account import AccountSnapshot
+from portal.domain.default_policy import default_policy
+from portal.domain.money import round_money
+from portal.domain.offers import Offer, offers_for
+from portal.domain.policy import OfferPolicy
+from portal.domain.policy_validation import validate_policy
+from portal.extensions import db
+from portal.plans.models import OPEN_STATES, Plan
+from portal.policies.models import PolicyVersion
+
+
+class NoActivePolicy(LookupError):
+    """No policy version is active: nothing may be offered until one is approved."""
+
+
+def active_version() -> PolicyVersion:
+    found = db.session.execute(select(PolicyVersion).where(PolicyVersion.state == "active")).scalar_one_or_none()
+    if found is None:
+        raise NoActivePolicy("no active offer policy")
+    return found
+
+
+def load_policy(version: PolicyVersion) -> OfferPolicy:
+    return OfferPolicy.from_dict(version.document)
+
+
+def ensure_default_policy(actor: Actor) -> PolicyVersion | None:
+    """Install the default policy as version 1 when no version exists (demo set-up)."""
+    if db.session.execute(select(func.count()).select_from(PolicyVersion)).scalar():
+        return None
+    policy = default_policy()
+    problems = validate_policy(policy)
+    if problems:
+        raise ValueError(f"default policy is invalid: {problems}")
+    version = PolicyVersion(number=1, state="active", document=policy.to_dict(), author="system",
+                            approver="system", comment="Default policy loaded with the demo data")
+    db.session.add(version)
+    db.session.flush()
+    record(actor, "policy.activated", ("policy_version", version.id), after={"number": 1, "state": "active"})
+    return version
+
+
+def snapshot(account: CardAccount) -> AccountSnapshot:
+    """The account as the pure offer engine sees it."""
+    # Stored amounts carry four decimals; the engine works in the currency's minor unit.
+    def exact(amount: Decimal) -> Decimal:
+        return round_money(amount, account.currency)
+
+    return AccountSnapshot(
+        currency=account.currency,
+        principal=exact(account.principal),
+        interest=exact(account.interest),
+        fees=exact(account.fees),
+        late_fees=exact(account.late_fees),
+        overdue_amount=exact(account.overdue_amount),
+        minimum_due=exact(account.minimum_due),
+        days_past_due=account.days_past_due,
+        due_date=account.due_date,
+        flags=frozenset(account.flags or ()),
+        has_active_plan=_has_open_plan(account.id),
+        last_broken_plan_on=_last_broken_on(account),
+    )
+
+
+def _has_open_plan(account_id: int) -> bool:
+    query = select(Plan.id).where(Plan.account_id == account_id, Plan.state.in_(OPEN_STATES)).limit(1)
+    return db.session.execute(query).first() is not None
+
+
+def _last_broken_on(account: CardAccount) -> date | None:
+    query = select(func.max(Plan.ended_at)).where(Plan.account_id == account.id, Plan.state == "broken")
+    broken_at = db.session.execute(query).scalar()
+    return broken_at.astimezone(ZoneInfo(account.time_zone)).date() if broken_at else None
+
+
+def offers_for_account(account: CardAccount, today: date) -> tuple[PolicyVersion, list[Offer]]:
+    version = active_version()
+    return version, offers_for(snapshot(account), load_policy(version), today)
