@@ -22,6 +22,7 @@ def upgrade():
     op.create_table('policy_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('document', sa.JSON(), nullable=False),
     sa.Column('author', sa.String(length=120), nullable=False),
@@ -35,7 +36,7 @@ def upgrade():
     sa.UniqueConstraint('number', name=op.f('uq_policy_versions_number'))
     )
     with op.batch_alter_table('policy_versions', schema=None) as batch_op:
-        batch_op.create_index('uq_policy_versions_one_active', ['state'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
+        batch_op.create_index('uq_policy_versions_one_active', ['currency'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
 
     # ### end Alembic commands ###
 

@@ -1,4 +1,7 @@
-"""Versions of the offer policy. The document is the domain ``OfferPolicy`` as JSON."""
+"""Versions of the offer policy. The document is the domain ``OfferPolicy`` as JSON.
+
+There is one line of versions per currency (the limits are amounts in that currency).
+"""
 
 from __future__ import annotations
 
@@ -19,13 +22,16 @@ class PolicyVersion(db.Model):
     __table_args__ = (
         CheckConstraint("state IN ('draft', 'pending', 'active', 'scheduled', 'retired', 'rejected')",
                         name="state_known"),
-        # At most one active version at any time, enforced by the database itself.
-        Index("uq_policy_versions_one_active", "state", unique=True,
+        # At most one active version per currency at any time, enforced by the database.
+        Index("uq_policy_versions_one_active", "currency", unique=True,
               sqlite_where=text("state = 'active'"), postgresql_where=text("state = 'active'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
+    # A policy's amount limits are in one currency (OfferPolicy.currency, copied here for
+    # queries); each currency has its own line of versions and its own active one.
+    currency: Mapped[str] = mapped_column(String(3))
     state: Mapped[str] = mapped_column(String(16))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     author: Mapped[str] = mapped_column(String(120))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,10 +26,12 @@ class NoActivePolicy(LookupError):
     """No policy version is active: nothing may be offered until one is approved."""
 
 
-def active_version() -> PolicyVersion:
-    found = db.session.execute(select(PolicyVersion).where(PolicyVersion.state == "active")).scalar_one_or_none()
+def active_version(currency: str) -> PolicyVersion:
+    """The active policy version for accounts in ``currency``."""
+    query = select(PolicyVersion).where(PolicyVersion.state == "active", PolicyVersion.currency == currency)
+    found = db.session.execute(query).scalar_one_or_none()
     if found is None:
-        raise NoActivePolicy("no active offer policy")
+        raise NoActivePolicy(f"no active offer policy for {currency}")
     return found
 
 
@@ -36,20 +39,30 @@ def load_policy(version: PolicyVersion) -> OfferPolicy:
     return OfferPolicy.from_dict(version.document)
 
 
-def ensure_default_policy(actor: Actor) -> PolicyVersion | None:
-    """Install the default policy as version 1 when no version exists (demo set-up)."""
-    if db.session.execute(select(func.count()).select_from(PolicyVersion)).scalar():
-        return None
-    policy = default_policy()
-    problems = validate_policy(policy)
-    if problems:
-        raise ValueError(f"default policy is invalid: {problems}")
-    version = PolicyVersion(number=1, state="active", document=policy.to_dict(), author="system",
-                            approver="system", comment="Default policy loaded with the demo data")
-    db.session.add(version)
-    db.session.flush()
-    record(actor, "policy.activated", ("policy_version", version.id), after={"number": 1, "state": "active"})
-    return version
+DEMO_CURRENCIES = ("CNY", "HKD")
+
+
+def ensure_default_policy(actor: Actor, currencies: tuple[str, ...] = DEMO_CURRENCIES) -> list[PolicyVersion]:
+    """Install the default policy for each currency that has no version yet (demo set-up)."""
+    created = []
+    for currency in currencies:
+        exists = select(func.count()).select_from(PolicyVersion).where(PolicyVersion.currency == currency)
+        if db.session.execute(exists).scalar():
+            continue
+        policy = replace(default_policy(), currency=currency)
+        problems = validate_policy(policy)
+        if problems:
+            raise ValueError(f"default policy is invalid: {problems}")
+        number = (db.session.execute(select(func.max(PolicyVersion.number))).scalar() or 0) + 1
+        version = PolicyVersion(number=number, currency=currency, state="active", document=policy.to_dict(),
+                                author="system", approver="system",
+                                comment="Default policy loaded with the demo data")
+        db.session.add(version)
+        db.session.flush()
+        record(actor, "policy.activated", ("policy_version", version.id),
+               after={"number": number, "currency": currency, "state": "active"})
+        created.append(version)
+    return created
 
 
 def snapshot(account: CardAccount) -> AccountSnapshot:
@@ -86,5 +99,5 @@ def _last_broken_on(account: CardAccount) -> date | None:
 
 
 def offers_for_account(account: CardAccount, today: date) -> tuple[PolicyVersion, list[Offer]]:
-    version = active_version()
+    version = active_version(account.currency)
     return version, offers_for(snapshot(account), load_policy(version), today)
