@@ -43,7 +43,7 @@ i18n-extract: .stamp-runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 
 i18n-update: i18n-extract
-	$(BIN)/pybabel update -q -N -i translations/messages.pot -d translations --no-location --width 100
+	$(BIN)/pybabel -q update -N -i translations/messages.pot -d translations --width 100
 	$(BIN)/python scripts/fill-source-catalog translations/en/LC_MESSAGES/messages.po
 
 db-upgrade: setup

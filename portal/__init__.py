@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,7 +14,22 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = [
     "portal.auth.views",
     "portal.accounts.views",
+    "portal.agreements.views",
+    "portal.education.views",
+    "portal.links.views",
+    "portal.notifications.optout_views",
+    "portal.staff.views",
+    "portal.care.views",
+    "portal.journey.views",
 ]
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` that never matches past PostgreSQL's 32-bit ``integer``."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -52,6 +68,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     errors.init_app(app)
 
+    # Ids in URLs are database integers: a larger number is simply "not found".
+    app.url_map.converters["int"] = BoundedInt
     for module in BLUEPRINTS:
         app.register_blueprint(import_module(module).bp)
     if app.config["DEV_OUTBOX_PAGE"]:

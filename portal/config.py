@@ -1,15 +1,16 @@
 """Deployment settings, read once from ``PORTAL_*`` environment variables.
 
-Bank limits (offers, contact rules) are policy data, not settings. What lives here is
-how this deployment runs: where the database is, which secret signs sessions, where
-rate-limit counters live. Development defaults need no set-up; production refuses to
-start without the secrets that must not have defaults.
+Bank limits (offers) are policy data, not settings. What lives here is how this
+deployment runs: where the database is, which secret signs sessions, where rate-limit
+counters live, which message channels it uses and its market's legal contact rules.
+Development defaults need no set-up; production refuses to start without the secrets
+that must not have defaults.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,60 @@ DEV_SECRET = "dev-secret-key-not-for-production"
 
 class ConfigError(RuntimeError):
     """The deployment is misconfigured; the message says which variable to set."""
+
+
+def _clock_time(name: str, value: str) -> time:
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day like 08:00, not {value!r}") from None
+
+
+def _positive_int(name: str, value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
+    """Message channels and contact rules (see portal/notifications and RULES.md).
+
+    The contact window defaults to the stricter of the US rule (08:00-21:00, FDCPA) and
+    the Chinese one (nothing 22:00-08:00); caps default to Regulation F's 7 in 7 days and
+    3 a day (under the Chinese guidance's 6 attempts a day).
+    """
+    smtp_host = env.get("PORTAL_SMTP_HOST", "").strip()
+    sms_url = env.get("PORTAL_SMS_URL", "").strip()
+    # Production never falls back to the development channel silently: without a channel
+    # configured there, messages fail visibly ("channel not configured").
+    live = production or smtp_host or sms_url
+    backend = env.get("PORTAL_MESSAGE_BACKEND", "").strip().lower() or ("live" if live else "dev")
+    if backend not in {"dev", "live"}:
+        raise ConfigError(f"PORTAL_MESSAGE_BACKEND must be dev or live, not {backend!r}")
+    if production and backend == "live" and sms_url and not env.get("PORTAL_SMS_KEY"):
+        raise ConfigError("PORTAL_SMS_KEY must be set when PORTAL_SMS_URL is set in production")
+    start = _clock_time("PORTAL_CONTACT_START", env.get("PORTAL_CONTACT_START", "") or "08:00")
+    end = _clock_time("PORTAL_CONTACT_END", env.get("PORTAL_CONTACT_END", "") or "21:00")
+    if not start < end:
+        raise ConfigError("PORTAL_CONTACT_START must be earlier than PORTAL_CONTACT_END")
+    return {
+        "MESSAGE_BACKEND": backend,
+        "PUBLIC_URL": (env.get("PORTAL_PUBLIC_URL", "") or "http://localhost:5000").rstrip("/"),
+        "SMTP_HOST": smtp_host,
+        "SMTP_PORT": _positive_int("PORTAL_SMTP_PORT", env.get("PORTAL_SMTP_PORT", "") or "587"),
+        "SMTP_USER": env.get("PORTAL_SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("PORTAL_SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env.get("PORTAL_SMTP_STARTTLS"), True),
+        "SMTP_FROM": env.get("PORTAL_SMTP_FROM", "") or "cards@example.com",
+        "SMS_URL": sms_url,
+        "SMS_KEY": env.get("PORTAL_SMS_KEY", ""),
+        # The key the provider sends with inbound texts and delivery reports.
+        "SMS_INBOUND_KEY": env.get("PORTAL_SMS_INBOUND_KEY", "") or env.get("PORTAL_SMS_KEY", ""),
+        "CONTACT_START": start,
+        "CONTACT_END": end,
+        "CONTACT_WEEKLY_CAP": _positive_int("PORTAL_CONTACT_WEEKLY_CAP", env.get("PORTAL_CONTACT_WEEKLY_CAP", "") or "7"),
+        "CONTACT_DAILY_CAP": _positive_int("PORTAL_CONTACT_DAILY_CAP", env.get("PORTAL_CONTACT_DAILY_CAP", "") or "3"),
+    }
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -48,8 +103,15 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     card_key = env.get("PORTAL_CARD_HASH_KEY", "") or secret
     if production and card_key == secret:
         raise ConfigError("PORTAL_CARD_HASH_KEY must be set (and differ from the secret key) in production")
+    # The bank's agreement-signing key; development generates one under instance/ instead.
+    signing_p12 = env.get("PORTAL_SIGNING_P12", "").strip()
+    if production and not signing_p12:
+        raise ConfigError("PORTAL_SIGNING_P12 must name the bank's PKCS#12 signing key file in production")
+
+    messaging = _messaging(env, production)
 
     return {
+        **messaging,
         "PORTAL_ENV": mode,
         "SECRET_KEY": secret,
         "CARD_HASH_KEY": card_key,
@@ -63,6 +125,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_NAME": "portal_session",
         "CARDHOLDER_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_IDLE_MINUTES", "15"))),
+        "STAFF_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_STAFF_IDLE_MINUTES", "30"))),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "WTF_CSRF_TIME_LIMIT": None,  # the session's own idle limit bounds the token
         "WTF_CSRF_ENABLED": _bool(env.get("PORTAL_CSRF_ENABLED"), True),
@@ -73,5 +136,11 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SMS_SENDER_NAME": env.get("PORTAL_SMS_SENDER", "Card Services"),
         "BANK_NAME": env.get("PORTAL_BANK_NAME", "Example Bank"),
         "CARE_PHONE": env.get("PORTAL_CARE_PHONE", "400 000 0000"),
+        # Where cardholders send payments; shown on the plan confirmation page.
+        "PAYMENT_ACCOUNT_NAME": env.get("PORTAL_PAYMENT_ACCOUNT_NAME", "Example Bank Card Repayments"),
+        "PAYMENT_ACCOUNT_NUMBER": env.get("PORTAL_PAYMENT_ACCOUNT_NUMBER", "6222 0000 0000 0000 888"),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "SIGNING_P12": signing_p12,
+        "SIGNING_P12_PASSWORD": env.get("PORTAL_SIGNING_P12_PASSWORD", ""),
+        "TSA_URL": env.get("PORTAL_TSA_URL", "").strip(),
     }

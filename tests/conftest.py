@@ -23,7 +23,7 @@ from portal.extensions import db, limiter
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = "portal_test"
+PG_TEST_DB = os.environ.get("PORTAL_TEST_PG_DB", "portal_test")  # a separate name lets parallel runs not collide
 
 
 def need(condition: bool, what: str) -> None:

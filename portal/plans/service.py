@@ -37,7 +37,9 @@ _RATE_PLACES = Decimal("0.000001")
 
 
 def as_json(value: Any) -> Any:
-    """A domain dataclass as plain JSON (decimals and dates as strings)."""
+    """A domain value (dataclass or NamedTuple) as plain JSON (decimals, dates as strings)."""
+    if hasattr(value, "_asdict"):
+        value = {key: dump(item) for key, item in value._asdict().items()}
     return json.loads(json.dumps(dump(value), default=str))
 
 

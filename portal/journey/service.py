@@ -1,0 +1,104 @@
+"""What the journey pages show: which offers come first, and whether they fit the budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from portal.accounts.models import CardAccount
+from portal.db_types import utcnow
+from portal.domain.budget import Budget, affordable_payment
+from portal.domain.offers import Offer
+from portal.domain.schedule import PlanType
+from portal.policies.service import load_policy, offers_for_account
+
+FIRST_SHOWN = 3
+
+
+def account_today(account: CardAccount) -> date:
+    """Today in the cardholder's own time zone (due dates are their dates)."""
+    return utcnow().astimezone(ZoneInfo(account.time_zone)).date()
+
+
+@dataclass(frozen=True)
+class OfferChoice:
+    offer: Offer
+    fits: bool | None  # None when no budget was given
+
+    @property
+    def monthly(self) -> Decimal:
+        return self.offer.quote.max_payment
+
+
+@dataclass(frozen=True)
+class OfferList:
+    first: list[OfferChoice]
+    rest: list[OfferChoice]
+    budget_done: bool
+    none_fit: bool
+    affordable: Decimal | None
+    policy_number: int
+    personalised: OfferChoice | None
+
+
+def budget_from_figures(figures: dict[str, str] | None) -> Budget | None:
+    if not figures:
+        return None
+    return Budget(**{name: Decimal(value) for name, value in figures.items()})
+
+
+def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferList:
+    """Offers in the order a person should see them.
+
+    With a budget, offers that fit come first, cheapest first; otherwise the policy's
+    order (installments by length, relief, settlement). A personalised plan is never
+    pushed: it is shown on its own when nothing else fits or when asked for.
+    """
+    version, offers = offers_for_account(account, account_today(account))
+    policy = load_policy(version)
+    budget = budget_from_figures(figures)
+    affordable = affordable_payment(budget, policy.affordability_share) if budget else None
+    choices = [OfferChoice(o, None if affordable is None else o.quote.max_payment <= affordable) for o in offers]
+    personalised = next((c for c in choices if c.offer.plan is PlanType.PERSONALISED), None)
+    regular = [c for c in choices if c.offer.plan is not PlanType.PERSONALISED]
+    if affordable is not None:
+        fitting = sorted((c for c in regular if c.fits), key=lambda c: (c.offer.quote.total_cost, c.monthly))
+        others = [c for c in regular if not c.fits]
+        ordered = fitting + others
+        none_fit = not fitting
+    else:
+        ordered, none_fit = regular, False
+    return OfferList(first=ordered[:FIRST_SHOWN], rest=ordered[FIRST_SHOWN:], budget_done=budget is not None,
+                     none_fit=none_fit, affordable=affordable, policy_number=version.number, personalised=personalised)
+
+
+def find_choice(account: CardAccount, fingerprint: str) -> Offer | None:
+    _, offers = offers_for_account(account, account_today(account))
+    return next((o for o in offers if o.fingerprint == fingerprint), None)
+
+
+def figures_from_form(values: dict[str, Decimal | None]) -> dict[str, str]:
+    return {name: str(value or Decimal(0)) for name, value in values.items()}
+
+
+def summary(offer: Offer) -> dict[str, Any]:
+    """The numbers an offer card shows, in one place for the card and the detail page."""
+    quote = offer.quote
+    totals = [i.total for i in quote.installments]
+    return {
+        "monthly": quote.max_payment,
+        # A last payment a few cents different (rounding) is not "varying payments".
+        "monthly_varies": max(totals) - min(totals) > max(totals) / 20,
+        "months": len(quote.installments),
+        "first_due": quote.first_due,
+        "total_repaid": quote.total_repaid,
+        "total_cost": quote.total_cost,
+        "written_off": quote.waived.written_off,
+        "interest_waived": quote.waived.interest,
+        "apr": quote.apr,
+        "ear": quote.ear,
+        "down_payment": quote.down_payment,
+    }

@@ -1,0 +1,312 @@
+"""Cardholder journey pages under /plan: one short step at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.audit.service import Actor
+from portal.cases import service as cases
+from portal.domain.policy import OfferPolicy
+from portal.domain.promise import check_promise
+from portal.education.content import suggested_topic
+from portal.extensions import db, limiter
+from portal.journey import service
+from portal.journey.forms import (BUDGET_FIELDS, BUDGET_GROUPS, AcceptForm, PromiseForm, RatingForm, RequestForm,
+                                  make_budget_form)
+from portal.plans import service as plans
+from portal.plans.models import Plan
+from portal.policies.service import active_version, load_policy, snapshot
+
+bp = Blueprint("journey", __name__, url_prefix="/plan")
+
+
+def cardholder_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Signed-in cardholders only; anyone else is sent to sign in."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated or getattr(current_user, "kind", None) != "cardholder":
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _account() -> Any:
+    return current_user.account
+
+
+def _actor() -> Actor:
+    return Actor("cardholder", str(_account().id), request.remote_addr)
+
+
+def _plan_or_404(plan_id: int) -> Plan:
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or plan.account_id != _account().id:
+        abort(404)
+    return plan
+
+
+def plan_error_message(code: str) -> str:
+    messages = {
+        "offer_changed": _("Something changed since you looked, so the plans were updated. Here are the plans you can choose now."),
+        "already_has_plan": _("You already have a plan with us. Here it is."),
+        "name_mismatch": _("The name does not match the name on your account. Type your full name as it appears on your account."),
+        "needs_approval": _("This plan needs a check by our team first."),
+        "reason_required": _("Please tell us what made repaying hard, so our team can help."),
+    }
+    return messages.get(code, _("That did not work. Please try again."))
+
+
+def consent_text() -> str:
+    """The e-signature notice, shown before signing; its SHA-256 is kept as evidence."""
+    return _(
+        "Before you sign: you agree to sign this plan electronically and to get the agreement as a PDF file. "
+        "You need a phone or computer that can open PDF files. You have the right to a paper copy at no cost: "
+        "call %(phone)s and we will post it to you. You can withdraw your consent to electronic records at any "
+        "time by calling the same number; the plan you signed stays valid. This consent covers this plan and "
+        "its agreement only.",
+        phone=current_app.config["CARE_PHONE"],
+    )
+
+
+@bp.route("")
+@cardholder_only
+def start() -> str:
+    account = _account()
+    plan = plans.open_plan(account.id)
+    if plan is not None:
+        return render_template("journey/status.html", plan=plan, account=account)
+    reason = cases.latest_reason(account.id)
+    return render_template("journey/start.html", account=account, reasons=cases.REASONS, reason=reason,
+                           topic=suggested_topic(reason))
+
+
+@bp.route("/reason", methods=["POST"])
+@cardholder_only
+def reason() -> Response:
+    try:
+        cases.set_reason(_account().id, request.form.get("reason", ""), _actor())
+    except cases.CaseError:
+        db.session.rollback()
+        abort(400)
+    db.session.commit()
+    flash(_("Thank you for telling us. It helps us suggest the right plan."), "info")
+    return redirect(url_for("journey.budget"))
+
+
+@bp.route("/budget", methods=["GET", "POST"])
+@cardholder_only
+def budget() -> Response | tuple[str, int]:
+    account = _account()
+    form = make_budget_form(account.currency)
+    if form.validate_on_submit():
+        values = {name: form[name].amount for name in BUDGET_FIELDS}
+        figures = service.figures_from_form(values)
+        budget_ = service.budget_from_figures(figures)
+        assert budget_ is not None
+        cases.record_budget(account.id, figures, budget_.disposable, _actor())
+        db.session.commit()
+        session["budget"] = figures
+        return redirect(url_for("journey.offers"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("journey/budget.html", form=form, groups=BUDGET_GROUPS, account=account), status
+
+
+@bp.route("/offers")
+@cardholder_only
+def offers() -> str | Response:
+    account = _account()
+    if plans.open_plan(account.id) is not None:
+        return redirect(url_for("journey.start"))
+    listing = service.list_offers(account, session.get("budget"))
+    return render_template("journey/offers.html", account=account, listing=listing, show_all=request.args.get("all") == "1",
+                           summary=service.summary, budget=service.budget_from_figures(session.get("budget")))
+
+
+def _offer_or_fresh(fingerprint: str) -> Any:
+    offer = service.find_choice(_account(), fingerprint)
+    if offer is None:
+        flash(plan_error_message("offer_changed"), "info")
+    return offer
+
+
+@bp.route("/offers/<fingerprint>")
+@cardholder_only
+def offer(fingerprint: str) -> str | Response:
+    chosen = _offer_or_fresh(fingerprint)
+    if chosen is None:
+        return redirect(url_for("journey.offers"))
+    return render_template("journey/offer.html", account=_account(), offer=chosen, s=service.summary(chosen))
+
+
+@bp.route("/offers/<fingerprint>/accept", methods=["GET", "POST"])
+@cardholder_only
+@limiter.limit("20 per hour", methods=["POST"])
+def accept(fingerprint: str) -> Response | tuple[str, int]:
+    account = _account()
+    existing = plans.open_plan(account.id)
+    if existing is not None and existing.fingerprint == fingerprint and existing.state == "active":
+        return redirect(url_for("journey.done", plan_id=existing.id))
+    chosen = _offer_or_fresh(fingerprint)
+    if chosen is None:
+        return redirect(url_for("journey.offers"))
+    if chosen.needs_approval:
+        return redirect(url_for("journey.request_plan", fingerprint=fingerprint))
+    form = AcceptForm()
+    text = consent_text()
+    if form.validate_on_submit():
+        evidence = plans.Evidence(typed_name=form.full_name.data, consent_text=text, ip=request.remote_addr,
+                                  user_agent=request.user_agent.string, locale=str(get_locale()))
+        try:
+            plan, _created = plans.accept_offer(account.id, fingerprint, evidence, _actor(),
+                                                service.account_today(account))
+        except plans.PlanError as error:
+            db.session.rollback()
+            if error.code == "name_mismatch":
+                form.full_name.errors.append(plan_error_message(error.code))
+            else:
+                flash(plan_error_message(error.code), "info")
+                return redirect(url_for("journey.offers" if error.code == "offer_changed" else "journey.start"))
+        else:
+            return redirect(url_for("journey.done", plan_id=plan.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("journey/accept.html", account=account, offer=chosen, s=service.summary(chosen),
+                           form=form, consent=text), status
+
+
+@bp.route("/offers/<fingerprint>/request", methods=["GET", "POST"])
+@cardholder_only
+def request_plan(fingerprint: str) -> Response | tuple[str, int]:
+    account = _account()
+    chosen = _offer_or_fresh(fingerprint)
+    if chosen is None:
+        return redirect(url_for("journey.offers"))
+    reason = cases.latest_reason(account.id)
+    form = RequestForm()
+    if form.validate_on_submit():
+        chosen_reason = request.form.get("reason") or reason or ""
+        try:
+            plans.request_personalised(account.id, fingerprint, chosen_reason, session.get("budget"), _actor(),
+                                       service.account_today(account), str(get_locale()))
+        except plans.PlanError as error:
+            db.session.rollback()
+            if error.code != "reason_required":
+                flash(plan_error_message(error.code), "info")
+                return redirect(url_for("journey.start"))
+            form.confirm.errors.append(plan_error_message(error.code))
+        else:
+            return redirect(url_for("journey.start"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("journey/request.html", account=account, offer=chosen, s=service.summary(chosen),
+                           form=form, reason=reason, reasons=cases.REASONS), status
+
+
+@bp.route("/<int:plan_id>/sign", methods=["GET", "POST"])
+@cardholder_only
+def sign_approved(plan_id: int) -> Response | tuple[str, int]:
+    account = _account()
+    plan = _plan_or_404(plan_id)
+    if plan.state == "active":
+        return redirect(url_for("journey.done", plan_id=plan.id))
+    if plan.state != "pending_signature":
+        return redirect(url_for("journey.start"))
+    form = AcceptForm()
+    text = consent_text()
+    if form.validate_on_submit():
+        evidence = plans.Evidence(typed_name=form.full_name.data, consent_text=text, ip=request.remote_addr,
+                                  user_agent=request.user_agent.string, locale=str(get_locale()))
+        try:
+            plans.sign_approved(plan.id, account.id, evidence, _actor())
+        except plans.PlanError as error:
+            db.session.rollback()
+            form.full_name.errors.append(plan_error_message(error.code))
+        else:
+            return redirect(url_for("journey.done", plan_id=plan.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("journey/sign_approved.html", account=account, plan=plan, form=form, consent=text), status
+
+
+def _promise_problems(policy: OfferPolicy, form: PromiseForm) -> list[str]:
+    account = _account()
+    return check_promise(snapshot(account), policy, form.amount.amount, form.pay_by.data,
+                         service.account_today(account))
+
+
+@bp.route("/promise", methods=["GET", "POST"])
+@cardholder_only
+def promise() -> Response | tuple[str, int]:
+    account = _account()
+    policy = load_policy(active_version(account.currency))
+    form = PromiseForm()
+    form.amount.currency = account.currency
+    if form.validate_on_submit():
+        problems = _promise_problems(policy, form)
+        if not problems:
+            cases.record_promise(account.id, form.amount.amount, account.currency, form.pay_by.data, _actor())
+            db.session.commit()
+            flash(_("Thank you. We have noted your promise. Please pay by the date you chose."), "info")
+            return redirect(url_for("journey.start"))
+        for code in problems:
+            target = form.pay_by if code in {"date_in_past", "date_too_far"} else form.amount
+            target.errors.append(promise_message(code, policy, account))
+    status = 422 if form.is_submitted() else 200
+    today = service.account_today(account)
+    return render_template("journey/promise.html", form=form, account=account, policy=policy, today=today,
+                           open_promise=cases.open_promise(account.id)), status
+
+
+def promise_message(code: str, policy: OfferPolicy, account: Any) -> str:
+    from portal.i18n import money
+
+    messages = {
+        "date_in_past": _("Choose today or a later date."),
+        "date_too_far": _("Choose a date within %(days)d days from today.", days=policy.promise_max_days),
+        "below_minimum": _("The amount must be at least %(amount)s.",
+                              amount=money(account.overdue_amount * policy.promise_min_share, account.currency)),
+        "above_balance": _("That is more than you owe in total."),
+        "too_many_decimals": _("Enter the amount with no more than two decimal places."),
+        "amount_not_positive": _("Enter the amount you will pay."),
+    }
+    return messages.get(code, _("A promise to pay is not possible on this account now. Please call us."))
+
+
+@bp.route("/<int:plan_id>/done", methods=["GET"])
+@cardholder_only
+def done(plan_id: int) -> str:
+    plan = _plan_or_404(plan_id)
+    return render_template("journey/done.html", plan=plan, account=_account(), form=RatingForm(),
+                           rated=session.get("rated_plan") == plan.id, agreement=_agreement_for(plan))
+
+
+def _agreement_for(plan: Plan) -> Any:
+    try:
+        from portal.agreements.models import Agreement
+    except ImportError:
+        return None
+    from sqlalchemy import select
+
+    return db.session.execute(select(Agreement).where(Agreement.plan_id == plan.id)).scalar_one_or_none()
+
+
+@bp.route("/<int:plan_id>/rating", methods=["POST"])
+@cardholder_only
+def rating(plan_id: int) -> Response | tuple[str, int]:
+    plan = _plan_or_404(plan_id)
+    form = RatingForm()
+    if form.validate_on_submit():
+        cases.record_rating(plan.account_id, plan.id, int(form.rating.data), form.comment.data or "", _actor())
+        db.session.commit()
+        session["rated_plan"] = plan.id
+        flash(_("Thank you for your feedback."), "info")
+        return redirect(url_for("journey.done", plan_id=plan.id))
+    return render_template("journey/done.html", plan=plan, account=_account(), form=form, rated=False,
+                           agreement=_agreement_for(plan)), 422
