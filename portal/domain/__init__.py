@@ -13,7 +13,8 @@ library and Babel. Modules:
     policy_validation  validate_policy() -> [PolicyProblem]
     default_policy     a realistic CNY policy for demo data
     account            AccountSnapshot
-    offers             offers_for(), Offer, PlanTerms, fingerprint()
+    terms              PlanTerms, canonical_json(), fingerprint()
+    offers             offers_for(), ineligibility(), Offer
     promise            check_promise()
     budget             Budget, fits()
 """

@@ -38,8 +38,7 @@ class AccountSnapshot:
         # Fail where bad data enters, not deep inside a schedule: an offer built on a
         # float or a sub-fen amount would be wrong in ways nobody would notice.
         places = currency_places(self.currency)  # raises CurrencyError if unknown
-        for name in ("principal", "interest", "fees", "late_fees", "overdue_amount",
-                     "minimum_due"):
+        for name in ("principal", "interest", "fees", "late_fees", "overdue_amount", "minimum_due"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite():
                 raise ValueError(f"{name} must be a finite Decimal")

@@ -17,8 +17,7 @@ from portal.domain.schedule import Quote
 __all__ = ["Budget", "affordable_payment", "fits"]
 
 _INCOME = ("earnings", "benefits", "pensions", "other_income")
-_FIXED = ("housing", "utilities", "transport", "care_health", "school", "insurance",
-          "other_essentials")
+_FIXED = ("housing", "utilities", "transport", "care_health", "school", "insurance", "other_essentials")
 _FLEXIBLE = ("food_housekeeping", "communications_leisure", "personal")
 
 

@@ -13,7 +13,7 @@ Models, in one place:
   amortised as an annuity over `after_months` at the normal rate; 0 means one final
   payment at month M+1, which is the same thing as a one-month annuity (that month
   bears normal interest). If the fixed payment clears the balance early, the schedule
-  ends early.
+  ends early; a remainder of only a few minor units takes fewer after-months.
 * Settlement: the balance × (1 − discount), rounded UP to the minor unit so the discount
   never exceeds the agreed percentage, in 1..3 equal monthly payments from the first
   due date (remainder on the last). It closes the debt; nothing is charged.
@@ -65,9 +65,7 @@ def fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str)
         )
 
 
-def _fee_rows(
-    principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal
-) -> list[Installment]:
+def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal) -> list[Installment]:
     months = len(dates)
     part, last_part = split_evenly(principal, months, unit)
     total_fee = (principal * rate * months).quantize(unit, ROUND_HALF_UP)
@@ -91,21 +89,47 @@ def _annuity_rows(
         if first_number != 1:
             rows = [r._replace(number=r.number + first_number - 1) for r in rows]
         return rows
-    payment = annuity_payment(principal, monthly_rate, months).quantize(unit, ROUND_HALF_UP)
-    balance = principal
-    rows = []
-    for n, due in enumerate(dates[:-1], first_number):
-        interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
-        # The payment covers interest (it exceeds principal × rate); capping at the
-        # balance guards tiny loans where the rounded-up payment would over-repay.
-        part = payment - interest
-        if part > balance:
-            part = balance
-        balance -= part
-        rows.append(_row(Installment, (n, due, part, interest, part + interest)))
-    interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
-    rows.append(Installment(first_number + months - 1, dates[-1], balance, interest, balance + interest))
+    exact = annuity_payment(principal, monthly_rate, months)
+    rows, early = _level_rows(principal, monthly_rate, exact.quantize(unit, ROUND_HALF_UP), dates, unit, first_number)
+    if early:
+        # Tiny loans only: a payment rounded up repays everything before the last
+        # month. Rounded down instead, the last installment absorbs the difference.
+        rows, _ = _level_rows(principal, monthly_rate, exact.quantize(unit, ROUND_DOWN), dates, unit, first_number)
     return rows
+
+
+def _level_rows(
+    principal: Decimal,
+    monthly_rate: Decimal,
+    payment: Decimal,
+    dates: Sequence[date],
+    unit: Decimal,
+    first_number: int,
+) -> tuple[list[Installment], bool]:
+    """Annuity rows at a level payment, and whether the balance ran out early.
+
+    Principal parts are capped at the balance, so an early payoff leaves zero rows
+    at the end (which `quote` refuses and offers never show) rather than negatives.
+    """
+    balance = principal
+    early = False
+    rows: list[Installment] = []
+    append = rows.append
+    for n, due in enumerate(dates[:-1], first_number):
+        # The payment covers the interest: it exceeds principal × rate.
+        interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+        part = payment - interest
+        if part >= balance:
+            early = True
+            part = balance
+            append(_row(Installment, (n, due, part, interest, part + interest)))
+        else:
+            append(_row(Installment, (n, due, part, interest, payment)))
+        balance -= part
+    interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+    last = first_number + len(dates) - 1
+    append(_row(Installment, (last, dates[-1], balance, interest, balance + interest)))
+    return rows, early
 
 
 def installment_plan(
@@ -130,7 +154,8 @@ def installment_plan(
         # Pin inputs to the minor-unit exponent (exact for valid input) so every
         # derived amount carries it too: "833.33", never "833.330" or "833.3".
         amount = amount.quantize(unit)
-        principal = amount - waived.written_off - down_payment.quantize(unit)
+        down_payment = down_payment.quantize(unit)
+        principal = amount - waived.written_off - down_payment
         dates = monthly_dates(first_due, months)
         if pricing is Pricing.MONTHLY_FEE:
             rows = _fee_rows(principal, rate, dates, unit)
@@ -173,6 +198,7 @@ def relief_plan(
         unit = minor_unit(currency)
         amount = amount.quantize(unit)
         payment = payment.quantize(unit)
+        nothing = ZERO.quantize(unit)
         principal = amount - waived.written_off
         relief_monthly = relief_rate / TWELVE
         normal_monthly = normal_rate / TWELVE
@@ -189,21 +215,21 @@ def relief_plan(
             if not balance:
                 break
         if balance:
-            rows.extend(
-                _annuity_rows(balance, normal_monthly, dates[relief_months:], unit, relief_months + 1)
-            )
+            # Never more installments than the remainder has minor units, so a few fen
+            # left over are one payment, not a row of zeros.
+            after = min(max(after_months, 1), int(balance / unit))
+            after_dates = dates[relief_months : relief_months + after]
+            rows.extend(_annuity_rows(balance, normal_monthly, after_dates, unit, relief_months + 1))
         waived = Waived(
             interest=forgone,
             fees=waived.fees,
             late_fees=waived.late_fees,
             discount=waived.discount,
         )
-        return finish_quote(PlanType.RELIEF, currency, amount, ZERO, principal, rows, waived)
+        return finish_quote(PlanType.RELIEF, currency, amount, nothing, principal, rows, waived)
 
 
-def settlement_plan(
-    *, currency: str, amount: Decimal, first_due: date, discount: Decimal, payments: int
-) -> Quote:
+def settlement_plan(*, currency: str, amount: Decimal, first_due: date, discount: Decimal, payments: int) -> Quote:
     """Settle `amount` for amount × (1 − discount) in `payments` monthly payments."""
     with localcontext(CONTEXT):
         unit = minor_unit(currency)
@@ -215,4 +241,4 @@ def settlement_plan(
         rows = [_row(Installment, (n, d, part, nothing, part)) for n, d in enumerate(dates[:-1], 1)]
         rows.append(Installment(payments, dates[-1], last, nothing, last))
         waived = Waived(discount=amount - settled)
-        return finish_quote(PlanType.SETTLEMENT, currency, amount, ZERO, settled, rows, waived)
+        return finish_quote(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived)

@@ -7,7 +7,7 @@ CBRC 2011 Art. 70 from M3. A bank replaces this with its own, approved, policy.
 
 from __future__ import annotations
 
-from decimal import Decimal as D
+from decimal import Decimal
 
 from portal.domain.policy import (
     InstallmentLimits,
@@ -20,6 +20,8 @@ from portal.domain.policy import (
 from portal.domain.schedule import Pricing
 
 __all__ = ["default_policy"]
+
+D = Decimal
 
 _FEE_INSTALLMENTS = InstallmentLimits(
     allowed=True,

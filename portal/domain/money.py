@@ -18,7 +18,7 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
-from functools import lru_cache
+from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
@@ -59,7 +59,7 @@ def is_known_currency(code: str) -> bool:
     return code in _KNOWN_CURRENCIES
 
 
-@lru_cache(maxsize=None)
+@cache
 def currency_places(code: str) -> int:
     """Number of decimal places of `code`'s minor unit (CNY 2, JPY 0, KWD 3).
 
@@ -71,7 +71,7 @@ def currency_places(code: str) -> int:
     return get_currency_precision(code)
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_unit(code: str) -> Decimal:
     """The currency's smallest amount as a quantize exponent: Decimal('0.01') for CNY."""
     # Cached: the CLDR data are static, and this sits on every schedule's hot path.

@@ -106,13 +106,10 @@ def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) ->
 
 def _open(lim: Limits, balance: Decimal) -> bool:
     """The tier allows this plan type and the balance is inside its band."""
-    return lim.allowed and lim.min_balance <= balance and (
-        lim.max_balance is None or balance <= lim.max_balance
-    )
+    return lim.allowed and lim.min_balance <= balance and (lim.max_balance is None or balance <= lim.max_balance)
 
 
-def _offer(tier: str, terms: PlanTerms, quote: Quote, *, approval: bool,
-           agent: bool) -> Offer:
+def _offer(tier: str, terms: PlanTerms, quote: Quote, *, approval: bool, agent: bool) -> Offer:
     return Offer(
         tier=tier,
         terms=terms,
@@ -124,9 +121,9 @@ def _offer(tier: str, terms: PlanTerms, quote: Quote, *, approval: bool,
     )
 
 
-def _installments(tier: str, lim: InstallmentLimits, account: AccountSnapshot,
-                  first_due: date, unit: Decimal) -> list[Offer]:
-    balance = account.balance
+def _installments(
+    tier: str, lim: InstallmentLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
+) -> list[Offer]:
     down = ceil_money(balance * lim.min_down_payment, account.currency)
     if down >= balance:
         return []
@@ -135,70 +132,91 @@ def _installments(tier: str, lim: InstallmentLimits, account: AccountSnapshot,
     floor = max(lim.min_installment, unit)
     offers = []
     for months in sorted(set(lim.tenors)):
-        quote = installment_plan(currency=account.currency, amount=balance, months=months,
-                                 pricing=lim.pricing, rate=rate, first_due=first_due,
-                                 down_payment=down)
+        quote = installment_plan(
+            currency=account.currency,
+            amount=balance,
+            months=months,
+            pricing=lim.pricing,
+            rate=rate,
+            first_due=first_due,
+            down_payment=down,
+        )
         if quote.min_payment < floor:
             continue
-        terms = PlanTerms(PlanType.INSTALLMENT, months=months, pricing=lim.pricing,
-                          rate=rate, down_payment=down)
+        terms = PlanTerms(PlanType.INSTALLMENT, months=months, pricing=lim.pricing, rate=rate, down_payment=down)
         above = lim.needs_supervisor_above
-        offers.append(_offer(tier, terms, quote,
-                             approval=above is not None and months > above,
-                             agent=months <= lim.agent_max_tenor))
+        offers.append(
+            _offer(
+                tier, terms, quote, approval=above is not None and months > above, agent=months <= lim.agent_max_tenor
+            )
+        )
     return offers
 
 
-def _relief(tier: str, lim: ReliefLimits, account: AccountSnapshot,
-            first_due: date, unit: Decimal) -> list[Offer]:
+def _relief(
+    tier: str, lim: ReliefLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
+) -> list[Offer]:
     waived = fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
-    principal = account.balance - waived.written_off
+    principal = balance - waived.written_off
     if principal <= ZERO:
         return []
     reduced = lim.normal_annual_rate * (ONE - lim.max_rate_cut)
-    payment = max(lim.min_payment, unit, default_relief_payment(
-        principal, reduced, lim.max_months, lim.after_months, account.currency))
-    quote = relief_plan(currency=account.currency, amount=account.balance,
-                        first_due=first_due, relief_months=lim.max_months,
-                        relief_rate=reduced, normal_rate=lim.normal_annual_rate,
-                        payment=payment, after_months=lim.after_months, waived=waived)
+    payment = max(
+        lim.min_payment,
+        unit,
+        default_relief_payment(principal, reduced, lim.max_months, lim.after_months, account.currency),
+    )
+    quote = relief_plan(
+        currency=account.currency,
+        amount=balance,
+        first_due=first_due,
+        relief_months=lim.max_months,
+        relief_rate=reduced,
+        normal_rate=lim.normal_annual_rate,
+        payment=payment,
+        after_months=lim.after_months,
+        waived=waived,
+    )
     if quote.min_payment < unit:
         return []
-    terms = PlanTerms(PlanType.RELIEF, fee_waiver=lim.max_fee_waiver,
-                      relief_months=lim.max_months, relief_rate=reduced,
-                      normal_rate=lim.normal_annual_rate, relief_payment=payment,
-                      after_months=lim.after_months)
+    terms = PlanTerms(
+        PlanType.RELIEF,
+        fee_waiver=lim.max_fee_waiver,
+        relief_months=lim.max_months,
+        relief_rate=reduced,
+        normal_rate=lim.normal_annual_rate,
+        relief_payment=payment,
+        after_months=lim.after_months,
+    )
     above = lim.needs_supervisor_above
-    agent = (lim.max_months <= lim.agent_max_months
-             and lim.max_fee_waiver <= lim.agent_max_fee_waiver)
-    return [_offer(tier, terms, quote, approval=above is not None and lim.max_months > above,
-                   agent=agent)]
+    agent = lim.max_months <= lim.agent_max_months and lim.max_fee_waiver <= lim.agent_max_fee_waiver
+    return [_offer(tier, terms, quote, approval=above is not None and lim.max_months > above, agent=agent)]
 
 
-def _settlements(tier: str, lim: SettlementLimits, account: AccountSnapshot,
-                 today: date, unit: Decimal) -> list[Offer]:
+def _settlements(
+    tier: str, lim: SettlementLimits, account: AccountSnapshot, balance: Decimal, today: date, unit: Decimal
+) -> list[Offer]:
     deadline = today + timedelta(days=lim.deadline_days)
     floor = max(lim.min_payment, unit)
     above = lim.needs_supervisor_above
     approval = above is not None and lim.max_discount > above
     offers = []
     for payments in range(1, lim.max_payments + 1):
-        quote = settlement_plan(currency=account.currency, amount=account.balance,
-                                first_due=deadline, discount=lim.max_discount,
-                                payments=payments)
+        quote = settlement_plan(
+            currency=account.currency, amount=balance, first_due=deadline, discount=lim.max_discount, payments=payments
+        )
         if quote.min_payment < floor:
             break  # more payments only make each one smaller
-        terms = PlanTerms(PlanType.SETTLEMENT, discount=lim.max_discount,
-                          payments=payments, deadline=deadline)
-        offers.append(_offer(tier, terms, quote, approval=approval,
-                             agent=lim.max_discount <= lim.agent_max_discount))
+        terms = PlanTerms(PlanType.SETTLEMENT, discount=lim.max_discount, payments=payments, deadline=deadline)
+        offers.append(_offer(tier, terms, quote, approval=approval, agent=lim.max_discount <= lim.agent_max_discount))
     return offers
 
 
-def _personalised(tier: str, lim: PersonalisedLimits, account: AccountSnapshot,
-                  first_due: date, unit: Decimal) -> list[Offer]:
+def _personalised(
+    tier: str, lim: PersonalisedLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
+) -> list[Offer]:
     waived = fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
-    principal = account.balance - waived.written_off
+    principal = balance - waived.written_off
     floor = max(lim.min_installment, unit)
     months = min(lim.max_tenor, int(principal // floor))
     fee = lim.pricing is Pricing.MONTHLY_FEE
@@ -206,13 +224,20 @@ def _personalised(tier: str, lim: PersonalisedLimits, account: AccountSnapshot,
     # Half-up parts can leave the last one a little short of the minimum; one month
     # fewer fixes that, so this loop runs once or twice.
     while months >= 1:
-        quote = installment_plan(currency=account.currency, amount=account.balance,
-                                 months=months, pricing=lim.pricing, rate=rate,
-                                 first_due=first_due, waived=waived,
-                                 plan=PlanType.PERSONALISED)
+        quote = installment_plan(
+            currency=account.currency,
+            amount=balance,
+            months=months,
+            pricing=lim.pricing,
+            rate=rate,
+            first_due=first_due,
+            waived=waived,
+            plan=PlanType.PERSONALISED,
+        )
         if quote.min_payment >= floor:
-            terms = PlanTerms(PlanType.PERSONALISED, months=months, pricing=lim.pricing,
-                              rate=rate, fee_waiver=lim.max_fee_waiver)
+            terms = PlanTerms(
+                PlanType.PERSONALISED, months=months, pricing=lim.pricing, rate=rate, fee_waiver=lim.max_fee_waiver
+            )
             return [_offer(tier, terms, quote, approval=True, agent=False)]
         months -= 1
     return []
@@ -234,12 +259,12 @@ def offers_for(account: AccountSnapshot, policy: OfferPolicy, today: date) -> li
         first_due = add_months(today, 1)
         offers: list[Offer] = []
         if _open(tier.installment, balance):
-            offers += _installments(tier.name, tier.installment, account, first_due, unit)
+            offers += _installments(tier.name, tier.installment, account, balance, first_due, unit)
         if _open(tier.relief, balance):
-            offers += _relief(tier.name, tier.relief, account, first_due, unit)
+            offers += _relief(tier.name, tier.relief, account, balance, first_due, unit)
         if _open(tier.settlement, balance):
-            offers += _settlements(tier.name, tier.settlement, account, today, unit)
+            offers += _settlements(tier.name, tier.settlement, account, balance, today, unit)
         if _open(tier.personalised, balance):
-            offers += _personalised(tier.name, tier.personalised, account, first_due, unit)
+            offers += _personalised(tier.name, tier.personalised, account, balance, first_due, unit)
         offers.sort(key=lambda o: (_PLAN_ORDER[o.plan], len(o.quote.installments)))
         return offers

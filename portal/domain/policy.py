@@ -135,9 +135,7 @@ class Tier:
 
     def covers(self, days_past_due: int) -> bool:
         """True when `days_past_due` falls in this tier's range."""
-        return self.min_dpd <= days_past_due and (
-            self.max_dpd is None or days_past_due <= self.max_dpd
-        )
+        return self.min_dpd <= days_past_due and (self.max_dpd is None or days_past_due <= self.max_dpd)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
@@ -30,13 +31,17 @@ class PolicyFormatError(ValueError):
 
 
 def dump(value: Any) -> Any:
-    """A dataclass tree as dicts, lists, strings, ints, bools and None."""
+    """A dataclass (or NamedTuple) tree as dicts, lists, strings, ints, bools and None."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, date):
+        return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple (PlanTerms)
+        return {name: dump(item) for name, item in value._asdict().items()}
     if isinstance(value, frozenset):
         return sorted(value)
     if isinstance(value, tuple):

@@ -33,9 +33,19 @@ __all__ = ["PROBLEM_CODES", "PolicyProblem", "validate_policy"]
 
 PROBLEM_CODES = frozenset(
     {
-        "empty", "duplicate", "gap", "overlap", "min_above_max", "negative",
-        "out_of_range", "tenor_over_cap", "rate_out_of_range", "percent_out_of_range",
-        "exceeds_limit", "too_many_decimals", "unknown_currency",
+        "empty",
+        "duplicate",
+        "gap",
+        "overlap",
+        "min_above_max",
+        "negative",
+        "out_of_range",
+        "tenor_over_cap",
+        "rate_out_of_range",
+        "percent_out_of_range",
+        "exceeds_limit",
+        "too_many_decimals",
+        "unknown_currency",
     }
 )
 ONE = Decimal(1)
@@ -80,8 +90,7 @@ class _Checker:
 
     def fraction(self, path: str, value: Decimal, *, below_one: bool = False) -> None:
         if value < 0 or value > ONE or (below_one and value == ONE):
-            self.add(path, "percent_out_of_range", value=str(value), min="0",
-                     max="1", inclusive_max=not below_one)
+            self.add(path, "percent_out_of_range", value=str(value), min="0", max="1", inclusive_max=not below_one)
 
     def rate(self, path: str, value: Decimal, high: Decimal) -> None:
         if value < 0 or value > high:
@@ -130,11 +139,10 @@ def _installment(c: _Checker, p: str, lim: InstallmentLimits) -> None:
 
 def _relief(c: _Checker, p: str, lim: ReliefLimits) -> None:
     months_ok = c.count(f"{p}.max_months", lim.max_months, 1, MAX_PLAN_MONTHS)
-    if c.count(f"{p}.after_months", lim.after_months, 0, MAX_PLAN_MONTHS) and months_ok:
-        # The whole schedule, relief and after, stays within the cap.
-        if lim.max_months + max(lim.after_months, 1) > MAX_PLAN_MONTHS:
-            c.add(f"{p}.after_months", "tenor_over_cap", value=lim.after_months,
-                  max=MAX_PLAN_MONTHS - lim.max_months)
+    after_ok = c.count(f"{p}.after_months", lim.after_months, 0, MAX_PLAN_MONTHS)
+    # The whole schedule, relief and after, stays within the cap.
+    if months_ok and after_ok and lim.max_months + max(lim.after_months, 1) > MAX_PLAN_MONTHS:
+        c.add(f"{p}.after_months", "tenor_over_cap", value=lim.after_months, max=MAX_PLAN_MONTHS - lim.max_months)
     c.rate(f"{p}.normal_annual_rate", lim.normal_annual_rate, MAX_ANNUAL_RATE)
     c.fraction(f"{p}.max_rate_cut", lim.max_rate_cut)
     c.fraction(f"{p}.max_fee_waiver", lim.max_fee_waiver)
@@ -145,8 +153,7 @@ def _relief(c: _Checker, p: str, lim: ReliefLimits) -> None:
     if c.count(f"{p}.agent_max_months", lim.agent_max_months, 0, MAX_PLAN_MONTHS):
         c.at_most(f"{p}.agent_max_months", lim.agent_max_months, "max_months", lim.max_months)
     c.fraction(f"{p}.agent_max_fee_waiver", lim.agent_max_fee_waiver)
-    c.at_most(f"{p}.agent_max_fee_waiver", lim.agent_max_fee_waiver, "max_fee_waiver",
-              lim.max_fee_waiver)
+    c.at_most(f"{p}.agent_max_fee_waiver", lim.agent_max_fee_waiver, "max_fee_waiver", lim.max_fee_waiver)
 
 
 def _settlement(c: _Checker, p: str, lim: SettlementLimits) -> None:
@@ -158,8 +165,7 @@ def _settlement(c: _Checker, p: str, lim: SettlementLimits) -> None:
     if lim.needs_supervisor_above is not None:
         c.fraction(f"{p}.needs_supervisor_above", lim.needs_supervisor_above)
     c.fraction(f"{p}.agent_max_discount", lim.agent_max_discount, below_one=True)
-    c.at_most(f"{p}.agent_max_discount", lim.agent_max_discount, "max_discount",
-              lim.max_discount)
+    c.at_most(f"{p}.agent_max_discount", lim.agent_max_discount, "max_discount", lim.max_discount)
 
 
 def _personalised(c: _Checker, p: str, lim: PersonalisedLimits) -> None:
@@ -180,12 +186,14 @@ def _coverage(c: _Checker, policy: OfferPolicy) -> None:
     for i in order:
         tier = policy.tiers[i]
         path = f"tiers[{i}]"
-        if tier.max_dpd is not None and tier.max_dpd < tier.min_dpd:
-            continue  # reported as min_above_max; it covers nothing
-        if expected is None or tier.min_dpd < expected:
+        # DPD below 1 is reported as out_of_range already; coverage starts at 1.
+        start = max(tier.min_dpd, 1)
+        if tier.max_dpd is not None and tier.max_dpd < start:
+            continue  # reported as min_above_max or out_of_range; it covers nothing
+        if expected is None or start < expected:
             c.add(f"{path}.min_dpd", "overlap", value=tier.min_dpd, other=previous)
-        elif tier.min_dpd > expected:
-            c.add(f"{path}.min_dpd", "gap", start=expected, end=tier.min_dpd - 1)
+        elif start > expected:
+            c.add(f"{path}.min_dpd", "gap", start=expected, end=start - 1)
         if expected is not None:
             expected = None if tier.max_dpd is None else max(expected, tier.max_dpd + 1)
         previous = path

@@ -13,8 +13,15 @@ __all__ = ["PROMISE_CODES", "check_promise"]
 
 PROMISE_CODES = frozenset(
     {
-        "currency", "blocked", "active_plan", "nothing_overdue", "amount_not_positive",
-        "too_many_decimals", "below_minimum", "above_balance", "date_in_past",
+        "currency",
+        "blocked",
+        "active_plan",
+        "nothing_overdue",
+        "amount_not_positive",
+        "too_many_decimals",
+        "below_minimum",
+        "above_balance",
+        "date_in_past",
         "date_too_far",
     }
 )
@@ -39,14 +46,16 @@ def check_promise(
         problems.append("active_plan")
     if account.overdue_amount <= 0:
         problems.append("nothing_overdue")
+    if type(amount) is int:
+        amount = Decimal(amount)
     with localcontext(CONTEXT):
+        # Anything but a finite Decimal (a float, NaN) is as unusable as a negative.
         if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
             problems.append("amount_not_positive")
         else:
             if amount != amount.quantize(minor_unit(account.currency)):
                 problems.append("too_many_decimals")
-            minimum = ceil_money(account.overdue_amount * policy.promise_min_share,
-                                 account.currency)
+            minimum = ceil_money(account.overdue_amount * policy.promise_min_share, account.currency)
             if account.overdue_amount > 0 and amount < minimum:
                 problems.append("below_minimum")
             if amount > account.balance:

@@ -72,10 +72,14 @@ def _count(value: object, name: str, low: int, high: int) -> int:
     return value
 
 
+def _a(plan: PlanType) -> str:
+    return ("an " if plan is PlanType.INSTALLMENT else "a ") + plan.value
+
+
 def _refuse(plan: PlanType, **given: object) -> None:
     for name, value in given.items():
         if value is not None:
-            raise QuoteError(f"{name} does not apply to a {plan.value} plan")
+            raise QuoteError(f"{name} does not apply to {_a(plan)} plan")
 
 
 def quote(
@@ -128,31 +132,46 @@ def quote(
             raise QuoteError("first_due must not be before today")
         total = _money(amount, "amount", currency)
         if kind is PlanType.SETTLEMENT:
-            _refuse(kind, months=months, monthly_fee_rate=monthly_fee_rate,
-                    annual_rate=annual_rate, relief_months=relief_months,
-                    relief_rate=relief_rate, relief_payment=relief_payment)
-            return _settlement(total, currency, first_due, discount, payments,
-                               deadline_days, today, waiver, down_payment)
+            _refuse(
+                kind,
+                months=months,
+                monthly_fee_rate=monthly_fee_rate,
+                annual_rate=annual_rate,
+                relief_months=relief_months,
+                relief_rate=relief_rate,
+                relief_payment=relief_payment,
+            )
+            return _settlement(
+                total, currency, first_due, discount, payments, deadline_days, today, waiver, down_payment
+            )
         _refuse(kind, discount=discount, deadline_days=deadline_days)
         if payments != 1:
-            raise QuoteError(f"payments does not apply to a {kind.value} plan")
+            raise QuoteError(f"payments does not apply to {_a(kind)} plan")
         waived = _waiver(total, currency, waiver, fees, late_fees)
         if kind is PlanType.RELIEF:
             _refuse(kind, months=months, monthly_fee_rate=monthly_fee_rate)
             if _money(down_payment, "down_payment", currency, allow_zero=True):
                 raise QuoteError("down_payment does not apply to a relief plan")
-            return _relief(total, currency, first_due, waived, relief_months, relief_rate,
-                           annual_rate, relief_payment, after_months)
-        _refuse(kind, relief_months=relief_months, relief_rate=relief_rate,
-                relief_payment=relief_payment)
+            return _relief(
+                total,
+                currency,
+                first_due,
+                waived,
+                relief_months,
+                relief_rate,
+                annual_rate,
+                relief_payment,
+                after_months,
+            )
+        _refuse(kind, relief_months=relief_months, relief_rate=relief_rate, relief_payment=relief_payment)
         if after_months:
-            raise QuoteError(f"after_months does not apply to a {kind.value} plan")
-        return _installment(kind, total, currency, first_due, waived, months,
-                            monthly_fee_rate, annual_rate, down_payment)
+            raise QuoteError(f"after_months does not apply to {_a(kind)} plan")
+        return _installment(
+            kind, total, currency, first_due, waived, months, monthly_fee_rate, annual_rate, down_payment
+        )
 
 
-def _waiver(total: Decimal, currency: str, waiver: Number, fees: Number,
-            late_fees: Number) -> Waived:
+def _waiver(total: Decimal, currency: str, waiver: Number, fees: Number, late_fees: Number) -> Waived:
     share = _fraction(waiver, "waiver", Decimal(1))
     fee_part = _money(fees, "fees", currency, allow_zero=True)
     late_part = _money(late_fees, "late_fees", currency, allow_zero=True)
@@ -171,11 +190,19 @@ def _checked(result: Quote) -> Quote:
     return result
 
 
-def _installment(kind: PlanType, total: Decimal, currency: str, first_due: date,
-                 waived: Waived, months: int | None, monthly_fee_rate: Number | None,
-                 annual_rate: Number | None, down_payment: Number) -> Quote:
+def _installment(
+    kind: PlanType,
+    total: Decimal,
+    currency: str,
+    first_due: date,
+    waived: Waived,
+    months: int | None,
+    monthly_fee_rate: Number | None,
+    annual_rate: Number | None,
+    down_payment: Number,
+) -> Quote:
     if months is None:
-        raise QuoteError(f"months is required for a {kind.value} plan")
+        raise QuoteError(f"months is required for {_a(kind)} plan")
     count = _count(months, "months", 1, MAX_PLAN_MONTHS)
     if monthly_fee_rate is not None and annual_rate is not None:
         raise QuoteError("give monthly_fee_rate or annual_rate, not both")
@@ -184,20 +211,38 @@ def _installment(kind: PlanType, total: Decimal, currency: str, first_due: date,
         rate = _fraction(annual_rate, "annual_rate", MAX_ANNUAL_RATE)
     else:
         pricing = Pricing.MONTHLY_FEE
-        rate = ZERO if monthly_fee_rate is None else _fraction(
-            monthly_fee_rate, "monthly_fee_rate", MAX_MONTHLY_FEE_RATE)
+        rate = (
+            ZERO if monthly_fee_rate is None else _fraction(monthly_fee_rate, "monthly_fee_rate", MAX_MONTHLY_FEE_RATE)
+        )
     down = _money(down_payment, "down_payment", currency, allow_zero=True)
     if down >= total - waived.written_off:
         raise QuoteError("down_payment must be less than the amount to repay")
-    return _checked(builders.installment_plan(
-        currency=currency, amount=total, months=count, pricing=pricing, rate=rate,
-        first_due=first_due, down_payment=down, waived=waived, plan=kind))
+    return _checked(
+        builders.installment_plan(
+            currency=currency,
+            amount=total,
+            months=count,
+            pricing=pricing,
+            rate=rate,
+            first_due=first_due,
+            down_payment=down,
+            waived=waived,
+            plan=kind,
+        )
+    )
 
 
-def _relief(total: Decimal, currency: str, first_due: date, waived: Waived,
-            relief_months: int | None, relief_rate: Number | None,
-            annual_rate: Number | None, relief_payment: Number | None,
-            after_months: int) -> Quote:
+def _relief(
+    total: Decimal,
+    currency: str,
+    first_due: date,
+    waived: Waived,
+    relief_months: int | None,
+    relief_rate: Number | None,
+    annual_rate: Number | None,
+    relief_payment: Number | None,
+    after_months: int,
+) -> Quote:
     if relief_months is None:
         raise QuoteError("relief_months is required for a relief plan")
     count = _count(relief_months, "relief_months", 1, MAX_PLAN_MONTHS)
@@ -217,22 +262,37 @@ def _relief(total: Decimal, currency: str, first_due: date, waived: Waived,
     # interest would make the debt grow, which forbearance must never do.
     if payment < (principal * reduced / 12).quantize(minor_unit(currency), ROUND_HALF_UP):
         raise QuoteError("relief_payment must cover the first month's interest")
-    return _checked(builders.relief_plan(
-        currency=currency, amount=total, first_due=first_due, relief_months=count,
-        relief_rate=reduced, normal_rate=normal, payment=payment, after_months=after,
-        waived=waived))
+    return _checked(
+        builders.relief_plan(
+            currency=currency,
+            amount=total,
+            first_due=first_due,
+            relief_months=count,
+            relief_rate=reduced,
+            normal_rate=normal,
+            payment=payment,
+            after_months=after,
+            waived=waived,
+        )
+    )
 
 
-def _settlement(total: Decimal, currency: str, first_due: date, discount: Number | None,
-                payments: int, deadline_days: int | None, today: date | None,
-                waiver: Number, down_payment: Number) -> Quote:
+def _settlement(
+    total: Decimal,
+    currency: str,
+    first_due: date,
+    discount: Number | None,
+    payments: int,
+    deadline_days: int | None,
+    today: date | None,
+    waiver: Number,
+    down_payment: Number,
+) -> Quote:
     if discount is None:
         raise QuoteError("discount is required for a settlement")
     share = _fraction(discount, "discount", Decimal(1), below=True)
     count = _count(payments, "payments", 1, MAX_SETTLEMENT_PAYMENTS)
-    if _fraction(waiver, "waiver", Decimal(1)) or _money(
-        down_payment, "down_payment", currency, allow_zero=True
-    ):
+    if _fraction(waiver, "waiver", Decimal(1)) or _money(down_payment, "down_payment", currency, allow_zero=True):
         raise QuoteError("waiver and down_payment do not apply to a settlement")
     if deadline_days is not None:
         days = _count(deadline_days, "deadline_days", 0, 3660)
@@ -240,8 +300,9 @@ def _settlement(total: Decimal, currency: str, first_due: date, discount: Number
             raise QuoteError("deadline_days needs today")
         if first_due > today + timedelta(days=days):
             raise QuoteError(f"first_due must be within {days} days of today")
-    return _checked(builders.settlement_plan(
-        currency=currency, amount=total, first_due=first_due, discount=share, payments=count))
+    return _checked(
+        builders.settlement_plan(currency=currency, amount=total, first_due=first_due, discount=share, payments=count)
+    )
 
 
 def _plain(number: Decimal) -> str:

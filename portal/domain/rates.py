@@ -19,7 +19,15 @@ from itertools import groupby
 
 from portal.domain.money import CONTEXT, ZERO
 
-__all__ = ["RATE_PLACES", "IrrError", "annualise", "annuity_payment", "irr", "loan_irr"]
+__all__ = [
+    "RATE_PLACES",
+    "IrrError",
+    "annualise",
+    "annuity_payment",
+    "irr",
+    "loan_apr_ear",
+    "loan_irr",
+]
 
 ONE = Decimal(1)
 TWELVE = Decimal(12)
@@ -56,13 +64,6 @@ def _runs(flows: Iterable[Decimal], first_period: int = 0) -> list[_Run]:
 def _sum_k(a: int, n: int) -> int:
     """a + (a+1) + ... + (a+n-1)."""
     return n * (2 * a + n - 1) // 2
-
-
-def _sum_kk1(a: int, n: int) -> int:
-    """Σ k(k−1) for k = a..a+n−1, i.e. Σ k² − Σ k (exact integers)."""
-    b = a + n - 1
-    squares = (b * (b + 1) * (2 * b + 1) - (a - 1) * a * (2 * a - 1)) // 6
-    return squares - _sum_k(a, n)
 
 
 def _npv_and_slope(runs: list[_Run], v: Decimal) -> tuple[Decimal, Decimal]:
@@ -102,15 +103,14 @@ def _first_guess(s0: Decimal, s1: Decimal, s2: Decimal) -> Decimal:
     """A starting discount factor from the quadratic Taylor expansion of F at v = 1.
 
     With u = v − 1: F ≈ S0 + S1·u + S2·u²/2 where S0 = Σc, S1 = Σk·c, S2 = Σk(k−1)·c
-    (exact sums over the runs). Its root nearest 0 is within ~1e-6 of the answer for
-    card plans, which saves a Newton step or two.
+    (exact sums over the runs). One Halley step from u = 0 on it,
+    u = −2·S0·S1 / (2·S1² − S0·S2), is second-order accurate without a square root and
+    saves a Newton step or two.
     """
-    discriminant = s1 * s1 - 2 * s0 * s2
-    if not s2 or discriminant < ZERO:
+    denominator = 2 * s1 * s1 - s0 * s2
+    if not denominator:
         return ONE - s0 / s1
-    # The cancellation-free form of the smaller root of S2/2·u² + S1·u + S0 = 0.
-    root = discriminant.sqrt()
-    return ONE - 2 * s0 / (s1 + root if s1 > ZERO else s1 - root)
+    return ONE - 2 * s0 * s1 / denominator
 
 
 def _newton(runs: list[_Run], v: Decimal) -> Decimal | None:
@@ -165,11 +165,16 @@ def _solve(runs: list[_Run]) -> Decimal:
     s0 = s1 = s2 = ZERO
     positive = negative = False
     for c, a, n in runs:
-        positive = positive or c > ZERO
-        negative = negative or c < ZERO
+        if c > ZERO:
+            positive = True
+        else:
+            negative = True
+        # Σk and Σk(k−1) over the run's periods a..b, as exact integers.
+        b = a + n - 1
+        sum_k = n * (a + b) // 2
         s0 += c * n
-        s1 += c * _sum_k(a, n)
-        s2 += c * _sum_kk1(a, n)
+        s1 += c * sum_k
+        s2 += c * ((b * (b + 1) * (2 * b + 1) - (a - 1) * a * (2 * a - 1)) // 6 - sum_k)
     if not (positive and negative):
         raise IrrError("cash flows need both a positive and a negative amount")
     if not s0:
@@ -195,17 +200,32 @@ def loan_irr(principal: Decimal, payments: Iterable[Decimal]) -> Decimal:
     The shape of every plan: the financed amount at period 0, payments at 1..N.
     """
     with localcontext(CONTEXT):
-        runs = [(principal, 0, 1)]
-        runs.extend((-c, a, n) for c, a, n in _runs(payments, 1))
-        return _solve(runs)
+        return _loan_irr(principal, payments)
+
+
+def _loan_irr(principal: Decimal, payments: Iterable[Decimal]) -> Decimal:
+    runs = [(principal, 0, 1)]
+    runs.extend((-c, a, n) for c, a, n in _runs(payments, 1))
+    return _solve(runs)
+
+
+def _annualise(monthly_rate: Decimal) -> tuple[Decimal, Decimal]:
+    apr = (monthly_rate * TWELVE).quantize(RATE_PLACES, ROUND_HALF_UP)
+    ear = ((ONE + monthly_rate) ** 12 - ONE).quantize(RATE_PLACES, ROUND_HALF_UP)
+    return apr, ear
 
 
 def annualise(monthly_rate: Decimal) -> tuple[Decimal, Decimal]:
     """(APR, EAR) of a monthly rate, each rounded half-up to eight decimal places."""
     with localcontext(CONTEXT):
-        apr = (monthly_rate * TWELVE).quantize(RATE_PLACES, ROUND_HALF_UP)
-        ear = ((ONE + monthly_rate) ** 12 - ONE).quantize(RATE_PLACES, ROUND_HALF_UP)
-        return apr, ear
+        return _annualise(monthly_rate)
+
+
+def loan_apr_ear(principal: Decimal, payments: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
+    """(APR, EAR) of lending `principal` against monthly `payments`: one call, one
+    decimal context, for the schedule builders' hot path."""
+    with localcontext(CONTEXT):
+        return _annualise(_loan_irr(principal, payments))
 
 
 def annuity_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:

@@ -17,20 +17,21 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import cache
 from operator import itemgetter
 from typing import NamedTuple
 
 from portal.domain.money import ZERO, minor_unit
-from portal.domain.rates import RATE_PLACES, annualise, loan_irr
+from portal.domain.rates import RATE_PLACES, loan_apr_ear
 
 __all__ = [
     "MAX_PLAN_MONTHS",
+    "NO_WAIVER",
     "Installment",
     "PlanType",
     "Pricing",
     "Quote",
     "Waived",
-    "NO_WAIVER",
     "finish_quote",
     "split_evenly",
 ]
@@ -96,6 +97,7 @@ class Waived:
 
 NO_WAIVER = Waived()
 
+_NO_RATE = ZERO.quantize(RATE_PLACES)
 _CHARGE = itemgetter(3)
 _TOTAL = itemgetter(4)
 
@@ -133,27 +135,33 @@ class Quote:
     @property
     def max_payment(self) -> Decimal:
         """The largest single installment (what affordability must cover)."""
-        return max(i.total for i in self.installments)
+        return max(map(_TOTAL, self.installments))
 
     @property
     def min_payment(self) -> Decimal:
         """The smallest single installment (checked against policy minimums)."""
-        return min(i.total for i in self.installments)
+        return min(map(_TOTAL, self.installments))
 
 
 def split_evenly(total: Decimal, parts: int, unit: Decimal) -> tuple[Decimal, Decimal]:
     """(regular part, last part) splitting `total` into `parts` at `unit` precision.
 
     The regular part is total/parts rounded half-up; the last takes the remainder. For
-    tiny totals over many parts half-up could overshoot and leave the last part
-    negative (0.30 over 60 parts: 59 × 0.01 > 0.30), so then the regular part is
-    rounded down instead and the last part absorbs the difference.
+    tiny totals over many parts half-up could overshoot and leave nothing or less for
+    the last part (0.28 over 8: 7 × 0.04 = 0.28), so then the regular part is rounded
+    down instead and the last part absorbs the difference (7 × 0.03 + 0.07).
     """
     share = total / parts
     part = share.quantize(unit, ROUND_HALF_UP)
-    if part * (parts - 1) > total:
+    if total and part * (parts - 1) >= total:
         part = share.quantize(unit, ROUND_DOWN)
     return part, total - part * (parts - 1)
+
+
+@cache
+def _nothing_waived(unit: Decimal) -> Waived:
+    zero = ZERO.quantize(unit)
+    return Waived(zero, zero, zero, zero)
 
 
 def finish_quote(
@@ -165,27 +173,34 @@ def finish_quote(
     installments: list[Installment],
     waived: Waived,
 ) -> Quote:
-    """Total a schedule and price it with its IRR-based APR and EAR."""
+    """Total a schedule and price it with its IRR-based APR and EAR.
+
+    `amount`, `down_payment` and the rows must already be at the currency's minor unit
+    (the builders see to it); waivers are brought to it here.
+    """
     unit = minor_unit(currency)
     # Reported amounts all carry the currency's exponent ("0.00", not "0").
     nothing = ZERO.quantize(unit)
     total_cost = sum(map(_CHARGE, installments), nothing)
     paid = sum(map(_TOTAL, installments), nothing)
-    waived = Waived(
-        interest=waived.interest.quantize(unit),
-        fees=waived.fees.quantize(unit),
-        late_fees=waived.late_fees.quantize(unit),
-        discount=waived.discount.quantize(unit),
-    )
-    if total_cost:
-        apr, ear = annualise(loan_irr(principal, map(_TOTAL, installments)))
+    if waived is NO_WAIVER:
+        waived = _nothing_waived(unit)
     else:
-        apr = ear = ZERO.quantize(RATE_PLACES)
+        waived = Waived(
+            interest=waived.interest.quantize(unit),
+            fees=waived.fees.quantize(unit),
+            late_fees=waived.late_fees.quantize(unit),
+            discount=waived.discount.quantize(unit),
+        )
+    if total_cost:
+        apr, ear = loan_apr_ear(principal, map(_TOTAL, installments))
+    else:
+        apr = ear = _NO_RATE
     return Quote(
         plan=plan,
         currency=currency,
-        amount=amount.quantize(unit),
-        down_payment=down_payment.quantize(unit),
+        amount=amount,
+        down_payment=down_payment,
         principal=principal,
         installments=tuple(installments),
         total_cost=total_cost,
@@ -194,4 +209,3 @@ def finish_quote(
         apr=apr,
         ear=ear,
     )
-

@@ -1,0 +1,143 @@
+"""IRR, APR and EAR: known figures, agreement with numpy_financial, monotonicity."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import numpy_financial as npf
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+_ROOT = Path(__file__).resolve().parents[2]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+try:
+    import portal  # noqa: F401  (the real package when Flask is installed)
+except ModuleNotFoundError:
+    # portal/__init__.py imports Flask for the app factory; the domain layer needs none
+    # of it, so a bare package object lets these unit tests run without Flask.
+    _package = types.ModuleType("portal")
+    _package.__path__ = [str(_ROOT / "portal")]
+    sys.modules["portal"] = _package
+
+from portal.domain import rates  # noqa: E402
+from portal.domain.builders import installment_plan  # noqa: E402
+from portal.domain.rates import IrrError, annualise, annuity_payment, irr, loan_irr  # noqa: E402
+from portal.domain.schedule import Pricing  # noqa: E402
+
+D = Decimal
+FEE_PLAN = [D("10000")] + [D("-893.33")] * 11 + [D("-893.37")]
+
+
+def numpy_irr(flows: list[Decimal]) -> float:
+    # numpy_financial works in floats (test-only; the portal never does).
+    return float(npf.irr(np.array([float(f) for f in flows])))
+
+
+def test_fee_plan_known_figures() -> None:
+    monthly = irr(FEE_PLAN)
+    apr, ear = annualise(monthly)
+    assert abs(monthly - D("0.0108618")) < D("0.0000001")
+    assert apr.quantize(D("0.0001")) == D("0.1303")
+    assert ear.quantize(D("0.0001")) == D("0.1384")
+    assert abs(float(monthly) - numpy_irr(FEE_PLAN)) < 1e-9
+
+
+def test_loan_irr_is_irr_of_the_signed_flows() -> None:
+    assert loan_irr(D("10000"), [-f for f in FEE_PLAN[1:]]) == irr(FEE_PLAN)
+
+
+def test_zero_cost_is_exactly_zero() -> None:
+    assert irr([D("300"), D("-100"), D("-100"), D("-100")]) == 0
+    assert annualise(D(0)) == (D(0), D(0))
+
+
+def test_no_sign_change_has_no_rate() -> None:
+    with pytest.raises(IrrError):
+        irr([D("100"), D("50")])
+    with pytest.raises(IrrError):
+        irr([D("-100"), D("0")])
+
+
+@pytest.mark.parametrize(
+    ("flows", "expected"),
+    [
+        (["-100", "39", "59", "55", "20"], "0.28095"),  # numpy_financial's own examples
+        (["-100", "0", "0", "74"], "-0.0955"),
+        (["-100", "100", "0", "7"], "0.06206"),
+    ],
+)
+def test_numpy_financial_examples(flows: list[str], expected: str) -> None:
+    assert irr([D(f) for f in flows]).quantize(D(expected)) == D(expected)
+
+
+def test_bisection_fallback_agrees() -> None:
+    flows = [D("10000")] + [D("-1500")] * 8
+    runs = rates._runs(flows)
+    assert abs(rates._bisect(runs) - irr(flows)) < D("1e-11")
+
+
+def test_annuity_payment() -> None:
+    assert annuity_payment(D("12000"), D("0.01"), 12).quantize(D("0.0001")) == D("1066.1855")
+    assert annuity_payment(D("1200"), D("0"), 12) == D("100")
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    principal=st.integers(min_value=100_00, max_value=2_000_000_00),
+    weights=st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=60),
+    repaid_percent=st.integers(min_value=60, max_value=250),
+    level=st.booleans(),
+)
+def test_irr_agrees_with_numpy_financial(principal: int, weights: list[int], repaid_percent: int, level: bool) -> None:
+    # Plan-shaped flows: money lent at period 0, repaid over 1..60 periods (some may be
+    # zero), in total 0.6 to 2.5 times the loan, so negative rates are covered too.
+    if level:
+        weights = [1] * len(weights)
+    assume(sum(weights) > 0)
+    lent = D(principal).scaleb(-2)
+    repaid = lent * repaid_percent / 100
+    flows = [lent] + [-(repaid * w / sum(weights)).quantize(D("0.01")) for w in weights]
+    assume(sum(flows[1:]) < 0)
+    expected = numpy_irr(flows)
+    assume(not np.isnan(expected))
+    assert abs(float(irr(flows)) - expected) < 1e-6
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    amount=st.integers(min_value=1000_00, max_value=500_000_00),
+    months=st.integers(min_value=1, max_value=60),
+    low=st.integers(min_value=0, max_value=500),
+    high=st.integers(min_value=0, max_value=500),
+)
+def test_apr_grows_with_the_fee_rate(amount: int, months: int, low: int, high: int) -> None:
+    low, high = sorted((low, high))
+    first = date(2027, 1, 31)
+
+    def price(rate_bp: int) -> tuple[Decimal, Decimal, Decimal]:
+        q = installment_plan(
+            currency="CNY",
+            amount=D(amount).scaleb(-2),
+            months=months,
+            pricing=Pricing.MONTHLY_FEE,
+            rate=D(rate_bp).scaleb(-4),
+            first_due=first,
+        )
+        return q.total_cost, q.apr, q.ear
+
+    cost_low, apr_low, ear_low = price(low)
+    cost_high, apr_high, ear_high = price(high)
+    assert apr_low <= apr_high and ear_low <= ear_high
+    if cost_high > cost_low:
+        assert apr_low < apr_high
+    # A monthly fee on the original principal always costs more than it says:
+    # the APR exceeds 12 × the monthly rate once there is more than one installment.
+    if high and months > 1:
+        assert apr_high > D(high).scaleb(-4) * 12
