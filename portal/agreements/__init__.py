@@ -1,0 +1,1 @@
+"""Signed written agreements: the PDF of an accepted plan, signed by the bank, and its public check."""

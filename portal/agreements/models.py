@@ -1,0 +1,38 @@
+"""The signed written agreement of a plan: reference, signed PDF bytes and their digest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+from portal.plans.models import Plan
+
+
+class Agreement(db.Model):
+    """One per plan. ``pending`` until the PDF is rendered and signed, then ``signed``
+    with the exact bytes every download returns and their SHA-256 (hex)."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'signed')", name="state_known"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint("state = 'pending' OR (pdf IS NOT NULL AND sha256 IS NOT NULL AND signed_at IS NOT NULL)",
+                        name="signed_has_document"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), unique=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    plan: Mapped[Plan] = relationship()

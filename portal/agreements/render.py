@@ -1,0 +1,290 @@
+"""Rendering an agreement to PDF with WeasyPrint, in the plan's language.
+
+WeasyPrint fetches stylesheets, images and fonts through a URL fetcher. Ours serves
+only the portal's own static files under the private ``portal-static:`` scheme and
+refuses everything else (``file:``, ``http(s):``, ``data:``…), so a template can never
+make the renderer read the server's disk or reach the network. Fonts come from
+fontconfig (WenQuanYi Micro Hei for every script), embedded and subset by WeasyPrint.
+
+The stylesheet and the font configuration are loaded once per process.
+"""
+
+from __future__ import annotations
+
+import gc
+import mimetypes
+import re
+import threading
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from babel.numbers import get_currency_name
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+
+from portal.accounts.models import CardAccount
+from portal.agreements.models import Agreement
+from portal.extensions import db
+from portal.i18n import LOCALES, local_date, money, percent
+
+STATIC_SCHEME = "portal-static:"
+STYLESHEET = STATIC_SCHEME + "agreements/agreement.css"
+_SERVED_SUFFIXES = {".css", ".png", ".svg", ".jpg", ".woff", ".woff2", ".ttf", ".otf"}
+
+# What happens when a payment is missed. One place, so the PDF and any later
+# enforcement read the same numbers.
+GRACE_DAYS = 10
+BREAK_MISSED_IN_A_ROW = 2
+BREAK_DAYS_LATE = 30
+# Plan types whose waived amounts the bank may add back if the plan is broken.
+REINSTATED_IF_BROKEN = {"relief", "settlement"}
+
+
+class RefusedURLError(ValueError):
+    """The renderer asked for something other than one of the portal's static files."""
+
+
+def _fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        """Serves ``portal-static:<path>`` from the static folder; refuses anything else."""
+
+        def __init__(self, static_dir: Path) -> None:
+            super().__init__(allowed_protocols=())
+            self.static_dir = static_dir.resolve()
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.startswith(STATIC_SCHEME):
+                raise RefusedURLError(f"refused {url.split(':', 1)[0]!r} URL: only portal static files are served")
+            relative = url[len(STATIC_SCHEME):].split("?", 1)[0].split("#", 1)[0].lstrip("/")
+            path = (self.static_dir / relative).resolve()
+            if not path.is_relative_to(self.static_dir) or path.suffix.lower() not in _SERVED_SUFFIXES \
+                    or not path.is_file():
+                raise RefusedURLError("refused: not a portal static file")
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
+
+    return StaticOnlyFetcher
+
+
+def static_fetcher(static_dir: Path | None = None) -> Any:
+    """A WeasyPrint URL fetcher that loads only the portal's static files."""
+    folder = static_dir or Path(current_app.static_folder or "")
+    return _fetcher_class()(folder)
+
+
+@dataclass
+class _Renderer:
+    fetcher: Any
+    font_config: Any
+    stylesheet: Any
+
+
+_renderers: dict[str, _Renderer] = {}
+_render_lock = threading.Lock()
+
+
+def _renderer() -> _Renderer:
+    """The fetcher, font configuration and parsed stylesheet, made once per process."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    folder = str(Path(current_app.static_folder or "").resolve())
+    found = _renderers.get(folder)
+    if found is None:
+        fetcher = static_fetcher(Path(folder))
+        fonts = FontConfiguration()
+        sheet = CSS(url=STYLESHEET, url_fetcher=fetcher, font_config=fonts)
+        found = _renderers[folder] = _Renderer(fetcher, fonts, sheet)
+    return found
+
+
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ").replace("<", "\\3C ")
+    return f'"{escaped}"'
+
+
+def page_counter_content() -> str:
+    """A CSS ``content`` value for "Page 2 of 5" in the active language."""
+    text = _("Page %(page)s of %(pages)s", page="\x00page\x00", pages="\x00pages\x00")
+    parts = []
+    for piece in re.split(r"(\x00pages?\x00)", text):
+        if piece == "\x00page\x00":
+            parts.append("counter(page)")
+        elif piece == "\x00pages\x00":
+            parts.append("counter(pages)")
+        elif piece:
+            parts.append(css_string(piece))
+    return " ".join(parts)
+
+
+def plan_type_label(plan_type: str) -> str:
+    labels = {
+        "installment": _("Installment plan"),
+        "relief": _("Interest relief plan"),
+        "settlement": _("Settlement"),
+        "personalised": _("Personalised installment plan"),
+    }
+    return labels.get(plan_type, plan_type)
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or isinstance(value, float | bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _count(value: object) -> int | None:
+    number = _decimal(value)
+    return int(number) if number is not None and number == int(number) and number > 0 else None
+
+
+def term_rows(terms: dict[str, Any], currency: str) -> list[tuple[str, str]]:
+    """The plan's terms as (label, formatted value), in a fixed order; absent terms skipped."""
+    rows: list[tuple[str, str]] = []
+    pricing = terms.get("pricing")
+    months = _count(terms.get("months"))
+    if months:
+        rows.append((_("Number of monthly installments"), str(months)))
+    if pricing == "monthly_fee":
+        rows.append((_("How the plan is priced"), _("A fixed monthly fee on the amount financed")))
+    elif pricing == "annual_rate":
+        rows.append((_("How the plan is priced"), _("Interest on the reducing balance")))
+    rate = _decimal(terms.get("rate"))
+    if rate is not None and pricing == "monthly_fee":
+        rows.append((_("Monthly fee rate"), percent(rate)))
+    elif rate is not None and pricing == "annual_rate":
+        rows.append((_("Annual interest rate"), percent(rate)))
+    down = _decimal(terms.get("down_payment"))
+    if down:
+        rows.append((_("Down payment, paid when you accept"), money(down, currency)))
+    waiver = _decimal(terms.get("fee_waiver"))
+    if waiver:
+        rows.append((_("Share of fees and late fees waived"), percent(waiver, 0)))
+    relief_months = _count(terms.get("relief_months"))
+    if relief_months:
+        rows.append((_("Months at the reduced rate"), str(relief_months)))
+    relief_rate = _decimal(terms.get("relief_rate"))
+    if relief_months and relief_rate is not None:
+        rows.append((_("Annual interest rate during relief"), percent(relief_rate)))
+    relief_payment = _decimal(terms.get("relief_payment"))
+    if relief_payment:
+        rows.append((_("Monthly payment during relief"), money(relief_payment, currency)))
+    after = _count(terms.get("after_months"))
+    if after:
+        rows.append((_("Months after the relief period"), str(after)))
+    normal_rate = _decimal(terms.get("normal_rate"))
+    if relief_months and normal_rate is not None:
+        rows.append((_("Annual interest rate after relief"), percent(normal_rate)))
+    discount = _decimal(terms.get("discount"))
+    if discount:
+        rows.append((_("Discount on your balance"), percent(discount, 0)))
+    payments = _count(terms.get("payments"))
+    if payments:
+        rows.append((_("Number of payments"), str(payments)))
+    deadline = terms.get("deadline")
+    if isinstance(deadline, str):
+        with suppress(ValueError):
+            rows.append((_("First payment due by"), local_date(date.fromisoformat(deadline))))
+    return rows
+
+
+def waived_rows(waived: dict[str, Any], currency: str) -> list[tuple[str, str]]:
+    labels = {
+        "interest": _("Interest not charged"),
+        "fees": _("Fees"),
+        "late_fees": _("Late fees"),
+        "discount": _("Discount on the balance"),
+    }
+    rows = []
+    for key, label in labels.items():
+        amount = _decimal(waived.get(key))
+        if amount:
+            rows.append((label, money(amount, currency)))
+    return rows
+
+
+def document_context(agreement: Agreement) -> dict[str, Any]:
+    """Everything the PDF template shows, read from the plan as accepted."""
+    plan = agreement.plan
+    account = db.session.get(CardAccount, plan.account_id)
+    config = current_app.config
+    currency = plan.currency
+    balance_parts = [
+        (_("Spending and cash (principal)"), account.principal),
+        (_("Interest"), account.interest),
+        (_("Fees"), account.fees),
+        (_("Late fees"), account.late_fees),
+    ]
+    public = (config.get("PUBLIC_URL") or "").rstrip("/")
+    return {
+        "agreement": agreement,
+        "reference": agreement.reference,
+        "plan": plan,
+        "plan_label": plan_type_label(plan.plan_type),
+        "account": account,
+        "holder": account.cardholder,
+        "signature": plan.signature,
+        "installments": plan.installments,
+        "currency": currency,
+        "bank_name": config["BANK_NAME"],
+        "care_phone": config["CARE_PHONE"],
+        "balance_parts": balance_parts,
+        "parts_add_up": sum((amount for _label, amount in balance_parts), Decimal(0)) == plan.balance_at_acceptance,
+        "terms": term_rows(plan.terms or {}, currency),
+        "waived": waived_rows(plan.waived or {}, currency),
+        "waived_total": sum((_decimal(v) or Decimal(0) for v in (plan.waived or {}).values()), Decimal(0)),
+        "reinstated_if_broken": plan.plan_type in REINSTATED_IF_BROKEN,
+        "grace_days": GRACE_DAYS,
+        "break_missed": BREAK_MISSED_IN_A_ROW,
+        "break_days_late": BREAK_DAYS_LATE,
+        "verify_url": (public + "/verify") if public else "/verify",
+        "page_counter": page_counter_content(),
+        "header_left": css_string(f"{config['BANK_NAME']} · {_('Repayment agreement')}"),
+        "header_right": css_string(agreement.reference),
+        "down_payment": _decimal((plan.terms or {}).get("down_payment")),
+        "currency_name": get_currency_name(currency, locale=get_locale()),
+        "lang": plan.locale.replace("_", "-"),
+    }
+
+
+def render_html(agreement: Agreement) -> str:
+    """The agreement as HTML in the plan's language."""
+    locale = agreement.plan.locale if agreement.plan.locale in LOCALES else "en"
+    with force_locale(locale):
+        return render_template("agreements/document.html", **document_context(agreement))
+
+
+def html_to_pdf(html: str, title: str) -> bytes:
+    """Lay ``html`` out as an A4 PDF with the agreement stylesheet, fonts embedded and subset."""
+    from weasyprint import HTML
+
+    renderer = _renderer()
+    # One layout at a time per process: the font configuration is shared. The cyclic
+    # garbage collector is paused meanwhile: a layout makes ~10⁶ short-lived objects
+    # and collections during it cost a third of its time; it runs again afterwards.
+    with _render_lock:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=renderer.fetcher)
+            return document.write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config,  # type: ignore[no-any-return]
+                                      pdf_identifier=title.encode(), custom_metadata=False)
+        finally:
+            if collecting:
+                gc.enable()
+
+
+def render_pdf(agreement: Agreement) -> bytes:
+    """The unsigned agreement PDF."""
+    return html_to_pdf(render_html(agreement), agreement.reference)

@@ -1,0 +1,226 @@
+"""Agreements: created with the plan, produced (rendered, signed, stored), downloaded, verified.
+
+The acceptance service adds the pending agreement in its own transaction
+(:func:`create_pending_agreement`) and, once that has committed, calls
+:func:`produce_agreement`. Producing is separate because rendering and signing can
+fail (a font, a key, a timestamp server) and must never undo an accepted plan: a failed
+attempt is counted and left pending for ``flask portal agreements retry``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from portal.agreements import render, signing
+from portal.agreements.models import Agreement
+from portal.agreements.reference import BadReferenceError, new_reference, parse_reference
+from portal.audit.service import SYSTEM, record
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.plans.models import Plan
+
+log = logging.getLogger(__name__)
+
+
+def _unused_reference() -> str:
+    # 40 random bits: a clash is vanishingly rare, but cheap to rule out.
+    with db.session.no_autoflush:
+        while True:
+            reference = new_reference()
+            taken = db.session.execute(select(Agreement.id).where(Agreement.reference == reference)).first()
+            if taken is None:
+                return reference
+
+
+def create_pending_agreement(plan: Plan) -> Agreement:
+    """Add a pending agreement with a new reference for ``plan`` to the current
+    transaction (flushed, so its id is known). Writes nothing else and does not
+    commit: the caller does."""
+    agreement = Agreement(plan=plan, reference=_unused_reference(), state="pending", attempts=0)
+    db.session.add(agreement)
+    db.session.flush()
+    return agreement
+
+
+def _record_failure(agreement_id: int, message: str) -> None:
+    try:
+        db.session.execute(
+            update(Agreement).where(Agreement.id == agreement_id, Agreement.state == "pending")
+            .values(attempts=Agreement.attempts + 1, last_error=message[:200])
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("agreement %s: could not record the failed attempt", agreement_id)
+
+
+def produce_agreement(agreement_id: int) -> bool:
+    """Render, sign and store agreement ``agreement_id`` and audit it, in one commit.
+
+    Returns True when the agreement is signed (now or before). On any failure nothing
+    is half-written: the transaction rolls back, ``attempts`` goes up, ``last_error``
+    says which step failed (no personal data) and False is returned.
+    """
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None:
+        log.error("agreement %s does not exist", agreement_id)
+        return False
+    if agreement.state == "signed":
+        return True
+    step = "render"
+    try:
+        unsigned = render.render_pdf(agreement)
+        step = "sign"
+        signed = signing.sign_pdf(unsigned, reason=f"Repayment agreement {agreement.reference}",
+                                  location=_bank_name())
+        digest = signing.sha256_hex(signed)
+        step = "store"
+        # Conditional on still pending: two workers racing on one agreement store once,
+        # so every download returns the bytes of the first signature.
+        result = db.session.execute(
+            update(Agreement).where(Agreement.id == agreement_id, Agreement.state == "pending")
+            .values(state="signed", pdf=signed, sha256=digest, signed_at=utcnow(),
+                    attempts=Agreement.attempts + 1, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.rollback()
+            return True
+        record(SYSTEM, "agreement.signed", ("agreement", agreement_id),
+               after={"reference": agreement.reference, "plan_id": agreement.plan_id, "sha256": digest})
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("agreement %s: %s failed (%s)", agreement_id, step, type(exc).__name__)
+        _record_failure(agreement_id, f"{step} failed: {type(exc).__name__}")
+        return False
+    finally:
+        db.session.expire_all()
+    return True
+
+
+def pending_ids() -> list[int]:
+    return list(db.session.execute(
+        select(Agreement.id).where(Agreement.state == "pending").order_by(Agreement.id)).scalars())
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    pending: int
+    produced: int
+    failed: int
+
+
+def produce_pending() -> RetryResult:
+    """Produce every pending agreement, oldest first."""
+    ids = pending_ids()
+    produced = sum(1 for agreement_id in ids if produce_agreement(agreement_id))
+    return RetryResult(len(ids), produced, len(ids) - produced)
+
+
+def may_download(identity: object, agreement: Agreement) -> bool:
+    """Who may download ``agreement``: today only the cardholder whose account the plan
+    is on. Staff roles are added here, and only here."""
+    from portal.auth import CardholderIdentity
+
+    if isinstance(identity, CardholderIdentity):
+        return identity.account.id == agreement.plan.account_id
+    return False
+
+
+def find_agreement(reference: str) -> Agreement | None:
+    """The agreement with this canonical reference, in any state."""
+    return db.session.execute(select(Agreement).where(Agreement.reference == reference)).scalar_one_or_none()
+
+
+# --- verification --------------------------------------------------------------
+
+GENUINE = "genuine"
+MISTYPED = "mistyped"      # the check symbol caught a typing mistake
+UNKNOWN = "unknown"        # a well-formed reference we never issued
+PENDING = "pending"        # issued, not yet signed
+NOT_PDF = "not_pdf"
+NOT_GENUINE = "not_genuine"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer of a verification. ``detail`` is a short English reason (for the CLI
+    and logs). Only ``reference``, ``plan_type``, ``signed_at`` and ``signer`` (masked)
+    may be shown to the public."""
+
+    outcome: str
+    detail: str = ""
+    reference: str | None = None
+    plan_type: str | None = None
+    signed_at: datetime | None = None
+    time_zone: str | None = None
+    signer: str | None = None
+
+    @property
+    def genuine(self) -> bool:
+        return self.outcome == GENUINE
+
+
+def _genuine(agreement: Agreement) -> Verdict:
+    from portal.security import mask_name
+
+    signature = agreement.plan.signature
+    return Verdict(
+        GENUINE, "signature valid, whole file covered, SHA-256 matches the stored agreement",
+        reference=agreement.reference, plan_type=agreement.plan.plan_type, signed_at=agreement.signed_at,
+        time_zone=signature.time_zone if signature else None,
+        signer=mask_name(signature.typed_name) if signature else None,
+    )
+
+
+def _stored_is_sound(agreement: Agreement) -> signing.SignatureCheck:
+    pdf = agreement.pdf or b""
+    if signing.sha256_hex(pdf) != agreement.sha256:
+        return signing.SignatureCheck(False, "the stored document does not match its SHA-256")
+    return signing.check_signature(pdf)
+
+
+def verify_reference(text: str) -> Verdict:
+    """Check a typed reference: is there a signed agreement, and are its stored bytes
+    still exactly what the bank signed?"""
+    try:
+        reference = parse_reference(text)
+    except BadReferenceError as exc:
+        return Verdict(MISTYPED, str(exc))
+    agreement = find_agreement(reference)
+    if agreement is None:
+        return Verdict(UNKNOWN, "no agreement has this reference", reference=reference)
+    if agreement.state != "signed":
+        return Verdict(PENDING, "the agreement is not signed yet", reference=reference)
+    check = _stored_is_sound(agreement)
+    if not check.ok:
+        log.error("agreement %s: stored document fails verification: %s", agreement.id, check.problem)
+        return Verdict(NOT_GENUINE, check.problem or "", reference=reference)
+    return _genuine(agreement)
+
+
+def verify_document(data: bytes) -> Verdict:
+    """Check an uploaded PDF: the bank's signature is valid over the whole file AND the
+    file's SHA-256 is that of an agreement the bank stored."""
+    if not data.startswith(b"%PDF-"):
+        return Verdict(NOT_PDF, "not a PDF file")
+    check = signing.check_signature(data)
+    digest = signing.sha256_hex(data)
+    agreement = db.session.execute(
+        select(Agreement).where(Agreement.sha256 == digest, Agreement.state == "signed")).scalar_one_or_none()
+    if not check.ok:
+        return Verdict(NOT_GENUINE, check.problem or "the signature is not valid")
+    if agreement is None:
+        return Verdict(NOT_GENUINE, "the signature is valid, but its SHA-256 matches no agreement the bank issued")
+    return _genuine(agreement)
+
+
+def _bank_name() -> str:
+    from flask import current_app
+
+    return str(current_app.config["BANK_NAME"])
