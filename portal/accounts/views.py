@@ -5,16 +5,17 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.accounts.service import balance_lines, recent_payments, stage_for
+from portal.auth import cardholder_required
 from portal.db_types import utcnow
 
 bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/account")
-@login_required
+@cardholder_required
 def overview() -> str:
     account = current_user.account
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
@@ -31,7 +32,7 @@ def overview() -> str:
 
 
 @bp.route("/accounts/<int:account_id>")
-@login_required
+@cardholder_required
 def by_id(account_id: int) -> str:
     # A cardholder is bound to one account; any other id is "not found", never a hint.
     if account_id != current_user.account.id:

@@ -1,12 +1,19 @@
-"""Cardholder sign-in. Flask-Login identities are prefixed: ``c:<account id>``."""
+"""Sign-in identities. Flask-Login ids are prefixed: ``c:<account id>`` for cardholders,
+``s:<staff id>`` for staff (see ``portal.staff``)."""
 
 from __future__ import annotations
 
-from flask_login import LoginManager
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user
 
 from portal.accounts.models import CardAccount
 from portal.extensions import db
+from portal.staff.models import Role, StaffUser
 
 
 class CardholderIdentity:
@@ -24,6 +31,42 @@ class CardholderIdentity:
         return f"c:{self.account.id}"
 
 
+class StaffIdentity:
+    """A signed-in member of staff. Only active, enrolled staff are ever loaded."""
+
+    is_authenticated = True
+    is_anonymous = False
+    kind = "staff"
+
+    def __init__(self, user: StaffUser) -> None:
+        self.id = user.id
+        self.role = Role(user.role)
+        self.email = user.email
+        self.display_name = user.display_name
+        self.is_active = bool(user.active and user.enrolled)
+
+    def get_id(self) -> str:
+        return f"s:{self.id}"
+
+
+def cardholder_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Like ``login_required``, but only a cardholder session passes: staff get 403.
+
+    Marks the view ``cardholder_only`` so the role-matrix test knows what it expects.
+    """
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        if getattr(current_user, "kind", None) != "cardholder":
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.cardholder_only = True  # type: ignore[attr-defined]
+    return wrapped
+
+
 def init_login(manager: LoginManager) -> None:
     manager.login_view = "auth.sign_in"
     manager.login_message = _l("Please sign in to see your account.")
@@ -31,9 +74,14 @@ def init_login(manager: LoginManager) -> None:
     manager.session_protection = "basic"
 
     @manager.user_loader
-    def load_user(user_id: str) -> CardholderIdentity | None:
+    def load_user(user_id: str) -> CardholderIdentity | StaffIdentity | None:
         kind, _, raw_id = user_id.partition(":")
         if kind == "c" and raw_id.isdigit():
             account = db.session.get(CardAccount, int(raw_id))
             return CardholderIdentity(account) if account else None
+        if kind == "s" and raw_id.isdigit():
+            user = db.session.get(StaffUser, int(raw_id))
+            identity = StaffIdentity(user) if user else None
+            # A deactivated or not-yet-enrolled member of staff has no session at all.
+            return identity if identity and identity.is_active else None
         return None

@@ -37,10 +37,17 @@ def _pending_key_for_limit() -> str:
     return f"otp:{session.get('pending_otp')}"
 
 
+def _signed_in_home() -> str:
+    """Where a signed-in person belongs: staff to the care desk, cardholders to their account."""
+    if getattr(current_user, "kind", None) == "staff":
+        return url_for("care.queue")
+    return url_for("accounts.overview")
+
+
 @bp.route("/")
 def home() -> Response | str:
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.overview"))
+        return redirect(_signed_in_home())
     return redirect(url_for("auth.sign_in"))
 
 
@@ -49,7 +56,7 @@ def home() -> Response | str:
 @limiter.limit("10 per hour", key_func=_card_key_for_limit, methods=["POST"])
 def sign_in() -> Response | str:
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.overview"))
+        return redirect(_signed_in_home())
     form = CardForm()
     if form.validate_on_submit():
         otp_id = start_sign_in(form.card_number.data, form.date_of_birth.data, _settings(), request.remote_addr)
@@ -74,11 +81,16 @@ def enter_code() -> Response | str:
             form.code.errors.append(generic_failure())
         else:
             locale = session.get("locale")
+            link_id = session.get("link_id")
             session.clear()  # a fresh session at sign-in: nothing from before carries over
             if locale:
                 session["locale"] = locale
+            if link_id:  # except an opened plan link: links.views.link_for_session checks its account
+                session["link_id"] = link_id
             login_user(CardholderIdentity(account))
             session["last_seen"] = utcnow().timestamp()
+            if link_id:
+                return redirect(url_for("journey.from_link"))
             return redirect(url_for("accounts.overview"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/code.html", form=form), status

@@ -1,0 +1,343 @@
+"""Reading for care staff: work queues by tier, account search, and the case file.
+
+Tiers come from the active offer policy (their DPD ranges and names), never from code.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import String, and_, cast, false, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from portal.accounts.models import CardAccount, Cardholder, Payment
+from portal.cases.models import CaseEvent, Promise
+from portal.extensions import db
+from portal.plans.models import Plan
+from portal.staff.models import StaffUser
+
+PAGE_SIZE = 25
+SORTS = ("dpd", "amount")
+
+
+@dataclass(frozen=True)
+class TierRange:
+    name: str
+    min_dpd: int
+    max_dpd: int | None
+    currency: str
+
+    def covers(self, dpd: int) -> bool:
+        return self.min_dpd <= dpd and (self.max_dpd is None or dpd <= self.max_dpd)
+
+
+@dataclass
+class Tiers:
+    """The tiers of the active policy of each currency (each currency has its own policy)."""
+
+    by_currency: dict[str, list[TierRange]] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        """Tier names in DPD order, across currencies."""
+        first: dict[str, int] = {}
+        for ranges in self.by_currency.values():
+            for tier in ranges:
+                first[tier.name] = min(first.get(tier.name, tier.min_dpd), tier.min_dpd)
+        return sorted(first, key=lambda name: (first[name], name))
+
+    def ranges(self, name: str) -> list[TierRange]:
+        return [t for ranges in self.by_currency.values() for t in ranges if t.name == name]
+
+    def span(self, name: str) -> tuple[int, int | None] | None:
+        """The DPD range of a tier when every currency agrees on it, else None."""
+        spans = {(t.min_dpd, t.max_dpd) for t in self.ranges(name)}
+        return next(iter(spans)) if len(spans) == 1 else None
+
+    def name_for(self, currency: str, dpd: int) -> str | None:
+        return next((t.name for t in self.by_currency.get(currency, []) if t.covers(dpd)), None)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_currency)
+
+
+def policy_tiers() -> Tiers:
+    """The tiers of each currency's active policy (currencies without one are left out)."""
+    from portal.policies.service import NoActivePolicy, active_version, load_policy
+
+    tiers = Tiers()
+    for currency in currencies():
+        try:
+            policy = load_policy(active_version(currency))
+        except NoActivePolicy:
+            continue
+        tiers.by_currency[currency] = [TierRange(t.name, t.min_dpd, t.max_dpd, currency)
+                                       for t in sorted(policy.tiers, key=lambda t: t.min_dpd)]
+    return tiers
+
+
+def currencies() -> list[str]:
+    """The currencies of the accounts on file."""
+    return list(db.session.execute(select(CardAccount.currency).distinct().order_by(CardAccount.currency)).scalars())
+
+
+def _balance() -> Any:
+    return CardAccount.principal + CardAccount.interest + CardAccount.fees + CardAccount.late_fees
+
+
+def _in_tier(ranges: list[TierRange]) -> ColumnElement[bool]:
+    """Accounts in the tier by this name under their own currency's policy."""
+    parts = []
+    for tier in ranges:
+        condition = and_(CardAccount.currency == tier.currency, CardAccount.days_past_due >= tier.min_dpd)
+        if tier.max_dpd is not None:
+            condition = and_(condition, CardAccount.days_past_due <= tier.max_dpd)
+        parts.append(condition)
+    return or_(*parts) if parts else false()
+
+
+def _has_flag(flag: str) -> ColumnElement[bool]:
+    # Flags are a small JSON list of known words: a text match works on SQLite and PostgreSQL.
+    return cast(CardAccount.flags, String).like(f'%"{flag}"%')
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    tier: str | None = None
+    currency: str | None = None
+    min_balance: Decimal | None = None
+    max_balance: Decimal | None = None
+    flag: str | None = None
+    sort: str = "dpd"
+    page: int = 1
+
+
+@dataclass
+class QueuePage:
+    rows: list[CardAccount]
+    total: int
+    page: int
+    pages: int
+    tier: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _conditions(filters: QueueFilter, tier: list[TierRange] | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [CardAccount.days_past_due >= 1]
+    if tier is not None:
+        conditions.append(_in_tier(tier))
+    if filters.currency:
+        conditions.append(CardAccount.currency == filters.currency)
+    balance = _balance()
+    if filters.min_balance is not None:
+        conditions.append(balance >= filters.min_balance)
+    if filters.max_balance is not None:
+        conditions.append(balance <= filters.max_balance)
+    if filters.flag == "none":
+        conditions.append(or_(CardAccount.flags.is_(None), cast(CardAccount.flags, String).in_(["[]", "null"])))
+    elif filters.flag:
+        conditions.append(_has_flag(filters.flag))
+    return conditions
+
+
+def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
+    """One page of overdue accounts, most days past due first (or largest overdue amount)."""
+    tier = filters.tier if filters.tier in tiers.names() else None
+    conditions = _conditions(filters, tiers.ranges(tier) if tier else None)
+    total = db.session.execute(select(func.count()).select_from(CardAccount).where(*conditions)).scalar_one()
+    if filters.sort == "amount":
+        order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
+    else:
+        order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    query = (select(CardAccount).join(Cardholder).where(*conditions).order_by(*order)
+             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    rows = list(db.session.execute(query).scalars())
+    counts = {}
+    unfiltered_tier = QueueFilter(currency=filters.currency, min_balance=filters.min_balance,
+                                  max_balance=filters.max_balance, flag=filters.flag)
+    for name in tiers.names():
+        counts[name] = db.session.execute(
+            select(func.count()).select_from(CardAccount).where(*_conditions(unfiltered_tier, tiers.ranges(name)))
+        ).scalar_one()
+    return QueuePage(rows, total, page, pages, tier, counts)
+
+
+# --- search ---------------------------------------------------------------------
+
+class SearchNeedsDobError(ValueError):
+    """Last four digits alone identify too many people: a date of birth is needed."""
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text or "") if ch.isdigit())
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_kind(text: str) -> str:
+    """How a query will be read: last4, phone, reference or name (or empty)."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    digits = _digits(text)
+    if not text:
+        return "empty"
+    if len(digits) == 4 and len(text.replace(" ", "")) == 4:
+        return "last4"
+    if len(digits) >= 6 and len(digits) >= len(text.replace(" ", "").replace("+", "").replace("-", "")) - 1:
+        return "phone"
+    return "name_or_reference"
+
+
+def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> tuple[str, list[CardAccount]]:
+    """Find accounts by name, phone, account reference, or last four digits WITH date of birth."""
+    text = unicodedata.normalize("NFKC", text or "").strip()[:100]
+    kind = search_kind(text)
+    query = select(CardAccount).join(Cardholder)
+    if kind == "empty":
+        return kind, []
+    if kind == "last4":
+        if date_of_birth is None:
+            raise SearchNeedsDobError
+        query = query.where(CardAccount.card_last4 == _digits(text), Cardholder.date_of_birth == date_of_birth)
+    elif kind == "phone":
+        stored = func.replace(func.replace(func.replace(func.replace(Cardholder.phone, " ", ""), "-", ""), "+", ""),
+                              "(", "")
+        query = query.where(stored.like(f"%{_digits(text)}%"))
+    else:
+        if len(text) < 2:
+            return kind, []
+        pattern = f"%{_like_escape(text.casefold())}%"
+        query = query.where(or_(func.lower(Cardholder.full_name).like(pattern, escape="\\"),
+                                func.lower(CardAccount.reference) == text.casefold()))
+        if date_of_birth is not None:
+            query = query.where(Cardholder.date_of_birth == date_of_birth)
+    query = query.order_by(CardAccount.days_past_due.desc(), CardAccount.id).limit(limit)
+    return kind, list(db.session.execute(query).scalars())
+
+
+# --- the case file ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline: a case event or a payment."""
+
+    at: datetime
+    kind: str
+    data: dict[str, Any]
+    actor_type: str
+    actor_id: str | None
+    actor_name: str | None = None
+
+
+@dataclass
+class CaseFile:
+    account: CardAccount
+    holder: Cardholder
+    tier: str | None
+    reason: str | None
+    timeline: list[Entry]
+    plans: list[Plan]
+    promises: list[Promise]
+    links: list[Any]
+    staff_names: dict[str, str]
+
+
+def account_links(account_id: int) -> list[Any]:
+    try:
+        from portal.links.models import PlanLink
+    except ImportError:  # links not installed in this build
+        return []
+    query = select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(50)
+    return list(db.session.execute(query).scalars())
+
+
+def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
+    account = db.session.get(CardAccount, account_id)
+    if account is None:
+        return None
+    events = list(db.session.execute(
+        select(CaseEvent).where(CaseEvent.account_id == account_id).order_by(CaseEvent.created_at.desc(),
+                                                                            CaseEvent.id.desc()).limit(500)
+    ).scalars())
+    payments = list(db.session.execute(
+        select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(200)
+    ).scalars())
+    plans = list(db.session.execute(select(Plan).where(Plan.account_id == account_id).order_by(Plan.id.desc()))
+                 .scalars())
+    promises = list(db.session.execute(
+        select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc())).scalars())
+    links = account_links(account_id)
+
+    staff_ids = {e.actor_id for e in events if e.actor_type == "staff" and e.actor_id and e.actor_id.isdigit()}
+    staff_ids |= {str(p.decided_by) for p in plans if p.decided_by and str(p.decided_by).isdigit()}
+    staff_ids |= {str(link.created_by) for link in links if str(getattr(link, "created_by", "")).isdigit()}
+    names = staff_names(staff_ids)
+
+    timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id,
+                      names.get(e.actor_id or "") if e.actor_type == "staff" else None) for e in events]
+    timeline += [Entry(p.paid_at, "payment", {"amount": p.amount, "method": p.method}, "system", None)
+                 for p in payments]
+    timeline.sort(key=lambda entry: entry.at, reverse=True)
+
+    reason = next((e.data.get("reason") for e in events if e.kind == "reason" and e.data), None)
+    tier = tiers.name_for(account.currency, account.days_past_due)
+    return CaseFile(account, account.cardholder, tier, reason, timeline, plans, promises, links, names)
+
+
+def staff_names(ids: set[str]) -> dict[str, str]:
+    numeric = [int(i) for i in ids if i and i.isdigit()]
+    if not numeric:
+        return {}
+    rows = db.session.execute(select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(numeric)))
+    return {str(row.id): row.display_name for row in rows}
+
+
+def pending_approvals() -> list[Approval]:
+    query = select(Plan).where(Plan.state == "pending_approval").order_by(Plan.created_at, Plan.id)
+    return [approval_view(plan) for plan in db.session.execute(query).scalars()]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A personalised-plan request as a supervisor weighs it."""
+
+    plan: Plan
+    account: CardAccount
+    reason: str | None
+    figures: list[tuple[str, Decimal]]
+    income: Decimal | None
+    costs: Decimal | None
+    disposable: Decimal | None
+    monthly: Decimal | None
+    months: int
+
+
+def approval_view(plan: Plan) -> Approval:
+    from portal.domain.budget import Budget
+
+    hardship = plan.hardship or {}
+    raw = hardship.get("budget") or {}
+    figures: list[tuple[str, Decimal]] = []
+    for name, value in raw.items() if isinstance(raw, dict) else ():
+        try:
+            figures.append((str(name), Decimal(str(value))))
+        except ArithmeticError:
+            continue
+    try:
+        budget = Budget(**dict(figures)) if figures else None
+    except (TypeError, ValueError):
+        budget = None
+    totals = [i.total for i in plan.installments]
+    return Approval(
+        plan=plan, account=db.session.get(CardAccount, plan.account_id),  # type: ignore[arg-type]
+        reason=hardship.get("reason"), figures=[f for f in figures if f[1]],
+        income=budget.income if budget else None, costs=budget.costs if budget else None,
+        disposable=budget.disposable if budget else None, monthly=max(totals) if totals else None,
+        months=len(totals),
+    )

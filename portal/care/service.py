@@ -1,0 +1,167 @@
+"""What care staff change on an account: notes, the reason for the debt, flags, opt-outs.
+
+Each function writes the case-file event and the audit record and commits once, so the
+two always go together. Authority that depends on the role (only a supervisor clears a
+dispute; an agent offers only within the policy's agent authority) is checked here, from
+the staff record behind the actor, not only by the view.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.accounts.models import CardAccount
+from portal.audit.service import Actor, record
+from portal.cases.service import CaseError, add_event
+from portal.cases.service import set_reason as cases_set_reason
+from portal.extensions import db
+from portal.staff.models import Role
+from portal.staff.service import role_of
+
+OUTCOMES = ("contacted_promised", "contacted_refused", "no_answer", "wrong_number", "hardship_disclosed", "other")
+CONTACT_CHANNELS = ("phone", "sms", "email", "letter", "in_person", "none")
+FLAGS = ("do_not_contact", "dispute", "optout_sms", "optout_email")
+SUPERVISOR_TO_CLEAR = frozenset({"dispute"})
+MAX_NOTE = 4000
+
+
+class CareError(ValueError):
+    """A care action that cannot go ahead; ``code`` is for the view to translate."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _account(account_id: int, lock: bool = False) -> CardAccount:
+    query = select(CardAccount).where(CardAccount.id == account_id)
+    if lock and db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # flag lists are read-modify-write
+    account = db.session.execute(query).scalar_one_or_none()
+    if account is None:
+        raise CareError("no_account")
+    return account
+
+
+def _require_care_role(actor: Actor) -> Role:
+    role = role_of(actor)
+    if role not in (Role.AGENT, Role.SUPERVISOR):
+        raise CareError("not_allowed")
+    return role
+
+
+def add_note(account_id: int, outcome: str, text: str, actor: Actor, channel: str = "none") -> int:
+    """Add a contact note with its outcome code; returns the case event id."""
+    _require_care_role(actor)
+    _account(account_id)
+    text = (text or "").strip()
+    if outcome not in OUTCOMES:
+        raise CareError("unknown_outcome")
+    if channel not in CONTACT_CHANNELS:
+        raise CareError("unknown_channel")
+    if not text:
+        raise CareError("note_empty")
+    if len(text) > MAX_NOTE:
+        raise CareError("note_too_long")
+    event = add_event(account_id, "note", actor, {"outcome": outcome, "channel": channel, "text": text})
+    record(actor, "case.note_added", ("card_account", account_id),
+           after={"event": event.id, "outcome": outcome, "channel": channel})
+    db.session.commit()
+    return event.id
+
+
+def set_reason(account_id: int, reason: str, actor: Actor) -> None:
+    """Record what made repaying hard, as told to care staff."""
+    _require_care_role(actor)
+    _account(account_id)
+    try:
+        cases_set_reason(account_id, reason, actor)
+    except CaseError as error:
+        db.session.rollback()
+        raise CareError(error.code) from error
+    db.session.commit()
+
+
+def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
+    """Set a flag (do-not-contact, dispute, channel opt-out). False if it was already set.
+
+    A dispute pauses every collection message and offer: the contact rules and the offer
+    policy's blocking flags read it.
+    """
+    _require_care_role(actor)
+    if flag not in FLAGS:
+        raise CareError("unknown_flag")
+    account = _account(account_id, lock=True)
+    flags = list(account.flags or [])
+    if flag in flags:
+        db.session.rollback()
+        return False
+    account.flags = [*flags, flag]  # a new list, so the JSON column is written
+    add_event(account_id, "flag_set", actor, {"flag": flag, "note": note.strip()[:500]})
+    record(actor, "account.flag_set", ("card_account", account_id), before={"flags": flags},
+           after={"flags": account.flags})
+    db.session.commit()
+    return True
+
+
+def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
+    """Clear a flag. Only a supervisor may clear a dispute. False if it was not set."""
+    role = _require_care_role(actor)
+    if flag not in FLAGS:
+        raise CareError("unknown_flag")
+    if flag in SUPERVISOR_TO_CLEAR and role is not Role.SUPERVISOR:
+        raise CareError("supervisor_only")
+    account = _account(account_id, lock=True)
+    flags = list(account.flags or [])
+    if flag not in flags:
+        db.session.rollback()
+        return False
+    account.flags = [f for f in flags if f != flag]
+    add_event(account_id, "flag_cleared", actor, {"flag": flag, "note": note.strip()[:500]})
+    record(actor, "account.flag_cleared", ("card_account", account_id), before={"flags": flags},
+           after={"flags": account.flags})
+    db.session.commit()
+    return True
+
+
+def record_case_viewed(account_id: int, actor: Actor) -> None:
+    """Reading a case file is audited too: who looked at whose debts, and when."""
+    record(actor, "case.viewed", ("card_account", account_id))
+    db.session.commit()
+
+
+def record_search(kind: str, results: int, actor: Actor) -> None:
+    """Searches are audited by kind and result count (not the words searched for)."""
+    record(actor, "care.searched", None, after={"kind": kind, "results": results})
+    db.session.commit()
+
+
+def offer_allowed(role: Role, agent_may_offer: bool, needs_approval: bool) -> bool:
+    """Whether a member of staff may pre-select this offer in a plan link.
+
+    An agent only within the policy's agent authority; a supervisor any offer that does
+    not itself need approval (those go through the approval queue).
+    """
+    if needs_approval:
+        return False
+    return agent_may_offer or role is Role.SUPERVISOR
+
+
+def check_link_offer(account_id: int, fingerprint: str | None, actor: Actor, today: object) -> None:
+    """Refuse a pre-selected offer outside the actor's authority (``offer_not_allowed``)."""
+    role = _require_care_role(actor)
+    if not fingerprint:
+        return
+    from portal.policies.service import NoActivePolicy, offers_for_account
+
+    account = _account(account_id)
+    try:
+        _version, offers = offers_for_account(account, today)  # type: ignore[arg-type]
+    except NoActivePolicy as error:
+        raise CareError("offer_not_allowed") from error
+    for offer in offers:
+        if offer.fingerprint == fingerprint:
+            if offer_allowed(role, offer.agent_may_offer, offer.needs_approval):
+                return
+            raise CareError("offer_not_allowed")
+    raise CareError("offer_changed")

@@ -1,0 +1,332 @@
+"""Customer-care pages under /care: queues, search, the case file, links, approvals."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from portal.accounts.models import CardAccount
+from portal.care import labels, queries
+from portal.care.forms import (
+    DecisionForm,
+    FlagForm,
+    LinkForm,
+    NoteForm,
+    QueueFilterForm,
+    ReasonForm,
+    RevokeForm,
+    SearchForm,
+)
+from portal.care.service import (
+    CareError,
+    add_note,
+    check_link_offer,
+    clear_flag,
+    offer_allowed,
+    record_case_viewed,
+    record_search,
+    set_flag,
+    set_reason,
+)
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.plans.models import Plan
+from portal.staff.access import current_staff, staff_actor, staff_required
+from portal.staff.models import Role
+
+bp = Blueprint("care", __name__, url_prefix="/care")
+CARE = (Role.AGENT, Role.SUPERVISOR)
+
+
+@bp.record_once
+def _register_template_helpers(state: Any) -> None:
+    # A Jinja global (not a context processor) so imported macros see it too.
+    state.app.jinja_env.globals["care_label"] = labels.care_label
+
+
+def care_error_message(code: str) -> str:
+    messages = {
+        "supervisor_only": _("Only a supervisor can clear a dispute."),
+        "unknown_flag": _("Choose one of the flags listed."),
+        "unknown_outcome": _("Choose one of the outcomes listed."),
+        "unknown_channel": _("Choose how you were in contact."),
+        "unknown_reason": _("Choose one of the reasons listed."),
+        "note_empty": _("Write the note."),
+        "note_too_long": _("Keep the note under 4000 characters."),
+        "offer_not_allowed": _("That offer is beyond your authority. Choose another, or ask a supervisor."),
+        "offer_changed": _("The offers for this account have changed. Look at them again and choose."),
+        "not_allowed": _("Your role cannot do this."),
+        "no_account": _("We could not find that account."),
+    }
+    return messages.get(code, _("That did not work. Please try again."))
+
+
+def _today(account: CardAccount) -> date:
+    return utcnow().astimezone(ZoneInfo(account.time_zone)).date()
+
+
+# --- queues and search ---------------------------------------------------------------
+
+@bp.route("/")
+@staff_required(*CARE)
+def queue() -> tuple[str, int]:
+    form = QueueFilterForm(formdata=request.args)
+    form.currency.choices = [SelectChoice("", _("Any")), *(SelectChoice(c) for c in queries.currencies())]
+    tiers = queries.policy_tiers()
+    valid = form.validate()
+    filters = queries.QueueFilter(
+        tier=form.tier.data or next(iter(tiers.names()), None),
+        currency=(form.currency.data or None) if valid else None,
+        min_balance=form.min_balance.data if valid else None,
+        max_balance=form.max_balance.data if valid else None,
+        flag=(form.flag.data or None) if valid else None,
+        sort=form.sort.data if valid and form.sort.data in queries.SORTS else "dpd",
+        page=(form.page.data or 1) if valid else 1,
+    )
+    if filters.tier == "all":
+        filters = replace(filters, tier=None)
+    page = queries.work_queue(filters, tiers)
+    args = {k: v for k, v in request.args.items() if k not in ("page", "tier") and v}
+    return render_template("care/queue.html", form=form, tiers=tiers, page=page, filters=filters, args=args,
+                           tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due)), 200 if valid else 422
+
+
+@bp.route("/search")
+@staff_required(*CARE)
+def search() -> tuple[str, int]:
+    form = SearchForm(formdata=request.args)
+    results: list[CardAccount] | None = None
+    status = 200
+    if request.args:
+        if form.validate():
+            try:
+                kind, results = queries.search_accounts(form.q.data, form.dob.data)
+            except queries.SearchNeedsDobError:
+                form.dob.errors = [_("Add the date of birth to search by the last 4 card digits.")]
+                status = 422
+            else:
+                record_search(kind, len(results), staff_actor())
+        else:
+            status = 422
+    tiers = queries.policy_tiers()
+    return render_template("care/search.html", form=form, results=results,
+                           tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due)), status
+
+
+# --- the case file ---------------------------------------------------------------------
+
+def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str, int]:
+    tiers = queries.policy_tiers()
+    case = queries.case_file(account_id, tiers)
+    if case is None:
+        abort(404)
+    forms.setdefault("note_form", NoteForm(formdata=None))
+    reason_form = forms.setdefault("reason_form", ReasonForm(formdata=None))
+    if case.reason and not reason_form.is_submitted():
+        reason_form.reason.data = case.reason
+    forms.setdefault("flag_form", FlagForm(formdata=None))
+    staff = current_staff()
+    return render_template("care/account.html", case=case, now=utcnow(), revoke_form=RevokeForm(),
+                           is_supervisor=staff is not None and staff.role is Role.SUPERVISOR, **forms), status
+
+
+@bp.route("/accounts/<int:account_id>")
+@staff_required(*CARE)
+def account(account_id: int) -> tuple[str, int]:
+    if db.session.get(CardAccount, account_id) is None:
+        abort(404)
+    record_case_viewed(account_id, staff_actor())
+    return _render_case(account_id)
+
+
+@bp.route("/accounts/<int:account_id>/notes", methods=["POST"])
+@staff_required(*CARE)
+def note(account_id: int) -> Response | tuple[str, int]:
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            add_note(account_id, form.outcome.data, form.text.data, staff_actor(), channel=form.channel.data)
+        except CareError as error:
+            if error.code == "no_account":
+                abort(404)
+            form.text.errors.append(care_error_message(error.code))
+        else:
+            flash(_("Note added."), "info")
+            return redirect(url_for("care.account", account_id=account_id) + "#timeline")
+    return _render_case(account_id, 422, note_form=form)
+
+
+@bp.route("/accounts/<int:account_id>/reason", methods=["POST"])
+@staff_required(*CARE)
+def reason(account_id: int) -> Response | tuple[str, int]:
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            set_reason(account_id, form.reason.data, staff_actor())
+        except CareError as error:
+            if error.code == "no_account":
+                abort(404)
+            form.reason.errors.append(care_error_message(error.code))
+        else:
+            flash(_("Reason recorded."), "info")
+            return redirect(url_for("care.account", account_id=account_id))
+    return _render_case(account_id, 422, reason_form=form)
+
+
+@bp.route("/accounts/<int:account_id>/flags", methods=["POST"])
+@staff_required(*CARE)
+def flags(account_id: int) -> Response | tuple[str, int]:
+    form = FlagForm()
+    if form.validate_on_submit():
+        change = set_flag if form.action.data == "set" else clear_flag
+        try:
+            changed = change(account_id, form.flag.data, staff_actor(), form.note.data or "")
+        except CareError as error:
+            if error.code == "no_account":
+                abort(404)
+            form.flag.errors.append(care_error_message(error.code))
+            return _render_case(account_id, 403 if error.code == "supervisor_only" else 422, flag_form=form)
+        flag = labels.care_label("flag", form.flag.data)
+        if form.action.data == "set":
+            flash(_("Flag set: %(flag)s.", flag=flag) if changed else _("%(flag)s was already set.", flag=flag), "info")
+        else:
+            flash(_("Flag cleared: %(flag)s.", flag=flag) if changed else _("%(flag)s was not set.", flag=flag), "info")
+        return redirect(url_for("care.account", account_id=account_id))
+    return _render_case(account_id, 422, flag_form=form)
+
+
+# --- plan links ----------------------------------------------------------------------
+
+def link_error_message(code: str, detail: str | None = None) -> str:
+    if code == "contact_blocked":
+        return _("The message cannot be sent: %(reason)s. It is on the case file.",
+                 reason=labels.care_label("block_reason", detail or "")) if detail else _(
+            "Messages to this cardholder are blocked.")
+    messages = {
+        "no_channel": _("We have no contact on file for that channel."),
+        "unknown_channel": _("Choose text message or e-mail."),
+        "offer_not_allowed": _("That offer is beyond your authority. Choose another, or ask a supervisor."),
+        "outside_authority": _("That offer is beyond your authority. Choose another, or ask a supervisor."),
+        "already_used": _("This link was already used to accept a plan, so it cannot be revoked."),
+        "no_link": _("We could not find that link."),
+        "offer_changed": _("The offers for this account have changed. Look at them again and choose."),
+        "no_offers": _("This account has no offers today."),
+        "no_account": _("We could not find that account."),
+    }
+    return messages.get(code, _("The link could not be sent. Please try again."))
+
+
+def _offers(account: CardAccount) -> list[Any]:
+    from portal.policies.service import NoActivePolicy, offers_for_account
+
+    try:
+        return offers_for_account(account, _today(account))[1]
+    except NoActivePolicy:
+        return []
+
+
+def _link_service() -> Any | None:
+    try:
+        from portal.links import service
+    except ImportError:
+        return None
+    return service if hasattr(service, "issue_plan_link") and hasattr(service, "preview_link_message") else None
+
+
+@bp.route("/accounts/<int:account_id>/link", methods=["GET", "POST"])
+@staff_required(*CARE)
+def link(account_id: int) -> Response | tuple[str, int]:
+    account = db.session.get(CardAccount, account_id)
+    if account is None:
+        abort(404)
+    service = _link_service()
+    staff = current_staff()
+    offers = _offers(account)
+    form = LinkForm()
+    form.offer.choices = [SelectChoice(""), *(SelectChoice(o.fingerprint) for o in offers)]
+    preview, status = None, 200
+    if service is not None and form.validate_on_submit():
+        fingerprint = form.offer.data or None
+        try:
+            check_link_offer(account_id, fingerprint, staff_actor(), _today(account))
+            if form.action.data == "send":
+                service.issue_plan_link(account_id, form.channel.data, staff_actor(), fingerprint)
+                flash(_("The plan link is on its way."), "info")
+                return redirect(url_for("care.account", account_id=account_id) + "#links")
+            preview = service.preview_link_message(account_id, form.channel.data, fingerprint)
+        except (CareError, getattr(service, "LinkError", CareError)) as error:
+            form.channel.errors.append(link_error_message(getattr(error, "code", ""), getattr(error, "detail", None)))
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    allowed = {o.fingerprint: offer_allowed(staff.role, o.agent_may_offer, o.needs_approval) for o in offers}
+    return render_template("care/link.html", account=account, holder=account.cardholder, form=form, offers=offers,
+                           allowed=allowed, preview=preview, available=service is not None, now=utcnow(),
+                           links=queries.account_links(account_id)), status
+
+
+@bp.route("/accounts/<int:account_id>/links/<int:link_id>/revoke", methods=["POST"])
+@staff_required(*CARE)
+def revoke(account_id: int, link_id: int) -> Response:
+    service = _link_service()
+    form = RevokeForm()
+    if service is None or not form.validate_on_submit():
+        abort(400)
+    from portal.links.models import PlanLink
+
+    found = db.session.get(PlanLink, link_id)
+    if found is None or found.account_id != account_id:
+        abort(404)
+    try:
+        service.revoke_link(link_id, staff_actor())
+    except getattr(service, "LinkError", CareError) as error:
+        flash(link_error_message(getattr(error, "code", "")), "error")
+    else:
+        flash(_("The link was revoked. It no longer opens."), "info")
+    return redirect(url_for("care.account", account_id=account_id) + "#links")
+
+
+# --- approvals ---------------------------------------------------------------------
+
+@bp.route("/approvals")
+@staff_required(Role.SUPERVISOR)
+def approvals() -> str:
+    items = queries.pending_approvals()
+    forms = {item.plan.id: DecisionForm(formdata=None, prefix=f"p{item.plan.id}") for item in items}
+    return render_template("care/approvals.html", items=items, forms=forms)
+
+
+@bp.route("/approvals/<int:plan_id>", methods=["POST"])
+@staff_required(Role.SUPERVISOR)
+def decide(plan_id: int) -> Response | tuple[str, int]:
+    from portal.plans.service import PlanError, decide_personalised
+
+    plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        abort(404)
+    form = DecisionForm(prefix=f"p{plan_id}")
+    if form.validate_on_submit():
+        approve = form.decision.data == "approve"
+        note = (form.note.data or "").strip()
+        if not approve and not note:
+            form.note.errors.append(_("Say why you decline: the note goes on the case file."))
+        else:
+            try:
+                decide_personalised(plan_id, approve, staff_actor(), note)
+            except PlanError:
+                flash(_("This request was already decided."), "info")
+            else:
+                flash(_("Approved. The cardholder can now sign the plan.") if approve
+                      else _("Declined. The decision is on the case file."), "info")
+            return redirect(url_for("care.approvals"))
+    items = queries.pending_approvals()
+    forms = {item.plan.id: DecisionForm(formdata=None, prefix=f"p{item.plan.id}") for item in items}
+    forms[plan_id] = form
+    return render_template("care/approvals.html", items=items, forms=forms), 422

@@ -1,0 +1,319 @@
+"""Staff accounts: creating them, enrolment, and sign-in with password and TOTP.
+
+Sign-in failures all look the same from outside (:class:`StaffSignInFailed`): unknown
+e-mail, wrong password, wrong or replayed code, locked or inactive account. Five failures
+lock the account for 15 minutes. Every outcome is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
+
+from portal.audit.service import Actor, record
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.staff import totp
+from portal.staff.models import EnrolmentToken, Role, StaffUser
+
+ENROLMENT_LIFETIME = timedelta(hours=72)
+MAX_FAILURES = 5
+LOCK_DURATION = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+
+_hasher = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so both paths cost the same time."""
+    return _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+class StaffError(ValueError):
+    """A staff-account operation that cannot go ahead; ``code`` is for the view."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class StaffSignInFailed(Exception):  # noqa: N818 - reads like its cardholder twin, SignInFailed
+    """Sign-in did not succeed; deliberately says nothing about why."""
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def email_digest(email: str, key: str) -> str:
+    """A keyed hash of an e-mail address, for rate-limit keys and audit of unknown e-mails."""
+    return hashlib.sha256(f"{key}:staff-email:{normalise_email(email)}".encode()).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_by_email(email: str) -> StaffUser | None:
+    query = select(StaffUser).where(StaffUser.email == normalise_email(email))
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def create_staff(email: str, role: str, display_name: str, actor: Actor, secret_key: str) -> tuple[StaffUser, str]:
+    """Create an un-enrolled staff member; return it and a one-time enrolment token."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
+        raise StaffError("bad_email")
+    if role not in {r.value for r in Role}:
+        raise StaffError("unknown_role")
+    if find_by_email(email) is not None:
+        raise StaffError("email_taken")
+    name = " ".join((display_name or "").split())[:120] or email.split("@")[0]
+    user = StaffUser(email=email, display_name=name, role=role, totp_secret=totp.seal(totp.new_secret(), secret_key),
+                     failed_attempts=0, active=True, created_at=utcnow())
+    db.session.add(user)
+    db.session.flush()
+    token = _new_enrolment(user)
+    record(actor, "staff.created", ("staff_user", user.id), after={"email": email, "role": role, "name": name})
+    db.session.commit()
+    return user, token
+
+
+def _new_enrolment(user: StaffUser) -> str:
+    now = utcnow()
+    # Only the newest link works.
+    db.session.execute(update(EnrolmentToken).where(EnrolmentToken.staff_id == user.id,
+                                                    EnrolmentToken.used_at.is_(None)).values(used_at=now))
+    token = secrets.token_urlsafe(32)  # 256 bits
+    db.session.add(EnrolmentToken(staff_id=user.id, token_hash=token_hash(token), created_at=now,
+                                  expires_at=now + ENROLMENT_LIFETIME))
+    return token
+
+
+def reissue_enrolment(email: str, actor: Actor, secret_key: str) -> tuple[StaffUser, str]:
+    """Start enrolment again (lost phone, forgotten password): new secret, old ones void."""
+    user = find_by_email(email)
+    if user is None:
+        raise StaffError("unknown_staff")
+    user.password_hash, user.enrolled_at, user.totp_last_step = None, None, None
+    user.totp_secret = totp.seal(totp.new_secret(), secret_key)
+    user.failed_attempts, user.locked_until = 0, None
+    token = _new_enrolment(user)
+    record(actor, "staff.enrolment_reissued", ("staff_user", user.id))
+    db.session.commit()
+    return user, token
+
+
+def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
+    user = find_by_email(email)
+    if user is None:
+        raise StaffError("unknown_staff")
+    before = {"active": user.active}
+    user.active = active
+    record(actor, "staff.activated" if active else "staff.deactivated", ("staff_user", user.id),
+           before=before, after={"active": active})
+    db.session.commit()
+    return user
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What the enrolment page shows: who is enrolling and their authenticator secret."""
+
+    token_id: int
+    staff: StaffUser
+    secret: str
+    uri: str
+
+
+def open_enrolment(token: str, secret_key: str) -> Enrolment | None:
+    """The pending enrolment for this link, or None if unknown, used or expired."""
+    found = db.session.execute(
+        select(EnrolmentToken).where(EnrolmentToken.token_hash == token_hash(token or ""))
+    ).scalar_one_or_none()
+    if found is None or found.used_at is not None or found.expires_at <= utcnow():
+        return None
+    user = db.session.get(StaffUser, found.staff_id)
+    if user is None or not user.active:
+        return None
+    secret = totp.unseal(user.totp_secret, secret_key)
+    return Enrolment(found.id, user, secret, totp.provisioning_uri(secret, user.email))
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Why a new password is not acceptable (a code), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "password_too_short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "password_too_long"
+    folded = password.strip().casefold()
+    if folded == email.casefold() or folded == email.split("@")[0].casefold():
+        return "password_is_email"
+    return None
+
+
+def complete_enrolment(token: str, password: str, code: str, secret_key: str, ip: str | None) -> StaffUser:
+    """Set the password and confirm the authenticator with a current code. Single use."""
+    enrolment = open_enrolment(token, secret_key)
+    if enrolment is None:
+        raise StaffError("link_invalid")
+    user = enrolment.staff
+    problem = password_problem(password, user.email)
+    if problem:
+        raise StaffError(problem)
+    now = utcnow()
+    step = totp.matching_step(enrolment.secret, code, now, user.totp_last_step)
+    if step is None:
+        raise StaffError("code_wrong")
+    # Claim the link atomically: two tabs submitting at once cannot both enrol.
+    claimed = db.session.execute(
+        update(EnrolmentToken).where(EnrolmentToken.id == enrolment.token_id, EnrolmentToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        raise StaffError("link_invalid")
+    user.password_hash = _hasher.hash(password)
+    user.totp_last_step = step
+    user.enrolled_at = now
+    user.failed_attempts, user.locked_until = 0, None
+    record(Actor("staff", str(user.id), ip), "staff.enrolled", ("staff_user", user.id))
+    db.session.commit()
+    return user
+
+
+def _password_ok(stored: str | None, password: str) -> bool:
+    too_long = len(password) > MAX_PASSWORD_LENGTH
+    try:
+        matched = _hasher.verify(stored or _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
+        return matched and stored is not None and not too_long
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(email: str, password: str, code: str, secret_key: str, ip: str | None) -> StaffUser:
+    """Check e-mail, password and TOTP code. Returns the user or raises StaffSignInFailed."""
+    now = utcnow()
+    user = find_by_email(email)
+    anonymous = Actor("anonymous", ip=ip)
+    if user is None:
+        _password_ok(None, password)
+        record(anonymous, "staff.signin_failed", None, after={"email_sha256": email_digest(email, secret_key)})
+        db.session.commit()
+        raise StaffSignInFailed
+
+    locked = user.locked_until is not None and user.locked_until > now
+    password_ok = _password_ok(user.password_hash, password)
+    step = None
+    if password_ok and not locked:
+        step = totp.matching_step(totp.unseal(user.totp_secret, secret_key), code, now, user.totp_last_step)
+    if locked or not (password_ok and step is not None and user.active and user.enrolled):
+        if locked:
+            record(anonymous, "staff.signin_refused_locked", ("staff_user", user.id))
+        else:
+            _count_failure(user, now, anonymous)
+        db.session.commit()
+        raise StaffSignInFailed
+
+    # Take the step atomically so two requests with the same code cannot both succeed.
+    taken = db.session.execute(
+        update(StaffUser).where(StaffUser.id == user.id,
+                                (StaffUser.totp_last_step.is_(None)) | (StaffUser.totp_last_step < step))
+        .values(totp_last_step=step, failed_attempts=0, locked_until=None)
+    ).rowcount
+    if not taken:
+        db.session.rollback()
+        raise StaffSignInFailed
+    if _hasher.check_needs_rehash(user.password_hash or ""):
+        user.password_hash = _hasher.hash(password)
+    record(Actor("staff", str(user.id), ip), "staff.signed_in", ("staff_user", user.id))
+    db.session.commit()
+    db.session.refresh(user)
+    return user
+
+
+def _count_failure(user: StaffUser, now: datetime, actor: Actor) -> None:
+    db.session.execute(update(StaffUser).where(StaffUser.id == user.id)
+                       .values(failed_attempts=StaffUser.failed_attempts + 1))
+    db.session.refresh(user)
+    record(actor, "staff.signin_failed", ("staff_user", user.id), after={"failed_attempts": user.failed_attempts})
+    if user.failed_attempts >= MAX_FAILURES:
+        user.locked_until = now + LOCK_DURATION
+        user.failed_attempts = 0
+        record(actor, "staff.locked", ("staff_user", user.id), after={"locked_until": user.locked_until.isoformat()})
+
+
+def record_sign_out(actor: Actor, reason: str = "signed_out") -> None:
+    """Audit a sign-out (by the person, or by the idle timeout)."""
+    if actor.type != "staff" or actor.id is None:
+        return
+    record(actor, "staff.signed_out" if reason == "signed_out" else "staff.session_expired",
+           ("staff_user", actor.id))
+    db.session.commit()
+
+
+def current_code(email: str, secret_key: str) -> str:
+    """The code an authenticator shows now (development only: the CLI refuses in production)."""
+    user = find_by_email(email)
+    if user is None:
+        raise StaffError("unknown_staff")
+    return totp.code_at_step(totp.unseal(user.totp_secret, secret_key), totp.step_at(utcnow()))
+
+
+def role_of(actor: Actor) -> Role | None:
+    """The current role of the staff member behind ``actor`` (None for anyone else)."""
+    if actor.type != "staff" or not actor.id or not str(actor.id).isdigit():
+        return None
+    user = db.session.get(StaffUser, int(actor.id))
+    return Role(user.role) if user is not None and user.active else None
+
+
+# --- demo staff ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DemoStaff:
+    email: str
+    name: str
+    role: Role
+    password: str
+    totp_secret: str
+
+
+DEMO_STAFF: tuple[DemoStaff, ...] = (
+    DemoStaff("agent@example.com", "Ada Agent", Role.AGENT, "demo-agent-password", "DEMOAGENTAAAAAAAAAAAAAAAAAAAAAAA"),
+    DemoStaff("supervisor@example.com", "Sam Supervisor", Role.SUPERVISOR, "demo-supervisor-password",
+              "DEMOSUPERVISORBBBBBBBBBBBBBBBBBB"),
+    DemoStaff("policy@example.com", "Pat Policy", Role.POLICY_ADMIN, "demo-policy-password",
+              "DEMOPOLICYCCCCCCCCCCCCCCCCCCCCCC"),
+    # A second policy admin: a policy change needs a maker and a different checker.
+    DemoStaff("policy2@example.com", "Quinn Policy", Role.POLICY_ADMIN, "demo-policy2-password",
+              "DEMOPOLICYTWODDDDDDDDDDDDDDDDDDD"),
+    DemoStaff("auditor@example.com", "Avery Auditor", Role.AUDITOR, "demo-auditor-password",
+              "DEMOAUDITOREEEEEEEEEEEEEEEEEEEEE"),
+)
+
+
+def ensure_demo_staff(actor: Actor, secret_key: str) -> int:
+    """Create the enrolled demo staff that are missing (fixed passwords and secrets)."""
+    created = 0
+    now = utcnow()
+    for demo in DEMO_STAFF:
+        if find_by_email(demo.email) is not None:
+            continue
+        user = StaffUser(email=demo.email, display_name=demo.name, role=demo.role.value,
+                         password_hash=_hasher.hash(demo.password), totp_secret=totp.seal(demo.totp_secret, secret_key),
+                         enrolled_at=now, failed_attempts=0, active=True, created_at=now)
+        db.session.add(user)
+        db.session.flush()
+        record(actor, "demo.staff_created", ("staff_user", user.id), after={"role": demo.role.value})
+        created += 1
+    return created

@@ -1,0 +1,80 @@
+"""Staff rules that need no app: roles, passwords, offer authority, search parsing, access declaration."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.care.queries import search_kind
+from portal.care.service import offer_allowed
+from portal.staff.access import safe_next, staff_required
+from portal.staff.models import Role
+from portal.staff.service import normalise_email, password_problem, token_hash
+
+
+def test_roles_are_the_four_strings():
+    assert [r.value for r in Role] == ["agent", "supervisor", "policy_admin", "auditor"]
+    assert Role("supervisor") is Role.SUPERVISOR and Role.AGENT == "agent"
+
+
+@pytest.mark.parametrize(("password", "problem"), [
+    ("short", "password_too_short"),
+    ("elevenchars", "password_too_short"),
+    ("twelve chars", None),
+    ("ada@bank.example", "password_is_email"),
+    ("ADA@BANK.EXAMPLE", "password_is_email"),
+    ("ada.lovelace", None),
+    ("x" * 257, "password_too_long"),
+])
+def test_password_rules(password, problem):
+    assert password_problem(password, "ada@bank.example") == problem
+
+
+def test_password_that_is_the_mailbox_name_is_refused():
+    assert password_problem("adalovelace1", "adalovelace1@bank.example") == "password_is_email"
+
+
+def test_emails_are_lowercased_and_tokens_hashed():
+    assert normalise_email("  Ada@Bank.Example ") == "ada@bank.example"
+    assert len(token_hash("abc")) == 64 and token_hash("abc") != "abc"
+
+
+@pytest.mark.parametrize(("role", "agent_may", "needs_approval", "allowed"), [
+    (Role.AGENT, True, False, True),
+    (Role.AGENT, False, False, False),
+    (Role.AGENT, False, True, False),
+    (Role.SUPERVISOR, False, False, True),
+    (Role.SUPERVISOR, True, False, True),
+    (Role.SUPERVISOR, False, True, False),  # approvals go through the approval queue
+])
+def test_offer_authority(role, agent_may, needs_approval, allowed):
+    assert offer_allowed(role, agent_may, needs_approval) is allowed
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("", "empty"), ("0017", "last4"), ("００１７", "last4"), ("+86 138 1234 5678", "phone"),
+    ("13812345678", "phone"), ("Wang", "name_or_reference"), ("DEMO0004", "name_or_reference"),
+    ("王小明", "name_or_reference"), ("00 17", "last4"), ("A123", "name_or_reference"),
+])
+def test_search_kind(text, kind):
+    assert search_kind(text) == kind
+
+
+def test_staff_required_declares_its_roles_and_needs_one():
+    @staff_required(Role.AGENT, Role.SUPERVISOR)
+    def view():
+        return "ok"
+
+    assert view.allowed_roles == frozenset({Role.AGENT, Role.SUPERVISOR})
+    assert view.__name__ == "view"
+    with pytest.raises(TypeError):
+        staff_required()
+    with pytest.raises(TypeError):
+        staff_required("agent")
+
+
+@pytest.mark.parametrize(("target", "safe"), [
+    ("/care/accounts/3", "/care/accounts/3"), ("//evil.example", None), ("https://evil.example", None),
+    ("/\\evil", None), ("", None), (None, None),
+])
+def test_safe_next(target, safe):
+    assert safe_next(target) == safe
