@@ -1,19 +1,33 @@
-"""The outbox: every message to a cardholder is a row here before it is sent."""
+"""The outbox: every message to a cardholder is a row here before it is sent.
+
+Life of a row: ``queued`` (``send_after`` says when; ``held_reason`` says why it waits)
+→ ``sending`` (claimed by one worker) → ``sent``, or back to ``queued`` for a retry, or
+``failed`` after the last attempt. A collection message that the contact rules forbid
+ends ``blocked`` with ``blocked_reason``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
+STATUSES = ("queued", "sending", "sent", "failed", "blocked")
+_STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
+
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_status_send_after", "status", "send_after"),)
+    __table_args__ = (
+        Index("ix_outbox_status_send_after", "status", "send_after"),
+        Index("ix_outbox_account_collection", "account_id", "collection"),
+        CheckConstraint(f"status IN ({_STATUS_LIST})", name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("card_accounts.id"), index=True)
@@ -23,9 +37,17 @@ class OutboxMessage(db.Model):
     locale: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # Collection messages obey the contact rules; messages the cardholder asked for do not.
+    collection: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     send_after: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    held_reason: Mapped[str | None] = mapped_column(String(32))  # outside_hours, retry
+    blocked_reason: Mapped[str | None] = mapped_column(String(32))  # the contact rule
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    provider_id: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error: Mapped[str | None] = mapped_column(String(500))  # never personal data
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("plan_links.id"), index=True)

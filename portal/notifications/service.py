@@ -1,14 +1,28 @@
-"""Queueing messages to cardholders. Every message is an outbox row first."""
+"""Queueing messages to cardholders. Every message is an outbox row first.
+
+Collection messages (anything the bank sends to get paid, such as a plan link) go
+through the contact rules in :mod:`portal.notifications.rules` here, when queued, and
+again in :mod:`portal.notifications.delivery`, when sent. Sign-in codes are not
+collection messages: the cardholder asked for them.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
 from flask_babel import force_locale, gettext
+from sqlalchemy import select
 
 from portal.accounts.models import CardAccount
+from portal.audit.service import Actor, record
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from sqlalchemy import select
+from portal.notifications.rules import BLOCK, HOLD, ContactFacts, ContactSettings, Decision, decide
+
+COUNTED_STATUSES = ("queued", "sending", "sent")
 
 
 def queue_signin_code(account: CardAccount, code: str, bank_name: str) -> OutboxMessage:
@@ -33,8 +47,94 @@ def queue_signin_code(account: CardAccount, code: str, bank_name: str) -> Outbox
         locale=holder.locale,
         body=body,
         send_after=utcnow(),
+        collection=False,
     )
     db.session.add(message)
+    return message
+
+
+def contact_settings(config: dict[str, Any] | None = None) -> ContactSettings:
+    """The deployment's contact rules from the app configuration."""
+    config = config if config is not None else current_app.config
+    return ContactSettings(start=config["CONTACT_START"], end=config["CONTACT_END"],
+                           weekly_cap=config["CONTACT_WEEKLY_CAP"], daily_cap=config["CONTACT_DAILY_CAP"])
+
+
+def has_active_plan(account_id: int) -> bool:
+    """A signed, running plan: collection stops while it runs (CBRC Art. 70)."""
+    from portal.plans.service import open_plan  # plans import the policy engine; keep this module light
+
+    plan = open_plan(account_id)
+    return plan is not None and plan.state == "active"
+
+
+def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -> ContactFacts:
+    """What the rules need: zone, flags, active plan, and when the other messages go."""
+    query = select(OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.send_after).where(
+        OutboxMessage.account_id == account.id,
+        OutboxMessage.collection.is_(True),
+        OutboxMessage.status.in_(COUNTED_STATUSES),
+    )
+    if exclude_message_id is not None:
+        query = query.where(OutboxMessage.id != exclude_message_id)
+    others = tuple(
+        (sent_at if status == "sent" and sent_at else send_after)
+        for status, sent_at, send_after in db.session.execute(query)
+    )
+    return ContactFacts(time_zone=account.time_zone, flags=frozenset(account.flags or ()),
+                        has_active_plan=has_active_plan(account.id), others=others)
+
+
+def check_contact(account: CardAccount, channel: str, now: datetime | None = None,
+                  exclude_message_id: int | None = None) -> Decision:
+    """Apply the contact rules to one more collection message for ``account`` now."""
+    return decide(channel, now or utcnow(), contact_facts(account, exclude_message_id), contact_settings())
+
+
+def recipient_for(account: CardAccount, channel: str) -> str | None:
+    """The phone or e-mail address on file now (never one typed by staff)."""
+    holder = account.cardholder
+    return holder.phone if channel == "sms" else holder.email if channel == "email" else None
+
+
+def note_blocked(message: OutboxMessage, reason: str, actor: Actor) -> None:
+    """Mark ``message`` blocked and put the rule on the case file, where care sees it."""
+    from portal.cases.service import add_event
+
+    message.status, message.blocked_reason = "blocked", reason
+    message.held_reason = message.claimed_by = None
+    db.session.flush()
+    if message.account_id is not None:
+        add_event(message.account_id, "message_blocked", actor,
+                  {"message": message.id, "kind": message.kind, "channel": message.channel, "reason": reason})
+    record(actor, "message.blocked", ("outbox_message", message.id), after={"reason": reason})
+
+
+def queue_collection_message(account: CardAccount, channel: str, kind: str, subject: str | None, body: str,
+                             actor: Actor, link_id: int | None = None,
+                             decision: Decision | None = None) -> OutboxMessage:
+    """Queue a collection message under the contact rules; the caller commits.
+
+    The message is queued to go now, held until the next allowed time, or blocked (kept
+    with the rule as its reason and a ``message_blocked`` case event).
+    """
+    recipient = recipient_for(account, channel)
+    if not recipient:
+        raise ValueError(f"no {channel} contact on file")
+    decision = decision or check_contact(account, channel)
+    message = OutboxMessage(
+        account_id=account.id, kind=kind, channel=channel, recipient=recipient, locale=account.cardholder.locale,
+        subject=subject, body=body, status="queued", collection=True, send_after=decision.send_at,
+        held_reason=decision.reason if decision.action == HOLD else None, link_id=link_id, attempts=0,
+    )
+    db.session.add(message)
+    db.session.flush()
+    if decision.action == BLOCK:
+        note_blocked(message, decision.reason or "blocked", actor)
+        return message
+    record(actor, "message.queued", ("outbox_message", message.id),
+           after={"kind": kind, "channel": channel, "send_after": decision.send_at.isoformat(),
+                  "held_reason": message.held_reason})
     return message
 
 
@@ -54,6 +154,12 @@ def message_as_dict(message: OutboxMessage) -> dict[str, object]:
         "subject": message.subject,
         "body": message.body,
         "status": message.status,
+        "collection": message.collection,
+        "send_after": message.send_after.isoformat(),
+        "held_reason": message.held_reason,
+        "blocked_reason": message.blocked_reason,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
         "created_at": message.created_at.isoformat(),
         "account_id": message.account_id,
     }

@@ -1,0 +1,62 @@
+"""Plan links: single-use, expiring links that staff send to one account's cardholder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+
+# The cardholder's way through a link, in order; each step has a ``<step>_at`` column.
+FUNNEL = ("sent", "delivered", "opened", "verified", "offer_viewed", "accepted")
+
+
+class PlanLink(db.Model):
+    """Only the SHA-256 of the token is stored: the token exists in the message alone."""
+
+    __tablename__ = "plan_links"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        CheckConstraint("channel IN ('sms', 'email')", name="channel_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_accounts.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    offer_fingerprint: Mapped[str | None] = mapped_column(String(64))  # a pre-selected offer
+    created_by: Mapped[str] = mapped_column(String(64))  # staff actor id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # an offer was accepted through it
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    # The outbox row carrying the link (not a foreign key: the outbox row points back here).
+    outbox_message_id: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offer_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def usable(self, now: datetime) -> bool:
+        """Not revoked, not used for an acceptance yet, and not expired."""
+        return self.revoked_at is None and self.used_at is None and now < self.expires_at
+
+    def status(self, now: datetime) -> str:
+        """For staff screens: revoked, used, expired, or the furthest funnel step reached."""
+        if self.revoked_at:
+            return "revoked"
+        if self.used_at:
+            return "used"
+        if now >= self.expires_at:
+            return "expired"
+        for step in reversed(FUNNEL):
+            if getattr(self, f"{step}_at"):
+                return step
+        return "queued"

@@ -1,0 +1,312 @@
+"""Issuing, opening and following plan links.
+
+A link carries a random 256-bit token; only its SHA-256 is stored, so a database copy
+cannot be turned back into working links. A link is bound to one account, expires after
+the active policy's ``link_expiry_hours``, can be revoked, and is used up once an offer is
+accepted through it. Opening it shows nothing: the cardholder must sign in as the
+account's holder first (see ``portal.links.views``).
+
+Every step of the funnel (sent, delivered, opened, verified, offer viewed, accepted) is
+stamped on the link once, with a case event and an audit record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from sqlalchemy import select, update
+
+from portal.accounts.models import CardAccount
+from portal.audit.service import SYSTEM, Actor, record
+from portal.cases.service import add_event
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.i18n import local_datetime
+from portal.links.models import FUNNEL, PlanLink
+from portal.notifications.rules import BLOCK
+from portal.notifications.service import check_contact, queue_collection_message, recipient_for
+
+DEFAULT_EXPIRY_HOURS = 72
+TOKEN_BYTES = 32  # 256 bits
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+_PREVIEW_TOKEN = "…"  # noqa: S105 - shown in previews in place of the real token
+
+
+class LinkError(Exception):
+    """Why a link could not be issued or changed; ``code`` for the view, ``detail`` for staff."""
+
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        super().__init__(code if detail is None else f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_url(token: str) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/l/{token}"
+
+
+def _expiry_hours(account: CardAccount) -> int:
+    """The active policy's link lifetime for the account's currency (72 h without one)."""
+    from portal.policies.service import NoActivePolicy, active_version, load_policy
+
+    try:
+        return load_policy(active_version(account.currency)).link_expiry_hours
+    except NoActivePolicy:
+        return DEFAULT_EXPIRY_HOURS
+
+
+def _account(account_id: int) -> CardAccount:
+    account = db.session.get(CardAccount, account_id)
+    if account is None:
+        raise LinkError("no_account")
+    return account
+
+
+def _check_channel(account: CardAccount, channel: str) -> None:
+    if channel not in ("sms", "email"):
+        raise LinkError("unknown_channel")
+    if not recipient_for(account, channel):
+        raise LinkError("no_channel", channel)
+
+
+def _staff_role(actor: Actor) -> str | None:
+    """The actor's staff role, or None when staff roles are not installed or unknown."""
+    if actor.type != "staff" or actor.id is None:
+        return None
+    try:
+        from portal.staff.models import StaffUser
+    except ImportError:  # the staff package is not part of this build
+        return None
+    raw = actor.id.removeprefix("s:")
+    user = db.session.get(StaffUser, int(raw)) if raw.isdigit() else None
+    return str(user.role) if user is not None else "agent"  # unknown staff: least authority
+
+
+def _check_offer(account: CardAccount, fingerprint: str | None, actor: Actor) -> None:
+    """A pre-selected offer must be one the account may choose today, within the actor's authority."""
+    if fingerprint is None:
+        return
+    from portal.policies.service import NoActivePolicy, offers_for_account
+
+    today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
+    try:
+        _, offers = offers_for_account(account, today)
+    except NoActivePolicy:
+        raise LinkError("offer_not_allowed", "no active policy") from None
+    offer = next((o for o in offers if o.fingerprint == fingerprint), None)
+    if offer is None:
+        raise LinkError("offer_not_allowed")
+    if _staff_role(actor) == "agent" and not offer.agent_may_offer:
+        raise LinkError("outside_authority")
+
+
+def _message(account: CardAccount, channel: str, url: str, expires_at: datetime) -> tuple[str | None, str]:
+    """The collection message in the cardholder's language, with its opt-out."""
+    holder = account.cardholder
+    config = current_app.config
+    with force_locale(holder.locale):
+        until = local_datetime(expires_at, "short", tz=account.time_zone)
+        if channel == "sms":
+            body = gettext(
+                "%(bank)s: we can help you with your card repayments. See your options and choose "
+                "a plan that suits you: %(url)s (works until %(until)s). Reply STOP to stop these texts.",
+                bank=config["BANK_NAME"], url=url, until=until)
+            return None, body
+        from portal.notifications.optout import unsubscribe_url
+
+        subject = gettext("Your card repayment options")
+        body = gettext(
+            "Hello %(name)s,\n\n"
+            "Falling behind with payments happens to many people. We can help. Open this link, "
+            "sign in, and choose a repayment plan that suits you:\n\n%(url)s\n\n"
+            "The link works until %(until)s. To sign in you need your card number, your date of "
+            "birth and a code we send to your phone.\n\n"
+            "Questions? Call us free on %(phone)s, 08:00 to 21:00 every day.\n\n"
+            "%(bank)s\n\n"
+            "We will never ask for your password or codes by e-mail.\n"
+            "To stop these e-mails: %(unsubscribe)s",
+            name=holder.full_name, url=url, until=until, phone=config["CARE_PHONE"], bank=config["BANK_NAME"],
+            unsubscribe=unsubscribe_url(account.id))
+        return subject, body
+
+
+def preview_link_message(account_id: int, channel: str, offer_fingerprint: str | None = None) -> tuple[str | None, str]:
+    """The message a link would send, in the cardholder's language (the token shown as …)."""
+    account = _account(account_id)
+    _check_channel(account, channel)
+    expires = utcnow() + timedelta(hours=_expiry_hours(account))
+    return _message(account, channel, link_url(_PREVIEW_TOKEN), expires)
+
+
+def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerprint: str | None = None) -> PlanLink:
+    """Create a link and queue its message under the contact rules; commits.
+
+    Raises ``LinkError``: ``no_account``, ``unknown_channel``, ``no_channel`` (no contact
+    on file), ``offer_not_allowed``, ``outside_authority`` (an agent pre-selecting an offer
+    that needs a supervisor), ``contact_blocked`` (detail: the rule). A blocked attempt
+    still leaves a ``blocked`` outbox row and a ``message_blocked`` case event.
+    A message outside contact hours is held, not refused: the link is issued.
+    """
+    account = _account(account_id)
+    _check_channel(account, channel)
+    _check_offer(account, offer_fingerprint, actor)
+    now = utcnow()
+    expires_at = now + timedelta(hours=_expiry_hours(account))
+    decision = check_contact(account, channel, now)
+    if decision.action == BLOCK:
+        subject, body = _message(account, channel, link_url(_PREVIEW_TOKEN), expires_at)
+        queue_collection_message(account, channel, "plan_link", subject, body, actor, decision=decision)
+        db.session.commit()
+        raise LinkError("contact_blocked", decision.reason)
+
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = PlanLink(account_id=account.id, token_hash=token_hash(token), channel=channel,
+                    offer_fingerprint=offer_fingerprint, created_by=actor.id or actor.type,
+                    created_at=now, expires_at=expires_at)
+    db.session.add(link)
+    db.session.flush()
+    subject, body = _message(account, channel, link_url(token), expires_at)
+    message = queue_collection_message(account, channel, "plan_link", subject, body, actor,
+                                       link_id=link.id, decision=decision)
+    link.outbox_message_id = message.id
+    add_event(account.id, "link_issued", actor,
+              {"link": link.id, "channel": channel, "offer": offer_fingerprint, "message": message.id,
+               "send_after": message.send_after.isoformat(), "held_reason": message.held_reason})
+    record(actor, "link.issued", ("plan_link", link.id),
+           after={"account": account.id, "channel": channel, "offer": offer_fingerprint,
+                  "expires_at": expires_at.isoformat()})
+    db.session.commit()
+    return link
+
+
+def revoke_link(link_id: int, actor: Actor) -> PlanLink:
+    """Stop a link working (and its message going, if it has not gone yet); commits."""
+    link = db.session.get(PlanLink, link_id)
+    if link is None:
+        raise LinkError("no_link")
+    if link.revoked_at is not None:
+        return link
+    if link.used_at is not None:
+        raise LinkError("already_used")
+    link.revoked_at, link.revoked_by = utcnow(), actor.id or actor.type
+    from portal.notifications.models import OutboxMessage
+
+    db.session.execute(update(OutboxMessage)
+                       .where(OutboxMessage.link_id == link.id, OutboxMessage.status == "queued")
+                       .values(status="blocked", blocked_reason="link_revoked", held_reason=None))
+    add_event(link.account_id, "link_revoked", actor, {"link": link.id})
+    record(actor, "link.revoked", ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat()})
+    db.session.commit()
+    return link
+
+
+def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | None = None) -> bool:
+    """Set ``<step>_at`` the first time only, with its case event and audit record."""
+    assert step in FUNNEL
+    column = f"{step}_at"
+    if getattr(link, column) is not None:
+        return False
+    at = utcnow()
+    setattr(link, column, at)
+    add_event(link.account_id, f"link_{step}", actor, {"link": link.id, **(data or {})})
+    record(actor, f"link.{step}", ("plan_link", link.id), after={column: at.isoformat(), **(data or {})})
+    return True
+
+
+def find_by_token(token: str) -> PlanLink | None:
+    """The link a token belongs to, whatever its state; None for a malformed or unknown token."""
+    if not isinstance(token, str) or not _TOKEN_SHAPE.fullmatch(token):
+        return None
+    return db.session.execute(select(PlanLink).where(PlanLink.token_hash == token_hash(token))).scalar_one_or_none()
+
+
+def open_link(token: str, ip: str | None = None) -> PlanLink | None:
+    """The usable link for ``token``, stamped opened; None for unknown, expired, used,
+    revoked or tampered tokens alike. Commits."""
+    link = find_by_token(token)
+    if link is None or not link.usable(utcnow()):
+        if link is not None:
+            record(Actor("anonymous", ip=ip), "link.refused", ("plan_link", link.id))
+            db.session.commit()
+        return None
+    _stamp(link, "opened", Actor("anonymous", ip=ip))
+    db.session.commit()
+    return link
+
+
+def verified_link(link_id: int | None, account_id: int, ip: str | None = None) -> PlanLink | None:
+    """The link remembered by a session, if it is still usable and bound to ``account_id``
+    (the account that just proved who they are); stamped verified. Commits."""
+    link = db.session.get(PlanLink, link_id) if isinstance(link_id, int) else None
+    if link is None or not link.usable(utcnow()):
+        return None
+    if link.account_id != account_id:
+        # Someone else signed in with this link in their session: it gives them nothing.
+        record(Actor("cardholder", str(account_id), ip), "link.other_account", ("plan_link", link.id))
+        db.session.commit()
+        return None
+    _stamp(link, "verified", Actor("cardholder", str(account_id), ip))
+    db.session.commit()
+    return link
+
+
+def mark_verified(link_id: int, actor: Actor = SYSTEM) -> PlanLink:
+    link = _get(link_id)
+    _stamp(link, "verified", actor)
+    db.session.commit()
+    return link
+
+
+def mark_offer_viewed(link_id: int, actor: Actor = SYSTEM) -> PlanLink:
+    link = _get(link_id)
+    _stamp(link, "offer_viewed", actor)
+    db.session.commit()
+    return link
+
+
+def mark_accepted(link_id: int, plan_id: int, actor: Actor = SYSTEM) -> PlanLink:
+    """An offer was accepted through the link: it is used up. Repeating with the same plan
+    is harmless; another plan through a used link raises ``LinkError("already_used")``."""
+    link = _get(link_id)
+    now = utcnow()
+    claimed = db.session.execute(
+        update(PlanLink).where(PlanLink.id == link_id, PlanLink.used_at.is_(None))
+        .values(used_at=now, plan_id=plan_id)
+    ).rowcount
+    db.session.refresh(link)
+    if not claimed:
+        if link.plan_id == plan_id:
+            return link
+        db.session.rollback()
+        raise LinkError("already_used")
+    _stamp(link, "accepted", actor, {"plan": plan_id})
+    db.session.commit()
+    return link
+
+
+def record_delivery(link_id: int, *, sent: bool, delivered: bool) -> None:
+    """The outbox worker sent the link's message (the caller commits)."""
+    link = db.session.get(PlanLink, link_id)
+    if link is None:
+        return
+    if sent:
+        _stamp(link, "sent", SYSTEM)
+    if delivered:
+        _stamp(link, "delivered", SYSTEM)
+
+
+def _get(link_id: int) -> PlanLink:
+    link = db.session.get(PlanLink, link_id)
+    if link is None:
+        raise LinkError("no_link")
+    return link

@@ -1,0 +1,240 @@
+"""The outbox worker: claim due messages, re-check the contact rules, send, record.
+
+Several workers may run at once. A worker claims rows in a short transaction (status
+``sending``, ``claimed_by``): on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED``, on
+SQLite with an ``UPDATE … WHERE status = 'queued'`` whose row count says who won. The
+send happens outside any transaction. A failure is retried after 1, 5 and 25 minutes;
+the fourth failed attempt ends the message as ``failed`` with a reason free of personal
+data. A claim left by a worker that died is taken over after ``STALE_CLAIM``; the
+provider gets our outbox id as ``reference`` to spot the rare duplicate that causes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from portal.accounts.models import CardAccount
+from portal.audit.service import SYSTEM, record
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.integrations.channels import Channel, ChannelError, Envelope, Sent, channels_for
+from portal.notifications.models import OutboxMessage
+from portal.notifications.rules import BLOCK, HOLD
+from portal.notifications.service import check_contact, note_blocked, recipient_for
+
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+STALE_CLAIM = timedelta(minutes=15)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    held: int = 0
+    blocked: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def add(self, other: DeliveryReport) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def _due(now):  # type: ignore[no-untyped-def]
+    queued = and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= now)
+    stale = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
+    return or_(queued, stale)
+
+
+def claim_due(worker: str, batch: int) -> list[int]:
+    """Claim up to ``batch`` due messages for ``worker`` and commit; return their ids."""
+    now = utcnow()
+    candidates = (select(OutboxMessage.id).where(_due(now))
+                  .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(batch))
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+        if ids:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                            .values(status="sending", claimed_by=worker, claimed_at=now))
+        session.commit()
+        return ids
+    claimed: list[int] = []
+    for _round in range(10):  # another worker may win every row we saw; look again
+        ids = list(session.execute(candidates).scalars())
+        session.commit()  # end the read before writing, so SQLite never upgrades a shared lock
+        if not ids:
+            break
+        for message_id in ids:
+            won = session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id, _due(now))
+                .values(status="sending", claimed_by=worker, claimed_at=now)
+            ).rowcount
+            if won:
+                claimed.append(message_id)
+        session.commit()
+        if claimed:
+            break
+    return claimed
+
+
+def envelope_for(message: OutboxMessage) -> Envelope:
+    """What the channel needs; collection e-mails carry a List-Unsubscribe header."""
+    headers: dict[str, str] = {}
+    if message.channel == "email" and message.collection and message.account_id is not None:
+        from portal.notifications.optout import unsubscribe_url
+
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url(message.account_id)}>"
+    return Envelope(reference=str(message.id), to=message.recipient, body=message.body,
+                    subject=message.subject, headers=headers)
+
+
+def _release(message: OutboxMessage) -> None:
+    message.claimed_by = None
+    message.claimed_at = None
+
+
+def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
+    """Re-check a claimed message just before sending; None when it must not go now."""
+    account = db.session.get(CardAccount, message.account_id) if message.account_id else None
+    if account is not None:
+        # Always the contact on file now: a number changed since queueing gets nothing.
+        recipient = recipient_for(account, message.channel)
+        if not recipient:
+            _fail(message, f"no {message.channel} contact on file", report)
+            return None
+        message.recipient = recipient
+    if message.collection and account is not None:
+        decision = check_contact(account, message.channel, exclude_message_id=message.id)
+        if decision.action == BLOCK:
+            note_blocked(message, decision.reason or "blocked", SYSTEM)
+            report.blocked += 1
+            return None
+        if decision.action == HOLD:
+            message.status, message.send_after, message.held_reason = "queued", decision.send_at, decision.reason
+            _release(message)
+            record(SYSTEM, "message.held", ("outbox_message", message.id),
+                   after={"send_after": decision.send_at.isoformat(), "reason": decision.reason})
+            report.held += 1
+            return None
+    return envelope_for(message)
+
+
+def _fail(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:
+    message.status, message.last_error, message.held_reason = "failed", reason[:500], None
+    _release(message)
+    if message.collection and message.account_id is not None:
+        from portal.cases.service import add_event
+
+        add_event(message.account_id, "message_failed", SYSTEM,
+                  {"message": message.id, "channel": message.channel, "reason": reason[:300]})
+    record(SYSTEM, "message.failed", ("outbox_message", message.id),
+           after={"attempts": message.attempts, "reason": reason[:300]})
+    report.failed += 1
+
+
+def _succeeded(message: OutboxMessage, sent: Sent, report: DeliveryReport) -> None:
+    now = utcnow()
+    message.status, message.sent_at, message.provider_id = "sent", now, sent.provider_id
+    message.held_reason = message.last_error = None
+    _release(message)
+    record(SYSTEM, "message.sent", ("outbox_message", message.id),
+           after={"channel": message.channel, "kind": message.kind, "provider_id": sent.provider_id})
+    if message.link_id is not None:
+        from portal.links.service import record_delivery
+
+        record_delivery(message.link_id, sent=True, delivered=sent.delivered)
+    report.sent += 1
+
+
+def _failed_attempt(message: OutboxMessage, error: ChannelError, report: DeliveryReport) -> None:
+    if not error.transient or message.attempts >= MAX_ATTEMPTS:
+        _fail(message, error.reason, report)
+        return
+    message.status, message.held_reason, message.last_error = "queued", "retry", error.reason
+    message.send_after = utcnow() + RETRY_DELAYS[message.attempts - 1]
+    _release(message)
+    record(SYSTEM, "message.retry", ("outbox_message", message.id),
+           after={"attempts": message.attempts, "reason": error.reason, "next": message.send_after.isoformat()})
+    report.retried += 1
+
+
+def deliver_message(message_id: int, worker: str, channels: Mapping[str, Channel], report: DeliveryReport) -> None:
+    """Send one claimed message and record the outcome (its own transactions)."""
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None or message.status != "sending" or message.claimed_by != worker:
+        db.session.rollback()
+        return
+    envelope = _prepare(message, report)
+    db.session.commit()  # no transaction stays open while we talk to the provider
+    if envelope is None:
+        return
+    channel = channels.get(message.channel)
+    try:
+        if channel is None:
+            raise ChannelError(f"unknown channel {message.channel[:16]}", transient=False)
+        sent = channel.send(envelope)
+    except ChannelError as error:
+        failure: ChannelError | None = error
+    except Exception as error:  # a bug in an adapter must not stop the other messages
+        log.exception("channel %s crashed on outbox message %s", message.channel, message_id)
+        failure = ChannelError(f"channel error ({type(error).__name__})")
+    else:
+        failure = None
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    assert message is not None
+    message.attempts += 1
+    if failure is None:
+        _succeeded(message, sent, report)
+    else:
+        _failed_attempt(message, failure, report)
+    db.session.commit()
+
+
+def deliver_due(worker: str, batch: int = 100, channels: Mapping[str, Channel] | None = None) -> DeliveryReport:
+    """Claim one batch of due messages and deliver each of them."""
+    channels = channels if channels is not None else channels_for(current_app.config)
+    report = DeliveryReport()
+    ids = claim_due(worker, batch)
+    report.claimed = len(ids)
+    for message_id in ids:
+        try:
+            deliver_message(message_id, worker, channels, report)
+        except Exception:
+            # Leave the claim in place: it is taken over after STALE_CLAIM.
+            db.session.rollback()
+            log.exception("could not deliver outbox message %s", message_id)
+    return report
+
+
+def record_delivery_report(reference: str | None, provider_id: str | None, delivered: bool) -> bool:
+    """A delivery report from the SMS provider (by our reference or its id); commits.
+
+    Returns False when no message matches.
+    """
+    query = select(OutboxMessage)
+    if reference and reference.isdigit():
+        query = query.where(OutboxMessage.id == int(reference))
+    elif provider_id:
+        query = query.where(OutboxMessage.provider_id == provider_id[:128])
+    else:
+        return False
+    message = db.session.execute(query).scalars().first()
+    if message is None or message.status != "sent":
+        return False
+    if delivered and message.link_id is not None:
+        from portal.links.service import record_delivery
+
+        record_delivery(message.link_id, sent=False, delivered=True)
+    record(SYSTEM, "message.delivered" if delivered else "message.undelivered", ("outbox_message", message.id))
+    db.session.commit()
+    return True

@@ -1,0 +1,88 @@
+"""Opt-out endpoints: the SMS provider's webhooks and the e-mail unsubscribe page.
+
+The webhooks are machine-to-machine: authenticated by the shared key in ``X-SMS-Key``
+(compared in constant time) instead of a CSRF token. The unsubscribe page asks the person
+to confirm with a button (a POST with CSRF), because mail scanners open links on their own.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from werkzeug.wrappers import Response
+
+from portal.extensions import csrf, limiter
+from portal.forms import PortalForm
+from portal.integrations.sms import KEY_HEADER
+from portal.notifications.delivery import record_delivery_report
+from portal.notifications.optout import account_for_unsubscribe, handle_inbound_sms, unsubscribe_email
+
+bp = Blueprint("optout", __name__)
+
+
+def _check_key() -> None:
+    expected = current_app.config.get("SMS_INBOUND_KEY") or ""
+    given = request.headers.get(KEY_HEADER, "")
+    if not expected:
+        abort(403)  # no key configured: the webhooks are off
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        abort(401)
+
+
+def _payload() -> dict[str, Any]:
+    data = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(data, dict):
+        data = request.form.to_dict()
+    return data
+
+
+def _text(data: dict[str, Any], *names: str) -> str:
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, str | int):
+            return str(value)[:1000]
+    return ""
+
+
+@bp.route("/hooks/sms/inbound", methods=["POST"])
+@csrf.exempt
+def sms_inbound() -> Response:
+    """A text from a cardholder. ``{"from": "+86…", "text": "STOP"}`` (JSON or form)."""
+    _check_key()
+    data = _payload()
+    sender, text = _text(data, "from", "sender", "msisdn"), _text(data, "text", "body", "message")
+    if not sender:
+        abort(400)
+    changed = handle_inbound_sms(sender, text)
+    return jsonify(ok=True, opted_out=changed)
+
+
+@bp.route("/hooks/sms/status", methods=["POST"])
+@csrf.exempt
+def sms_status() -> Response:
+    """A delivery report: ``{"reference": "<outbox id>", "id": "<provider id>", "status": "delivered"}``."""
+    _check_key()
+    data = _payload()
+    status = _text(data, "status").lower()
+    found = record_delivery_report(_text(data, "reference") or None, _text(data, "id", "message_id") or None,
+                                   delivered=status == "delivered")
+    return jsonify(ok=True, matched=found)
+
+
+class ConfirmForm(PortalForm):
+    """Only the CSRF token: the button is the whole form."""
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per hour")
+def unsubscribe(token: str) -> tuple[str, int] | str:
+    account_id = account_for_unsubscribe(token)
+    if account_id is None:
+        return render_template("optout/invalid.html"), 404
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        unsubscribe_email(account_id, request.remote_addr)
+        return render_template("optout/done.html")
+    return render_template("optout/confirm.html", form=form)

@@ -1,0 +1,167 @@
+"""Contact rules for collection messages: pure functions, no Flask, no database.
+
+Rules (defaults are the stricter of the US and Chinese rules; see RULES.md):
+
+* Nothing on a channel the cardholder opted out of (``optout_sms`` / ``optout_email``),
+  nothing at all with ``do_not_contact``, ``dispute``, ``deceased`` or ``fraud``, nothing
+  while a signed plan is active (CBRC Art. 70: collection stops unless the cardholder
+  defaults).
+* Only inside the allowed hours in the cardholder's own time zone, ``start <= local
+  time < end`` (default 08:00-21:00). A message outside them is held until the next
+  window start, never dropped.
+* At most ``weekly_cap`` collection messages in any 7 consecutive days (Regulation F
+  presumes more than 7 in 7 days is harassment) and ``daily_cap`` per local calendar
+  day. Messages already sent count at their send time, queued ones at their planned
+  time; a message that would break a cap is blocked.
+
+Messages a cardholder asked for (sign-in codes) are not collection messages and never
+reach these rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WEEK = timedelta(days=7)
+# Flags that stop every collection message. Deceased and fraud also stop all offers.
+NO_CONTACT_FLAGS = ("do_not_contact", "dispute", "deceased", "fraud")
+CHANNELS = ("sms", "email")
+
+SEND, HOLD, BLOCK = "send", "hold", "block"
+
+
+@dataclass(frozen=True)
+class ContactSettings:
+    """The deployment's contact rules (``PORTAL_CONTACT_*``)."""
+
+    start: time = time(8, 0)
+    end: time = time(21, 0)
+    weekly_cap: int = 7
+    daily_cap: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ValueError("the contact window must start before it ends")
+        if self.weekly_cap < 1 or self.daily_cap < 1:
+            raise ValueError("contact caps must be at least 1")
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """What is known about the account when a message is queued or sent.
+
+    ``others`` are the planned or actual send times (aware) of the account's other
+    collection messages that count: sent, being sent, or queued.
+    """
+
+    time_zone: str
+    flags: frozenset[str] = frozenset()
+    has_active_plan: bool = False
+    others: tuple[datetime, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``send`` now, ``hold`` until ``send_at``, or ``block`` for ``reason``."""
+
+    action: str
+    send_at: datetime
+    reason: str | None = None
+
+
+def _aware(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise ValueError("contact rules need aware datetimes")
+    return instant
+
+
+def in_window(instant: datetime, time_zone: str, settings: ContactSettings) -> bool:
+    """True when ``instant`` is inside the allowed hours in ``time_zone``."""
+    local = _aware(instant).astimezone(ZoneInfo(time_zone))
+    return settings.start <= local.time() < settings.end
+
+
+def _window_start(day: date, zone: ZoneInfo, settings: ContactSettings) -> datetime:
+    """The UTC instant of ``settings.start`` on local ``day``.
+
+    A start time that falls into a spring-forward gap resolves (fold=0) to the first
+    real wall-clock time after the gap, which is still inside the window.
+    """
+    return datetime.combine(day, settings.start, tzinfo=zone).astimezone(UTC)
+
+
+def next_allowed(instant: datetime, time_zone: str, settings: ContactSettings) -> datetime:
+    """``instant`` itself when inside the window, else the next window start (UTC)."""
+    instant = _aware(instant)
+    if in_window(instant, time_zone, settings):
+        return instant.astimezone(UTC)
+    zone = ZoneInfo(time_zone)
+    local = instant.astimezone(zone)
+    day = local.date()
+    if local.time() >= settings.end:
+        day += timedelta(days=1)
+    candidate = _window_start(day, zone, settings)
+    # Only a zone whose clocks jump across the whole window could miss; step a day on.
+    while candidate < instant or not in_window(candidate, time_zone, settings):
+        day += timedelta(days=1)
+        candidate = _window_start(day, zone, settings)
+    return candidate
+
+
+def blocking_reason(channel: str, flags: Iterable[str], has_active_plan: bool) -> str | None:
+    """The rule that forbids any collection message on ``channel`` now, if one does."""
+    flags = set(flags)
+    for flag in NO_CONTACT_FLAGS:
+        if flag in flags:
+            return flag
+    if f"optout_{channel}" in flags:
+        return f"optout_{channel}"
+    if has_active_plan:
+        return "active_plan"
+    return None
+
+
+def cap_reason(at: datetime, time_zone: str, others: Iterable[datetime], settings: ContactSettings) -> str | None:
+    """``weekly_cap`` or ``daily_cap`` when one more message at ``at`` breaks a cap.
+
+    The weekly cap holds for every 7-day window that contains ``at``: the busiest such
+    window starts at ``at`` or at one of the other messages before it.
+    """
+    at = _aware(at)
+    times = sorted(_aware(t) for t in others)
+    near = [t for t in times if at - WEEK < t < at + WEEK]
+    starts = [t for t in near if t <= at] + [at]
+    for start in starts:
+        in_week = sum(1 for t in near if start <= t < start + WEEK)
+        if in_week + 1 > settings.weekly_cap:
+            return "weekly_cap"
+    zone = ZoneInfo(time_zone)
+    day = at.astimezone(zone).date()
+    same_day = sum(1 for t in near if t.astimezone(zone).date() == day)
+    if same_day + 1 > settings.daily_cap:
+        return "daily_cap"
+    return None
+
+
+def decide(channel: str, now: datetime, facts: ContactFacts, settings: ContactSettings) -> Decision:
+    """Whether a collection message on ``channel`` may go at ``now``, wait, or not go.
+
+    Flags and an active plan block outright; otherwise the message is planned for the
+    next allowed time (``now`` if inside the window) and blocked if that would break a cap.
+    """
+    now = _aware(now).astimezone(UTC)
+    if channel not in CHANNELS:
+        return Decision(BLOCK, now, "unknown_channel")
+    reason = blocking_reason(channel, facts.flags, facts.has_active_plan)
+    if reason:
+        return Decision(BLOCK, now, reason)
+    send_at = next_allowed(now, facts.time_zone, settings)
+    reason = cap_reason(send_at, facts.time_zone, facts.others, settings)
+    if reason:
+        return Decision(BLOCK, send_at, reason)
+    if send_at > now:
+        return Decision(HOLD, send_at, "outside_hours")
+    return Decision(SEND, now)
