@@ -21,6 +21,8 @@ BLUEPRINTS = [
     "portal.staff.views",
     "portal.care.views",
     "portal.journey.views",
+    "portal.policies.views",
+    "portal.audit.views",
 ]
 
 

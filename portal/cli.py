@@ -7,12 +7,22 @@ import json
 import click
 from flask.cli import AppGroup
 
+from portal.agreements.cli import agreements_cli, keys_command
+from portal.audit.cli import audit_cli
+from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
-from portal.policies.cli import offers_command, quote_command
+from portal.policies.cli import offers_command, policy_cli, quote_command
+from portal.staff.cli import staff_cli
 
 portal_cli = AppGroup("portal", help="Repayment portal commands.")
 portal_cli.add_command(quote_command)
 portal_cli.add_command(offers_command)
+portal_cli.add_command(policy_cli)
+portal_cli.add_command(audit_cli)
+portal_cli.add_command(deliver_command)
+portal_cli.add_command(agreements_cli)
+portal_cli.add_command(keys_command)
+portal_cli.add_command(staff_cli)
 
 
 @portal_cli.command("outbox")
@@ -27,7 +37,9 @@ def outbox_command(as_json: bool, limit: int) -> None:
     if not messages:
         click.echo("The outbox is empty.")
     for m in messages:
-        click.echo(f"#{m['id']} {m['created_at']} {m['channel']} to {m['recipient']} [{m['kind']}, {m['status']}]")
+        reason = m["blocked_reason"] or m["held_reason"] or m["last_error"]
+        click.echo(f"#{m['id']} {m['created_at']} {m['channel']} to {m['recipient']} [{m['kind']}, {m['status']}"
+                   + (f": {reason}" if reason else "") + "]")
         click.echo(f"    {m['body']}")
 
 
@@ -51,3 +63,18 @@ def demo_command(as_json: bool) -> None:
         click.echo(f"  {d['card_number']}  born {d['date_of_birth']}  {d['name']} ({d['locale']}, "
                    f"{d['currency']}, {d['days_past_due']} days past due)")
     click.echo("The sign-in code goes to the outbox: `flask --app wsgi portal outbox` or /dev/outbox.")
+    _echo_demo_staff()
+
+
+def _echo_demo_staff() -> None:
+    from flask import current_app
+
+    from portal.staff.service import DEMO_STAFF
+
+    if current_app.config["PORTAL_ENV"] == "production":
+        return
+    click.echo("Demo staff sign in at http://127.0.0.1:5000/care/sign-in with:")
+    for s in DEMO_STAFF:
+        click.echo(f"  {s.email:24} password {s.password:26} {s.role.value:13} TOTP secret {s.totp_secret}")
+    click.echo("For the current 6-digit code use `flask --app wsgi portal staff totp EMAIL` "
+               "(or add the secret to an authenticator app).")

@@ -49,8 +49,13 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
     backend = env.get("PORTAL_MESSAGE_BACKEND", "").strip().lower() or ("live" if live else "dev")
     if backend not in {"dev", "live"}:
         raise ConfigError(f"PORTAL_MESSAGE_BACKEND must be dev or live, not {backend!r}")
-    if production and backend == "live" and sms_url and not env.get("PORTAL_SMS_KEY"):
-        raise ConfigError("PORTAL_SMS_KEY must be set when PORTAL_SMS_URL is set in production")
+    if production and backend == "live":
+        if sms_url and not env.get("PORTAL_SMS_KEY"):
+            raise ConfigError("PORTAL_SMS_KEY must be set when PORTAL_SMS_URL is set in production")
+        if smtp_host and not env.get("PORTAL_SMTP_FROM"):
+            raise ConfigError("PORTAL_SMTP_FROM must be set when PORTAL_SMTP_HOST is set in production")
+        if (sms_url or smtp_host) and not env.get("PORTAL_PUBLIC_URL", "").startswith("https://"):
+            raise ConfigError("PORTAL_PUBLIC_URL must be the portal's https:// address (links in messages use it)")
     start = _clock_time("PORTAL_CONTACT_START", env.get("PORTAL_CONTACT_START", "") or "08:00")
     end = _clock_time("PORTAL_CONTACT_END", env.get("PORTAL_CONTACT_END", "") or "21:00")
     if not start < end:
@@ -70,8 +75,8 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
         "SMS_INBOUND_KEY": env.get("PORTAL_SMS_INBOUND_KEY", "") or env.get("PORTAL_SMS_KEY", ""),
         "CONTACT_START": start,
         "CONTACT_END": end,
-        "CONTACT_WEEKLY_CAP": _positive_int("PORTAL_CONTACT_WEEKLY_CAP", env.get("PORTAL_CONTACT_WEEKLY_CAP", "") or "7"),
-        "CONTACT_DAILY_CAP": _positive_int("PORTAL_CONTACT_DAILY_CAP", env.get("PORTAL_CONTACT_DAILY_CAP", "") or "3"),
+        "CONTACT_WEEKLY_CAP": _positive_int("PORTAL_CONTACT_WEEKLY_CAP", env.get("PORTAL_CONTACT_WEEKLY_CAP") or "7"),
+        "CONTACT_DAILY_CAP": _positive_int("PORTAL_CONTACT_DAILY_CAP", env.get("PORTAL_CONTACT_DAILY_CAP") or "3"),
     }
 
 

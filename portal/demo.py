@@ -52,8 +52,9 @@ class DemoCardholder:
 
     @property
     def phone(self) -> str:
-        prefix = "+852 5" if self.currency == "HKD" else "+86 138"
-        return f"{prefix}000 {self.serial:04d}"
+        if self.currency == "HKD":
+            return f"+852 5000 {self.serial:04d}"
+        return f"+86 138 0000 {self.serial:04d}"
 
 
 D = Decimal
@@ -109,5 +110,9 @@ def load_demo(today: date | None = None) -> int:
         record(SYSTEM, "demo.account_created", ("card_account", account.id))
         created += 1
     ensure_default_policy(SYSTEM)
+    if current_app.config["PORTAL_ENV"] != "production":  # fixed demo passwords never reach production
+        from portal.staff.service import ensure_demo_staff
+
+        ensure_demo_staff(SYSTEM, current_app.config["SECRET_KEY"])
     db.session.commit()
     return created

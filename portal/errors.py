@@ -13,6 +13,8 @@ from portal.extensions import db
 def _messages(code: int) -> tuple[str, str]:
     if code == 404:
         return _("Page not found"), _("We could not find that page. It may have moved, or the link may be incomplete.")
+    if code == 403:
+        return _("Not available to you"), _("Your role does not give access to this page. If you need it, ask your supervisor.")
     if code == 429:
         return _("Please wait a little"), _("There were too many tries in a short time. Please wait a few minutes, then try again.")
     if code == 413:

@@ -55,6 +55,17 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+def lock_chain() -> None:
+    """Take the chain-append lock for the rest of the transaction (PostgreSQL only).
+
+    :func:`record` takes it itself. A service that also locks other rows calls this
+    FIRST, so every transaction takes the locks in the same order and none deadlock.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Serialise chain appends across connections; released at commit or rollback.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+
+
 def record(
     actor: Actor,
     action: str,
@@ -66,10 +77,7 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits)."""
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise chain appends across connections; released at commit or rollback.
-        session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-    last = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    lock_chain()
     event = AuditEvent(
         occurred_at=at or utcnow(),
         actor_type=actor.type,
@@ -80,7 +88,7 @@ def record(
         before=before,
         after=after,
         ip=actor.ip,
-        prev_hash=last or GENESIS,
+        prev_hash=last_hash(),
     )
     event.hash = event_hash(event)
     session.add(event)
@@ -90,18 +98,59 @@ def record(
 
 @dataclass(frozen=True)
 class ChainProblem:
+    """The first event where the chain breaks.
+
+    code: ``changed`` (its content no longer matches its hash), ``out_of_order`` (it
+    follows another event than the one stored before it, e.g. ids swapped or a row
+    inserted) or ``deleted`` (the event it follows is gone, or was changed and re-hashed).
+    """
+
     event_id: int
     reason: str
+    code: str = "changed"
 
 
-def verify_chain() -> ChainProblem | None:
-    """Walk the whole chain in id order; return the first broken event, or None."""
-    previous = GENESIS
-    rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
-    for event in rows:
-        if event.prev_hash != previous:
-            return ChainProblem(event.id, "previous hash does not match: an event before it was deleted, changed or reordered")
-        if event_hash(event) != event.hash:
-            return ChainProblem(event.id, "content does not match its hash: the event was changed")
-        previous = event.hash
-    return None
+# Columns only: streaming plain rows keeps memory flat and skips the identity map.
+_COLUMNS = AuditEvent.__table__.c
+
+
+def verify_chain(batch: int = 2000) -> ChainProblem | None:
+    """Walk the whole chain in id order, streaming; return the first broken event, or None.
+
+    A deleted last event cannot be told from a chain that simply ends there: compare the
+    newest hash with one kept elsewhere (see ``portal audit verify``) to catch that.
+    """
+    previous, previous_id = GENESIS, None
+    query = select(*_COLUMNS).order_by(_COLUMNS.id).execution_options(yield_per=batch)
+    result = db.session.execute(query)
+    try:
+        for event in result:
+            if event_hash(event) != event.hash:
+                return ChainProblem(event.id, f"event {event.id} was changed: its content does not match its hash",
+                                    "changed")
+            if event.prev_hash != previous:
+                broken = event
+                break
+            previous, previous_id = event.hash, event.id
+        else:
+            return None
+    finally:
+        result.close()  # ends the server-side cursor when we stop early
+    return _break_at(broken, previous_id)
+
+
+def _break_at(event: Any, previous_id: int | None) -> ChainProblem:
+    """Say why ``event`` does not follow the event stored before it."""
+    linked = db.session.execute(select(_COLUMNS.id).where(_COLUMNS.hash == event.prev_hash)).scalar()
+    after = f"event {previous_id}" if previous_id is not None else "the start of the chain"
+    if linked is not None or event.prev_hash == GENESIS:
+        follows = f"event {linked}" if linked is not None else "the start of the chain"
+        return ChainProblem(event.id, f"event {event.id} is out of order: it was written after {follows}, "
+                            f"but is stored after {after}", "out_of_order")
+    return ChainProblem(event.id, f"the event written before event {event.id} is missing (deleted, or changed "
+                        f"and re-hashed); it is stored after {after}", "deleted")
+
+
+def last_hash() -> str:
+    """The newest event's hash: keep it outside the database to detect a deleted tail."""
+    return db.session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar() or GENESIS

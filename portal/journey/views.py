@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal.agreements.models import Agreement
 from portal.audit.service import Actor
+from portal.auth import cardholder_required
 from portal.cases import service as cases
 from portal.domain.policy import OfferPolicy
 from portal.domain.promise import check_promise
 from portal.education.content import suggested_topic
 from portal.extensions import db, limiter
 from portal.journey import service
+from portal.links.models import PlanLink
+from portal.links.service import mark_accepted, mark_offer_viewed
+from portal.links.views import link_for_session
 from portal.journey.forms import (BUDGET_FIELDS, BUDGET_GROUPS, AcceptForm, PromiseForm, RatingForm, RequestForm,
                                   make_budget_form)
 from portal.plans import service as plans
@@ -26,18 +30,6 @@ from portal.plans.models import Plan
 from portal.policies.service import active_version, load_policy, snapshot
 
 bp = Blueprint("journey", __name__, url_prefix="/plan")
-
-
-def cardholder_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed-in cardholders only; anyone else is sent to sign in."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated or getattr(current_user, "kind", None) != "cardholder":
-            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _account() -> Any:
@@ -79,7 +71,7 @@ def consent_text() -> str:
 
 
 @bp.route("")
-@cardholder_only
+@cardholder_required
 def start() -> str:
     account = _account()
     plan = plans.open_plan(account.id)
@@ -90,8 +82,31 @@ def start() -> str:
                            topic=suggested_topic(reason))
 
 
+@bp.route("/from-link")
+@cardholder_required
+def from_link() -> Response:
+    """After signing in through a plan link: straight to the offer care chose, if any."""
+    link = link_for_session(_account().id)
+    if link is not None and link.offer_fingerprint:
+        return redirect(url_for("journey.offer", fingerprint=link.offer_fingerprint))
+    return redirect(url_for("journey.start"))
+
+
+def _session_link(fingerprint: str | None = None) -> Any:
+    """The verified plan link this session came through, optionally for this offer."""
+    link_id = session.get("link_id")
+    if not isinstance(link_id, int):
+        return None
+    link = db.session.get(PlanLink, link_id)
+    if link is None or link.account_id != _account().id or link.verified_at is None:
+        return None
+    if fingerprint is not None and link.offer_fingerprint not in (None, fingerprint):
+        return None
+    return link
+
+
 @bp.route("/reason", methods=["POST"])
-@cardholder_only
+@cardholder_required
 def reason() -> Response:
     try:
         cases.set_reason(_account().id, request.form.get("reason", ""), _actor())
@@ -104,7 +119,7 @@ def reason() -> Response:
 
 
 @bp.route("/budget", methods=["GET", "POST"])
-@cardholder_only
+@cardholder_required
 def budget() -> Response | tuple[str, int]:
     account = _account()
     form = make_budget_form(account.currency)
@@ -122,7 +137,7 @@ def budget() -> Response | tuple[str, int]:
 
 
 @bp.route("/offers")
-@cardholder_only
+@cardholder_required
 def offers() -> str | Response:
     account = _account()
     if plans.open_plan(account.id) is not None:
@@ -140,16 +155,20 @@ def _offer_or_fresh(fingerprint: str) -> Any:
 
 
 @bp.route("/offers/<fingerprint>")
-@cardholder_only
+@cardholder_required
 def offer(fingerprint: str) -> str | Response:
     chosen = _offer_or_fresh(fingerprint)
     if chosen is None:
         return redirect(url_for("journey.offers"))
-    return render_template("journey/offer.html", account=_account(), offer=chosen, s=service.summary(chosen))
+    link = _session_link(fingerprint)
+    if link is not None and link.offer_fingerprint == fingerprint and link.offer_viewed_at is None:
+        mark_offer_viewed(link.id, _actor())
+    return render_template("journey/offer.html", account=_account(), offer=chosen, s=service.summary(chosen),
+                           from_link=link is not None and link.offer_fingerprint == fingerprint)
 
 
 @bp.route("/offers/<fingerprint>/accept", methods=["GET", "POST"])
-@cardholder_only
+@cardholder_required
 @limiter.limit("20 per hour", methods=["POST"])
 def accept(fingerprint: str) -> Response | tuple[str, int]:
     account = _account()
@@ -166,9 +185,11 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         evidence = plans.Evidence(typed_name=form.full_name.data, consent_text=text, ip=request.remote_addr,
                                   user_agent=request.user_agent.string, locale=str(get_locale()))
+        link = _session_link(fingerprint)
         try:
             plan, _created = plans.accept_offer(account.id, fingerprint, evidence, _actor(),
-                                                service.account_today(account))
+                                                service.account_today(account),
+                                                channel="link" if link is not None else "self_service")
         except plans.PlanError as error:
             db.session.rollback()
             if error.code == "name_mismatch":
@@ -177,6 +198,9 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
                 flash(plan_error_message(error.code), "info")
                 return redirect(url_for("journey.offers" if error.code == "offer_changed" else "journey.start"))
         else:
+            if link is not None and link.used_at is None:
+                mark_accepted(link.id, plan.id, _actor())
+                session.pop("link_id", None)
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
     return render_template("journey/accept.html", account=account, offer=chosen, s=service.summary(chosen),
@@ -184,7 +208,7 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
 
 
 @bp.route("/offers/<fingerprint>/request", methods=["GET", "POST"])
-@cardholder_only
+@cardholder_required
 def request_plan(fingerprint: str) -> Response | tuple[str, int]:
     account = _account()
     chosen = _offer_or_fresh(fingerprint)
@@ -211,7 +235,7 @@ def request_plan(fingerprint: str) -> Response | tuple[str, int]:
 
 
 @bp.route("/<int:plan_id>/sign", methods=["GET", "POST"])
-@cardholder_only
+@cardholder_required
 def sign_approved(plan_id: int) -> Response | tuple[str, int]:
     account = _account()
     plan = _plan_or_404(plan_id)
@@ -242,7 +266,7 @@ def _promise_problems(policy: OfferPolicy, form: PromiseForm) -> list[str]:
 
 
 @bp.route("/promise", methods=["GET", "POST"])
-@cardholder_only
+@cardholder_required
 def promise() -> Response | tuple[str, int]:
     account = _account()
     policy = load_policy(active_version(account.currency))
@@ -280,25 +304,19 @@ def promise_message(code: str, policy: OfferPolicy, account: Any) -> str:
 
 
 @bp.route("/<int:plan_id>/done", methods=["GET"])
-@cardholder_only
+@cardholder_required
 def done(plan_id: int) -> str:
     plan = _plan_or_404(plan_id)
     return render_template("journey/done.html", plan=plan, account=_account(), form=RatingForm(),
                            rated=session.get("rated_plan") == plan.id, agreement=_agreement_for(plan))
 
 
-def _agreement_for(plan: Plan) -> Any:
-    try:
-        from portal.agreements.models import Agreement
-    except ImportError:
-        return None
-    from sqlalchemy import select
-
+def _agreement_for(plan: Plan) -> Agreement | None:
     return db.session.execute(select(Agreement).where(Agreement.plan_id == plan.id)).scalar_one_or_none()
 
 
 @bp.route("/<int:plan_id>/rating", methods=["POST"])
-@cardholder_only
+@cardholder_required
 def rating(plan_id: int) -> Response | tuple[str, int]:
     plan = _plan_or_404(plan_id)
     form = RatingForm()

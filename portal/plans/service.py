@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import CardAccount
+from portal.agreements.service import create_pending_agreement, produce_agreement
 from portal.audit.service import Actor, record
 from portal.cases.service import REASONS, add_event
 from portal.db_types import utcnow
@@ -132,21 +133,15 @@ def _sign(plan: Plan, account: CardAccount, evidence: Evidence) -> Signature:
     return signature
 
 
-def _after_signing(plan: Plan, actor: Actor) -> int | None:
+def _after_signing(plan: Plan, actor: Actor) -> int:
     """Queue the agreement inside the transaction; return its id to produce after commit."""
-    try:
-        from portal.agreements.service import create_pending_agreement
-    except ImportError:  # agreements not installed in this build
-        return None
     db.session.flush()
     return create_pending_agreement(plan).id
 
 
-def _produce(agreement_id: int | None) -> None:
-    if agreement_id is None:
-        return
-    from portal.agreements.service import produce_agreement
-
+def _produce(agreement_id: int) -> None:
+    """Render and sign after the plan is safely committed; a failure leaves it pending
+    for ``portal agreements retry`` and never undoes the plan."""
     produce_agreement(agreement_id)
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import or_, select
 
 from portal.accounts.models import CardAccount
@@ -21,6 +22,7 @@ from portal.domain.offers import Offer
 from portal.domain.quote import QuoteError, quote, quote_to_json
 from portal.extensions import db
 from portal.policies.service import NoActivePolicy, offers_for_account
+from portal.policies.workflow import activate_due_versions
 
 
 def fail(message: str) -> NoReturn:
@@ -153,3 +155,18 @@ def offers_command(account: str, as_json: bool) -> None:
         click.echo(f"  {offer.tier:<4} {offer.plan.value:<13} {months:>2} payments  repay {q['total_repaid']:>12}"
                    f"  cost {q['total_cost']:>10}  APR {Decimal(str(q['apr'])):.2%}"
                    f"{'  needs approval' if offer.needs_approval else ''}")
+
+
+policy_cli = AppGroup("policy", help="Offer policy versions.")
+
+
+@policy_cli.command("activate-due")
+def activate_due_command() -> None:
+    """Activate scheduled policy versions whose effective time has come (for schedulers)."""
+    activated = activate_due_versions(utcnow())
+    db.session.commit()
+    for version in activated:
+        click.echo(f"activated {version.currency} policy version {version.number} "
+                   f"(effective {version.effective_from.isoformat() if version.effective_from else '-'})")
+    if not activated:
+        click.echo("no scheduled policy version is due")

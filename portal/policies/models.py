@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
@@ -25,6 +25,10 @@ class PolicyVersion(db.Model):
         # At most one active version per currency at any time, enforced by the database.
         Index("uq_policy_versions_one_active", "currency", unique=True,
               sqlite_where=text("state = 'active'"), postgresql_where=text("state = 'active'")),
+        # Maker-checker, also at the database: nobody approves their own draft.
+        CheckConstraint("approver IS NULL OR approver <> author OR author = 'system'", name="maker_is_not_checker"),
+        # Every read of the active policy first looks for due scheduled versions.
+        Index("ix_policy_versions_state_effective", "state", "effective_from"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,3 +44,11 @@ class PolicyVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The approval workflow (portal.policies.workflow). Author, submitter and approver
+    # are actor keys such as "staff:12" (see workflow.actor_key).
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[str | None] = mapped_column(String(120))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # approved or rejected
+    decision_comment: Mapped[str | None] = mapped_column(Text)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import CardAccount
 from portal.audit.service import Actor, record
+from portal.db_types import utcnow
 from portal.domain.account import AccountSnapshot
 from portal.domain.default_policy import default_policy
 from portal.domain.money import round_money
@@ -27,7 +28,14 @@ class NoActivePolicy(LookupError):
 
 
 def active_version(currency: str) -> PolicyVersion:
-    """The active policy version for accounts in ``currency``."""
+    """The active policy version for accounts in ``currency``.
+
+    Scheduled versions whose time has come are activated first, in this transaction, so
+    a change takes effect at its date without anyone acting (see policies.workflow).
+    """
+    from portal.policies.workflow import activate_due_versions  # workflow imports this module
+
+    activate_due_versions(utcnow())
     query = select(PolicyVersion).where(PolicyVersion.state == "active", PolicyVersion.currency == currency)
     found = db.session.execute(query).scalar_one_or_none()
     if found is None:

@@ -24,6 +24,7 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path):
                                "PORTAL_DATABASE_URL": "postgresql://x/y"})
     config = load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "x" * 40,
                                     "PORTAL_CARD_HASH_KEY": "y" * 40, "PORTAL_DATABASE_URL": "postgresql://x/y",
+                                    "PORTAL_SIGNING_P12": "/run/secrets/bank-signing.p12",
                                     "PORTAL_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"})
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"

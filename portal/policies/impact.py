@@ -1,0 +1,248 @@
+"""Impact preview: how many accounts a policy would offer each plan type, and their balance.
+
+Computed in ONE SQL query per policy over every account in the policy's currency (one
+scan, GROUP BY tier), so it scales to the whole portfolio. What the SQL counts, exactly:
+
+An account is *eligible* when it is in the policy's currency, at least 1 day past due,
+owes more than 0, has none of the policy's blocking flags, has no open plan (pending
+approval, pending signature or active), and has no plan broken within ``cooldown_days``
+before now. Its *tier* is the first tier whose DPD range holds its days past due.
+
+It counts for a *plan type* of that tier when the tier allows the type, the balance is in
+the type's band, and this approximation of the minimum payment holds (computed exactly,
+with whole-number ratios, but without building a schedule):
+
+* installment: the principal part at the shortest tenor, balance × (1 − min down
+  payment) ÷ shortest tenor, is at least the minimum installment (fees or interest,
+  which only add to a payment, and rounding of the last part are left out);
+* relief: something is left after the fee waiver: balance − max fee waiver × (fees +
+  late fees) > 0 (the payment is at least the policy minimum by construction);
+* settlement: the one-payment settlement, balance × (1 − max discount), is at least the
+  minimum payment;
+* personalised: the balance after the fee waiver is at least one minimum installment.
+
+Differences from ``offers_for``: the cool-down compares instants (now − days) rather
+than local calendar dates, and the per-account rounding above is not modelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB, array
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import Text
+
+from portal.accounts.models import CardAccount
+from portal.db_types import Money
+from portal.domain.money import minor_unit
+from portal.domain.policy import OfferPolicy, Tier
+from portal.extensions import db
+from portal.plans.models import OPEN_STATES, Plan
+
+__all__ = ["PLAN_TYPES", "Impact", "TierImpact", "has_any_flag", "preview"]
+
+PLAN_TYPES = ("installment", "relief", "settlement", "personalised")
+ZERO = Decimal(0)
+_INELIGIBLE, _NO_TIER = -1, -2
+
+
+@dataclass(frozen=True)
+class Count:
+    accounts: int = 0
+    balance: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class TierImpact:
+    name: str
+    min_dpd: int
+    max_dpd: int | None
+    eligible: Count
+    plans: dict[str, Count]
+
+
+@dataclass(frozen=True)
+class Impact:
+    """The preview of one policy: per tier (policy order) and plan type."""
+
+    currency: str
+    tiers: list[TierImpact]
+    ineligible: Count  # accounts of the currency that get no offer at all (any reason)
+    no_tier: Count = field(default_factory=Count)  # eligible but outside every tier (invalid policy)
+
+    @property
+    def total(self) -> Count:
+        parts = [t.eligible for t in self.tiers] + [self.ineligible, self.no_tier]
+        return Count(sum(p.accounts for p in parts), sum((p.balance for p in parts), ZERO))
+
+    def tier(self, name: str) -> TierImpact | None:
+        return next((t for t in self.tiers if t.name == name), None)
+
+
+def has_any_flag(flags: ColumnElement[Any], names: Iterable[str], dialect: str) -> ColumnElement[bool]:
+    """True where the JSON list ``flags`` holds any of ``names`` (the one dialect switch)."""
+    wanted = sorted(names)
+    if not wanted:
+        return false()
+    if dialect == "postgresql":
+        return cast(flags, JSONB).has_any(array(wanted, type_=Text))  # ?| on the JSON array
+    each = func.json_each(flags).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value.in_(wanted)))
+
+
+def _ratio(fraction: Decimal) -> tuple[int, int]:
+    numerator, denominator = fraction.as_integer_ratio()
+    return numerator, denominator
+
+
+def _int(value: int) -> ColumnElement[int]:
+    return literal(value, Integer())
+
+
+def _amount(value: Decimal) -> ColumnElement[Decimal]:
+    # Bound through the Money type, so on SQLite it is scaled like the stored columns.
+    return literal(value, Money())
+
+
+def _offered(plan: str, tier: Tier, balance: ColumnElement[Any], fees: ColumnElement[Any],
+             unit: Decimal) -> ColumnElement[bool]:
+    """The plan type's condition inside ``tier`` (see the module notes)."""
+    lim = getattr(tier, plan)
+    if not lim.allowed:
+        return false()
+    band = [balance >= _amount(lim.min_balance)]
+    if lim.max_balance is not None:
+        band.append(balance <= _amount(lim.max_balance))
+    if plan == "installment":
+        if not lim.tenors:
+            return false()
+        p, q = _ratio(lim.min_down_payment)
+        floor = max(lim.min_installment, unit)
+        band.append(balance * _int(q - p) >= _amount(floor * q * min(lim.tenors)))
+    elif plan == "relief":
+        p, q = _ratio(lim.max_fee_waiver)
+        band.append(balance * _int(q) - fees * _int(p) > _amount(ZERO))
+    elif plan == "settlement":
+        p, q = _ratio(lim.max_discount)
+        band.append(balance * _int(q - p) >= _amount(max(lim.min_payment, unit) * q))
+    else:
+        p, q = _ratio(lim.max_fee_waiver)
+        band.append(balance * _int(q) - fees * _int(p) >= _amount(max(lim.min_installment, unit) * q))
+    return and_(*band)
+
+
+def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
+    a = CardAccount
+    unit = minor_unit(policy.currency)
+    cutoff = now - timedelta(days=policy.cooldown_days)
+    # One row per account with plans: does it have an open plan / a recently broken one.
+    plans = (
+        select(
+            Plan.account_id.label("account_id"),
+            func.max(case((Plan.state.in_(OPEN_STATES), 1), else_=0)).label("open"),
+            func.max(case((and_(Plan.state == "broken", Plan.ended_at > cutoff), 1), else_=0)).label("cooling"),
+        )
+        .group_by(Plan.account_id)
+        .subquery()
+    )
+    # Typed as Money so that sums come back as Decimal, unscaled once, on every database.
+    balance = type_coerce(a.principal + a.interest + a.fees + a.late_fees, Money())
+    accounts = (
+        select(
+            a.days_past_due.label("dpd"),
+            balance.label("balance"),
+            type_coerce(a.fees + a.late_fees, Money()).label("fees"),
+            and_(
+                a.days_past_due >= 1,
+                balance > _amount(ZERO),
+                ~has_any_flag(a.flags, policy.blocking_flags, dialect),
+                func.coalesce(plans.c.open, 0) == 0,
+                func.coalesce(plans.c.cooling, 0) == 0,
+            ).label("eligible"),
+        )
+        .select_from(a)
+        .outerjoin(plans, plans.c.account_id == a.id)
+        .where(a.currency == policy.currency)
+        .offset(0)
+        .subquery()
+    )
+    # OFFSET 0 keeps each level a separate step (PostgreSQL would otherwise inline it and
+    # recompute the balance sum at every reference); the levels each compute once per row.
+    dpd, amount, fees = accounts.c.dpd, accounts.c.balance, accounts.c.fees
+    ranges = [and_(dpd >= t.min_dpd, true() if t.max_dpd is None else dpd <= t.max_dpd) for t in policy.tiers]
+    columns: list[Any] = [
+        case((~accounts.c.eligible, _INELIGIBLE), *[(r, i) for i, r in enumerate(ranges)], else_=_NO_TIER)
+        .label("tier"),
+        amount,
+    ]
+    for plan in PLAN_TYPES:
+        # 1 when the account's tier (tested in policy order, like OfferPolicy.tier_for)
+        # offers this plan type to it, else 0.
+        whens = [(r, case((_offered(plan, t, amount, fees, unit), 1), else_=0))
+                 for r, t in zip(ranges, policy.tiers, strict=True) if getattr(t, plan).allowed]
+        columns.append((case(*whens, else_=0) if whens else literal(0, Integer())).label(plan))
+    hits = select(*columns).offset(0).subquery()
+    totals: list[Any] = [hits.c.tier, func.count().label("accounts"), func.sum(hits.c.balance).label("balance")]
+    for plan in PLAN_TYPES:
+        totals += [func.sum(hits.c[plan]).label(f"{plan}_accounts"),
+                   func.sum(case((hits.c[plan] == 1, hits.c.balance))).label(f"{plan}_balance")]
+    return select(*totals).group_by(hits.c.tier)
+
+
+def preview(policy: OfferPolicy, now: datetime) -> Impact:
+    """Run the impact query for ``policy`` at ``now`` (see the module notes)."""
+    dialect = db.session.get_bind().dialect.name
+    rows = {row.tier: row for row in db.session.execute(_query(policy, now, dialect))}
+
+    def count(row: Any, prefix: str = "") -> Count:
+        if row is None:
+            return Count()
+        return Count(getattr(row, f"{prefix}accounts") or 0, getattr(row, f"{prefix}balance") or ZERO)
+
+    tiers = []
+    for i, tier in enumerate(policy.tiers):
+        row = rows.get(i)
+        tiers.append(TierImpact(tier.name, tier.min_dpd, tier.max_dpd, count(row),
+                                {plan: count(row, f"{plan}_") for plan in PLAN_TYPES}))
+    return Impact(policy.currency, tiers, count(rows.get(_INELIGIBLE)), count(rows.get(_NO_TIER)))
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One line of the preview table: a tier's eligible accounts (plan None) or one plan type."""
+
+    tier: str
+    dpd: tuple[int, int | None] | None
+    plan: str | None
+    current: Count | None  # None: the active version has no such tier
+    proposed: Count | None  # None: the proposed version has no such tier
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.proposed
+
+    @property
+    def account_change(self) -> int:
+        return (self.proposed.accounts if self.proposed else 0) - (self.current.accounts if self.current else 0)
+
+
+def compare(proposed: Impact, current: Impact | None) -> list[ComparisonRow]:
+    """Rows for each tier of either policy (proposed order first), tier total then types."""
+    names = [t.name for t in proposed.tiers]
+    names += [t.name for t in (current.tiers if current else []) if t.name not in names]
+    rows = []
+    for name in names:
+        new, old = proposed.tier(name), current.tier(name) if current else None
+        shape = new or old
+        assert shape is not None
+        rows.append(ComparisonRow(name, (shape.min_dpd, shape.max_dpd), None, old.eligible if old else None,
+                                  new.eligible if new else None))
+        rows += [ComparisonRow(name, None, plan, old.plans[plan] if old else None, new.plans[plan] if new else None)
+                 for plan in PLAN_TYPES]
+    return rows

@@ -1,0 +1,273 @@
+"""Policy administration under /admin/policies: versions, editor, approval, diff, impact.
+
+Policy admins draft, submit and decide; auditors read everything (list, versions, diff,
+impact) and change nothing. Who may do which step is decided by the workflow service,
+not by what the page shows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.policies import workflow
+from portal.policies.diff import ABSENT
+from portal.policies.diff import diff as document_diff
+from portal.policies.forms import (
+    ActionForm,
+    ApproveForm,
+    NewDraftForm,
+    RejectForm,
+    SubmitForm,
+    document_data,
+    editor_form,
+    new_tier_data,
+    read_policy,
+    show_problems,
+)
+from portal.policies.impact import compare, preview
+from portal.policies.messages import PLAN_TYPES as PLAN_LABELS
+from portal.policies.messages import STATES, error_message, field_info, show_value
+from portal.policies.models import PolicyVersion
+from portal.policies.service import load_policy
+from portal.staff.access import current_staff, staff_actor, staff_required
+from portal.staff.models import Role, StaffUser
+
+bp = Blueprint("policies", __name__, url_prefix="/admin/policies")
+
+READERS = (Role.POLICY_ADMIN, Role.AUDITOR)
+MAX_TIERS = 20
+_STATUS = {"not_found": 404, "not_author": 403, "own_draft": 403, "not_draft": 409, "not_pending": 409,
+           "currency_mismatch": 400, "unknown_currency": 400, "comment_required": 400, "effective_in_past": 400,
+           "invalid": 422}
+
+
+@bp.errorhandler(workflow.PolicyError)
+def refused(error: workflow.PolicyError) -> tuple[str, int]:
+    """A refused step: nothing was written; say why, with the matching status."""
+    db.session.rollback()
+    return render_template("admin/policies/refused.html", message=error_message(error.code)), _STATUS.get(
+        error.code, 400)
+
+
+@bp.app_template_global()
+def plan_policy_label(plan: Any) -> str:
+    """The policy version a plan was made under, e.g. "CNY policy version 3"."""
+    version = db.session.get(PolicyVersion, plan.policy_version_id)
+    if version is None:
+        return ""
+    return _("%(currency)s policy version %(number)s", currency=version.currency, number=version.number)
+
+
+def _names(versions: list[PolicyVersion]) -> dict[str, str]:
+    """Actor keys (``staff:12``) → display names, for authors, submitters and approvers."""
+    keys = {k for v in versions for k in (v.author, v.submitted_by, v.approver) if k}
+    ids = [int(k.split(":", 1)[1]) for k in keys if k.startswith("staff:") and k.split(":", 1)[1].isdigit()]
+    names = {key: key for key in keys}
+    names["system"] = _("System")
+    if ids:
+        for staff_id, name in db.session.execute(select(StaffUser.id, StaffUser.display_name)
+                                                 .where(StaffUser.id.in_(ids))):
+            names[f"staff:{staff_id}"] = name
+    return names
+
+
+def _me() -> str:
+    return workflow.actor_key(staff_actor())
+
+
+def _is_admin() -> bool:
+    staff = current_staff()
+    return bool(staff and staff.role == Role.POLICY_ADMIN)
+
+
+# Globals rather than context, so that imported macros see them too.
+for _name, _helper in {"policy_state_label": lambda state: STATES.get(state, state), "plan_type_label": PLAN_LABELS.get,
+                       "policy_field_info": field_info, "policy_value": show_value}.items():
+    bp.add_app_template_global(_helper, _name)
+bp.record_once(lambda state: state.app.jinja_env.globals.update(absent=ABSENT))
+
+
+# --- list and one version -------------------------------------------------------------
+
+@bp.route("/")
+@staff_required(*READERS)
+def index() -> str:
+    workflow.activate_due_versions(utcnow())  # show states as every reader of the policy sees them
+    versions = list(db.session.execute(select(PolicyVersion).order_by(PolicyVersion.number.desc())).scalars())
+    currencies = sorted({v.currency for v in versions if v.state == "active"}) or ["CNY"]
+    return render_template("admin/policies/index.html", versions=versions, names=_names(versions),
+                           currencies=currencies, new_form=NewDraftForm(), can_write=_is_admin())
+
+
+@bp.route("/new", methods=["POST"])
+@staff_required(Role.POLICY_ADMIN)
+def new_draft() -> Response:
+    form = NewDraftForm()
+    if not form.validate_on_submit():
+        abort(400)
+    version = workflow.create_draft(staff_actor(), form.currency.data.upper())
+    flash(_("Draft version %(number)s created from the active version.", number=version.number), "info")
+    return redirect(url_for(".edit", number=version.number))
+
+
+@bp.route("/<int:number>")
+@staff_required(*READERS)
+def show(number: int) -> str:
+    workflow.activate_due_versions(utcnow())
+    version = workflow.get_version(number)
+    base = db.session.get(PolicyVersion, version.based_on_id) if version.based_on_id else None
+    active = workflow.active_or_none(version.currency)
+    return render_template("admin/policies/show.html", version=version, base=base, active=active,
+                           names=_names([version]), rows=document_diff(version.document, version.document),
+                           me=_me(), can_write=_is_admin(), submit_form=SubmitForm(), action_form=ActionForm())
+
+
+# --- editing --------------------------------------------------------------------------
+
+@bp.route("/<int:number>/edit", methods=["GET", "POST"])
+@staff_required(Role.POLICY_ADMIN)
+def edit(number: int) -> Any:
+    version = workflow.get_version(number)
+    if version.state != "draft":
+        raise workflow.PolicyError("not_draft")
+    if version.author != _me():
+        raise workflow.PolicyError("not_author")
+    if request.method == "GET":
+        form = editor_form(len(version.document["tiers"]), version.currency, data=document_data(version.document))
+        return render_template("admin/policies/edit.html", version=version, form=form)
+    count = request.form.get("tier_count", "")
+    if not count.isdigit() or not 0 <= int(count) <= MAX_TIERS:
+        abort(400)
+    adding = request.form.get("action") == "add_tier" and int(count) < MAX_TIERS
+    form = editor_form(int(count) + adding, version.currency, formdata=request.form,
+                       data=new_tier_data(int(count)) if adding else None)
+    if not form.validate():  # CSRF only: the limits are checked by the service
+        abort(400)
+    if adding:
+        return render_template("admin/policies/edit.html", version=version, form=form, added=True)
+    policy, kept = read_policy(form, version.currency)
+    if policy is not None:
+        try:
+            workflow.save_draft(number, policy, staff_actor())
+        except workflow.InvalidPolicyError as invalid:
+            db.session.rollback()
+            show_problems(form, invalid.problems, kept, [t.name for t in policy.tiers])
+        else:
+            flash(_("Draft saved."), "info")
+            return redirect(url_for(".show", number=number))
+    return render_template("admin/policies/edit.html", version=version, form=form), 422
+
+
+# --- workflow steps -------------------------------------------------------------------
+
+@bp.route("/<int:number>/submit", methods=["POST"])
+@staff_required(Role.POLICY_ADMIN)
+def submit(number: int) -> Response:
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        workflow.submit(number, staff_actor(), form.comment.data)
+    except workflow.InvalidPolicyError:
+        db.session.rollback()
+        flash(error_message("invalid"), "error")
+        return redirect(url_for(".edit", number=number))
+    flash(_("Sent for approval. Another policy admin must approve it."), "info")
+    return redirect(url_for(".show", number=number))
+
+
+@bp.route("/<int:number>/withdraw", methods=["POST"])
+@staff_required(Role.POLICY_ADMIN)
+def withdraw(number: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    workflow.withdraw(number, staff_actor())
+    flash(_("Withdrawn: the version is a draft again."), "info")
+    return redirect(url_for(".show", number=number))
+
+
+@bp.route("/<int:number>/review")
+@staff_required(*READERS)
+def review(number: int) -> str:
+    workflow.activate_due_versions(utcnow())
+    return _review(workflow.get_version(number), ApproveForm(), RejectForm())
+
+
+def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: RejectForm) -> str:
+    active = workflow.active_or_none(version.currency)
+    now = utcnow()
+    proposed = preview(load_policy(version), now)
+    current = preview(load_policy(active), now) if active is not None and active.id != version.id else None
+    changes = [row for row in document_diff(active.document, version.document) if row.changed] if current else []
+    return render_template("admin/policies/review.html", version=version, active=active, proposed=proposed,
+                           current=current, rows=compare(proposed, current), changes=changes,
+                           names=_names([version]), me=_me(), can_write=_is_admin(),
+                           approve_form=approve_form, reject_form=reject_form)
+
+
+@bp.route("/<int:number>/approve", methods=["POST"])
+@staff_required(Role.POLICY_ADMIN)
+def approve(number: int) -> Any:
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return _review(workflow.get_version(number), form, RejectForm()), 400
+    effective = None
+    if form.effective_on.data:
+        effective = datetime.combine(form.effective_on.data, time(0), tzinfo=ZoneInfo(str(get_timezone())))
+    try:
+        version = workflow.approve(number, staff_actor(), effective, form.comment.data)
+    except workflow.PolicyError as error:
+        if error.code != "effective_in_past":
+            raise
+        db.session.rollback()
+        form.effective_on.errors = [error_message(error.code)]
+        return _review(workflow.get_version(number), form, RejectForm()), 400
+    if version.state == "scheduled":
+        flash(_("Approved. Version %(number)s becomes active on its effective date.", number=number), "info")
+    else:
+        flash(_("Approved. Version %(number)s is now active.", number=number), "info")
+    return redirect(url_for(".show", number=number))
+
+
+@bp.route("/<int:number>/reject", methods=["POST"])
+@staff_required(Role.POLICY_ADMIN)
+def reject(number: int) -> Any:
+    form = RejectForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        workflow.reject(number, staff_actor(), form.reason.data or "")
+    except workflow.PolicyError as error:
+        if error.code != "comment_required":
+            raise
+        db.session.rollback()
+        form.reason.errors = [error_message(error.code)]
+        return _review(workflow.get_version(number), ApproveForm(formdata=None), form), 400
+    flash(_("Rejected. The author can see your reason."), "info")
+    return redirect(url_for(".show", number=number))
+
+
+# --- comparing --------------------------------------------------------------------------
+
+@bp.route("/diff")
+@staff_required(*READERS)
+def diff() -> str:
+    versions = list(db.session.execute(select(PolicyVersion).order_by(PolicyVersion.number.desc())).scalars())
+    by_number = {v.number: v for v in versions}
+    old = by_number.get(request.args.get("a", type=int) or 0)
+    new = by_number.get(request.args.get("b", type=int) or 0)
+    only_changes = request.args.get("changes") == "1"
+    rows = document_diff(old.document, new.document) if old and new else []
+    shown = [r for r in rows if r.changed] if only_changes else rows
+    return render_template("admin/policies/diff.html", versions=versions, old=old, new=new, rows=shown,
+                           changed=sum(r.changed for r in rows), only_changes=only_changes)

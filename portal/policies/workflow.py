@@ -1,0 +1,263 @@
+"""Changing the offer policy: draft → pending → (scheduled →) active → retired, or rejected.
+
+One policy admin drafts and submits; a different one approves or rejects (maker-checker,
+checked here and by a CHECK constraint). Approval takes effect at once or at a future
+instant; a scheduled version becomes active by itself when its time comes
+(:func:`activate_due_versions`, called by every read of the active policy and by
+``flask --app wsgi portal policy activate-due``). Each currency has one line of versions
+and exactly one active version.
+
+Every function writes its audit event(s) in the same transaction as the change and
+commits; :func:`activate_due_versions` leaves the commit to its caller. Every writer takes
+the audit-chain lock first, then the version rows, so concurrent writers never deadlock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from portal.audit.service import SYSTEM, Actor, lock_chain, record
+from portal.db_types import utcnow
+from portal.domain.default_policy import default_policy
+from portal.domain.money import is_known_currency
+from portal.domain.policy import OfferPolicy
+from portal.domain.policy_validation import PolicyProblem, validate_policy
+from portal.extensions import db
+from portal.policies.diff import ABSENT, changed_paths
+from portal.policies.models import PolicyVersion
+from portal.policies.service import load_policy
+
+
+class PolicyError(Exception):
+    """A transition that may not happen; ``code`` is for the view to translate.
+
+    Codes: not_found, not_draft, not_pending, not_author, own_draft, comment_required,
+    effective_in_past, currency_mismatch, unknown_currency, invalid.
+    """
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class InvalidPolicyError(PolicyError):
+    """The document has problems (``validate_policy``); nothing was written."""
+
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        super().__init__("invalid")
+        self.problems = problems
+
+
+def actor_key(actor: Actor) -> str:
+    """How an actor is stored as author, submitter or approver: ``staff:12``, ``system``."""
+    return actor.type if actor.id is None else f"{actor.type}:{actor.id}"
+
+
+def _lock(query: Any) -> Any:
+    return query.with_for_update() if db.session.get_bind().dialect.name == "postgresql" else query
+
+
+def get_version(number: int, *, for_update: bool = False) -> PolicyVersion:
+    query = select(PolicyVersion).where(PolicyVersion.number == number)
+    found = db.session.execute(_lock(query) if for_update else query).scalar_one_or_none()
+    if found is None:
+        raise PolicyError("not_found")
+    return found
+
+
+def active_or_none(currency: str, *, for_update: bool = False) -> PolicyVersion | None:
+    """The active version of ``currency`` as stored (no lazy activation), or None."""
+    query = select(PolicyVersion).where(PolicyVersion.state == "active", PolicyVersion.currency == currency)
+    return db.session.execute(_lock(query) if for_update else query).scalar_one_or_none()
+
+
+def _obj(version: PolicyVersion) -> tuple[str, int]:
+    return ("policy_version", version.id)
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant else None
+
+
+# --- drafting -------------------------------------------------------------------------
+
+def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> PolicyVersion:
+    """A new draft copying version ``based_on`` (default: the currency's active version,
+    or the built-in default policy when the currency has none yet)."""
+    if not is_known_currency(currency):
+        raise PolicyError("unknown_currency")
+    lock_chain()
+    activate_due_versions(utcnow())
+    base = get_version(based_on) if based_on is not None else active_or_none(currency)
+    if base is not None and base.currency != currency:
+        raise PolicyError("currency_mismatch")
+    document = base.document if base is not None else replace(default_policy(), currency=currency).to_dict()
+    number = (db.session.execute(select(func.max(PolicyVersion.number))).scalar() or 0) + 1
+    now = utcnow()
+    version = PolicyVersion(number=number, currency=currency, state="draft", document=document,
+                            author=actor_key(actor), based_on_id=base.id if base else None,
+                            created_at=now, updated_at=now)
+    db.session.add(version)
+    db.session.flush()
+    record(actor, "policy.draft_created", _obj(version),
+           after={"number": number, "currency": currency, "state": "draft", "based_on": base.number if base else None})
+    db.session.commit()
+    return version
+
+
+def _own_draft(number: int, actor: Actor) -> PolicyVersion:
+    version = get_version(number, for_update=True)
+    if version.state != "draft":
+        raise PolicyError("not_draft")
+    if version.author != actor_key(actor):
+        raise PolicyError("not_author")  # only the maker edits, so the checker sees their work
+    return version
+
+
+def _check(policy: OfferPolicy, version: PolicyVersion) -> None:
+    if policy.currency != version.currency:
+        raise PolicyError("currency_mismatch")
+    problems = validate_policy(policy)
+    if problems:
+        raise InvalidPolicyError(problems)
+
+
+def save_draft(number: int, policy: OfferPolicy, actor: Actor) -> PolicyVersion:
+    """Store the edited document of the author's own draft, if it is valid.
+
+    Raises InvalidPolicyError (nothing written) when ``validate_policy`` finds problems. The
+    audit event holds only the changed paths, old values in ``before``, new in ``after``.
+    """
+    lock_chain()
+    version = _own_draft(number, actor)
+    _check(policy, version)
+    document = policy.to_dict()
+    changes = changed_paths(version.document, document)
+    if changes:
+        version.document = document
+        version.updated_at = utcnow()
+        record(actor, "policy.draft_saved", _obj(version),
+               before={c.path: c.old for c in changes if c.old is not ABSENT},
+               after={c.path: c.new for c in changes if c.new is not ABSENT})
+    db.session.commit()
+    return version
+
+
+def submit(number: int, actor: Actor, comment: str | None = None) -> PolicyVersion:
+    """The author sends their valid draft for approval by another policy admin."""
+    lock_chain()
+    version = _own_draft(number, actor)
+    _check(load_policy(version), version)
+    note = (comment or "").strip() or version.comment
+    version.state, version.comment = "pending", note
+    version.submitted_by, version.submitted_at = actor_key(actor), utcnow()
+    record(actor, "policy.submitted", _obj(version), before={"state": "draft"},
+           after={"state": "pending", "comment": note})
+    db.session.commit()
+    return version
+
+
+def withdraw(number: int, actor: Actor) -> PolicyVersion:
+    """The author takes a pending version back to draft to change it."""
+    lock_chain()
+    version = get_version(number, for_update=True)
+    if version.state != "pending":
+        raise PolicyError("not_pending")
+    if version.author != actor_key(actor):
+        raise PolicyError("not_author")
+    version.state, version.submitted_by, version.submitted_at = "draft", None, None
+    record(actor, "policy.withdrawn", _obj(version), before={"state": "pending"}, after={"state": "draft"})
+    db.session.commit()
+    return version
+
+
+# --- deciding -------------------------------------------------------------------------
+
+def _pending_for_checker(number: int, actor: Actor) -> PolicyVersion:
+    version = get_version(number, for_update=True)
+    if version.state != "pending":
+        raise PolicyError("not_pending")
+    if actor_key(actor) in (version.author, version.submitted_by):
+        raise PolicyError("own_draft")
+    return version
+
+
+def approve(number: int, actor: Actor, effective_from: datetime | None = None,
+            comment: str | None = None) -> PolicyVersion:
+    """Approve another admin's pending version: active now, or scheduled for a future
+    ``effective_from`` (aware). The author can never approve their own version."""
+    lock_chain()
+    version = _pending_for_checker(number, actor)
+    _check(load_policy(version), version)
+    now = utcnow()
+    if effective_from is not None and effective_from <= now:
+        raise PolicyError("effective_in_past")
+    version.approver, version.decided_at = actor_key(actor), now
+    version.decision_comment = (comment or "").strip() or None
+    version.effective_from = effective_from or now
+    record(actor, "policy.approved", _obj(version), before={"state": "pending"},
+           after={"state": "scheduled" if effective_from else "active", "approver": version.approver,
+                  "effective_from": _iso(version.effective_from), "comment": version.decision_comment})
+    if effective_from is None:
+        _activate(version, now, actor)
+    else:
+        version.state = "scheduled"
+    db.session.commit()
+    return version
+
+
+def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:
+    """Reject another admin's pending version, saying why (required)."""
+    lock_chain()
+    comment = (comment or "").strip()
+    if not comment:
+        raise PolicyError("comment_required")
+    version = _pending_for_checker(number, actor)
+    version.state, version.approver, version.decided_at = "rejected", actor_key(actor), utcnow()
+    version.decision_comment = comment
+    record(actor, "policy.rejected", _obj(version), before={"state": "pending"},
+           after={"state": "rejected", "comment": comment})
+    db.session.commit()
+    return version
+
+
+# --- activation -----------------------------------------------------------------------
+
+def _activate(version: PolicyVersion, at: datetime, actor: Actor) -> None:
+    """Make ``version`` the active one of its currency; retire the previous one ``at``."""
+    previous = active_or_none(version.currency, for_update=True)
+    if previous is not None:
+        previous.state, previous.retired_at = "retired", at
+        db.session.flush()  # free the one-active slot before taking it
+        record(actor, "policy.retired", _obj(previous), before={"state": "active"},
+               after={"state": "retired", "retired_at": _iso(at), "replaced_by": version.number})
+    before = version.state
+    version.state = "active"
+    db.session.flush()
+    record(actor, "policy.activated", _obj(version), before={"state": before},
+           after={"state": "active", "effective_from": _iso(version.effective_from),
+                  "replaces": previous.number if previous else None})
+
+
+def _due(now: datetime) -> Any:
+    return select(PolicyVersion).where(PolicyVersion.state == "scheduled", PolicyVersion.effective_from <= now)
+
+
+def activate_due_versions(now: datetime) -> list[PolicyVersion]:
+    """Activate every scheduled version whose time has come, oldest first, in the
+    current transaction (the caller commits). Cheap when nothing is due: one indexed
+    look-up on (state, effective_from)."""
+    if db.session.execute(_due(now).with_only_columns(PolicyVersion.id).limit(1)).first() is None:
+        return []
+    lock_chain()
+    due = list(db.session.execute(_lock(_due(now).order_by(PolicyVersion.effective_from, PolicyVersion.id)))
+               .scalars())
+    for version in due:
+        _activate(version, version.effective_from or now, SYSTEM)
+    return due
+
+

@@ -1,0 +1,173 @@
+"""The audit trail: tampering caught by `portal audit verify`, the viewer and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from portal.audit.models import AuditEvent
+from portal.audit.service import Actor, record
+from portal.audit.viewer import safe_cell
+from portal.extensions import db
+from portal.staff.models import Role
+from tests.staff_helpers import signed_in_staff
+
+START = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+
+
+def write_events(app, count: int = 5, *, start: datetime = START) -> list[int]:
+    with app.app_context():
+        ids = []
+        for n in range(count):
+            event = record(Actor("staff", str(n % 2 + 1), "10.0.0.1"), f"test.step{n % 3}", ("thing", n),
+                           before={"n": n}, after={"n": n + 1}, at=start + timedelta(hours=n))
+            ids.append(event.id)
+        db.session.commit()
+        return ids
+
+
+def verify(app):
+    return app.test_cli_runner().invoke(args=["portal", "audit", "verify"])
+
+
+def test_an_intact_chain_verifies(app):
+    write_events(app)
+    result = verify(app)
+    assert result.exit_code == 0 and "audit chain intact: 5 events" in result.output
+
+
+def test_an_empty_chain_verifies(app):
+    assert verify(app).exit_code == 0
+
+
+def test_a_changed_after_is_caught_and_named(app, query):
+    ids = write_events(app)
+    query.run(lambda s: s.execute(update(AuditEvent).where(AuditEvent.id == ids[2]).values(after={"n": 999})))
+    result = verify(app)
+    assert result.exit_code == 1
+    assert f"broken at event {ids[2]} (changed)" in result.output
+
+
+def test_a_deleted_event_is_caught_at_the_next_one(app, query):
+    ids = write_events(app)
+    query.run(lambda s: s.execute(delete(AuditEvent).where(AuditEvent.id == ids[1])))
+    result = verify(app)
+    assert result.exit_code == 1
+    assert f"broken at event {ids[2]} (deleted)" in result.output and f"stored after event {ids[0]}" in result.output
+
+
+def test_two_swapped_ids_are_caught_as_out_of_order(app, query):
+    ids = write_events(app)
+    a, b = ids[1], ids[2]
+
+    def swap(session):
+        session.execute(text("UPDATE audit_events SET id = -1 WHERE id = :a"), {"a": a})
+        session.execute(text("UPDATE audit_events SET id = :a WHERE id = :b"), {"a": a, "b": b})
+        session.execute(text("UPDATE audit_events SET id = :b WHERE id = -1"), {"b": b})
+
+    query.run(swap)
+    result = verify(app)
+    assert result.exit_code == 1
+    assert f"broken at event {a} (out_of_order)" in result.output
+    assert f"written after event {b}" in result.output
+
+
+def test_a_re_hashed_change_is_caught_at_the_next_event(app, query):
+    from portal.audit.service import event_hash
+
+    ids = write_events(app)
+
+    def forge(session):
+        event = session.get(AuditEvent, ids[1])
+        event.after = {"n": 999}
+        event.hash = event_hash(event)
+
+    query.run(forge)
+    result = verify(app)
+    assert result.exit_code == 1 and f"broken at event {ids[2]} (deleted)" in result.output
+
+
+def test_a_deleted_tail_is_caught_with_a_known_hash(app, query):
+    ids = write_events(app)
+    known = query.one(select(AuditEvent.hash).where(AuditEvent.id == ids[-1]))
+    query.run(lambda s: s.execute(delete(AuditEvent).where(AuditEvent.id == ids[-1])))
+    assert verify(app).exit_code == 0  # nothing after it to notice the gap
+    result = app.test_cli_runner().invoke(args=["portal", "audit", "verify", "--known", known])
+    assert result.exit_code == 1 and "missing" in result.output
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("plain", "plain"), (None, ""), (12, "12"), ({"a": "=1"}, '{"a": "=1"}'),
+])
+def test_csv_cells_never_start_a_formula(value, shown):
+    assert safe_cell(value) == shown
+
+
+# --- the viewer -----------------------------------------------------------------------
+
+
+def test_auditors_filter_by_actor_action_object_and_dates(app, client):
+    write_events(app, 6)  # at 04:00..09:00 UTC = 12:00..17:00 in Shanghai on 2026-11-28
+    write_events(app, 2, start=START + timedelta(days=3))
+    signed_in_staff(app, client, Role.AUDITOR)
+    page = client.get("/admin/audit/?actor=staff:2&action=test.&object_type=thing").get_data(as_text=True)
+    assert "4 events match" in page  # staff:2 wrote n = 1, 3, 5 on day one and n = 1 on day four
+    page = client.get("/admin/audit/?action=test.step0&date_from=2026-11-28&date_to=2026-11-28").get_data(as_text=True)
+    assert "2 events match" in page
+    page = client.get("/admin/audit/?object_type=thing&object_id=4").get_data(as_text=True)
+    assert "1 event matches" in page
+    assert client.get("/admin/audit/?date_from=not-a-date").status_code == 400
+
+
+def test_dates_are_the_viewers_days_in_shanghai(app, client):
+    # 2026-11-28 17:30 UTC is already 2026-11-29 01:30 in Shanghai.
+    write_events(app, 1, start=datetime(2026, 11, 28, 17, 30, tzinfo=UTC))
+    signed_in_staff(app, client, Role.AUDITOR)
+    assert "0 events match" in client.get("/admin/audit/?date_to=2026-11-28&action=test.").get_data(as_text=True)
+    assert "1 event matches" in client.get("/admin/audit/?date_from=2026-11-29&action=test.").get_data(as_text=True)
+
+
+def test_the_viewer_pages_through_events(app, client):
+    write_events(app, 55)
+    signed_in_staff(app, client, Role.POLICY_ADMIN)
+    first = client.get("/admin/audit/?action=test.").get_data(as_text=True)
+    assert "Page 1 of 2" in first and "Older" in first
+    second = client.get("/admin/audit/?action=test.&page=2").get_data(as_text=True)
+    assert "Page 2 of 2" in second and "Newer" in second
+
+
+def test_the_csv_export_streams_the_filtered_set_without_formulas(app, client, query):
+    write_events(app, 3)
+    with app.app_context():
+        record(Actor("staff", "1"), "test.formula", ("thing", "=cmd|' /C calc'!A0"), after={"note": "-1+1"})
+        db.session.commit()
+    signed_in_staff(app, client, Role.AUDITOR)
+    response = client.get("/admin/audit/export.csv?action=test.")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.is_streamed and "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:6] == ["id", "occurred_at_utc", "occurred_at_local", "actor_type", "actor_id", "action"]
+    assert len(rows) == 5 and rows[1][2] == "2026-11-28T12:00:00+08:00"
+    formula = rows[-1]
+    assert formula[5] == "test.formula" and formula[7] == "'=cmd|' /C calc'!A0"
+    only = list(csv.reader(io.StringIO(client.get("/admin/audit/export.csv?action=test.step1")
+                                       .get_data(as_text=True))))
+    assert len(only) == 2
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])
+def test_care_staff_cannot_read_the_audit_trail(app, client, role):
+    write_events(app, 1)
+    signed_in_staff(app, client, role)
+    assert client.get("/admin/audit/").status_code == 403
+    assert client.get("/admin/audit/export.csv").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(app, client):
+    response = client.get("/admin/audit/")
+    assert response.status_code == 302 and "/care/sign-in" in response.headers["Location"]
