@@ -220,11 +220,17 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
     account = db.session.get(CardAccount, plan.account_id)
     config = current_app.config
     currency = plan.currency
+    # The structure frozen at acceptance; plans from before it was kept fall back to the account.
+    frozen = plan.balance_parts or {}
+
+    def part(name: str) -> Decimal:
+        return Decimal(frozen[name]) if name in frozen else getattr(account, name)
+
     balance_parts = [
-        (_("Spending and cash (principal)"), account.principal),
-        (_("Interest"), account.interest),
-        (_("Fees"), account.fees),
-        (_("Late fees"), account.late_fees),
+        (_("Spending and cash (principal)"), part("principal")),
+        (_("Interest"), part("interest")),
+        (_("Fees"), part("fees")),
+        (_("Late fees"), part("late_fees")),
     ]
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
     return {

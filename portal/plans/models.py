@@ -39,6 +39,9 @@ class Plan(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     balance_at_acceptance: Mapped[Decimal] = mapped_column(Money())
+    # Principal, interest, fees and late fees as they stood when the plan was made (decimal
+    # strings), so the agreement states the structure agreed, not today's figures.
+    balance_parts: Mapped[dict[str, str] | None] = mapped_column(JSON)
     total_repaid: Mapped[Decimal] = mapped_column(Money())
     total_cost: Mapped[Decimal] = mapped_column(Money())
     waived: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -109,7 +109,9 @@ def _plan_from_offer(account: CardAccount, version: PolicyVersion, offer: Offer,
     plan = Plan(
         account_id=account.id, policy_version_id=version.id, plan_type=offer.plan.value, state=state,
         tier=offer.tier, terms=as_json(offer.terms), fingerprint=offer.fingerprint, currency=account.currency,
-        balance_at_acceptance=account.balance, total_repaid=quote.total_repaid, total_cost=quote.total_cost,
+        balance_at_acceptance=account.balance,
+        balance_parts={part: str(getattr(account, part)) for part in ("principal", "interest", "fees", "late_fees")},
+        total_repaid=quote.total_repaid, total_cost=quote.total_cost,
         waived=as_json(quote.waived), apr=quote.apr.quantize(_RATE_PLACES), ear=quote.ear.quantize(_RATE_PLACES),
         locale=locale, channel=channel,
     )
