@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from importlib import import_module
 
     from portal import auth, errors, headers, i18n, sessions
+    from portal.policies import scheduling
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -68,6 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     headers.init_app(app)
     sessions.init_app(app)
+    scheduling.init_app(app)
     errors.init_app(app)
 
     # Ids in URLs are database integers: a larger number is simply "not found".

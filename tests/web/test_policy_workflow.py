@@ -174,6 +174,18 @@ def test_a_lazy_activation_rolled_back_by_its_reader_happens_again(ctx):
     assert active_version("CNY").number == 2
 
 
+def test_any_request_makes_a_due_version_active_for_good(app, ctx):
+    """Even a read-only page (here: a guide) commits the activation, before its own work."""
+    frozen = ctx
+    version = pending_draft()
+    workflow.approve(version.number, CHECKER, NOW + timedelta(hours=1))
+    db.session.remove()
+    frozen.set(NOW + timedelta(hours=2))
+    assert app.test_client().get("/learn").status_code == 200
+    db.session.remove()
+    assert states() == {1: "retired", 2: "active"}
+
+
 def test_the_cli_activates_due_versions_in_order(app, ctx):
     frozen = ctx
     first = pending_draft(cooldown_days=60)
