@@ -16,27 +16,18 @@ import statistics
 import sys
 import time
 import timeit
-import types
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-try:
-    import portal  # noqa: F401  (the real package, when Flask is installed)
-except ModuleNotFoundError:
-    # portal/__init__.py imports Flask for the app factory; the domain layer needs
-    # none of it, so a bare package object lets `portal.domain` load without Flask.
-    _stub = types.ModuleType("portal")
-    _stub.__path__ = [str(ROOT / "portal")]
-    sys.modules["portal"] = _stub
 
-from portal.domain.account import AccountSnapshot  # noqa: E402
-from portal.domain.builders import installment_plan  # noqa: E402
-from portal.domain.default_policy import default_policy  # noqa: E402
-from portal.domain.offers import offers_for  # noqa: E402
-from portal.domain.schedule import Pricing  # noqa: E402
+from portal.domain.account import AccountSnapshot  # noqa: E402 - after sys.path
+from portal.domain.builders import installment_plan  # noqa: E402 - after sys.path
+from portal.domain.default_policy import default_policy  # noqa: E402 - after sys.path
+from portal.domain.offers import offers_for  # noqa: E402 - after sys.path
+from portal.domain.schedule import Pricing  # noqa: E402 - after sys.path
 
 SCHEDULE_TARGET_US = 200.0
 OFFERS_TARGET_S = 2.0

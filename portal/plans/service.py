@@ -164,14 +164,8 @@ def accept_offer(account_id: int, fingerprint: str, evidence: Evidence, actor: A
     add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
     record(actor, "plan.accepted", ("plan", plan.id),
            after={"type": plan.plan_type, "fingerprint": fingerprint, "policy_version": version.number})
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another request for this account won the race; answer with its plan.
-        db.session.rollback()
-        winner = open_plan(account_id)
-        if winner is None:
-            raise
+    winner = _commit_or_winner(account_id)
+    if winner is not None:
         return _same_or_refuse(winner, fingerprint)
     _produce(agreement_id)
     return plan, True
@@ -181,6 +175,20 @@ def _same_or_refuse(existing: Plan, fingerprint: str) -> tuple[Plan, bool]:
     if existing.fingerprint == fingerprint:
         return existing, False
     raise PlanError("already_has_plan")
+
+
+def _commit_or_winner(account_id: int) -> Plan | None:
+    """Commit the new plan; if the one-open-plan index refused it because another request
+    for this account won the race, roll back and return that request's plan."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        winner = open_plan(account_id)
+        if winner is None:
+            raise
+        return winner
+    return None
 
 
 def request_personalised(account_id: int, fingerprint: str, reason: str, budget: dict[str, Any] | None,
@@ -200,13 +208,8 @@ def request_personalised(account_id: int, fingerprint: str, reason: str, budget:
     db.session.flush()
     add_event(account_id, "personalised_requested", actor, {"plan": plan.id, "reason": reason})
     record(actor, "plan.personalised_requested", ("plan", plan.id), after={"reason": reason})
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        winner = open_plan(account_id)
-        if winner is None:
-            raise
+    winner = _commit_or_winner(account_id)
+    if winner is not None:
         return _same_or_refuse(winner, fingerprint)
     return plan, True
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,22 +15,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-try:
-    import portal  # noqa: F401  (the real package when Flask is installed)
-except ModuleNotFoundError:
-    # portal/__init__.py imports Flask for the app factory; the domain layer needs none
-    # of it, so a bare package object lets these unit tests run without Flask.
-    _package = types.ModuleType("portal")
-    _package.__path__ = [str(_ROOT / "portal")]
-    sys.modules["portal"] = _package
-
-from portal.domain.account import AccountSnapshot  # noqa: E402
-from portal.domain.default_policy import default_policy  # noqa: E402
-from portal.domain.offers import Offer, ineligibility, offers_for  # noqa: E402
-from portal.domain.policy import (  # noqa: E402
+from portal.domain.account import AccountSnapshot
+from portal.domain.default_policy import default_policy
+from portal.domain.offers import Offer, ineligibility, offers_for
+from portal.domain.policy import (
     InstallmentLimits,
     OfferPolicy,
     PersonalisedLimits,
@@ -39,10 +26,10 @@ from portal.domain.policy import (  # noqa: E402
     SettlementLimits,
     Tier,
 )
-from portal.domain.policy_validation import validate_policy  # noqa: E402
-from portal.domain.quote import quote  # noqa: E402
-from portal.domain.schedule import MAX_PLAN_MONTHS, PlanType, Pricing  # noqa: E402
-from portal.domain.terms import PlanTerms, canonical_json, fingerprint  # noqa: E402
+from portal.domain.policy_validation import validate_policy
+from portal.domain.quote import quote
+from portal.domain.schedule import MAX_PLAN_MONTHS, PlanType, Pricing
+from portal.domain.terms import PlanTerms, canonical_json, fingerprint
 
 D = Decimal
 POLICY = default_policy()
@@ -206,12 +193,8 @@ def test_canonical_json_is_sorted_compact_json() -> None:
 
 
 SCRIPT = """
-import sys, types
+import sys
 sys.path.insert(0, {root!r})
-try:
-    import portal
-except ModuleNotFoundError:
-    p = types.ModuleType("portal"); p.__path__ = [{root!r} + "/portal"]; sys.modules["portal"] = p
 from datetime import date
 from decimal import Decimal as D
 from portal.domain.account import AccountSnapshot
@@ -227,7 +210,7 @@ def test_fingerprint_is_the_same_in_another_process() -> None:
     here = " ".join(o.fingerprint for o in offers_for(account(dpd=120), POLICY, TODAY))
     env = dict(os.environ, PYTHONHASHSEED="12345")
     there = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(root=str(_ROOT))],
+        [sys.executable, "-c", SCRIPT.format(root=str(Path(__file__).resolve().parents[2]))],
         env=env,
         capture_output=True,
         text=True,

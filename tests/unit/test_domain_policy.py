@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-try:
-    import portal  # noqa: F401  (the real package when Flask is installed)
-except ModuleNotFoundError:
-    # portal/__init__.py imports Flask for the app factory; the domain layer needs none
-    # of it, so a bare package object lets these unit tests run without Flask.
-    _package = types.ModuleType("portal")
-    _package.__path__ = [str(_ROOT / "portal")]
-    sys.modules["portal"] = _package
-
-from portal.domain.default_policy import default_policy  # noqa: E402
-from portal.domain.policy import (  # noqa: E402
+from portal.domain.default_policy import default_policy
+from portal.domain.policy import (
     InstallmentLimits,
     OfferPolicy,
     PersonalisedLimits,
@@ -34,8 +19,8 @@ from portal.domain.policy import (  # noqa: E402
     SettlementLimits,
     Tier,
 )
-from portal.domain.policy_validation import PROBLEM_CODES, PolicyProblem, validate_policy  # noqa: E402
-from portal.domain.schedule import Pricing  # noqa: E402
+from portal.domain.policy_validation import PROBLEM_CODES, PolicyProblem, validate_policy
+from portal.domain.schedule import Pricing
 
 D = Decimal
 BASE = default_policy()

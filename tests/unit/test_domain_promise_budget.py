@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-try:
-    import portal  # noqa: F401  (the real package when Flask is installed)
-except ModuleNotFoundError:
-    # portal/__init__.py imports Flask for the app factory; the domain layer needs none
-    # of it, so a bare package object lets these unit tests run without Flask.
-    _package = types.ModuleType("portal")
-    _package.__path__ = [str(_ROOT / "portal")]
-    sys.modules["portal"] = _package
-
-from portal.domain.account import AccountSnapshot  # noqa: E402
-from portal.domain.budget import Budget, affordable_payment, fits  # noqa: E402
-from portal.domain.default_policy import default_policy  # noqa: E402
-from portal.domain.money import CurrencyError  # noqa: E402
-from portal.domain.offers import offers_for  # noqa: E402
-from portal.domain.promise import PROMISE_CODES, check_promise  # noqa: E402
+from portal.domain.account import AccountSnapshot
+from portal.domain.budget import Budget, affordable_payment, fits
+from portal.domain.default_policy import default_policy
+from portal.domain.money import CurrencyError
+from portal.domain.offers import offers_for
+from portal.domain.promise import PROMISE_CODES, check_promise
 
 D = Decimal
 POLICY = default_policy()  # promises within 14 days, of at least 20 % of the overdue amount

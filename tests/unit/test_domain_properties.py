@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-try:
-    import portal  # noqa: F401  (the real package when Flask is installed)
-except ModuleNotFoundError:
-    # portal/__init__.py imports Flask for the app factory; the domain layer needs none
-    # of it, so a bare package object lets these unit tests run without Flask.
-    _package = types.ModuleType("portal")
-    _package.__path__ = [str(_ROOT / "portal")]
-    sys.modules["portal"] = _package
-
-from portal.domain.dates import add_months  # noqa: E402
-from portal.domain.money import currency_places  # noqa: E402
-from portal.domain.quote import QuoteError, quote  # noqa: E402
-from portal.domain.schedule import MAX_PLAN_MONTHS, Quote  # noqa: E402
+from portal.domain.dates import add_months
+from portal.domain.money import currency_places
+from portal.domain.quote import QuoteError, quote
+from portal.domain.schedule import MAX_PLAN_MONTHS, Quote
 
 D = Decimal
 CURRENCIES = st.sampled_from(["CNY", "JPY", "KWD", "USD", "HKD", "BHD"])

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-try:
-    import portal  # noqa: F401  (the real package when Flask is installed)
-except ModuleNotFoundError:
-    # portal/__init__.py imports Flask for the app factory; the domain layer needs none
-    # of it, so a bare package object lets these unit tests run without Flask.
-    _package = types.ModuleType("portal")
-    _package.__path__ = [str(_ROOT / "portal")]
-    sys.modules["portal"] = _package
-
-from portal.domain.quote import QuoteError, quote, quote_to_json  # noqa: E402
+from portal.domain.quote import QuoteError, quote, quote_to_json
 
 FIRST = date(2027, 1, 31)
 

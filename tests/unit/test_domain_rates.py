@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import numpy_financial as npf
@@ -14,22 +11,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-try:
-    import portal  # noqa: F401  (the real package when Flask is installed)
-except ModuleNotFoundError:
-    # portal/__init__.py imports Flask for the app factory; the domain layer needs none
-    # of it, so a bare package object lets these unit tests run without Flask.
-    _package = types.ModuleType("portal")
-    _package.__path__ = [str(_ROOT / "portal")]
-    sys.modules["portal"] = _package
-
-from portal.domain import rates  # noqa: E402
-from portal.domain.builders import installment_plan  # noqa: E402
-from portal.domain.rates import IrrError, annualise, annuity_payment, irr, loan_irr  # noqa: E402
-from portal.domain.schedule import Pricing  # noqa: E402
+from portal.domain import rates
+from portal.domain.builders import installment_plan
+from portal.domain.rates import IrrError, annualise, annuity_payment, irr, loan_irr
+from portal.domain.schedule import Pricing
 
 D = Decimal
 FEE_PLAN = [D("10000")] + [D("-893.33")] * 11 + [D("-893.37")]
