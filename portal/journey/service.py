@@ -91,7 +91,7 @@ def summary(offer: Offer) -> dict[str, Any]:
     return {
         "monthly": quote.max_payment,
         # A last payment a few cents different (rounding) is not "varying payments".
-        "monthly_varies": max(totals) - min(totals) > max(totals) / 20,
+        "monthly_varies": max(totals) - min(totals) > max(totals) / 100,
         "months": len(quote.installments),
         "first_due": quote.first_due,
         "total_repaid": quote.total_repaid,
