@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import click
+from flask.cli import with_appcontext
 from flask.cli import AppGroup
 from sqlalchemy import or_, select
 
@@ -128,6 +129,7 @@ def offer_as_json(offer: Offer) -> dict[str, Any]:
 
 
 @click.command("offers")
+@with_appcontext
 @click.argument("account")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
 def offers_command(account: str, as_json: bool) -> None:
