@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portal.demo import DEMO_CARDHOLDERS, load_demo  # noqa: E402
-from tests.conftest import CardholderAuth, csrf_token, make_app, reset_schema  # noqa: E402
+from portal.demo import DEMO_CARDHOLDERS, load_demo
+from tests.conftest import CardholderAuth, csrf_token, make_app, reset_schema
 
 TARGET = 50 * 1024
 

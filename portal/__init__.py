@@ -29,7 +29,7 @@ BLUEPRINTS = [
 class BoundedInt(IntegerConverter):
     """``<int:…>`` that never matches past PostgreSQL's 32-bit ``integer``."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
@@ -39,11 +39,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from importlib import import_module
 
     from portal import auth, errors, headers, i18n, sessions
-    from portal.policies import scheduling
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.notifications.views import bp as dev_bp
+    from portal.policies import scheduling
 
     app = Flask(
         __name__,

@@ -14,7 +14,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
-DEV_SECRET = "dev-secret-key-not-for-production"
+DEV_SECRET = "dev-secret-key-not-for-production"  # noqa: S105 - intentional development-only key, never used in production
 
 
 class ConfigError(RuntimeError):

@@ -14,15 +14,21 @@ def _messages(code: int) -> tuple[str, str]:
     if code == 404:
         return _("Page not found"), _("We could not find that page. It may have moved, or the link may be incomplete.")
     if code == 403:
-        return _("Not available to you"), _("Your role does not give access to this page. If you need it, ask your supervisor.")
+        return _("Not available to you"), _(
+            "Your role does not give access to this page. If you need it, ask your supervisor."
+        )
     if code == 429:
-        return _("Please wait a little"), _("There were too many tries in a short time. Please wait a few minutes, then try again.")
+        return _("Please wait a little"), _(
+            "There were too many tries in a short time. Please wait a few minutes, then try again."
+        )
     if code == 413:
         return _("That file is too large"), _("Please choose a smaller file and try again.")
     if code == 405:
         return _("That did not work"), _("This page cannot be used that way. Please go back and try again.")
     if code >= 500:
-        return _("Something went wrong on our side"), _("This is not your fault. Please try again in a few minutes. Nothing was changed.")
+        return _("Something went wrong on our side"), _(
+            "This is not your fault. Please try again in a few minutes. Nothing was changed."
+        )
     return _("That did not work"), _("Something in the request was not right. Please go back and try again.")
 
 

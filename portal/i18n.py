@@ -90,5 +90,7 @@ def number(value: int | Decimal) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.filters.update(money=money, percent=percent, local_date=local_date, local_datetime=local_datetime, number=number)
+    app.jinja_env.filters.update(
+        money=money, percent=percent, local_date=local_date, local_datetime=local_datetime, number=number
+    )
     app.jinja_env.globals.update(LOCALES=LOCALES, html_lang=html_lang, current_locale=lambda: str(get_locale()))

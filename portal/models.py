@@ -12,7 +12,18 @@ from portal.policies.models import PolicyVersion
 from portal.staff.models import EnrolmentToken, StaffUser
 
 __all__ = [
-    "AuditEvent", "CardAccount", "CaseEvent", "Cardholder", "OneTimeCode", "OutboxMessage", "Payment", "Plan",
-    "PlanInstallment", "PlanLink", "PolicyVersion", "Promise", "Signature",
+    "AuditEvent",
+    "CardAccount",
+    "Cardholder",
+    "CaseEvent",
+    "OneTimeCode",
+    "OutboxMessage",
+    "Payment",
+    "Plan",
+    "PlanInstallment",
+    "PlanLink",
+    "PolicyVersion",
+    "Promise",
+    "Signature",
 ]
 __all__ += ["EnrolmentToken", "StaffUser"]

@@ -102,10 +102,9 @@ def app(_schema_app: Flask) -> Iterator[Flask]:
     with app.app_context():
         limiter.reset()
     yield app
-    with app.app_context():
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+    with app.app_context(), db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
     clock.freeze(None)
 
 

@@ -20,7 +20,10 @@ bp = Blueprint("auth", __name__)
 
 def generic_failure() -> str:
     """One message for every failure, so it never reveals which part was wrong."""
-    return _("These details did not work. Check them and try again. After 5 wrong codes, sign-in pauses for 15 minutes.")
+    return _(
+        "These details did not work. Check them and try again. "
+        "After 5 wrong codes, sign-in pauses for 15 minutes."
+    )
 
 
 def _settings() -> SignInSettings:

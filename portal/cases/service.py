@@ -63,7 +63,9 @@ def record_promise(account_id: int, amount: Decimal, currency: str, pay_by: date
     promise = Promise(account_id=account_id, amount=amount, currency=currency, pay_by=pay_by)
     db.session.add(promise)
     db.session.flush()
-    add_event(account_id, "promise", actor, {"promise": promise.id, "amount": str(amount), "pay_by": pay_by.isoformat()})
+    add_event(
+        account_id, "promise", actor, {"promise": promise.id, "amount": str(amount), "pay_by": pay_by.isoformat()}
+    )
     record(actor, "promise.made", ("promise", promise.id), after={"amount": str(amount), "pay_by": pay_by.isoformat()})
     return promise
 

@@ -85,7 +85,9 @@ def make_budget_form(currency: str, formdata: object = None) -> BudgetForm:
 
 class PromiseForm(PortalForm):
     amount = _amount(_l("Amount you will pay"))
-    pay_by = DateField(_l("Date you will pay by"), validators=[DataRequired(message=_l("Enter a date, for example 2026-12-20."))])
+    pay_by = DateField(
+        _l("Date you will pay by"), validators=[DataRequired(message=_l("Enter a date, for example 2026-12-20."))]
+    )
 
     def validate_amount(self, field: AmountField) -> None:
         if field.amount is None or field.amount <= 0:
@@ -107,7 +109,10 @@ class AcceptForm(PortalForm):
 
 class RequestForm(PortalForm):
     confirm = BooleanField(
-        _l("I want to ask for this plan, and I agree that a supervisor may look at what I told you about my situation."),
+        _l(
+            "I want to ask for this plan, and I agree that a supervisor may look at "
+            "what I told you about my situation."
+        ),
         validators=[DataRequired(message=_l("Tick the box to send your request."))],
     )
 

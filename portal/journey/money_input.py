@@ -38,6 +38,10 @@ def parse_amount(text: str | None, currency: str, *, allow_zero: bool = True) ->
     if amount > MAX_AMOUNT:
         raise AmountError("too_large")
     exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > currency_places(currency) and amount != round(amount, currency_places(currency)):
+    if (
+        isinstance(exponent, int)
+        and -exponent > currency_places(currency)
+        and amount != round(amount, currency_places(currency))
+    ):
         raise AmountError("too_many_decimals")
     return amount.quantize(Decimal(1).scaleb(-currency_places(currency)))

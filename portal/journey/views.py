@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,11 +20,18 @@ from portal.domain.promise import check_promise
 from portal.education.content import suggested_topic
 from portal.extensions import db, limiter
 from portal.journey import service
+from portal.journey.forms import (
+    BUDGET_FIELDS,
+    BUDGET_GROUPS,
+    AcceptForm,
+    PromiseForm,
+    RatingForm,
+    RequestForm,
+    make_budget_form,
+)
 from portal.links.models import PlanLink
 from portal.links.service import mark_accepted, mark_offer_viewed
 from portal.links.views import link_for_session
-from portal.journey.forms import (BUDGET_FIELDS, BUDGET_GROUPS, AcceptForm, PromiseForm, RatingForm, RequestForm,
-                                  make_budget_form)
 from portal.plans import service as plans
 from portal.plans.models import Plan
 from portal.policies.service import active_version, load_policy, snapshot
@@ -49,9 +56,13 @@ def _plan_or_404(plan_id: int) -> Plan:
 
 def plan_error_message(code: str) -> str:
     messages = {
-        "offer_changed": _("Something changed since you looked, so the plans were updated. Here are the plans you can choose now."),
+        "offer_changed": _(
+            "Something changed since you looked, so the plans were updated. Here are the plans you can choose now."
+        ),
         "already_has_plan": _("You already have a plan with us. Here it is."),
-        "name_mismatch": _("The name does not match the name on your account. Type your full name as it appears on your account."),
+        "name_mismatch": _(
+            "The name does not match the name on your account. Type your full name as it appears on your account."
+        ),
         "needs_approval": _("This plan needs a check by our team first."),
         "reason_required": _("Please tell us what made repaying hard, so our team can help."),
     }
@@ -143,8 +154,14 @@ def offers() -> str | Response:
     if plans.open_plan(account.id) is not None:
         return redirect(url_for("journey.start"))
     listing = service.list_offers(account, session.get("budget"))
-    return render_template("journey/offers.html", account=account, listing=listing, show_all=request.args.get("all") == "1",
-                           summary=service.summary, budget=service.budget_from_figures(session.get("budget")))
+    return render_template(
+        "journey/offers.html",
+        account=account,
+        listing=listing,
+        show_all=request.args.get("all") == "1",
+        summary=service.summary,
+        budget=service.budget_from_figures(session.get("budget")),
+    )
 
 
 def _offer_or_fresh(fingerprint: str) -> Any:

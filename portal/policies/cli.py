@@ -13,8 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import click
-from flask.cli import with_appcontext
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import or_, select
 
 from portal.accounts.models import CardAccount

@@ -46,7 +46,7 @@ class StaffError(ValueError):
         self.code = code
 
 
-class StaffSignInFailed(Exception):  # noqa: N818 - reads like its cardholder twin, SignInFailed
+class StaffSignInFailed(Exception):  # named to read like its cardholder twin, SignInFailed
     """Sign-in did not succeed; deliberately says nothing about why."""
 
 

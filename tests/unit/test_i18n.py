@@ -48,7 +48,11 @@ def test_every_string_is_translated_in_every_locale(tmp_path):
             catalog = read_po(fh)
         for msgid in wanted:
             message = catalog.get(msgid)
-            strings = message.string if message and isinstance(message.string, tuple) else (message.string if message else "",)
+            strings = (
+                message.string
+                if message and isinstance(message.string, tuple)
+                else (message.string if message else "",)
+            )
             if not message or "fuzzy" in message.flags or not all(strings):
                 missing.append(f"{locale}: {msgid if isinstance(msgid, str) else msgid[0]}")
                 continue

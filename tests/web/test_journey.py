@@ -54,11 +54,15 @@ def test_reason_budget_offers_accept_done(app, client, auth, policy, query):
     accept_url = f"/plan/offers/{found[0]}/accept"
     page = client.get(accept_url)
     assert "paper copy" in page.get_data(as_text=True)
-    wrong = client.post(accept_url, data={"csrf_token": csrf_token(page.data), "full_name": "Someone Else", "consent": "y"})
+    wrong = client.post(
+        accept_url, data={"csrf_token": csrf_token(page.data), "full_name": "Someone Else", "consent": "y"}
+    )
     assert wrong.status_code == 422 and "does not match" in wrong.get_data(as_text=True)
     assert query(select(Plan)) == []
 
-    signed = client.post(accept_url, data={"csrf_token": csrf_token(page.data), "full_name": "  li   NA ", "consent": "y"})
+    signed = client.post(
+        accept_url, data={"csrf_token": csrf_token(page.data), "full_name": "  li   NA ", "consent": "y"}
+    )
     assert signed.status_code == 302 and "/done" in signed.headers["Location"]
     plan = query.one(select(Plan))
     assert plan.state == "active" and plan.account_id == account_id and plan.policy_version_id
