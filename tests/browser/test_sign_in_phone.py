@@ -30,8 +30,10 @@ def test_sign_in_and_read_account(phone, locale, demo_index, expect):
     page = phone
     demo = DEMO_CARDHOLDERS[demo_index]
     page.goto("/sign-in")
-    page.get_by_role("link", name={"zh_Hans": "简体中文", "en": "English"}[locale]).tap()
-    page.wait_for_url("**/sign-in")
+    # The switcher goes /language/… → back to /sign-in: wait for that navigation itself,
+    # since the URL before and after is the same.
+    with page.expect_navigation(url="**/sign-in"):
+        page.get_by_role("link", name={"zh_Hans": "简体中文", "en": "English"}[locale]).tap()
     assert page.locator("html").get_attribute("lang") == locale.replace("_", "-")
     assert axe_violations(page) == []
     assert no_horizontal_scroll(page)
