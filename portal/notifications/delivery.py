@@ -23,7 +23,8 @@ from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, record
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.integrations.channels import Channel, ChannelError, Envelope, Sent, channels_for
+from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
+from portal.integrations.registry import channels_for
 from portal.notifications.models import OutboxMessage
 from portal.notifications.rules import BLOCK, HOLD
 from portal.notifications.service import check_contact, note_blocked, recipient_for

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
+from portal.domain.policy import OfferPolicy
 from portal.extensions import db
 
 STATES = ("draft", "pending", "active", "scheduled", "retired", "rejected")
@@ -52,3 +53,8 @@ class PolicyVersion(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # approved or rejected
     decision_comment: Mapped[str | None] = mapped_column(Text)
+
+
+def load_policy(version: PolicyVersion) -> OfferPolicy:
+    """The domain policy a stored version holds."""
+    return OfferPolicy.from_dict(version.document)

@@ -16,11 +16,11 @@ from portal.domain.account import AccountSnapshot
 from portal.domain.default_policy import default_policy
 from portal.domain.money import round_money
 from portal.domain.offers import Offer, offers_for
-from portal.domain.policy import OfferPolicy
 from portal.domain.policy_validation import validate_policy
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan
-from portal.policies.models import PolicyVersion
+from portal.policies.models import PolicyVersion, load_policy
+from portal.policies.workflow import activate_due_versions
 
 
 class NoActivePolicy(LookupError):
@@ -33,18 +33,12 @@ def active_version(currency: str) -> PolicyVersion:
     Scheduled versions whose time has come are activated first, in this transaction, so
     a change takes effect at its date without anyone acting (see policies.workflow).
     """
-    from portal.policies.workflow import activate_due_versions  # workflow imports this module
-
     activate_due_versions(utcnow())
     query = select(PolicyVersion).where(PolicyVersion.state == "active", PolicyVersion.currency == currency)
     found = db.session.execute(query).scalar_one_or_none()
     if found is None:
         raise NoActivePolicy(f"no active offer policy for {currency}")
     return found
-
-
-def load_policy(version: PolicyVersion) -> OfferPolicy:
-    return OfferPolicy.from_dict(version.document)
 
 
 DEMO_CURRENCIES = ("CNY", "HKD")

@@ -28,8 +28,7 @@ from portal.domain.policy import OfferPolicy
 from portal.domain.policy_validation import PolicyProblem, validate_policy
 from portal.extensions import db
 from portal.policies.diff import ABSENT, changed_paths
-from portal.policies.models import PolicyVersion
-from portal.policies.service import load_policy
+from portal.policies.models import PolicyVersion, load_policy
 
 
 class PolicyError(Exception):
