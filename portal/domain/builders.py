@@ -25,10 +25,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from itertools import count, repeat
 
 from portal.domain.dates import monthly_dates
 from portal.domain.money import CONTEXT, ZERO, ceil_money, minor_unit
-from portal.domain.rates import annuity_payment
+from portal.domain.rates import in_context_annuity_payment
 from portal.domain.schedule import (
     NO_WAIVER,
     Installment,
@@ -36,7 +37,7 @@ from portal.domain.schedule import (
     Pricing,
     Quote,
     Waived,
-    finish_quote,
+    finish_quote_in_context,
     split_evenly,
 )
 
@@ -58,11 +59,16 @@ _row = tuple.__new__
 def fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str) -> Waived:
     """Waive `share` (a fraction 0..1) of the fees and late fees, rounded down."""
     with localcontext(CONTEXT):
-        unit = minor_unit(currency)
-        return Waived(
-            fees=(fees * share).quantize(unit, ROUND_DOWN),
-            late_fees=(late_fees * share).quantize(unit, ROUND_DOWN),
-        )
+        return in_context_fee_waiver(fees, late_fees, share, currency)
+
+
+def in_context_fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str) -> Waived:
+    """`fee_waiver` for callers already computing in a copy of CONTEXT."""
+    unit = minor_unit(currency)
+    return Waived(
+        fees=(fees * share).quantize(unit, ROUND_DOWN),
+        late_fees=(late_fees * share).quantize(unit, ROUND_DOWN),
+    )
 
 
 def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal) -> list[Installment]:
@@ -71,7 +77,8 @@ def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: De
     total_fee = (principal * rate * months).quantize(unit, ROUND_HALF_UP)
     fee, last_fee = split_evenly(total_fee, months, unit)
     regular = part + fee
-    rows = [_row(Installment, (n, d, part, fee, regular)) for n, d in enumerate(dates[:-1], 1)]
+    # The same rows as [_row(Installment, (n, d, part, fee, regular)) for ...], built in C.
+    rows = list(map(_row, repeat(Installment), zip(count(1), dates[:-1], repeat(part), repeat(fee), repeat(regular))))
     rows.append(_row(Installment, (months, dates[-1], last_part, last_fee, last_part + last_fee)))
     return rows
 
@@ -89,7 +96,7 @@ def _annuity_rows(
         if first_number != 1:
             rows = [r._replace(number=r.number + first_number - 1) for r in rows]
         return rows
-    exact = annuity_payment(principal, monthly_rate, months)
+    exact = in_context_annuity_payment(principal, monthly_rate, months)
     rows, early = _level_rows(principal, monthly_rate, exact.quantize(unit, ROUND_HALF_UP), dates, unit, first_number)
     if early:
         # Tiny loans only: a payment rounded up repays everything before the last
@@ -150,18 +157,35 @@ def installment_plan(
     ANNUAL_RATE. The financed principal is amount − waivers − down payment.
     """
     with localcontext(CONTEXT):
-        unit = minor_unit(currency)
-        # Pin inputs to the minor-unit exponent (exact for valid input) so every
-        # derived amount carries it too: "833.33", never "833.330" or "833.3".
-        amount = amount.quantize(unit)
-        down_payment = down_payment.quantize(unit)
-        principal = amount - waived.written_off - down_payment
-        dates = monthly_dates(first_due, months)
-        if pricing is Pricing.MONTHLY_FEE:
-            rows = _fee_rows(principal, rate, dates, unit)
-        else:
-            rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
-        return finish_quote(plan, currency, amount, down_payment, principal, rows, waived)
+        return in_context_installment_plan(
+            currency, amount, months, pricing, rate, first_due, down_payment, waived, plan
+        )
+
+
+def in_context_installment_plan(
+    currency: str,
+    amount: Decimal,
+    months: int,
+    pricing: Pricing,
+    rate: Decimal,
+    first_due: date,
+    down_payment: Decimal,
+    waived: Waived,
+    plan: PlanType,
+) -> Quote:
+    """`installment_plan` for callers already computing in a copy of CONTEXT."""
+    unit = minor_unit(currency)
+    # Pin inputs to the minor-unit exponent (exact for valid input) so every
+    # derived amount carries it too: "833.33", never "833.330" or "833.3".
+    amount = amount.quantize(unit)
+    down_payment = down_payment.quantize(unit)
+    principal = amount - waived.written_off - down_payment
+    dates = monthly_dates(first_due, months)
+    if pricing is Pricing.MONTHLY_FEE:
+        rows = _fee_rows(principal, rate, dates, unit)
+    else:
+        rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
+    return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
 
 
 def default_relief_payment(
@@ -173,9 +197,16 @@ def default_relief_payment(
     relief rate, rounded half-up: affordable, and it repays principal from month one.
     """
     with localcontext(CONTEXT):
-        months = relief_months + max(after_months, 1)
-        payment = annuity_payment(principal, relief_rate / TWELVE, months)
-        return payment.quantize(minor_unit(currency), ROUND_HALF_UP)
+        return in_context_default_relief_payment(principal, relief_rate, relief_months, after_months, currency)
+
+
+def in_context_default_relief_payment(
+    principal: Decimal, relief_rate: Decimal, relief_months: int, after_months: int, currency: str
+) -> Decimal:
+    """`default_relief_payment` for callers already computing in a copy of CONTEXT."""
+    months = relief_months + max(after_months, 1)
+    payment = in_context_annuity_payment(principal, relief_rate / TWELVE, months)
+    return payment.quantize(minor_unit(currency), ROUND_HALF_UP)
 
 
 def relief_plan(
@@ -195,50 +226,74 @@ def relief_plan(
     `payment` must cover the first month's reduced interest. Rates are annual.
     """
     with localcontext(CONTEXT):
-        unit = minor_unit(currency)
-        amount = amount.quantize(unit)
-        payment = payment.quantize(unit)
-        nothing = ZERO.quantize(unit)
-        principal = amount - waived.written_off
-        relief_monthly = relief_rate / TWELVE
-        normal_monthly = normal_rate / TWELVE
-        dates = monthly_dates(first_due, relief_months + max(after_months, 1))
-        rows: list[Installment] = []
-        balance = principal
-        forgone = ZERO
-        for n in range(1, relief_months + 1):
-            interest = (balance * relief_monthly).quantize(unit, ROUND_HALF_UP)
-            forgone += (balance * normal_monthly).quantize(unit, ROUND_HALF_UP) - interest
-            part = min(payment - interest, balance)
-            balance -= part
-            rows.append(Installment(n, dates[n - 1], part, interest, part + interest))
-            if not balance:
-                break
-        if balance:
-            # Never more installments than the remainder has minor units, so a few fen
-            # left over are one payment, not a row of zeros.
-            after = min(max(after_months, 1), int(balance / unit))
-            after_dates = dates[relief_months : relief_months + after]
-            rows.extend(_annuity_rows(balance, normal_monthly, after_dates, unit, relief_months + 1))
-        waived = Waived(
-            interest=forgone,
-            fees=waived.fees,
-            late_fees=waived.late_fees,
-            discount=waived.discount,
+        return in_context_relief_plan(
+            currency, amount, first_due, relief_months, relief_rate, normal_rate, payment, after_months, waived
         )
-        return finish_quote(PlanType.RELIEF, currency, amount, nothing, principal, rows, waived)
+
+
+def in_context_relief_plan(
+    currency: str,
+    amount: Decimal,
+    first_due: date,
+    relief_months: int,
+    relief_rate: Decimal,
+    normal_rate: Decimal,
+    payment: Decimal,
+    after_months: int,
+    waived: Waived,
+) -> Quote:
+    """`relief_plan` for callers already computing in a copy of CONTEXT."""
+    unit = minor_unit(currency)
+    amount = amount.quantize(unit)
+    payment = payment.quantize(unit)
+    nothing = ZERO.quantize(unit)
+    principal = amount - waived.written_off
+    relief_monthly = relief_rate / TWELVE
+    normal_monthly = normal_rate / TWELVE
+    dates = monthly_dates(first_due, relief_months + max(after_months, 1))
+    rows: list[Installment] = []
+    balance = principal
+    forgone = ZERO
+    for n in range(1, relief_months + 1):
+        interest = (balance * relief_monthly).quantize(unit, ROUND_HALF_UP)
+        forgone += (balance * normal_monthly).quantize(unit, ROUND_HALF_UP) - interest
+        part = min(payment - interest, balance)
+        balance -= part
+        rows.append(Installment(n, dates[n - 1], part, interest, part + interest))
+        if not balance:
+            break
+    if balance:
+        # Never more installments than the remainder has minor units, so a few fen
+        # left over are one payment, not a row of zeros.
+        after = min(max(after_months, 1), int(balance / unit))
+        after_dates = dates[relief_months : relief_months + after]
+        rows.extend(_annuity_rows(balance, normal_monthly, after_dates, unit, relief_months + 1))
+    waived = Waived(
+        interest=forgone,
+        fees=waived.fees,
+        late_fees=waived.late_fees,
+        discount=waived.discount,
+    )
+    return finish_quote_in_context(PlanType.RELIEF, currency, amount, nothing, principal, rows, waived)
 
 
 def settlement_plan(*, currency: str, amount: Decimal, first_due: date, discount: Decimal, payments: int) -> Quote:
     """Settle `amount` for amount × (1 − discount) in `payments` monthly payments."""
     with localcontext(CONTEXT):
-        unit = minor_unit(currency)
-        amount = amount.quantize(unit)
-        settled = ceil_money(amount * (ONE - discount), currency)
-        part, last = split_evenly(settled, payments, unit)
-        dates = monthly_dates(first_due, payments)
-        nothing = ZERO.quantize(unit)
-        rows = [_row(Installment, (n, d, part, nothing, part)) for n, d in enumerate(dates[:-1], 1)]
-        rows.append(Installment(payments, dates[-1], last, nothing, last))
-        waived = Waived(discount=amount - settled)
-        return finish_quote(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived)
+        return in_context_settlement_plan(currency, amount, first_due, discount, payments)
+
+
+def in_context_settlement_plan(
+    currency: str, amount: Decimal, first_due: date, discount: Decimal, payments: int
+) -> Quote:
+    """`settlement_plan` for callers already computing in a copy of CONTEXT."""
+    unit = minor_unit(currency)
+    amount = amount.quantize(unit)
+    settled = ceil_money(amount * (ONE - discount), currency)
+    part, last = split_evenly(settled, payments, unit)
+    dates = monthly_dates(first_due, payments)
+    nothing = ZERO.quantize(unit)
+    rows = [_row(Installment, (n, d, part, nothing, part)) for n, d in enumerate(dates[:-1], 1)]
+    rows.append(Installment(payments, dates[-1], last, nothing, last))
+    waived = Waived(discount=amount - settled)
+    return finish_quote_in_context(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived)

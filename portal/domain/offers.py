@@ -30,11 +30,11 @@ from decimal import Decimal, localcontext
 
 from portal.domain.account import AccountSnapshot
 from portal.domain.builders import (
-    default_relief_payment,
-    fee_waiver,
-    installment_plan,
-    relief_plan,
-    settlement_plan,
+    in_context_default_relief_payment,
+    in_context_fee_waiver,
+    in_context_installment_plan,
+    in_context_relief_plan,
+    in_context_settlement_plan,
 )
 from portal.domain.dates import add_months
 from portal.domain.money import CONTEXT, ZERO, ceil_money, minor_unit
@@ -45,7 +45,7 @@ from portal.domain.policy import (
     ReliefLimits,
     SettlementLimits,
 )
-from portal.domain.schedule import PlanType, Pricing, Quote
+from portal.domain.schedule import NO_WAIVER, PlanType, Pricing, Quote
 from portal.domain.terms import PlanTerms, fingerprint
 
 __all__ = ["Offer", "ineligibility", "offers_for"]
@@ -132,14 +132,8 @@ def _installments(
     floor = max(lim.min_installment, unit)
     offers = []
     for months in sorted(set(lim.tenors)):
-        quote = installment_plan(
-            currency=account.currency,
-            amount=balance,
-            months=months,
-            pricing=lim.pricing,
-            rate=rate,
-            first_due=first_due,
-            down_payment=down,
+        quote = in_context_installment_plan(
+            account.currency, balance, months, lim.pricing, rate, first_due, down, NO_WAIVER, PlanType.INSTALLMENT
         )
         if quote.min_payment < floor:
             continue
@@ -156,7 +150,7 @@ def _installments(
 def _relief(
     tier: str, lim: ReliefLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
 ) -> list[Offer]:
-    waived = fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
+    waived = in_context_fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
     principal = balance - waived.written_off
     if principal <= ZERO:
         return []
@@ -164,18 +158,18 @@ def _relief(
     payment = max(
         lim.min_payment,
         unit,
-        default_relief_payment(principal, reduced, lim.max_months, lim.after_months, account.currency),
+        in_context_default_relief_payment(principal, reduced, lim.max_months, lim.after_months, account.currency),
     )
-    quote = relief_plan(
-        currency=account.currency,
-        amount=balance,
-        first_due=first_due,
-        relief_months=lim.max_months,
-        relief_rate=reduced,
-        normal_rate=lim.normal_annual_rate,
-        payment=payment,
-        after_months=lim.after_months,
-        waived=waived,
+    quote = in_context_relief_plan(
+        account.currency,
+        balance,
+        first_due,
+        lim.max_months,
+        reduced,
+        lim.normal_annual_rate,
+        payment,
+        lim.after_months,
+        waived,
     )
     if quote.min_payment < unit:
         return []
@@ -202,9 +196,7 @@ def _settlements(
     approval = above is not None and lim.max_discount > above
     offers = []
     for payments in range(1, lim.max_payments + 1):
-        quote = settlement_plan(
-            currency=account.currency, amount=balance, first_due=deadline, discount=lim.max_discount, payments=payments
-        )
+        quote = in_context_settlement_plan(account.currency, balance, deadline, lim.max_discount, payments)
         if quote.min_payment < floor:
             break  # more payments only make each one smaller
         terms = PlanTerms(PlanType.SETTLEMENT, discount=lim.max_discount, payments=payments, deadline=deadline)
@@ -215,7 +207,7 @@ def _settlements(
 def _personalised(
     tier: str, lim: PersonalisedLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
 ) -> list[Offer]:
-    waived = fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
+    waived = in_context_fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
     principal = balance - waived.written_off
     floor = max(lim.min_installment, unit)
     months = min(lim.max_tenor, int(principal // floor))
@@ -224,15 +216,8 @@ def _personalised(
     # Half-up parts can leave the last one a little short of the minimum; one month
     # fewer fixes that, so this loop runs once or twice.
     while months >= 1:
-        quote = installment_plan(
-            currency=account.currency,
-            amount=balance,
-            months=months,
-            pricing=lim.pricing,
-            rate=rate,
-            first_due=first_due,
-            waived=waived,
-            plan=PlanType.PERSONALISED,
+        quote = in_context_installment_plan(
+            account.currency, balance, months, lim.pricing, rate, first_due, ZERO, waived, PlanType.PERSONALISED
         )
         if quote.min_payment >= floor:
             terms = PlanTerms(

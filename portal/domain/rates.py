@@ -24,6 +24,8 @@ __all__ = [
     "IrrError",
     "annualise",
     "annuity_payment",
+    "in_context_annuity_payment",
+    "in_context_loan_apr_ear",
     "irr",
     "loan_apr_ear",
     "loan_irr",
@@ -78,6 +80,7 @@ def _npv_and_slope(runs: list[_Run], v: Decimal) -> tuple[Decimal, Decimal]:
     slope = ZERO
     power = ONE  # v ** at, carried from run to run so each run costs one power
     at = 0
+    gap = None  # 1 − v, computed once when a run first needs it
     for c, a, n in runs:
         if a != at:
             power *= v if a - at == 1 else v ** (a - at)
@@ -92,9 +95,11 @@ def _npv_and_slope(runs: list[_Run], v: Decimal) -> tuple[Decimal, Decimal]:
             slope += c * _sum_k(a, n)
             continue
         end = power * v**n
-        g = (power - end) / (ONE - v)
+        if gap is None:
+            gap = ONE - v
+        g = (power - end) / gap
         npv += c * g
-        slope += c * (((a * power - (a + n) * end) / v + g) / (ONE - v))
+        slope += c * (((a * power - (a + n) * end) / v + g) / gap)
         power, at = end, a + n
     return npv, slope
 
@@ -228,13 +233,23 @@ def loan_apr_ear(principal: Decimal, payments: Iterable[Decimal]) -> tuple[Decim
         return _annualise(_loan_irr(principal, payments))
 
 
+def in_context_loan_apr_ear(principal: Decimal, payments: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
+    """`loan_apr_ear` for callers already computing in a copy of CONTEXT."""
+    return _annualise(_loan_irr(principal, payments))
+
+
 def annuity_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
     """The unrounded level payment repaying `principal` over `months` at `monthly_rate`.
 
     P·i / (1 − (1 + i)^−n), or simply P / n at a zero rate.
     """
     with localcontext(CONTEXT):
-        if not monthly_rate:
-            return principal / months
-        growth = (ONE + monthly_rate) ** months
-        return principal * monthly_rate * growth / (growth - ONE)
+        return in_context_annuity_payment(principal, monthly_rate, months)
+
+
+def in_context_annuity_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
+    """`annuity_payment` for callers already computing in a copy of CONTEXT."""
+    if not monthly_rate:
+        return principal / months
+    growth = (ONE + monthly_rate) ** months
+    return principal * monthly_rate * growth / (growth - ONE)

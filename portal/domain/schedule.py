@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from functools import cache
 from operator import itemgetter
 from typing import NamedTuple
 
-from portal.domain.money import ZERO, minor_unit
-from portal.domain.rates import RATE_PLACES, loan_apr_ear
+from portal.domain.money import CONTEXT, ZERO, minor_unit
+from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear
 
 __all__ = [
     "MAX_PLAN_MONTHS",
@@ -33,6 +33,7 @@ __all__ = [
     "Quote",
     "Waived",
     "finish_quote",
+    "finish_quote_in_context",
     "split_evenly",
 ]
 
@@ -178,6 +179,20 @@ def finish_quote(
     `amount`, `down_payment` and the rows must already be at the currency's minor unit
     (the builders see to it); waivers are brought to it here.
     """
+    with localcontext(CONTEXT):
+        return finish_quote_in_context(plan, currency, amount, down_payment, principal, installments, waived)
+
+
+def finish_quote_in_context(
+    plan: PlanType,
+    currency: str,
+    amount: Decimal,
+    down_payment: Decimal,
+    principal: Decimal,
+    installments: list[Installment],
+    waived: Waived,
+) -> Quote:
+    """`finish_quote` for callers already computing in a copy of CONTEXT (the builders)."""
     unit = minor_unit(currency)
     # Reported amounts all carry the currency's exponent ("0.00", not "0").
     nothing = ZERO.quantize(unit)
@@ -193,7 +208,7 @@ def finish_quote(
             discount=waived.discount.quantize(unit),
         )
     if total_cost:
-        apr, ear = loan_apr_ear(principal, map(_TOTAL, installments))
+        apr, ear = in_context_loan_apr_ear(principal, map(_TOTAL, installments))
     else:
         apr = ear = _NO_RATE
     return Quote(

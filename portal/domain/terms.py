@@ -66,13 +66,26 @@ def _json_value(value: object) -> str:
     return '"' + str(value) + '"'
 
 
+@lru_cache(maxsize=8192, typed=True)
+def _field_text(name: str, value: object) -> str:
+    # Memoised per (name, type, value): most fields of the terms that miss the cache
+    # below repeat too (only an amount such as the relief payment is new). Equal values
+    # of one type give equal text, except Decimal zeros (-0 equals 0 but prints "-0"),
+    # which `_terms_text` therefore never looks up here.
+    return f'"{name}":' + _json_value(value)
+
+
 @lru_cache(maxsize=4096)
 def _terms_text(terms: PlanTerms) -> str:
     # Memoised on the terms' value: equal terms give equal text (decimals are
     # normalised), and installment and settlement terms repeat across accounts.
     with localcontext(CONTEXT):  # normalize() obeys the context's precision
         return ",".join(
-            [f'"{name}":' + ("null" if terms[i] is None else _json_value(terms[i])) for name, i in _SORTED_FIELDS]
+            [
+                _field_text(name, value) if value or type(value) is not Decimal else f'"{name}":' + _json_value(value)
+                for name, i in _SORTED_FIELDS
+                for value in (terms[i],)
+            ]
         )
 
 
