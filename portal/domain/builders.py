@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from itertools import count, repeat
 
 from portal.domain.dates import monthly_dates
-from portal.domain.money import CONTEXT, ZERO, ceil_money, minor_unit
+from portal.domain.money import ZERO, ceil_money, computing_in_context, minor_unit
 from portal.domain.rates import in_context_annuity_payment
 from portal.domain.schedule import (
     NO_WAIVER,
@@ -56,19 +56,16 @@ TWELVE = Decimal(12)
 _row = tuple.__new__
 
 
-def fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str) -> Waived:
-    """Waive `share` (a fraction 0..1) of the fees and late fees, rounded down."""
-    with localcontext(CONTEXT):
-        return in_context_fee_waiver(fees, late_fees, share, currency)
-
-
 def in_context_fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str) -> Waived:
-    """`fee_waiver` for callers already computing in a copy of CONTEXT."""
+    """Waive `share` (a fraction 0..1) of the fees and late fees, rounded down."""
     unit = minor_unit(currency)
     return Waived(
         fees=(fees * share).quantize(unit, ROUND_DOWN),
         late_fees=(late_fees * share).quantize(unit, ROUND_DOWN),
     )
+
+
+fee_waiver = computing_in_context(in_context_fee_waiver)
 
 
 def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal) -> list[Installment]:
@@ -139,8 +136,7 @@ def _level_rows(
     return rows, early
 
 
-def installment_plan(
-    *,
+def in_context_installment_plan(
     currency: str,
     amount: Decimal,
     months: int,
@@ -156,24 +152,6 @@ def installment_plan(
     `rate` is the monthly fee rate under MONTHLY_FEE and the annual rate under
     ANNUAL_RATE. The financed principal is amount − waivers − down payment.
     """
-    with localcontext(CONTEXT):
-        return in_context_installment_plan(
-            currency, amount, months, pricing, rate, first_due, down_payment, waived, plan
-        )
-
-
-def in_context_installment_plan(
-    currency: str,
-    amount: Decimal,
-    months: int,
-    pricing: Pricing,
-    rate: Decimal,
-    first_due: date,
-    down_payment: Decimal,
-    waived: Waived,
-    plan: PlanType,
-) -> Quote:
-    """`installment_plan` for callers already computing in a copy of CONTEXT."""
     unit = minor_unit(currency)
     # Pin inputs to the minor-unit exponent (exact for valid input) so every
     # derived amount carries it too: "833.33", never "833.330" or "833.3".
@@ -188,7 +166,10 @@ def in_context_installment_plan(
     return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
 
 
-def default_relief_payment(
+installment_plan = computing_in_context(in_context_installment_plan)
+
+
+def in_context_default_relief_payment(
     principal: Decimal, relief_rate: Decimal, relief_months: int, after_months: int, currency: str
 ) -> Decimal:
     """The fixed relief payment used when none is given.
@@ -196,21 +177,15 @@ def default_relief_payment(
     The level payment that would repay `principal` over the whole plan length at the
     relief rate, rounded half-up: affordable, and it repays principal from month one.
     """
-    with localcontext(CONTEXT):
-        return in_context_default_relief_payment(principal, relief_rate, relief_months, after_months, currency)
-
-
-def in_context_default_relief_payment(
-    principal: Decimal, relief_rate: Decimal, relief_months: int, after_months: int, currency: str
-) -> Decimal:
-    """`default_relief_payment` for callers already computing in a copy of CONTEXT."""
     months = relief_months + max(after_months, 1)
     payment = in_context_annuity_payment(principal, relief_rate / TWELVE, months)
     return payment.quantize(minor_unit(currency), ROUND_HALF_UP)
 
 
-def relief_plan(
-    *,
+default_relief_payment = computing_in_context(in_context_default_relief_payment)
+
+
+def in_context_relief_plan(
     currency: str,
     amount: Decimal,
     first_due: date,
@@ -225,24 +200,6 @@ def relief_plan(
 
     `payment` must cover the first month's reduced interest. Rates are annual.
     """
-    with localcontext(CONTEXT):
-        return in_context_relief_plan(
-            currency, amount, first_due, relief_months, relief_rate, normal_rate, payment, after_months, waived
-        )
-
-
-def in_context_relief_plan(
-    currency: str,
-    amount: Decimal,
-    first_due: date,
-    relief_months: int,
-    relief_rate: Decimal,
-    normal_rate: Decimal,
-    payment: Decimal,
-    after_months: int,
-    waived: Waived,
-) -> Quote:
-    """`relief_plan` for callers already computing in a copy of CONTEXT."""
     unit = minor_unit(currency)
     amount = amount.quantize(unit)
     payment = payment.quantize(unit)
@@ -277,16 +234,13 @@ def in_context_relief_plan(
     return finish_quote_in_context(PlanType.RELIEF, currency, amount, nothing, principal, rows, waived)
 
 
-def settlement_plan(*, currency: str, amount: Decimal, first_due: date, discount: Decimal, payments: int) -> Quote:
-    """Settle `amount` for amount × (1 − discount) in `payments` monthly payments."""
-    with localcontext(CONTEXT):
-        return in_context_settlement_plan(currency, amount, first_due, discount, payments)
+relief_plan = computing_in_context(in_context_relief_plan)
 
 
 def in_context_settlement_plan(
     currency: str, amount: Decimal, first_due: date, discount: Decimal, payments: int
 ) -> Quote:
-    """`settlement_plan` for callers already computing in a copy of CONTEXT."""
+    """Settle `amount` for amount × (1 − discount) in `payments` monthly payments."""
     unit = minor_unit(currency)
     amount = amount.quantize(unit)
     settled = ceil_money(amount * (ONE - discount), currency)
@@ -297,3 +251,6 @@ def in_context_settlement_plan(
     rows.append(Installment(payments, dates[-1], last, nothing, last))
     waived = Waived(discount=amount - settled)
     return finish_quote_in_context(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived)
+
+
+settlement_plan = computing_in_context(in_context_settlement_plan)

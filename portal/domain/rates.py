@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from itertools import groupby
 
-from portal.domain.money import CONTEXT, ZERO
+from portal.domain.money import CONTEXT, ZERO, computing_in_context
 
 __all__ = [
     "RATE_PLACES",
@@ -226,30 +226,24 @@ def annualise(monthly_rate: Decimal) -> tuple[Decimal, Decimal]:
         return _annualise(monthly_rate)
 
 
-def loan_apr_ear(principal: Decimal, payments: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
+def in_context_loan_apr_ear(principal: Decimal, payments: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
     """(APR, EAR) of lending `principal` against monthly `payments`: one call, one
     decimal context, for the schedule builders' hot path."""
-    with localcontext(CONTEXT):
-        return _annualise(_loan_irr(principal, payments))
-
-
-def in_context_loan_apr_ear(principal: Decimal, payments: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
-    """`loan_apr_ear` for callers already computing in a copy of CONTEXT."""
     return _annualise(_loan_irr(principal, payments))
 
 
-def annuity_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
+loan_apr_ear = computing_in_context(in_context_loan_apr_ear)
+
+
+def in_context_annuity_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
     """The unrounded level payment repaying `principal` over `months` at `monthly_rate`.
 
     P·i / (1 − (1 + i)^−n), or simply P / n at a zero rate.
     """
-    with localcontext(CONTEXT):
-        return in_context_annuity_payment(principal, monthly_rate, months)
-
-
-def in_context_annuity_payment(principal: Decimal, monthly_rate: Decimal, months: int) -> Decimal:
-    """`annuity_payment` for callers already computing in a copy of CONTEXT."""
     if not monthly_rate:
         return principal / months
     growth = (ONE + monthly_rate) ** months
     return principal * monthly_rate * growth / (growth - ONE)
+
+
+annuity_payment = computing_in_context(in_context_annuity_payment)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import cache
 from operator import itemgetter
 from typing import NamedTuple
 
-from portal.domain.money import CONTEXT, ZERO, minor_unit
+from portal.domain.money import ZERO, computing_in_context, minor_unit
 from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear
 
 __all__ = [
@@ -165,7 +165,7 @@ def _nothing_waived(unit: Decimal) -> Waived:
     return Waived(zero, zero, zero, zero)
 
 
-def finish_quote(
+def finish_quote_in_context(
     plan: PlanType,
     currency: str,
     amount: Decimal,
@@ -179,20 +179,6 @@ def finish_quote(
     `amount`, `down_payment` and the rows must already be at the currency's minor unit
     (the builders see to it); waivers are brought to it here.
     """
-    with localcontext(CONTEXT):
-        return finish_quote_in_context(plan, currency, amount, down_payment, principal, installments, waived)
-
-
-def finish_quote_in_context(
-    plan: PlanType,
-    currency: str,
-    amount: Decimal,
-    down_payment: Decimal,
-    principal: Decimal,
-    installments: list[Installment],
-    waived: Waived,
-) -> Quote:
-    """`finish_quote` for callers already computing in a copy of CONTEXT (the builders)."""
     unit = minor_unit(currency)
     # Reported amounts all carry the currency's exponent ("0.00", not "0").
     nothing = ZERO.quantize(unit)
@@ -224,3 +210,6 @@ def finish_quote_in_context(
         apr=apr,
         ear=ear,
     )
+
+
+finish_quote = computing_in_context(finish_quote_in_context)
