@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -46,7 +45,3 @@ def balance_lines(account: CardAccount) -> list[BalanceLine]:
 def recent_payments(account_id: int, limit: int = 5) -> list[Payment]:
     query = select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(limit)
     return list(db.session.execute(query).scalars())
-
-
-def days_until(due: date, today: date) -> int:
-    return (due - today).days

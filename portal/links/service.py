@@ -260,13 +260,6 @@ def verified_link(link_id: int | None, account_id: int, ip: str | None = None) -
     return link
 
 
-def mark_verified(link_id: int, actor: Actor = SYSTEM) -> PlanLink:
-    link = _get(link_id)
-    _stamp(link, "verified", actor)
-    db.session.commit()
-    return link
-
-
 def mark_offer_viewed(link_id: int, actor: Actor = SYSTEM) -> PlanLink:
     link = _get(link_id)
     _stamp(link, "offer_viewed", actor)
