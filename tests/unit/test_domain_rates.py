@@ -68,6 +68,47 @@ def test_bisection_fallback_agrees() -> None:
     assert abs(rates._bisect(runs) - irr(flows)) < D("1e-11")
 
 
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    principal=st.integers(min_value=100_00, max_value=2_000_000_00),
+    months=st.integers(min_value=1, max_value=60),
+    repaid_percent=st.integers(min_value=80, max_value=250),
+)
+def test_the_binary_seed_changes_no_digit(principal: int, months: int, repaid_percent: int) -> None:
+    # The float starting point only saves Decimal steps: from it and from the Taylor
+    # start alone, Newton lands on the same rate to far more than its eight places.
+    lent = D(principal).scaleb(-2)
+    part = (lent * repaid_percent / 100 / months).quantize(D("0.01"))
+    assume(part * months != lent)
+    runs = [(lent, 0, 1), (-part, 1, months)]
+    seeded = rates._newton(runs, rates._binary_root(runs))
+    s0, s1, s2 = rates._moments(runs)
+    taylor = rates._newton(runs, rates._first_guess(s0, s1, s2))
+    assert seeded is not None and taylor is not None
+    assert abs(seeded - taylor) < D("1e-20")
+
+
+def test_without_a_binary_seed_decimal_newton_still_solves(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = irr(FEE_PLAN)
+    monkeypatch.setattr(rates, "_binary_root", lambda runs: None)
+    assert abs(irr(FEE_PLAN) - expected) < D("1e-20")
+
+
+def test_floats_that_overflow_give_no_seed() -> None:
+    # 1e400 is beyond any float: the seed gives up and Decimal takes over.
+    assert rates._binary_root([(D("1e400"), 0, 1), (D("-6e399"), 1, 2)]) is None
+    assert irr([D("1e400"), D("-6e399"), D("-6e399")]).quantize(D("0.0001")) == D("0.1307")
+
+
+@pytest.mark.parametrize(
+    ("regular", "count", "last"),
+    [("893.33", 12, "893.37"), ("500.00", 6, "500.00"), ("0.00", 3, "0.07"), ("12.00", 1, "12.00"), ("7", 1, "9")],
+)
+def test_payment_runs_are_the_runs_of_the_payments(regular: str, count: int, last: str) -> None:
+    payments = [D(regular)] * (count - 1) + [D(last)]
+    assert rates.payment_runs(D(regular), count, D(last)) == rates._runs(payments, 1)
+
+
 def test_annuity_payment() -> None:
     assert annuity_payment(D("12000"), D("0.01"), 12).quantize(D("0.0001")) == D("1066.1855")
     assert annuity_payment(D("1200"), D("0"), 12) == D("100")
