@@ -216,13 +216,17 @@ def in_context_relief_plan(
     rows: list[Installment] = []
     balance = principal
     forgone = ZERO
-    for n in range(1, relief_months + 1):
+    append = rows.append
+    for n, due in enumerate(dates[:relief_months], 1):
         interest = (balance * relief_monthly).quantize(unit, ROUND_HALF_UP)
         forgone += (balance * normal_monthly).quantize(unit, ROUND_HALF_UP) - interest
-        part = min(payment - interest, balance)
-        balance -= part
-        rows.append(Installment(n, dates[n - 1], part, interest, part + interest))
-        if not balance:
+        part = payment - interest
+        if part < balance:
+            balance -= part
+            append(_row(Installment, (n, due, part, interest, payment)))
+        else:
+            append(_row(Installment, (n, due, balance, interest, balance + interest)))
+            balance = ZERO
             break
     if balance:
         # Never more installments than the remainder has minor units, so a few fen

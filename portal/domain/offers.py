@@ -24,9 +24,9 @@ policy and accept only an offer with the same `fingerprint`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
+from typing import NamedTuple
 
 from portal.domain.account import AccountSnapshot
 from portal.domain.builders import (
@@ -52,11 +52,11 @@ __all__ = ["Offer", "ineligibility", "offers_for"]
 
 ONE = Decimal(1)
 _PLAN_ORDER = {plan: i for i, plan in enumerate(PlanType)}
+_new = tuple.__new__  # a NamedTuple without its Python-level __new__
 Limits = InstallmentLimits | ReliefLimits | SettlementLimits | PersonalisedLimits
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(NamedTuple):
     """One choice for the cardholder: its terms, priced schedule and who may grant it.
 
     needs_approval         a supervisor must approve before it binds
@@ -110,15 +110,8 @@ def _open(lim: Limits, balance: Decimal) -> bool:
 
 
 def _offer(tier: str, terms: PlanTerms, quote: Quote, *, approval: bool, agent: bool) -> Offer:
-    return Offer(
-        tier=tier,
-        terms=terms,
-        quote=quote,
-        needs_approval=approval,
-        needs_hardship_reason=terms.plan is PlanType.PERSONALISED,
-        agent_may_offer=agent and not approval,
-        fingerprint=fingerprint(terms, quote),
-    )
+    hardship = terms.plan is PlanType.PERSONALISED
+    return _new(Offer, (tier, terms, quote, approval, hardship, agent and not approval, fingerprint(terms, quote)))
 
 
 def _installments(
