@@ -89,15 +89,24 @@ def _terms_text(terms: PlanTerms) -> str:
         )
 
 
-@lru_cache(maxsize=4096)
-def _row_head(due: date) -> str:
-    # Due dates repeat in every offer computed on the same day.
-    return f'["{due.isoformat()}","'
+class _RowHeads(dict[date, str]):
+    """'["2027-01-31","' for each due date, made once: due dates repeat in every offer
+    computed on the same day. A dict with __missing__ is a C-level lookup per row."""
+
+    def __missing__(self, due: date) -> str:
+        if len(self) >= 4096:  # a long-running server moves on to new dates
+            self.clear()
+        head = self[due] = f'["{due.isoformat()}","'
+        return head
+
+
+_ROW_HEADS = _RowHeads()
 
 
 def _rows(quote: Quote) -> list[str]:
     rows: list[str] = []
     append = rows.append
+    heads = _ROW_HEADS
     tail = ""
     last_p = last_c = last_t = None
     for _, due, principal, charge, total in quote.installments:
@@ -105,8 +114,15 @@ def _rows(quote: Quote) -> list[str]:
         if principal is not last_p or charge is not last_c or total is not last_t:
             tail = f'{principal!s}","{charge!s}","{total!s}"]'
             last_p, last_c, last_t = principal, charge, total
-        append(_row_head(due) + tail)
+        append(heads[due] + tail)
     return rows
+
+
+def _rate_text(rate: Decimal) -> str:
+    # Rates carry eight places, so str() is plain notation from 1e-6 up; below that
+    # (and for zero, "0E-8") it turns scientific and the slower fixed format is needed.
+    text = str(rate)
+    return format(rate, "f") if "E" in text else text
 
 
 def canonical_json(terms: PlanTerms, quote: Quote) -> str:
@@ -130,8 +146,8 @@ def canonical_json(terms: PlanTerms, quote: Quote) -> str:
     return (
         f'{{"installments":[{rows}],"offer":{{"currency":"{quote.currency}",'
         f'"plan":"{terms.plan.value}","terms":{{{_terms_text(terms)}}},'
-        f'"totals":{{"amount":"{quote.amount!s}","apr":"{quote.apr:f}",'
-        f'"down_payment":"{quote.down_payment!s}","ear":"{quote.ear:f}",'
+        f'"totals":{{"amount":"{quote.amount!s}","apr":"{_rate_text(quote.apr)}",'
+        f'"down_payment":"{quote.down_payment!s}","ear":"{_rate_text(quote.ear)}",'
         f'"principal":"{quote.principal!s}","total_cost":"{quote.total_cost!s}",'
         f'"total_repaid":"{quote.total_repaid!s}"}},'
         f'"waived":{{"discount":"{w.discount!s}","fees":"{w.fees!s}",'
