@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 
 from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
+from portal.agreements.schedule_grid import ScheduleGrid, schedule_grid
 from portal.extensions import db
 from portal.i18n import LOCALES, local_date, money, percent
 
@@ -214,6 +215,28 @@ def waived_rows(waived: dict[str, Any], currency: str) -> list[tuple[str, str]]:
     return rows
 
 
+def schedule_lines(installments: list[Any], currency: str) -> ScheduleGrid:
+    """The payment schedule as aligned lines, in the active locale."""
+    rows = [
+        [
+            _("%(date)s (no. %(number)s)", date=local_date(row.due_date, "medium"), number=row.number),
+            money(row.principal, currency),
+            money(row.charge, currency),
+            money(row.total, currency),
+        ]
+        for row in installments
+    ]
+
+    def total(name: str) -> str:
+        return money(sum((getattr(row, name) for row in installments), Decimal(0)), currency)
+
+    return schedule_grid(
+        [_("Due date (installment no.)"), _("Principal"), _("Fee or interest"), _("Total due")],
+        rows,
+        [_("Total"), total("principal"), total("charge"), total("total")],
+    )
+
+
 def document_context(agreement: Agreement) -> dict[str, Any]:
     """Everything the PDF template shows, read from the plan as accepted."""
     plan = agreement.plan
@@ -242,6 +265,7 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
         "holder": account.cardholder,
         "signature": plan.signature,
         "installments": plan.installments,
+        "schedule": schedule_lines(plan.installments, currency),
         "currency": currency,
         "bank_name": config["BANK_NAME"],
         "care_phone": config["CARE_PHONE"],

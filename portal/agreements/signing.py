@@ -236,13 +236,37 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str) -> bytes:
         field_name=SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason, location=location,
     )
+    # Without a size, pyHanko builds and signs a dummy signature first to measure it:
+    # a third of the signing time. The space it then reserves depends only on the key,
+    # the certificate and the TSA (whose dummy reply pyHanko caches), so the first
+    # signature's reservation is reused for every later one in this process.
+    sizing = (id(signer), id(stamper))
+    reserved = _reservations.get(sizing)
 
     def work() -> bytes:
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
-        output = signers.PdfSigner(meta, signer, timestamper=stamper).sign_pdf(writer)  # type: ignore[arg-type]
-        return output.getvalue()  # type: ignore[no-any-return]
+        pdf_signer = signers.PdfSigner(meta, signer, timestamper=stamper)  # type: ignore[arg-type]
+        return pdf_signer.sign_pdf(writer, bytes_reserved=reserved).getvalue()  # type: ignore[no-any-return]
 
-    return run_outside_event_loop(work)
+    signed = run_outside_event_loop(work)
+    if reserved is None:
+        _reservations[sizing] = reserved_signature_size(signed)
+    return signed
+
+
+# (id of the signer, id of the timestamper) → hex digits pyHanko reserved for the CMS.
+# Both objects live as long as the process (cached above), so their ids stay theirs.
+_reservations: dict[tuple[int, int], int] = {}
+
+
+def reserved_signature_size(signed: bytes) -> int:
+    """The hex digits reserved for the signature in a PDF this module signed: the gap
+    its /ByteRange leaves, less the two angle brackets around /Contents."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    signature = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
+    _, first_length, second_start, _ = (int(n) for n in signature.sig_object["/ByteRange"])
+    return second_start - first_length - 2
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def agreements(tmp_path_factory: pytest.TempPathFactory):
 
     from portal.agreements.models import Agreement
     from portal.agreements.signing import bank_key
-    from portal.i18n import percent
+    from portal.i18n import money, percent
 
     tmp = tmp_path_factory.mktemp("agreements")
     app = make_app(f"sqlite:///{tmp / 'pdf.sqlite3'}")
@@ -55,6 +55,12 @@ def agreements(tmp_path_factory: pytest.TempPathFactory):
             made[plan_type, locale] = {
                 "pdf": agreement.pdf, "reference": reference, "name": NAMES[locale],
                 "apr": percent(agreement.plan.apr),
+                # Every schedule row in order, as pdftotext reads it back: amounts, left to right.
+                "schedule": [
+                    [money(r.principal, agreement.plan.currency), money(r.charge, agreement.plan.currency),
+                     money(r.total, agreement.plan.currency)]
+                    for r in agreement.plan.installments
+                ],
             }
     with app.app_context():
         key = bank_key()
@@ -169,6 +175,12 @@ def test_fonts_are_embedded_and_subset_and_the_text_is_there(agreements, plan_ty
     assert made["apr"] in flat
     title = {"en": "Repaymentagreement", "zh_Hans": "还款协议", "zh_Hant": "還款協議"}[locale]
     assert title in flat
+    # The fixed-width schedule reads back row by row, each row's amounts in column order.
+    position = 0
+    for row in made["schedule"]:
+        found = flat.find("".join(row).replace(" ", "").replace("\u00a0", ""), position)
+        assert found >= position, (row, flat[position : position + 200])
+        position = found
 
 
 def test_every_plan_type_and_language_was_rendered(agreements):
