@@ -21,6 +21,21 @@ class ConfigError(RuntimeError):
     """The deployment is misconfigured; the message says which variable to set."""
 
 
+def _earlier_certificates(path: str) -> str:
+    """``PORTAL_SIGNING_EARLIER_CERTS``: a PEM file of the certificates the bank signed
+    agreements with before its current key. Checked here, so that a wrong path or file
+    stops the portal at start-up instead of making genuine old agreements look forged."""
+    if not path:
+        return ""
+    from cryptography.x509 import load_pem_x509_certificates
+
+    try:
+        load_pem_x509_certificates(Path(path).read_bytes())
+    except (OSError, ValueError) as problem:
+        raise ConfigError(f"PORTAL_SIGNING_EARLIER_CERTS must name a PEM file of certificates: {problem}") from None
+    return path
+
+
 def _clock_time(name: str, value: str) -> time:
     try:
         return time.fromisoformat(value.strip())
@@ -112,6 +127,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     signing_p12 = env.get("PORTAL_SIGNING_P12", "").strip()
     if production and not signing_p12:
         raise ConfigError("PORTAL_SIGNING_P12 must name the bank's PKCS#12 signing key file in production")
+    earlier_certs = _earlier_certificates(env.get("PORTAL_SIGNING_EARLIER_CERTS", "").strip())
 
     messaging = _messaging(env, production)
 
@@ -148,4 +164,5 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SIGNING_P12": signing_p12,
         "SIGNING_P12_PASSWORD": env.get("PORTAL_SIGNING_P12_PASSWORD", ""),
         "TSA_URL": env.get("PORTAL_TSA_URL", "").strip(),
+        "SIGNING_EARLIER_CERTS": earlier_certs,
     }

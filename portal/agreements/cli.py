@@ -42,7 +42,10 @@ def verify_command(file: Path) -> None:
 @with_appcontext
 def keys_command() -> None:
     """Show the bank's agreement-signing certificate (never the private key)."""
-    from portal.agreements.signing import bank_key
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from portal.agreements.signing import bank_key, trusted_certificates
 
     key = bank_key()
     cert = key.certificate
@@ -57,3 +60,9 @@ def keys_command() -> None:
     click.echo(f"Key:         {type(public).__name__.replace('PublicKey', '').lstrip('_')} {size}")
     for path in key.paths:
         click.echo(f"Path:        {path}")
+    earlier = [x509.load_der_x509_certificate(c.dump()) for c in trusted_certificates()[1:]]
+    click.echo(f"Earlier certificates still trusted for checking (PORTAL_SIGNING_EARLIER_CERTS): {len(earlier)}")
+    for old in earlier:
+        fingerprint = old.fingerprint(hashes.SHA256()).hex(":").upper()
+        click.echo(f"  {old.subject.rfc4514_string()}, valid until {old.not_valid_after_utc:%Y-%m-%d}")
+        click.echo(f"    SHA-256 {fingerprint}")

@@ -6,8 +6,9 @@ self-signed certificate for the bank's name under ``instance/`` on first use (th
 file readable by its owner only). Either way the loaded key is cached per process:
 parsing a PKCS#12 file or a PEM key on every agreement would cost more than signing.
 
-Checking trusts exactly the bank's certificate: a PDF is genuine only when its one
-signature is intact, made with that certificate and covers the whole file.
+Checking trusts exactly the bank's certificates: a PDF is genuine only when its one
+signature is intact, made with the current certificate or one the bank signed with
+before a key rotation (``PORTAL_SIGNING_EARLIER_CERTS``), and covers the whole file.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import TypeVar
@@ -295,8 +297,8 @@ def check_signature(data: bytes) -> SignatureCheck:
         return SignatureCheck(False, "the PDF cannot be read")
     if len(signatures) != 1:
         return SignatureCheck(False, f"expected one signature, found {len(signatures)}")
-    cert = bank_key().cert_asn1
-    context = ValidationContext(trust_roots=[cert], allow_fetching=False)
+    trusted = trusted_certificates()
+    context = ValidationContext(trust_roots=trusted, allow_fetching=False)
     try:
         status = run_outside_event_loop(lambda: validate_pdf_signature(signatures[0], context))
     except Exception:
@@ -305,11 +307,33 @@ def check_signature(data: bytes) -> SignatureCheck:
         return SignatureCheck(False, "the document was changed after it was signed")
     if not status.valid:
         return SignatureCheck(False, "the signature is not valid")
-    if status.signing_cert.dump() != cert.dump() or not status.trusted:
+    if status.signing_cert.dump() not in {cert.dump() for cert in trusted} or not status.trusted:
         return SignatureCheck(False, "the signature was not made with the bank's certificate")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         return SignatureCheck(False, "the signature does not cover the whole file")
     return SignatureCheck(True, None, status.signer_reported_dt)
+
+
+def trusted_certificates() -> list[asn1_x509.Certificate]:
+    """The bank's current signing certificate, then those it signed with before (from
+    ``PORTAL_SIGNING_EARLIER_CERTS``): agreements signed before a key rotation stay
+    genuine."""
+    path = current_app.config.get("SIGNING_EARLIER_CERTS") or ""
+    earlier: tuple[asn1_x509.Certificate, ...] = ()
+    if path:
+        try:
+            stamp: object = os.stat(path).st_mtime_ns
+        except OSError as problem:
+            raise SigningUnavailableError(f"PORTAL_SIGNING_EARLIER_CERTS cannot be read: {problem}") from None
+        earlier = _earlier_certificates(path, stamp)
+    return [bank_key().cert_asn1, *earlier]
+
+
+@lru_cache(maxsize=4)
+def _earlier_certificates(path: str, _stamp: object) -> tuple[asn1_x509.Certificate, ...]:
+    # Keyed on the file's modification time as well: replacing the file takes effect.
+    certificates = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    return tuple(asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certificates)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -410,3 +410,54 @@ def test_the_development_key_is_made_once_and_kept_private(app, tmp_path, monkey
     with app.app_context():
         bank_key()
     assert (tmp_path / DEV_KEY_NAME).read_bytes() == first
+
+
+def test_after_a_key_rotation_earlier_agreements_stay_genuine_once_their_certificate_is_listed(
+    app, client, tmp_path, monkeypatch
+):
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, pkcs12
+
+    old_key, old_cert = _self_signed("Example Bank 2026")
+    new_key, new_cert = _self_signed("Example Bank 2027")
+    for name, key, cert in (("old.p12", old_key, old_cert), ("new.p12", new_key, new_cert)):
+        (tmp_path / name).write_bytes(
+            pkcs12.serialize_key_and_certificates(b"bank", key, cert, None, BestAvailableEncryption(b"pw")))
+    monkeypatch.setitem(app.config, "SIGNING_P12_PASSWORD", "pw")
+    monkeypatch.setitem(app.config, "SIGNING_P12", str(tmp_path / "old.p12"))
+    agreement_id, reference = make_signed_agreement(app, make_account(app))
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(stored(app, agreement_id).pdf)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["portal", "agreements", "verify", str(signed)]).exit_code == 0
+
+    # The bank rotates its key: without the old certificate the old agreement fails...
+    monkeypatch.setitem(app.config, "SIGNING_P12", str(tmp_path / "new.p12"))
+    rejected = runner.invoke(args=["portal", "agreements", "verify", str(signed)])
+    assert rejected.exit_code == 1 and "certificate" in rejected.output
+    assert "not genuine" in post_verify(client, reference=reference).get_data(as_text=True)
+
+    # ...and with it listed in PORTAL_SIGNING_EARLIER_CERTS it is genuine again, on the
+    # page and on the command line, while new agreements are signed with the new key.
+    bundle = tmp_path / "earlier.pem"
+    bundle.write_bytes(old_cert.public_bytes(Encoding.PEM))
+    monkeypatch.setitem(app.config, "SIGNING_EARLIER_CERTS", str(bundle))
+    assert runner.invoke(args=["portal", "agreements", "verify", str(signed)]).exit_code == 0
+    page = post_verify(client, reference=reference).get_data(as_text=True)
+    assert "genuine and unchanged" in page
+    newer_id, _ = make_signed_agreement(app, make_account(app, card=card_number(3)))
+    newer = tmp_path / "newer.pdf"
+    newer.write_bytes(stored(app, newer_id).pdf)
+    assert runner.invoke(args=["portal", "agreements", "verify", str(newer)]).exit_code == 0
+    keys = runner.invoke(args=["portal", "keys"])
+    assert "CN=Example Bank 2027" in keys.output and "(PORTAL_SIGNING_EARLIER_CERTS): 1" in keys.output
+    assert "CN=Example Bank 2026" in keys.output
+
+
+def test_a_missing_or_broken_earlier_certificates_file_stops_the_portal_at_start_up(tmp_path):
+    from portal.config import ConfigError, load_config
+
+    broken = tmp_path / "earlier.pem"
+    broken.write_text("not a certificate")
+    for path in (tmp_path / "missing.pem", broken):
+        with pytest.raises(ConfigError, match="PORTAL_SIGNING_EARLIER_CERTS"):
+            load_config(tmp_path, {"PORTAL_SIGNING_EARLIER_CERTS": str(path)})
