@@ -95,6 +95,7 @@ def envelope_for(message: OutboxMessage) -> Envelope:
         from portal.notifications.optout import unsubscribe_url
 
         headers["List-Unsubscribe"] = f"<{unsubscribe_url(message.account_id)}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     return Envelope(reference=str(message.id), to=message.recipient, body=message.body,
                     subject=message.subject, headers=headers)
 

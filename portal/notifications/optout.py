@@ -70,11 +70,12 @@ def opt_out(account: CardAccount, channel: str, via: str, actor: Actor) -> bool:
     return True
 
 
-def unsubscribe_email(account_id: int, ip: str | None) -> None:
-    """The cardholder confirmed the unsubscribe page: no more collection e-mails."""
+def unsubscribe_email(account_id: int, ip: str | None, via: str = "unsubscribe_link") -> None:
+    """The cardholder confirmed the unsubscribe page, or their mail client's one-click
+    button (``via="one_click"``): no more collection e-mails."""
     account = db.session.get(CardAccount, account_id)
     if account is not None:
-        opt_out(account, "email", "unsubscribe_link", Actor("cardholder", str(account_id), ip))
+        opt_out(account, "email", via, Actor("cardholder", str(account_id), ip))
     db.session.commit()
 
 

@@ -3,6 +3,9 @@
 The webhooks are machine-to-machine: authenticated by the shared key in ``X-SMS-Key``
 (compared in constant time) instead of a CSRF token. The unsubscribe page asks the person
 to confirm with a button (a POST with CSRF), because mail scanners open links on their own.
+A mail client's one-click unsubscribe (RFC 8058) POSTs ``List-Unsubscribe=One-Click`` to
+the same address without a CSRF token: the signed token in the address is its proof, and
+scanners only ever GET.
 """
 
 from __future__ import annotations
@@ -75,12 +78,21 @@ class ConfirmForm(PortalForm):
     """Only the CSRF token: the button is the whole form."""
 
 
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the confirmation form checks its own token; one-click POSTs carry none
 @limiter.limit("30 per hour")
 def unsubscribe(token: str) -> tuple[str, int] | str:
     account_id = account_for_unsubscribe(token)
     if account_id is None:
         return render_template("optout/invalid.html"), 404
+    if request.method == "POST":
+        if request.form.get(ONE_CLICK[0]) == ONE_CLICK[1]:
+            unsubscribe_email(account_id, request.remote_addr, via="one_click")
+            return render_template("optout/done.html")  # mail clients ignore it; a person would not
+        csrf.protect()  # the confirmation button: the usual check, and its "form expired" page
     form = ConfirmForm()
     if form.validate_on_submit():
         unsubscribe_email(account_id, request.remote_addr)

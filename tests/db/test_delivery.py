@@ -124,6 +124,7 @@ def test_email_reaches_a_real_smtp_server_with_its_opt_out(app, client, query, f
     mail = message_from_bytes(raw, policy=default_policy)
     assert mail["From"] == "cards@bank.example" and mail["Subject"] == "Your card repayment options"
     unsubscribe = re.fullmatch(r"<(http://localhost:5000/unsubscribe/[^>]+)>", mail["List-Unsubscribe"]).group(1)
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = mail.get_content()
     assert unsubscribe in text and "http://localhost:5000/l/" in text
     assert client.get(unsubscribe.removeprefix("http://localhost:5000")).status_code == 200

@@ -389,6 +389,22 @@ def test_unsubscribe_link_in_email_works(app, client, query, frozen):
     assert client.get("/unsubscribe/not-a-token").status_code == 404
 
 
+def test_one_click_unsubscribe_from_the_mail_client(app, client, query, frozen):
+    # RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to the header's address,
+    # with no CSRF token and no page; the signed token in the address is the proof.
+    account_id = make_account(app)
+    issue(app, account_id, "email")
+    url = re.search(r"http://localhost:5000(/unsubscribe/\S+)", query.one(select(OutboxMessage.body))).group(1)
+    assert client.post(url, data={"List-Unsubscribe": "Yes"}).status_code == 400  # anything else: the form
+    assert query.one(select(CardAccount.flags)) == []
+    assert client.post(url[:-3] + "abc", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    done = client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and query.one(select(CardAccount.flags)) == ["optout_email"]
+    assert case_kinds(query, account_id)[-1] == "opted_out"
+    again = client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert again.status_code == 200 and query.one(select(CardAccount.flags)) == ["optout_email"]
+
+
 # --- contact rules through the service ----------------------------------------------
 
 def test_a_link_issued_at_night_is_held_until_eight(app, query, frozen):
