@@ -71,6 +71,7 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
             raise ConfigError("PORTAL_SMTP_FROM must be set when PORTAL_SMTP_HOST is set in production")
         if (sms_url or smtp_host) and not env.get("PORTAL_PUBLIC_URL", "").startswith("https://"):
             raise ConfigError("PORTAL_PUBLIC_URL must be the portal's https:// address (links in messages use it)")
+    smtp_tls = _smtp_tls(env)
     start = _clock_time("PORTAL_CONTACT_START", env.get("PORTAL_CONTACT_START", "") or "08:00")
     end = _clock_time("PORTAL_CONTACT_END", env.get("PORTAL_CONTACT_END", "") or "21:00")
     if not start < end:
@@ -79,10 +80,13 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
         "MESSAGE_BACKEND": backend,
         "PUBLIC_URL": (env.get("PORTAL_PUBLIC_URL", "") or "http://localhost:5000").rstrip("/"),
         "SMTP_HOST": smtp_host,
-        "SMTP_PORT": _positive_int("PORTAL_SMTP_PORT", env.get("PORTAL_SMTP_PORT", "") or "587"),
+        "SMTP_PORT": _positive_int(
+            "PORTAL_SMTP_PORT", env.get("PORTAL_SMTP_PORT", "") or ("465" if smtp_tls == "implicit" else "587")
+        ),
         "SMTP_USER": env.get("PORTAL_SMTP_USER", ""),
         "SMTP_PASSWORD": env.get("PORTAL_SMTP_PASSWORD", ""),
-        "SMTP_STARTTLS": _bool(env.get("PORTAL_SMTP_STARTTLS"), True),
+        "SMTP_TLS": smtp_tls,
+        "SMTP_CA_FILE": env.get("PORTAL_SMTP_CA_FILE", "").strip(),
         "SMTP_FROM": env.get("PORTAL_SMTP_FROM", "") or "cards@example.com",
         "SMS_URL": sms_url,
         "SMS_KEY": env.get("PORTAL_SMS_KEY", ""),
@@ -93,6 +97,24 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
         "CONTACT_WEEKLY_CAP": _positive_int("PORTAL_CONTACT_WEEKLY_CAP", env.get("PORTAL_CONTACT_WEEKLY_CAP") or "7"),
         "CONTACT_DAILY_CAP": _positive_int("PORTAL_CONTACT_DAILY_CAP", env.get("PORTAL_CONTACT_DAILY_CAP") or "3"),
     }
+
+
+SMTP_TLS_MODES = ("starttls", "implicit", "off")
+
+
+def _smtp_tls(env: dict[str, str]) -> str:
+    """``PORTAL_SMTP_TLS``: starttls (port 587, the default), implicit (TLS from the first
+    byte, port 465) or off. Port 465 alone means implicit; ``PORTAL_SMTP_STARTTLS=off``
+    (the older setting) means off."""
+    mode = env.get("PORTAL_SMTP_TLS", "").strip().lower()
+    if not mode:
+        if env.get("PORTAL_SMTP_PORT", "").strip() == "465":
+            mode = "implicit"
+        else:
+            mode = "starttls" if _bool(env.get("PORTAL_SMTP_STARTTLS"), True) else "off"
+    if mode not in SMTP_TLS_MODES:
+        raise ConfigError(f"PORTAL_SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}, not {mode!r}")
+    return mode
 
 
 def _bool(value: str | None, default: bool) -> bool:

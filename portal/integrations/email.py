@@ -1,4 +1,6 @@
-"""E-mail over SMTP (smtplib), plain text in UTF-8, with STARTTLS unless turned off.
+"""E-mail over SMTP (smtplib), plain text in UTF-8, over TLS unless turned off: STARTTLS
+(port 587) or implicit TLS (SMTPS, port 465). The server's certificate is checked against
+the system's CAs, or against ``PORTAL_SMTP_CA_FILE`` for a relay with a private CA.
 
 There is no delivery report for e-mail: the receiving server's acceptance is the last
 thing we learn, so a sent e-mail also counts as delivered.
@@ -17,10 +19,27 @@ from portal.integrations.channels import ChannelError, Envelope, Sent
 class SmtpEmailChannel:
     name = "email"
 
-    def __init__(self, *, host: str, port: int, user: str, password: str, starttls: bool, sender: str,
-                 timeout: float = 20.0) -> None:
+    def __init__(self, *, host: str, port: int, user: str, password: str, tls: str, sender: str,
+                 ca_file: str | None = None, timeout: float = 20.0) -> None:
+        if tls not in ("starttls", "implicit", "off"):
+            raise ValueError(f"unknown SMTP TLS mode {tls!r}")
         self.host, self.port, self.user, self.password = host, port, user, password
-        self.starttls, self.sender, self.timeout = starttls, sender, timeout
+        self.tls, self.ca_file, self.sender, self.timeout = tls, ca_file, sender, timeout
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls == "implicit":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._context())
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.tls == "starttls":
+            try:
+                smtp.starttls(context=self._context())
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
+
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def build(self, envelope: Envelope) -> EmailMessage:
         message = EmailMessage()
@@ -38,9 +57,7 @@ class SmtpEmailChannel:
     def send(self, envelope: Envelope) -> Sent:
         message = self.build(envelope)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+            with self._connect() as smtp:
                 if self.user:
                     smtp.login(self.user, self.password)
                 refused = smtp.send_message(message)

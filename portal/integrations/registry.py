@@ -30,8 +30,8 @@ def channels_for(config: Mapping[str, Any]) -> dict[str, Channel]:
                     else Unconfigured("sms"))
     email: Channel = (
         SmtpEmailChannel(host=config["SMTP_HOST"], port=config["SMTP_PORT"], user=config["SMTP_USER"],
-                         password=config["SMTP_PASSWORD"], starttls=config["SMTP_STARTTLS"],
-                         sender=config["SMTP_FROM"])
+                         password=config["SMTP_PASSWORD"], tls=config["SMTP_TLS"],
+                         ca_file=config.get("SMTP_CA_FILE") or None, sender=config["SMTP_FROM"])
         if config["SMTP_HOST"] else Unconfigured("email")
     )
     return {"sms": sms, "email": email}

@@ -58,8 +58,59 @@ def smtp_server(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     for name, value in {"MESSAGE_BACKEND": "live", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": port,
-                        "SMTP_STARTTLS": False, "SMTP_FROM": "cards@bank.example"}.items():
+                        "SMTP_TLS": "off", "SMTP_FROM": "cards@bank.example"}.items():
         monkeypatch.setitem(app.config, name, value)
+    yield mailbox
+    controller.stop()
+
+
+def _server_certificate(directory: Any) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (it is its own CA): (cert file, key file)."""
+    import ipaddress
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay.test")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "relay.pem", directory / "relay.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture(params=["implicit", "starttls"])
+def tls_smtp_server(request: Any, app: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Mailbox]:
+    """aiosmtpd behind TLS, from the first byte (SMTPS, as on port 465) or after STARTTLS."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    cert_file, key_file = _server_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    mailbox = Mailbox()
+    port = free_port()
+    if request.param == "implicit":
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    else:
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
+    controller.start()
+    for name, value in {"MESSAGE_BACKEND": "live", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": port,
+                        "SMTP_TLS": request.param, "SMTP_FROM": "cards@bank.example"}.items():
+        monkeypatch.setitem(app.config, name, value)
+    mailbox.ca_file = cert_file  # type: ignore[attr-defined]
     yield mailbox
     controller.stop()
 
@@ -132,6 +183,42 @@ def test_email_reaches_a_real_smtp_server_with_its_opt_out(app, client, query, f
     assert message.status == "sent" and message.provider_id == mail["Message-ID"] and message.attempts == 1
     link = query.one(select(PlanLink).where(PlanLink.id == link_id))
     assert link.sent_at == link.delivered_at == utcnow()
+
+
+def test_email_over_tls_checks_the_relays_certificate(app, query, frozen, tls_smtp_server, monkeypatch):
+    account_id = make_account(app)
+    with app.app_context():
+        issue_plan_link(account_id, "email", STAFF)
+        # The relay's certificate is not from a public CA: without its CA file, nothing is sent.
+        failed = deliver_due("test-worker")
+    assert failed.sent == 0 and tls_smtp_server.messages == []
+    message = query.one(select(OutboxMessage))
+    assert message.status == "queued" and "SSLCertVerificationError" in (message.last_error or "")
+    monkeypatch.setitem(app.config, "SMTP_CA_FILE", tls_smtp_server.ca_file)
+    with app.app_context():
+        db.session.execute(db.update(OutboxMessage).values(send_after=utcnow()))
+        db.session.commit()
+        assert deliver_due("test-worker").sent == 1
+    [(recipients, raw)] = tls_smtp_server.messages
+    assert recipients == ["li.na@example.com"] and b"/unsubscribe/" in raw
+
+
+def test_smtp_tls_settings() -> None:
+    from pathlib import Path
+
+    from portal.config import ConfigError, load_config
+
+    def tls(**env: str) -> tuple[str, int]:
+        config = load_config(Path("/tmp"), {f"PORTAL_{k}": v for k, v in env.items()})
+        return config["SMTP_TLS"], config["SMTP_PORT"]
+
+    assert tls() == ("starttls", 587)
+    assert tls(SMTP_PORT="465") == ("implicit", 465)
+    assert tls(SMTP_TLS="implicit") == ("implicit", 465)
+    assert tls(SMTP_TLS="implicit", SMTP_PORT="2465") == ("implicit", 2465)
+    assert tls(SMTP_STARTTLS="off") == ("off", 587)
+    with pytest.raises(ConfigError, match="PORTAL_SMTP_TLS"):
+        tls(SMTP_TLS="ssl")
 
 
 def test_sms_goes_to_the_provider_with_the_key(app, query, frozen, sms_provider):
