@@ -38,7 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
 
-    from portal import auth, errors, headers, i18n, sessions
+    from portal import access_log, auth, errors, headers, i18n, sessions
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -71,6 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     scheduling.init_app(app)
     errors.init_app(app)
+    access_log.install()
 
     # Ids in URLs are database integers: a larger number is simply "not found".
     app.url_map.converters["int"] = BoundedInt

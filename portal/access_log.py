@@ -1,0 +1,57 @@
+"""Access logs without bearer tokens: plan-link and unsubscribe addresses are redacted.
+
+A plan link (``/l/<token>``) and an unsubscribe address (``/unsubscribe/<token>``) carry
+their secret in the path, and web-server access logs would keep it as long as logs
+live. The development server's request lines (the ``werkzeug`` logger) pass through
+`RedactingFilter`; gunicorn's access log uses `RedactingGunicornLogger` (set in
+``gunicorn.conf.py``). Pages send ``Referrer-Policy: no-referrer``, so no Referer header
+carries a token either.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+__all__ = ["FILTER", "RedactingFilter", "RedactingGunicornLogger", "install", "redact"]
+
+_SECRET_PATH = re.compile(r"(/(?:l|unsubscribe)/)[^/?#\s\"]+")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with the token of every plan-link or unsubscribe path replaced."""
+    return _SECRET_PATH.sub(r"\g<1>" + REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts tokens in a record's message and string arguments; drops nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+FILTER = RedactingFilter()
+
+
+def install() -> None:
+    """Put the filter on the development server's request log (once per process)."""
+    logger = logging.getLogger("werkzeug")
+    if FILTER not in logger.filters:
+        logger.addFilter(FILTER)
+
+
+class RedactingGunicornLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger with every text an access-log format can name redacted: the
+    request line and path, and the headers and environ values offered as ``{…}i``/``{…}e``."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        return {name: redact(value) if isinstance(value, str) else value for name, value in atoms.items()}

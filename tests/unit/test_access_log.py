@@ -1,0 +1,59 @@
+"""Plan-link and unsubscribe tokens never reach access logs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from gunicorn.config import Config
+
+from portal.access_log import FILTER, RedactingGunicornLogger, install, redact
+
+TOKEN = "Zk3vQx9_Tn-8aB2cD4eF6gH8iJ0kL2mN"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"GET /l/{TOKEN} HTTP/1.1", "GET /l/[redacted] HTTP/1.1"),
+        (f"POST /unsubscribe/{TOKEN}?x=1 HTTP/1.1", "POST /unsubscribe/[redacted]?x=1 HTTP/1.1"),
+        (f"GET /l/{TOKEN}/", "GET /l/[redacted]/"),
+        ("GET /learn/interest HTTP/1.1", "GET /learn/interest HTTP/1.1"),
+        ("GET /plan/offers HTTP/1.1", "GET /plan/offers HTTP/1.1"),
+    ],
+)
+def test_redact(line: str, expected: str) -> None:
+    assert redact(line) == expected
+
+
+def test_the_development_servers_request_lines_are_redacted(app) -> None:
+    install()
+    assert logging.getLogger("werkzeug").filters.count(FILTER) == 1  # once, however many apps are made
+    # What werkzeug's request handler logs: a format, and the request line as an argument.
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - [%s] "%s" %s %s',
+                               ("127.0.0.1", "28/Nov/2026 10:00:00", f"GET /l/{TOKEN} HTTP/1.1", "302", "-"), None)
+    assert FILTER.filter(record)
+    assert record.getMessage() == '127.0.0.1 - - [28/Nov/2026 10:00:00] "GET /l/[redacted] HTTP/1.1" 302 -'
+
+
+def test_gunicorns_access_log_is_redacted() -> None:
+    logger = RedactingGunicornLogger(Config())
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/unsubscribe/{TOKEN}", "PATH_INFO": f"/unsubscribe/{TOKEN}",
+               "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1",
+               "HTTP_REFERER": f"https://portal.example/l/{TOKEN}"}
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    headers = [("REFERER", f"https://portal.example/l/{TOKEN}")]
+    atoms = logger.atoms(response, SimpleNamespace(headers=headers), environ, timedelta(milliseconds=5))
+    assert TOKEN not in str(atoms)
+    assert atoms["r"] == "GET /unsubscribe/[redacted] HTTP/1.1" and atoms["U"] == "/unsubscribe/[redacted]"
+
+
+def test_the_gunicorn_config_uses_it() -> None:
+    from pathlib import Path
+
+    settings: dict[str, object] = {}
+    source = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+    exec(compile(source.read_text(), str(source), "exec"), settings)  # our own config file, as gunicorn runs it
+    assert settings["logger_class"] is RedactingGunicornLogger and settings["accesslog"] == "-"
