@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
 from portal.audit.models import AuditEvent
+from portal.audit.service import Actor, record
 from portal.extensions import db
 
 PER_PAGE = 50
@@ -105,3 +106,11 @@ def export_rows(f: AuditFilter, zone: tzinfo, batch: int = 1000) -> Iterator[lis
         yield [safe_cell(v) for v in (
             e.id, e.occurred_at.isoformat(), e.occurred_at.astimezone(zone).isoformat(), e.actor_type, e.actor_id,
             e.action, e.object_type, e.object_id, e.before, e.after, e.ip, e.prev_hash, e.hash)]
+
+
+def record_export(found: AuditFilter, actor: Actor) -> None:
+    """Exporting the trail is itself audited, with the filter used: who took a copy of what."""
+    asked = {name: value.isoformat() if isinstance(value, datetime) else value
+             for name, value in asdict(found).items() if value}
+    record(actor, "audit.exported", None, after={"filter": asked})
+    db.session.commit()

@@ -16,9 +16,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
-from portal.audit.viewer import PER_PAGE, AuditFilter, actions, export_rows, page_of
+from portal.audit.viewer import PER_PAGE, AuditFilter, actions, export_rows, page_of, record_export
 from portal.db_types import utcnow
-from portal.staff.access import staff_required
+from portal.staff.access import staff_actor, staff_required
 from portal.staff.models import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -81,6 +81,7 @@ def export() -> Response:
     _form, found = _filter()
     if found is None:
         return Response("bad filter\n", status=400, mimetype="text/plain")
+    record_export(found, staff_actor())
     zone = ZoneInfo(str(get_timezone()))
 
     def generate() -> Iterator[str]:

@@ -158,6 +158,10 @@ def test_the_csv_export_streams_the_filtered_set_without_formulas(app, client, q
     only = list(csv.reader(io.StringIO(client.get("/admin/audit/export.csv?action=test.step1")
                                        .get_data(as_text=True))))
     assert len(only) == 2
+    # Each export is on the trail itself, with the filter that chose its rows.
+    exported = select(AuditEvent.after).where(AuditEvent.action == "audit.exported").order_by(AuditEvent.id)
+    assert query(exported) == [{"filter": {"action": "test."}}, {"filter": {"action": "test.step1"}}]
+    assert query(select(AuditEvent.actor_type).where(AuditEvent.action == "audit.exported")) == ["staff", "staff"]
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])
