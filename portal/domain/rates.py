@@ -8,7 +8,9 @@ never from its nominal fee: +financed amount at period 0, −each installment at
 * EAR (effective annual rate) = (1 + r)^12 − 1
 
 All in Decimal: rates are shown to cardholders and stored with plans, so they must be
-reproducible to the digit on every machine.
+reproducible to the digit on every machine. The one float in this package is the IRR's
+starting point (`_binary_root`): Decimal Newton steps then settle the rate, so no float
+ever reaches a result.
 """
 
 from __future__ import annotations
