@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from itertools import count, repeat
 
 from portal.domain.dates import monthly_dates
 from portal.domain.money import ZERO, ceil_money, computing_in_context, minor_unit
@@ -34,6 +33,7 @@ from portal.domain.schedule import (
     NO_WAIVER,
     Installment,
     KnownTotals,
+    LevelRows,
     PlanType,
     Pricing,
     Quote,
@@ -69,19 +69,14 @@ def in_context_fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, cur
 fee_waiver = computing_in_context(in_context_fee_waiver)
 
 
-def _fee_rows(
-    principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal
-) -> tuple[list[Installment], KnownTotals]:
+def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal) -> tuple[LevelRows, KnownTotals]:
     """Rows of equal principal and fee parts (remainders last), and their totals."""
     months = len(dates)
     part, last_part = split_evenly(principal, months, unit)
     total_fee = (principal * rate * months).quantize(unit, ROUND_HALF_UP)
     fee, last_fee = split_evenly(total_fee, months, unit)
-    regular = part + fee
-    # The same rows as [_row(Installment, (n, d, part, fee, regular)) for ...], built in C.
-    rows = list(map(_row, repeat(Installment), zip(count(1), dates[:-1], repeat(part), repeat(fee), repeat(regular))))
-    last = last_part + last_fee
-    rows.append(_row(Installment, (months, dates[-1], last_part, last_fee, last)))
+    regular, last = part + fee, last_part + last_fee
+    rows = LevelRows(dates, (part, fee, regular), (last_part, last_fee, last))
     return rows, KnownTotals(total_fee, principal + total_fee, payment_runs(regular, months, last))
 
 
@@ -95,9 +90,7 @@ def _annuity_rows(
     months = len(dates)
     if not monthly_rate:
         rows, _ = _fee_rows(principal, ZERO, dates, unit)
-        if first_number != 1:
-            rows = [r._replace(number=r.number + first_number - 1) for r in rows]
-        return rows
+        return [r._replace(number=r.number + first_number - 1) for r in rows]
     exact = in_context_annuity_payment(principal, monthly_rate, months)
     rows, early = _level_rows(principal, monthly_rate, exact.quantize(unit, ROUND_HALF_UP), dates, unit, first_number)
     if early:

@@ -1,4 +1,4 @@
-"""The shapes of a priced schedule (Quote, Installment, Waived) and their totalling.
+"""The shapes of a priced schedule (Quote, Installment, LevelRows, Waived) and their totalling.
 
 The builders (`portal.domain.builders`) trust their inputs; `portal.domain.quote.quote`
 is the checked entry point. The rules every schedule follows:
@@ -13,12 +13,14 @@ is the checked entry point. The rules every schedule follows:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import cache
+from itertools import count, repeat
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from portal.domain.money import ZERO, computing_in_context, minor_unit
 from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear, in_context_runs_apr_ear
@@ -28,6 +30,7 @@ __all__ = [
     "NO_WAIVER",
     "Installment",
     "KnownTotals",
+    "LevelRows",
     "PlanType",
     "Pricing",
     "Quote",
@@ -76,6 +79,67 @@ class Installment(NamedTuple):
     total: Decimal
 
 
+# tuple.__new__ builds a NamedTuple without the Python-level __new__ and its keywords.
+_new = tuple.__new__
+
+
+class LevelRows(Sequence[Installment]):
+    """Installments 1..N−1 alike (one principal, one charge, one total) and the last with
+    the rounding remainders: the rows of a fee-priced plan, made only when first read.
+
+    Offers price, fingerprint and compare thousands of such schedules for each one a
+    person reads row by row; `row_texts`, `min_total` and `max_total` answer from the
+    two kinds of row. Otherwise it is the tuple of its rows: it iterates, indexes,
+    slices and compares equal to them.
+    """
+
+    __slots__ = ("_rows", "dates", "last", "regular")
+
+    def __init__(self, dates: Sequence[date], regular: tuple[Decimal, Decimal, Decimal],
+                 last: tuple[Decimal, Decimal, Decimal]) -> None:
+        self.dates, self.regular, self.last = dates, regular, last
+        self._rows: tuple[Installment, ...] | None = None
+
+    def rows(self) -> tuple[Installment, ...]:
+        """Every row (made once, in C: a 60-month schedule is sixty of them)."""
+        if self._rows is None:
+            part, charge, total = self.regular
+            body = map(_new, repeat(Installment), zip(count(1), self.dates[:-1], repeat(part), repeat(charge),
+                                                      repeat(total)))
+            self._rows = (*body, _new(Installment, (len(self.dates), self.dates[-1], *self.last)))
+        return self._rows
+
+    def min_total(self) -> Decimal:
+        return self.last[2] if len(self.dates) == 1 else min(self.regular[2], self.last[2])
+
+    def max_total(self) -> Decimal:
+        return self.last[2] if len(self.dates) == 1 else max(self.regular[2], self.last[2])
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    @overload
+    def __getitem__(self, index: int) -> Installment: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Installment, ...]: ...
+    def __getitem__(self, index: int | slice) -> Installment | tuple[Installment, ...]:
+        return self.rows()[index]
+
+    def __iter__(self) -> Iterator[Installment]:
+        return iter(self.rows())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LevelRows | tuple | list):
+            return self.rows() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.rows())
+
+    def __repr__(self) -> str:
+        return f"LevelRows({self.rows()!r})"
+
+
 class Waived(NamedTuple):
     """What the plan forgives, in money.
 
@@ -112,8 +176,6 @@ class KnownTotals(NamedTuple):
     runs: list[tuple[Decimal, int, int]]
 
 _NO_RATE = ZERO.quantize(RATE_PLACES)
-# tuple.__new__ builds a NamedTuple without the Python-level __new__ and its keywords.
-_new = tuple.__new__
 _CHARGE = itemgetter(3)
 _TOTAL = itemgetter(4)
 
@@ -139,7 +201,7 @@ class Quote(NamedTuple):
     amount: Decimal
     down_payment: Decimal
     principal: Decimal
-    installments: tuple[Installment, ...]
+    installments: tuple[Installment, ...] | LevelRows
     total_cost: Decimal
     total_repaid: Decimal
     waived: Waived
@@ -154,12 +216,14 @@ class Quote(NamedTuple):
     @property
     def max_payment(self) -> Decimal:
         """The largest single installment (what affordability must cover)."""
-        return max(map(_TOTAL, self.installments))
+        rows = self.installments
+        return rows.max_total() if type(rows) is LevelRows else max(map(_TOTAL, rows))
 
     @property
     def min_payment(self) -> Decimal:
         """The smallest single installment (checked against policy minimums)."""
-        return min(map(_TOTAL, self.installments))
+        rows = self.installments
+        return rows.min_total() if type(rows) is LevelRows else min(map(_TOTAL, rows))
 
 
 def split_evenly(total: Decimal, parts: int, unit: Decimal) -> tuple[Decimal, Decimal]:
@@ -189,7 +253,7 @@ def finish_quote_in_context(
     amount: Decimal,
     down_payment: Decimal,
     principal: Decimal,
-    installments: list[Installment],
+    installments: list[Installment] | LevelRows,
     waived: Waived,
     known: KnownTotals | None = None,
 ) -> Quote:
@@ -215,7 +279,8 @@ def finish_quote_in_context(
         apr, ear = in_context_loan_apr_ear(principal, map(_TOTAL, installments))
     else:
         apr, ear = in_context_runs_apr_ear(principal, runs)
-    fields = (plan, currency, amount, down_payment, principal, tuple(installments), total_cost, down_payment + paid)
+    rows = installments if type(installments) is LevelRows else tuple(installments)
+    fields = (plan, currency, amount, down_payment, principal, rows, total_cost, down_payment + paid)
     return _new(Quote, (*fields, waived, apr, ear))
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from portal.domain.money import CONTEXT, ZERO
-from portal.domain.schedule import PlanType, Pricing, Quote
+from portal.domain.schedule import LevelRows, PlanType, Pricing, Quote
 
 __all__ = ["PlanTerms", "canonical_json", "fingerprint"]
 
@@ -103,19 +103,27 @@ class _RowHeads(dict[date, str]):
 _ROW_HEADS = _RowHeads()
 
 
-def _rows(quote: Quote) -> list[str]:
-    rows: list[str] = []
-    append = rows.append
+def _rows(quote: Quote) -> str:
+    rows = quote.installments
     heads = _ROW_HEADS
+    if type(rows) is LevelRows:
+        # Rows 1..N−1 differ only in their dates: one tail text for all of them.
+        tail = '{!s}","{!s}","{!s}"]'.format(*rows.regular)
+        last = '{!s}","{!s}","{!s}"]'.format(*rows.last)
+        *regular, final = map(heads.__getitem__, rows.dates)
+        body = (tail + ",").join(regular) + tail + "," if regular else ""
+        return body + final + last
+    texts: list[str] = []
+    append = texts.append
     tail = ""
     last_p = last_c = last_t = None
-    for _, due, principal, charge, total in quote.installments:
+    for _, due, principal, charge, total in rows:
         # Regular installments share their amount objects: format them once.
         if principal is not last_p or charge is not last_c or total is not last_t:
             tail = f'{principal!s}","{charge!s}","{total!s}"]'
             last_p, last_c, last_t = principal, charge, total
         append(heads[due] + tail)
-    return rows
+    return ",".join(texts)
 
 
 def _rate_text(rate: Decimal) -> str:
@@ -141,7 +149,7 @@ def canonical_json(terms: PlanTerms, quote: Quote) -> str:
     exactly the currency's minor-unit exponent (the builders see to it), so str() of
     them is canonical and never scientific; `!s` skips Decimal's slower __format__.
     """
-    rows = ",".join(_rows(quote))
+    rows = _rows(quote)
     w = quote.waived
     return (
         f'{{"installments":[{rows}],"offer":{{"currency":"{quote.currency}",'

@@ -28,7 +28,7 @@ from portal.domain.policy import (
 )
 from portal.domain.policy_validation import validate_policy
 from portal.domain.quote import quote
-from portal.domain.schedule import MAX_PLAN_MONTHS, PlanType, Pricing
+from portal.domain.schedule import MAX_PLAN_MONTHS, LevelRows, PlanType, Pricing
 from portal.domain.terms import PlanTerms, canonical_json, fingerprint
 
 D = Decimal
@@ -429,3 +429,25 @@ def test_default_policy_offers_stay_within_it(snapshot: AccountSnapshot, shift: 
     )
     for offer in offers_for(snapshot, POLICY, TODAY):
         check_within_limits(offer, snapshot, POLICY)
+
+
+def test_fee_rows_are_made_lazily_but_behave_as_the_tuple_of_their_rows() -> None:
+    q = quote(plan="installment", currency="CNY", amount=D("10000"), months=12, monthly_fee_rate=D("0.006"),
+              first_due=date(2027, 1, 31))
+    rows = q.installments
+    assert isinstance(rows, LevelRows)
+    made = tuple(rows)
+    assert len(rows) == 12 and rows[0] == made[0] and rows[-1] == made[-1] and rows[2:4] == made[2:4]
+    assert rows == made and made == rows and rows == list(made) and hash(rows) == hash(made)
+    assert [r.number for r in rows] == list(range(1, 13))
+    assert [r.due_date for r in rows][1:3] == [date(2027, 2, 28), date(2027, 3, 31)]
+    assert q.min_payment == min(r.total for r in made) and q.max_payment == max(r.total for r in made)
+    one = quote(plan="installment", currency="CNY", amount=D("500"), months=1, monthly_fee_rate=D("0.006"),
+                first_due=date(2027, 1, 31))
+    assert len(one.installments) == 1 and one.min_payment == one.max_payment == one.installments[0].total
+
+
+def test_the_fingerprint_of_lazy_rows_is_that_of_the_same_rows_in_a_tuple() -> None:
+    for offer in offers_for(account(dpd=120), POLICY, TODAY) + offers_for(account(dpd=10), POLICY, TODAY):
+        plain = offer.quote._replace(installments=tuple(offer.quote.installments))
+        assert canonical_json(offer.terms, plain) == canonical_json(offer.terms, offer.quote)
