@@ -1,8 +1,9 @@
-"""Access logs without bearer tokens: plan-link and unsubscribe addresses are redacted.
+"""Access logs without bearer tokens: every address that carries a secret is redacted.
 
-A plan link (``/l/<token>``) and an unsubscribe address (``/unsubscribe/<token>``) carry
-their secret in the path, and web-server access logs would keep it as long as logs
-live. The development server's request lines (the ``werkzeug`` logger) pass through
+A plan link (``/l/<token>``), an unsubscribe address (``/unsubscribe/<token>``) and a
+staff enrolment link (``/care/enrol/<token>``) carry their secret in the path, and
+web-server access logs would keep it as long as logs live. (A test checks that every
+route with a ``<token>`` is covered.) The development server's request lines (the ``werkzeug`` logger) pass through
 `RedactingFilter`; gunicorn's access log uses `RedactingGunicornLogger` (set in
 ``gunicorn.conf.py``). Pages send ``Referrer-Policy: no-referrer``, so no Referer header
 carries a token either.
@@ -18,7 +19,7 @@ from gunicorn.glogging import Logger
 
 __all__ = ["FILTER", "RedactingFilter", "RedactingGunicornLogger", "install", "redact"]
 
-_SECRET_PATH = re.compile(r"(/(?:l|unsubscribe)/)[^/?#\s\"]+")
+_SECRET_PATH = re.compile(r"(/(?:l|unsubscribe|care/enrol)/)[^/?#\s\"]+")
 REDACTED = "[redacted]"
 
 

@@ -86,7 +86,7 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
         "SMTP_USER": env.get("PORTAL_SMTP_USER", ""),
         "SMTP_PASSWORD": env.get("PORTAL_SMTP_PASSWORD", ""),
         "SMTP_TLS": smtp_tls,
-        "SMTP_CA_FILE": env.get("PORTAL_SMTP_CA_FILE", "").strip(),
+        "SMTP_CA_FILE": _ca_file(env.get("PORTAL_SMTP_CA_FILE", "").strip()),
         "SMTP_FROM": env.get("PORTAL_SMTP_FROM", "") or "cards@example.com",
         "SMS_URL": sms_url,
         "SMS_KEY": env.get("PORTAL_SMS_KEY", ""),
@@ -100,6 +100,19 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
 
 
 SMTP_TLS_MODES = ("starttls", "implicit", "off")
+
+
+def _ca_file(path: str) -> str:
+    """``PORTAL_SMTP_CA_FILE``, checked now: a wrong file found only at send time would
+    look like a passing network fault and retry every e-mail until it gives up."""
+    if path:
+        import ssl
+
+        try:
+            ssl.create_default_context(cafile=path)
+        except (OSError, ssl.SSLError) as problem:
+            raise ConfigError(f"PORTAL_SMTP_CA_FILE must name a PEM file of CA certificates: {problem}") from None
+    return path
 
 
 def _smtp_tls(env: dict[str, str]) -> str:

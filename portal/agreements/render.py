@@ -22,14 +22,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from babel.numbers import get_currency_name
+from babel.numbers import format_currency, get_currency_name
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
-from portal.agreements.schedule_grid import ScheduleGrid, schedule_grid
+from portal.agreements.schedule_grid import ScheduleGrid, fixed_width, schedule_grid
 from portal.extensions import db
 from portal.i18n import LOCALES, local_date, money, percent
 
@@ -216,24 +216,34 @@ def waived_rows(waived: dict[str, Any], currency: str) -> list[tuple[str, str]]:
 
 
 def schedule_lines(installments: list[Any], currency: str) -> ScheduleGrid:
-    """The payment schedule as aligned lines, in the active locale."""
-    rows = [
-        [
-            _("%(date)s (no. %(number)s)", date=local_date(row.due_date, "medium"), number=row.number),
-            money(row.principal, currency),
-            money(row.charge, currency),
-            money(row.total, currency),
-        ]
+    """The payment schedule as aligned lines, in the active locale.
+
+    Amounts carry the currency sign when the schedule's face sets it at a known width
+    (¥, HK$, CN¥, US$…); otherwise they are plain numbers and the heads name the
+    currency by its code, so the columns still line up.
+    """
+    head = [_("Due date (installment no.)"), _("Principal"), _("Fee or interest"), _("Total due")]
+    parts = ("principal", "charge", "total")
+    amounts = [[getattr(row, name) for name in parts] for row in installments]
+    amounts.append([sum((row[i] for row in amounts), Decimal(0)) for i in range(len(parts))])
+    shown = [[money(amount, currency) for amount in row] for row in amounts]
+    if not all(fixed_width(text) for row in shown for text in row):
+        locale = get_locale()
+
+        def number(amount: Decimal) -> str:
+            return format_currency(amount, currency, format="#,##0.00", currency_digits=True, locale=locale)
+
+        shown = [[number(amount) for amount in row] for row in amounts]
+        head[1:] = [f"{label} ({currency})" for label in head[1:]]
+    *rows, total = shown
+    dates = [
+        _("%(date)s (no. %(number)s)", date=local_date(row.due_date, "medium"), number=row.number)
         for row in installments
     ]
-
-    def total(name: str) -> str:
-        return money(sum((getattr(row, name) for row in installments), Decimal(0)), currency)
-
     return schedule_grid(
-        [_("Due date (installment no.)"), _("Principal"), _("Fee or interest"), _("Total due")],
-        rows,
-        [_("Total"), total("principal"), total("charge"), total("total")],
+        head,
+        [[when, *row] for when, row in zip(dates, rows, strict=True)],
+        [_("Total"), *total],
     )
 
 

@@ -11,7 +11,11 @@ CJK ideograph and fullwidth form 1 em, the ideographic space U+3000 included. Wi
 therefore counted in fifths of an em: 3 for narrow characters, 5 for East Asian wide and
 fullwidth ones. Padding mixes spaces (3) and ideographic spaces (5), which together make
 every width from 8 up, so each column is at least 8 units wider than its widest entry.
-Babel's dates and amounts for our locales use only such characters.
+Only characters whose advance the unit test has read from the installed font count as
+fixed-width (`fixed_width`): printable ASCII, the no-break space, ¥ £ € at 0.6 em, CJK
+ideographs, fullwidth parentheses and U+3000 at 1 em. A currency sign outside them
+(₩, ₹, the narrow space of "F CFA"…) has another width or comes from a fallback font,
+so the caller then shows plain numbers and names the currency in the column heads.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["WIDTH", "ScheduleGrid", "pad", "schedule_grid", "units"]
+__all__ = ["WIDTH", "ScheduleGrid", "fixed_width", "pad", "schedule_grid", "units"]
 
 NARROW, WIDE = 3, 5  # fifths of an em
 IDEOGRAPHIC_SPACE = "\u3000"
@@ -28,6 +32,17 @@ IDEOGRAPHIC_SPACE = "\u3000"
 # 171 mm; a fifth of an em at 8.5 pt is 0.5997 mm, so 285 units fit. Five are kept spare.
 WIDTH = 280
 GAP = 8  # the least padding that spaces and ideographic spaces can always make exactly
+
+
+NARROW_CHARACTERS = frozenset(map(chr, range(0x20, 0x7F))) | {"\u00a0", "¥", "£", "€"}
+WIDE_CHARACTERS = frozenset("\u3000（）")
+# The CJK Unified Ideographs the font has (it stops short of the block's newest 60).
+IDEOGRAPHS = ("\u4e00", "\u9fc3")
+
+
+def fixed_width(text: str) -> bool:
+    """Every character of `text` has the width `units` gives it in the schedule's face."""
+    return all(ch in NARROW_CHARACTERS or ch in WIDE_CHARACTERS or IDEOGRAPHS[0] <= ch <= IDEOGRAPHS[1] for ch in text)
 
 
 def units(text: str) -> int:

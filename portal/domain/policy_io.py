@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -48,6 +49,8 @@ def dump(value: Any) -> Any:
         items = [dump(v) for v in value]
         # Tenor lists are sets in meaning; sorting gives one stored form per policy.
         return sorted(items) if all(isinstance(v, int) for v in value) else items
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):  # LevelRows, lists
+        return [dump(v) for v in value]
     return value
 
 

@@ -9,8 +9,9 @@ never from its nominal fee: +financed amount at period 0, −each installment at
 
 All in Decimal: rates are shown to cardholders and stored with plans, so they must be
 reproducible to the digit on every machine. The one float in this package is the IRR's
-starting point (`_binary_root`): Decimal Newton steps then settle the rate, so no float
-ever reaches a result.
+starting point (`_binary_root`): Decimal Newton steps then settle the rate. The start
+can move only digits far below 1e-20 of the unrounded `irr()`, never a rate as quotes
+report it (eight places).
 """
 
 from __future__ import annotations

@@ -88,9 +88,9 @@ class LevelRows(Sequence[Installment]):
     the rounding remainders: the rows of a fee-priced plan, made only when first read.
 
     Offers price, fingerprint and compare thousands of such schedules for each one a
-    person reads row by row; `row_texts`, `min_total` and `max_total` answer from the
-    two kinds of row. Otherwise it is the tuple of its rows: it iterates, indexes,
-    slices and compares equal to them.
+    person reads row by row; `min_total`, `max_total` and the fingerprint text
+    (`terms._rows`) answer from the two kinds of row. Otherwise it is the tuple of its
+    rows: it iterates, indexes, slices, hashes and compares equal to it.
     """
 
     __slots__ = ("_rows", "dates", "last", "regular")
@@ -129,7 +129,7 @@ class LevelRows(Sequence[Installment]):
         return iter(self.rows())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, LevelRows | tuple | list):
+        if isinstance(other, LevelRows | tuple):
             return self.rows() == tuple(other)
         return NotImplemented
 

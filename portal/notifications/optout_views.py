@@ -81,15 +81,26 @@ class ConfirmForm(PortalForm):
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 
+def _one_click() -> bool:
+    return request.method == "POST" and request.form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+
+
+def _address_token() -> str:
+    return str((request.view_args or {}).get("token", ""))
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the confirmation form checks its own token; one-click POSTs carry none
-@limiter.limit("30 per hour")
+# People are limited by their address. One-click POSTs come from a few mail-provider
+# servers on behalf of everyone, so they are limited per unsubscribe address instead.
+@limiter.limit("30 per hour", exempt_when=_one_click)
+@limiter.limit("10 per hour", key_func=_address_token, exempt_when=lambda: not _one_click())
 def unsubscribe(token: str) -> tuple[str, int] | str:
     account_id = account_for_unsubscribe(token)
     if account_id is None:
         return render_template("optout/invalid.html"), 404
     if request.method == "POST":
-        if request.form.get(ONE_CLICK[0]) == ONE_CLICK[1]:
+        if _one_click():
             unsubscribe_email(account_id, request.remote_addr, via="one_click")
             return render_template("optout/done.html")  # mail clients ignore it; a person would not
         csrf.protect()  # the confirmation button: the usual check, and its "form expired" page

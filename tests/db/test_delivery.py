@@ -219,6 +219,9 @@ def test_smtp_tls_settings() -> None:
     assert tls(SMTP_STARTTLS="off") == ("off", 587)
     with pytest.raises(ConfigError, match="PORTAL_SMTP_TLS"):
         tls(SMTP_TLS="ssl")
+    for bad in ("/nonexistent/ca.pem", __file__):
+        with pytest.raises(ConfigError, match="PORTAL_SMTP_CA_FILE"):
+            tls(SMTP_CA_FILE=bad)
 
 
 def test_sms_goes_to_the_provider_with_the_key(app, query, frozen, sms_provider):

@@ -57,3 +57,14 @@ def test_the_gunicorn_config_uses_it() -> None:
     source = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
     exec(compile(source.read_text(), str(source), "exec"), settings)  # our own config file, as gunicorn runs it
     assert settings["logger_class"] is RedactingGunicornLogger and settings["accesslog"] == "-"
+
+
+def test_every_route_with_a_token_in_its_path_is_redacted(app) -> None:
+    routes = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments]
+    assert {rule.endpoint for rule in routes} >= {"links.open_plan_link", "optout.unsubscribe", "staff.enrol"}
+    for rule in routes:
+        with app.test_request_context():
+            from flask import url_for
+
+            path = url_for(rule.endpoint, token=TOKEN)
+        assert TOKEN not in redact(f"GET {path} HTTP/1.1"), rule.rule

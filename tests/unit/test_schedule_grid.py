@@ -6,14 +6,24 @@ import shutil
 import subprocess
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
-from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import list_currencies
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.agreements.schedule_grid import GAP, WIDTH, pad, schedule_grid, units
+from portal.agreements.schedule_grid import (
+    GAP,
+    IDEOGRAPHS,
+    NARROW_CHARACTERS,
+    WIDE_CHARACTERS,
+    WIDTH,
+    fixed_width,
+    pad,
+    schedule_grid,
+    units,
+)
 
 ROWS = [
     ["2026年12月28日（第1期）", "¥150.33", "¥52.45", "¥202.78"],
@@ -90,16 +100,31 @@ def _font_advances() -> tuple[dict[int, int], int]:
     pytest.fail("the collection has no Mono face")
 
 
-def test_the_mono_face_has_the_widths_the_grid_assumes_for_every_character_it_may_set() -> None:
-    # Everything a schedule line can contain in our locales and currencies: Babel's
-    # medium dates for every month, amounts with every digit, the catalogs' row pattern.
+def test_the_mono_face_has_the_widths_the_grid_assumes_for_every_character_it_calls_fixed() -> None:
     advances, em = _font_advances()
-    texts = {"（第）期数 no.到期还款日還本金费用或利息費應还额額合计計TotalDue date(installment)Principal Fee"}
-    for locale in ("en", "zh_Hans", "zh_Hant"):
-        for month in range(1, 13):
-            texts.add(format_date(date(2026, month, 28), "medium", locale=locale))
-        for currency in ("CNY", "HKD", "USD"):
-            texts.add(format_currency(Decimal("1234567.89"), currency, locale=locale))
-    for ch in sorted(set("".join(texts)) | {" ", "\u3000"}):
+    wide = set(WIDE_CHARACTERS) | set(map(chr, range(ord(IDEOGRAPHS[0]), ord(IDEOGRAPHS[1]) + 1)))
+    for ch in sorted(NARROW_CHARACTERS | wide):
+        assert fixed_width(ch)
         assert ord(ch) in advances, f"{ch!r} is missing from the Mono face"
         assert advances[ord(ch)] / em == pytest.approx(units(ch) / 5, abs=0.001), f"{ch!r} is not {units(ch)}/5 em"
+    for ch in ("₩", "₹", "\u202f", "₱", "\u9fff"):
+        assert not fixed_width(ch)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans", "zh_Hant"])
+def test_every_currency_gives_aligned_fixed_width_lines(app, locale: str) -> None:
+    from flask_babel import force_locale
+
+    from portal.agreements.render import schedule_lines
+
+    rows = [SimpleNamespace(number=n, due_date=date(2027, n, 28), principal=Decimal("123456.78"),
+                            charge=Decimal("1.5"), total=Decimal("123458.28")) for n in range(1, 13)]
+    signs = 0
+    with app.app_context(), force_locale(locale):
+        for currency in list_currencies():
+            grid = schedule_lines(rows, currency)
+            lines = [grid.head, *grid.rows, grid.total]
+            assert all(fixed_width(line) for line in lines), (currency, lines[1])
+            assert len({units(line) for line in lines}) == 1, currency
+            signs += currency not in grid.head
+    assert signs > 50  # most currencies keep their sign; the rest are named in the heads

@@ -31,8 +31,9 @@ from portal.links.service import (
 from portal.links.views import link_for_session
 from portal.notifications.delivery import deliver_due
 from portal.notifications.models import OutboxMessage
+from portal.notifications.optout import unsubscribe_url
 from tests.conftest import DOB, CardholderAuth, csrf_token, make_account
-from tests.plan_factories import make_plan
+from tests.plan_factories import card_number, make_plan
 
 SH = ZoneInfo("Asia/Shanghai")
 OTHER_CARD = "4111111111111111"
@@ -403,6 +404,20 @@ def test_one_click_unsubscribe_from_the_mail_client(app, client, query, frozen):
     assert case_kinds(query, account_id)[-1] == "opted_out"
     again = client.post(url, data={"List-Unsubscribe": "One-Click"})
     assert again.status_code == 200 and query.one(select(CardAccount.flags)) == ["optout_email"]
+
+
+def test_one_click_posts_from_one_mail_provider_are_not_limited_by_its_address(app, client, query, frozen):
+    # Gmail posts every cardholder's one-click unsubscribe from the same few servers: the
+    # per-address limit of the page (30 an hour) must not refuse the 31st cardholder.
+    accounts = [make_account(app, card=card_number(500 + n)) for n in range(32)]
+    with app.app_context():
+        urls = [unsubscribe_url(a).removeprefix("http://localhost:5000") for a in accounts]
+    answers = [client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code for url in urls]
+    assert answers == [200] * 32
+    assert query(select(CardAccount.flags)) == [["optout_email"]] * 32
+    # One unsubscribe address hammered on its own is still limited.
+    repeated = [client.post(urls[0], data={"List-Unsubscribe": "One-Click"}).status_code for _ in range(12)]
+    assert 429 in repeated
 
 
 # --- contact rules through the service ----------------------------------------------
