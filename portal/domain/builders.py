@@ -28,11 +28,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from portal.domain.dates import monthly_dates
 from portal.domain.money import ZERO, ceil_money, computing_in_context, minor_unit
-from portal.domain.rates import in_context_annuity_payment, payment_runs
+from portal.domain.rates import in_context_annuity_payment
 from portal.domain.schedule import (
     NO_WAIVER,
     Installment,
-    KnownTotals,
     LevelRows,
     PlanType,
     Pricing,
@@ -69,15 +68,13 @@ def in_context_fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, cur
 fee_waiver = computing_in_context(in_context_fee_waiver)
 
 
-def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal) -> tuple[LevelRows, KnownTotals]:
-    """Rows of equal principal and fee parts (remainders last), and their totals."""
+def _fee_rows(principal: Decimal, rate: Decimal, dates: Sequence[date], unit: Decimal) -> LevelRows:
+    """Rows of equal principal and fee parts, the remainders on the last."""
     months = len(dates)
     part, last_part = split_evenly(principal, months, unit)
     total_fee = (principal * rate * months).quantize(unit, ROUND_HALF_UP)
     fee, last_fee = split_evenly(total_fee, months, unit)
-    regular, last = part + fee, last_part + last_fee
-    rows = LevelRows(dates, (part, fee, regular), (last_part, last_fee, last))
-    return rows, KnownTotals(total_fee, principal + total_fee, payment_runs(regular, months, last))
+    return LevelRows(dates, (part, fee, part + fee), (last_part, last_fee, last_part + last_fee))
 
 
 def _annuity_rows(
@@ -89,8 +86,7 @@ def _annuity_rows(
 ) -> list[Installment]:
     months = len(dates)
     if not monthly_rate:
-        rows, _ = _fee_rows(principal, ZERO, dates, unit)
-        return [r._replace(number=r.number + first_number - 1) for r in rows]
+        return [r._replace(number=r.number + first_number - 1) for r in _fee_rows(principal, ZERO, dates, unit)]
     exact = in_context_annuity_payment(principal, monthly_rate, months)
     rows, early = _level_rows(principal, monthly_rate, exact.quantize(unit, ROUND_HALF_UP), dates, unit, first_number)
     if early:
@@ -158,9 +154,9 @@ def in_context_installment_plan(
     principal = amount - waived.written_off - down_payment
     dates = monthly_dates(first_due, months)
     if pricing is Pricing.MONTHLY_FEE:
-        rows, known = _fee_rows(principal, rate, dates, unit)
-        return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived, known)
-    rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
+        rows: LevelRows | list[Installment] = _fee_rows(principal, rate, dates, unit)
+    else:
+        rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
     return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
 
 

@@ -23,13 +23,12 @@ from operator import itemgetter
 from typing import NamedTuple, overload
 
 from portal.domain.money import ZERO, computing_in_context, minor_unit
-from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear, in_context_runs_apr_ear
+from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear, in_context_runs_apr_ear, payment_runs
 
 __all__ = [
     "MAX_PLAN_MONTHS",
     "NO_WAIVER",
     "Installment",
-    "KnownTotals",
     "LevelRows",
     "PlanType",
     "Pricing",
@@ -109,6 +108,14 @@ class LevelRows(Sequence[Installment]):
             self._rows = (*body, _new(Installment, (len(self.dates), self.dates[-1], *self.last)))
         return self._rows
 
+    def charges(self) -> Decimal:
+        """The sum of the rows' charges."""
+        return self.regular[1] * (len(self.dates) - 1) + self.last[1]
+
+    def paid(self) -> Decimal:
+        """The sum of the rows' totals."""
+        return self.regular[2] * (len(self.dates) - 1) + self.last[2]
+
     def min_total(self) -> Decimal:
         return self.last[2] if len(self.dates) == 1 else min(self.regular[2], self.last[2])
 
@@ -160,20 +167,6 @@ class Waived(NamedTuple):
 
 
 NO_WAIVER = Waived()
-
-
-class KnownTotals(NamedTuple):
-    """What a builder already knows of its rows, so that finishing need not scan them.
-
-    total_cost  the sum of the rows' charges
-    paid        the sum of the rows' totals
-    runs        the rows' totals as runs (amount, first period, count), zero runs left
-                out, equal neighbours merged: `rates.payment_runs` builds them
-    """
-
-    total_cost: Decimal
-    paid: Decimal
-    runs: list[tuple[Decimal, int, int]]
 
 _NO_RATE = ZERO.quantize(RATE_PLACES)
 _CHARGE = itemgetter(3)
@@ -255,31 +248,32 @@ def finish_quote_in_context(
     principal: Decimal,
     installments: list[Installment] | LevelRows,
     waived: Waived,
-    known: KnownTotals | None = None,
 ) -> Quote:
     """Total a schedule and price it with its IRR-based APR and EAR.
 
     `amount`, `down_payment` and the rows must already be at the currency's minor unit
-    (the builders see to it); waivers are brought to it here. A builder that passes
-    `known` vouches that it matches the rows (the property tests hold it to that).
+    (the builders see to it); waivers are brought to it here. Fee rows (`LevelRows`) are
+    totalled from their two kinds of row, without making the rest.
     """
     unit = minor_unit(currency)
-    if known is None:
+    level = type(installments) is LevelRows
+    if level:
+        total_cost, paid = installments.charges(), installments.paid()
+    else:
         # Reported amounts all carry the currency's exponent ("0.00", not "0").
         nothing = ZERO.quantize(unit)
         total_cost = sum(map(_CHARGE, installments), nothing)
         paid = sum(map(_TOTAL, installments), nothing)
-    else:
-        total_cost, paid, runs = known
     # Waivers at the currency's exponent too.
     waived = _nothing_waived(unit) if waived is NO_WAIVER else _new(Waived, (w.quantize(unit) for w in waived))
     if not total_cost:
         apr = ear = _NO_RATE
-    elif known is None:
-        apr, ear = in_context_loan_apr_ear(principal, map(_TOTAL, installments))
+    elif level:
+        regular, last = installments.regular[2], installments.last[2]
+        apr, ear = in_context_runs_apr_ear(principal, payment_runs(regular, len(installments), last))
     else:
-        apr, ear = in_context_runs_apr_ear(principal, runs)
-    rows = installments if type(installments) is LevelRows else tuple(installments)
+        apr, ear = in_context_loan_apr_ear(principal, map(_TOTAL, installments))
+    rows = installments if level else tuple(installments)
     fields = (plan, currency, amount, down_payment, principal, rows, total_cost, down_payment + paid)
     return _new(Quote, (*fields, waived, apr, ear))
 
