@@ -114,14 +114,18 @@ def _offer(tier: str, terms: PlanTerms, quote: Quote, *, approval: bool, agent: 
     return _new(Offer, (tier, terms, quote, approval, hardship, agent and not approval, fingerprint(terms, quote)))
 
 
+def _price(lim: InstallmentLimits | PersonalisedLimits) -> Decimal:
+    """The tier's price for its convention: the monthly fee rate or the annual rate."""
+    return lim.max_monthly_fee_rate if lim.pricing is Pricing.MONTHLY_FEE else lim.max_annual_rate
+
+
 def _installments(
     tier: str, lim: InstallmentLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
 ) -> list[Offer]:
     down = ceil_money(balance * lim.min_down_payment, account.currency)
     if down >= balance:
         return []
-    fee = lim.pricing is Pricing.MONTHLY_FEE
-    rate = lim.max_monthly_fee_rate if fee else lim.max_annual_rate
+    rate = _price(lim)
     floor = max(lim.min_installment, unit)
     offers = []
     for months in sorted(set(lim.tenors)):
@@ -204,8 +208,7 @@ def _personalised(
     principal = balance - waived.written_off
     floor = max(lim.min_installment, unit)
     months = min(lim.max_tenor, int(principal // floor))
-    fee = lim.pricing is Pricing.MONTHLY_FEE
-    rate = lim.max_monthly_fee_rate if fee else lim.max_annual_rate
+    rate = _price(lim)
     # Half-up parts can leave the last one a little short of the minimum; one month
     # fewer fixes that, so this loop runs once or twice.
     while months >= 1:
