@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from werkzeug.serving import make_server
 
@@ -56,24 +59,62 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
+
+
+@contextmanager
+def open_page(browser: Any, base_url: str, **options: Any) -> Iterator[Any]:
+    """A page in a fresh browser context on `base_url`. Requests to any host but
+    127.0.0.1 are collected in ``page.outside_requests``. CSP is bypassed only so that
+    tests can inject axe-core."""
+    context = browser.new_context(bypass_csp=True, base_url=base_url, **options)
+    try:
+        page = context.new_page()
+        page.outside_requests = []  # type: ignore[attr-defined]
+
+        def watch(request: Any) -> None:
+            if request.url.startswith("http") and urlsplit(request.url).hostname != "127.0.0.1":
+                page.outside_requests.append(request.url)  # type: ignore[attr-defined]
+
+        page.on("request", watch)
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def phone(browser: Any, live_server: str) -> Iterator[Any]:
-    """A 390×844 touch screen. CSP is bypassed only so the test can inject axe-core."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2,
-        bypass_csp=True, base_url=live_server,
-    )
-    page = context.new_page()
-    page.outside_requests = []  # type: ignore[attr-defined]
+    """A 390×844 touch screen."""
+    with open_page(browser, live_server, **PHONE) as page:
+        yield page
 
-    def watch(request: Any) -> None:
-        host = urlsplit(request.url).hostname
-        if request.url.startswith("http") and host != "127.0.0.1":
-            page.outside_requests.append(request.url)  # type: ignore[attr-defined]
 
-    page.on("request", watch)
-    yield page
-    context.close()
+@pytest.fixture
+def desktop(browser: Any, live_server: str) -> Iterator[Any]:
+    """A 1280×800 desktop window."""
+    with open_page(browser, live_server, **DESKTOP) as page:
+        yield page
+
+
+def staff_signs_in(page: Any, email: str, landing: str) -> None:
+    """Sign a demo staff member in with password and authenticator code, ending on
+    `landing`. A code is accepted once and other tests sign the same people in: if this
+    30-second step's code was used already, the next one is still good."""
+    from portal.staff.service import DEMO_STAFF
+
+    staff = next(s for s in DEMO_STAFF if s.email == email)
+    totp = pyotp.TOTP(staff.totp_secret)
+    for step in (0, 1):
+        page.goto("/care/sign-in")
+        page.locator("#email").fill(staff.email)
+        page.locator("#password").fill(staff.password)
+        page.locator("#code").fill(totp.at(time.time() + 30 * step))
+        page.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        if page.url.endswith(landing):
+            return
+    raise AssertionError(f"{email} could not sign in")
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:

@@ -3,47 +3,20 @@ queue, opens a case file and adds a note. Screenshots at 1280×800."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from typing import Any
-
-import pyotp
 import pytest
 
-from portal.staff.service import DEMO_STAFF
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import axe_violations, screenshot, staff_signs_in
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def desktop(browser: Any, live_server: str) -> Iterator[Any]:
-    """A 1280×800 desktop window. CSP is bypassed only so the test can inject axe-core."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True, base_url=live_server)
-    page = context.new_page()
-    page.outside_requests = []  # type: ignore[attr-defined]
-    page.on("request", lambda request: page.outside_requests.append(request.url)  # type: ignore[attr-defined]
-            if request.url.startswith("http") and "127.0.0.1" not in request.url else None)
-    yield page
-    context.close()
+AGENT = "agent@example.com"
 
 
 def test_agent_works_the_queue_and_a_case_file(desktop):
     page = desktop
-    agent = next(s for s in DEMO_STAFF if s.role.value == "agent")
     page.goto("/care/sign-in")
     assert axe_violations(page) == []
-    # Other browser tests sign the demo agent in too, and a code is accepted once: if this
-    # step's code was used, the next one (inside the window) is still good.
-    for step in (0, 1):
-        page.locator("#email").fill(agent.email)
-        page.locator("#password").fill(agent.password)
-        page.locator("#code").fill(pyotp.TOTP(agent.totp_secret).at(time.time() + 30 * step))
-        page.locator("button[type=submit]").click()
-        page.wait_for_load_state()
-        if page.url.endswith("/care/"):
-            break
-    assert page.url.endswith("/care/"), "the demo agent could not sign in"
+    staff_signs_in(page, AGENT, "/care/")
 
     page.get_by_role("link", name="M2").click()
     page.wait_for_url("**/care/?tier=M2*")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-import pyotp
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -34,8 +32,7 @@ from portal.extensions import db
 from portal.links.models import FUNNEL, PlanLink
 from portal.notifications.optout import STOP_WORDS
 from portal.plans.models import Plan
-from portal.staff.service import DEMO_STAFF
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, axe_violations, open_page, screenshot, staff_signs_in
 from tests.conftest import make_app, reset_schema
 
 pytestmark = pytest.mark.browser
@@ -139,36 +136,17 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         db.engine.dispose()
 
 
-def _watch_outside(page: Any) -> None:
-    page.outside_requests = []
-
-    def watch(request: Any) -> None:
-        if request.url.startswith("http") and urlsplit(request.url).hostname != "127.0.0.1":
-            page.outside_requests.append(request.url)
-
-    page.on("request", watch)
-
-
 @pytest.fixture
 def desk(browser: Any, portal: Portal) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True, base_url=portal.url)
-    page = context.new_page()
-    _watch_outside(page)
-    yield page
-    context.close()
+    with open_page(browser, portal.url, **DESKTOP) as page:
+        yield page
 
 
 @pytest.fixture
 def phone(browser: Any, portal: Portal) -> Iterator[Any]:
-    """A 390×844 touch phone set to Chinese. CSP is bypassed only so the test can inject axe-core."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2,
-        bypass_csp=True, base_url=portal.url, locale="zh-CN",
-    )
-    page = context.new_page()
-    _watch_outside(page)
-    yield page
-    context.close()
+    """A 390×844 touch phone set to Chinese."""
+    with open_page(browser, portal.url, **PHONE, locale="zh-CN") as page:
+        yield page
 
 
 def check(page: Any, name: str) -> None:
@@ -177,26 +155,11 @@ def check(page: Any, name: str) -> None:
     screenshot(page, name)
 
 
-def agent_signs_in(page: Any) -> None:
-    agent = next(s for s in DEMO_STAFF if s.role.value == "agent")
-    totp = pyotp.TOTP(agent.totp_secret)
-    for step in (0, 1):  # a code is accepted once; near a step's end the next one is still good
-        page.goto("/care/sign-in")
-        page.locator("#email").fill(agent.email)
-        page.locator("#password").fill(agent.password)
-        page.locator("#code").fill(totp.at(time.time() + 30 * step))
-        page.locator("button[type=submit]").click()
-        page.wait_for_load_state()
-        if page.url.endswith("/care/"):
-            return
-    raise AssertionError("the demo agent could not sign in")
-
-
 def test_agent_texts_a_link_and_the_cardholder_accepts_the_chosen_offer_on_a_phone(desk, phone, portal):
     sms = portal.sms
 
     # --- the agent: sign in, find the M2 account, text a link with an offer -------------
-    agent_signs_in(desk)
+    staff_signs_in(desk, "agent@example.com", "/care/")
     desk.get_by_role("link", name="M2").click()
     desk.wait_for_url("**/care/?tier=M2*")
     row = desk.locator("tbody tr", has_text=DEMO.name)

@@ -9,16 +9,13 @@ The journey's use of the link after sign-in (pre-selected offer, funnel stamps t
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import pyotp
 import pytest
 
 from portal.demo import DEMO_CARDHOLDERS
-from portal.staff.service import DEMO_STAFF
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import DESKTOP, axe_violations, open_page, screenshot, staff_signs_in
 
 pytestmark = pytest.mark.browser
 
@@ -34,22 +31,9 @@ def check(page: Any, name: str) -> None:
 @pytest.fixture(scope="module")
 def desk(browser: Any, live_server: str) -> Iterator[Any]:
     """An agent signed in once at a desktop (a TOTP code is accepted only once)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True, base_url=live_server)
-    page = context.new_page()
-    agent = next(s for s in DEMO_STAFF if s.role.value == "agent")
-    totp = pyotp.TOTP(agent.totp_secret)
-    for step in (0, 1):  # another test may have used this 30-second step's code already
-        page.goto("/care/sign-in")
-        page.locator("#email").fill(agent.email)
-        page.locator("#password").fill(agent.password)
-        page.locator("#code").fill(totp.at(time.time() + 30 * step))
-        page.locator("button[type=submit]").click()
-        page.wait_for_load_state()
-        if page.url.endswith("/care/"):
-            break
-    assert page.url.endswith("/care/"), "the demo agent could not sign in"
-    yield page
-    context.close()
+    with open_page(browser, live_server, **DESKTOP) as page:
+        staff_signs_in(page, "agent@example.com", "/care/")
+        yield page
 
 
 def send_link(desk: Any, channel_label: str) -> None:

@@ -4,43 +4,16 @@ Nothing is approved, so the active policy other browser tests see stays as it is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pyotp
 import pytest
 
-from portal.staff.service import DEMO_STAFF
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import DESKTOP, axe_violations, open_page, screenshot, staff_signs_in
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def desktop(browser: Any, live_server: str) -> Iterator[Any]:
-    """A 1280×800 desktop window. CSP is bypassed only so the test can inject axe-core."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True, base_url=live_server)
-    page = context.new_page()
-    page.outside_requests = []  # type: ignore[attr-defined]
-    page.on("request", lambda request: page.outside_requests.append(request.url)  # type: ignore[attr-defined]
-            if request.url.startswith("http") and "127.0.0.1" not in request.url else None)
-    yield page
-    context.close()
-
-
-def sign_in(page: Any, email: str) -> None:
-    staff = next(s for s in DEMO_STAFF if s.email == email)
-    page.goto("/care/sign-in")
-    page.locator("#email").fill(staff.email)
-    page.locator("#password").fill(staff.password)
-    page.locator("#code").fill(pyotp.TOTP(staff.totp_secret).now())
-    page.locator("button[type=submit]").click()
-    page.wait_for_url("**/admin/")
-
-
 def test_draft_validation_error_diff_and_impact(desktop, browser, live_server):
     page = desktop
-    sign_in(page, "policy@example.com")
+    staff_signs_in(page, "policy@example.com", "/admin/")
     page.goto("/admin/policies/")
     assert axe_violations(page) == []
     page.get_by_role("button", name="New CNY draft from the active version").click()
@@ -86,15 +59,11 @@ def test_draft_validation_error_diff_and_impact(desktop, browser, live_server):
     assert "Pending approval" in page.locator("h1").inner_text()
 
     # The second policy admin reviews the impact before deciding.
-    checker = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True, base_url=live_server)
-    try:
-        review = checker.new_page()
-        sign_in(review, "policy2@example.com")
+    with open_page(browser, live_server, **DESKTOP) as review:
+        staff_signs_in(review, "policy2@example.com", "/admin/")
         review.goto(f"/admin/policies/{number}/review")
         assert review.locator(".impact-table").is_visible()
         assert review.get_by_role("button", name="Approve this version").is_visible()
         assert axe_violations(review) == []
         screenshot(review, "policy-3-review-impact")
-    finally:
-        checker.close()
     assert page.outside_requests == []  # type: ignore[attr-defined]
