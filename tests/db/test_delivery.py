@@ -383,43 +383,29 @@ def delivery_database() -> Iterator[str]:
     yield url
 
 
-def _worker_apps(url: str, provider: SmsProvider, count: int) -> list[Any]:
-    from tests.conftest import make_app
+def _two_workers_send_each_once(url: str, messages: int, batch: int) -> None:
+    """Two worker apps on one database drain an outbox of `messages` at once."""
+    from tests.conftest import make_app, reset_schema
 
+    provider = SmsProvider()
     config = {"MESSAGE_BACKEND": "live", "SMS_URL": provider.url, "SMS_KEY": KEY}
-    return [make_app(url, **config) for _ in range(count)]
+    apps = [make_app(url, **config) for _ in range(2)]
+    try:
+        reset_schema(apps[0])
+        _fill_outbox(apps[0], messages)
+        claimed = _race(apps, batch=batch)
+        _check_each_sent_once(apps[0], provider, messages, claimed)
+    finally:
+        provider.close()
+        for app in apps:
+            with app.app_context():
+                db.engine.dispose()
 
 
 @pytest.mark.postgres
 def test_two_workers_on_postgresql_send_each_message_once(delivery_database):
-    from tests.conftest import reset_schema
-
-    provider = SmsProvider()
-    apps = _worker_apps(delivery_database, provider, 2)
-    try:
-        reset_schema(apps[0])
-        _fill_outbox(apps[0], 1000)
-        claimed = _race(apps, batch=25)
-        _check_each_sent_once(apps[0], provider, 1000, claimed)
-    finally:
-        provider.close()
-        for app in apps:
-            with app.app_context():
-                db.engine.dispose()
+    _two_workers_send_each_once(delivery_database, 1000, batch=25)
 
 
 def test_two_workers_on_sqlite_send_each_message_once(tmp_path):
-    from tests.conftest import reset_schema
-
-    provider = SmsProvider()
-    apps = _worker_apps(f"sqlite:///{tmp_path / 'race.sqlite3'}", provider, 2)
-    try:
-        reset_schema(apps[0])
-        _fill_outbox(apps[0], 200)
-        claimed = _race(apps, batch=10)
-        _check_each_sent_once(apps[0], provider, 200, claimed)
-    finally:
-        provider.close()
-        for app in apps:
-            with app.app_context():
-                db.engine.dispose()
+    _two_workers_send_each_once(f"sqlite:///{tmp_path / 'race.sqlite3'}", 200, batch=10)
