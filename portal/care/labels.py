@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from portal.policies.messages import PLAN_TYPES  # plan types have one set of names for staff
+
 OUTCOMES = {
     "contacted_promised": _l("Contacted: promised to pay"),
     "contacted_refused": _l("Contacted: refused"),
@@ -67,13 +69,6 @@ EVENT_KINDS = {
     "link_accepted": _l("Plan accepted through the link"),
     "link_revoked": _l("Plan link revoked"),
     "payment": _l("Payment"),
-}
-
-PLAN_TYPES = {
-    "installment": _l("Installment plan"),
-    "relief": _l("Interest relief"),
-    "settlement": _l("Settlement"),
-    "personalised": _l("Personalised installment plan"),
 }
 
 PLAN_STATES = {
