@@ -74,7 +74,7 @@ def phone_link(phone: str) -> Markup:
 
 def _with_phone(text: str, phone: str) -> Markup:
     # The translation is escaped, then the placeholder becomes the link.
-    return Markup(escape(text)).replace("\x00", phone_link(phone))
+    return escape(text).replace("\x00", phone_link(phone))
 
 
 def _decimal(value: object) -> Decimal:
@@ -97,8 +97,9 @@ class Terms:
         return [*self.you, *self.we, *self.missed]
 
 
-def agreement_terms(plan_type: str, terms: dict[str, Any] | None, waived_total: Decimal, currency: str,
-                    care_phone: str) -> Terms:
+def agreement_terms(
+    plan_type: str, terms: dict[str, Any] | None, waived_total: Decimal, currency: str, care_phone: str
+) -> Terms:
     """The term list of a plan, translated: the same for the signing page and the PDF."""
     rules = rules_of(terms)
     new_card = escape(_("Do not apply for any new credit card until this plan is fully repaid."))
@@ -109,27 +110,45 @@ def agreement_terms(plan_type: str, terms: dict[str, Any] | None, waived_total: 
         _("Tell us early if you think you cannot make a payment, so that we can look at your options together."),
     ]
     we = [
-        _("While you keep to this plan, we and anyone acting for us will not ask you to pay this balance in any "
-          "other way."),
+        _(
+            "While you keep to this plan, we and anyone acting for us will not ask you to pay this balance in any "
+            "other way."
+        ),
         _("No annual fee, late fee or other fee is added to this balance while you keep to the plan."),
         _("Count every payment you make towards this plan and show it in your account."),
     ]
     missed = [
-        _("If a payment is late, you have %(days)s days of grace to pay it. Nothing changes if you pay within that "
-          "time.", days=rules.grace_days),
-        _("The plan ends if %(missed)s installments in a row are not paid, or if one installment is more than "
-          "%(days)s days late.", missed=rules.break_missed_in_a_row, days=rules.break_days_late),
+        _(
+            "If a payment is late, you have %(days)s days of grace to pay it. Nothing changes if you pay within that "
+            "time.",
+            days=rules.grace_days,
+        ),
+        _(
+            "The plan ends if %(missed)s installments in a row are not paid, or if one installment is more than "
+            "%(days)s days late.",
+            missed=rules.break_missed_in_a_row,
+            days=rules.break_days_late,
+        ),
         _("If the plan ends, we may go back to normal collection of the balance still owed, by lawful means only."),
     ]
     if plan_type in REINSTATED_IF_BROKEN and waived_total:
-        missed.append(_("If the plan ends, we may add the amounts we waived (%(amount)s) back to the balance you "
-                        "owe.", amount=money(waived_total, currency)))
+        missed.append(
+            _(
+                "If the plan ends, we may add the amounts we waived (%(amount)s) back to the balance you owe.",
+                amount=money(waived_total, currency),
+            )
+        )
     elif plan_type in REINSTATED_IF_BROKEN:
         missed.append(_("If the plan ends, we may add back anything we waived under this plan."))
     else:
         missed.append(_("Amounts we waived stay waived, even if the plan ends early."))
-    call = _with_phone(_("If paying gets hard, call us on %(phone)s before a payment is missed. We can often "
-                         "change the plan.", phone="\x00"), care_phone)
+    call = _with_phone(
+        _(
+            "If paying gets hard, call us on %(phone)s before a payment is missed. We can often change the plan.",
+            phone="\x00",
+        ),
+        care_phone,
+    )
     return Terms([escape(t) for t in you], [escape(t) for t in we], [*(escape(t) for t in missed), call], new_card)
 
 
@@ -158,8 +177,12 @@ def payment_lines(totals: list[Decimal], currency: str) -> list[tuple[str, str]]
     lines: list[tuple[str, str]] = []
     if runs[0][2] == 0:
         paused = runs.pop(0)[1]
-        lines.append((_("Payment pause"), ngettext("%(num)s month with nothing to pay",
-                                                   "%(num)s months with nothing to pay", paused)))
+        lines.append(
+            (
+                _("Payment pause"),
+                ngettext("%(num)s month with nothing to pay", "%(num)s months with nothing to pay", paused),
+            )
+        )
     regular = [run for run in runs if run[1] > run[0]]
     last = len(totals)
     for first_no, last_no, amount in runs:
@@ -175,8 +198,12 @@ def payment_lines(totals: list[Decimal], currency: str) -> list[tuple[str, str]]
         elif len(regular) == 1:
             lines.append((_("Each month"), shown))
         else:
-            lines.append((_("Payments %(first)s to %(last)s", first=first_no, last=last_no),
-                          _("%(amount)s each month", amount=shown)))
+            lines.append(
+                (
+                    _("Payments %(first)s to %(last)s", first=first_no, last=last_no),
+                    _("%(amount)s each month", amount=shown),
+                )
+            )
     return lines
 
 

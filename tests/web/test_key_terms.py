@@ -39,8 +39,9 @@ def term_list(page: str) -> list[str]:
     for kind in ("you", "we", "missed"):
         block = re.search(rf'<ul class="terms-{kind}">(.*?)</ul>', page, re.S)
         assert block, kind
-        items += [html.unescape(re.sub(r"<[^>]+>", "", li)).strip() for li in re.findall(r"<li>(.*?)</li>", block[1],
-                                                                                          re.S)]
+        items += [
+            html.unescape(re.sub(r"<[^>]+>", "", li)).strip() for li in re.findall(r"<li>(.*?)</li>", block[1], re.S)
+        ]
     return items
 
 
@@ -68,8 +69,10 @@ def test_the_signing_page_and_the_signed_pdf_state_the_same_terms(app, client, a
     assert any("more than 30 days late" in term for term in shown)
     assert any("10 days of grace" in term for term in shown)
 
-    signed = client.post(f"/plan/offers/{fingerprint}/accept",
-                         data={"csrf_token": csrf_token(page.data), "full_name": "Li Na", "consent": "y"})
+    signed = client.post(
+        f"/plan/offers/{fingerprint}/accept",
+        data={"csrf_token": csrf_token(page.data), "full_name": "Li Na", "consent": "y"},
+    )
     assert signed.status_code == 302
     with app.app_context():
         plan = db.session.execute(select(Plan)).scalar_one()
@@ -77,8 +80,9 @@ def test_the_signing_page_and_the_signed_pdf_state_the_same_terms(app, client, a
         pdf = db.session.execute(select(Agreement.pdf).where(Agreement.plan_id == plan.id)).scalar_one()
     path = tmp_path / "agreement.pdf"
     path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
-                          check=True, timeout=60).stdout
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     in_pdf = flat(text)
     missing = [term for term in shown if flat(term) not in in_pdf]
     assert missing == []
@@ -106,8 +110,10 @@ def test_a_plan_page_and_its_pdf_render_the_rules_frozen_into_the_plan(app, clie
     plan_id = make_plan(app, account_id, "installment", "en")
     with app.app_context():
         plan = db.session.get(Plan, plan_id)
-        plan.terms = {**plan.terms, "missed_payment": {"grace_days": 14, "break_missed_in_a_row": 3,
-                                                       "break_days_late": 45}}
+        plan.terms = {
+            **plan.terms,
+            "missed_payment": {"grace_days": 14, "break_missed_in_a_row": 3, "break_days_late": 45},
+        }
         db.session.commit()
     auth.sign_in()
     text = client.get(f"/plan/{plan_id}/agreement-preview").get_data(as_text=True)
@@ -151,13 +157,17 @@ def test_a_different_first_payment_is_named(english):
 
 def test_a_pause_at_the_start_is_named_and_not_a_payment(english):
     assert lines(["0.00", "0.00", "0.00", "90.00", "90.00"]) == [
-        ("Payment pause", "3 months with nothing to pay"), ("Each month", "CN¥90.00")]
+        ("Payment pause", "3 months with nothing to pay"),
+        ("Each month", "CN¥90.00"),
+    ]
 
 
 def test_stretches_of_different_payments_say_which_payments_they_cover(english):
     assert lines(["50.00"] * 6 + ["120.00"] * 17 + ["120.07"]) == [
-        ("Payments 1 to 6", "CN¥50.00 each month"), ("Payments 7 to 23", "CN¥120.00 each month"),
-        ("Last payment", "CN¥120.07")]
+        ("Payments 1 to 6", "CN¥50.00 each month"),
+        ("Payments 7 to 23", "CN¥120.00 each month"),
+        ("Last payment", "CN¥120.07"),
+    ]
 
 
 def test_equal_payments_are_each_month(english):
