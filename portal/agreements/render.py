@@ -28,22 +28,17 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from portal.accounts.models import CardAccount
+from portal.agreements.key_terms import key_terms
 from portal.agreements.models import Agreement
 from portal.agreements.schedule_grid import ScheduleGrid, fixed_width, schedule_grid
 from portal.extensions import db
 from portal.i18n import LOCALES, local_date, money, percent
+from portal.plans.models import Plan
 
 STATIC_SCHEME = "portal-static:"
 STYLESHEET = STATIC_SCHEME + "agreements/agreement.css"
 _SERVED_SUFFIXES = {".css", ".png", ".svg", ".jpg", ".woff", ".woff2", ".ttf", ".otf"}
 
-# What happens when a payment is missed. One place, so the PDF and any later
-# enforcement read the same numbers.
-GRACE_DAYS = 10
-BREAK_MISSED_IN_A_ROW = 2
-BREAK_DAYS_LATE = 30
-# Plan types whose waived amounts the bank may add back if the plan is broken.
-REINSTATED_IF_BROKEN = {"relief", "settlement"}
 
 
 class RefusedURLError(ValueError):
@@ -247,9 +242,9 @@ def schedule_lines(installments: list[Any], currency: str) -> ScheduleGrid:
     )
 
 
-def document_context(agreement: Agreement) -> dict[str, Any]:
-    """Everything the PDF template shows, read from the plan as accepted."""
-    plan = agreement.plan
+def document_context(plan: Plan, reference: str | None) -> dict[str, Any]:
+    """Everything the agreement shows, read from the plan as accepted (or, for the
+    preview before signing, as it would be accepted: then without a reference)."""
     account = db.session.get(CardAccount, plan.account_id)
     config = current_app.config
     currency = plan.currency
@@ -266,9 +261,9 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
         (_("Late fees"), part("late_fees")),
     ]
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
+    care_phone = config["CARE_PHONE"]
     return {
-        "agreement": agreement,
-        "reference": agreement.reference,
+        "reference": reference,
         "plan": plan,
         "plan_label": plan_type_label(plan.plan_type),
         "account": account,
@@ -278,20 +273,18 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
         "schedule": schedule_lines(plan.installments, currency),
         "currency": currency,
         "bank_name": config["BANK_NAME"],
-        "care_phone": config["CARE_PHONE"],
+        "care_phone": care_phone,
         "balance_parts": balance_parts,
         "parts_add_up": sum((amount for _label, amount in balance_parts), Decimal(0)) == plan.balance_at_acceptance,
         "terms": term_rows(plan.terms or {}, currency),
         "waived": waived_rows(plan.waived or {}, currency),
-        "waived_total": sum((_decimal(v) or Decimal(0) for v in (plan.waived or {}).values()), Decimal(0)),
-        "reinstated_if_broken": plan.plan_type in REINSTATED_IF_BROKEN,
-        "grace_days": GRACE_DAYS,
-        "break_missed": BREAK_MISSED_IN_A_ROW,
-        "break_days_late": BREAK_DAYS_LATE,
+        # The key terms the signing page showed, from the same function: payments, term list.
+        "key": key_terms(plan, care_phone),
+        "new_card_source": _("Legal basis: CBRC Measures on Credit Card Business, Article 70."),
         "verify_url": (public + "/verify") if public else "/verify",
         "page_counter": page_counter_content(),
         "header_left": css_string(f"{config['BANK_NAME']} · {_('Repayment agreement')}"),
-        "header_right": css_string(agreement.reference),
+        "header_right": css_string(reference or ""),
         "down_payment": _decimal((plan.terms or {}).get("down_payment")),
         "currency_name": get_currency_name(currency, locale=get_locale()),
         "lang": plan.locale.replace("_", "-"),
@@ -302,7 +295,7 @@ def render_html(agreement: Agreement) -> str:
     """The agreement as HTML in the plan's language."""
     locale = agreement.plan.locale if agreement.plan.locale in LOCALES else "en"
     with force_locale(locale):
-        return render_template("agreements/document.html", **document_context(agreement))
+        return render_template("agreements/document.html", **document_context(agreement.plan, agreement.reference))
 
 
 def html_to_pdf(html: str, title: str) -> bytes:
@@ -319,7 +312,8 @@ def html_to_pdf(html: str, title: str) -> bytes:
         try:
             document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=renderer.fetcher)
             return document.write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config,  # type: ignore[no-any-return]
-                                      pdf_identifier=title.encode(), custom_metadata=False)
+                                      pdf_identifier=title.encode(), custom_metadata=False,
+                                      pdf_variant="pdf/ua-1")
         finally:
             if collecting:
                 gc.enable()

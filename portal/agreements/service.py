@@ -140,6 +140,8 @@ def find_agreement(reference: str) -> Agreement | None:
 # --- verification --------------------------------------------------------------
 
 GENUINE = "genuine"
+ON_RECORD = "on_record"    # a reference alone: the bank signed such an agreement; no file was compared
+MISMATCH = "mismatch"      # a genuine file, but not the agreement with the reference typed
 MISTYPED = "mistyped"      # the check symbol caught a typing mistake
 UNKNOWN = "unknown"        # a well-formed reference we never issued
 PENDING = "pending"        # issued, not yet signed
@@ -166,12 +168,13 @@ class Verdict:
         return self.outcome == GENUINE
 
 
-def _genuine(agreement: Agreement) -> Verdict:
+def _genuine(agreement: Agreement, outcome: str = GENUINE,
+             detail: str = "signature valid, whole file covered, SHA-256 matches the stored agreement") -> Verdict:
     from portal.security import mask_name
 
     signature = agreement.plan.signature
     return Verdict(
-        GENUINE, "signature valid, whole file covered, SHA-256 matches the stored agreement",
+        outcome, detail,
         reference=agreement.reference, plan_type=agreement.plan.plan_type, signed_at=agreement.signed_at,
         time_zone=signature.time_zone if signature else None,
         signer=mask_name(signature.typed_name) if signature else None,
@@ -187,7 +190,8 @@ def _stored_is_sound(agreement: Agreement) -> signing.SignatureCheck:
 
 def verify_reference(text: str) -> Verdict:
     """Check a typed reference: is there a signed agreement, and are its stored bytes
-    still exactly what the bank signed?"""
+    still exactly what the bank signed? No document was compared, so the answer is at
+    best ON_RECORD (what the bank knows of it), never GENUINE."""
     try:
         reference = parse_reference(text)
     except BadReferenceError as exc:
@@ -201,7 +205,7 @@ def verify_reference(text: str) -> Verdict:
     if not check.ok:
         log.error("agreement %s: stored document fails verification: %s", agreement.id, check.problem)
         return Verdict(NOT_GENUINE, check.problem or "", reference=reference)
-    return _genuine(agreement)
+    return _genuine(agreement, ON_RECORD, "the bank signed an agreement with this reference; no file was compared")
 
 
 def verify_document(data: bytes) -> Verdict:
@@ -218,6 +222,21 @@ def verify_document(data: bytes) -> Verdict:
     if agreement is None:
         return Verdict(NOT_GENUINE, "the signature is valid, but its SHA-256 matches no agreement the bank issued")
     return _genuine(agreement)
+
+
+def verify_document_with_reference(data: bytes, text: str) -> Verdict:
+    """Check an uploaded PDF against the reference typed beside it: a genuine file whose
+    reference is another is reported as a mismatch, not as genuine."""
+    verdict = verify_document(data)
+    if verdict.outcome != GENUINE or not text.strip():
+        return verdict
+    try:
+        reference = parse_reference(text)
+    except BadReferenceError as exc:
+        return Verdict(MISTYPED, str(exc))
+    if reference != verdict.reference:
+        return Verdict(MISMATCH, "the file is a genuine agreement, but its reference is another", reference=reference)
+    return verdict
 
 
 def _bank_name() -> str:

@@ -43,14 +43,14 @@ def verify() -> tuple[str, int]:
         upload = form.document.data
         if upload:
             data = upload.stream.read(current_app.config["MAX_CONTENT_LENGTH"] or None)
-            verdict = service.verify_document(data)
+            verdict = service.verify_document_with_reference(data, form.reference.data or "")
             if verdict.outcome == service.NOT_PDF:
                 form.document.errors = [_("That file is not a PDF. Choose the agreement PDF you downloaded.")]
         else:
             verdict = service.verify_reference(form.reference.data)
-            if verdict.outcome == service.MISTYPED:
-                form.reference.errors = [_("Check the reference: a letter or digit seems to be wrong. "
-                                           "It looks like PA-7K3M-9QXD-4.")]
+        if verdict.outcome == service.MISTYPED:
+            form.reference.errors = [_("Check the reference: a letter or digit seems to be wrong. "
+                                       "It looks like PA-7K3M-9QXD-4.")]
         if verdict.outcome in {service.NOT_PDF, service.MISTYPED}:
             verdict, status = None, 422
     elif form.is_submitted():

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from portal.accounts.models import CardAccount
+from portal.agreements.key_terms import payment_lines
 from portal.db_types import utcnow
 from portal.domain.budget import Budget, affordable_payment
 from portal.domain.offers import Offer
@@ -90,6 +91,7 @@ def summary(offer: Offer) -> dict[str, Any]:
     totals = [i.total for i in quote.installments]
     return {
         "monthly": quote.max_payment,
+        "payments": payment_lines([i.total for i in quote.installments], quote.currency),
         # A last payment a few cents different (rounding) is not "varying payments".
         "monthly_varies": max(totals) - min(totals) > max(totals) / 100,
         "months": len(quote.installments),

@@ -11,7 +11,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal.agreements.key_terms import KeyTerms, key_terms
 from portal.agreements.models import Agreement
+from portal.agreements.render import document_context
 from portal.audit.service import Actor
 from portal.auth import cardholder_required
 from portal.cases import service as cases
@@ -67,6 +69,16 @@ def plan_error_message(code: str) -> str:
         "reason_required": _("Please tell us what made repaying hard, so our team can help."),
     }
     return messages.get(code, _("That did not work. Please try again."))
+
+
+def _offer_terms(offer: Any) -> KeyTerms:
+    """The key terms of an offer, read from the plan it would make: the same plan the
+    agreement preview renders and acceptance saves."""
+    return key_terms(_offer_plan(offer), current_app.config["CARE_PHONE"])
+
+
+def _offer_plan(offer: Any) -> Plan:
+    return plans.build_plan(_account(), None, offer, "pending_signature", str(get_locale()), "self_service")
 
 
 def consent_text() -> str:
@@ -181,7 +193,32 @@ def offer(fingerprint: str) -> str | Response:
     if link is not None and link.offer_fingerprint == fingerprint and link.offer_viewed_at is None:
         mark_offer_viewed(link.id, _actor())
     return render_template("journey/offer.html", account=_account(), offer=chosen, s=service.summary(chosen),
-                           from_link=link is not None and link.offer_fingerprint == fingerprint)
+                           k=_offer_terms(chosen), from_link=link is not None and link.offer_fingerprint == fingerprint)
+
+
+@bp.route("/offers/<fingerprint>/agreement")
+@cardholder_required
+def offer_agreement(fingerprint: str) -> str | Response:
+    """The agreement this offer would make, as a web page, before anything is signed."""
+    chosen = _offer_or_fresh(fingerprint)
+    if chosen is None:
+        return redirect(url_for("journey.offers"))
+    back = url_for("journey.request_plan" if chosen.needs_approval else "journey.accept", fingerprint=fingerprint)
+    return _agreement_preview(_offer_plan(chosen), back)
+
+
+@bp.route("/<int:plan_id>/agreement-preview")
+@cardholder_required
+def plan_agreement_preview(plan_id: int) -> str:
+    """The agreement of a plan made but not yet signed (an approved request), as a web page."""
+    plan = _plan_or_404(plan_id)
+    back = url_for("journey.sign_approved", plan_id=plan.id) if plan.state == "pending_signature" \
+        else url_for("journey.start")
+    return _agreement_preview(plan, back)
+
+
+def _agreement_preview(plan: Plan, back: str) -> str:
+    return render_template("agreements/preview.html", web=True, back=back, **document_context(plan, None))
 
 
 @bp.route("/offers/<fingerprint>/accept", methods=["GET", "POST"])
@@ -221,7 +258,7 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
     return render_template("journey/accept.html", account=account, offer=chosen, s=service.summary(chosen),
-                           form=form, consent=text), status
+                           k=_offer_terms(chosen), form=form, consent=text), status
 
 
 @bp.route("/offers/<fingerprint>/request", methods=["GET", "POST"])
@@ -273,7 +310,8 @@ def sign_approved(plan_id: int) -> Response | tuple[str, int]:
         else:
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("journey/sign_approved.html", account=account, plan=plan, form=form, consent=text), status
+    return render_template("journey/sign_approved.html", account=account, plan=plan, form=form, consent=text,
+                           k=key_terms(plan, current_app.config["CARE_PHONE"])), status
 
 
 def _promise_problems(policy: OfferPolicy, form: PromiseForm) -> list[str]:

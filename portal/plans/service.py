@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import CardAccount
+from portal.agreements.key_terms import frozen_rules
 from portal.agreements.service import create_pending_agreement, produce_agreement
 from portal.audit.service import Actor, record
 from portal.cases.service import REASONS, add_event
@@ -103,12 +104,16 @@ def _lock_account(account_id: int) -> CardAccount:
     return account
 
 
-def _plan_from_offer(account: CardAccount, version: PolicyVersion, offer: Offer, state: str, locale: str,
-                     channel: str) -> Plan:
+def build_plan(account: CardAccount, version_id: int | None, offer: Offer, state: str, locale: str,
+               channel: str) -> Plan:
+    """The plan an offer makes, with its installments, not yet added to the session: the
+    agreement preview renders one, and acceptance saves one. The missed-payment rules
+    are frozen into its terms, so its pages and its PDF read the rules it was made with."""
     quote = offer.quote
     plan = Plan(
-        account_id=account.id, policy_version_id=version.id, plan_type=offer.plan.value, state=state,
-        tier=offer.tier, terms=as_json(offer.terms), fingerprint=offer.fingerprint, currency=account.currency,
+        account_id=account.id, policy_version_id=version_id, plan_type=offer.plan.value, state=state,
+        tier=offer.tier, terms={**as_json(offer.terms), **frozen_rules()}, fingerprint=offer.fingerprint,
+        currency=account.currency,
         balance_at_acceptance=account.balance,
         balance_parts={part: str(getattr(account, part)) for part in ("principal", "interest", "fees", "late_fees")},
         total_repaid=quote.total_repaid, total_cost=quote.total_cost,
@@ -118,6 +123,12 @@ def _plan_from_offer(account: CardAccount, version: PolicyVersion, offer: Offer,
     for item in quote.installments:
         plan.installments.append(PlanInstallment(number=item.number, due_date=item.due_date, principal=item.principal,
                                                  charge=item.charge, total=item.total))
+    return plan
+
+
+def _plan_from_offer(account: CardAccount, version: PolicyVersion, offer: Offer, state: str, locale: str,
+                     channel: str) -> Plan:
+    plan = build_plan(account, version.id, offer, state, locale, channel)
     db.session.add(plan)
     return plan
 

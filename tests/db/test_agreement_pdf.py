@@ -190,3 +190,13 @@ def test_every_plan_type_and_language_was_rendered(agreements):
 
 def test_artifacts_directory_is_inside_the_repository():
     assert Path(ARTIFACTS).is_relative_to(ROOT)
+
+
+@pytest.mark.parametrize(("plan_type", "locale"), CASES)
+def test_the_pdf_is_tagged_for_screen_readers(agreements, plan_type, locale, tmp_path):
+    need(shutil.which("pdfinfo") is not None, "pdfinfo (apt-get install poppler-utils)")
+    path = tmp_path / "agreement.pdf"
+    path.write_bytes(agreements["made"][plan_type, locale]["pdf"])
+    info = run("pdfinfo", str(path))
+    assert info.returncode == 0, info.stderr
+    assert re.search(r"^Tagged:\s+yes$", info.stdout, re.M), info.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -176,7 +177,10 @@ def test_verify_by_reference_shows_only_what_is_public(app, client):
     response = post_verify(client, reference=reference.lower().replace("-", " "))
     assert response.status_code == 200
     text = response.get_data(as_text=True)
-    assert "genuine and unchanged" in text
+    # No file was compared: it says what the bank knows and asks for the file.
+    assert "We signed an agreement with this reference" in text
+    assert re.search(r"with this reference on [^.<]*\d{4}\.", text)  # when it was signed
+    assert "upload the PDF file" in text and "genuine and unchanged" not in text
     assert reference in text and "Settlement" in text and "L* N*" in text
     assert "Li Na" not in text and "0017" not in text and "CN¥" not in text
 
@@ -212,6 +216,25 @@ def test_uploading_the_genuine_pdf(app, client):
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "genuine and unchanged" in text and reference in text
+
+
+def test_uploading_the_pdf_with_its_own_reference_is_genuine(app, client):
+    agreement_id, reference = make_signed_agreement(app, make_account(app))
+    pdf = stored(app, agreement_id).pdf
+    response = post_verify(client, reference=reference, document=(io.BytesIO(pdf), "agreement.pdf"))
+    assert response.status_code == 200
+    assert "genuine and unchanged" in response.get_data(as_text=True)
+
+
+def test_a_reference_that_is_not_the_uploaded_files_is_a_mismatch(app, client):
+    agreement_id, _reference = make_signed_agreement(app, make_account(app))
+    _other_id, other = make_signed_agreement(app, make_account(app, card=card_number(7)))
+    pdf = stored(app, agreement_id).pdf
+    response = post_verify(client, reference=other, document=(io.BytesIO(pdf), "agreement.pdf"))
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "This file is not the agreement with that reference" in text
+    assert "genuine and unchanged" not in text
 
 
 def test_uploading_a_pdf_with_one_changed_byte(app, client):
@@ -443,7 +466,7 @@ def test_after_a_key_rotation_earlier_agreements_stay_genuine_once_their_certifi
     monkeypatch.setitem(app.config, "SIGNING_EARLIER_CERTS", str(bundle))
     assert runner.invoke(args=["portal", "agreements", "verify", str(signed)]).exit_code == 0
     page = post_verify(client, reference=reference).get_data(as_text=True)
-    assert "genuine and unchanged" in page
+    assert "We signed an agreement with this reference" in page
     newer_id, _ = make_signed_agreement(app, make_account(app, card=card_number(3)))
     newer = tmp_path / "newer.pdf"
     newer.write_bytes(stored(app, newer_id).pdf)
