@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, Actor, record
@@ -211,13 +212,25 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
 
 
 def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | None = None) -> bool:
-    """Set ``<step>_at`` the first time only, with its case event and audit record."""
+    """Set ``<step>_at`` the first time only, with its case event and audit record.
+
+    The stamp is a conditional UPDATE: of many requests opening one link at once, only
+    the one whose UPDATE changed the row (rowcount 1) writes the event and audit record.
+    """
     assert step in FUNNEL
     column = f"{step}_at"
     if getattr(link, column) is not None:
         return False
     at = utcnow()
-    setattr(link, column, at)
+    stamp_column = getattr(PlanLink, column)
+    won = db.session.execute(
+        update(PlanLink).where(PlanLink.id == link.id, stamp_column.is_(None)).values({column: at})
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.refresh(link, [column])
+        return False
+    set_committed_value(link, column, at)
     add_event(link.account_id, f"link_{step}", actor, {"link": link.id, **(data or {})})
     record(actor, f"link.{step}", ("plan_link", link.id), after={column: at.isoformat(), **(data or {})})
     return True
