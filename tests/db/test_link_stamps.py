@@ -35,8 +35,10 @@ def pg_app() -> Iterator[Flask]:
     except sa.exc.OperationalError:
         available = False
     need(available, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
-    app = make_app(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE,
-                   SQLALCHEMY_ENGINE_OPTIONS={"pool_size": OPENERS, "max_overflow": 10, "pool_timeout": 60})
+    app = make_app(
+        PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": OPENERS, "max_overflow": 10, "pool_timeout": 60},
+    )
     reset_schema(app)
     yield app
     with app.app_context():
@@ -52,8 +54,14 @@ def test_thirty_simultaneous_opens_stamp_the_link_once(pg_app):
     token = secrets.token_urlsafe(32)
     with app.app_context():
         now = utcnow()
-        link = PlanLink(account_id=account_id, token_hash=token_hash(token), channel="sms", created_by="s:1",
-                        created_at=now, expires_at=now + timedelta(hours=72))
+        link = PlanLink(
+            account_id=account_id,
+            token_hash=token_hash(token),
+            channel="sms",
+            created_by="s:1",
+            created_at=now,
+            expires_at=now + timedelta(hours=72),
+        )
         db.session.add(link)
         db.session.commit()
         link_id = link.id
@@ -83,9 +91,11 @@ def test_thirty_simultaneous_opens_stamp_the_link_once(pg_app):
     assert errors == []
     assert opened == [link_id] * OPENERS  # every opener still gets the link
     with app.app_context():
-        events = db.session.execute(select(func.count()).select_from(AuditEvent)
-                                    .where(AuditEvent.action == "link.opened")).scalar()
-        cases = db.session.execute(select(func.count()).select_from(CaseEvent)
-                                   .where(CaseEvent.kind == "link_opened")).scalar()
+        events = db.session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "link.opened")
+        ).scalar()
+        cases = db.session.execute(
+            select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "link_opened")
+        ).scalar()
         assert (events, cases) == (1, 1)
         assert db.session.get(PlanLink, link_id).opened_at is not None
