@@ -57,6 +57,12 @@ def upgrade():
 
 
 def downgrade():
+    # Without chain_version, keyed events would read as plain ones and fail verification:
+    # refuse rather than leave an audit trail that can no longer be checked.
+    keyed = op.get_bind().execute(sa.text("SELECT count(*) FROM audit_events WHERE chain_version = 2")).scalar()
+    if keyed:
+        raise RuntimeError(f"{keyed} audit events are keyed (chain_version 2): downgrading would make the "
+                           "audit chain unverifiable")
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_audit_events_chain_version_known'), type_='check')
