@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from portal.agreements import render, signing
 from portal.agreements.models import Agreement
@@ -142,7 +142,7 @@ def produce_pending() -> RetryResult:
     return RetryResult(len(ids), produced, len(ids) - produced)
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> ColumnElement[bool]:
     untried = and_(Agreement.next_attempt_at.is_(None), Agreement.created_at <= now - UNTRIED_GRACE)
     return and_(Agreement.state == "pending", or_(Agreement.next_attempt_at <= now, untried))
 

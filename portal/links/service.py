@@ -230,7 +230,7 @@ def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | No
     won = db.session.execute(
         update(PlanLink).where(PlanLink.id == link.id, stamp_column.is_(None)).values({column: at})
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if won != 1:
         db.session.refresh(link, [column])
         return False
