@@ -38,8 +38,11 @@ def forget_signin_codes(account_id: int) -> None:
     """Earlier codes stop working when a new one is sent or one is used: forget them all."""
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.account_id == account_id, OutboxMessage.kind == "signin_code",
-               OutboxMessage.secret.is_not(None))
+        .where(
+            OutboxMessage.account_id == account_id,
+            OutboxMessage.kind == "signin_code",
+            OutboxMessage.secret.is_not(None),
+        )
         .values(secret=None)
         .execution_options(synchronize_session="fetch")
     )
