@@ -9,6 +9,8 @@ that must not have defaults.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from datetime import time, timedelta
 from pathlib import Path
@@ -34,6 +36,28 @@ def _earlier_certificates(path: str) -> str:
     except (OSError, ValueError) as problem:
         raise ConfigError(f"PORTAL_SIGNING_EARLIER_CERTS must name a PEM file of certificates: {problem}") from None
     return path
+
+
+def _readable_signing_key(path: str, password: str) -> None:
+    """Open the PKCS#12 signing key now: a file that cannot be read or opened would
+    otherwise leave every agreement pending, found only when the first one is signed."""
+    from portal.agreements.signing import SigningUnavailableError, check_p12
+
+    try:
+        check_p12(path, password)
+    except SigningUnavailableError as problem:
+        raise ConfigError(str(problem)) from None
+
+
+def _audit_key(env: dict[str, str], production: bool, secret: str, card_key: str) -> str:
+    """``PORTAL_AUDIT_KEY``: the HMAC key of the audit chain. It lives outside the
+    database so that someone who can only write rows cannot re-hash a changed chain.
+    Required in production and distinct from the other keys; development derives one."""
+    key = env.get("PORTAL_AUDIT_KEY", "")
+    if production and (len(key) < 32 or key in {secret, card_key}):
+        raise ConfigError("PORTAL_AUDIT_KEY must be set to a random value of 32+ characters in production, "
+                          "distinct from PORTAL_SECRET_KEY and PORTAL_CARD_HASH_KEY")
+    return key or hmac.new(secret.encode(), b"portal-audit-chain", hashlib.sha256).hexdigest()
 
 
 def _clock_time(name: str, value: str) -> time:
@@ -162,7 +186,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     signing_p12 = env.get("PORTAL_SIGNING_P12", "").strip()
     if production and not signing_p12:
         raise ConfigError("PORTAL_SIGNING_P12 must name the bank's PKCS#12 signing key file in production")
+    if production:
+        _readable_signing_key(signing_p12, env.get("PORTAL_SIGNING_P12_PASSWORD", ""))
     earlier_certs = _earlier_certificates(env.get("PORTAL_SIGNING_EARLIER_CERTS", "").strip())
+    audit_key = _audit_key(env, production, secret, card_key)
 
     messaging = _messaging(env, production)
 
@@ -171,6 +198,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "PORTAL_ENV": mode,
         "SECRET_KEY": secret,
         "CARD_HASH_KEY": card_key,
+        "AUDIT_KEY": audit_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_RATELIMIT_STORAGE_URL", "") or "memory://",

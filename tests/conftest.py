@@ -159,9 +159,10 @@ def make_account(app: Flask, *, card: str = CARD, dob: date = DOB, name: str = "
                  **fields: Any) -> int:
     """Create a cardholder with one account; return the account id."""
     from portal.accounts.models import CardAccount, Cardholder
-    from portal.security import card_hash
+    from portal.security import birth_date_hash, card_hash
 
-    holder = Cardholder(full_name=name, date_of_birth=dob, phone="+86 138 0000 0001", locale=locale,
+    holder = Cardholder(full_name=name, date_of_birth_hash=birth_date_hash(dob, app.config["CARD_HASH_KEY"]),
+                        phone="+86 138 0000 0001", locale=locale,
                         email="li.na@example.com")
     values: dict[str, Any] = dict(
         cardholder=holder, reference=reference or f"T{card[-8:]}", card_last4=card[-4:],
@@ -194,8 +195,8 @@ def last_code(app: Flask) -> str:
     from portal.notifications.models import OutboxMessage
 
     with app.app_context():
-        query = select(OutboxMessage.body).order_by(OutboxMessage.id.desc()).limit(1)
-        body = db.session.execute(query).scalar_one()
+        query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)
+        body = db.session.execute(query).scalar_one().readable_body
     return re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)  # type: ignore[union-attr]
 
 

@@ -17,13 +17,28 @@ class Cardholder(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    # Only the keyed hash (``portal.security.birth_date_hash``): sign-in and care search
+    # compare dates of birth, no screen shows one.
+    date_of_birth_hash: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254))
     locale: Mapped[str] = mapped_column(String(16), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     accounts: Mapped[list[CardAccount]] = relationship(back_populates="cardholder")
+
+    @property
+    def date_of_birth(self) -> date:
+        raise AttributeError("only the keyed hash of a date of birth is stored")
+
+    @date_of_birth.setter
+    def date_of_birth(self, born: date) -> None:
+        """Store the keyed hash of ``born`` (needs the app's ``CARD_HASH_KEY``)."""
+        from flask import current_app
+
+        from portal.security import birth_date_hash
+
+        self.date_of_birth_hash = birth_date_hash(born, current_app.config["CARD_HASH_KEY"])
 
 
 class CardAccount(db.Model):

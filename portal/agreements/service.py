@@ -4,16 +4,19 @@ The acceptance service adds the pending agreement in its own transaction
 (:func:`create_pending_agreement`) and, once that has committed, calls
 :func:`produce_agreement`. Producing is separate because rendering and signing can
 fail (a font, a key, a timestamp server) and must never undo an accepted plan: a failed
-attempt is counted and left pending for ``flask portal agreements retry``.
+attempt is counted and left pending with a ``next_attempt_at``. The outbox worker that
+already runs (``portal deliver``) retries due agreements each round with backoff
+(:func:`retry_due_agreements`): 1, 2, 4 … minutes, at most an hour apart, never giving
+up; ``flask portal agreements retry`` tries every pending one at once.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from portal.agreements import render, signing
 from portal.agreements.models import Agreement
@@ -46,11 +49,28 @@ def create_pending_agreement(plan: Plan) -> Agreement:
     return agreement
 
 
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+# A pending agreement never tried (its request died before producing it) waits this long
+# for the request that created it before the worker takes it over.
+UNTRIED_GRACE = timedelta(minutes=1)
+# A worker's claim on an agreement: others leave it alone while it renders and signs.
+CLAIM = timedelta(minutes=10)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after ``attempts`` failed attempts: 1, 2, 4 … minutes, at most an hour."""
+    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 6), LONGEST_RETRY)
+
+
 def _record_failure(agreement_id: int, message: str) -> None:
     try:
+        agreement = db.session.get(Agreement, agreement_id, populate_existing=True)
+        attempts = (agreement.attempts if agreement else 0) + 1
         db.session.execute(
             update(Agreement).where(Agreement.id == agreement_id, Agreement.state == "pending")
-            .values(attempts=Agreement.attempts + 1, last_error=message[:200])
+            .values(attempts=Agreement.attempts + 1, last_error=message[:200],
+                    next_attempt_at=utcnow() + retry_delay(attempts))
         )
         db.session.commit()
     except Exception:
@@ -84,7 +104,7 @@ def produce_agreement(agreement_id: int) -> bool:
         result = db.session.execute(
             update(Agreement).where(Agreement.id == agreement_id, Agreement.state == "pending")
             .values(state="signed", pdf=signed, sha256=digest, signed_at=utcnow(),
-                    attempts=Agreement.attempts + 1, last_error=None)
+                    attempts=Agreement.attempts + 1, last_error=None, next_attempt_at=None)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -120,6 +140,36 @@ def produce_pending() -> RetryResult:
     ids = pending_ids()
     produced = sum(1 for agreement_id in ids if produce_agreement(agreement_id))
     return RetryResult(len(ids), produced, len(ids) - produced)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    untried = and_(Agreement.next_attempt_at.is_(None), Agreement.created_at <= now - UNTRIED_GRACE)
+    return and_(Agreement.state == "pending", or_(Agreement.next_attempt_at <= now, untried))
+
+
+def _claim(agreement_id: int, now: datetime) -> bool:
+    """Take one due agreement for this worker (conditional UPDATE: one worker wins)."""
+    won = db.session.execute(
+        update(Agreement).where(Agreement.id == agreement_id, _due(now))
+        .values(next_attempt_at=now + CLAIM).execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.commit()
+    return bool(won)
+
+
+def retry_due_agreements(limit: int = 20) -> RetryResult:
+    """Produce the pending agreements whose next attempt is due; for the outbox worker.
+
+    Several workers may run at once: each claims an agreement before rendering it. A
+    failure sets the next attempt by :func:`retry_delay`.
+    """
+    now = utcnow()
+    ids = list(db.session.execute(
+        select(Agreement.id).where(_due(now)).order_by(Agreement.id).limit(limit)).scalars())
+    db.session.commit()
+    claimed = [agreement_id for agreement_id in ids if _claim(agreement_id, now)]
+    produced = sum(1 for agreement_id in claimed if produce_agreement(agreement_id))
+    return RetryResult(len(claimed), produced, len(claimed) - produced)
 
 
 def may_download(identity: object, agreement: Agreement) -> bool:

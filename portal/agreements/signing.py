@@ -142,6 +142,12 @@ def _load_p12(path: str, password: str) -> BankKey:
     return BankKey(certificate, private_key, "pkcs12", (path,))
 
 
+def check_p12(path: str, password: str) -> None:
+    """Raise ``SigningUnavailableError`` unless the PKCS#12 file opens with ``password``:
+    production checks at start-up, rather than leaving every agreement pending."""
+    _load_p12(path, password)
+
+
 def _signer(key: BankKey) -> object:
     from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from pyhanko.sign.signers import SimpleSigner

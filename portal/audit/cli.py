@@ -1,8 +1,8 @@
 """``flask --app wsgi portal audit verify``: check the whole hash chain.
 
-Exit status 0 when every event is intact, 1 naming the first event that was changed,
-deleted or stored out of order. Schedulers keep the printed newest hash and pass it back
-with ``--known``: a chain cut short after that event is caught too.
+Exit status 0 when every event is intact and the chain ends at its keyed head record,
+1 naming the first event that was changed, deleted or stored out of order, or a tail that
+is gone. ``--known`` (a hash printed by an earlier run) is an extra check kept outside.
 """
 
 from __future__ import annotations

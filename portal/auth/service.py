@@ -18,8 +18,9 @@ from portal.audit.service import Actor, record
 from portal.auth.models import OneTimeCode
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.notifications.secrets import forget_signin_codes
 from portal.notifications.service import queue_signin_code
-from portal.security import card_hash, code_hash, new_code
+from portal.security import birth_date_matches, card_hash, code_hash, new_code
 
 CODE_LIFETIME = timedelta(minutes=5)
 MAX_CODE_ATTEMPTS = 5
@@ -51,7 +52,7 @@ def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSetting
     account = find_account(card_number, settings.card_key)
     matched = (
         account is not None
-        and account.cardholder.date_of_birth == date_of_birth
+        and birth_date_matches(account.cardholder.date_of_birth_hash, date_of_birth, settings.card_key)
         and not (account.signin_locked_until and account.signin_locked_until > now)
     )
     if not matched or account is None:
@@ -61,6 +62,7 @@ def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSetting
         return None
 
     # A new code replaces any earlier unused one, so only the latest SMS works.
+    forget_signin_codes(account.id)
     db.session.execute(
         update(OneTimeCode)
         .where(OneTimeCode.account_id == account.id, OneTimeCode.used_at.is_(None))
@@ -75,7 +77,7 @@ def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSetting
         attempts=0,
     )
     db.session.add(otp)
-    message = queue_signin_code(account, code, settings.bank_name)
+    message = queue_signin_code(account, code, settings.bank_name, otp.expires_at)
     db.session.flush()
     record(Actor("anonymous", ip=ip), "signin.code_sent", ("card_account", account.id),
            after={"outbox_message": message.id})
@@ -105,6 +107,7 @@ def verify_code(otp_id: int | None, code: str, settings: SignInSettings, ip: str
     actor = Actor("anonymous", ip=ip)
     if usable and counted and hmac.compare_digest(otp.code_hash, code_hash(code, account.id, settings.card_key)):
         otp.used_at = now
+        forget_signin_codes(account.id)
         record(Actor("cardholder", str(account.id), ip), "signin.succeeded", ("card_account", account.id))
         db.session.commit()
         return account

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import String, and_, cast, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,6 +19,7 @@ from portal.accounts.models import CardAccount, Cardholder, Payment
 from portal.cases.models import CaseEvent, Promise
 from portal.extensions import db
 from portal.plans.models import Plan
+from portal.security import birth_date_hash
 from portal.staff.models import StaffUser
 
 PAGE_SIZE = 25
@@ -194,6 +196,10 @@ def search_kind(text: str) -> str:
     return "name_or_reference"
 
 
+def _birth_date_hash(born: date) -> str:
+    return birth_date_hash(born, current_app.config["CARD_HASH_KEY"])
+
+
 def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> tuple[str, list[CardAccount]]:
     """Find accounts by name, phone, account reference, or last four digits WITH date of birth."""
     text = unicodedata.normalize("NFKC", text or "").strip()[:100]
@@ -204,7 +210,8 @@ def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> t
     if kind == "last4":
         if date_of_birth is None:
             raise SearchNeedsDobError
-        query = query.where(CardAccount.card_last4 == _digits(text), Cardholder.date_of_birth == date_of_birth)
+        query = query.where(CardAccount.card_last4 == _digits(text),
+                            Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth))
     elif kind == "phone":
         stored = func.replace(func.replace(func.replace(func.replace(Cardholder.phone, " ", ""), "-", ""), "+", ""),
                               "(", "")
@@ -216,7 +223,7 @@ def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> t
         query = query.where(or_(func.lower(Cardholder.full_name).like(pattern, escape="\\"),
                                 func.lower(CardAccount.reference) == text.casefold()))
         if date_of_birth is not None:
-            query = query.where(Cardholder.date_of_birth == date_of_birth)
+            query = query.where(Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth))
     query = query.order_by(CardAccount.days_past_due.desc(), CardAccount.id).limit(limit)
     return kind, list(db.session.execute(query).scalars())
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, Actor, record
@@ -29,7 +30,9 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.i18n import local_datetime
 from portal.links.models import FUNNEL, PlanLink
+from portal.notifications.models import SECRET_MASK
 from portal.notifications.rules import BLOCK
+from portal.notifications.secrets import forget_link_secrets
 from portal.notifications.service import check_contact, queue_collection_message, recipient_for
 
 DEFAULT_EXPIRY_HOURS = 72
@@ -175,9 +178,10 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
                     created_at=now, expires_at=expires_at)
     db.session.add(link)
     db.session.flush()
-    subject, body = _message(account, channel, link_url(token), expires_at)
+    # The token stays out of the body: the outbox keeps it beside it only until sent.
+    subject, body = _message(account, channel, link_url(SECRET_MASK), expires_at)
     message = queue_collection_message(account, channel, "plan_link", subject, body, actor,
-                                       link_id=link.id, decision=decision)
+                                       link_id=link.id, decision=decision, secret=token, secret_until=expires_at)
     link.outbox_message_id = message.id
     add_event(account.id, "link_issued", actor,
               {"link": link.id, "channel": channel, "offer": offer_fingerprint, "message": message.id,
@@ -204,6 +208,7 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
     db.session.execute(update(OutboxMessage)
                        .where(OutboxMessage.link_id == link.id, OutboxMessage.status == "queued")
                        .values(status="blocked", blocked_reason="link_revoked", held_reason=None))
+    forget_link_secrets(link.id)
     add_event(link.account_id, "link_revoked", actor, {"link": link.id})
     record(actor, "link.revoked", ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat()})
     db.session.commit()
@@ -211,13 +216,25 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
 
 
 def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | None = None) -> bool:
-    """Set ``<step>_at`` the first time only, with its case event and audit record."""
+    """Set ``<step>_at`` the first time only, with its case event and audit record.
+
+    The stamp is a conditional UPDATE: of many requests opening one link at once, only
+    the one whose UPDATE changed the row (rowcount 1) writes the event and audit record.
+    """
     assert step in FUNNEL
     column = f"{step}_at"
     if getattr(link, column) is not None:
         return False
     at = utcnow()
-    setattr(link, column, at)
+    stamp_column = getattr(PlanLink, column)
+    won = db.session.execute(
+        update(PlanLink).where(PlanLink.id == link.id, stamp_column.is_(None)).values({column: at})
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if won != 1:
+        db.session.refresh(link, [column])
+        return False
+    set_committed_value(link, column, at)
     add_event(link.account_id, f"link_{step}", actor, {"link": link.id, **(data or {})})
     record(actor, f"link.{step}", ("plan_link", link.id), after={column: at.isoformat(), **(data or {})})
     return True
@@ -283,6 +300,7 @@ def mark_accepted(link_id: int, plan_id: int, actor: Actor = SYSTEM) -> PlanLink
         db.session.rollback()
         raise LinkError("already_used")
     _stamp(link, "accepted", actor, {"plan": plan_id})
+    forget_link_secrets(link.id)
     db.session.commit()
     return link
 

@@ -1,4 +1,9 @@
-"""``flask --app wsgi portal deliver``: the outbox worker."""
+"""``flask --app wsgi portal deliver``: the outbox worker.
+
+Each round it also retries the pending agreements that are due (rendering or signing
+failed earlier): the page tells the cardholder it takes a few minutes, and this worker
+runs anyway, so no second scheduler is needed.
+"""
 
 from __future__ import annotations
 
@@ -24,12 +29,15 @@ from portal.notifications.delivery import DeliveryReport, deliver_due
 @with_appcontext
 def deliver_command(once: bool, batch: int, pause: float, worker: str | None) -> None:
     """Send due outbox messages. Several workers may run at once (PostgreSQL)."""
+    from portal.agreements.service import retry_due_agreements  # rendering is heavy: load it here only
+
     worker = (worker or f"{socket.gethostname()}:{os.getpid()}")[:64]
     total = DeliveryReport()
     try:
         while True:
             try:
                 report = deliver_due(worker, batch)
+                agreements = retry_due_agreements()
             except SQLAlchemyError:
                 if once:
                     raise
@@ -41,6 +49,9 @@ def deliver_command(once: bool, batch: int, pause: float, worker: str | None) ->
             total.add(report)
             if report.claimed:
                 click.echo(_line(report))
+            if agreements.pending:
+                click.echo(f"agreements retried {agreements.pending}, produced {agreements.produced}, "
+                           f"failed {agreements.failed}")
             if once:
                 if report.claimed < batch:
                     break

@@ -5,7 +5,8 @@ Several workers may run at once. A worker claims rows in a short transaction (st
 SQLite with an ``UPDATE … WHERE status = 'queued'`` whose row count says who won. The
 send happens outside any transaction. A failure is retried after 1, 5 and 25 minutes;
 the fourth failed attempt ends the message as ``failed`` with a reason free of personal
-data. A claim left by a worker that died is taken over after ``STALE_CLAIM``; the
+data. Every round first forgets the codes and link tokens that have expired (see
+``portal.notifications.secrets``). A claim left by a worker that died is taken over after ``STALE_CLAIM``; the
 provider gets our outbox id as ``reference`` to spot the rare duplicate that causes.
 """
 
@@ -27,6 +28,7 @@ from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
 from portal.integrations.registry import channels_for
 from portal.notifications.models import OutboxMessage
 from portal.notifications.rules import BLOCK, HOLD
+from portal.notifications.secrets import forget_expired_secrets, forget_secret, secret_lost
 from portal.notifications.service import check_contact, note_blocked, recipient_for
 
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
@@ -96,7 +98,7 @@ def envelope_for(message: OutboxMessage) -> Envelope:
 
         headers["List-Unsubscribe"] = f"<{unsubscribe_url(message.account_id)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
-    return Envelope(reference=str(message.id), to=message.recipient, body=message.body,
+    return Envelope(reference=str(message.id), to=message.recipient, body=message.readable_body,
                     subject=message.subject, headers=headers)
 
 
@@ -115,6 +117,9 @@ def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
             _fail(message, f"no {message.channel} contact on file", report)
             return None
         message.recipient = recipient
+    if secret_lost(message):
+        _fail(message, "its code or link expired before it could be sent", report)
+        return None
     if message.collection and account is not None:
         decision = check_contact(account, message.channel, exclude_message_id=message.id)
         if decision.action == BLOCK:
@@ -133,6 +138,7 @@ def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
 
 def _fail(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:
     message.status, message.last_error, message.held_reason = "failed", reason[:500], None
+    forget_secret(message)
     _release(message)
     if message.collection and message.account_id is not None:
         from portal.cases.service import add_event
@@ -144,9 +150,11 @@ def _fail(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:
     report.failed += 1
 
 
-def _succeeded(message: OutboxMessage, sent: Sent, report: DeliveryReport) -> None:
+def _succeeded(message: OutboxMessage, sent: Sent, report: DeliveryReport, channel: Channel) -> None:
     now = utcnow()
     message.status, message.sent_at, message.provider_id = "sent", now, sent.provider_id
+    if not getattr(channel, "outbox_is_inbox", False):
+        forget_secret(message)  # the provider has it now; the development outbox shows it until expiry
     message.held_reason = message.last_error = None
     _release(message)
     record(SYSTEM, "message.sent", ("outbox_message", message.id),
@@ -196,7 +204,8 @@ def deliver_message(message_id: int, worker: str, channels: Mapping[str, Channel
     assert message is not None
     message.attempts += 1
     if failure is None:
-        _succeeded(message, sent, report)
+        assert channel is not None
+        _succeeded(message, sent, report, channel)
     else:
         _failed_attempt(message, failure, report)
     db.session.commit()
@@ -206,6 +215,8 @@ def deliver_due(worker: str, batch: int = 100, channels: Mapping[str, Channel] |
     """Claim one batch of due messages and deliver each of them."""
     channels = channels if channels is not None else channels_for(current_app.config)
     report = DeliveryReport()
+    forget_expired_secrets()
+    db.session.commit()
     ids = claim_due(worker, batch)
     report.claimed = len(ids)
     for message_id in ids:

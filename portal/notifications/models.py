@@ -4,6 +4,11 @@ Life of a row: ``queued`` (``send_after`` says when; ``held_reason`` says why it
 → ``sending`` (claimed by one worker) → ``sent``, or back to ``queued`` for a retry, or
 ``failed`` after the last attempt. A collection message that the contact rules forbid
 ends ``blocked`` with ``blocked_reason``.
+
+A sign-in code or a plan-link token is never part of ``body``: the body holds
+:data:`SECRET_MASK` in its place and the secret sits in ``secret`` only as long as it is
+needed: until a real channel has sent it, or until ``secret_until`` (the code's or the
+link's expiry), whichever comes first (see ``portal.notifications.secrets``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
+SECRET_MASK = "••••••"  # noqa: S105 - what a body shows where its code or token was
 STATUSES = ("queued", "sending", "sent", "failed", "blocked")
 _STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
 
@@ -51,3 +57,13 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))  # never personal data
     link_id: Mapped[int | None] = mapped_column(ForeignKey("plan_links.id"), index=True)
+    # The code or token that replaces SECRET_MASK in the body when sent; None once forgotten.
+    secret: Mapped[str | None] = mapped_column(String(128))
+    secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    @property
+    def readable_body(self) -> str:
+        """The body as the recipient reads it: with the secret while it is kept and valid."""
+        if self.secret and self.secret_until and utcnow() < self.secret_until:
+            return self.body.replace(SECRET_MASK, self.secret, 1)
+        return self.body

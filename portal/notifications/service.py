@@ -8,7 +8,7 @@ collection messages: the cardholder asked for them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -19,17 +19,20 @@ from portal.accounts.models import CardAccount
 from portal.audit.service import Actor, record
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.notifications.models import OutboxMessage
+from portal.notifications.models import SECRET_MASK, OutboxMessage
 from portal.notifications.rules import BLOCK, HOLD, ContactFacts, ContactSettings, Decision, decide
 
 COUNTED_STATUSES = ("queued", "sending", "sent")
+SIGNIN_CODE_LIFETIME = timedelta(minutes=5)
 
 
-def queue_signin_code(account: CardAccount, code: str, bank_name: str) -> OutboxMessage:
+def queue_signin_code(account: CardAccount, code: str, bank_name: str,
+                      valid_until: datetime | None = None) -> OutboxMessage:
     """Queue a sign-in code by SMS in the cardholder's language.
 
     A code the cardholder asked for is not a collection message: it is never held for
-    contact hours or counted against contact caps.
+    contact hours or counted against contact caps. The body holds a mask; the code is
+    kept beside it until sent or ``valid_until`` (default: 5 minutes, as the text says).
     """
     holder = account.cardholder
     with force_locale(holder.locale):
@@ -37,8 +40,9 @@ def queue_signin_code(account: CardAccount, code: str, bank_name: str) -> Outbox
             "%(bank)s: your sign-in code is %(code)s. It expires in 5 minutes. "
             "We will never ask you for this code by phone.",
             bank=bank_name,
-            code=code,
+            code=SECRET_MASK,
         )
+    now = utcnow()
     message = OutboxMessage(
         account_id=account.id,
         kind="signin_code",
@@ -46,8 +50,10 @@ def queue_signin_code(account: CardAccount, code: str, bank_name: str) -> Outbox
         recipient=holder.phone,
         locale=holder.locale,
         body=body,
-        send_after=utcnow(),
+        send_after=now,
         collection=False,
+        secret=code,
+        secret_until=valid_until or now + SIGNIN_CODE_LIFETIME,
     )
     db.session.add(message)
     return message
@@ -103,6 +109,7 @@ def note_blocked(message: OutboxMessage, reason: str, actor: Actor) -> None:
 
     message.status, message.blocked_reason = "blocked", reason
     message.held_reason = message.claimed_by = None
+    message.secret = None  # a blocked message never goes: its secret is not needed
     db.session.flush()
     if message.account_id is not None:
         add_event(message.account_id, "message_blocked", actor,
@@ -112,11 +119,13 @@ def note_blocked(message: OutboxMessage, reason: str, actor: Actor) -> None:
 
 def queue_collection_message(account: CardAccount, channel: str, kind: str, subject: str | None, body: str,
                              actor: Actor, link_id: int | None = None,
-                             decision: Decision | None = None) -> OutboxMessage:
+                             decision: Decision | None = None, secret: str | None = None,
+                             secret_until: datetime | None = None) -> OutboxMessage:
     """Queue a collection message under the contact rules; the caller commits.
 
     The message is queued to go now, held until the next allowed time, or blocked (kept
-    with the rule as its reason and a ``message_blocked`` case event).
+    with the rule as its reason and a ``message_blocked`` case event). A ``secret`` (a
+    link token) replaces ``SECRET_MASK`` in ``body`` when sent, until ``secret_until``.
     """
     recipient = recipient_for(account, channel)
     if not recipient:
@@ -126,6 +135,7 @@ def queue_collection_message(account: CardAccount, channel: str, kind: str, subj
         account_id=account.id, kind=kind, channel=channel, recipient=recipient, locale=account.cardholder.locale,
         subject=subject, body=body, status="queued", collection=True, send_after=decision.send_at,
         held_reason=decision.reason if decision.action == HOLD else None, link_id=link_id, attempts=0,
+        secret=secret, secret_until=secret_until if secret else None,
     )
     db.session.add(message)
     db.session.flush()
@@ -152,7 +162,7 @@ def message_as_dict(message: OutboxMessage) -> dict[str, object]:
         "recipient": message.recipient,
         "locale": message.locale,
         "subject": message.subject,
-        "body": message.body,
+        "body": message.readable_body,
         "status": message.status,
         "collection": message.collection,
         "send_after": message.send_after.isoformat(),

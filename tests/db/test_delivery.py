@@ -232,7 +232,11 @@ def test_sms_goes_to_the_provider_with_the_key(app, query, frozen, sms_provider)
     [request] = sms_provider.requests
     message = query.one(select(OutboxMessage))
     assert request["key"] == KEY and request["to"] == "+86 138 0000 0001"
-    assert request["reference"] == str(message.id) and request["text"] == message.body
+    assert request["reference"] == str(message.id)
+    # The provider got the working link; the stored row no longer holds its token.
+    token = re.search(r"/l/([A-Za-z0-9_-]+)", request["text"]).group(1)
+    assert request["text"] == message.body.replace("••••••", token) and token not in message.body
+    assert message.secret is None and message.readable_body == message.body
     assert "Reply STOP" in request["text"]
     assert message.status == "sent" and message.provider_id == f"prov-{message.id}"
     link = query.one(select(PlanLink))

@@ -16,6 +16,7 @@ from portal.agreements.signing import SigningUnavailableError, _load_p12
 from portal.config import ConfigError, load_config
 
 PRODUCTION = {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "x" * 40, "PORTAL_CARD_HASH_KEY": "y" * 40,
+              "PORTAL_AUDIT_KEY": "z" * 40,
               "PORTAL_DATABASE_URL": "postgresql://x/y"}
 
 
@@ -25,11 +26,23 @@ def test_production_refuses_to_start_without_a_signing_key(tmp_path: Path):
 
 
 def test_production_reads_the_signing_settings(tmp_path: Path):
-    config = load_config(tmp_path, {**PRODUCTION, "PORTAL_SIGNING_P12": "/run/secrets/bank.p12",
+    write_p12(tmp_path / "bank.p12", b"s3cret")
+    config = load_config(tmp_path, {**PRODUCTION, "PORTAL_SIGNING_P12": str(tmp_path / "bank.p12"),
                                     "PORTAL_SIGNING_P12_PASSWORD": "s3cret", "PORTAL_TSA_URL": "http://tsa.example/"})
-    assert config["SIGNING_P12"] == "/run/secrets/bank.p12"
+    assert config["SIGNING_P12"] == str(tmp_path / "bank.p12")
     assert config["SIGNING_P12_PASSWORD"] == "s3cret"
     assert config["TSA_URL"] == "http://tsa.example/"
+
+
+@pytest.mark.parametrize("password", ["wrong", None])
+def test_production_refuses_to_start_with_an_unreadable_signing_key(tmp_path: Path, password: str | None):
+    # Starting anyway would leave every agreement pending until someone read the logs.
+    path = tmp_path / "bank.p12"
+    if password is not None:
+        write_p12(path, b"right")
+    with pytest.raises(ConfigError, match="PORTAL_SIGNING_P12") as refused:
+        load_config(tmp_path, {**PRODUCTION, "PORTAL_SIGNING_P12": str(path), "PORTAL_SIGNING_P12_PASSWORD": "wrong"})
+    assert "wrong" not in str(refused.value)
 
 
 def test_development_needs_no_signing_settings(tmp_path: Path):

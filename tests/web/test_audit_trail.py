@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from portal.audit.models import AuditEvent
-from portal.audit.service import Actor, record
+from portal.audit.models import AuditEvent, AuditHead
+from portal.audit.service import Actor, _canonical, record
 from portal.audit.viewer import safe_cell
 from portal.extensions import db
 from portal.staff.models import Role
@@ -95,9 +97,89 @@ def test_a_deleted_tail_is_caught_with_a_known_hash(app, query):
     ids = write_events(app)
     known = query.one(select(AuditEvent.hash).where(AuditEvent.id == ids[-1]))
     query.run(lambda s: s.execute(delete(AuditEvent).where(AuditEvent.id == ids[-1])))
-    assert verify(app).exit_code == 0  # nothing after it to notice the gap
+    query.run(lambda s: s.execute(delete(AuditHead)))  # so that only --known can notice
     result = app.test_cli_runner().invoke(args=["portal", "audit", "verify", "--known", known])
     assert result.exit_code == 1 and "missing" in result.output
+
+
+# --- the keyed chain: someone with the database but not PORTAL_AUDIT_KEY ---------------
+
+def plain_sha256(event) -> str:
+    """What an attacker without the key computes: the old, unkeyed hash of the content."""
+    payload = {name: getattr(event, name) for name in ("actor_type", "actor_id", "action", "object_type",
+                                                       "object_id", "before", "after", "ip", "prev_hash")}
+    payload["occurred_at"] = event.occurred_at.isoformat(timespec="microseconds")
+    payload["chain_version"] = event.chain_version
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def rewrite_from(session, first_id: int, *, downgrade: bool) -> None:
+    """Change event ``first_id`` and re-hash it and every later event with plain SHA-256."""
+    previous = session.execute(select(AuditEvent.hash).where(AuditEvent.id < first_id)
+                               .order_by(AuditEvent.id.desc()).limit(1)).scalar() or "0" * 64
+    for event in session.execute(select(AuditEvent).where(AuditEvent.id >= first_id).order_by(AuditEvent.id)).scalars():
+        if event.id == first_id:
+            event.after = {"n": 999}
+        if downgrade:
+            event.chain_version = 1  # pretend it was written before the chain was keyed
+        event.prev_hash = previous
+        event.hash = plain_sha256(event) if not downgrade else hashlib.sha256(_canonical(event, 1)).hexdigest()
+        previous = event.hash
+        session.flush()
+
+
+@pytest.mark.parametrize("downgrade", [False, True])
+def test_a_row_rewritten_and_re_hashed_without_the_key_is_caught(app, query, downgrade):
+    ids = write_events(app)
+    query.run(lambda s: rewrite_from(s, ids[2], downgrade=downgrade))
+    result = verify(app)
+    assert result.exit_code == 1 and f"broken at event {ids[2]}" in result.output
+
+
+def test_a_whole_chain_rewritten_as_old_plain_events_is_caught_by_the_head(app, query):
+    ids = write_events(app)
+    query.run(lambda s: rewrite_from(s, ids[0], downgrade=True))
+    result = verify(app)
+    assert result.exit_code == 1 and "re-hashed without the audit key" in result.output
+
+
+def test_a_deleted_tail_is_caught_without_a_known_hash(app, query):
+    ids = write_events(app)
+    query.run(lambda s: s.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids[-2:]))))
+    result = verify(app)
+    assert result.exit_code == 1 and f"events after event {ids[-3]} up to event {ids[-1]} are missing" in result.output
+
+
+def test_a_head_moved_back_without_the_key_is_caught(app, query):
+    ids = write_events(app)
+
+    def cut(session):
+        session.execute(delete(AuditEvent).where(AuditEvent.id == ids[-1]))
+        event = session.get(AuditEvent, ids[-2])
+        session.execute(update(AuditHead).values(event_id=event.id, event_hash=event.hash,
+                                                 mac=hashlib.sha256(f"{event.id}:{event.hash}".encode()).hexdigest()))
+
+    query.run(cut)
+    result = verify(app)
+    assert result.exit_code == 1 and "not sealed with the audit key" in result.output
+
+
+def test_a_deleted_head_is_caught(app, query):
+    ids = write_events(app)
+    query.run(lambda s: s.execute(delete(AuditHead)))
+    write_events(app, 1, start=START + timedelta(days=1))  # later events do not quietly re-create it
+    result = verify(app)
+    assert result.exit_code == 1 and "(unsealed)" in result.output and ids
+
+
+def test_events_are_keyed_with_the_audit_key(app, query):
+    from portal.audit.service import event_hash
+
+    [event_id] = write_events(app, 1)
+    event = query.one(select(AuditEvent).where(AuditEvent.id == event_id))
+    assert event.chain_version == 2 and event.hash != plain_sha256(event)
+    with app.app_context():
+        assert event_hash(event, b"another key") != event.hash == event_hash(event)
 
 
 @pytest.mark.parametrize("value, shown", [

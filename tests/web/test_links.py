@@ -54,7 +54,7 @@ def issue(app: Any, account_id: int, channel: str = "sms", actor: Actor | None =
     actor = actor or staff_actor(app)
     with app.app_context():
         link = issue_plan_link(account_id, channel, actor, fingerprint)
-        body = db.session.get(OutboxMessage, link.outbox_message_id).body
+        body = db.session.get(OutboxMessage, link.outbox_message_id).readable_body
         return link.id, TOKEN_IN_URL.search(body).group(1)
 
 

@@ -112,8 +112,9 @@ def test_code_expires_after_five_minutes(app, auth, frozen):
 
 def test_a_used_code_cannot_be_replayed(app, client, auth, query):
     make_account(app)
-    auth.sign_in()
+    auth.start()
     code = last_code(app)
+    auth.enter(code)
     token = csrf_token(client.get("/account").data)
     client.post("/sign-out", data={"csrf_token": token})
     client.get("/sign-in")
@@ -161,8 +162,9 @@ def test_rate_limit_by_card_gives_a_translated_429(app, client, auth):
 
 def test_audit_trail_records_sign_in_without_card_numbers_or_codes(app, auth, query):
     make_account(app)
-    auth.sign_in()
+    auth.start()
     code = last_code(app)
+    auth.enter(code)
     events = query(select(AuditEvent))
     assert [e.action for e in events] == ["signin.code_sent", "signin.succeeded"]
     dump = repr([(e.before, e.after, e.object_id, e.actor_id) for e in events])
