@@ -13,6 +13,7 @@ from portal.auth.service import SignInFailed, SignInSettings, start_sign_in, ver
 from portal.db_types import utcnow
 from portal.extensions import limiter
 from portal.i18n import LOCALES
+from portal.redirects import safe_next
 from portal.security import card_hash, normalise_digits
 
 bp = Blueprint("auth", __name__)
@@ -116,8 +117,5 @@ def set_language(code: str) -> Response:
     if code not in LOCALES:
         abort(404)
     session["locale"] = code
-    target = request.args.get("next", "")
     # Only same-site paths: never let the switcher become an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("auth.home")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))

@@ -10,8 +10,9 @@ from werkzeug.wrappers import Response
 from portal.auth import StaffIdentity
 from portal.db_types import utcnow
 from portal.extensions import limiter
+from portal.redirects import safe_next
 from portal.staff import totp
-from portal.staff.access import can_open, current_staff, home_endpoint, safe_next, staff_actor, staff_required
+from portal.staff.access import can_open, current_staff, home_endpoint, staff_actor, staff_required
 from portal.staff.forms import EnrolForm, StaffSignInForm
 from portal.staff.models import Role
 from portal.staff.service import (

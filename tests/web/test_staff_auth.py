@@ -156,6 +156,10 @@ def test_next_is_followed_only_within_the_site(app, client, frozen):
     frozen.set(clock.now() + timedelta(minutes=1))
     evil = StaffAuth(client).sign_in(email, password, secret, next_path="//evil.example/")
     assert evil.headers["Location"] == "/care/"
+    StaffAuth(client).sign_out()
+    frozen.set(clock.now() + timedelta(minutes=1))
+    tab = StaffAuth(client).sign_in(email, password, secret, next_path="/%09/evil.example/x")
+    assert tab.headers["Location"] == "/care/"
 
 
 def test_deactivated_staff_lose_their_session(app, client, query, frozen):
