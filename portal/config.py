@@ -251,7 +251,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SESSION_COOKIE_NAME": "portal_session",
         "CARDHOLDER_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_IDLE_MINUTES", "15"))),
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_STAFF_IDLE_MINUTES", "30"))),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # The absolute lifetime of a signed-in session, however busy (portal.sessions).
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=_positive_int("PORTAL_SESSION_HOURS", env.get("PORTAL_SESSION_HOURS") or "8")
+        ),
         "WTF_CSRF_TIME_LIMIT": None,  # the session's own idle limit bounds the token
         "WTF_CSRF_ENABLED": _bool(env.get("PORTAL_CSRF_ENABLED"), True),
         "BABEL_DEFAULT_LOCALE": "en",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,10 @@ def test_trusted_proxies_is_off_by_default_and_bounded(tmp_path: Path):
 def test_unknown_mode_is_refused(tmp_path: Path):
     with pytest.raises(ConfigError):
         load_config(tmp_path, {"PORTAL_ENV": "staging"})
+
+
+def test_session_lifetime_is_eight_hours_unless_set(tmp_path: Path):
+    assert load_config(tmp_path, {})["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=8)
+    assert load_config(tmp_path, {"PORTAL_SESSION_HOURS": "2"})["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
+    with pytest.raises(ConfigError, match="PORTAL_SESSION_HOURS"):
+        load_config(tmp_path, {"PORTAL_SESSION_HOURS": "0"})
