@@ -138,7 +138,8 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
         otp = db.session.execute(query).scalar_one_or_none()
     if otp is None:
         raise SignInFailed
-    account = db.session.get(CardAccount, otp.account_id) if otp.account_id is not None else None
+    # The same look-up either way (no account has id -1), so both take the same time.
+    account = db.session.get(CardAccount, otp.account_id if otp.account_id is not None else -1)
     usable = otp.used_at is None and otp.expires_at > now and not (account and _locked(account, now))
     # Count the attempt atomically before comparing, so parallel guesses cannot exceed
     # the limit between a read and a write.
