@@ -1,4 +1,5 @@
-"""Access logs without bearer tokens: every address that carries a secret is redacted.
+"""Access logs without bearer tokens or personal data: every address that carries a
+secret, and every query argument that carries personal data (the care search), is redacted.
 
 A plan link (``/l/<token>``), an unsubscribe address (``/unsubscribe/<token>``) and a
 staff enrolment link (``/care/enrol/<token>``) carry their secret in the path, and
@@ -20,12 +21,16 @@ from gunicorn.glogging import Logger
 __all__ = ["FILTER", "RedactingFilter", "RedactingGunicornLogger", "install", "redact"]
 
 _SECRET_PATH = re.compile(r"(/(?:l|unsubscribe|care/enrol)/)[^/?#\s\"]+")
+# Query arguments that carry personal data: the care search (name, phone, card digits,
+# reference; date of birth), and ``next``, which can hold a whole search address.
+_PERSONAL_ARGUMENT = re.compile(r"((?:^|[?&])(?:q|dob|phone|card_number|date_of_birth|email|next)=)[^&#\s\"]*")
 REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
-    """``text`` with the token of every plan-link or unsubscribe path replaced."""
-    return _SECRET_PATH.sub(r"\g<1>" + REDACTED, text)
+    """``text`` with the token of every plan-link or unsubscribe path, and the value of
+    every personal query argument, replaced."""
+    return _PERSONAL_ARGUMENT.sub(r"\g<1>" + REDACTED, _SECRET_PATH.sub(r"\g<1>" + REDACTED, text))
 
 
 class RedactingFilter(logging.Filter):

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+from collections import Counter
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEV_SECRET = "dev-secret-key-not-for-production"  # noqa: S105 - intentional development-only key, never used in production
 
@@ -154,6 +157,65 @@ def _smtp_tls(env: dict[str, str]) -> str:
     return mode
 
 
+MIN_KEY_LENGTH = 32
+MIN_KEY_BITS = 80
+
+
+def estimated_bits(key: str) -> float:
+    """A rough entropy estimate: length × Shannon entropy of the key's own characters.
+
+    It cannot prove a key random, but it catches the usual mistakes: ``aaaa…``, a word
+    typed several times, a short alphabet. 32 random hex digits score at least ~88.
+    """
+    if not key:
+        return 0.0
+    counts = Counter(key)
+    return -len(key) * sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+
+
+def _strong_key(name: str, key: str) -> None:
+    """Refuse a production key that is short, low in entropy or a repeated pattern."""
+    repeated = key in (key + key)[1:-1]
+    if len(key) < MIN_KEY_LENGTH or estimated_bits(key) < MIN_KEY_BITS or repeated or key == DEV_SECRET:
+        raise ConfigError(
+            f"{name} must be a random value of {MIN_KEY_LENGTH}+ characters in production (this one is too short "
+            "or too predictable); make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}  # noqa: S104 - a list of hosts to refuse
+
+
+def _public_url(url: str) -> None:
+    """Links in messages and agreements must reach the cardholder, safely: https, a real host."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or host in _LOCAL_HOSTS or host.startswith("127.") or host.endswith(".localhost"):
+        raise ConfigError(
+            "PORTAL_PUBLIC_URL must be the portal's public https:// address in production "
+            f"(links in messages and agreements use it), not {url!r}"
+        )
+
+
+def _production_switches(env: dict[str, str]) -> None:
+    """Development conveniences that production refuses outright instead of obeying."""
+    if _bool(env.get("PORTAL_DEV_OUTBOX"), False):
+        raise ConfigError("PORTAL_DEV_OUTBOX must not be on in production: the page shows every message sent")
+    if not _bool(env.get("PORTAL_CSRF_ENABLED"), True):
+        raise ConfigError("PORTAL_CSRF_ENABLED must not be off in production")
+    if not _bool(env.get("PORTAL_RATELIMIT_ENABLED"), True):
+        raise ConfigError("PORTAL_RATELIMIT_ENABLED must not be off in production")
+
+
+def _trusted_proxies(value: str) -> int:
+    """``PORTAL_TRUSTED_PROXIES``: how many reverse proxies in front of the portal append
+    to ``X-Forwarded-For``/``-Proto``. 0 (the default) trusts no such header."""
+    value = value.strip() or "0"
+    if not value.isdigit() or int(value) > 10:
+        raise ConfigError(f"PORTAL_TRUSTED_PROXIES must be a whole number from 0 to 10, not {value!r}")
+    return int(value)
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -171,10 +233,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     secret = env.get("PORTAL_SECRET_KEY", "")
     database_url = env.get("PORTAL_DATABASE_URL", "")
     if production:
-        if len(secret) < 32 or secret == DEV_SECRET:
-            raise ConfigError("PORTAL_SECRET_KEY must be set to a random value of 32+ characters in production")
+        _strong_key("PORTAL_SECRET_KEY", secret)
         if not database_url:
             raise ConfigError("PORTAL_DATABASE_URL must be set in production")
+        _production_switches(env)
     secret = secret or DEV_SECRET
     database_url = database_url or f"sqlite:///{instance_path / 'portal.sqlite3'}"
     # The card-number hash key is separate from the session key so that rotating one
@@ -182,6 +244,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     card_key = env.get("PORTAL_CARD_HASH_KEY", "") or secret
     if production and card_key == secret:
         raise ConfigError("PORTAL_CARD_HASH_KEY must be set (and differ from the secret key) in production")
+    if production:
+        _strong_key("PORTAL_CARD_HASH_KEY", card_key)
     # The bank's agreement-signing key; development generates one under instance/ instead.
     signing_p12 = env.get("PORTAL_SIGNING_P12", "").strip()
     if production and not signing_p12:
@@ -192,6 +256,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     audit_key = _audit_key(env, production, secret, card_key)
 
     messaging = _messaging(env, production)
+    if production:
+        _public_url(messaging["PUBLIC_URL"])
 
     return {
         **messaging,
@@ -200,7 +266,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "CARD_HASH_KEY": card_key,
         "AUDIT_KEY": audit_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's error (and so the error log) never carries
+        # its bound values: card hashes, dates of birth, names searched for.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "TRUSTED_PROXIES": _trusted_proxies(env.get("PORTAL_TRUSTED_PROXIES", "")),
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_RATELIMIT_STORAGE_URL", "") or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("PORTAL_RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -210,7 +279,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SESSION_COOKIE_NAME": "portal_session",
         "CARDHOLDER_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_IDLE_MINUTES", "15"))),
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_STAFF_IDLE_MINUTES", "30"))),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # The absolute lifetime of a signed-in session, however busy (portal.sessions).
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=_positive_int("PORTAL_SESSION_HOURS", env.get("PORTAL_SESSION_HOURS") or "8")
+        ),
         "WTF_CSRF_TIME_LIMIT": None,  # the session's own idle limit bounds the token
         "WTF_CSRF_ENABLED": _bool(env.get("PORTAL_CSRF_ENABLED"), True),
         "BABEL_DEFAULT_LOCALE": "en",

@@ -3,13 +3,13 @@
 from portal.accounts.models import CardAccount, Cardholder, Payment
 from portal.agreements.models import Agreement  # noqa: F401
 from portal.audit.models import AuditEvent
-from portal.auth.models import OneTimeCode
+from portal.auth.models import OneTimeCode, WebSession
 from portal.cases.models import CaseEvent, Promise
 from portal.links.models import PlanLink
 from portal.notifications.models import OutboxMessage
 from portal.plans.models import Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
-from portal.staff.models import EnrolmentToken, StaffUser
+from portal.staff.models import EnrolmentToken, StaffSignInThrottle, StaffUser
 
 __all__ = [
     "AuditEvent",
@@ -26,4 +26,4 @@ __all__ = [
     "Promise",
     "Signature",
 ]
-__all__ += ["EnrolmentToken", "StaffUser"]
+__all__ += ["EnrolmentToken", "StaffSignInThrottle", "StaffUser", "WebSession"]

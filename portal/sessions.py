@@ -1,45 +1,86 @@
-"""Idle timeout: a cardholder session ends after 15 minutes without a request, a staff
-session after 30 (``STAFF_IDLE_TIMEOUT``); staff are sent back to the staff sign-in."""
+"""Signing in and out, and the checks every request makes on the session.
+
+A session lives on the server (``portal.auth.server_sessions``): the cookie holds a
+random token, the language and a few references, never personal figures. A session
+ends on sign-out, on lockout or re-enrolment, after ``PERMANENT_SESSION_LIFETIME``
+(absolute, 8 hours by default) and after 15 minutes without a request for a cardholder,
+30 for staff (``CARDHOLDER_IDLE_TIMEOUT``, ``STAFF_IDLE_TIMEOUT``); staff are sent back
+to the staff sign-in.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
+from portal.auth.server_sessions import check_session, end_session, start_session
 from portal.db_types import utcnow
+from portal.extensions import db
+
+SESSION_TOKEN = "sid"  # noqa: S105 - the name of a session key, not a secret
+
+
+def fresh_session() -> None:
+    """Drop everything in the cookie except the language."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def begin(identity: Any) -> None:
+    """Sign ``identity`` in with a new server-side session (after ``fresh_session``)."""
+    login_user(identity)
+    session.permanent = True  # the cookie expires with the absolute lifetime too
+    session[SESSION_TOKEN] = start_session(identity.get_id(), utcnow())
+    db.session.commit()
+
+
+def end(reason: str = "signed_out") -> None:
+    """Sign out: end the session on the server, then forget it in the browser."""
+    end_session(session.get(SESSION_TOKEN), utcnow(), reason)
+    db.session.commit()
+    logout_user()
+    fresh_session()
 
 
 def init_app(app: Flask) -> None:
     timeout = app.config["CARDHOLDER_IDLE_TIMEOUT"]
     staff_timeout = app.config["STAFF_IDLE_TIMEOUT"]
+    absolute = app.config["PERMANENT_SESSION_LIFETIME"]
 
     @app.before_request
-    def enforce_idle_timeout() -> Response | None:
-        if request.endpoint == "static":
+    def enforce_session() -> Response | None:
+        principal = session.get("_user_id")
+        if request.endpoint == "static" or not isinstance(principal, str):
             return None
-        now = utcnow().timestamp()
-        last_seen = session.get("last_seen")
-        staff = getattr(current_user, "kind", None) == "staff"
-        limit = (staff_timeout if staff else timeout).total_seconds()
-        if current_user.is_authenticated and last_seen is not None and now - last_seen > limit:
-            locale = session.get("locale")
-            if staff:
-                from portal.audit.service import Actor
-                from portal.staff.service import record_sign_out
+        staff = principal.startswith("s:")
+        limit = staff_timeout if staff else timeout
+        verdict = check_session(session.get(SESSION_TOKEN), principal, utcnow(), limit, absolute)
+        db.session.commit()
+        if verdict is None:
+            return None
+        if staff and verdict in ("idle", "expired"):
+            from portal.audit.service import Actor
+            from portal.staff.service import record_sign_out
 
-                record_sign_out(Actor("staff", str(current_user.id), request.remote_addr), reason="idle")
-            logout_user()
-            session.clear()
-            if locale:
-                session["locale"] = locale
-            if staff:
-                flash(_("You were signed out after %(minutes)s minutes without activity.",
-                        minutes=int(limit // 60)), "info")
-                return redirect(url_for("staff.sign_in"))
-            flash(_("You were signed out after 15 minutes without activity, to keep your account safe."), "info")
-            return redirect(url_for("auth.sign_in"))
-        if current_user.is_authenticated:
-            session["last_seen"] = now
-        return None
+            record_sign_out(Actor("staff", principal[2:], request.remote_addr), reason="idle")
+        logout_user()
+        fresh_session()
+        if verdict != "idle":
+            return None  # carry on signed out: the page asks for sign-in if it needs it
+        if staff:
+            flash(
+                _(
+                    "You were signed out after %(minutes)s minutes without activity.",
+                    minutes=int(limit.total_seconds() // 60),
+                ),
+                "info",
+            )
+            return redirect(url_for("staff.sign_in"))
+        flash(_("You were signed out after 15 minutes without activity, to keep your account safe."), "info")
+        return redirect(url_for("auth.sign_in"))

@@ -7,17 +7,22 @@ sign-in never tells a stranger whether a card exists.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 
-from portal.accounts.models import CardAccount
+from portal.accounts.models import CardAccount, Cardholder
 from portal.audit.service import Actor, record
 from portal.auth.models import OneTimeCode
+from portal.auth.server_sessions import end_sessions
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.notifications.models import OutboxMessage
 from portal.notifications.secrets import forget_signin_codes
 from portal.notifications.service import queue_signin_code
 from portal.security import birth_date_matches, card_hash, code_hash, new_code
@@ -42,60 +47,103 @@ def find_account(card_number: str, card_key: str) -> CardAccount | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
-def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSettings, ip: str | None) -> int | None:
-    """Check card and date of birth; when both match an unlocked account, send a code.
+def find_cardholder(card_number: str, date_of_birth: date, card_key: str) -> CardAccount | None:
+    """The account whose card number and holder's date of birth both match, or None.
 
-    Returns the id of the code row to remember in the session, or ``None`` when nothing
-    was sent (the caller shows the same next page either way).
+    The one place the first sign-in step compares identity, so that how dates of birth
+    are stored can change here alone.
+    """
+    account = find_account(card_number, card_key)
+    if account is None or not birth_date_matches(account.cardholder.date_of_birth_hash, date_of_birth, card_key):
+        return None
+    return account
+
+
+def challenge_hash(challenge: str) -> str:
+    """What the server keeps of a challenge token the browser holds."""
+    return hashlib.sha256(challenge.encode()).hexdigest()
+
+
+def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSettings, ip: str | None) -> str:
+    """Check card and date of birth and open a pending sign-in; return its challenge.
+
+    Every outcome does the same work and returns a challenge: a pending row with a code
+    hash is written whether or not the details match an unlocked account, so neither
+    the next page, its rate-limit bucket nor the time taken tells them apart. Only a
+    match queues the text message; a non-matching challenge can never succeed.
     """
     now = utcnow()
-    account = find_account(card_number, settings.card_key)
-    matched = (
-        account is not None
-        and birth_date_matches(account.cardholder.date_of_birth_hash, date_of_birth, settings.card_key)
-        and not (account.signin_locked_until and account.signin_locked_until > now)
-    )
-    if not matched or account is None:
-        record(Actor("anonymous", ip=ip), "signin.identity_failed",
-               ("card_account", account.id) if account else None)
-        db.session.commit()
-        return None
-
+    found = find_cardholder(card_number, date_of_birth, settings.card_key)
+    account = found if found is not None and not _locked(found, now) else None
     # A new code replaces any earlier unused one, so only the latest SMS works.
-    forget_signin_codes(account.id)
+    if account is not None:
+        forget_signin_codes(account.id)
     db.session.execute(
         update(OneTimeCode)
-        .where(OneTimeCode.account_id == account.id, OneTimeCode.used_at.is_(None))
+        .where(OneTimeCode.account_id == (account.id if account else -1), OneTimeCode.used_at.is_(None))
         .values(used_at=now)
     )
     code = new_code()
+    challenge = secrets.token_urlsafe(32)
     otp = OneTimeCode(
-        account_id=account.id,
-        code_hash=code_hash(code, account.id, settings.card_key),
+        account_id=account.id if account else None,
+        challenge_hash=challenge_hash(challenge),
+        code_hash=code_hash(code, account.id if account else 0, settings.card_key),
         created_at=now,
         expires_at=now + CODE_LIFETIME,
         attempts=0,
     )
     db.session.add(otp)
-    message = queue_signin_code(account, code, settings.bank_name, otp.expires_at)
-    db.session.flush()
-    record(Actor("anonymous", ip=ip), "signin.code_sent", ("card_account", account.id),
-           after={"outbox_message": message.id})
+    actor = Actor("anonymous", ip=ip)
+    if account is None:
+        _work_like_sending(card_number, code, settings)
+        db.session.flush()
+        record(actor, "signin.identity_failed", ("card_account", found.id) if found else None)
+    else:
+        message = queue_signin_code(account, code, settings.bank_name, otp.expires_at)
+        db.session.flush()
+        record(actor, "signin.code_sent", ("card_account", account.id), after={"outbox_message": message.id})
     db.session.commit()
-    return otp.id
+    return challenge
 
 
-def verify_code(otp_id: int | None, code: str, settings: SignInSettings, ip: str | None) -> CardAccount:
-    """Check a one-time code. Five wrong tries lock sign-in for the card for 15 minutes."""
+def _work_like_sending(card_number: str, code: str, settings: SignInSettings) -> None:
+    """What a match costs beyond this path, done without effect: the holder look-up a
+    known card makes, the message text, and a database round trip in place of queueing
+    it. It keeps the time of a non-matching first step close to a matching one."""
+    db.session.execute(select(Cardholder.id).where(Cardholder.id == -1))
+    with force_locale("en"):
+        gettext(  # the text queue_signin_code renders
+            "%(bank)s: your sign-in code is %(code)s. It expires in 5 minutes. "
+            "We will never ask you for this code by phone.",
+            bank=settings.bank_name,
+            code=code,
+        )
+    db.session.execute(select(OutboxMessage.id).where(OutboxMessage.id == -1))
+    card_hash(card_number[::-1], settings.card_key)
+
+
+def _locked(account: CardAccount, now: datetime) -> bool:
+    return bool(account.signin_locked_until and account.signin_locked_until > now)
+
+
+def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: str | None) -> CardAccount:
+    """Check a one-time code against the pending sign-in ``challenge``.
+
+    Five wrong tries end the challenge; when it belongs to a card, they also lock
+    sign-in for that card for 15 minutes and end its open sessions. A challenge that
+    matched nobody counts and ends the same way, and never succeeds.
+    """
     now = utcnow()
-    otp = db.session.get(OneTimeCode, otp_id) if otp_id else None
+    otp = None
+    if challenge:
+        query = select(OneTimeCode).where(OneTimeCode.challenge_hash == challenge_hash(challenge))
+        otp = db.session.execute(query).scalar_one_or_none()
     if otp is None:
         raise SignInFailed
-    account = db.session.get(CardAccount, otp.account_id)
-    assert account is not None
-    usable = otp.used_at is None and otp.expires_at > now and not (
-        account.signin_locked_until and account.signin_locked_until > now
-    )
+    # The same look-up either way (no account has id -1), so both take the same time.
+    account = db.session.get(CardAccount, otp.account_id if otp.account_id is not None else -1)
+    usable = otp.used_at is None and otp.expires_at > now and not (account and _locked(account, now))
     # Count the attempt atomically before comparing, so parallel guesses cannot exceed
     # the limit between a read and a write.
     counted = db.session.execute(
@@ -105,19 +153,24 @@ def verify_code(otp_id: int | None, code: str, settings: SignInSettings, ip: str
     ).rowcount
     db.session.refresh(otp)
     actor = Actor("anonymous", ip=ip)
-    if usable and counted and hmac.compare_digest(otp.code_hash, code_hash(code, account.id, settings.card_key)):
+    matches = hmac.compare_digest(otp.code_hash, code_hash(code, otp.account_id or 0, settings.card_key))
+    if account is not None and usable and counted and matches:
         otp.used_at = now
         forget_signin_codes(account.id)
         record(Actor("cardholder", str(account.id), ip), "signin.succeeded", ("card_account", account.id))
         db.session.commit()
         return account
 
+    target = ("card_account", account.id) if account else None
     if counted and otp.attempts >= MAX_CODE_ATTEMPTS and usable:
         otp.used_at = now
-        account.signin_locked_until = now + LOCK_DURATION
-        record(actor, "signin.locked", ("card_account", account.id),
-               after={"locked_until": account.signin_locked_until.isoformat()})
+        if account is not None:
+            account.signin_locked_until = now + LOCK_DURATION
+            end_sessions(f"c:{account.id}", "locked")
+            record(actor, "signin.locked", target, after={"locked_until": account.signin_locked_until.isoformat()})
+        else:
+            record(actor, "signin.code_failed", target)
     else:
-        record(actor, "signin.code_failed", ("card_account", account.id))
+        record(actor, "signin.code_failed", target)
     db.session.commit()
     raise SignInFailed

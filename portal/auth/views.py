@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import sessions
 from portal.auth import CardholderIdentity
 from portal.auth.forms import CardForm, CodeForm
 from portal.auth.service import SignInFailed, SignInSettings, start_sign_in, verify_code
-from portal.db_types import utcnow
 from portal.extensions import limiter
 from portal.i18n import LOCALES
+from portal.redirects import safe_next
 from portal.security import card_hash, normalise_digits
 
 bp = Blueprint("auth", __name__)
+PENDING = "pending_signin"  # the session key of the pending sign-in's challenge
 
 
 def generic_failure() -> str:
@@ -36,8 +40,19 @@ def _card_key_for_limit() -> str:
     return "card:" + card_hash(digits, current_app.config["CARD_HASH_KEY"])
 
 
+def _card_and_address_key_for_limit() -> str:
+    """One card from one address: a stranger typing someone's card number runs out of
+    tries for themselves, long before the card's own (wider) bucket fills."""
+    return f"{_card_key_for_limit()}:{request.remote_addr}"
+
+
 def _pending_key_for_limit() -> str:
-    return f"otp:{session.get('pending_otp')}"
+    """Code tries per pending sign-in. Every first step makes its own random challenge,
+    matching or not, so no bucket is shared between people (or between outcomes)."""
+    challenge = session.get(PENDING)
+    if isinstance(challenge, str):
+        return "otp:" + hashlib.sha256(challenge.encode()).hexdigest()
+    return f"otp-none:{request.remote_addr}"
 
 
 def _signed_in_home() -> str:
@@ -56,15 +71,15 @@ def home() -> Response | str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("30 per hour; 10 per minute", methods=["POST"])
-@limiter.limit("10 per hour", key_func=_card_key_for_limit, methods=["POST"])
+@limiter.limit("10 per hour", key_func=_card_and_address_key_for_limit, methods=["POST"])
+@limiter.limit("60 per hour", key_func=_card_key_for_limit, methods=["POST"])
 def sign_in() -> Response | str:
     if current_user.is_authenticated:
         return redirect(_signed_in_home())
     form = CardForm()
     if form.validate_on_submit():
-        otp_id = start_sign_in(form.card_number.data, form.date_of_birth.data, _settings(), request.remote_addr)
-        session["pending_otp"] = otp_id
-        session["pending_started"] = utcnow().timestamp()
+        challenge = start_sign_in(form.card_number.data, form.date_of_birth.data, _settings(), request.remote_addr)
+        session[PENDING] = challenge
         return redirect(url_for("auth.enter_code"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/sign_in.html", form=form), status
@@ -74,24 +89,20 @@ def sign_in() -> Response | str:
 @limiter.limit("40 per hour; 10 per minute", methods=["POST"])
 @limiter.limit("10 per 15 minutes", key_func=_pending_key_for_limit, methods=["POST"])
 def enter_code() -> Response | str:
-    if "pending_otp" not in session:
+    if PENDING not in session:
         return redirect(url_for("auth.sign_in"))
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            account = verify_code(session.get("pending_otp"), form.code.data, _settings(), request.remote_addr)
+            account = verify_code(session.get(PENDING), form.code.data, _settings(), request.remote_addr)
         except SignInFailed:
             form.code.errors.append(generic_failure())
         else:
-            locale = session.get("locale")
             link_id = session.get("link_id")
-            session.clear()  # a fresh session at sign-in: nothing from before carries over
-            if locale:
-                session["locale"] = locale
+            sessions.fresh_session()  # a fresh session at sign-in: nothing from before carries over
             if link_id:  # except an opened plan link: links.views.link_for_session checks its account
                 session["link_id"] = link_id
-            login_user(CardholderIdentity(account))
-            session["last_seen"] = utcnow().timestamp()
+            sessions.begin(CardholderIdentity(account))
             if link_id:
                 return redirect(url_for("journey.from_link"))
             return redirect(url_for("accounts.overview"))
@@ -102,11 +113,7 @@ def enter_code() -> Response | str:
 @bp.route("/sign-out", methods=["POST"])
 def sign_out() -> Response:
     # CSRFProtect has already checked the token: signing out cannot be forged.
-    locale = session.get("locale")
-    logout_user()
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    sessions.end()
     flash(_("You have signed out. Thank you."), "info")
     return redirect(url_for("auth.sign_in"))
 
@@ -116,8 +123,5 @@ def set_language(code: str) -> Response:
     if code not in LOCALES:
         abort(404)
     session["locale"] = code
-    target = request.args.get("next", "")
     # Only same-site paths: never let the switcher become an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("auth.home")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.home"))

@@ -53,6 +53,20 @@ def record_budget(account_id: int, figures: dict[str, str], disposable: Decimal,
     return event
 
 
+def budget_figures(account_id: int, event_id: object) -> dict[str, str] | None:
+    """The figures of budget event ``event_id`` if it is this account's, else None.
+
+    The browser keeps only the event's id (a reference), never the figures themselves.
+    """
+    if not isinstance(event_id, int):
+        return None
+    event = db.session.get(CaseEvent, event_id)
+    if event is None or event.account_id != account_id or event.kind != "budget":
+        return None
+    figures = event.data.get("figures")
+    return dict(figures) if isinstance(figures, dict) else None
+
+
 def record_promise(account_id: int, amount: Decimal, currency: str, pay_by: date, actor: Actor) -> Promise:
     promise = Promise(account_id=account_id, amount=amount, currency=currency, pay_by=pay_by)
     db.session.add(promise)

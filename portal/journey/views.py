@@ -39,6 +39,7 @@ from portal.plans.models import Plan
 from portal.policies.service import active_version, load_policy, snapshot
 
 bp = Blueprint("journey", __name__, url_prefix="/plan")
+BUDGET = "budget_event"  # the session key of this session's budget (a case event id)
 
 
 def _account() -> Any:
@@ -47,6 +48,11 @@ def _account() -> Any:
 
 def _actor() -> Actor:
     return Actor("cardholder", str(_account().id), request.remote_addr)
+
+
+def _budget() -> dict[str, str] | None:
+    """The budget the cardholder gave in this session, read from their case file."""
+    return cases.budget_figures(_account().id, session.get(BUDGET))
 
 
 def _plan_or_404(plan_id: int) -> Plan:
@@ -151,9 +157,9 @@ def budget() -> Response | tuple[str, int]:
         figures = service.figures_from_form(values)
         budget_ = service.budget_from_figures(figures)
         assert budget_ is not None
-        cases.record_budget(account.id, figures, budget_.disposable, _actor())
+        event = cases.record_budget(account.id, figures, budget_.disposable, _actor())
         db.session.commit()
-        session["budget"] = figures
+        session[BUDGET] = event.id  # a reference: the figures stay in the case file
         return redirect(url_for("journey.offers"))
     status = 422 if form.is_submitted() else 200
     return render_template("journey/budget.html", form=form, groups=BUDGET_GROUPS, account=account), status
@@ -165,14 +171,14 @@ def offers() -> str | Response:
     account = _account()
     if plans.open_plan(account.id) is not None:
         return redirect(url_for("journey.start"))
-    listing = service.list_offers(account, session.get("budget"))
+    listing = service.list_offers(account, _budget())
     return render_template(
         "journey/offers.html",
         account=account,
         listing=listing,
         show_all=request.args.get("all") == "1",
         summary=service.summary,
-        budget=service.budget_from_figures(session.get("budget")),
+        budget=service.budget_from_figures(_budget()),
     )
 
 
@@ -273,7 +279,7 @@ def request_plan(fingerprint: str) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         chosen_reason = request.form.get("reason") or reason or ""
         try:
-            plans.request_personalised(account.id, fingerprint, chosen_reason, session.get("budget"), _actor(),
+            plans.request_personalised(account.id, fingerprint, chosen_reason, _budget(), _actor(),
                                        service.account_today(account), str(get_locale()))
         except plans.PlanError as error:
             db.session.rollback()

@@ -33,13 +33,6 @@ def staff_actor() -> Actor:
     return Actor("staff", str(staff.id), request.remote_addr)
 
 
-def safe_next(target: str | None) -> str | None:
-    """A same-site path to return to after sign-in, or None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
 def forbidden() -> tuple[str, int]:
     return render_template("staff/forbidden.html"), 403
 

@@ -2,7 +2,10 @@
 
 Sign-in failures all look the same from outside (:class:`StaffSignInFailed`): unknown
 e-mail, wrong password, wrong or replayed code, locked or inactive account. Five failures
-lock the account for 15 minutes. Every outcome is audited.
+from one client address lock the account for 15 minutes *from that address*; so that a
+stranger who knows someone's e-mail cannot keep them from their own desk, the account
+locks everywhere only after 20 failures across addresses (tries refused by a lock do
+not count). Every outcome is audited; a lock everywhere also ends open sessions.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 
 from portal.audit.service import Actor, record
+from portal.auth.server_sessions import end_sessions
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.staff import totp
-from portal.staff.models import EnrolmentToken, Role, StaffUser
+from portal.staff.models import EnrolmentToken, Role, StaffSignInThrottle, StaffUser
 
 ENROLMENT_LIFETIME = timedelta(hours=72)
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # from one client address
 LOCK_DURATION = timedelta(minutes=15)
+GLOBAL_MAX_FAILURES = 20  # from all addresses together
+GLOBAL_LOCK_DURATION = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
@@ -108,6 +114,7 @@ def reissue_enrolment(email: str, actor: Actor, secret_key: str) -> tuple[StaffU
     user.totp_secret = totp.seal(totp.new_secret(), secret_key)
     user.failed_attempts, user.locked_until = 0, None
     token = _new_enrolment(user)
+    end_sessions(f"s:{user.id}", "reenrolled")
     record(actor, "staff.enrolment_reissued", ("staff_user", user.id))
     db.session.commit()
     return user, token
@@ -119,6 +126,8 @@ def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
         raise StaffError("unknown_staff")
     before = {"active": user.active}
     user.active = active
+    if not active:
+        end_sessions(f"s:{user.id}", "deactivated")
     record(actor, "staff.activated" if active else "staff.deactivated", ("staff_user", user.id),
            before=before, after={"active": active})
     db.session.commit()
@@ -186,6 +195,7 @@ def complete_enrolment(token: str, password: str, code: str, secret_key: str, ip
     user.totp_last_step = step
     user.enrolled_at = now
     user.failed_attempts, user.locked_until = 0, None
+    end_sessions(f"s:{user.id}", "password_set")  # a new password: sessions from before end
     record(Actor("staff", str(user.id), ip), "staff.enrolled", ("staff_user", user.id))
     db.session.commit()
     return user
@@ -211,7 +221,10 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
         db.session.commit()
         raise StaffSignInFailed
 
-    locked = user.locked_until is not None and user.locked_until > now
+    throttle = _throttle(user, ip)
+    locked = (user.locked_until is not None and user.locked_until > now) or (
+        throttle.locked_until is not None and throttle.locked_until > now
+    )
     password_ok = _password_ok(user.password_hash, password)
     step = None
     if password_ok and not locked:
@@ -220,7 +233,7 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
         if locked:
             record(anonymous, "staff.signin_refused_locked", ("staff_user", user.id))
         else:
-            _count_failure(user, now, anonymous)
+            _count_failure(user, throttle, now, anonymous)
         db.session.commit()
         raise StaffSignInFailed
 
@@ -233,6 +246,7 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
     if not taken:
         db.session.rollback()
         raise StaffSignInFailed
+    throttle.failures, throttle.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash or ""):
         user.password_hash = _hasher.hash(password)
     record(Actor("staff", str(user.id), ip), "staff.signed_in", ("staff_user", user.id))
@@ -241,15 +255,40 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
     return user
 
 
-def _count_failure(user: StaffUser, now: datetime, actor: Actor) -> None:
+def _throttle(user: StaffUser, ip: str | None) -> StaffSignInThrottle:
+    """The failure counter of ``user`` from client address ``ip`` (created when new)."""
+    address = (ip or "unknown")[:64]
+    query = select(StaffSignInThrottle).where(StaffSignInThrottle.staff_id == user.id,
+                                              StaffSignInThrottle.address == address)
+    throttle = db.session.execute(query).scalar_one_or_none()
+    if throttle is None:
+        throttle = StaffSignInThrottle(staff_id=user.id, address=address, failures=0)
+        db.session.add(throttle)
+        db.session.flush()
+    return throttle
+
+
+def _count_failure(user: StaffUser, throttle: StaffSignInThrottle, now: datetime, actor: Actor) -> None:
+    # Atomic increments: parallel guesses cannot slip between a read and a write.
+    db.session.execute(update(StaffSignInThrottle).where(StaffSignInThrottle.id == throttle.id)
+                       .values(failures=StaffSignInThrottle.failures + 1))
     db.session.execute(update(StaffUser).where(StaffUser.id == user.id)
                        .values(failed_attempts=StaffUser.failed_attempts + 1))
+    db.session.refresh(throttle)
     db.session.refresh(user)
-    record(actor, "staff.signin_failed", ("staff_user", user.id), after={"failed_attempts": user.failed_attempts})
-    if user.failed_attempts >= MAX_FAILURES:
-        user.locked_until = now + LOCK_DURATION
+    record(actor, "staff.signin_failed", ("staff_user", user.id),
+           after={"failed_attempts": throttle.failures, "failed_everywhere": user.failed_attempts})
+    if user.failed_attempts >= GLOBAL_MAX_FAILURES:
+        user.locked_until = now + GLOBAL_LOCK_DURATION
         user.failed_attempts = 0
-        record(actor, "staff.locked", ("staff_user", user.id), after={"locked_until": user.locked_until.isoformat()})
+        end_sessions(f"s:{user.id}", "locked", now)
+        record(actor, "staff.locked", ("staff_user", user.id),
+               after={"locked_until": user.locked_until.isoformat(), "everywhere": True})
+    elif throttle.failures >= MAX_FAILURES:
+        throttle.locked_until = now + LOCK_DURATION
+        throttle.failures = 0
+        record(actor, "staff.locked", ("staff_user", user.id),
+               after={"locked_until": throttle.locked_until.isoformat(), "everywhere": False})
 
 
 def record_sign_out(actor: Actor, reason: str = "signed_out") -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
+from portal import sessions
 from portal.auth import StaffIdentity
-from portal.db_types import utcnow
 from portal.extensions import limiter
+from portal.redirects import safe_next
 from portal.staff import totp
-from portal.staff.access import can_open, current_staff, home_endpoint, safe_next, staff_actor, staff_required
+from portal.staff.access import can_open, current_staff, home_endpoint, staff_actor, staff_required
 from portal.staff.forms import EnrolForm, StaffSignInForm
 from portal.staff.models import Role
 from portal.staff.service import (
@@ -43,21 +43,19 @@ def _email_key() -> str:
     return "staff-email:" + email_digest(request.form.get("email", "")[:254], current_app.config["SECRET_KEY"])
 
 
+def _email_and_address_key() -> str:
+    """One e-mail from one address: a stranger's tries never use up the person's own."""
+    return f"{_email_key()}:{request.remote_addr}"
+
+
 def _token_key() -> str:
     return "enrol:" + (request.view_args or {}).get("token", "")[:100]
 
 
-def _fresh_session() -> None:
-    """A new session at sign-in: nothing from before carries over except the language."""
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-
-
 @bp.route("/care/sign-in", methods=["GET", "POST"])
 @limiter.limit("20 per minute; 100 per hour", methods=["POST"])
-@limiter.limit("10 per 15 minutes", key_func=_email_key, methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=_email_and_address_key, methods=["POST"])
+@limiter.limit("60 per 15 minutes", key_func=_email_key, methods=["POST"])
 def sign_in() -> Response | str | tuple[str, int]:
     staff = current_staff()
     if staff is not None and request.method == "GET":
@@ -70,9 +68,8 @@ def sign_in() -> Response | str | tuple[str, int]:
         except StaffSignInFailed:
             form.code.errors.append(generic_failure())
         else:
-            _fresh_session()
-            login_user(StaffIdentity(user))
-            session["last_seen"] = utcnow().timestamp()
+            sessions.fresh_session()  # nothing from before carries over except the language
+            sessions.begin(StaffIdentity(user))
             target = safe_next(request.args.get("next"))
             return redirect(target or url_for(home_endpoint(Role(user.role))))
     status = 422 if form.is_submitted() else 200
@@ -84,8 +81,7 @@ def sign_out() -> Response:
     # CSRFProtect has already checked the token: signing out cannot be forged.
     if current_staff() is not None:
         record_sign_out(staff_actor())
-    logout_user()
-    _fresh_session()
+    sessions.end()
     flash(_("You have signed out."), "info")
     return redirect(url_for("staff.sign_in"))
 
@@ -107,7 +103,7 @@ def enrol(token: str) -> Response | str | tuple[str, int]:
             target = form.code if error.code == "code_wrong" else form.password
             target.errors.append(_enrol_message(error.code))
         else:
-            _fresh_session()
+            sessions.fresh_session()
             flash(_("You are set up. Sign in with your new password and the next code your app shows."), "info")
             return redirect(url_for("staff.sign_in"))
     status = 422 if form.is_submitted() else 200

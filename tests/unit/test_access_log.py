@@ -22,6 +22,11 @@ TOKEN = "Zk3vQx9_Tn-8aB2cD4eF6gH8iJ0kL2mN"
         (f"GET /l/{TOKEN}/", "GET /l/[redacted]/"),
         ("GET /learn/interest HTTP/1.1", "GET /learn/interest HTTP/1.1"),
         ("GET /plan/offers HTTP/1.1", "GET /plan/offers HTTP/1.1"),
+        ("GET /care/search?q=6222000000000017 HTTP/1.1", "GET /care/search?q=[redacted] HTTP/1.1"),
+        ("GET /care/search?q=0017&dob=1988-04-12 HTTP/1.1", "GET /care/search?q=[redacted]&dob=[redacted] HTTP/1.1"),
+        ("GET /care/search?q=%2B86+138+0000+0001 HTTP/1.1", "GET /care/search?q=[redacted] HTTP/1.1"),
+        ("GET /care/sign-in?next=/care/search%3Fq%3D0017 HTTP/1.1", "GET /care/sign-in?next=[redacted] HTTP/1.1"),
+        ("GET /care/?tier=M2&page=2 HTTP/1.1", "GET /care/?tier=M2&page=2 HTTP/1.1"),
     ],
 )
 def test_redact(line: str, expected: str) -> None:
@@ -48,6 +53,17 @@ def test_gunicorns_access_log_is_redacted() -> None:
     atoms = logger.atoms(response, SimpleNamespace(headers=headers), environ, timedelta(milliseconds=5))
     assert TOKEN not in str(atoms)
     assert atoms["r"] == "GET /unsubscribe/[redacted] HTTP/1.1" and atoms["U"] == "/unsubscribe/[redacted]"
+
+
+def test_gunicorns_access_log_hides_care_search_terms() -> None:
+    logger = RedactingGunicornLogger(Config())
+    query = "q=0017&dob=1988-04-12"
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/care/search?{query}", "PATH_INFO": "/care/search",
+               "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1"}
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    atoms = logger.atoms(response, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=5))
+    assert "1988-04-12" not in str(atoms) and "0017" not in str(atoms)
+    assert atoms["q"] == "q=[redacted]&dob=[redacted]"
 
 
 def test_the_gunicorn_config_uses_it() -> None:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from portal.config import ConfigError, load_config
+from portal.config import DEV_SECRET, MIN_KEY_BITS, ConfigError, estimated_bits, load_config
 
 
 def test_development_defaults_need_nothing(tmp_path: Path):
@@ -14,24 +16,83 @@ def test_development_defaults_need_nothing(tmp_path: Path):
     assert config["SESSION_COOKIE_SECURE"] is False
 
 
+SECRET = secrets.token_hex(16)  # the shortest random key production must accept
+CARD_KEY = secrets.token_urlsafe(32)
+PRODUCTION = {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": SECRET, "PORTAL_CARD_HASH_KEY": CARD_KEY,
+              "PORTAL_DATABASE_URL": "postgresql://x/y", "PORTAL_SIGNING_P12": "/run/secrets/bank-signing.p12",
+              "PORTAL_PUBLIC_URL": "https://cards.bank.example", "PORTAL_AUDIT_KEY": secrets.token_urlsafe(32)}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _readable_signing_key(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Production refuses an unreadable signing key, so PRODUCTION names a real one."""
+    from tests.unit.test_config_signing import write_p12
+
+    path = tmp_path_factory.mktemp("signing") / "bank-signing.p12"
+    write_p12(path, b"pass")
+    PRODUCTION.update({"PORTAL_SIGNING_P12": str(path), "PORTAL_SIGNING_P12_PASSWORD": "pass"})
+
+
 def test_production_refuses_to_start_without_secrets(tmp_path: Path):
     with pytest.raises(ConfigError, match="PORTAL_SECRET_KEY"):
         load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_DATABASE_URL": "postgresql://x/y"})
     with pytest.raises(ConfigError, match="PORTAL_DATABASE_URL"):
-        load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "x" * 40})
+        load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": SECRET})
     with pytest.raises(ConfigError, match="PORTAL_CARD_HASH_KEY"):
-        load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "x" * 40,
+        load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": SECRET,
                                "PORTAL_DATABASE_URL": "postgresql://x/y"})
     from tests.unit.test_config_signing import write_p12
 
     write_p12(tmp_path / "bank-signing.p12", b"pass")
-    config = load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "x" * 40,
-                                    "PORTAL_CARD_HASH_KEY": "y" * 40, "PORTAL_DATABASE_URL": "postgresql://x/y",
-                                    "PORTAL_SIGNING_P12": str(tmp_path / "bank-signing.p12"),
-                                    "PORTAL_SIGNING_P12_PASSWORD": "pass", "PORTAL_AUDIT_KEY": "z" * 40,
+    config = load_config(tmp_path, {**PRODUCTION, "PORTAL_SIGNING_P12": str(tmp_path / "bank-signing.p12"),
+                                    "PORTAL_SIGNING_P12_PASSWORD": "pass",
                                     "PORTAL_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"})
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+@pytest.mark.parametrize("weak", [
+    "a" * 32, "x" * 40, "ab" * 20, "password" * 4, "0123456789abcdef" * 2, "short-but-random-Q7#",
+    DEV_SECRET,
+])
+@pytest.mark.parametrize("variable", ["PORTAL_SECRET_KEY", "PORTAL_CARD_HASH_KEY"])
+def test_production_refuses_low_entropy_keys(tmp_path: Path, weak: str, variable: str):
+    with pytest.raises(ConfigError, match=variable):
+        load_config(tmp_path, {**PRODUCTION, variable: weak})
+
+
+def test_random_keys_pass_the_entropy_check():
+    for _ in range(2000):
+        assert estimated_bits(secrets.token_hex(16)) >= MIN_KEY_BITS
+    assert estimated_bits("a" * 32) == 0
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("PORTAL_DEV_OUTBOX", "1"), ("PORTAL_DEV_OUTBOX", "on"), ("PORTAL_CSRF_ENABLED", "0"),
+    ("PORTAL_CSRF_ENABLED", "false"), ("PORTAL_RATELIMIT_ENABLED", "0"), ("PORTAL_RATELIMIT_ENABLED", "off"),
+])
+def test_production_refuses_development_switches(tmp_path: Path, variable: str, value: str):
+    with pytest.raises(ConfigError, match=variable):
+        load_config(tmp_path, {**PRODUCTION, variable: value})
+    # The same switch is fine where it belongs.
+    load_config(tmp_path, {variable: value})
+
+
+@pytest.mark.parametrize("url", [
+    "", "http://localhost:5000", "http://127.0.0.1:5000", "https://127.0.0.1", "https://127.0.1.1:8443",
+    "https://localhost", "https://[::1]:8443", "https://0.0.0.0", "http://cards.bank.example", "https://app.localhost",
+])
+def test_production_refuses_links_on_a_local_or_plain_http_address(tmp_path: Path, url: str):
+    with pytest.raises(ConfigError, match="PORTAL_PUBLIC_URL"):
+        load_config(tmp_path, {**PRODUCTION, "PORTAL_PUBLIC_URL": url})
+
+
+def test_trusted_proxies_is_off_by_default_and_bounded(tmp_path: Path):
+    assert load_config(tmp_path, {})["TRUSTED_PROXIES"] == 0
+    assert load_config(tmp_path, {"PORTAL_TRUSTED_PROXIES": "2"})["TRUSTED_PROXIES"] == 2
+    for bad in ("-1", "two", "1.5", "99"):
+        with pytest.raises(ConfigError, match="PORTAL_TRUSTED_PROXIES"):
+            load_config(tmp_path, {"PORTAL_TRUSTED_PROXIES": bad})
 
 
 def test_unknown_mode_is_refused(tmp_path: Path):
@@ -40,20 +101,27 @@ def test_unknown_mode_is_refused(tmp_path: Path):
 
 
 def test_production_needs_its_own_audit_key(tmp_path: Path):
-    from tests.unit.test_config_signing import PRODUCTION, write_p12
+    from tests.unit.test_config_signing import write_p12
 
     write_p12(tmp_path / "bank.p12", b"pass")
     settings = {**PRODUCTION, "PORTAL_SIGNING_P12": str(tmp_path / "bank.p12"), "PORTAL_SIGNING_P12_PASSWORD": "pass"}
-    for key in (None, "short", "x" * 40, "y" * 40):  # missing, weak, the secret key, the card key
+    for key in (None, "short", SECRET, CARD_KEY):  # missing, weak, the secret key, the card key
         env = {k: v for k, v in settings.items() if k != "PORTAL_AUDIT_KEY"}
         if key is not None:
             env["PORTAL_AUDIT_KEY"] = key
         with pytest.raises(ConfigError, match="PORTAL_AUDIT_KEY"):
             load_config(tmp_path, env)
-    assert load_config(tmp_path, settings)["AUDIT_KEY"] == "z" * 40
+    assert load_config(tmp_path, settings)["AUDIT_KEY"] == PRODUCTION["PORTAL_AUDIT_KEY"]
 
 
 def test_development_derives_an_audit_key_from_the_secret(tmp_path: Path):
     one, other = load_config(tmp_path, {}), load_config(tmp_path, {"PORTAL_SECRET_KEY": "another secret"})
     assert one["AUDIT_KEY"] and one["AUDIT_KEY"] != other["AUDIT_KEY"]
     assert one["AUDIT_KEY"] not in (one["SECRET_KEY"], one["CARD_HASH_KEY"])
+
+
+def test_session_lifetime_is_eight_hours_unless_set(tmp_path: Path):
+    assert load_config(tmp_path, {})["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=8)
+    assert load_config(tmp_path, {"PORTAL_SESSION_HOURS": "2"})["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
+    with pytest.raises(ConfigError, match="PORTAL_SESSION_HOURS"):
+        load_config(tmp_path, {"PORTAL_SESSION_HOURS": "0"})

@@ -38,6 +38,8 @@ def test_language_switcher_keeps_the_page_and_refuses_unknown_locales(app, clien
     # Never an open redirect.
     assert client.get("/language/en?next=//evil.example/").headers["Location"] == "/"
     assert client.get("/language/en?next=https://evil.example/").headers["Location"] == "/"
+    for evil in ("/%09/evil.example/x", "/%0a/evil.example", "/%5C/evil.example", "%2F%2Fevil.example"):
+        assert client.get(f"/language/en?next={evil}").headers["Location"] == "/", evil
 
 
 def test_another_cardholders_account_id_is_not_found(app, client, auth):

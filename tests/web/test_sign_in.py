@@ -113,13 +113,15 @@ def test_code_expires_after_five_minutes(app, auth, frozen):
 def test_a_used_code_cannot_be_replayed(app, client, auth, query):
     make_account(app)
     auth.start()
+    with client.session_transaction() as sess:
+        challenge = sess["pending_signin"]
     code = last_code(app)
     auth.enter(code)
     token = csrf_token(client.get("/account").data)
     client.post("/sign-out", data={"csrf_token": token})
     client.get("/sign-in")
     with client.session_transaction() as sess:
-        sess["pending_otp"] = query.one(select(OneTimeCode.id))
+        sess["pending_signin"] = challenge
     assert auth.enter(code).status_code == 422
 
 
@@ -130,7 +132,7 @@ def test_session_is_renewed_at_sign_in(app, client, auth):
         sess["planted"] = "by an attacker"
     auth.sign_in()
     with client.session_transaction() as sess:
-        assert "planted" not in sess and "pending_otp" not in sess
+        assert "planted" not in sess and "pending_signin" not in sess
 
 
 def test_sign_out_and_idle_timeout(app, client, auth, frozen):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal import clock
 from portal.audit.models import AuditEvent
 from portal.staff import totp
-from portal.staff.models import EnrolmentToken, Role, StaffUser
+from portal.staff.models import EnrolmentToken, Role, StaffSignInThrottle, StaffUser
 from tests.conftest import csrf_token, make_account
 from tests.staff_helpers import StaffAuth, current_totp, make_staff
 
@@ -65,14 +65,52 @@ def test_five_failures_lock_for_fifteen_minutes(app, client, query, frozen):
     staff = StaffAuth(client)
     for _ in range(5):
         assert staff.post(email, "wrong password here", "123456").status_code == 422
-    user = query.one(select(StaffUser).where(StaffUser.email == email))
-    assert user.locked_until is not None and "staff.locked" in actions(query)
+    throttle = query.one(select(StaffSignInThrottle))
+    assert throttle.address == "127.0.0.1" and throttle.locked_until is not None
+    assert "staff.locked" in actions(query)
     # Locked: even the right details fail, with the same message.
     locked = staff.post(email, password, current_totp(app, email, secret))
     assert locked.status_code == 422 and GENERIC in locked.data
     frozen.set(clock.now() + timedelta(minutes=16))
     assert staff.sign_in(email, password, secret).status_code == 302
     assert query.one(select(StaffUser.failed_attempts).where(StaffUser.email == email)) == 0
+
+
+def from_address(app, address: str) -> StaffAuth:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return StaffAuth(client)
+
+
+def test_a_stranger_cannot_lock_someone_out_of_their_own_desk(app, query, frozen):
+    staff_id, email, password, secret = make_staff(app, Role.AGENT)
+    stranger = from_address(app, "198.51.100.66")
+    codes = [stranger.post(email, "guessing at it", "123456").status_code for _ in range(12)]
+    assert set(codes[:10]) == {422} and codes[-1] == 429  # the stranger is stopped...
+    locked = stranger.post(email, password, current_totp(app, email, secret))
+    assert locked.status_code == 429
+    # ...and the person, at their own desk, signs in as usual.
+    desk = from_address(app, "10.1.2.3")
+    assert desk.sign_in(email, password, secret).headers["Location"] == "/care/"
+    assert query.one(select(StaffUser.locked_until).where(StaffUser.id == staff_id)) is None
+
+
+def test_failures_from_many_addresses_lock_everywhere_and_end_sessions(app, query, frozen):
+    staff_id, email, password, secret = make_staff(app, Role.AGENT)
+    desk = from_address(app, "10.1.2.3")
+    desk.sign_in(email, password, secret)
+    assert desk.client.get("/care/").status_code == 200
+    for n in range(4):  # 4 addresses × 5 failures = 20: the slower, account-wide lock
+        attacker = from_address(app, f"198.51.100.{n + 1}")
+        for _ in range(5):
+            assert attacker.post(email, "guessing at it", "123456").status_code == 422
+    assert query.one(select(StaffUser.locked_until).where(StaffUser.id == staff_id)) is not None
+    assert desk.client.get("/care/").status_code == 302  # the open session ended with the lock
+    frozen.set(clock.now() + timedelta(minutes=1))
+    refused = from_address(app, "10.9.9.9").post(email, password, current_totp(app, email, secret))
+    assert refused.status_code == 422 and GENERIC in refused.data
+    frozen.set(clock.now() + timedelta(minutes=16))
+    assert from_address(app, "10.9.9.9").sign_in(email, password, secret).status_code == 302
 
 
 def test_a_code_is_accepted_once(app, client, frozen):
@@ -156,6 +194,10 @@ def test_next_is_followed_only_within_the_site(app, client, frozen):
     frozen.set(clock.now() + timedelta(minutes=1))
     evil = StaffAuth(client).sign_in(email, password, secret, next_path="//evil.example/")
     assert evil.headers["Location"] == "/care/"
+    StaffAuth(client).sign_out()
+    frozen.set(clock.now() + timedelta(minutes=1))
+    tab = StaffAuth(client).sign_in(email, password, secret, next_path="/%09/evil.example/x")
+    assert tab.headers["Location"] == "/care/"
 
 
 def test_deactivated_staff_lose_their_session(app, client, query, frozen):

@@ -1,0 +1,166 @@
+"""Sessions end on the server: sign-out, lifetimes, lockout; the cookie holds no figures."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal import clock
+from portal.auth.models import WebSession
+from portal.extensions import db
+from portal.staff.models import Role
+from portal.staff.service import reissue_enrolment, set_active
+from tests.conftest import csrf_token, make_account
+from tests.staff_helpers import StaffAuth, make_staff
+from tests.web.test_journey import post
+
+COOKIE = "portal_session"
+
+
+@pytest.fixture
+def policy(app):
+    from portal.audit.service import SYSTEM
+    from portal.policies.service import ensure_default_policy
+
+    with app.app_context():
+        ensure_default_policy(SYSTEM)
+        db.session.commit()
+
+
+def cookie(client) -> str:
+    found = client.get_cookie(COOKIE)
+    assert found is not None, "no session cookie"
+    return found.value
+
+
+def replay(app, value: str):
+    """A second browser holding a copy of the cookie."""
+    thief = app.test_client()
+    thief.set_cookie(COOKIE, value)
+    return thief
+
+
+def session_data(app, value: str) -> dict:
+    return app.session_interface.get_signing_serializer(app).loads(value)
+
+
+def test_a_cardholder_cookie_copied_before_sign_out_opens_nothing_after(app, client, auth):
+    make_account(app)
+    auth.sign_in()
+    copied = cookie(client)
+    assert replay(app, copied).get("/account").status_code == 200
+    client.post("/sign-out", data={"csrf_token": csrf_token(client.get("/account").data)})
+    response = replay(app, copied).get("/account")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_a_staff_cookie_copied_before_sign_out_opens_nothing_after(app, client, frozen):
+    _, email, password, secret = make_staff(app, Role.AGENT)
+    staff = StaffAuth(client)
+    staff.sign_in(email, password, secret)
+    copied = cookie(client)
+    assert replay(app, copied).get("/care/").status_code == 200
+    staff.sign_out()
+    response = replay(app, copied).get("/care/")
+    assert response.status_code == 302 and "/care/sign-in" in response.headers["Location"]
+
+
+def test_absolute_lifetime_ends_even_a_busy_session(app, client, auth, frozen):
+    make_account(app)
+    auth.sign_in()
+    assert client.get_cookie(COOKIE).expires is not None  # a permanent cookie, with its own end
+    start = clock.now()
+    for minutes in range(10, 8 * 60, 10):  # a request every 10 minutes: never idle
+        frozen.set(start + timedelta(minutes=minutes))
+        assert client.get("/account").status_code == 200, minutes
+    frozen.set(start + timedelta(hours=8, minutes=1))
+    assert client.get("/account").status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_idle_limit_holds_on_the_server_whatever_the_cookie_says(app, client, auth, frozen):
+    make_account(app)
+    auth.sign_in()
+    copied = cookie(client)
+    frozen.set(clock.now() + timedelta(minutes=16))
+    # The copy was never used, so the browser kept no "last seen"; the server did.
+    assert replay(app, copied).get("/account").status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_re_enrolment_deactivation_and_card_lockout_end_sessions(app, client, auth, query, frozen):
+    _, email, password, secret = make_staff(app, Role.AGENT)
+    StaffAuth(client).sign_in(email, password, secret)
+    with app.app_context():
+        reissue_enrolment(email, _cli_actor(), app.config["SECRET_KEY"])
+    assert client.get("/care/").status_code == 302
+
+    _, other, other_password, other_secret = make_staff(app, Role.AGENT)
+    desk = app.test_client()
+    StaffAuth(desk).sign_in(other, other_password, other_secret)
+    with app.app_context():
+        set_active(other, False, _cli_actor())
+    assert desk.get("/care/").status_code == 302
+    reasons = query(select(WebSession.end_reason).order_by(WebSession.id))
+    assert reasons == ["reenrolled", "deactivated"]
+
+
+def test_five_wrong_codes_end_the_cardholders_open_sessions(app, auth, frozen):
+    make_account(app)
+    phone = app.test_client()
+    from tests.conftest import CardholderAuth, last_code
+
+    CardholderAuth(phone).sign_in()
+    assert phone.get("/account").status_code == 200
+    auth.start()
+    right = last_code(app)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(5):
+        auth.enter(wrong)
+    assert phone.get("/account").status_code == 302
+
+
+def test_the_cookie_holds_no_budget_figures(app, client, auth, policy):
+    make_account(app)
+    auth.sign_in()
+    figures = {"earnings": "9876.54", "housing": "3210.98", "food_housekeeping": "1500.50"}
+    assert post(client, "/plan/budget", figures).status_code == 302
+    data = session_data(app, cookie(client))
+    dump = json.dumps(data)
+    for value in ("9876", "3210", "1500"):
+        assert value not in dump
+    assert "budget" not in data and isinstance(data["budget_event"], int)
+    # The offers still use the budget, read back from the case file.
+    assert "From what you told us" in client.get("/plan/offers").get_data(as_text=True)
+
+
+def test_a_budget_reference_from_another_account_is_ignored(app, client, auth, policy):
+    make_account(app)
+    auth.sign_in()
+    post(client, "/plan/budget", {"earnings": "9876.54", "housing": "3000"})
+    budget_event = session_data(app, cookie(client))["budget_event"]
+    client.post("/sign-out", data={"csrf_token": csrf_token(client.get("/account").data)})
+    make_account(app, card="6222000000000025", reference="T2")
+    auth.sign_in(card="6222000000000025")
+    with client.session_transaction() as sess:
+        sess["budget_event"] = budget_event
+    assert "From what you told us" not in client.get("/plan/offers").get_data(as_text=True)
+
+
+def _cli_actor():
+    from portal.audit.service import Actor
+
+    return Actor("system", "test")
+
+
+def test_sessions_are_stored_as_hashes(app, client, auth, query):
+    make_account(app)
+    auth.sign_in()
+    token = session_data(app, cookie(client))["sid"]
+    stored = query(select(WebSession.token_hash))
+    assert len(stored) == 1 and token not in stored[0] and len(stored[0]) == 64
+    with app.app_context():
+        assert db.session.execute(select(WebSession.principal)).scalar_one().startswith("c:")
