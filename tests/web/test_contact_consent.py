@@ -186,3 +186,17 @@ def test_contact_preferences_need_a_signed_in_cardholder(app, client, frozen):
     signed_in_staff(app, client, Role.SUPERVISOR)
     assert client.get("/account/contact").status_code == 403
     StaffAuth(client).sign_out()
+
+
+def test_without_an_e_mail_address_only_texts_are_offered(app, client, query, frozen):
+    from portal.extensions import db
+
+    account_id = make_account(app)
+    with app.app_context():
+        db.session.get(CardAccount, account_id).cardholder.email = None
+        db.session.commit()
+    CardholderAuth(client).sign_in()
+    page = client.get("/account/contact").get_data(as_text=True)
+    assert 'name="sms"' in page and 'name="email"' not in page
+    assert preferences(client, sms="off").status_code == 302
+    assert flags(query) == ["optout_sms"]
