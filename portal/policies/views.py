@@ -55,8 +55,10 @@ _STATUS = {"not_found": 404, "not_author": 403, "own_draft": 403, "not_draft": 4
 def refused(error: workflow.PolicyError) -> tuple[str, int]:
     """A refused step: nothing was written; say why, with the matching status."""
     db.session.rollback()
-    return render_template("admin/policies/refused.html", message=error_message(error.code)), _STATUS.get(
-        error.code, 400)
+    number = (request.view_args or {}).get("number")
+    review_url = url_for(".review", number=number) if error.code == "changed_since_review" and number else None
+    return render_template("admin/policies/refused.html", message=error_message(error.code),
+                           review_url=review_url), _STATUS.get(error.code, 400)
 
 
 @bp.app_template_global()

@@ -152,7 +152,9 @@ def test_an_approval_posted_from_a_page_whose_version_changed_since_is_refused(a
     before = event_count(query)
     response = checker.post(url, data=seen)  # the approve button of the page opened earlier
     assert response.status_code == 409
-    assert "changed after you opened it for review" in response.get_data(as_text=True)
+    refusal = response.get_data(as_text=True)
+    assert "changed after you opened it for review" in refusal
+    assert f'href="/admin/policies/{number}/review">Review what this version holds now' in refusal
     assert state_of(query, number) == "pending" and state_of(query, 1) == "active"
     assert event_count(query) == before
     # Having seen the new content, the checker may approve it.
