@@ -19,6 +19,7 @@ BLUEPRINTS = [
     "portal.education.views",
     "portal.links.views",
     "portal.notifications.optout_views",
+    "portal.notifications.preferences_views",
     "portal.staff.views",
     "portal.care.views",
     "portal.journey.views",

@@ -58,6 +58,8 @@ EVENT_KINDS = {
     "flag_set": _l("Flag set"),
     "flag_cleared": _l("Flag cleared"),
     "opted_out": _l("Opted out"),
+    "opted_in": _l("Opted back in"),
+    "sms_reply": _l("Text message reply"),
     "message_blocked": _l("Message blocked"),
     "message_failed": _l("Message failed"),
     "link_issued": _l("Plan link created"),

@@ -4,6 +4,11 @@ Each function writes the case-file event and the audit record and commits once, 
 two always go together. Authority that depends on the role (only a supervisor clears a
 dispute; an agent offers only within the policy's agent authority) is checked here, from
 the staff record behind the actor, not only by the view.
+
+Any member of care staff may set a flag: that only stops messages or offers. A
+cardholder's own opt-out and a do-not-contact flag are cleared by the cardholder (on their
+contact preferences page) or by a supervisor recording the cardholder's documented
+request, with that request as the required note; an agent cannot clear them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from portal.staff.service import role_of
 OUTCOMES = ("contacted_promised", "contacted_refused", "no_answer", "wrong_number", "hardship_disclosed", "other")
 CONTACT_CHANNELS = ("phone", "sms", "email", "letter", "in_person", "none")
 FLAGS = ("do_not_contact", "dispute", "optout_sms", "optout_email")
-SUPERVISOR_TO_CLEAR = frozenset({"dispute"})
+# Flags that stand for the cardholder's wish not to be contacted (see the module notes).
+CONSENT_FLAGS = frozenset({"do_not_contact", "optout_sms", "optout_email"})
+SUPERVISOR_TO_CLEAR = frozenset({"dispute"}) | CONSENT_FLAGS
+MAX_FLAG_NOTE = 500
 MAX_NOTE = 4000
 
 
@@ -97,29 +105,42 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
         db.session.rollback()
         return False
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
-    add_event(account_id, "flag_set", actor, {"flag": flag, "note": note.strip()[:500]})
+    reason = note.strip()[:MAX_FLAG_NOTE]
+    add_event(account_id, "flag_set", actor, {"flag": flag, "note": reason})
     record(actor, "account.flag_set", ("card_account", account_id), before={"flags": flags},
-           after={"flags": account.flags})
+           after={"flags": account.flags, "reason": reason})
     db.session.commit()
     return True
 
 
 def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
-    """Clear a flag. Only a supervisor may clear a dispute. False if it was not set."""
+    """Clear a flag. False if it was not set.
+
+    Only a supervisor clears a dispute, an opt-out or do-not-contact; for the last two
+    ``note`` is required: the cardholder's documented request (when, how, its reference).
+    """
     role = _require_care_role(actor)
     if flag not in FLAGS:
         raise CareError("unknown_flag")
+    if flag in CONSENT_FLAGS and role is not Role.SUPERVISOR:
+        raise CareError("cardholder_request_only")
     if flag in SUPERVISOR_TO_CLEAR and role is not Role.SUPERVISOR:
         raise CareError("supervisor_only")
+    reason = note.strip()[:MAX_FLAG_NOTE]
+    if flag in CONSENT_FLAGS and not reason:
+        raise CareError("request_note_required")
     account = _account(account_id, lock=True)
     flags = list(account.flags or [])
     if flag not in flags:
         db.session.rollback()
         return False
     account.flags = [f for f in flags if f != flag]
-    add_event(account_id, "flag_cleared", actor, {"flag": flag, "note": note.strip()[:500]})
+    data = {"flag": flag, "note": reason}
+    if flag in CONSENT_FLAGS:
+        data["basis"] = "cardholder_request"
+    add_event(account_id, "flag_cleared", actor, data)
     record(actor, "account.flag_cleared", ("card_account", account_id), before={"flags": flags},
-           after={"flags": account.flags})
+           after={"flags": account.flags, "reason": reason, **({"basis": data["basis"]} if "basis" in data else {})})
     db.session.commit()
     return True
 

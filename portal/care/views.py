@@ -25,6 +25,7 @@ from portal.care.forms import (
     SearchForm,
 )
 from portal.care.service import (
+    CONSENT_FLAGS,
     CareError,
     add_note,
     check_link_offer,
@@ -54,6 +55,10 @@ def _register_template_helpers(state: Any) -> None:
 def care_error_message(code: str) -> str:
     messages = {
         "supervisor_only": _("Only a supervisor can clear a dispute."),
+        "cardholder_request_only": _("Only the cardholder can undo their opt-out or do-not-contact, on their contact "
+                                     "preferences page, or a supervisor recording their documented request."),
+        "request_note_required": _("Write down the cardholder's request: when and how they asked, and its "
+                                   "reference."),
         "unknown_flag": _("Choose one of the flags listed."),
         "unknown_outcome": _("Choose one of the outcomes listed."),
         "unknown_channel": _("Choose how you were in contact."),
@@ -134,7 +139,8 @@ def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str,
     forms.setdefault("flag_form", FlagForm(formdata=None))
     staff = current_staff()
     return render_template("care/account.html", case=case, now=utcnow(), revoke_form=RevokeForm(),
-                           is_supervisor=staff is not None and staff.role is Role.SUPERVISOR, **forms), status
+                           is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
+                           consent_flags=CONSENT_FLAGS, **forms), status
 
 
 @bp.route("/accounts/<int:account_id>")
@@ -192,7 +198,8 @@ def flags(account_id: int) -> Response | tuple[str, int]:
             if error.code == "no_account":
                 abort(404)
             form.flag.errors.append(care_error_message(error.code))
-            return _render_case(account_id, 403 if error.code == "supervisor_only" else 422, flag_form=form)
+            refused = error.code in ("supervisor_only", "cardholder_request_only")
+            return _render_case(account_id, 403 if refused else 422, flag_form=form)
         flag = labels.care_label("flag", form.flag.data)
         if form.action.data == "set":
             flash(_("Flag set: %(flag)s.", flag=flag) if changed else _("%(flag)s was already set.", flag=flag), "info")

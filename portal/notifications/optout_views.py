@@ -52,14 +52,18 @@ def _text(data: dict[str, Any], *names: str) -> str:
 @bp.route("/hooks/sms/inbound", methods=["POST"])
 @csrf.exempt
 def sms_inbound() -> Response:
-    """A text from a cardholder. ``{"from": "+86…", "text": "STOP"}`` (JSON or form)."""
+    """A text from a cardholder. ``{"from": "+86…", "text": "STOP"}`` (JSON or form).
+
+    Answers ``{"ok": true, "opted_out": n, "filed": m}``: accounts opted out of texts, and
+    accounts whose case file got a reply that was not a STOP word.
+    """
     _check_key()
     data = _payload()
     sender, text = _text(data, "from", "sender", "msisdn"), _text(data, "text", "body", "message")
     if not sender:
         abort(400)
-    changed = handle_inbound_sms(sender, text)
-    return jsonify(ok=True, opted_out=changed)
+    result = handle_inbound_sms(sender, text)
+    return jsonify(ok=True, opted_out=result.opted_out, filed=result.filed)
 
 
 @bp.route("/hooks/sms/status", methods=["POST"])

@@ -279,6 +279,8 @@ class SubmitForm(PortalForm):
 
 
 class ApproveForm(PortalForm):
+    # workflow.review_digest of the version the page shows; set by the view, never typed.
+    reviewed = HiddenField(validators=[InputRequired(), Length(min=64, max=64)])
     effective_on = DateField(_l("Effective from (date, your time zone; empty: now)"), validators=[Optional()])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
 

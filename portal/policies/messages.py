@@ -221,5 +221,7 @@ def error_message(code: str) -> str:
         "currency_mismatch": _("That version is for another currency."),
         "unknown_currency": _("That is not a currency code we know."),
         "invalid": _("This version has problems; fix them before it can go ahead."),
+        "changed_since_review": _("This version changed after you opened it for review. Open the review page "
+                                  "again and check what it holds now before you decide."),
     }
     return messages.get(code, _("That did not work."))

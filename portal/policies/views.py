@@ -47,16 +47,18 @@ bp = Blueprint("policies", __name__, url_prefix="/admin/policies")
 READERS = (Role.POLICY_ADMIN, Role.AUDITOR)
 MAX_TIERS = 20
 _STATUS = {"not_found": 404, "not_author": 403, "own_draft": 403, "not_draft": 409, "not_pending": 409,
-           "currency_mismatch": 400, "unknown_currency": 400, "comment_required": 400, "effective_in_past": 400,
-           "invalid": 422}
+           "changed_since_review": 409, "currency_mismatch": 400, "unknown_currency": 400, "comment_required": 400,
+           "effective_in_past": 400, "invalid": 422}
 
 
 @bp.errorhandler(workflow.PolicyError)
 def refused(error: workflow.PolicyError) -> tuple[str, int]:
     """A refused step: nothing was written; say why, with the matching status."""
     db.session.rollback()
-    return render_template("admin/policies/refused.html", message=error_message(error.code)), _STATUS.get(
-        error.code, 400)
+    number = (request.view_args or {}).get("number")
+    review_url = url_for(".review", number=number) if error.code == "changed_since_review" and number else None
+    return render_template("admin/policies/refused.html", message=error_message(error.code),
+                           review_url=review_url), _STATUS.get(error.code, 400)
 
 
 @bp.app_template_global()
@@ -204,6 +206,8 @@ def review(number: int) -> str:
 
 
 def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: RejectForm) -> str:
+    # The approval names exactly the content this page shows (also when re-shown after an error).
+    approve_form.reviewed.data = workflow.review_digest(version)
     active = workflow.active_or_none(version.currency)
     now = utcnow()
     proposed = preview(load_policy(version), now)
@@ -225,7 +229,7 @@ def approve(number: int) -> Any:
     if form.effective_on.data:
         effective = datetime.combine(form.effective_on.data, time(0), tzinfo=ZoneInfo(str(get_timezone())))
     try:
-        version = workflow.approve(number, staff_actor(), effective, form.comment.data)
+        version = workflow.approve(number, staff_actor(), form.reviewed.data, effective, form.comment.data)
     except workflow.PolicyError as error:
         if error.code != "effective_in_past":
             raise

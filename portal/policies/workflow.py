@@ -14,6 +14,9 @@ the audit-chain lock first, then the version rows, so concurrent writers never d
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -35,7 +38,7 @@ class PolicyError(Exception):
     """A transition that may not happen; ``code`` is for the view to translate.
 
     Codes: not_found, not_draft, not_pending, not_author, own_draft, comment_required,
-    effective_in_past, currency_mismatch, unknown_currency, invalid.
+    effective_in_past, currency_mismatch, unknown_currency, invalid, changed_since_review.
     """
 
     def __init__(self, code: str) -> None:
@@ -176,6 +179,20 @@ def withdraw(number: int, actor: Actor) -> PolicyVersion:
 
 # --- deciding -------------------------------------------------------------------------
 
+def review_digest(version: PolicyVersion) -> str:
+    """SHA-256 of what a checker reviews: the canonical policy JSON and the submission's
+    identity (version, currency, who submitted it and when).
+
+    The review page carries it in the approval form; :func:`approve` refuses a digest that
+    no longer matches, so a version withdrawn, changed and resubmitted after the checker
+    opened the page is never approved by that page's POST.
+    """
+    reviewed = {"number": version.number, "currency": version.currency, "document": version.document,
+                "submitted_by": version.submitted_by, "submitted_at": _iso(version.submitted_at)}
+    canonical = json.dumps(reviewed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _pending_for_checker(number: int, actor: Actor) -> PolicyVersion:
     version = get_version(number, for_update=True)
     if version.state != "pending":
@@ -185,12 +202,18 @@ def _pending_for_checker(number: int, actor: Actor) -> PolicyVersion:
     return version
 
 
-def approve(number: int, actor: Actor, effective_from: datetime | None = None,
+def approve(number: int, actor: Actor, reviewed: str, effective_from: datetime | None = None,
             comment: str | None = None) -> PolicyVersion:
     """Approve another admin's pending version: active now, or scheduled for a future
-    ``effective_from`` (aware). The author can never approve their own version."""
+    ``effective_from`` (aware). The author can never approve their own version.
+
+    ``reviewed`` is the :func:`review_digest` of the version the checker saw; if the
+    content or submission changed since, nothing is written (``changed_since_review``).
+    """
     lock_chain()
     version = _pending_for_checker(number, actor)
+    if not hmac.compare_digest(reviewed, review_digest(version)):
+        raise PolicyError("changed_since_review")
     _check(load_policy(version), version)
     now = utcnow()
     if effective_from is not None and effective_from <= now:

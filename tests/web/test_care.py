@@ -217,14 +217,14 @@ def test_flags_and_opt_outs(app, client, policy, query, frozen):
         assert post(client, f"/care/accounts/{account_id}/flags", flag=flag, action="set").status_code == 302
     flags = query.one(select(CardAccount.flags).where(CardAccount.id == account_id))
     assert flags == ["optout_sms", "optout_email", "do_not_contact"]
-    assert post(client, f"/care/accounts/{account_id}/flags", flag="optout_sms", action="clear").status_code == 302
+    # Setting only stops contact; undoing the cardholder's wish is not an agent's call.
+    assert post(client, f"/care/accounts/{account_id}/flags", flag="optout_sms", action="clear").status_code == 403
     assert post(client, f"/care/accounts/{account_id}/flags", flag="vip", action="set").status_code == 422
-    assert query.one(select(CardAccount.flags).where(CardAccount.id == account_id)) == ["optout_email",
-                                                                                        "do_not_contact"]
+    assert query.one(select(CardAccount.flags).where(CardAccount.id == account_id)) == flags
     kinds = query(select(CaseEvent.kind).order_by(CaseEvent.id))
-    assert kinds == ["flag_set", "flag_set", "flag_set", "flag_cleared"]
+    assert kinds == ["flag_set", "flag_set", "flag_set"]
     audits = query(select(AuditEvent).where(AuditEvent.action.like("account.flag_%")).order_by(AuditEvent.id))
-    assert audits[-1].before == {"flags": ["optout_sms", "optout_email", "do_not_contact"]}
+    assert audits[-1].before == {"flags": ["optout_sms", "optout_email"]}
     html = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
     assert "Do not contact: no collection messages are sent." in html
 

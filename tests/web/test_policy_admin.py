@@ -137,6 +137,40 @@ def test_a_crafted_approval_by_the_author_is_refused_and_changes_nothing(app, ma
     assert state_of(query, number) == "active" and state_of(query, 1) == "retired"
 
 
+def test_an_approval_posted_from_a_page_whose_version_changed_since_is_refused(app, maker, checker, query):
+    number = submitted(maker)
+    url = f"/admin/policies/{number}/approve"
+    seen = page_form(checker, f"/admin/policies/{number}/review", url)  # the checker opens the review page
+    assert len(seen["reviewed"]) == 64
+    # Meanwhile the maker withdraws, raises every tier's settlement discount to 90 % and resubmits.
+    withdraw = f"/admin/policies/{number}/withdraw"
+    assert maker.post(withdraw, data=page_form(maker, f"/admin/policies/{number}", withdraw)).status_code == 302
+    tiers = len(query.one(select(PolicyVersion.document).where(PolicyVersion.number == number))["tiers"])
+    assert edit(maker, number, **{f"tiers-{i}-settlement-max_discount": "0.9" for i in range(tiers)}).status_code == 302
+    submit = f"/admin/policies/{number}/submit"
+    assert maker.post(submit, data=page_form(maker, f"/admin/policies/{number}", submit)).status_code == 302
+    before = event_count(query)
+    response = checker.post(url, data=seen)  # the approve button of the page opened earlier
+    assert response.status_code == 409
+    refusal = response.get_data(as_text=True)
+    assert "changed after you opened it for review" in refusal
+    assert f'href="/admin/policies/{number}/review">Review what this version holds now' in refusal
+    assert state_of(query, number) == "pending" and state_of(query, 1) == "active"
+    assert event_count(query) == before
+    # Having seen the new content, the checker may approve it.
+    assert checker.post(url, data=page_form(checker, f"/admin/policies/{number}/review", url)).status_code == 302
+    assert state_of(query, number) == "active"
+
+
+def test_an_approval_without_the_reviewed_digest_is_refused(app, maker, checker, query):
+    number = submitted(maker)
+    url = f"/admin/policies/{number}/approve"
+    fields = page_form(checker, f"/admin/policies/{number}/review", url)
+    del fields["reviewed"]
+    assert checker.post(url, data=fields).status_code == 400
+    assert state_of(query, number) == "pending"
+
+
 def test_a_crafted_rejection_by_the_author_is_refused(app, maker, checker, query):
     number = submitted(maker)
     fields = page_form(checker, f"/admin/policies/{number}/review", f"/admin/policies/{number}/reject")

@@ -107,7 +107,7 @@ def test_only_the_author_edits_submits_or_withdraws(ctx):
 def test_the_author_can_never_approve_or_reject_their_own_version(ctx):
     version = pending_draft(cooldown_days=30)
     before = len(events())
-    for step in (lambda: workflow.approve(version.number, MAKER),
+    for step in (lambda: workflow.approve(version.number, MAKER, workflow.review_digest(version)),
                  lambda: workflow.reject(version.number, MAKER, "no")):
         with pytest.raises(workflow.PolicyError, match="own_draft"):
             step()
@@ -125,7 +125,7 @@ def test_the_database_refuses_an_approver_who_is_the_author(ctx):
 
 def test_approving_now_activates_and_retires_the_previous_version(ctx):
     version = pending_draft(cooldown_days=30)
-    workflow.approve(version.number, CHECKER, comment="fine")
+    workflow.approve(version.number, CHECKER, workflow.review_digest(version), comment="fine")
     assert states() == {1: "retired", 2: "active"}
     assert active_version("CNY").number == 2 and load_policy(active_version("CNY")).cooldown_days == 30
     old = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
@@ -145,7 +145,7 @@ def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ct
     frozen = ctx
     at = NOW + timedelta(days=2)
     version = pending_draft(cooldown_days=30)
-    assert workflow.approve(version.number, CHECKER, at).state == "scheduled"
+    assert workflow.approve(version.number, CHECKER, workflow.review_digest(version), at).state == "scheduled"
     db.session.remove()
     assert active_version("CNY").number == 1  # not yet
     frozen.set(at - timedelta(seconds=1))
@@ -166,7 +166,7 @@ def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ct
 def test_a_lazy_activation_rolled_back_by_its_reader_happens_again(ctx):
     frozen = ctx
     version = pending_draft()
-    workflow.approve(version.number, CHECKER, NOW + timedelta(hours=1))
+    workflow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
     frozen.set(NOW + timedelta(hours=2))
     assert active_version("CNY").number == 2
     db.session.rollback()  # a read-only request ends without committing
@@ -178,7 +178,7 @@ def test_any_request_makes_a_due_version_active_for_good(app, ctx):
     """Even a read-only page (here: a guide) commits the activation, before its own work."""
     frozen = ctx
     version = pending_draft()
-    workflow.approve(version.number, CHECKER, NOW + timedelta(hours=1))
+    workflow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
     db.session.remove()
     frozen.set(NOW + timedelta(hours=2))
     assert app.test_client().get("/learn").status_code == 200
@@ -189,9 +189,9 @@ def test_any_request_makes_a_due_version_active_for_good(app, ctx):
 def test_the_cli_activates_due_versions_in_order(app, ctx):
     frozen = ctx
     first = pending_draft(cooldown_days=60)
-    workflow.approve(first.number, CHECKER, NOW + timedelta(days=1))
+    workflow.approve(first.number, CHECKER, workflow.review_digest(first), NOW + timedelta(days=1))
     second = pending_draft(cooldown_days=30)
-    workflow.approve(second.number, CHECKER, NOW + timedelta(days=2))
+    workflow.approve(second.number, CHECKER, workflow.review_digest(second), NOW + timedelta(days=2))
     db.session.remove()
     runner = app.test_cli_runner()
     assert "no scheduled policy version is due" in runner.invoke(args=["portal", "policy", "activate-due"]).output
@@ -211,7 +211,7 @@ def test_the_cli_activates_due_versions_in_order(app, ctx):
 def test_an_effective_date_must_be_in_the_future(ctx):
     version = pending_draft()
     with pytest.raises(workflow.PolicyError, match="effective_in_past"):
-        workflow.approve(version.number, CHECKER, NOW - timedelta(minutes=1))
+        workflow.approve(version.number, CHECKER, workflow.review_digest(version), NOW - timedelta(minutes=1))
     db.session.rollback()
     assert states()[2] == "pending"
 
@@ -226,7 +226,7 @@ def test_rejecting_needs_a_reason_and_is_final(ctx):
                                                                              "staff:2")
     assert events()[-1].after == {"state": "rejected", "comment": "Tenors too long for M1"}
     with pytest.raises(workflow.PolicyError, match="not_pending"):
-        workflow.approve(version.number, CHECKER)
+        workflow.approve(version.number, CHECKER, workflow.review_digest(version))
 
 
 def test_each_currency_has_its_own_active_version(ctx):
@@ -234,7 +234,7 @@ def test_each_currency_has_its_own_active_version(ctx):
     db.session.commit()
     draft = workflow.create_draft(MAKER, "HKD")
     workflow.submit(draft.number, MAKER)
-    workflow.approve(draft.number, CHECKER)
+    workflow.approve(draft.number, CHECKER, workflow.review_digest(draft))
     assert active_version("CNY").number == 1 and active_version("HKD").number == draft.number
     assert states()[2] == "retired"
 
@@ -250,3 +250,32 @@ def test_a_currency_without_a_line_starts_from_the_default_policy(ctx):
     draft = workflow.create_draft(MAKER, "HKD")
     assert draft.based_on_id is None and load_policy(draft).currency == "HKD"
     assert events("policy.draft_created")[0].after["based_on"] is None
+
+
+def test_an_approval_names_the_content_reviewed_and_a_later_change_refuses_it(ctx):
+    version = pending_draft(cooldown_days=30)
+    reviewed = workflow.review_digest(version)
+    workflow.withdraw(version.number, MAKER)
+    policy = load_policy(version)
+    greedy = replace(policy, tiers=tuple(replace(t, settlement=replace(t.settlement, max_discount=Decimal("0.9")))
+                                         for t in policy.tiers))
+    workflow.save_draft(version.number, greedy, MAKER)
+    workflow.submit(version.number, MAKER, "same as before")
+    before = len(events())
+    with pytest.raises(workflow.PolicyError, match="changed_since_review"):
+        workflow.approve(version.number, CHECKER, reviewed)
+    db.session.rollback()
+    assert states() == {1: "active", 2: "pending"} and len(events()) == before
+    assert workflow.approve(version.number, CHECKER, workflow.review_digest(version)).state == "active"
+
+
+def test_the_review_digest_covers_the_document_and_the_submission(ctx):
+    version = pending_draft()
+    digest = workflow.review_digest(version)
+    assert len(digest) == 64 and workflow.review_digest(version) == digest
+    version.submitted_by = "staff:3"
+    assert workflow.review_digest(version) != digest
+    db.session.rollback()
+    version.document = {**version.document, "cooldown_days": 1}
+    assert workflow.review_digest(version) != digest
+    db.session.rollback()
