@@ -22,6 +22,7 @@ from portal.domain.builders import in_context_installment_plan
 from portal.domain.dates import add_months
 from portal.domain.money import CONTEXT, minor_unit
 from portal.domain.policy import PersonalisedLimits
+from portal.domain.rates import in_context_loan_apr_ear
 from portal.domain.schedule import PlanType, Pricing, Quote, Waived
 from portal.domain.terms import PlanTerms
 
@@ -73,6 +74,12 @@ def personalised_quote(currency: str, amount: Decimal, waived: Waived, lim: Pers
             quote = _fewest_within(currency, amount, waived, lim, start, monthly, longest)
         if quote.min_payment < floor:
             raise PersonaliseError("below_minimum")
+        if pause_months and quote.total_cost:
+            # The schedule's own rate counts from one month before its first payment;
+            # the money is lent at the start of the pause, so count the paused months too.
+            totals = [Decimal(0)] * pause_months + [row.total for row in quote.installments]
+            apr, ear = in_context_loan_apr_ear(quote.principal, totals)
+            quote = quote._replace(apr=apr, ear=ear)
         terms = PlanTerms(PlanType.PERSONALISED, months=len(quote.installments), pricing=lim.pricing,
                           rate=_price(lim), fee_waiver=lim.max_fee_waiver)
         return terms, quote
