@@ -42,15 +42,25 @@ def _price(lim: PersonalisedLimits) -> Decimal:
     return lim.max_monthly_fee_rate if lim.pricing is Pricing.MONTHLY_FEE else lim.max_annual_rate
 
 
-def _build(currency: str, amount: Decimal, waived: Waived, lim: PersonalisedLimits, first_due: date,
-           months: int) -> Quote:
-    return in_context_installment_plan(currency, amount, months, lim.pricing, _price(lim), first_due, Decimal(0),
-                                       waived, PlanType.PERSONALISED)
+def _build(
+    currency: str, amount: Decimal, waived: Waived, lim: PersonalisedLimits, first_due: date, months: int
+) -> Quote:
+    return in_context_installment_plan(
+        currency, amount, months, lim.pricing, _price(lim), first_due, Decimal(0), waived, PlanType.PERSONALISED
+    )
 
 
-def personalised_quote(currency: str, amount: Decimal, waived: Waived, lim: PersonalisedLimits, first_due: date, *,
-                       months: int | None = None, monthly: Decimal | None = None,
-                       pause_months: int = 0) -> tuple[PlanTerms, Quote]:
+def personalised_quote(
+    currency: str,
+    amount: Decimal,
+    waived: Waived,
+    lim: PersonalisedLimits,
+    first_due: date,
+    *,
+    months: int | None = None,
+    monthly: Decimal | None = None,
+    pause_months: int = 0,
+) -> tuple[PlanTerms, Quote]:
     """The terms and schedule of a personalised plan of ``months`` payments, or of the
     fewest payments of at most ``monthly`` each (give one of the two), starting after a
     pause of ``pause_months``. ``first_due`` is the first due date without a pause.
@@ -80,13 +90,19 @@ def personalised_quote(currency: str, amount: Decimal, waived: Waived, lim: Pers
             totals = [Decimal(0)] * pause_months + [row.total for row in quote.installments]
             apr, ear = in_context_loan_apr_ear(quote.principal, totals)
             quote = quote._replace(apr=apr, ear=ear)
-        terms = PlanTerms(PlanType.PERSONALISED, months=len(quote.installments), pricing=lim.pricing,
-                          rate=_price(lim), fee_waiver=lim.max_fee_waiver)
+        terms = PlanTerms(
+            PlanType.PERSONALISED,
+            months=len(quote.installments),
+            pricing=lim.pricing,
+            rate=_price(lim),
+            fee_waiver=lim.max_fee_waiver,
+        )
         return terms, quote
 
 
-def _fewest_within(currency: str, amount: Decimal, waived: Waived, lim: PersonalisedLimits, start: date,
-                   monthly: Decimal, longest: int) -> Quote:
+def _fewest_within(
+    currency: str, amount: Decimal, waived: Waived, lim: PersonalisedLimits, start: date, monthly: Decimal, longest: int
+) -> Quote:
     if monthly <= 0 or longest < 1:
         raise PersonaliseError("monthly_too_low")
     # Payments fall as the plan lengthens, so the first length that fits is the fewest.

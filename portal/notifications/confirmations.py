@@ -49,18 +49,35 @@ def _queue(account: CardAccount, kind: str, body: str, actor: Actor) -> OutboxMe
         with force_locale(account.cardholder.locale):
             subject = gettext("About your card repayment plan")
     message = OutboxMessage(
-        account_id=account.id, kind=kind, channel=channel, recipient=recipient, locale=account.cardholder.locale,
-        subject=subject, body=body, status="queued", collection=False, send_after=decision.send_at,
-        held_reason=decision.reason if decision.action == HOLD else None, attempts=0,
+        account_id=account.id,
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        locale=account.cardholder.locale,
+        subject=subject,
+        body=body,
+        status="queued",
+        collection=False,
+        send_after=decision.send_at,
+        held_reason=decision.reason if decision.action == HOLD else None,
+        attempts=0,
     )
     db.session.add(message)
     db.session.flush()
     if decision.action == BLOCK:
         note_blocked(message, decision.reason or "blocked", actor)
         return message
-    record(actor, "message.queued", ("outbox_message", message.id),
-           after={"kind": kind, "channel": channel, "send_after": decision.send_at.isoformat(),
-                  "held_reason": message.held_reason})
+    record(
+        actor,
+        "message.queued",
+        ("outbox_message", message.id),
+        after={
+            "kind": kind,
+            "channel": channel,
+            "send_after": decision.send_at.isoformat(),
+            "held_reason": message.held_reason,
+        },
+    )
     return message
 
 
@@ -73,18 +90,25 @@ def request_received(account: CardAccount, actor: Actor) -> OutboxMessage | None
         body = gettext(
             "%(bank)s: we have your request for a repayment plan. Our team usually decides within two working "
             "days, and we will send you a message when it is decided. You can see it or withdraw it here: %(url)s",
-            bank=current_app.config["BANK_NAME"], url=_url("/plan"))
+            bank=current_app.config["BANK_NAME"],
+            url=_url("/plan"),
+        )
     return _queue(account, "request_received", body, actor)
 
 
-def request_approved(account: CardAccount, plan_id: int, monthly: Decimal, months: int, first_due: date,
-                     actor: Actor) -> OutboxMessage | None:
+def request_approved(
+    account: CardAccount, plan_id: int, monthly: Decimal, months: int, first_due: date, actor: Actor
+) -> OutboxMessage | None:
     with force_locale(account.cardholder.locale):
         body = gettext(
             "%(bank)s: good news, your plan request was approved: %(amount)s a month, %(months)d payments, the "
             "first on %(date)s. Check the terms and sign here: %(url)s",
-            bank=current_app.config["BANK_NAME"], amount=money(monthly, account.currency), months=months,
-            date=local_date(first_due), url=_url(f"/plan/{plan_id}/sign"))
+            bank=current_app.config["BANK_NAME"],
+            amount=money(monthly, account.currency),
+            months=months,
+            date=local_date(first_due),
+            url=_url(f"/plan/{plan_id}/sign"),
+        )
     return _queue(account, "request_approved", body, actor)
 
 
@@ -93,19 +117,26 @@ def request_declined(account: CardAccount, reason: str, actor: Actor) -> OutboxM
         body = gettext(
             "%(bank)s: we could not approve your plan request. %(reason)s You can choose another plan or "
             "promise a payment here: %(url)s, or call us on %(phone)s.",
-            bank=current_app.config["BANK_NAME"], reason=reason, url=_url("/plan"),
-            phone=current_app.config["CARE_PHONE"])
+            bank=current_app.config["BANK_NAME"],
+            reason=reason,
+            url=_url("/plan"),
+            phone=current_app.config["CARE_PHONE"],
+        )
     return _queue(account, "request_declined", body, actor)
 
 
-def plan_accepted(account: CardAccount, reference: str, monthly: Decimal, first_due: date,
-                  actor: Actor) -> OutboxMessage | None:
+def plan_accepted(
+    account: CardAccount, reference: str, monthly: Decimal, first_due: date, actor: Actor
+) -> OutboxMessage | None:
     with force_locale(account.cardholder.locale):
         body = gettext(
             "%(bank)s: your repayment plan is agreed. First payment: %(amount)s on %(date)s. Your signed "
             "agreement (sign in to open it): %(url)s",
-            bank=current_app.config["BANK_NAME"], amount=money(monthly, account.currency),
-            date=local_date(first_due), url=_url(f"/agreements/{reference}.pdf"))
+            bank=current_app.config["BANK_NAME"],
+            amount=money(monthly, account.currency),
+            date=local_date(first_due),
+            url=_url(f"/agreements/{reference}.pdf"),
+        )
     return _queue(account, "plan_accepted", body, actor)
 
 
@@ -113,6 +144,9 @@ def promise_recorded(account: CardAccount, amount: Decimal, pay_by: date, actor:
     with force_locale(account.cardholder.locale):
         body = gettext(
             "%(bank)s: we have noted your promise to pay %(amount)s by %(date)s. Thank you. Your account: %(url)s",
-            bank=current_app.config["BANK_NAME"], amount=money(amount, account.currency),
-            date=local_date(pay_by), url=_url("/account"))
+            bank=current_app.config["BANK_NAME"],
+            amount=money(amount, account.currency),
+            date=local_date(pay_by),
+            url=_url("/account"),
+        )
     return _queue(account, "promise_recorded", body, actor)

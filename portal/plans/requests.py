@@ -46,8 +46,15 @@ from portal.policies.models import PolicyVersion
 from portal.policies.service import load_policy
 
 
-def request_plan(account_id: int, fingerprint: str, reason: str, actor: Actor, today: date, locale: str,
-                 proposed_monthly: Decimal | None = None) -> tuple[Plan, bool]:
+def request_plan(
+    account_id: int,
+    fingerprint: str,
+    reason: str,
+    actor: Actor,
+    today: date,
+    locale: str,
+    proposed_monthly: Decimal | None = None,
+) -> tuple[Plan, bool]:
     """Ask for an offer that needs approval; it waits for a supervisor. Returns
     ``(plan, created)``. Raises `PlanError`: ``reason_required``, ``no_approval_needed``,
     ``offer_changed``, ``already_has_plan``. The proposal counts for personalised plans only."""
@@ -65,8 +72,17 @@ def request_plan(account_id: int, fingerprint: str, reason: str, actor: Actor, t
     if offer.plan.value == "personalised" and proposed_monthly is not None and proposed_monthly > 0:
         plan.proposed_monthly = proposed_monthly
     db.session.flush()
-    add_event(account_id, "plan_requested", actor, {"plan": plan.id, "type": plan.plan_type, "reason": reason,
-                                                    "proposed_monthly": str(plan.proposed_monthly or "") or None})
+    add_event(
+        account_id,
+        "plan_requested",
+        actor,
+        {
+            "plan": plan.id,
+            "type": plan.plan_type,
+            "reason": reason,
+            "proposed_monthly": str(plan.proposed_monthly or "") or None,
+        },
+    )
     record(actor, "plan.requested", ("plan", plan.id), after={"type": plan.plan_type, "reason": reason})
     confirmations.request_received(account, actor)
     winner = _commit_or_winner(account_id)
@@ -86,8 +102,13 @@ def withdraw_request(plan_id: int, account_id: int, actor: Actor) -> Plan:
         raise PlanError("not_pending")
     plan.state, plan.ended_at = "cancelled", utcnow()
     add_event(account_id, "request_withdrawn", actor, {"plan": plan.id})
-    record(actor, "plan.request_withdrawn", ("plan", plan.id), before={"state": "pending_approval"},
-           after={"state": plan.state})
+    record(
+        actor,
+        "plan.request_withdrawn",
+        ("plan", plan.id),
+        before={"state": "pending_approval"},
+        after={"state": plan.state},
+    )
     db.session.commit()
     return plan
 
@@ -95,9 +116,15 @@ def withdraw_request(plan_id: int, account_id: int, actor: Actor) -> Plan:
 def request_digest(plan: Plan) -> str:
     """SHA-256 of the request as a supervisor sees it: who, what state, the terms and
     schedule (the fingerprint covers them and every amount), the proposal, reason and budget."""
-    seen = {"plan": plan.id, "account": plan.account_id, "state": plan.state, "fingerprint": plan.fingerprint,
-            "proposed_monthly": str(plan.proposed_monthly) if plan.proposed_monthly is not None else None,
-            "hardship": plan.hardship, "created_at": plan.created_at.isoformat() if plan.created_at else None}
+    seen = {
+        "plan": plan.id,
+        "account": plan.account_id,
+        "state": plan.state,
+        "fingerprint": plan.fingerprint,
+        "proposed_monthly": str(plan.proposed_monthly) if plan.proposed_monthly is not None else None,
+        "hardship": plan.hardship,
+        "created_at": plan.created_at.isoformat() if plan.created_at else None,
+    }
     return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -151,12 +178,31 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
             raise PlanError("decline_reason_required")
         plan.state, plan.decline_reason = "declined", decision.decline_reason
     plan.decided_by, plan.decided_at, plan.decision_note = actor.id, utcnow(), decision.note[:2000] or None
-    add_event(plan.account_id, "request_decided", actor,
-              {"plan": plan.id, "approved": decision.approve, "reason": plan.decline_reason,
-               "pause_months": plan.pause_months, "months": len(plan.installments), "note": plan.decision_note})
-    record(actor, "plan.request_approved" if decision.approve else "plan.request_declined", ("plan", plan.id),
-           before=before, after={"state": plan.state, "fingerprint": plan.fingerprint,
-                                 "decline_reason": plan.decline_reason, "pause_months": plan.pause_months})
+    add_event(
+        plan.account_id,
+        "request_decided",
+        actor,
+        {
+            "plan": plan.id,
+            "approved": decision.approve,
+            "reason": plan.decline_reason,
+            "pause_months": plan.pause_months,
+            "months": len(plan.installments),
+            "note": plan.decision_note,
+        },
+    )
+    record(
+        actor,
+        "plan.request_approved" if decision.approve else "plan.request_declined",
+        ("plan", plan.id),
+        before=before,
+        after={
+            "state": plan.state,
+            "fingerprint": plan.fingerprint,
+            "decline_reason": plan.decline_reason,
+            "pause_months": plan.pause_months,
+        },
+    )
     _tell_cardholder(plan, account, actor)
     db.session.commit()
     return plan
@@ -192,9 +238,16 @@ def _requote(plan: Plan, decision: Decision) -> None:
     if months is None and decision.monthly is None:
         months = len(plan.installments)
     try:
-        terms, quote = personalised_quote(plan.currency, plan.balance_at_acceptance, waived, personalised_limits(plan),
-                                          first_due, months=months, monthly=decision.monthly,
-                                          pause_months=decision.pause_months)
+        terms, quote = personalised_quote(
+            plan.currency,
+            plan.balance_at_acceptance,
+            waived,
+            personalised_limits(plan),
+            first_due,
+            months=months,
+            monthly=decision.monthly,
+            pause_months=decision.pause_months,
+        )
     except PersonaliseError as error:
         raise PlanError(error.code) from error
     _replace_schedule(plan, quote)
@@ -207,8 +260,15 @@ def _replace_schedule(plan: Plan, quote: Quote) -> None:
     plan.installments.clear()
     db.session.flush()  # the old rows go before new ones take their numbers
     for item in quote.installments:
-        plan.installments.append(PlanInstallment(number=item.number, due_date=item.due_date, principal=item.principal,
-                                                 charge=item.charge, total=item.total))
+        plan.installments.append(
+            PlanInstallment(
+                number=item.number,
+                due_date=item.due_date,
+                principal=item.principal,
+                charge=item.charge,
+                total=item.total,
+            )
+        )
     plan.total_repaid, plan.total_cost = quote.total_repaid, quote.total_cost
     plan.waived = as_json(quote.waived)
     plan.apr, plan.ear = quote.apr.quantize(_RATE_PLACES), quote.ear.quantize(_RATE_PLACES)

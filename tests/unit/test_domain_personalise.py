@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal as D
+from decimal import Decimal
 
 import pytest
 
 from portal.domain.default_policy import default_policy
 from portal.domain.personalise import PersonaliseError, personalised_quote
 from portal.domain.schedule import Pricing, Waived
+
+D = Decimal
 
 HARDSHIP = default_policy().tier_for(400).personalised  # 60 months, pause up to 3, minimum 50
 FIRST = date(2026, 12, 28)

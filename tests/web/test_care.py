@@ -307,8 +307,8 @@ def test_supervisor_approves_a_personalised_plan(app, client, policy, query, fro
     for text in ["Holder 0", "Illness or injury", "Earnings", "CN¥6,000.00", "Left each month", "CN¥1,700.00",
                  "60 months"]:
         assert text in html, text
-    declined_without_reason = decide(client, plan_id, decision="decline")
-    assert declined_without_reason.status_code == 422 and b"Choose the reason for declining" in declined_without_reason.data
+    no_reason = decide(client, plan_id, decision="decline")
+    assert no_reason.status_code == 422 and b"Choose the reason for declining" in no_reason.data
     response = decide(client, plan_id, decision="approve", note="Budget checked <b>ok</b>")
     assert response.status_code == 302
     plan = query.one(select(Plan).where(Plan.id == plan_id))

@@ -54,8 +54,10 @@ def offers_needing_approval(app, account_id, plan_type=None):
 
 
 def budget(client):
-    assert post(client, "/plan/budget", {"earnings": "6000", "housing": "2500", "food_housekeeping": "1500"}
-                ).status_code == 302
+    assert (
+        post(client, "/plan/budget", {"earnings": "6000", "housing": "2500", "food_housekeeping": "1500"}).status_code
+        == 302
+    )
 
 
 def messages(query, kind):
@@ -82,7 +84,8 @@ def decide(staff, plan_id, **fields):
 
 @pytest.mark.parametrize("dpd", [95, 400])
 def test_a_settlement_needing_approval_can_be_requested_with_the_case_file_budget(
-        app, client, auth, policy, query, frozen, staff, dpd):
+    app, client, auth, policy, query, frozen, staff, dpd
+):
     account_id = make_account(app, dpd=dpd, principal="30000.00")
     auth.sign_in()
     budget(client)
@@ -123,7 +126,8 @@ def test_withdrawing_a_request_opens_the_offers_again(app, client, auth, policy,
 
 
 def test_personalised_plan_approved_at_the_proposed_amount_with_a_pause_then_signed(
-        app, client, auth, policy, query, frozen, staff):
+    app, client, auth, policy, query, frozen, staff
+):
     account_id = make_account(app, dpd=95, principal="30000.00")
     auth.sign_in()
     budget(client)
@@ -168,8 +172,9 @@ def test_a_declined_request_says_why_and_what_to_do_next(app, client, auth, poli
     plan_id = query.one(select(Plan.id))
     no_reason = decide(staff, plan_id, decision="decline")
     assert no_reason.status_code == 422 and query.one(select(Plan.state)) == "pending_approval"
-    declined = decide(staff, plan_id, decision="decline", decline_reason="need_documents",
-                      note="Please send a doctor's letter.")
+    declined = decide(
+        staff, plan_id, decision="decline", decline_reason="need_documents", note="Please send a doctor's letter."
+    )
     assert declined.status_code == 302
     plan = query.one(select(Plan))
     assert plan.state == "declined" and plan.decline_reason == "need_documents"
@@ -192,15 +197,19 @@ def test_a_decision_on_a_request_that_changed_is_refused(app, client, auth, poli
     shown = re.search(rf'name="p{plan_id}-shown" type="hidden" value="([0-9a-f]{{64}})"', page).group(1)
     # The request changes after the supervisor opened it.
     query.run(lambda s: setattr(s.get(Plan, plan_id), "proposed_monthly", Decimal("300")))
-    stale = staff.post(f"/care/approvals/{plan_id}", data={
-        "csrf_token": csrf_token(page), f"p{plan_id}-shown": shown, f"p{plan_id}-decision": "approve"})
+    stale = staff.post(
+        f"/care/approvals/{plan_id}",
+        data={"csrf_token": csrf_token(page), f"p{plan_id}-shown": shown, f"p{plan_id}-decision": "approve"},
+    )
     assert stale.status_code == 409 and b"changed after you opened it" in stale.data
     assert query.one(select(Plan.state)) == "pending_approval"
     # Withdrawn and asked again: the old form cannot decide the new request either.
     post(client, f"/plan/{plan_id}/withdraw", {}, page="/plan")
     post(client, f"/plan/offers/{fingerprint}/request", {"confirm": "y", "reason": "illness"})
-    old = staff.post(f"/care/approvals/{plan_id}", data={
-        "csrf_token": csrf_token(page), f"p{plan_id}-shown": shown, f"p{plan_id}-decision": "approve"})
+    old = staff.post(
+        f"/care/approvals/{plan_id}",
+        data={"csrf_token": csrf_token(page), f"p{plan_id}-shown": shown, f"p{plan_id}-decision": "approve"},
+    )
     assert old.status_code == 409
     states = query.run(lambda s: dict(s.execute(select(Plan.id, Plan.state)).all()))
     assert states[plan_id] == "cancelled" and sorted(states.values()) == ["cancelled", "pending_approval"]
