@@ -244,3 +244,19 @@ def test_a_promise_is_confirmed_by_a_message(app, client, auth, policy, query, f
     assert response.status_code == 302
     [message] = messages(query, "promise_recorded")
     assert "CN¥500.00" in message.body and message.status == "queued" and not message.collection
+
+
+def test_a_dispute_raised_after_approval_pauses_signing(app, client, auth, policy, query, frozen, staff):
+    from portal.accounts.models import CardAccount
+
+    account_id = make_account(app, dpd=95, principal="30000.00")
+    auth.sign_in()
+    fingerprint = offers_needing_approval(app, account_id)[0]
+    post(client, f"/plan/offers/{fingerprint}/request", {"confirm": "y", "reason": "illness"})
+    plan_id = query.one(select(Plan.id))
+    assert decide(staff, plan_id, decision="approve").status_code == 302
+    query.run(lambda s: setattr(s.get(CardAccount, account_id), "flags", ["dispute"]))
+    refused = post(client, f"/plan/{plan_id}/sign", {"full_name": "Li Na", "consent": "y"})
+    assert refused.status_code == 422 and "under dispute" in refused.get_data(as_text=True)
+    assert query.one(select(Plan.state)) == "pending_signature"
+    assert not messages(query, "plan_accepted")
