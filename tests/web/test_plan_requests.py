@@ -260,3 +260,27 @@ def test_a_dispute_raised_after_approval_pauses_signing(app, client, auth, polic
     assert refused.status_code == 422 and "under dispute" in refused.get_data(as_text=True)
     assert query.one(select(Plan.state)) == "pending_signature"
     assert not messages(query, "plan_accepted")
+
+
+def test_confirmations_keep_contact_hours_and_the_cardholders_no_contact(app, client, auth, policy, query, frozen):
+    from datetime import UTC, datetime
+
+    from portal.accounts.models import CardAccount
+    from portal.audit.service import Actor
+    from portal.cases.models import CaseEvent
+    from portal.notifications import confirmations
+
+    account_id = make_account(app, dpd=35)
+    frozen.set(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))  # 23:00 in Shanghai
+    auth.sign_in()
+    post(client, "/plan/promise", {"amount": "500", "pay_by": "2026-12-05"})
+    [held] = messages(query, "promise_recorded")
+    assert held.status == "queued" and held.held_reason == "outside_hours"
+    assert held.send_after == datetime(2026, 11, 29, 0, 0, tzinfo=UTC)  # 08:00 the next morning
+    query.run(lambda s: setattr(s.get(CardAccount, account_id), "flags", ["do_not_contact"]))
+    cardholder = Actor("cardholder", str(account_id))
+    query.run(lambda s: confirmations.request_received(s.get(CardAccount, account_id), cardholder))
+    blocked = messages(query, "request_received")
+    assert [(m.status, m.blocked_reason) for m in blocked] == [("blocked", "do_not_contact")]
+    kinds = query(select(CaseEvent.kind).where(CaseEvent.account_id == account_id))
+    assert "message_blocked" in kinds
