@@ -23,6 +23,7 @@ from portal.care.service import CONTACT_CHANNELS, FLAGS, MAX_NOTE, OUTCOMES
 from portal.cases.service import REASONS
 from portal.domain.schedule import MAX_PLAN_MONTHS
 from portal.forms import PortalForm
+from portal.journey.forms import AmountField
 from portal.plans.labels import DECLINE_REASON_TEXT
 from portal.plans.models import DECLINE_REASONS
 
@@ -111,10 +112,9 @@ class DecisionForm(PortalForm):
                           validators=[Optional(), NumberRange(min=1, max=MAX_PLAN_MONTHS,
                                                               message=_l("Enter a number from 1 to 60."))],
                           render_kw={"inputmode": "numeric"})
-    monthly = DecimalField(_l("Or approve at this monthly amount (optional)"), places=None,
-                           validators=[Optional(), NumberRange(min=Decimal("0.01"), max=Decimal("1000000000"),
-                                                               message=_l("Enter an amount above 0."))],
-                           render_kw={"inputmode": "decimal"})
+    # Read like every amount people type (never a float, never NaN): ``monthly.amount``.
+    monthly = AmountField(_l("Or approve at this monthly amount (optional)"), validators=[Optional(), Length(max=30)],
+                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
     pause_months = IntegerField(_l("Months with no payment at the start"), default=0,
                                 validators=[Optional(), NumberRange(min=0, max=MAX_PLAN_MONTHS,
                                                                     message=_l("Enter 0 or more months."))],

@@ -344,7 +344,7 @@ def decide(plan_id: int) -> Response | tuple[str, int]:
     approve = form.decision.data == "approve"
     decision = Decision(approve=approve, shown_digest=form.shown.data, note=(form.note.data or "").strip(),
                         decline_reason=None if approve else (form.decline_reason.data or None),
-                        months=form.months.data if approve else None, monthly=form.monthly.data if approve else None,
+                        months=form.months.data if approve else None, monthly=form.monthly.amount if approve else None,
                         pause_months=(form.pause_months.data or 0) if approve else 0)
     try:
         decide_request(plan_id, decision, staff_actor())

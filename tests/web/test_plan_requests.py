@@ -284,3 +284,15 @@ def test_confirmations_keep_contact_hours_and_the_cardholders_no_contact(app, cl
     assert [(m.status, m.blocked_reason) for m in blocked] == [("blocked", "do_not_contact")]
     kinds = query(select(CaseEvent.kind).where(CaseEvent.account_id == account_id))
     assert "message_blocked" in kinds
+
+
+@pytest.mark.parametrize("monthly", ["sNaN", "1e999999", "-5", "0", "12.345"])
+def test_a_bad_monthly_amount_is_explained_not_an_error(app, client, auth, policy, query, frozen, staff, monthly):
+    account_id = make_account(app, dpd=95, principal="30000.00")
+    auth.sign_in()
+    fingerprint = offers_needing_approval(app, account_id, "personalised")[0]
+    post(client, f"/plan/offers/{fingerprint}/request", {"confirm": "y", "reason": "illness"})
+    plan_id = query.one(select(Plan.id))
+    response = decide(staff, plan_id, decision="approve", monthly=monthly)
+    assert response.status_code == 422
+    assert query.one(select(Plan.state)) == "pending_approval"
