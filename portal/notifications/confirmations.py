@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 
 from portal.accounts.models import CardAccount
 from portal.audit.service import Actor, record
@@ -97,15 +97,17 @@ def request_received(account: CardAccount, actor: Actor) -> OutboxMessage | None
 
 
 def request_approved(
-    account: CardAccount, plan_id: int, monthly: Decimal, months: int, first_due: date, actor: Actor
+    account: CardAccount, plan_id: int, first_amount: Decimal, payments: int, first_due: date, actor: Actor
 ) -> OutboxMessage | None:
     with force_locale(account.cardholder.locale):
-        body = gettext(
-            "%(bank)s: good news, your plan request was approved: %(amount)s a month, %(months)d payments, the "
-            "first on %(date)s. Check the terms and sign here: %(url)s",
+        body = ngettext(
+            "%(bank)s: good news, your plan request was approved: %(num)d payment of %(amount)s on %(date)s. "
+            "Check the terms and sign here: %(url)s",
+            "%(bank)s: good news, your plan request was approved: %(num)d payments, the first of %(amount)s on "
+            "%(date)s. Check the terms and sign here: %(url)s",
+            payments,
             bank=current_app.config["BANK_NAME"],
-            amount=money(monthly, account.currency),
-            months=months,
+            amount=money(first_amount, account.currency),
             date=local_date(first_due),
             url=_url(f"/plan/{plan_id}/sign"),
         )

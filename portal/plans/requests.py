@@ -161,9 +161,12 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
     `PersonaliseError` code for terms outside the tier's limits.
     """
     plan = db.session.get(Plan, plan_id)
-    if plan is None or plan.state != "pending_approval":
+    if plan is None:
         raise PlanError("not_pending")
     account = _lock_account(plan.account_id)
+    db.session.refresh(plan)  # as it stands now that withdrawals for this account wait for us
+    if plan.state != "pending_approval":
+        raise PlanError("not_pending")
     if decision.shown_digest != request_digest(plan):
         raise PlanError("changed")
     before = {"state": plan.state, "fingerprint": plan.fingerprint}
@@ -213,8 +216,7 @@ def _tell_cardholder(plan: Plan, account: CardAccount, actor: Actor) -> None:
         confirmations.request_declined(account, decline_reason_text(plan.decline_reason), actor)
         return
     first = plan.installments[0]
-    monthly = max(i.total for i in plan.installments)
-    confirmations.request_approved(account, plan.id, monthly, len(plan.installments), first.due_date, actor)
+    confirmations.request_approved(account, plan.id, first.total, len(plan.installments), first.due_date, actor)
 
 
 def personalised_limits(plan: Plan) -> PersonalisedLimits:
