@@ -324,8 +324,8 @@ def promise() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         problems = _promise_problems(policy, form)
         if not problems:
-            cases.record_promise(account.id, form.amount.amount, account.currency, form.pay_by.data, _actor())
-            confirmations.promise_recorded(account, form.amount.amount, form.pay_by.data, _actor())
+            made = cases.record_promise(account.id, form.amount.amount, account.currency, form.pay_by.data, _actor())
+            confirmations.promise_recorded(account, made.amount, made.pay_by, _actor())
             db.session.commit()
             flash(_("Thank you. We have noted your promise. Please pay by the date you chose."), "info")
             return redirect(url_for("journey.start"))
