@@ -246,9 +246,12 @@ def request_plan(fingerprint: str) -> Response | tuple[str, int]:
     reason = cases.latest_reason(account.id)
     personalised = chosen.plan.value == "personalised"
     form = RequestForm()
-    form.monthly.currency = account.currency
-    if not form.is_submitted() and personalised:
-        form.monthly.data = service.affordable_text(account)
+    if personalised:
+        form.monthly.currency = account.currency
+        if not form.is_submitted():
+            form.monthly.data = service.affordable_text(account)
+    else:
+        del form.monthly  # only a personalised plan is made to a proposed amount
     if form.validate_on_submit():
         chosen_reason = request.form.get("reason") or reason or ""
         try:

@@ -305,7 +305,7 @@ def test_supervisor_approves_a_personalised_plan(app, client, policy, query, fro
     staff_id, *_ = signed_in_staff(app, client, Role.SUPERVISOR)
     html = client.get("/care/approvals").get_data(as_text=True)
     for text in ["Holder 0", "Illness or injury", "Earnings", "CN¥6,000.00", "Left each month", "CN¥1,700.00",
-                 "60 months"]:
+                 "60 months", "This tier allows no payment pause"]:
         assert text in html, text
     no_reason = decide(client, plan_id, decision="decline")
     assert no_reason.status_code == 422 and b"Choose the reason for declining" in no_reason.data
