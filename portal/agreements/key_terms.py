@@ -163,18 +163,25 @@ def _runs(totals: list[Decimal]) -> list[tuple[int, int, Decimal]]:
     return runs
 
 
-def payment_lines(totals: list[Decimal], currency: str) -> list[tuple[str, str]]:
+def payment_lines(totals: list[Decimal], currency: str, pause_months: int = 0) -> list[tuple[str, str]]:
     """How much is paid when, as (label, value) lines.
 
     One payment is "One payment", never "each month". A pause at the start (payments of
     nothing) is named as one. With one regular amount it is "Each month", and a
     different first or last payment is named as such; with several amounts (relief:
-    lower payments first) each stretch says which payments it covers.
+    lower payments first) each stretch says which payments it covers. ``pause_months``
+    is a pause that moved the first due date on instead of adding payments of nothing.
     """
+    pause = (
+        [(_("Payment pause"), ngettext("%(num)s month with nothing to pay", "%(num)s months with nothing to pay",
+                                       pause_months))]
+        if pause_months > 0
+        else []
+    )
     if len(totals) == 1:
-        return [(_("One payment"), money(totals[0], currency))]
+        return [*pause, (_("One payment"), money(totals[0], currency))]
     runs = _runs(totals)
-    lines: list[tuple[str, str]] = []
+    lines: list[tuple[str, str]] = pause
     if runs[0][2] == 0:
         paused = runs.pop(0)[1]
         lines.append(
@@ -247,7 +254,7 @@ def key_terms(plan: Any, care_phone: str) -> KeyTerms:
     return KeyTerms(
         plan_type=plan.plan_type,
         count=sum(1 for total in totals if total > 0),
-        payments=payment_lines(totals, plan.currency) if totals else [],
+        payments=payment_lines(totals, plan.currency, int(terms.get("pause_months") or 0)) if totals else [],
         first_due=first_paid,
         down_payment=_decimal(terms.get("down_payment")),
         total_repaid=plan.total_repaid,

@@ -21,7 +21,11 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from portal.care import labels
 from portal.care.service import CONTACT_CHANNELS, FLAGS, MAX_NOTE, OUTCOMES
 from portal.cases.service import REASONS
+from portal.domain.schedule import MAX_PLAN_MONTHS
 from portal.forms import PortalForm
+from portal.journey.forms import AmountField
+from portal.plans.labels import DECLINE_REASON_TEXT
+from portal.plans.models import DECLINE_REASONS
 
 
 def _choices(table: dict[str, object], codes: tuple[str, ...], *, blank: bool = False) -> list[SelectChoice]:
@@ -97,7 +101,26 @@ class RevokeForm(PortalForm):
 
 
 class DecisionForm(PortalForm):
+    """A supervisor's decision on a request. ``shown`` is the digest of the request as
+    rendered; the service refuses the decision if the request differs now."""
+
+    shown = HiddenField(validators=[InputRequired(), Length(min=64, max=64)])
     decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve")),
                                                    SelectChoice("decline", _l("Decline"))],
                           validators=[InputRequired(message=_l("Choose approve or decline."))])
-    note = TextAreaField(_l("Note for the case file"), validators=[Optional(), Length(max=2000)])
+    months = IntegerField(_l("Approve with this number of payments (optional)"),
+                          validators=[Optional(), NumberRange(min=1, max=MAX_PLAN_MONTHS,
+                                                              message=_l("Enter a number from 1 to 60."))],
+                          render_kw={"inputmode": "numeric"})
+    # Read like every amount people type (never a float, never NaN): ``monthly.amount``.
+    monthly = AmountField(_l("Or approve at this monthly amount (optional)"), validators=[Optional(), Length(max=30)],
+                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    pause_months = IntegerField(_l("Months with no payment at the start"), default=0,
+                                validators=[Optional(), NumberRange(min=0, max=MAX_PLAN_MONTHS,
+                                                                    message=_l("Enter 0 or more months."))],
+                                render_kw={"inputmode": "numeric"})
+    decline_reason = SelectField(_l("Reason for declining (the cardholder sees it)"),
+                                 choices=_choices(DECLINE_REASON_TEXT, DECLINE_REASONS, blank=True),
+                                 validators=[Optional()])
+    note = TextAreaField(_l("Note (the cardholder sees it with a decline; it goes on the case file)"),
+                         validators=[Optional(), Length(max=2000)])

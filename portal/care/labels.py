@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from portal.plans.labels import DECLINE_REASON_TEXT
 from portal.policies.messages import PLAN_TYPES  # plan types have one set of names for staff
 
 OUTCOMES = {
@@ -55,6 +56,9 @@ EVENT_KINDS = {
     "plan_accepted": _l("Plan accepted"),
     "personalised_requested": _l("Personalised plan requested"),
     "personalised_decided": _l("Personalised plan decided"),
+    "plan_requested": _l("Plan requested"),
+    "request_decided": _l("Plan request decided"),
+    "request_withdrawn": _l("Plan request withdrawn"),
     "flag_set": _l("Flag set"),
     "flag_cleared": _l("Flag cleared"),
     "opted_out": _l("Opted out"),
@@ -141,7 +145,7 @@ TABLES = {
     "outcome": OUTCOMES, "contact_channel": CONTACT_CHANNELS, "reason": REASONS, "flag": FLAGS,
     "event": EVENT_KINDS, "plan_type": PLAN_TYPES, "plan_state": PLAN_STATES, "promise_state": PROMISE_STATES,
     "link_state": LINK_STATES, "link_channel": LINK_CHANNELS, "actor": ACTOR_TYPES, "budget": BUDGET_FIGURES,
-    "block_reason": BLOCK_REASONS,
+    "block_reason": BLOCK_REASONS, "decline_reason": DECLINE_REASON_TEXT,
 }
 
 

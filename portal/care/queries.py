@@ -323,6 +323,10 @@ class Approval:
     disposable: Decimal | None
     monthly: Decimal | None
     months: int
+    first_due: date | None = None
+    paused: bool = False  # a dispute (or another blocking flag) pauses approval
+    max_tenor: int = 0
+    max_pause: int = 0
 
 
 def approval_view(plan: Plan) -> Approval:
@@ -340,11 +344,18 @@ def approval_view(plan: Plan) -> Approval:
         budget = Budget(**dict(figures)) if figures else None
     except (TypeError, ValueError):
         budget = None
+    from portal.plans.requests import paused_by, personalised_limits
+
     totals = [i.total for i in plan.installments]
+    account = db.session.get(CardAccount, plan.account_id)
+    assert account is not None
+    limits = personalised_limits(plan) if plan.plan_type == "personalised" else None
     return Approval(
-        plan=plan, account=db.session.get(CardAccount, plan.account_id),  # type: ignore[arg-type]
+        plan=plan, account=account,
         reason=hardship.get("reason"), figures=[f for f in figures if f[1]],
         income=budget.income if budget else None, costs=budget.costs if budget else None,
         disposable=budget.disposable if budget else None, monthly=max(totals) if totals else None,
-        months=len(totals),
+        months=len(totals), first_due=plan.installments[0].due_date if plan.installments else None,
+        paused=paused_by(account) is not None, max_tenor=limits.max_tenor if limits else 0,
+        max_pause=limits.max_pause_months if limits else 0,
     )

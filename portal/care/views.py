@@ -305,35 +305,64 @@ def revoke(account_id: int, link_id: int) -> Response:
 @bp.route("/approvals")
 @staff_required(Role.SUPERVISOR)
 def approvals() -> str:
+    return _render_approvals({})[0]
+
+
+def decision_error_message(code: str) -> str:
+    messages = {
+        "not_pending": _("This request was already decided or withdrawn. Nothing was changed."),
+        "changed": _("This request changed after you opened it. Nothing was changed: look at it again and decide."),
+        "account_paused": _("This account is under dispute, so approvals wait until the dispute is settled."),
+        "decline_reason_required": _("Choose the reason for declining: the cardholder sees it."),
+        "not_adjustable": _("Only a personalised plan can be approved at other terms."),
+        "choose_one": _("Give the number of payments or the monthly amount, not both."),
+        "months_out_of_range": _("That length is outside what the policy allows for this account."),
+        "pause_out_of_range": _("That pause is longer than the policy allows for this account."),
+        "monthly_too_low": _("That monthly amount would need a longer plan than the policy allows."),
+        "below_minimum": _("Each payment would be below the policy's minimum. Choose fewer payments."),
+    }
+    return messages.get(code, _("That did not work. Please try again."))
+
+
+def _render_approvals(overrides: dict[int, DecisionForm], status: int = 200) -> tuple[str, int]:
+    from portal.plans.requests import request_digest
+
     items = queries.pending_approvals()
-    forms = {item.plan.id: DecisionForm(formdata=None, prefix=f"p{item.plan.id}") for item in items}
-    return render_template("care/approvals.html", items=items, forms=forms)
+    forms = {}
+    for item in items:
+        form = overrides.get(item.plan.id) or DecisionForm(formdata=None, prefix=f"p{item.plan.id}")
+        if item.plan.id not in overrides:
+            form.shown.data = request_digest(item.plan)
+        forms[item.plan.id] = form
+    return render_template("care/approvals.html", items=items, forms=forms), status
 
 
 @bp.route("/approvals/<int:plan_id>", methods=["POST"])
 @staff_required(Role.SUPERVISOR)
 def decide(plan_id: int) -> Response | tuple[str, int]:
-    from portal.plans.service import PlanError, decide_personalised
+    from portal.plans.requests import Decision, decide_request
+    from portal.plans.service import PlanError
 
-    plan = db.session.get(Plan, plan_id)
-    if plan is None:
+    if db.session.get(Plan, plan_id) is None:
         abort(404)
     form = DecisionForm(prefix=f"p{plan_id}")
-    if form.validate_on_submit():
-        approve = form.decision.data == "approve"
-        note = (form.note.data or "").strip()
-        if not approve and not note:
-            form.note.errors.append(_("Say why you decline: the note goes on the case file."))
-        else:
-            try:
-                decide_personalised(plan_id, approve, staff_actor(), note)
-            except PlanError:
-                flash(_("This request was already decided."), "info")
-            else:
-                flash(_("Approved. The cardholder can now sign the plan.") if approve
-                      else _("Declined. The decision is on the case file."), "info")
-            return redirect(url_for("care.approvals"))
-    items = queries.pending_approvals()
-    forms = {item.plan.id: DecisionForm(formdata=None, prefix=f"p{item.plan.id}") for item in items}
-    forms[plan_id] = form
-    return render_template("care/approvals.html", items=items, forms=forms), 422
+    if not form.validate_on_submit():
+        return _render_approvals({plan_id: form}, 422)
+    approve = form.decision.data == "approve"
+    decision = Decision(approve=approve, shown_digest=form.shown.data, note=(form.note.data or "").strip(),
+                        decline_reason=None if approve else (form.decline_reason.data or None),
+                        months=form.months.data if approve else None, monthly=form.monthly.amount if approve else None,
+                        pause_months=(form.pause_months.data or 0) if approve else 0)
+    try:
+        decide_request(plan_id, decision, staff_actor())
+    except PlanError as error:
+        db.session.rollback()
+        if error.code in ("not_pending", "changed", "account_paused"):
+            flash(decision_error_message(error.code), "error")
+            return _render_approvals({}, 409)
+        target = form.decline_reason if error.code == "decline_reason_required" else form.months
+        target.errors = [*target.errors, decision_error_message(error.code)]
+        return _render_approvals({plan_id: form}, 422)
+    flash(_("Approved. The cardholder can now sign the plan.") if approve
+          else _("Declined. The cardholder sees the reason and what they can do next."), "info")
+    return redirect(url_for("care.approvals"))

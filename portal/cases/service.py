@@ -67,6 +67,15 @@ def budget_figures(account_id: int, event_id: object) -> dict[str, str] | None:
     return dict(figures) if isinstance(figures, dict) else None
 
 
+def latest_budget(account_id: int) -> dict[str, str] | None:
+    """The income-and-spending figures the cardholder gave last (decimal strings), if any."""
+    query = (select(CaseEvent.data).where(CaseEvent.account_id == account_id, CaseEvent.kind == "budget")
+             .order_by(CaseEvent.id.desc()).limit(1))
+    data = db.session.execute(query).scalar()
+    figures = data.get("figures") if data else None
+    return dict(figures) if isinstance(figures, dict) else None
+
+
 def record_promise(account_id: int, amount: Decimal, currency: str, pay_by: date, actor: Actor) -> Promise:
     promise = Promise(account_id=account_id, amount=amount, currency=currency, pay_by=pay_by)
     db.session.add(promise)

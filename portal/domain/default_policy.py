@@ -7,6 +7,7 @@ CBRC 2011 Art. 70 from M3. A bank replaces this with its own, approved, policy.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from portal.domain.policy import (
@@ -54,6 +55,8 @@ _PERSONALISED = PersonalisedLimits(
     min_installment=D("50"),
     min_balance=D("3000"),
 )
+# From 90 days past due hardship is likely: a supervisor may start with a pause.
+_PERSONALISED_HARDSHIP = replace(_PERSONALISED, max_pause_months=3)
 
 
 def default_policy() -> OfferPolicy:
@@ -140,7 +143,7 @@ def default_policy() -> OfferPolicy:
                     needs_supervisor_above=D("0.3"),
                     agent_max_discount=D("0.2"),
                 ),
-                personalised=_PERSONALISED,
+                personalised=_PERSONALISED_HARDSHIP,
             ),
             Tier(
                 "W/O",
@@ -162,6 +165,7 @@ def default_policy() -> OfferPolicy:
                     max_fee_waiver=D("1"),
                     min_installment=D("50"),
                     min_balance=D("1000"),
+                    max_pause_months=3,
                 ),
             ),
         ),

@@ -108,6 +108,8 @@ class PersonalisedLimits:
 
     Always needs a hardship reason and supervisor approval, so there is no agent
     authority here. `max_tenor` ≤ 60. The rate of the chosen `pricing` is usually 0.
+    A supervisor may start the plan with a payment pause of up to `max_pause_months`
+    (0: none); the pause counts towards `max_tenor`.
     """
 
     allowed: bool = False
@@ -119,6 +121,7 @@ class PersonalisedLimits:
     min_installment: Decimal = ZERO
     min_balance: Decimal = ZERO
     max_balance: Decimal | None = None
+    max_pause_months: int = 0
 
 
 @dataclass(frozen=True)

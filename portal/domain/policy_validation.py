@@ -175,6 +175,8 @@ def _personalised(c: _Checker, p: str, lim: PersonalisedLimits) -> None:
     c.fraction(f"{p}.max_fee_waiver", lim.max_fee_waiver)
     c.amount(f"{p}.min_installment", lim.min_installment)
     c.band(p, lim.min_balance, lim.max_balance)
+    # A pause leaves at least one month of payments inside the plan's length.
+    c.count(f"{p}.max_pause_months", lim.max_pause_months, 0, max(lim.max_tenor - 1, 0))
 
 
 def _coverage(c: _Checker, policy: OfferPolicy) -> None:

@@ -108,6 +108,10 @@ class AcceptForm(PortalForm):
 
 
 class RequestForm(PortalForm):
+    monthly = _amount(
+        _l("The monthly amount you can pay (optional)"),
+        _l("We filled in what your budget check suggests. Change it if you need to; our team will look at it."),
+    )
     confirm = BooleanField(
         _l(
             "I want to ask for this plan, and I agree that a supervisor may look at "
@@ -115,6 +119,10 @@ class RequestForm(PortalForm):
         ),
         validators=[DataRequired(message=_l("Tick the box to send your request."))],
     )
+
+
+class WithdrawForm(PortalForm):
+    """Withdrawing a request: a button with its CSRF token."""
 
 
 class RatingForm(PortalForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import payment_lines
 from portal.db_types import utcnow
 from portal.domain.budget import Budget, affordable_payment
+from portal.domain.money import minor_unit
 from portal.domain.offers import Offer
 from portal.domain.schedule import PlanType
 from portal.policies.service import load_policy, offers_for_account
@@ -74,6 +75,20 @@ def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferLi
         ordered, none_fit = regular, False
     return OfferList(first=ordered[:FIRST_SHOWN], rest=ordered[FIRST_SHOWN:], budget_done=budget is not None,
                      none_fit=none_fit, affordable=affordable, policy_number=version.number, personalised=personalised)
+
+
+def affordable_text(account: CardAccount) -> str | None:
+    """The monthly amount the cardholder's last budget check (on the case file) suggests,
+    as a plain decimal for a form field; None without a budget."""
+    from portal.cases.service import latest_budget
+
+    budget = budget_from_figures(latest_budget(account.id))
+    if budget is None:
+        return None
+    version, _offers = offers_for_account(account, account_today(account))
+    share = load_policy(version).affordability_share
+    amount = affordable_payment(budget, share).quantize(minor_unit(account.currency), ROUND_DOWN)
+    return str(amount) if amount > 0 else None
 
 
 def find_choice(account: CardAccount, fingerprint: str) -> Offer | None:

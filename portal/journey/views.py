@@ -29,12 +29,16 @@ from portal.journey.forms import (
     PromiseForm,
     RatingForm,
     RequestForm,
+    WithdrawForm,
     make_budget_form,
 )
 from portal.links.models import PlanLink
 from portal.links.service import mark_accepted, mark_offer_viewed
 from portal.links.views import link_for_session
+from portal.notifications import confirmations
+from portal.plans import requests
 from portal.plans import service as plans
+from portal.plans.labels import decline_reason_text
 from portal.plans.models import Plan
 from portal.policies.service import active_version, load_policy, snapshot
 
@@ -73,6 +77,9 @@ def plan_error_message(code: str) -> str:
         ),
         "needs_approval": _("This plan needs a check by our team first."),
         "reason_required": _("Please tell us what made repaying hard, so our team can help."),
+        "account_paused": _(
+            "Your account is under dispute, so plans wait until it is settled. Please call us to talk about it."
+        ),
     }
     return messages.get(code, _("That did not work. Please try again."))
 
@@ -105,10 +112,13 @@ def start() -> str:
     account = _account()
     plan = plans.open_plan(account.id)
     if plan is not None:
-        return render_template("journey/status.html", plan=plan, account=account)
+        return render_template("journey/status.html", plan=plan, account=account, withdraw_form=WithdrawForm(),
+                               first=plan.installments[0] if plan.installments else None,
+                               monthly=max((i.total for i in plan.installments), default=None))
     reason = cases.latest_reason(account.id)
     return render_template("journey/start.html", account=account, reasons=cases.REASONS, reason=reason,
-                           topic=suggested_topic(reason))
+                           topic=suggested_topic(reason), declined=plans.latest_decline(account.id),
+                           decline_reason_text=decline_reason_text)
 
 
 @bp.route("/from-link")
@@ -274,13 +284,22 @@ def request_plan(fingerprint: str) -> Response | tuple[str, int]:
     chosen = _offer_or_fresh(fingerprint)
     if chosen is None:
         return redirect(url_for("journey.offers"))
+    if not chosen.needs_approval:
+        return redirect(url_for("journey.accept", fingerprint=fingerprint))
     reason = cases.latest_reason(account.id)
+    personalised = chosen.plan.value == "personalised"
     form = RequestForm()
+    if personalised:
+        form.monthly.currency = account.currency
+        if not form.is_submitted():
+            form.monthly.data = service.affordable_text(account)
+    else:
+        del form.monthly  # only a personalised plan is made to a proposed amount
     if form.validate_on_submit():
         chosen_reason = request.form.get("reason") or reason or ""
         try:
-            plans.request_personalised(account.id, fingerprint, chosen_reason, _budget(), _actor(),
-                                       service.account_today(account), str(get_locale()))
+            requests.request_plan(account.id, fingerprint, chosen_reason, _actor(), service.account_today(account),
+                                  str(get_locale()), form.monthly.amount if personalised else None)
         except plans.PlanError as error:
             db.session.rollback()
             if error.code != "reason_required":
@@ -291,7 +310,23 @@ def request_plan(fingerprint: str) -> Response | tuple[str, int]:
             return redirect(url_for("journey.start"))
     status = 422 if form.is_submitted() else 200
     return render_template("journey/request.html", account=account, offer=chosen, s=service.summary(chosen),
-                           form=form, reason=reason, reasons=cases.REASONS), status
+                           form=form, reason=reason, reasons=cases.REASONS, personalised=personalised), status
+
+
+@bp.route("/<int:plan_id>/withdraw", methods=["POST"])
+@cardholder_required
+def withdraw(plan_id: int) -> Response:
+    plan = _plan_or_404(plan_id)
+    if not WithdrawForm().validate_on_submit():
+        abort(400)
+    try:
+        requests.withdraw_request(plan.id, _account().id, _actor())
+    except plans.PlanError:
+        db.session.rollback()
+        flash(_("This request was already decided, so it cannot be withdrawn."), "info")
+        return redirect(url_for("journey.start"))
+    flash(_("Your request was withdrawn. You can choose another plan."), "info")
+    return redirect(url_for("journey.offers"))
 
 
 @bp.route("/<int:plan_id>/sign", methods=["GET", "POST"])
@@ -336,7 +371,8 @@ def promise() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         problems = _promise_problems(policy, form)
         if not problems:
-            cases.record_promise(account.id, form.amount.amount, account.currency, form.pay_by.data, _actor())
+            made = cases.record_promise(account.id, form.amount.amount, account.currency, form.pay_by.data, _actor())
+            confirmations.promise_recorded(account, made.amount, made.pay_by, _actor())
             db.session.commit()
             flash(_("Thank you. We have noted your promise. Please pay by the date you chose."), "info")
             return redirect(url_for("journey.start"))

@@ -15,7 +15,10 @@ Rules (defaults are the stricter of the US and Chinese rules; see RULES.md):
   time; a message that would break a cap is blocked.
 
 Messages a cardholder asked for (sign-in codes) are not collection messages and never
-reach these rules.
+reach these rules. Service messages (the confirmation of something the cardholder did or
+asked for: a request received or decided, a plan accepted, a promise recorded) follow
+`decide_service`: contact hours and the cardholder's own "no messages" choices hold,
+but a dispute or an active plan does not silence them and they count against no cap.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from zoneinfo import ZoneInfo
 WEEK = timedelta(days=7)
 # Flags that stop every collection message. Deceased and fraud also stop all offers.
 NO_CONTACT_FLAGS = ("do_not_contact", "dispute", "deceased", "fraud")
+# Flags that stop service messages too: the cardholder's own "no contact", and accounts
+# whose holder cannot or must not be written to.
+NO_SERVICE_FLAGS = ("do_not_contact", "deceased", "fraud")
 CHANNELS = ("sms", "email")
 
 SEND, HOLD, BLOCK = "send", "hold", "block"
@@ -162,6 +168,25 @@ def decide(channel: str, now: datetime, facts: ContactFacts, settings: ContactSe
     reason = cap_reason(send_at, facts.time_zone, facts.others, settings)
     if reason:
         return Decision(BLOCK, send_at, reason)
+    if send_at > now:
+        return Decision(HOLD, send_at, "outside_hours")
+    return Decision(SEND, now)
+
+
+def decide_service(channel: str, now: datetime, facts: ContactFacts, settings: ContactSettings) -> Decision:
+    """Whether a service message on ``channel`` may go at ``now``, wait, or not go.
+
+    Blocked by ``NO_SERVICE_FLAGS`` and the channel's opt-out; held outside contact
+    hours; never blocked by a dispute, an active plan or the collection caps.
+    """
+    now = _aware(now).astimezone(UTC)
+    if channel not in CHANNELS:
+        return Decision(BLOCK, now, "unknown_channel")
+    flags = set(facts.flags)
+    for flag in (*NO_SERVICE_FLAGS, f"optout_{channel}"):
+        if flag in flags:
+            return Decision(BLOCK, now, flag)
+    send_at = next_allowed(now, facts.time_zone, settings)
     if send_at > now:
         return Decision(HOLD, send_at, "outside_hours")
     return Decision(SEND, now)

@@ -17,6 +17,10 @@ OPEN_STATES = ("pending_approval", "pending_signature", "active")
 STATES = ("pending_approval", "pending_signature", "active", "completed", "broken", "cancelled", "declined")
 _OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATES)
 _STATE_LIST = ", ".join(f"'{s}'" for s in STATES)
+# Why a supervisor declined a request, in words the cardholder is shown (journey views).
+DECLINE_REASONS = ("income_too_low", "other_plan_fits", "need_documents", "account_disputed", "payments_too_small",
+                   "other")
+_DECLINE_LIST = ", ".join(f"'{r}'" for r in DECLINE_REASONS)
 
 
 class Plan(db.Model):
@@ -25,6 +29,9 @@ class Plan(db.Model):
         CheckConstraint(f"state IN ({_STATE_LIST})", name="state_known"),
         CheckConstraint("plan_type IN ('installment', 'relief', 'settlement', 'personalised')", name="type_known"),
         CheckConstraint("total_repaid >= 0 AND total_cost >= 0", name="totals_non_negative"),
+        CheckConstraint(f"decline_reason IS NULL OR decline_reason IN ({_DECLINE_LIST})", name="decline_reason_known"),
+        CheckConstraint("pause_months IS NULL OR pause_months >= 0", name="pause_non_negative"),
+        CheckConstraint("proposed_monthly IS NULL OR proposed_monthly > 0", name="proposed_positive"),
         Index("uq_plans_one_open_per_account", "account_id", unique=True,
               sqlite_where=text(f"state IN ({_OPEN_LIST})"), postgresql_where=text(f"state IN ({_OPEN_LIST})")),
     )
@@ -56,6 +63,11 @@ class Plan(db.Model):
     decided_by: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # A request for approval: the monthly amount the cardholder proposed, and the pause
+    # (months before the first payment) and decline reason the supervisor chose.
+    proposed_monthly: Mapped[Decimal | None] = mapped_column(Money())
+    pause_months: Mapped[int | None] = mapped_column(Integer)
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
 
     installments: Mapped[list[PlanInstallment]] = relationship(
         back_populates="plan", order_by="PlanInstallment.number", cascade="all, delete-orphan"

@@ -1,4 +1,4 @@
-"""Accepting offers, requesting personalised plans, and deciding on them.
+"""Accepting offers and signing approved plans (requests and decisions: `plans.requests`).
 
 Acceptance is one transaction: plan, installments, signature evidence, the pending
 agreement, the case-file entry and the audit event. The offer is re-computed from the
@@ -25,9 +25,10 @@ from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import frozen_rules
 from portal.agreements.service import create_pending_agreement, produce_agreement
 from portal.audit.service import Actor, record
-from portal.cases.service import REASONS, add_event
+from portal.cases.service import add_event
 from portal.db_types import utcnow
 from portal.domain.offers import Offer
+from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, Signature
@@ -83,6 +84,14 @@ def consent_sha256(text: str) -> str:
 def open_plan(account_id: int) -> Plan | None:
     query = select(Plan).where(Plan.account_id == account_id, Plan.state.in_(OPEN_STATES))
     return db.session.execute(query).scalar_one_or_none()
+
+
+def latest_decline(account_id: int) -> Plan | None:
+    """The account's most recent plan if a supervisor declined it: its reason is shown
+    until the cardholder makes another request or plan."""
+    query = select(Plan).where(Plan.account_id == account_id).order_by(Plan.id.desc()).limit(1)
+    plan = db.session.execute(query).scalar_one_or_none()
+    return plan if plan is not None and plan.state == "declined" else None
 
 
 def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[PolicyVersion, Offer]:
@@ -146,10 +155,16 @@ def _sign(plan: Plan, account: CardAccount, evidence: Evidence) -> Signature:
     return signature
 
 
-def _after_signing(plan: Plan, actor: Actor) -> int:
-    """Queue the agreement inside the transaction; return its id to produce after commit."""
+def _after_signing(plan: Plan, account: CardAccount, actor: Actor) -> int:
+    """Queue the agreement and the cardholder's confirmation inside the transaction;
+    return the agreement's id to produce after commit."""
+    from portal.notifications.confirmations import plan_accepted
+
     db.session.flush()
-    return create_pending_agreement(plan).id
+    agreement = create_pending_agreement(plan)
+    first = plan.installments[0]
+    plan_accepted(account, agreement.reference, first.total, first.due_date, actor)
+    return agreement.id
 
 
 def _produce(agreement_id: int) -> None:
@@ -171,7 +186,7 @@ def accept_offer(account_id: int, fingerprint: str, evidence: Evidence, actor: A
     plan = _plan_from_offer(account, version, offer, "active", evidence.locale, channel)
     plan.accepted_at = utcnow()
     _sign(plan, account, evidence)
-    agreement_id = _after_signing(plan, actor)
+    agreement_id = _after_signing(plan, account, actor)
     add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
     record(actor, "plan.accepted", ("plan", plan.id),
            after={"type": plan.plan_type, "fingerprint": fingerprint, "policy_version": version.number})
@@ -202,46 +217,8 @@ def _commit_or_winner(account_id: int) -> Plan | None:
     return None
 
 
-def request_personalised(account_id: int, fingerprint: str, reason: str, budget: dict[str, Any] | None,
-                         actor: Actor, today: date, locale: str) -> tuple[Plan, bool]:
-    """Ask for a personalised plan: recorded with the hardship reason, waiting for a supervisor."""
-    if reason not in REASONS:
-        raise PlanError("reason_required")
-    account = _lock_account(account_id)
-    existing = open_plan(account_id)
-    if existing is not None:
-        return _same_or_refuse(existing, fingerprint)
-    version, offer = find_offer(account, fingerprint, today)
-    if offer.plan.value != "personalised":
-        raise PlanError("not_personalised")
-    plan = _plan_from_offer(account, version, offer, "pending_approval", locale, "self_service")
-    plan.hardship = {"reason": reason, "budget": budget}
-    db.session.flush()
-    add_event(account_id, "personalised_requested", actor, {"plan": plan.id, "reason": reason})
-    record(actor, "plan.personalised_requested", ("plan", plan.id), after={"reason": reason})
-    winner = _commit_or_winner(account_id)
-    if winner is not None:
-        return _same_or_refuse(winner, fingerprint)
-    return plan, True
-
-
-def decide_personalised(plan_id: int, approve: bool, actor: Actor, note: str = "") -> Plan:
-    """A supervisor approves (the cardholder may then sign) or declines a request."""
-    plan = db.session.get(Plan, plan_id)
-    if plan is None or plan.state != "pending_approval":
-        raise PlanError("not_pending")
-    before = {"state": plan.state}
-    plan.state = "pending_signature" if approve else "declined"
-    plan.decided_by, plan.decided_at, plan.decision_note = actor.id, utcnow(), note[:2000] or None
-    add_event(plan.account_id, "personalised_decided", actor, {"plan": plan.id, "approved": approve})
-    record(actor, "plan.personalised_approved" if approve else "plan.personalised_declined", ("plan", plan.id),
-           before=before, after={"state": plan.state})
-    db.session.commit()
-    return plan
-
-
 def sign_approved(plan_id: int, account_id: int, evidence: Evidence, actor: Actor) -> Plan:
-    """The cardholder signs a personalised plan a supervisor approved; it becomes active."""
+    """The cardholder signs a plan a supervisor approved; it becomes active."""
     account = _lock_account(account_id)
     plan = db.session.get(Plan, plan_id)
     if plan is None or plan.account_id != account_id:
@@ -250,9 +227,11 @@ def sign_approved(plan_id: int, account_id: int, evidence: Evidence, actor: Acto
         return plan  # a repeated submit
     if plan.state != "pending_signature":
         raise PlanError("not_signable")
+    if set(account.flags or ()) & DEFAULT_BLOCKING_FLAGS:
+        raise PlanError("account_paused")  # a dispute pauses plans until it is settled
     _sign(plan, account, evidence)
     plan.state, plan.accepted_at = "active", utcnow()
-    agreement_id = _after_signing(plan, actor)
+    agreement_id = _after_signing(plan, account, actor)
     add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
     record(actor, "plan.accepted", ("plan", plan.id), after={"type": plan.plan_type, "approved_by": plan.decided_by})
     db.session.commit()

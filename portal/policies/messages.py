@@ -68,6 +68,7 @@ FIELDS: dict[str | tuple[str, str], tuple[Any, str]] = {
     "agent_max_discount": (_l("Agents may offer a discount up to"), "fraction"),
     # personalised
     "max_tenor": (_l("Longest tenor (months, at most 60)"), "months"),
+    "max_pause_months": (_l("Longest payment pause at the start (months; 0: none)"), "months"),
 }
 
 PLAN_TYPES: dict[str, Any] = {

@@ -20,6 +20,7 @@ from portal.notifications.rules import (
     blocking_reason,
     cap_reason,
     decide,
+    decide_service,
     in_window,
     next_allowed,
 )
@@ -262,3 +263,20 @@ def test_contact_rules_and_channels_come_from_the_environment(tmp_path):
         _messaging({"PORTAL_SMS_URL": "https://sms.example/send"}, production=True)
     assert _messaging({**sms, "PORTAL_PUBLIC_URL": "https://pay.bank.example/"}, production=True)["PUBLIC_URL"] \
         == "https://pay.bank.example"
+
+
+def test_service_messages_keep_hours_and_opt_outs_but_not_collection_blocks():
+    noon, night = local(SH, 2026, 12, 1, 12), local(SH, 2026, 12, 1, 23)
+    busy = tuple(local(SH, 2026, 12, 1, 9) + timedelta(minutes=i) for i in range(7))
+
+    def service(instant, **facts):  # type: ignore[no-untyped-def]
+        return decide_service("sms", instant, ContactFacts(time_zone=SH, **facts), DEFAULT)
+
+    for facts in ({"flags": frozenset({"dispute"})}, {"has_active_plan": True}, {"others": busy}):
+        assert decision_at(noon, **facts).action == BLOCK
+        assert service(noon, **facts).action == SEND
+    assert service(night).action == HOLD and service(night).send_at == local(SH, 2026, 12, 2, 8)
+    for flag in ("do_not_contact", "optout_sms", "deceased", "fraud"):
+        blocked = service(noon, flags=frozenset({flag}))
+        assert (blocked.action, blocked.reason) == (BLOCK, flag)
+    assert decide_service("fax", noon, ContactFacts(time_zone=SH), DEFAULT).reason == "unknown_channel"

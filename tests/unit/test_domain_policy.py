@@ -135,6 +135,11 @@ def test_default_policy_is_valid_and_covers_every_dpd() -> None:
             with_limits(2, "personalised", max_fee_waiver=D("2")),
             ("tiers[2].personalised.max_fee_waiver", "percent_out_of_range"),
         ),
+        (with_limits(2, "personalised", max_pause_months=-1), ("tiers[2].personalised.max_pause_months", "negative")),
+        (
+            with_limits(2, "personalised", max_tenor=12, max_pause_months=12),
+            ("tiers[2].personalised.max_pause_months", "out_of_range"),
+        ),
         (replace(BASE, currency="XYZ"), ("currency", "unknown_currency")),
         (replace(BASE, tiers=()), ("tiers", "empty")),
         (replace(BASE, cooldown_days=-1), ("cooldown_days", "negative")),

@@ -268,20 +268,35 @@ def test_service_enforces_the_dispute_rule_too(app, frozen):
 
 # --- approvals ----------------------------------------------------------------------
 
-def pending_personalised(app, account_id):
+def pending_request(app, account_id, plan_type="personalised", proposed=None):
     from portal.audit.service import Actor
+    from portal.cases.service import record_budget
     from portal.extensions import db
-    from portal.plans.service import request_personalised
+    from portal.plans.requests import request_plan
     from portal.policies.service import offers_for_account
 
     with app.app_context():
         acc = db.session.get(CardAccount, account_id)
         _, offers = offers_for_account(acc, date(2026, 11, 28))
-        offer = next(o for o in offers if o.plan.value == "personalised")
+        offer = next(o for o in offers if o.plan.value == plan_type and o.needs_approval)
         budget = {"earnings": "6000", "housing": "2500", "food_housekeeping": "1500", "transport": "300"}
-        plan, _ = request_personalised(account_id, offer.fingerprint, "illness", budget,
-                                       Actor("cardholder", str(account_id)), date(2026, 11, 28), "en")
+        actor = Actor("cardholder", str(account_id))
+        record_budget(account_id, budget, Decimal("1700"), actor)
+        plan, _ = request_plan(account_id, offer.fingerprint, "illness", actor, date(2026, 11, 28), "en", proposed)
         return plan.id
+
+
+def pending_personalised(app, account_id, proposed=None):
+    return pending_request(app, account_id, "personalised", proposed)
+
+
+def decide(client, plan_id, **fields):
+    """Post a decision from the approvals page, with the digest of the request shown there."""
+    page = client.get("/care/approvals").get_data(as_text=True)
+    shown = re.search(rf'name="p{plan_id}-shown" type="hidden" value="([0-9a-f]{{64}})"', page)
+    digest = shown.group(1) if shown else "0" * 64
+    return post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-shown": digest,
+                                                        **{f"p{plan_id}-{k}": v for k, v in fields.items()}})
 
 
 def test_supervisor_approves_a_personalised_plan(app, client, policy, query, frozen):
@@ -290,20 +305,20 @@ def test_supervisor_approves_a_personalised_plan(app, client, policy, query, fro
     staff_id, *_ = signed_in_staff(app, client, Role.SUPERVISOR)
     html = client.get("/care/approvals").get_data(as_text=True)
     for text in ["Holder 0", "Illness or injury", "Earnings", "CN¥6,000.00", "Left each month", "CN¥1,700.00",
-                 "60 months"]:
+                 "60 months", "This tier allows no payment pause"]:
         assert text in html, text
-    declined_without_note = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "decline"})
-    assert declined_without_note.status_code == 422 and b"Say why you decline" in declined_without_note.data
-    response = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve",
-                                                            f"p{plan_id}-note": "Budget checked <b>ok</b>"})
+    no_reason = decide(client, plan_id, decision="decline")
+    assert no_reason.status_code == 422 and b"Choose the reason for declining" in no_reason.data
+    response = decide(client, plan_id, decision="approve", note="Budget checked <b>ok</b>")
     assert response.status_code == 302
     plan = query.one(select(Plan).where(Plan.id == plan_id))
     assert plan.state == "pending_signature" and plan.decided_by == str(staff_id)
     assert "Nothing is waiting for approval" in client.get("/care/approvals").get_data(as_text=True)
-    again = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve"})
-    assert again.status_code == 302  # already decided: a message, no change
+    again = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve",
+                                                         f"p{plan_id}-shown": "0" * 64})
+    assert again.status_code == 409 and b"already decided or withdrawn" in again.data
     case = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
-    assert "Personalised plan decided" in case and "Budget checked &lt;b&gt;ok&lt;/b&gt;" in case
+    assert "Plan request decided" in case and "Budget checked &lt;b&gt;ok&lt;/b&gt;" in case
 
 
 def test_agents_cannot_decide(app, client, policy, query, frozen):
@@ -311,7 +326,8 @@ def test_agents_cannot_decide(app, client, policy, query, frozen):
     plan_id = pending_personalised(app, account_id)
     agent(app, client)
     assert client.get("/care/approvals").status_code == 403
-    response = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve"})
+    response = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve",
+                                                            f"p{plan_id}-shown": "0" * 64})
     assert response.status_code == 403
     assert query.one(select(Plan.state).where(Plan.id == plan_id)) == "pending_approval"
 

@@ -151,9 +151,10 @@ def test_personalised_request_waits_for_a_supervisor_then_is_signed(app, client,
     assert "Our team is looking at it" in client.get("/plan").get_data(as_text=True)
 
     from portal.audit.service import Actor
-    from portal.plans.service import decide_personalised
+    from portal.plans.requests import Decision, decide_request, request_digest
 
-    query.run(lambda s: decide_personalised(plan.id, True, Actor("staff", "7"), "documents seen"))
+    query.run(lambda s: decide_request(plan.id, Decision(True, request_digest(s.get(Plan, plan.id)),
+                                                         "documents seen"), Actor("staff", "7")))
     assert "was approved" in client.get("/plan").get_data(as_text=True)
     signed = post(client, f"/plan/{plan.id}/sign", {"full_name": "Li Na", "consent": "y"})
     assert signed.status_code == 302

@@ -317,6 +317,14 @@ def test_saving_a_valid_change_stores_it_and_audits_it(app, maker, query):
     assert saved[0].after == {"cooldown_days": 60, "tiers[M3].installment.tenors": [6, 12, 24, 36, 48]}
 
 
+def test_the_personalised_pause_is_edited_like_any_limit(app, maker, query):
+    number = new_draft(maker)
+    assert page_form(maker, f"/admin/policies/{number}/edit")["tiers-3-personalised-max_pause_months"] == "3"
+    assert edit(maker, number, **{"tiers-3-personalised-max_pause_months": "6"}).status_code == 302
+    document = query.one(select(PolicyVersion.document).where(PolicyVersion.number == number))
+    assert document["tiers"][3]["personalised"]["max_pause_months"] == 6
+
+
 BAD_LIMITS = [
     # (form field, value, message next to it, problem kind)
     ("tiers-1-min_dpd", "31", "Days past due 30 to 30 are not covered by any tier.", "gap"),
@@ -338,6 +346,8 @@ BAD_LIMITS = [
     ("tiers-0-installment-min_installment", "100.555", "Use at most 2 decimal places (you entered 100.555).",
      "too many decimals"),
     ("tiers-2-relief-max_months", "0", "Must be from 1 to 60 (you entered 0).", "out of range"),
+    ("tiers-3-personalised-max_pause_months", "60", "Must be from 0 to 59 (you entered 60).",
+     "pause as long as the plan"),
     ("tiers-1-name", "M1", "M1 appears more than once.", "duplicate"),
     ("cooldown_days", "ninety", "Enter a whole number, e.g. 12.", "not a number"),
     ("tiers-0-installment-max_monthly_fee_rate", "abc", "Enter a number, e.g. 0.05 or 100.00.", "not a number"),
