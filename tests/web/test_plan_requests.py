@@ -160,7 +160,7 @@ def test_personalised_plan_approved_at_the_proposed_amount_with_a_pause_then_sig
     status = client.get("/plan").get_data(as_text=True)
     assert "was approved" in status and "Payment pause at the start" in status
     sign_page = client.get(f"/plan/{plan.id}/sign").get_data(as_text=True)
-    assert "Payment pause at the start" in sign_page and "2 months" in sign_page
+    assert "Payment pause" in sign_page and "2 months with nothing to pay" in sign_page
     signed = post(client, f"/plan/{plan.id}/sign", {"full_name": "Li Na", "consent": "y"})
     assert signed.status_code == 302
     [accepted] = messages(query, "plan_accepted")
