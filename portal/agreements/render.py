@@ -27,6 +27,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from portal import jurisdictions
 from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
 from portal.agreements.schedule_grid import ScheduleGrid, fixed_width, schedule_grid
@@ -266,6 +267,8 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
         (_("Late fees"), part("late_fees")),
     ]
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
+    assert account is not None
+    place = jurisdictions.get(account.jurisdiction)
     return {
         "agreement": agreement,
         "reference": agreement.reference,
@@ -278,7 +281,11 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
         "schedule": schedule_lines(plan.installments, currency),
         "currency": currency,
         "bank_name": config["BANK_NAME"],
-        "care_phone": config["CARE_PHONE"],
+        "care_phone": place.care_phone,
+        "plan_basis": jurisdictions.text(place.plan_basis),
+        "regulator": jurisdictions.text(place.regulator),
+        "complaint_services": [(jurisdictions.text(c.name), c.phone) for c in place.complaints],
+        "debt_advice": [(jurisdictions.text(c.name), c.phone) for c in place.debt_advice],
         "balance_parts": balance_parts,
         "parts_add_up": sum((amount for _label, amount in balance_parts), Decimal(0)) == plan.balance_at_acceptance,
         "terms": term_rows(plan.terms or {}, currency),
@@ -301,7 +308,9 @@ def document_context(agreement: Agreement) -> dict[str, Any]:
 def render_html(agreement: Agreement) -> str:
     """The agreement as HTML in the plan's language."""
     locale = agreement.plan.locale if agreement.plan.locale in LOCALES else "en"
-    with force_locale(locale):
+    account = db.session.get(CardAccount, agreement.plan.account_id)
+    assert account is not None
+    with force_locale(locale), jurisdictions.serving(account.jurisdiction):
         return render_template("agreements/document.html", **document_context(agreement))
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal import jurisdictions
 from portal.agreements.models import Agreement
 from portal.audit.service import Actor
 from portal.auth import cardholder_required
@@ -77,7 +78,7 @@ def consent_text() -> str:
         "call %(phone)s and we will post it to you. You can withdraw your consent to electronic records at any "
         "time by calling the same number; the plan you signed stays valid. This consent covers this plan and "
         "its agreement only.",
-        phone=current_app.config["CARE_PHONE"],
+        phone=jurisdictions.care_phone(),
     )
 
 
