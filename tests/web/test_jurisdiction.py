@@ -94,3 +94,9 @@ def test_a_minimum_due_above_the_balance_is_refused(app):
         make_account(
             app, principal="100.00", interest=Decimal("0"), late_fees=Decimal("0"), minimum_due=Decimal("100.01")
         )
+
+
+def test_demo_text_names_the_configured_address(app):
+    app.config["PUBLIC_URL"] = "http://127.0.0.1:5055"
+    output = app.test_cli_runner().invoke(args=["portal", "demo"]).output
+    assert "http://127.0.0.1:5055/care/sign-in" in output and ":5000" not in output
