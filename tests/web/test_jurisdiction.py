@@ -46,7 +46,7 @@ def test_pages_give_a_hong_kong_cardholder_the_hong_kong_care_number(app, client
     hk_account(app, "zh_Hans")  # language does not decide the number
     auth.sign_in()
     html = client.get("/account").get_data(as_text=True)
-    assert "+852 3000 0000" in html and "400 000 0000" not in html
+    assert '<span class="nowrap">+852 3000 0000</span>' in html and "400 000 0000" not in html  # never wrapped
 
 
 def test_before_sign_in_every_jurisdiction_s_care_number_is_shown(client):
