@@ -44,6 +44,7 @@ class Jurisdiction:
     name: Mapping[str, str]
     regulator: Mapping[str, str]
     plan_basis: Mapping[str, str]
+    currency_word: Mapping[str, str]
     care_phone: str
     english_formats: str
     debt_advice: tuple[Contact, ...]
@@ -105,6 +106,7 @@ def parse_jurisdictions(text: str) -> dict[str, Jurisdiction]:
             name=_texts(f"{code}.name", table.get("name")),
             regulator=_texts(f"{code}.regulator", table.get("regulator")),
             plan_basis=_texts(f"{code}.plan_basis", table.get("plan_basis")),
+            currency_word=_texts(f"{code}.currency_word", table.get("currency_word")),
             care_phone=_phone(f"{code}.care_phone", table.get("care_phone")),
             english_formats=_formats(f"{code}.english_formats", table.get("english_formats", "en_GB")),
             debt_advice=_contacts(f"{code}.debt_advice", table.get("debt_advice")),
@@ -167,6 +169,11 @@ def text(mapping: Mapping[str, str]) -> str:
     from flask_babel import get_locale
 
     return mapping.get(str(get_locale()), mapping["en"])
+
+
+def here() -> Jurisdiction:
+    """The current account's jurisdiction, or the default one."""
+    return current() or get(None)
 
 
 def care_phone() -> str:

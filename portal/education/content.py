@@ -14,7 +14,8 @@ and then uses a deliberately small Markdown subset: ``## headings``, paragraphs,
 bullet lists, ``**bold**`` and ``[links](/learn/plan-types)`` to internal paths only, and
 a line ``[[debt-advice]]`` or ``[[web-address]]`` alone, where the page inserts the
 services and the bank's web address of the reader's jurisdiction (from configuration, so
-that content files never hard-code a phone number). Nothing else is special. Every
+that content files never hard-code a phone number); ``[[currency]]`` inside a line
+becomes the reader's currency ("港元", "yuan"). Nothing else is special. Every
 piece of text is escaped with markupsafe, so raw HTML in a content file is shown as
 text, never run. No Flask here: the parser is testable alone.
 """
@@ -42,6 +43,7 @@ SLUGS = (
 )
 REQUIRED_FIELDS = ("title", "summary", "order")
 INSERTS = ("debt-advice", "web-address")
+CURRENCY_TOKEN = "[[currency]]"
 _INSERT_LINE = re.compile(r"^\[\[(?P<name>[a-z\-]+)\]\]$")
 
 # Same-site paths only: one leading slash, no scheme, no "//" host, no backslash tricks.

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
 from markupsafe import Markup
 
-from portal.education.content import INSERTS, insert_marker, library
+from portal import jurisdictions
+from portal.education.content import CURRENCY_TOKEN, INSERTS, insert_marker, library
 
 bp = Blueprint("education", __name__)
 
@@ -31,7 +32,9 @@ def topic(slug: str) -> str:
 
 
 def with_inserts(html: Markup) -> Markup:
-    """The topic with each ``[[insert]]`` replaced by its partial for the reader's jurisdiction."""
+    """The topic with each ``[[insert]]`` replaced by its partial for the reader's jurisdiction,
+    and worked examples in that jurisdiction's currency."""
+    html = html.replace(CURRENCY_TOKEN, jurisdictions.text(jurisdictions.here().currency_word))
     for name in INSERTS:
         marker = insert_marker(name)
         if marker in html:

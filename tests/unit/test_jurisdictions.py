@@ -15,6 +15,7 @@ GOOD = """
 care_phone = "+65 6000 0000"
 name = { en = "Singapore", zh_Hans = "新加坡", zh_Hant = "新加坡" }
 regulator = { en = "Monetary Authority of Singapore", zh_Hans = "新加坡金融管理局", zh_Hant = "新加坡金融管理局" }
+currency_word = { en = "dollars", zh_Hans = "新元", zh_Hant = "新元" }
 plan_basis = { en = "the bank's code", zh_Hans = "本行守则", zh_Hant = "本行守則" }
 [[SG.debt_advice]]
 name = { en = "Credit Counselling", zh_Hans = "信贷辅导", zh_Hant = "信貸輔導" }

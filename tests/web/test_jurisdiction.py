@@ -100,3 +100,17 @@ def test_demo_text_names_the_configured_address(app):
     app.config["PUBLIC_URL"] = "http://127.0.0.1:5055"
     output = app.test_cli_runner().invoke(args=["portal", "demo"]).output
     assert "http://127.0.0.1:5055/care/sign-in" in output and ":5000" not in output
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "currency", "word", "other"),
+    [("HK", "HKD", "10,000港元", "10,000元"), ("CN", "CNY", "10,000元", "港元")],
+)
+def test_worked_examples_use_the_currency_where_the_cardholder_lives(
+    app, client, auth, jurisdiction, currency, word, other
+):
+    make_account(app, currency=currency, jurisdiction=jurisdiction, locale="zh_Hans")
+    auth.sign_in()
+    client.get("/language/zh_Hans")
+    html = client.get("/learn/annualised-rate").get_data(as_text=True)
+    assert word in html and other not in html and "[[currency]]" not in html
