@@ -43,7 +43,7 @@ SLUGS = (
 )
 REQUIRED_FIELDS = ("title", "summary", "order")
 INSERTS = ("debt-advice", "web-address")
-CURRENCY_TOKEN = "[[currency]]"
+CURRENCY_PLACEHOLDER = "[[currency]]"
 _INSERT_LINE = re.compile(r"^\[\[(?P<name>[a-z\-]+)\]\]$")
 
 # Same-site paths only: one leading slash, no scheme, no "//" host, no backslash tricks.

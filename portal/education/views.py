@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from portal import jurisdictions
-from portal.education.content import CURRENCY_TOKEN, INSERTS, insert_marker, library
+from portal.education.content import CURRENCY_PLACEHOLDER, INSERTS, insert_marker, library
 
 bp = Blueprint("education", __name__)
 
@@ -34,7 +34,7 @@ def topic(slug: str) -> str:
 def with_inserts(html: Markup) -> Markup:
     """The topic with each ``[[insert]]`` replaced by its partial for the reader's jurisdiction,
     and worked examples in that jurisdiction's currency."""
-    html = html.replace(CURRENCY_TOKEN, jurisdictions.text(jurisdictions.here().currency_word))
+    html = html.replace(CURRENCY_PLACEHOLDER, jurisdictions.text(jurisdictions.here().currency_word))
     for name in INSERTS:
         marker = insert_marker(name)
         if marker in html:
