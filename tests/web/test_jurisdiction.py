@@ -37,7 +37,7 @@ def test_a_hong_kong_agreement_cites_hong_kong_rules_in_every_language(app, loca
 
 def test_a_mainland_agreement_names_the_current_regulator_and_its_hotline(app):
     html = agreement_html(app, make_account(app), "zh_Hans")
-    assert "《商业银行信用卡业务监督管理办法》（2011年）第七十条" in html
+    assert "2011年《商业银行信用卡业务监督管理办法》第七十条" in html
     assert "国家金融监督管理总局" in html and "12378" in html and "400 000 0000" in html
     assert "CBRC" not in html and "银监会" not in html and "+852" not in html
 
