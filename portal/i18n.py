@@ -11,8 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
 from babel.dates import get_timezone_gmt
 from babel.numbers import format_currency as babel_format_currency
 from flask import Flask, request, session
@@ -89,11 +91,21 @@ def local_date(value: date | datetime | None, style: str = "long", tz: str | Non
 
 
 def local_datetime(value: datetime | None, style: str = "medium", tz: str | None = None) -> str:
-    """Date and time in ``tz`` (default: the request's zone), e.g. for messages."""
+    """Date and time in ``tz`` (default: the request's zone), e.g. for messages.
+
+    "short" is the medium date with the short time ("30 Dec 2026, 14:05"): a numeric
+    short date ("30/12/2026") is misread wherever the other order is usual."""
     if value is None:
         return ""
     zone = ZoneInfo(tz) if tz else get_timezone()
-    return babel_format_datetime(value, style, tzinfo=zone, locale=date_locale())
+    locale = date_locale()
+    if style == "short":
+        pattern = Locale.parse(locale).datetime_formats["medium"]
+        when = value.astimezone(zone)
+        return str(pattern).replace("{1}", babel_format_date(when.date(), "medium", locale=locale)).replace(
+            "{0}", babel_format_time(when, "short", tzinfo=zone, locale=locale)
+        )
+    return babel_format_datetime(value, style, tzinfo=zone, locale=locale)
 
 
 def time_with_offset(value: datetime | None, tz: str | None = None) -> str:

@@ -66,8 +66,8 @@ def test_the_debt_advice_guide_lists_every_jurisdiction_before_sign_in(client):
     assert "18288" in html and "12378" in html and "Mainland China" in html
 
 
-def test_the_scam_guide_names_the_bank_s_web_address(app, client):
-    app.config["BANK_WEB_ADDRESS"] = "https://cards.example-bank.com"
+def test_the_scam_guide_names_the_bank_s_web_address(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "BANK_WEB_ADDRESS", "https://cards.example-bank.com")
     html = client.get("/learn/scams").get_data(as_text=True)
     assert "<strong>https://cards.example-bank.com</strong>" in html
     assert "card number and date of birth only on pages at this address" in html
@@ -96,8 +96,8 @@ def test_a_minimum_due_above_the_balance_is_refused(app):
         )
 
 
-def test_demo_text_names_the_configured_address(app):
-    app.config["PUBLIC_URL"] = "http://127.0.0.1:5055"
+def test_demo_text_names_the_configured_address(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "http://127.0.0.1:5055")
     output = app.test_cli_runner().invoke(args=["portal", "demo"]).output
     assert "http://127.0.0.1:5055/care/sign-in" in output and ":5000" not in output
 
@@ -114,3 +114,13 @@ def test_worked_examples_use_the_currency_where_the_cardholder_lives(
     client.get("/language/zh_Hans")
     html = client.get("/learn/annualised-rate").get_data(as_text=True)
     assert word in html and other not in html and "[[currency]]" not in html
+
+
+def test_an_english_link_message_gives_its_expiry_day_month_with_the_month_named(app, frozen):
+    from portal.links.service import preview_link_message
+
+    account_id = hk_account(app, "en")
+    with app.app_context():
+        _subject, body = preview_link_message(account_id, "sms", None)
+    # Issued 28 Nov 2026 04:00 UTC, valid 72 hours: 1 Dec 2026, 12:00 in Hong Kong.
+    assert "works until 1 Dec 2026, 12:00" in body

@@ -113,7 +113,7 @@ def test_preview_is_in_the_cardholders_language(app, frozen):
         subject, body = preview_link_message(account_id, "sms", None)
         email_subject, email_body = preview_link_message(account_id, "email", None)
     expiry = utcnow() + timedelta(hours=72)
-    assert subject is None and format_datetime(expiry, "short", tzinfo=SH, locale="zh_Hans") in body
+    assert subject is None and format_datetime(expiry, "yyyy年M月d日 HH:mm", tzinfo=SH, locale="zh_Hans") in body
     # The opt-out word is the one people use in the market: TD (退订) in mainland China.
     assert "/l/…" in body and ("TD" in body or "STOP" in body)
     assert email_subject and "/unsubscribe/" in email_body
