@@ -135,6 +135,9 @@ def configured() -> dict[str, Jurisdiction]:
 def get(code: str | None) -> Jurisdiction:
     """The settings for ``code``; an unknown or missing code gets the default jurisdiction."""
     known = configured()
+    if code and code not in known:
+        # Data from the core system names a market this deployment has no settings for.
+        current_app.logger.warning("jurisdiction %s is not configured; using the default", code)
     return known.get(code or "") or known[current_app.config["DEFAULT_JURISDICTION"]]
 
 

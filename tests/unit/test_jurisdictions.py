@@ -85,3 +85,14 @@ def test_the_signing_time_puts_the_offset_after_the_time_in_chinese(app):
         assert time_with_offset(signed, "Asia/Shanghai") == "2026年12月30日 14:05:00 GMT+08:00"
     with app.test_request_context(), force_locale("en"):
         assert time_with_offset(signed, "Asia/Shanghai") == "30 Dec 2026, 14:05:00 GMT+08:00"
+
+
+def test_an_account_in_an_unconfigured_jurisdiction_gets_the_default_and_a_warning(app, monkeypatch):
+    from portal import jurisdictions
+
+    warnings: list[str] = []
+    monkeypatch.setattr(app.logger, "warning", lambda message, *args: warnings.append(message % args))
+    with app.app_context():
+        assert jurisdictions.get("SG").code == app.config["DEFAULT_JURISDICTION"]
+        assert jurisdictions.get("HK").code == "HK"
+    assert warnings == ["jurisdiction SG is not configured; using the default"]
