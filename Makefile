@@ -6,10 +6,15 @@ FLASK   := $(BIN)/flask --app wsgi
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 
-.PHONY: run test setup setup-test i18n i18n-extract i18n-update db-upgrade demo lint fmt bench clean
+# Links in messages, demo text and PDFs point where `make run` serves, unless
+# PORTAL_PUBLIC_URL says otherwise (a wildcard bind address is reached as localhost).
+PUBLIC_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST))
+run demo db-upgrade public-url: export PORTAL_PUBLIC_URL ?= http://$(PUBLIC_HOST):$(PORT)
+
+.PHONY: run test setup setup-test i18n i18n-extract i18n-update db-upgrade demo lint fmt bench clean public-url
 
 run: setup db-upgrade demo
-	@echo "Serving on http://$(HOST):$(PORT)  (stop with Ctrl-C)"
+	@echo "Serving on http://$(HOST):$(PORT), links use $$PORTAL_PUBLIC_URL  (stop with Ctrl-C)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup-test
@@ -51,6 +56,9 @@ db-upgrade: setup
 
 demo: db-upgrade
 	$(FLASK) portal demo
+
+public-url:
+	@echo $$PORTAL_PUBLIC_URL
 
 lint: setup-test
 	$(BIN)/ruff check portal tests bench

@@ -73,7 +73,7 @@ def _echo_demo_staff() -> None:
 
     if current_app.config["PORTAL_ENV"] == "production":
         return
-    click.echo("Demo staff sign in at http://127.0.0.1:5000/care/sign-in with:")
+    click.echo(f"Demo staff sign in at {current_app.config['PUBLIC_URL']}/care/sign-in with:")
     for s in DEMO_STAFF:
         click.echo(f"  {s.email:24} password {s.password:26} {s.role.value:13} TOTP secret {s.totp_secret}")
     click.echo("For the current 6-digit code use `flask --app wsgi portal staff totp EMAIL` "

@@ -216,6 +216,26 @@ def _trusted_proxies(value: str) -> int:
     return int(value)
 
 
+def _jurisdictions(env: dict[str, str]) -> dict[str, Any]:
+    """Per-jurisdiction regulator, rules, phones and debt advice (``portal.jurisdictions``),
+    from ``PORTAL_JURISDICTIONS_FILE`` or the shipped defaults for CN and HK."""
+    from portal.jurisdictions import DEFAULT_FILE, JurisdictionError, load_jurisdictions
+
+    if env.get("PORTAL_CARE_PHONE", "").strip():
+        raise ConfigError(
+            "PORTAL_CARE_PHONE is no longer read: set care_phone per jurisdiction in PORTAL_JURISDICTIONS_FILE"
+        )
+    path = env.get("PORTAL_JURISDICTIONS_FILE", "").strip()
+    try:
+        known = load_jurisdictions(Path(path) if path else DEFAULT_FILE)
+    except JurisdictionError as problem:
+        raise ConfigError(f"PORTAL_JURISDICTIONS_FILE: {problem}") from None
+    default = env.get("PORTAL_DEFAULT_JURISDICTION", "").strip().upper() or next(iter(known))
+    if default not in known:
+        raise ConfigError(f"PORTAL_DEFAULT_JURISDICTION must be one of {', '.join(known)}, not {default!r}")
+    return {"JURISDICTIONS": known, "DEFAULT_JURISDICTION": default, "CARE_PHONE": known[default].care_phone}
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -261,6 +281,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
 
     return {
         **messaging,
+        **_jurisdictions(env),
+        # The bank's own web address, named in the scam guide as the only place the portal
+        # asks for a card number and birth date.
+        "BANK_WEB_ADDRESS": (env.get("PORTAL_BANK_WEB_ADDRESS", "") or messaging["PUBLIC_URL"]).rstrip("/"),
         "PORTAL_ENV": mode,
         "SECRET_KEY": secret,
         "CARD_HASH_KEY": card_key,
@@ -291,7 +315,6 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "DEV_OUTBOX_PAGE": _bool(env.get("PORTAL_DEV_OUTBOX"), not production),
         "SMS_SENDER_NAME": env.get("PORTAL_SMS_SENDER", "Card Services"),
         "BANK_NAME": env.get("PORTAL_BANK_NAME", "Example Bank"),
-        "CARE_PHONE": env.get("PORTAL_CARE_PHONE", "400 000 0000"),
         # Where cardholders send payments; shown on the plan confirmation page.
         "PAYMENT_ACCOUNT_NAME": env.get("PORTAL_PAYMENT_ACCOUNT_NAME", "Example Bank Card Repayments"),
         "PAYMENT_ACCOUNT_NUMBER": env.get("PORTAL_PAYMENT_ACCOUNT_NUMBER", "6222 0000 0000 0000 888"),

@@ -47,6 +47,11 @@ class DemoCardholder:
     time_zone: str = "Asia/Shanghai"
 
     @property
+    def jurisdiction(self) -> str:
+        """Hong Kong dollar accounts are Hong Kong accounts; the rest are Mainland ones."""
+        return "HK" if self.currency == "HKD" else "CN"
+
+    @property
     def card_number(self) -> str:
         return with_check_digit(f"622200000000{self.serial:03d}")
 
@@ -75,7 +80,8 @@ DEMO_CARDHOLDERS: tuple[DemoCardholder, ...] = (
 
 
 def _minimum_due(balance: Decimal, overdue: Decimal) -> Decimal:
-    return (overdue + (balance * D("0.10"))).quantize(D("0.01"))
+    """What is overdue plus this month's 10 % minimum, never more than the whole balance."""
+    return min(balance, (overdue + (balance * D("0.10"))).quantize(D("0.01")))
 
 
 def load_demo(today: date | None = None) -> int:
@@ -99,7 +105,7 @@ def load_demo(today: date | None = None) -> int:
             principal=demo.principal, interest=demo.interest, fees=demo.fees, late_fees=demo.late_fees,
             overdue_amount=overdue, minimum_due=_minimum_due(balance, overdue),
             due_date=today - timedelta(days=demo.days_past_due) + timedelta(days=30 * months_behind),
-            days_past_due=demo.days_past_due, time_zone=demo.time_zone, flags=[],
+            days_past_due=demo.days_past_due, time_zone=demo.time_zone, jurisdiction=demo.jurisdiction, flags=[],
         )
         db.session.add_all([holder, account])
         for months_ago in (2, 4):

@@ -11,10 +11,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
+from babel.dates import get_timezone_gmt
 from babel.numbers import format_currency as babel_format_currency
 from flask import Flask, request, session
-from flask_babel import format_date, format_decimal, format_percent, get_locale, get_timezone
+from flask_babel import format_decimal, format_percent, get_locale, get_timezone
 
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 DEFAULT_LOCALE = "en"
@@ -67,21 +71,52 @@ def percent(fraction: Decimal, digits: int = 2) -> str:
     return format_percent(fraction, format=pattern)
 
 
+def date_locale() -> str:
+    """The locale whose date patterns the active language uses here: English dates for an
+    account in China or Hong Kong read day-month ("30 Dec 2026", never "Dec 30, 2026");
+    which English patterns is the account's jurisdiction's setting."""
+    from portal import jurisdictions
+
+    locale = str(get_locale())
+    return (jurisdictions.current() or jurisdictions.get(None)).format_locale(locale)
+
+
 def local_date(value: date | datetime | None, style: str = "long", tz: str | None = None) -> str:
     """A date for the active locale; an aware datetime is first moved to ``tz``."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(tz) if tz else get_timezone()).date()
-    return format_date(value, style)
+    return babel_format_date(value, style, locale=date_locale())
 
 
 def local_datetime(value: datetime | None, style: str = "medium", tz: str | None = None) -> str:
-    """Date and time with the zone's name, e.g. for signatures and messages."""
+    """Date and time in ``tz`` (default: the request's zone), e.g. for messages.
+
+    "short" is the medium date with the short time ("30 Dec 2026, 14:05"): a numeric
+    short date ("30/12/2026") is misread wherever the other order is usual."""
     if value is None:
         return ""
     zone = ZoneInfo(tz) if tz else get_timezone()
-    return babel_format_datetime(value, style, tzinfo=zone, locale=get_locale())
+    locale = date_locale()
+    if style == "short":
+        pattern = Locale.parse(locale).datetime_formats["medium"]
+        when = value.astimezone(zone)
+        return str(pattern).replace("{1}", babel_format_date(when.date(), "medium", locale=locale)).replace(
+            "{0}", babel_format_time(when, "short", tzinfo=zone, locale=locale)
+        )
+    return babel_format_datetime(value, style, tzinfo=zone, locale=locale)
+
+
+def time_with_offset(value: datetime | None, tz: str | None = None) -> str:
+    """Date and time as the locale writes them, then the UTC offset: "2026年12月30日 14:05:00
+    GMT+08:00". Babel's long style puts the offset before the time in Simplified Chinese."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(tz) if tz else get_timezone()
+    locale = date_locale()
+    when = babel_format_datetime(value, "medium", tzinfo=zone, locale=locale)
+    return f"{when} {get_timezone_gmt(value.astimezone(zone), 'long', locale=locale)}"
 
 
 def number(value: int | Decimal) -> str:
@@ -91,6 +126,11 @@ def number(value: int | Decimal) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(
-        money=money, percent=percent, local_date=local_date, local_datetime=local_datetime, number=number
+        money=money, percent=percent, local_date=local_date, local_datetime=local_datetime, number=number,
+        time_with_offset=time_with_offset,
     )
-    app.jinja_env.globals.update(LOCALES=LOCALES, html_lang=html_lang, current_locale=lambda: str(get_locale()))
+    from portal import jurisdictions
+
+    app.jinja_env.globals.update(LOCALES=LOCALES, html_lang=html_lang, current_locale=lambda: str(get_locale()),
+                                 jurisdiction=jurisdictions.current, jurisdictions=jurisdictions.configured,
+                                 jtext=jurisdictions.text, care_phone=jurisdictions.care_phone)

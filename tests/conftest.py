@@ -173,6 +173,9 @@ def make_account(app: Flask, *, card: str = CARD, dob: date = DOB, name: str = "
         time_zone="Asia/Shanghai", flags=[],
     )
     values.update(fields)
+    if "minimum_due" not in fields:  # a minimum due is never more than the balance (a CHECK)
+        balance = sum((Decimal(values[k]) for k in ("principal", "interest", "fees", "late_fees")), Decimal(0))
+        values["minimum_due"] = min(values["minimum_due"], balance)
     with app.app_context():
         account = CardAccount(**values)
         db.session.add(account)

@@ -57,6 +57,9 @@ class CardAccount(db.Model):
         CheckConstraint("days_past_due >= 0", name="dpd_non_negative"),
         CheckConstraint("length(currency) = 3", name="currency_iso"),
         CheckConstraint("length(card_last4) = 4", name="last4_length"),
+        # A country code (ISO 3166-1 alpha-2); which ones exist is configuration.
+        CheckConstraint("length(jurisdiction) = 2 AND upper(jurisdiction) = jurisdiction", name="jurisdiction_code"),
+        CheckConstraint("minimum_due <= principal + interest + fees + late_fees", name="minimum_due_within_balance"),
         Index("ix_card_accounts_dpd", "days_past_due"),
     )
 
@@ -76,6 +79,8 @@ class CardAccount(db.Model):
     due_date: Mapped[date] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer)
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Where the account is serviced: its rules, regulator and phone numbers (portal.jurisdictions).
+    jurisdiction: Mapped[str] = mapped_column(String(2), default="CN", server_default="CN")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     signin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
-from portal.accounts.service import balance_lines, recent_payments, stage_for
+from portal.accounts.service import balance_lines, plan_progress, recent_payments, stage_for
 from portal.auth import cardholder_required
+from portal.cases.service import open_promise
 from portal.db_types import utcnow
+from portal.plans.service import open_plan
 
 bp = Blueprint("accounts", __name__)
 
@@ -19,6 +21,7 @@ bp = Blueprint("accounts", __name__)
 def overview() -> str:
     account = current_user.account
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
+    plan = open_plan(account.id)
     return render_template(
         "accounts/overview.html",
         account=account,
@@ -28,6 +31,8 @@ def overview() -> str:
         payments=recent_payments(account.id),
         today=today,
         now=utcnow(),
+        progress=plan_progress(plan) if plan is not None else None,
+        promise=None if plan is not None else open_promise(account.id),
     )
 
 

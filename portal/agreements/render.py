@@ -27,6 +27,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from portal import jurisdictions
 from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import key_terms
 from portal.agreements.models import Agreement
@@ -261,7 +262,9 @@ def document_context(plan: Plan, reference: str | None) -> dict[str, Any]:
         (_("Late fees"), part("late_fees")),
     ]
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
-    care_phone = config["CARE_PHONE"]
+    assert account is not None
+    place = jurisdictions.get(account.jurisdiction)
+    care_phone = place.care_phone
     return {
         "reference": reference,
         "plan": plan,
@@ -273,14 +276,17 @@ def document_context(plan: Plan, reference: str | None) -> dict[str, Any]:
         "schedule": schedule_lines(plan.installments, currency),
         "currency": currency,
         "bank_name": config["BANK_NAME"],
-        "care_phone": care_phone,
+        "agreement_phone": care_phone,
+        "regulator": jurisdictions.text(place.regulator),
+        "complaint_services": [(jurisdictions.text(c.name), c.phone) for c in place.complaints],
+        "debt_advice": [(jurisdictions.text(c.name), c.phone) for c in place.debt_advice],
         "balance_parts": balance_parts,
         "parts_add_up": sum((amount for _label, amount in balance_parts), Decimal(0)) == plan.balance_at_acceptance,
         "terms": term_rows(plan.terms or {}, currency),
         "waived": waived_rows(plan.waived or {}, currency),
         # The key terms the signing page showed, from the same function: payments, term list.
         "key": key_terms(plan, care_phone),
-        "new_card_source": _("Legal basis: CBRC Measures on Credit Card Business, Article 70."),
+        "new_card_source": _("Legal basis: %(basis)s.", basis=jurisdictions.text(place.plan_basis)),
         "verify_url": (public + "/verify") if public else "/verify",
         "page_counter": page_counter_content(),
         "header_left": css_string(f"{config['BANK_NAME']} · {_('Repayment agreement')}"),
@@ -294,7 +300,9 @@ def document_context(plan: Plan, reference: str | None) -> dict[str, Any]:
 def render_html(agreement: Agreement) -> str:
     """The agreement as HTML in the plan's language."""
     locale = agreement.plan.locale if agreement.plan.locale in LOCALES else "en"
-    with force_locale(locale):
+    account = db.session.get(CardAccount, agreement.plan.account_id)
+    assert account is not None
+    with force_locale(locale), jurisdictions.serving(account.jurisdiction):
         return render_template("agreements/document.html", **document_context(agreement.plan, agreement.reference))
 
 

@@ -9,7 +9,7 @@ from portal.domain.account import AccountSnapshot
 from portal.domain.money import CONTEXT, ceil_money, minor_unit
 from portal.domain.policy import OfferPolicy
 
-__all__ = ["PROMISE_CODES", "check_promise"]
+__all__ = ["PROMISE_CODES", "check_promise", "latest_promise_date", "minimum_promise"]
 
 PROMISE_CODES = frozenset(
     {
@@ -25,6 +25,18 @@ PROMISE_CODES = frozenset(
         "date_too_far",
     }
 )
+
+
+def minimum_promise(overdue: Decimal, share: Decimal, currency: str) -> Decimal:
+    """The least a promise may cover: ``share`` of what is overdue, rounded up to the
+    currency's minor unit (so the figure shown is one the check accepts)."""
+    with localcontext(CONTEXT):
+        return ceil_money(overdue * share, currency)
+
+
+def latest_promise_date(today: date, max_days: int) -> date:
+    """The last day a promise may name."""
+    return today + timedelta(days=max_days)
 
 
 def check_promise(
@@ -55,13 +67,13 @@ def check_promise(
         else:
             if amount != amount.quantize(minor_unit(account.currency)):
                 problems.append("too_many_decimals")
-            minimum = ceil_money(account.overdue_amount * policy.promise_min_share, account.currency)
+            minimum = minimum_promise(account.overdue_amount, policy.promise_min_share, account.currency)
             if account.overdue_amount > 0 and amount < minimum:
                 problems.append("below_minimum")
             if amount > account.balance:
                 problems.append("above_balance")
     if pay_by < today:
         problems.append("date_in_past")
-    elif pay_by > today + timedelta(days=policy.promise_max_days):
+    elif pay_by > latest_promise_date(today, policy.promise_max_days):
         problems.append("date_too_far")
     return problems

@@ -11,9 +11,13 @@ front matter block::
     ---
 
 and then uses a deliberately small Markdown subset: ``## headings``, paragraphs, ``-``
-bullet lists, ``**bold**`` and ``[links](/learn/plan-types)`` to internal paths only.
-Nothing else is special. Every piece of text is escaped with markupsafe, so raw HTML in a
-content file is shown as text, never run. No Flask here: the parser is testable alone.
+bullet lists, ``**bold**`` and ``[links](/learn/plan-types)`` to internal paths only, and
+a line ``[[debt-advice]]`` or ``[[web-address]]`` alone, where the page inserts the
+services and the bank's web address of the reader's jurisdiction (from configuration, so
+that content files never hard-code a phone number); ``[[currency]]`` inside a line
+becomes the reader's currency ("港元", "yuan"). Nothing else is special. Every
+piece of text is escaped with markupsafe, so raw HTML in a content file is shown as
+text, never run. No Flask here: the parser is testable alone.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ SLUGS = (
     "scams",
 )
 REQUIRED_FIELDS = ("title", "summary", "order")
+INSERTS = ("debt-advice", "web-address")
+CURRENCY_PLACEHOLDER = "[[currency]]"
+_INSERT_LINE = re.compile(r"^\[\[(?P<name>[a-z\-]+)\]\]$")
 
 # Same-site paths only: one leading slash, no scheme, no "//" host, no backslash tricks.
 _SAFE_PATH = re.compile(r"^/(?:[a-z0-9][a-z0-9\-]*(?:/[a-z0-9][a-z0-9\-]*)*)?(?:#[a-z0-9\-]+)?$")
@@ -120,8 +127,13 @@ def _join_lines(lines: list[str]) -> str:
     return text
 
 
+def insert_marker(name: str) -> Markup:
+    """Where ``[[name]]`` stood; text from a file is escaped, so it can never forge one."""
+    return Markup("<!--insert:%s-->") % name
+
+
 def render_markdown(source: str) -> Markup:
-    """Render the content subset to safe HTML (``<h2>``, ``<p>``, ``<ul><li>``)."""
+    """Render the content subset to safe HTML (``<h2>``, ``<p>``, ``<ul><li>``, inserts)."""
     blocks: list[Markup] = []
     paragraph: list[str] = []
     items: list[list[str]] = []
@@ -140,6 +152,11 @@ def render_markdown(source: str) -> Markup:
         stripped = line.strip()
         if not stripped:
             flush()
+        elif insert := _INSERT_LINE.match(stripped):
+            flush()
+            if insert.group("name") not in INSERTS:
+                raise ContentError(f"unknown insert {stripped!r}; known: {', '.join(INSERTS)}")
+            blocks.append(insert_marker(insert.group("name")))
         elif stripped.startswith("## "):
             flush()
             blocks.append(Markup("<h2>%s</h2>") % render_inline(stripped[3:].strip()))
@@ -187,6 +204,10 @@ def parse_topic(text: str, *, slug: str, locale: str) -> Topic:
     except ValueError:
         raise ContentError(f"{locale}/{slug}: order must be a whole number") from None
     body = "\n".join(lines[end + 1 :])
+    try:
+        html = render_markdown(body)
+    except ContentError as problem:
+        raise ContentError(f"{locale}/{slug}: {problem}") from None
     related = tuple(s.strip() for s in meta.get("related", "").split(",") if s.strip())
     return Topic(
         slug=slug,
@@ -194,7 +215,7 @@ def parse_topic(text: str, *, slug: str, locale: str) -> Topic:
         title=meta["title"],
         summary=meta["summary"],
         order=order,
-        html=render_markdown(body),
+        html=html,
         related=related,
         links=internal_links(body),
     )

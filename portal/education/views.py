@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
+from markupsafe import Markup
 
-from portal.education.content import library
+from portal import jurisdictions
+from portal.education.content import CURRENCY_PLACEHOLDER, INSERTS, insert_marker, library
 
 bp = Blueprint("education", __name__)
 
@@ -25,4 +27,16 @@ def topic(slug: str) -> str:
     found = content.get(_locale(), slug)
     if found is None:
         abort(404)
-    return render_template("education/topic.html", topic=found, related=content.related(found))
+    return render_template("education/topic.html", topic=found, related=content.related(found),
+                           body=with_inserts(found.html))
+
+
+def with_inserts(html: Markup) -> Markup:
+    """The topic with each ``[[insert]]`` replaced by its partial for the reader's jurisdiction,
+    and worked examples in that jurisdiction's currency."""
+    html = html.replace(CURRENCY_PLACEHOLDER, jurisdictions.text(jurisdictions.here().currency_word))
+    for name in INSERTS:
+        marker = insert_marker(name)
+        if marker in html:
+            html = html.replace(marker, Markup(render_template(f"education/_insert_{name}.html")))  # noqa: S704 - an autoescaped template
+    return html

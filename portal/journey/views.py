@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal import jurisdictions
 from portal.agreements.key_terms import KeyTerms, key_terms
 from portal.agreements.models import Agreement
 from portal.agreements.render import document_context
 from portal.audit.service import Actor
 from portal.auth import cardholder_required
 from portal.cases import service as cases
+from portal.cases.models import Promise
 from portal.domain.policy import OfferPolicy
-from portal.domain.promise import check_promise
+from portal.domain.promise import check_promise, latest_promise_date, minimum_promise
 from portal.education.content import suggested_topic
 from portal.extensions import db, limiter
 from portal.journey import service
@@ -44,6 +48,7 @@ from portal.policies.service import active_version, load_policy, snapshot
 
 bp = Blueprint("journey", __name__, url_prefix="/plan")
 BUDGET = "budget_event"  # the session key of this session's budget (a case event id)
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
 def _account() -> Any:
@@ -87,7 +92,7 @@ def plan_error_message(code: str) -> str:
 def _offer_terms(offer: Any) -> KeyTerms:
     """The key terms of an offer, read from the plan it would make: the same plan the
     agreement preview renders and acceptance saves."""
-    return key_terms(_offer_plan(offer), current_app.config["CARE_PHONE"])
+    return key_terms(_offer_plan(offer), jurisdictions.care_phone())
 
 
 def _offer_plan(offer: Any) -> Plan:
@@ -102,7 +107,7 @@ def consent_text() -> str:
         "call %(phone)s and we will post it to you. You can withdraw your consent to electronic records at any "
         "time by calling the same number; the plan you signed stays valid. This consent covers this plan and "
         "its agreement only.",
-        phone=current_app.config["CARE_PHONE"],
+        phone=jurisdictions.care_phone(),
     )
 
 
@@ -124,11 +129,28 @@ def start() -> str:
 @bp.route("/from-link")
 @cardholder_required
 def from_link() -> Response:
-    """After signing in through a plan link: straight to the offer care chose, if any."""
+    """After signing in through a plan link: to the offer care chose, if any, by way of
+    the (skippable) budget check, so that nobody signs a plan before seeing if it fits."""
     link = link_for_session(_account().id)
     if link is not None and link.offer_fingerprint:
+        if session.get("budget") is None:
+            return redirect(url_for("journey.budget", offer=link.offer_fingerprint))
         return redirect(url_for("journey.offer", fingerprint=link.offer_fingerprint))
     return redirect(url_for("journey.start"))
+
+
+def _already_has_plan() -> Response | None:
+    """An account with an open plan is shown that plan, never offers for a second one."""
+    if plans.open_plan(_account().id) is None:
+        return None
+    flash(plan_error_message("already_has_plan"), "info")
+    return redirect(url_for("journey.start"))
+
+
+def _linked_offer() -> str | None:
+    """The ``offer`` a budget check was opened for (from a plan link), if well formed."""
+    fingerprint = request.args.get("offer", "")
+    return fingerprint if _FINGERPRINT.fullmatch(fingerprint) else None
 
 
 def _session_link(fingerprint: str | None = None) -> Any:
@@ -170,9 +192,11 @@ def budget() -> Response | tuple[str, int]:
         event = cases.record_budget(account.id, figures, budget_.disposable, _actor())
         db.session.commit()
         session[BUDGET] = event.id  # a reference: the figures stay in the case file
-        return redirect(url_for("journey.offers"))
+        linked = _linked_offer()
+        return redirect(url_for("journey.offer", fingerprint=linked) if linked else url_for("journey.offers"))
     status = 422 if form.is_submitted() else 200
-    return render_template("journey/budget.html", form=form, groups=BUDGET_GROUPS, account=account), status
+    return render_template("journey/budget.html", form=form, groups=BUDGET_GROUPS, account=account,
+                           linked_offer=_linked_offer()), status
 
 
 @bp.route("/offers")
@@ -202,6 +226,8 @@ def _offer_or_fresh(fingerprint: str) -> Any:
 @bp.route("/offers/<fingerprint>")
 @cardholder_required
 def offer(fingerprint: str) -> str | Response:
+    if (shown := _already_has_plan()) is not None:
+        return shown
     chosen = _offer_or_fresh(fingerprint)
     if chosen is None:
         return redirect(url_for("journey.offers"))
@@ -245,6 +271,8 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
     existing = plans.open_plan(account.id)
     if existing is not None and existing.fingerprint == fingerprint and existing.state == "active":
         return redirect(url_for("journey.done", plan_id=existing.id))
+    if (shown := _already_has_plan()) is not None:
+        return shown
     chosen = _offer_or_fresh(fingerprint)
     if chosen is None:
         return redirect(url_for("journey.offers"))
@@ -281,6 +309,8 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
 @cardholder_required
 def request_plan(fingerprint: str) -> Response | tuple[str, int]:
     account = _account()
+    if (shown := _already_has_plan()) is not None:
+        return shown
     chosen = _offer_or_fresh(fingerprint)
     if chosen is None:
         return redirect(url_for("journey.offers"))
@@ -352,7 +382,7 @@ def sign_approved(plan_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
     return render_template("journey/sign_approved.html", account=account, plan=plan, form=form, consent=text,
-                           k=key_terms(plan, current_app.config["CARE_PHONE"])), status
+                           k=key_terms(plan, jurisdictions.care_phone())), status
 
 
 def _promise_problems(policy: OfferPolicy, form: PromiseForm) -> list[str]:
@@ -374,15 +404,31 @@ def promise() -> Response | tuple[str, int]:
             made = cases.record_promise(account.id, form.amount.amount, account.currency, form.pay_by.data, _actor())
             confirmations.promise_recorded(account, made.amount, made.pay_by, _actor())
             db.session.commit()
-            flash(_("Thank you. We have noted your promise. Please pay by the date you chose."), "info")
-            return redirect(url_for("journey.start"))
+            return redirect(url_for("journey.promise_made", promise_id=made.id))
         for code in problems:
             target = form.pay_by if code in {"date_in_past", "date_too_far"} else form.amount
             target.errors.append(promise_message(code, policy, account))
     status = 422 if form.is_submitted() else 200
     today = service.account_today(account)
     return render_template("journey/promise.html", form=form, account=account, policy=policy, today=today,
+                           minimum=_promise_minimum(policy, account),
+                           latest=latest_promise_date(today, policy.promise_max_days),
                            open_promise=cases.open_promise(account.id)), status
+
+
+@bp.route("/promise/<int:promise_id>")
+@cardholder_required
+def promise_made(promise_id: int) -> str:
+    """What the cardholder promised, by when, how to pay and what happens next."""
+    account = _account()
+    made = db.session.get(Promise, promise_id)
+    if made is None or made.account_id != account.id:
+        abort(404)
+    return render_template("journey/promise_made.html", promise=made, account=account)
+
+
+def _promise_minimum(policy: OfferPolicy, account: Any) -> Decimal:
+    return minimum_promise(account.overdue_amount, policy.promise_min_share, account.currency)
 
 
 def promise_message(code: str, policy: OfferPolicy, account: Any) -> str:
@@ -392,7 +438,7 @@ def promise_message(code: str, policy: OfferPolicy, account: Any) -> str:
         "date_in_past": _("Choose today or a later date."),
         "date_too_far": _("Choose a date within %(days)d days from today.", days=policy.promise_max_days),
         "below_minimum": _("The amount must be at least %(amount)s.",
-                              amount=money(account.overdue_amount * policy.promise_min_share, account.currency)),
+                              amount=money(_promise_minimum(policy, account), account.currency)),
         "above_balance": _("That is more than you owe in total."),
         "too_many_decimals": _("Enter the amount with no more than two decimal places."),
         "amount_not_positive": _("Enter the amount you will pay."),

@@ -23,6 +23,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal import jurisdictions
 from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, Actor, record
 from portal.cases.service import add_event
@@ -117,7 +118,7 @@ def _message(account: CardAccount, channel: str, url: str, expires_at: datetime)
     """The collection message in the cardholder's language, with its opt-out."""
     holder = account.cardholder
     config = current_app.config
-    with force_locale(holder.locale):
+    with force_locale(holder.locale), jurisdictions.serving(account.jurisdiction) as place:
         until = local_datetime(expires_at, "short", tz=account.time_zone)
         if channel == "sms":
             body = gettext(
@@ -138,7 +139,7 @@ def _message(account: CardAccount, channel: str, url: str, expires_at: datetime)
             "%(bank)s\n\n"
             "We will never ask for your password or codes by e-mail.\n"
             "To stop these e-mails: %(unsubscribe)s",
-            name=holder.full_name, url=url, until=until, phone=config["CARE_PHONE"], bank=config["BANK_NAME"],
+            name=holder.full_name, url=url, until=until, phone=place.care_phone, bank=config["BANK_NAME"],
             unsubscribe=unsubscribe_url(account.id))
         return subject, body
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import force_locale, gettext, ngettext
 
+from portal import jurisdictions
 from portal.accounts.models import CardAccount
 from portal.audit.service import Actor, record
 from portal.db_types import utcnow
@@ -46,7 +47,7 @@ def _queue(account: CardAccount, kind: str, body: str, actor: Actor) -> OutboxMe
     decision = decide_service(channel, utcnow(), facts, contact_settings())
     subject = None
     if channel == "email":
-        with force_locale(account.cardholder.locale):
+        with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
             subject = gettext("About your card repayment plan")
     message = OutboxMessage(
         account_id=account.id,
@@ -86,7 +87,7 @@ def _url(path: str) -> str:
 
 
 def request_received(account: CardAccount, actor: Actor) -> OutboxMessage | None:
-    with force_locale(account.cardholder.locale):
+    with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
         body = gettext(
             "%(bank)s: we have your request for a repayment plan. Our team usually decides within two working "
             "days, and we will send you a message when it is decided. You can see it or withdraw it here: %(url)s",
@@ -99,7 +100,7 @@ def request_received(account: CardAccount, actor: Actor) -> OutboxMessage | None
 def request_approved(
     account: CardAccount, plan_id: int, first_amount: Decimal, payments: int, first_due: date, actor: Actor
 ) -> OutboxMessage | None:
-    with force_locale(account.cardholder.locale):
+    with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
         body = ngettext(
             "%(bank)s: good news, your plan request was approved: %(num)d payment of %(amount)s on %(date)s. "
             "Check the terms and sign here: %(url)s",
@@ -115,14 +116,14 @@ def request_approved(
 
 
 def request_declined(account: CardAccount, reason: str, actor: Actor) -> OutboxMessage | None:
-    with force_locale(account.cardholder.locale):
+    with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
         body = gettext(
             "%(bank)s: we could not approve your plan request. %(reason)s You can choose another plan or "
             "promise a payment here: %(url)s, or call us on %(phone)s.",
             bank=current_app.config["BANK_NAME"],
             reason=reason,
             url=_url("/plan"),
-            phone=current_app.config["CARE_PHONE"],
+            phone=jurisdictions.care_phone(),
         )
     return _queue(account, "request_declined", body, actor)
 
@@ -130,7 +131,7 @@ def request_declined(account: CardAccount, reason: str, actor: Actor) -> OutboxM
 def plan_accepted(
     account: CardAccount, reference: str, monthly: Decimal, first_due: date, actor: Actor
 ) -> OutboxMessage | None:
-    with force_locale(account.cardholder.locale):
+    with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
         body = gettext(
             "%(bank)s: your repayment plan is agreed. First payment: %(amount)s on %(date)s. Your signed "
             "agreement (sign in to open it): %(url)s",
@@ -143,7 +144,7 @@ def plan_accepted(
 
 
 def promise_recorded(account: CardAccount, amount: Decimal, pay_by: date, actor: Actor) -> OutboxMessage | None:
-    with force_locale(account.cardholder.locale):
+    with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
         body = gettext(
             "%(bank)s: we have noted your promise to pay %(amount)s by %(date)s. Thank you. Your account: %(url)s",
             bank=current_app.config["BANK_NAME"],

@@ -218,7 +218,9 @@ def test_agent_texts_a_link_and_the_cardholder_accepts_the_chosen_offer_on_a_pho
     page.locator("#code").fill(code)
     page.locator("button[type=submit]").tap()
 
-    # --- straight to the offer the agent chose; accept it ---------------------------------
+    # --- the budget check first, one tap to skip; then the offer the agent chose ------------
+    page.wait_for_url(f"**/plan/budget?offer={fingerprint}")
+    page.locator(f"main p.notice a[href$='/plan/offers/{fingerprint}']").tap()
     page.wait_for_url(f"**/plan/offers/{fingerprint}")
     assert page.locator("main p.notice").count() == 1  # "our care team suggested this plan"
     check(page, "care-link-2-offer")

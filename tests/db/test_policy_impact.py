@@ -55,6 +55,7 @@ def generate(app, count: int, seed: int) -> list[dict]:
                 days_past_due=rng.choice([0, 1, 15, 29, 30, 45, 59, 60, 75, 89, 90, 120, 179, 180, 400]),
                 flags=rng.sample(FLAGS, rng.choice([0, 0, 0, 0, 1, 2])),
             )
+            account.minimum_due = min(account.minimum_due, account.balance)  # never more than is owed
             db.session.add(account)
             db.session.flush()
             plans = []

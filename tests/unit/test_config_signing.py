@@ -17,7 +17,8 @@ from portal.config import ConfigError, load_config
 
 PRODUCTION = {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": "kQ3v9XbT7mW2pL8rZ5nY1cH6fJ4sD0gA-uE_oI",
               "PORTAL_CARD_HASH_KEY": "Rt5Gh8Kp2Lq9Wz3Xc7Vb1Nm4Js6Df0Ae-Yu_Io", "PORTAL_DATABASE_URL": "postgresql://x/y",
-              "PORTAL_PUBLIC_URL": "https://cards.bank.example", "PORTAL_AUDIT_KEY": "Pz8Wq1Lm5Nx7Rt3Yk9Vb2Hc6Jd4Sg0Fa-Ue_Io"}
+              "PORTAL_PUBLIC_URL": "https://cards.bank.example",
+              "PORTAL_AUDIT_KEY": "Pz8Wq1Lm5Nx7Rt3Yk9Vb2Hc6Jd4Sg0Fa-Ue_Io"}
 
 
 def test_production_refuses_to_start_without_a_signing_key(tmp_path: Path):

@@ -113,7 +113,7 @@ def test_preview_is_in_the_cardholders_language(app, frozen):
         subject, body = preview_link_message(account_id, "sms", None)
         email_subject, email_body = preview_link_message(account_id, "email", None)
     expiry = utcnow() + timedelta(hours=72)
-    assert subject is None and format_datetime(expiry, "short", tzinfo=SH, locale="zh_Hans") in body
+    assert subject is None and format_datetime(expiry, "yyyy年M月d日 HH:mm", tzinfo=SH, locale="zh_Hans") in body
     # The opt-out word is the one people use in the market: TD (退订) in mainland China.
     assert "/l/…" in body and ("TD" in body or "STOP" in body)
     assert email_subject and "/unsubscribe/" in email_body
@@ -194,9 +194,12 @@ def test_a_preselected_offer_is_shown_accepted_and_the_link_used_up(app, client,
         offer = [o for o in offers_for_account(account, utcnow().date())[1] if o.agent_may_offer][1]
     link_id, token = issue(app, account_id, fingerprint=offer.fingerprint)
     client.get(f"/l/{token}")
-    to_offer = client.get(auth.sign_in().headers["Location"])
-    assert to_offer.headers["Location"].endswith(f"/plan/offers/{offer.fingerprint}")
-    page = client.get(to_offer.headers["Location"]).get_data(as_text=True)
+    to_budget = client.get(auth.sign_in().headers["Location"])
+    # The budget check comes first, with one tap to skip it and see the suggested plan.
+    assert to_budget.headers["Location"].endswith(f"/plan/budget?offer={offer.fingerprint}")
+    budget = client.get(to_budget.headers["Location"]).get_data(as_text=True)
+    assert f'href="/plan/offers/{offer.fingerprint}">Skip and see the suggested plan' in budget
+    page = client.get(f"/plan/offers/{offer.fingerprint}").get_data(as_text=True)
     assert "Our care team suggested this plan" in page
     assert get_link(app, link_id).offer_viewed_at is not None
     accept = f"/plan/offers/{offer.fingerprint}/accept"

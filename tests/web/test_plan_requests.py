@@ -154,7 +154,7 @@ def test_personalised_plan_approved_at_the_proposed_amount_with_a_pause_then_sig
     [approved_message] = messages(query, "request_approved")
     first = plan.installments[0]
     assert f"/plan/{plan.id}/sign" in approved_message.body
-    assert f"{len(plan.installments)} payments, the first of CN¥{first.total:,.2f} on February 28, 2027" in (
+    assert f"{len(plan.installments)} payments, the first of CN¥{first.total:,.2f} on 28 February 2027" in (
         approved_message.body
     )
     status = client.get("/plan").get_data(as_text=True)
