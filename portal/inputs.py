@@ -1,7 +1,7 @@
 """Input normalised once, at the edge: no request can turn bad input into a 500.
 
 Two parts. A ``before_request`` hook refuses control characters in every query argument,
-form field and path value (query strings are single-line, so there even tab and line
+form field, JSON string and path value (query strings are single-line, so there even tab and line
 breaks are refused; a form may carry them, for its text areas). And bounded readers for
 numbers and dates, used by every form field (``PortalForm`` prepends :func:`bounded` to
 each number and date field) and by hand-written parsers: a decimal is finite with a sane
@@ -11,6 +11,7 @@ exponent, an integer fits PostgreSQL's ``integer``, a date's year is between 190
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -56,8 +57,28 @@ def refuse_control_characters() -> None:
     for key, value in request.form.items(multi=True):
         if has_control(key) or has_control(value, multi_line=True):
             raise ControlCharacterError()
+    if request.is_json:
+        try:
+            strings = list(_strings(request.get_json(silent=True)))
+        except RecursionError:  # nested deeper than Python's parser (or this walk) goes
+            raise BadRequest() from None
+        if any(has_control(text, multi_line=True) for text in strings):
+            raise ControlCharacterError()
     if has_control(request.headers.get("User-Agent", "")):  # kept as signing evidence
         raise ControlCharacterError()
+
+
+def _strings(data: Any) -> Iterator[str]:
+    """Every key and string value in a JSON document."""
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _strings(value)
 
 
 def bounded_decimal(number: Decimal) -> Decimal:

@@ -225,3 +225,18 @@ def test_an_export_whose_query_fails_is_an_error_page_not_a_download_cut_off(app
     assert response.status_code == 500 and response.mimetype == "text/html"  # not a 200 with a truncated body
     response.close()
     assert audit_length(app) == before
+
+
+@pytest.mark.parametrize("body", [{"from": "+86 138\u0000 0000 0001", "text": "STOP"},
+                                  {"from": "+86 138 0000 0001", "text": ["nested", {"k\u0000": 1}]}])
+def test_a_control_character_in_a_json_body_is_refused(app, client, monkeypatch, body):
+    monkeypatch.setitem(app.config, "SMS_INBOUND_KEY", "inbound-key")
+    before = audit_length(app)
+    response = client.post("/hooks/sms/inbound", json=body, headers={"X-SMS-Key": "inbound-key"})
+    assert response.status_code == 400
+    assert audit_length(app) == before
+
+
+def test_json_nested_past_the_parser_is_a_400(app, client):
+    response = client.post("/hooks/sms/inbound", data="[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
