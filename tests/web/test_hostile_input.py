@@ -237,6 +237,8 @@ def test_a_control_character_in_a_json_body_is_refused(app, client, monkeypatch,
     assert audit_length(app) == before
 
 
-def test_json_nested_past_the_parser_is_a_400(app, client):
-    response = client.post("/hooks/sms/inbound", data="[" * 100_000, content_type="application/json")
+def test_json_nested_past_the_parser_is_a_400(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "SMS_INBOUND_KEY", "inbound-key")
+    response = client.post("/hooks/sms/inbound", data="[" * 100_000, content_type="application/json",
+                           headers={"X-SMS-Key": "inbound-key"})
     assert response.status_code == 400
