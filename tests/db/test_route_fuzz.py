@@ -37,35 +37,107 @@ pytestmark = pytest.mark.postgres
 DATABASE = f"{PG_TEST_DB}_fuzz"
 SMS_KEY = "fuzz-inbound-key"
 # A refused sign-in is itself a fact worth keeping: one audit event, and nothing else.
-RECORDED_WHEN_REFUSED = {"staff.sign_in": {"audit_events"}, "auth.sign_in": {"audit_events"},
-                         "auth.enter_code": {"audit_events"}}
+RECORDED_WHEN_REFUSED = {
+    "staff.sign_in": {"audit_events"},
+    "auth.sign_in": {"audit_events"},
+    "auth.enter_code": {"audit_events"},
+}
 SIGN_OUTS = {"auth.sign_out", "staff.sign_out"}  # fuzzed as anonymous only: they end the identity
 # Examples per (identity, route, method): more where the identity may act, fewer where it is turned away.
 ALLOWED_EXAMPLES, DENIED_EXAMPLES = 2, 1
 MAX_FIELDS_ALONE = 20  # the policy editor has 233: 20 alone, and all of them at once in random examples
 
 CONTROLS = ["\x00", "\x01", "\x08", "\x0b", "\x1b", "\x7f", "\x85", "\n", "\r\n", "\t"]
-NUMBERS = ["sNaN", "NaN", "-nan", "Infinity", "-Infinity", "1e999999", "1E+999999999", "1e-999999", "-0", "9" * 40,
-           "-" + "9" * 40, str(2**31), str(-(2**31) - 1), str(2**63), "²", "١٢٣", "１２３.４５", "0x10", "1_000",
-           "1,000.00", "0.0000000000001", "12.345", "1e5", "-1"]
-DATES = ["0001-01-01", "9999-12-31", "1899-12-31", "2201-01-01", "2026-02-30", "0000-00-00", "2026-13-01", "20261201",
-         "2026-12-01T00:00:00", "-2026-01-01"]
-OTHER = ["", " ", "/%0a", "//evil.example", "/\\evil.example", "javascript:alert(1)", "<script>alert(1)</script>",
-         "' OR 1=1 --", "../../etc/passwd", "x" * 5000, "😀" * 50, "\ufeff", "\u202e", "on", "y", "approve", "%00"]
+NUMBERS = [
+    "sNaN",
+    "NaN",
+    "-nan",
+    "Infinity",
+    "-Infinity",
+    "1e999999",
+    "1E+999999999",
+    "1e-999999",
+    "-0",
+    "9" * 40,
+    "-" + "9" * 40,
+    str(2**31),
+    str(-(2**31) - 1),
+    str(2**63),
+    "²",
+    "١٢٣",
+    "１２３.４５",
+    "0x10",
+    "1_000",
+    "1,000.00",
+    "0.0000000000001",
+    "12.345",
+    "1e5",
+    "-1",
+]
+DATES = [
+    "0001-01-01",
+    "9999-12-31",
+    "1899-12-31",
+    "2201-01-01",
+    "2026-02-30",
+    "0000-00-00",
+    "2026-13-01",
+    "20261201",
+    "2026-12-01T00:00:00",
+    "-2026-01-01",
+]
+OTHER = [
+    "",
+    " ",
+    "/%0a",
+    "//evil.example",
+    "/\\evil.example",
+    "javascript:alert(1)",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "../../etc/passwd",
+    "x" * 5000,
+    "😀" * 50,
+    "\ufeff",
+    "\u202e",
+    "on",
+    "y",
+    "approve",
+    "%00",
+]
 
 
 # Good values for fields that render empty.
-PLAUSIBLE = {"email": "agent@bank.example", "card_number": "6222000000000017", "date_of_birth": "1988-04-12",
-             "q": "Li Na", "amount": "100.00", "comment": "Longer tenors", "reason": "Not clear", "next": "/account",
-             "text": "Called", "full_name": "Li Na", "password": "correct horse battery staple", "code": "123456"}
+PLAUSIBLE = {
+    "email": "agent@bank.example",
+    "card_number": "6222000000000017",
+    "date_of_birth": "1988-04-12",
+    "q": "Li Na",
+    "amount": "100.00",
+    "comment": "Longer tenors",
+    "reason": "Not clear",
+    "next": "/account",
+    "text": "Called",
+    "full_name": "Li Na",
+    "password": "correct horse battery staple",
+    "code": "123456",
+}
 
 
 def hostile(base: str) -> st.SearchStrategy[str]:
     """Bad values for a field whose good value is ``base``: each class of the issue, about equally often."""
     control = st.tuples(st.sampled_from(CONTROLS), st.integers(0, len(base))).map(
-        lambda c: base[:c[1]] + c[0] + base[c[1]:])
-    return st.one_of(control, st.sampled_from(NUMBERS), st.decimals(allow_nan=True, allow_infinity=True).map(str),
-                     st.sampled_from(DATES), st.dates().map(str), st.sampled_from(OTHER), st.text(max_size=40))
+        lambda c: base[: c[1]] + c[0] + base[c[1] :]
+    )
+    return st.one_of(
+        control,
+        st.sampled_from(NUMBERS),
+        st.decimals(allow_nan=True, allow_infinity=True).map(str),
+        st.sampled_from(DATES),
+        st.dates().map(str),
+        st.sampled_from(OTHER),
+        st.text(max_size=40),
+    )
 
 
 def spoiled_fields(known: dict[str, str], extra: tuple[str, ...]) -> st.SearchStrategy[dict[str, str]]:
@@ -74,8 +146,9 @@ def spoiled_fields(known: dict[str, str], extra: tuple[str, ...]) -> st.SearchSt
     names = [*sorted(known), *extra]
     every = st.fixed_dictionaries({n: hostile(known.get(n, "x")) for n in names})
     some = st.sampled_from(names).flatmap(lambda n: st.fixed_dictionaries({n: hostile(known.get(n, "x"))}))
-    return st.one_of(every, some, st.lists(some, min_size=2, max_size=3).map(lambda ds: {k: v for d in ds
-                                                                                          for k, v in d.items()}))
+    return st.one_of(
+        every, some, st.lists(some, min_size=2, max_size=3).map(lambda ds: {k: v for d in ds for k, v in d.items()})
+    )
 
 
 class FormReader(HTMLParser):
@@ -158,8 +231,12 @@ def fuzz_app() -> Iterator[Flask]:
     except sa.exc.OperationalError:
         available = False
     need(available, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
-    app = make_app(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
-                   SMS_INBOUND_KEY=SMS_KEY)
+    app = make_app(
+        PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE,
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_ENABLED=False,
+        SMS_INBOUND_KEY=SMS_KEY,
+    )
     reset_schema(app)
     yield app
     with app.app_context():
@@ -181,8 +258,9 @@ def sign_in_identities(app: Flask) -> dict[str, Identity]:
     for role in Role:
         client = app.test_client()
         _id, email, password, secret = make_staff(app, role)
-        response = client.post("/care/sign-in", data={"email": email, "password": password,
-                                                      "code": current_totp(app, email, secret)})
+        response = client.post(
+            "/care/sign-in", data={"email": email, "password": password, "code": current_totp(app, email, secret)}
+        )
         assert response.status_code == 302, role
         found[role.value] = Identity(role.value, client)
     # A draft of the policy admin's own, so that the editor (every policy field) is fuzzed too.
@@ -207,10 +285,17 @@ def sample_values(app: Flask) -> dict[str, list[Any]]:
 
     with app.app_context():
         accounts = list(db.session.execute(sa.select(CardAccount.id)).scalars())
-        numbers = list(db.session.execute(sa.select(PolicyVersion.number).order_by(PolicyVersion.number.desc()))
-                       .scalars())
-    return {"account_id": accounts, "number": numbers, "int": [*accounts, *numbers, 1, 2, 2**31 - 1],
-            "code": ["en", "zh_Hans", "zh_Hant"], "slug": ["annualised-rate"], "filename": ["css/site.css"]}
+        numbers = list(
+            db.session.execute(sa.select(PolicyVersion.number).order_by(PolicyVersion.number.desc())).scalars()
+        )
+    return {
+        "account_id": accounts,
+        "number": numbers,
+        "int": [*accounts, *numbers, 1, 2, 2**31 - 1],
+        "code": ["en", "zh_Hans", "zh_Hant"],
+        "slug": ["annualised-rate"],
+        "filename": ["css/site.css"],
+    }
 
 
 def _is_int(rule: Rule, argument: str) -> bool:
@@ -223,8 +308,9 @@ def build_url(app: Flask, rule: Rule, values: dict[str, Any]) -> str:
 
 
 def first_url(app: Flask, rule: Rule, samples: dict[str, list[Any]]) -> str:
-    return build_url(app, rule, {a: samples.get(a, samples["int"] if _is_int(rule, a) else ["sample"])[0]
-                                 for a in rule.arguments})
+    return build_url(
+        app, rule, {a: samples.get(a, samples["int"] if _is_int(rule, a) else ["sample"])[0] for a in rule.arguments}
+    )
 
 
 def url_strategy(app: Flask, rule: Rule, samples: dict[str, list[Any]]) -> st.SearchStrategy[str]:
@@ -233,13 +319,16 @@ def url_strategy(app: Flask, rule: Rule, samples: dict[str, list[Any]]) -> st.Se
         if _is_int(rule, argument):
             parts[argument] = st.sampled_from(samples.get(argument, []) + samples["int"])
         else:
-            parts[argument] = st.one_of(st.sampled_from(samples.get(argument, ["sample"])),
-                                        hostile("sample").filter(lambda s: s and "/" not in s and s not in (".", "..")))
+            parts[argument] = st.one_of(
+                st.sampled_from(samples.get(argument, ["sample"])),
+                hostile("sample").filter(lambda s: s and "/" not in s and s not in (".", "..")),
+            )
     return st.fixed_dictionaries(parts).map(lambda values: build_url(app, rule, values))
 
 
-def discover_fields(app: Flask, identities: dict[str, Identity], samples: dict[str, list[Any]]
-                    ) -> dict[tuple[str, str, str], dict[str, str]]:
+def discover_fields(
+    app: Flask, identities: dict[str, Identity], samples: dict[str, list[Any]]
+) -> dict[tuple[str, str, str], dict[str, str]]:
     """(identity, endpoint, method) → the field names and rendered values of forms aimed at it."""
     adapter = app.url_map.bind("localhost")
     found: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
@@ -271,14 +360,27 @@ def may_act(who: str, endpoint: str, staff: dict[str, frozenset[Role]], cardhold
     return True
 
 
-def fuzz_route(app: Flask, identity: Identity, rule: Rule, method: str, known: dict[str, str], examples: int,
-               samples: dict[str, list[Any]], sent: Iterator[int], failures: list[str], index: int) -> None:
+def fuzz_route(
+    app: Flask,
+    identity: Identity,
+    rule: Rule,
+    method: str,
+    known: dict[str, str],
+    examples: int,
+    samples: dict[str, list[Any]],
+    sent: Iterator[int],
+    failures: list[str],
+    index: int,
+) -> None:
     """Send ``examples`` requests to one route as one identity, each with some fields spoiled."""
     webhook = rule.endpoint.startswith("optout.sms_")
 
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(url=url_strategy(app, rule, samples), as_json=st.booleans(),
-           spoiled=spoiled_fields(known, ("next", "page", "x")))
+    @given(
+        url=url_strategy(app, rule, samples),
+        as_json=st.booleans(),
+        spoiled=spoiled_fields(known, ("next", "page", "x")),
+    )
     def check(url: str, spoiled: dict[str, str], as_json: bool) -> None:
         kwargs: dict[str, Any] = {"headers": {"X-SMS-Key": SMS_KEY}}
         if method == "GET":
@@ -299,8 +401,12 @@ def fuzz_route(app: Flask, identity: Identity, rule: Rule, method: str, known: d
             failures.append(f"{where}: {response.status_code}")
         elif response.status_code >= 400:
             after = table_counts(app)
-            changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]
-                       and not (t in RECORDED_WHEN_REFUSED.get(rule.endpoint, ()) and after[t] == before[t] + 1)}
+            changed = {
+                t: (before[t], after[t])
+                for t in before
+                if before[t] != after[t]
+                and not (t in RECORDED_WHEN_REFUSED.get(rule.endpoint, ()) and after[t] == before[t] + 1)
+            }
             if changed:
                 failures.append(f"{where}: refused ({response.status_code}) but wrote {changed}")
 
@@ -341,10 +447,27 @@ def test_no_route_fails_on_hostile_input_as_any_role(fuzz_app):
                 # Empty inputs get a plausible value, so that one spoiled field is the only thing wrong.
                 known = {k: v or PLAUSIBLE.get(k, v) for k, v in fields.get((who, rule.endpoint, method), {}).items()}
                 if rule.endpoint.startswith("optout.sms_"):
-                    known.update({"from": "+86 138 0000 0001", "text": "STOP", "reference": "1", "id": "x",
-                                  "status": "delivered"})
-                fuzz_route(app, identity, rule, method, known if examples == ALLOWED_EXAMPLES else {}, examples,
-                           samples, sent, failures, index)
+                    known.update(
+                        {
+                            "from": "+86 138 0000 0001",
+                            "text": "STOP",
+                            "reference": "1",
+                            "id": "x",
+                            "status": "delivered",
+                        }
+                    )
+                fuzz_route(
+                    app,
+                    identity,
+                    rule,
+                    method,
+                    known if examples == ALLOWED_EXAMPLES else {},
+                    examples,
+                    samples,
+                    sent,
+                    failures,
+                    index,
+                )
     count = next(sent)
     print(f"route fuzz: {count} requests")
     assert not failures, f"{len(failures)} of {count} requests failed:\n" + "\n".join(failures[:40])
