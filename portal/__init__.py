@@ -40,7 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
 
-    from portal import access_log, auth, errors, headers, i18n, sessions
+    from portal import access_log, auth, errors, headers, i18n, inputs, sessions
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -74,6 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_login(login_manager)
 
     i18n.init_app(app)
+    inputs.init_app(app)  # first hook: nothing runs on input it refuses
     headers.init_app(app)
     sessions.init_app(app)
     scheduling.init_app(app)

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
+from portal.inputs import ControlCharacterError
 
 
 def _messages(code: int) -> tuple[str, str]:
@@ -37,6 +38,13 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError) -> tuple[str, int]:
         title = _("This form has expired")
         text = _("For your safety, forms expire. Please go back, reload the page and try again.")
+        return render_template("errors/error.html", title=title, text=text, code=400), 400
+
+    @app.errorhandler(ControlCharacterError)
+    def control_character(error: ControlCharacterError) -> tuple[str, int]:
+        title = _("That did not work")
+        text = _("What was sent holds characters we cannot read, such as invisible control characters. "
+                 "Please type it again and try once more.")
         return render_template("errors/error.html", title=title, text=text, code=400), 400
 
     @app.errorhandler(HTTPException)

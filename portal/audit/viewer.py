@@ -99,13 +99,23 @@ def safe_cell(value: Any) -> str:
 
 
 def export_rows(f: AuditFilter, zone: tzinfo, batch: int = 1000) -> Iterator[list[str]]:
-    """The header, then every matching event oldest first, streamed from the database."""
+    """The header, then every matching event oldest first, streamed from the database.
+
+    The query runs on the first ``next()``, after the response's 200 has been sent: call
+    :func:`try_filter` first, so that a query the database refuses is an error page rather
+    than a download cut off mid-way.
+    """
     yield CSV_HEADER
     query = filtered(f).order_by(AuditEvent.id).execution_options(yield_per=batch)
     for e in db.session.execute(query).scalars():
         yield [safe_cell(v) for v in (
             e.id, e.occurred_at.isoformat(), e.occurred_at.astimezone(zone).isoformat(), e.actor_type, e.actor_id,
             e.action, e.object_type, e.object_id, e.before, e.after, e.ip, e.prev_hash, e.hash)]
+
+
+def try_filter(f: AuditFilter) -> None:
+    """Run the filter's query once (one row) so that its errors come before streaming starts."""
+    db.session.execute(filtered(f).limit(1)).first()
 
 
 def record_export(found: AuditFilter, actor: Actor) -> None:

@@ -12,12 +12,20 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
-from portal.audit.viewer import PER_PAGE, AuditFilter, actions, export_rows, page_of, record_export
+from portal.audit.viewer import (
+    PER_PAGE,
+    AuditFilter,
+    actions,
+    export_rows,
+    page_of,
+    record_export,
+    try_filter,
+)
 from portal.db_types import utcnow
+from portal.forms import PortalForm
 from portal.staff.access import staff_actor, staff_required
 from portal.staff.models import Role
 
@@ -25,7 +33,7 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 READERS = (Role.AUDITOR, Role.POLICY_ADMIN)
 
 
-class FilterForm(FlaskForm):
+class FilterForm(PortalForm):
     """GET filters: bookmarkable and changing nothing, so no CSRF token."""
 
     class Meta:
@@ -81,6 +89,7 @@ def export() -> Response:
     _form, found = _filter()
     if found is None:
         return Response("bad filter\n", status=400, mimetype="text/plain")
+    try_filter(found)  # a refused query is an error page, not a download cut off after its 200
     record_export(found, staff_actor())
     zone = ZoneInfo(str(get_timezone()))
 

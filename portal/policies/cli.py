@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NoReturn
 
 import click
@@ -21,6 +21,7 @@ from portal.db_types import utcnow
 from portal.domain.offers import Offer
 from portal.domain.quote import QuoteError, quote, quote_to_json
 from portal.extensions import db
+from portal.inputs import MAX_DIGITS, MAX_PLACES, MAX_YEAR, MIN_YEAR, InputError, bounded_date, parse_decimal
 from portal.policies.service import NoActivePolicy, offers_for_account
 from portal.policies.workflow import activate_due_versions
 
@@ -34,21 +35,19 @@ def _decimal(value: str | None, name: str) -> Decimal | None:
     if value is None:
         return None
     try:
-        number = Decimal(value.strip())
-    except InvalidOperation:
-        fail(f"--{name.replace('_', '-')} must be a number, not {value!r}")
-    if not number.is_finite():
-        fail(f"--{name.replace('_', '-')} must be a finite number")
-    return number
+        return parse_decimal(value)
+    except InputError:
+        fail(f"--{name.replace('_', '-')} must be a finite number under 10^{MAX_DIGITS} with at most {MAX_PLACES} "
+             f"decimal places, not {value[:40]!r}")
 
 
 def _date(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"--{name} must be a date like 2027-01-15, not {value!r}")
+        return bounded_date(date.fromisoformat(value))
+    except (ValueError, InputError):
+        fail(f"--{name} must be a date like 2027-01-15 in the years {MIN_YEAR} to {MAX_YEAR}, not {value[:40]!r}")
 
 
 @click.command("quote")

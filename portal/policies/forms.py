@@ -12,7 +12,7 @@ import dataclasses
 import re
 import typing
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from functools import cache
 from typing import Any
@@ -25,6 +25,7 @@ from portal.domain.policy import OfferPolicy, PolicyFormatError, Tier
 from portal.domain.policy_io import dump
 from portal.domain.policy_validation import PolicyProblem
 from portal.forms import PortalForm
+from portal.inputs import InputError, parse_decimal
 from portal.policies.messages import PRICING, field_info, kind_hint, parse_message, problem_message
 
 __all__ = ["ActionForm", "ApproveForm", "EditorForm", "NewDraftForm", "RejectForm", "Spec", "SubmitForm", "editor_form",
@@ -142,11 +143,9 @@ def parse(spec: Spec, raw: Any) -> Any:
         return int(text)
     if spec.type is Decimal:
         try:
-            number = Decimal(text.replace(",", "").replace("%", ""))
-        except InvalidOperation:
+            number = parse_decimal(text.replace(",", "").replace("%", ""))
+        except InputError:
             raise _UnreadableError("number") from None
-        if not number.is_finite():
-            raise _UnreadableError("number")
         return str(number)
     if isinstance(spec.type, type) and issubclass(spec.type, Enum):
         if text not in {e.value for e in spec.type}:

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.inputs import InputError, parse_int
 from portal.policies import workflow
 from portal.policies.diff import ABSENT
 from portal.policies.diff import diff as document_diff
@@ -147,12 +148,13 @@ def edit(number: int) -> Any:
     if request.method == "GET":
         form = editor_form(len(version.document["tiers"]), version.currency, data=document_data(version.document))
         return render_template("admin/policies/edit.html", version=version, form=form)
-    count = request.form.get("tier_count", "")
-    if not count.isdigit() or not 0 <= int(count) <= MAX_TIERS:
+    try:
+        count = parse_int(request.form.get("tier_count", ""), 0, MAX_TIERS)
+    except InputError:
         abort(400)
-    adding = request.form.get("action") == "add_tier" and int(count) < MAX_TIERS
-    form = editor_form(int(count) + adding, version.currency, formdata=request.form,
-                       data=new_tier_data(int(count)) if adding else None)
+    adding = request.form.get("action") == "add_tier" and count < MAX_TIERS
+    form = editor_form(count + adding, version.currency, formdata=request.form,
+                       data=new_tier_data(count) if adding else None)
     if not form.validate():  # CSRF only: the limits are checked by the service
         abort(400)
     if adding:

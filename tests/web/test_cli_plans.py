@@ -6,6 +6,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portal.audit.service import SYSTEM
 from portal.extensions import db
@@ -61,6 +63,15 @@ def test_other_plan_types_quote(app, args):
     (["--amount", "10.001", "--months", "12"], "decimals"),
     (["--amount", "abc", "--months", "12"], "number"),
     (["--amount", "1000", "--months", "12", "--first-due", "2027-02-30"], "date"),
+    # Issue 12, item 14: each of these was a traceback.
+    (["--amount", "1e308", "--months", "12"], "--amount must be a finite number under 10^15"),
+    (["--amount", "1e999999", "--months", "12"], "--amount must be a finite number"),
+    (["--amount", "sNaN", "--months", "12"], "--amount must be a finite number"),
+    (["--amount", "1000", "--months", "12", "--annual-rate", "1e-999999"], "--annual-rate must be a finite number"),
+    (["--amount", "1000", "--months", "12", "--first-due", "9999-12-31"], "years 1900 to 2200"),
+    (["--amount", "1000", "--months", "12", "--first-due", "0001-01-01"], "years 1900 to 2200"),
+    (["--amount", "1000", "--months", "12", "--down-payment", "1e30"], "--down-payment must be a finite number"),
+    (["--amount", "1000", "--months", "12", "--monthly-fee-rate", "1E+999999999"], "--monthly-fee-rate"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_exit_2(app, args, fragment):
     result = run(app, "--plan", "installment", "--currency", "CNY", *args)
@@ -89,3 +100,21 @@ def test_offers_for_a_stored_account(app):
     assert data["account"] == "CLI0001" and data["offers"]
     assert all(len(o["fingerprint"]) == 64 and o["tier"] == "M2" for o in data["offers"])
     assert runner.invoke(args=["portal", "offers", "NOPE"]).exit_code == 2
+
+
+HUGE = st.sampled_from(["1e308", "1e999999", "-1e999999", "1e-999999", "sNaN", "NaN", "-Infinity", "9" * 40,
+                        "999999999999999.99", "99999999999999", "0.000000000001", "1E+999999999", "0", "-0", "1"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=st.sampled_from(["installment", "relief", "settlement", "personalised"]), amount=HUGE,
+       rate=HUGE, payment=HUGE, down=HUGE,
+       first_due=st.sampled_from(["9999-12-31", "0001-01-01", "2200-12-31", "1900-01-01", "2027-01-15"]))
+def test_quote_never_prints_a_traceback_for_extreme_values(app, plan, amount, rate, payment, down, first_due):
+    result = run(app, "--plan", plan, "--currency", "CNY", "--amount", amount, "--months", "12",
+                 "--annual-rate", rate, "--down-payment", down, "--relief-months", "6", "--relief-payment", payment,
+                 "--discount", "0.3", "--first-due", first_due, "--json")
+    assert result.exit_code in (0, 2), result.output + result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1
