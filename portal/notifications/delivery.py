@@ -52,7 +52,7 @@ class DeliveryReport:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def _due(now):  # type: ignore[no-untyped-def]
+def _due(now):
     queued = and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= now)
     stale = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
     return or_(queued, stale)
