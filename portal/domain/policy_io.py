@@ -15,14 +15,18 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+from typing import Any, ClassVar, Protocol, TypeVar
 
 __all__ = ["PolicyFormatError", "dump", "load"]
 
-T = TypeVar("T", bound="DataclassInstance")
+
+class _Dataclass(Protocol):
+    """Any dataclass (what typeshed calls DataclassInstance; the domain imports stdlib only)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+T = TypeVar("T", bound=_Dataclass)
 
 
 class PolicyFormatError(ValueError):
