@@ -54,7 +54,7 @@ def install() -> None:
         logger.addFilter(FILTER)
 
 
-class RedactingGunicornLogger(Logger):  # type: ignore[misc]
+class RedactingGunicornLogger(Logger):
     """gunicorn's logger with every text an access-log format can name redacted: the
     request line and path, and the headers and environ values offered as ``{…}i``/``{…}e``."""
 

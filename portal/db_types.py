@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
+from sqlalchemy import BigInteger, CursorResult, DateTime, Dialect, Numeric, Result
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -88,3 +88,12 @@ def utcnow() -> datetime:
     from portal import clock
 
     return clock.now()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows matched by the UPDATE or DELETE that produced ``result``.
+
+    ``Session.execute`` is annotated to return ``Result``; for an UPDATE or DELETE it
+    returns a ``CursorResult``, the class that has ``rowcount``.
+    """
+    return cast("CursorResult[Any]", result).rowcount

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -27,6 +29,20 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of every model. At run time it is ``db.Model``, which Flask-SQLAlchemy
+# builds from Base's declarative base, its metadata and its own mixins. mypy cannot take
+# an attribute of an instance as a base class (python/mypy#8603), so models derive from
+# this name instead of ``db.Model``; for the checker it is Base plus Flask-SQLAlchemy's
+# model mixin (``query``, ``__fsa__``), which is what ``db.Model`` provides.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FSAModel
+
+    class Model(_FSAModel, Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
 babel = Babel()
 csrf = CSRFProtect()

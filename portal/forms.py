@@ -14,7 +14,7 @@ _BOUNDED = (DecimalField, IntegerField, DateField, DateTimeField)
 
 class PortalForm(FlaskForm):
     class Meta:
-        def bind_field(self, form, unbound_field, options):  # type: ignore[no-untyped-def]
+        def bind_field(self, form, unbound_field, options):
             filters = list(unbound_field.kwargs.get("filters", []))
             filters.append(lambda value: value.strip() if isinstance(value, str) else value)
             if issubclass(unbound_field.field_class, _BOUNDED):

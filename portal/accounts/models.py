@@ -9,10 +9,10 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import Money, UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
-class Cardholder(db.Model):
+class Cardholder(Model):
     __tablename__ = "cardholders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +41,7 @@ class Cardholder(db.Model):
         self.date_of_birth_hash = birth_date_hash(born, current_app.config["CARD_HASH_KEY"])
 
 
-class CardAccount(db.Model):
+class CardAccount(Model):
     """One card account. The full card number is never stored: only the last four
     digits and a keyed hash (see ``portal.security.card_hash``) for look-up."""
 
@@ -95,7 +95,7 @@ class CardAccount(db.Model):
         return self.principal + self.interest + self.fees + self.late_fees
 
 
-class Payment(db.Model):
+class Payment(Model):
     __tablename__ = "payments"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 

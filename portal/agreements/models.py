@@ -8,11 +8,11 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 from portal.plans.models import Plan
 
 
-class Agreement(db.Model):
+class Agreement(Model):
     """One per plan. ``pending`` until the PDF is rendered and signed, then ``signed``
     with the exact bytes every download returns and their SHA-256 (hex)."""
 

@@ -49,7 +49,7 @@ class RefusedURLError(ValueError):
 def _fetcher_class() -> type:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    class StaticOnlyFetcher(URLFetcher):
         """Serves ``portal-static:<path>`` from the static folder; refuses anything else."""
 
         def __init__(self, static_dir: Path) -> None:
@@ -319,7 +319,7 @@ def html_to_pdf(html: str, title: str) -> bytes:
         gc.disable()
         try:
             document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=renderer.fetcher)
-            return document.write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config,  # type: ignore[no-any-return]
+            return document.write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config,
                                       pdf_identifier=title.encode(), custom_metadata=False,
                                       pdf_variant="pdf/ua-1")
         finally:

@@ -22,7 +22,7 @@ from portal.agreements import render, signing
 from portal.agreements.models import Agreement
 from portal.agreements.reference import BadReferenceError, new_reference, parse_reference
 from portal.audit.service import SYSTEM, record
-from portal.db_types import utcnow
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.plans.models import Plan
 
@@ -107,7 +107,7 @@ def produce_agreement(agreement_id: int) -> bool:
                     attempts=Agreement.attempts + 1, last_error=None, next_attempt_at=None)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             db.session.rollback()
             return True
         record(SYSTEM, "agreement.signed", ("agreement", agreement_id),
@@ -149,10 +149,10 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 def _claim(agreement_id: int, now: datetime) -> bool:
     """Take one due agreement for this worker (conditional UPDATE: one worker wins)."""
-    won = db.session.execute(
+    won = rowcount(db.session.execute(
         update(Agreement).where(Agreement.id == agreement_id, _due(now))
         .values(next_attempt_at=now + CLAIM).execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ))
     db.session.commit()
     return bool(won)
 

@@ -154,7 +154,7 @@ def _signer(key: BankKey) -> object:
     from pyhanko_certvalidator.registry import SimpleCertificateStore
     from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-    class LoadedKeySigner(SimpleSigner):  # type: ignore[misc]
+    class LoadedKeySigner(SimpleSigner):
         """SimpleSigner re-parses its DER key for every signature (twice per PDF: a
         dummy to size the field, then the real one), and cryptography checks an RSA key
         on every load: ~0.2 s each for RSA-3072. This one signs with the loaded key."""
@@ -163,7 +163,7 @@ def _signer(key: BankKey) -> object:
             mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
             if isinstance(key.private_key, rsa.RSAPrivateKey) and mechanism.signature_algo == "rsassa_pkcs1v15":
                 return key.private_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
-            return super().sign_raw(data, digest_algorithm)  # type: ignore[no-any-return]
+            return super().sign_raw(data, digest_algorithm)
 
     der_key = key.private_key.private_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -254,7 +254,7 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str) -> bytes:
     def work() -> bytes:
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
         pdf_signer = signers.PdfSigner(meta, signer, timestamper=stamper)  # type: ignore[arg-type]
-        return pdf_signer.sign_pdf(writer, bytes_reserved=reserved).getvalue()  # type: ignore[no-any-return]
+        return pdf_signer.sign_pdf(writer, bytes_reserved=reserved).getvalue()
 
     signed = run_outside_event_loop(work)
     if reserved is None:

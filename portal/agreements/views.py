@@ -24,7 +24,7 @@ def download(reference: str) -> Response:
     except BadReferenceError:
         abort(404)
     agreement = service.find_agreement(canonical)
-    identity = current_user._get_current_object()  # type: ignore[attr-defined]
+    identity = current_user._get_current_object()
     if agreement is None or agreement.state != "signed" or not service.may_download(identity, agreement):
         abort(404)
     response = Response(agreement.pdf, mimetype="application/pdf")

@@ -13,12 +13,12 @@ from sqlalchemy import JSON, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime
-from portal.extensions import db
+from portal.extensions import Model
 
 CHAIN_PLAIN, CHAIN_KEYED = 1, 2
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_events"
     __table_args__ = (CheckConstraint("chain_version IN (1, 2)", name="chain_version_known"),)
 
@@ -37,7 +37,7 @@ class AuditEvent(db.Model):
     chain_version: Mapped[int] = mapped_column(Integer, default=CHAIN_KEYED, server_default="1")
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """The newest event, sealed with the audit key: a chain cut short, or rewritten and
     re-hashed without the key, no longer ends where this record says. One row (id 1)."""
 

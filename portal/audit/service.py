@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import select, text, update
 
 from portal.audit.models import CHAIN_KEYED, CHAIN_PLAIN, AuditEvent, AuditHead
-from portal.db_types import utcnow
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 
 GENESIS = "0" * 64
@@ -86,9 +86,9 @@ def _seal(event: AuditEvent) -> None:
     first event: for a non-empty chain it means someone deleted it, and it stays missing
     so that ``portal audit verify`` keeps saying so."""
     values = {"event_id": event.id, "event_hash": event.hash, "mac": head_mac(event.id, event.hash)}
-    moved = db.session.execute(
+    moved = rowcount(db.session.execute(
         update(AuditHead).where(AuditHead.id == 1).values(**values).execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ))
     if not moved and event.prev_hash == GENESIS:
         db.session.add(AuditHead(id=1, **values))
         db.session.flush()

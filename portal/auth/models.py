@@ -9,10 +9,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
-class OneTimeCode(db.Model):
+class OneTimeCode(Model):
     """A pending sign-in: made for every first step, matching or not.
 
     ``account_id`` is empty when the card and date of birth matched nothing: the code
@@ -33,7 +33,7 @@ class OneTimeCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class WebSession(db.Model):
+class WebSession(Model):
     """A signed-in session, so that it can end on the server (sign-out, lockout,
     re-enrolment, idle or absolute lifetime) whatever a copied cookie says.
 

@@ -66,11 +66,11 @@ def end_session(token: str | None, now: datetime, reason: str = "signed_out") ->
 
 def end_sessions(principal: str, reason: str, now: datetime | None = None) -> int:
     """End every open session of ``principal``; return how many were open."""
-    from portal.db_types import utcnow
+    from portal.db_types import rowcount, utcnow
 
     result = db.session.execute(
         update(WebSession)
         .where(WebSession.principal == principal, WebSession.ended_at.is_(None))
         .values(ended_at=now or utcnow(), end_reason=reason)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)

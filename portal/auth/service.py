@@ -20,7 +20,7 @@ from portal.accounts.models import CardAccount, Cardholder
 from portal.audit.service import Actor, record
 from portal.auth.models import OneTimeCode
 from portal.auth.server_sessions import end_sessions
-from portal.db_types import utcnow
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.secrets import forget_signin_codes
@@ -146,11 +146,11 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
     usable = otp.used_at is None and otp.expires_at > now and not (account and _locked(account, now))
     # Count the attempt atomically before comparing, so parallel guesses cannot exceed
     # the limit between a read and a write.
-    counted = db.session.execute(
+    counted = rowcount(db.session.execute(
         update(OneTimeCode)
         .where(OneTimeCode.id == otp.id, OneTimeCode.attempts < MAX_CODE_ATTEMPTS)
         .values(attempts=OneTimeCode.attempts + 1)
-    ).rowcount
+    ))
     db.session.refresh(otp)
     actor = Actor("anonymous", ip=ip)
     matches = hmac.compare_digest(otp.code_hash, code_hash(code, otp.account_id or 0, settings.card_key))

@@ -73,7 +73,7 @@ def home() -> Response | str:
 @limiter.limit("30 per hour; 10 per minute", methods=["POST"])
 @limiter.limit("10 per hour", key_func=_card_and_address_key_for_limit, methods=["POST"])
 @limiter.limit("60 per hour", key_func=_card_key_for_limit, methods=["POST"])
-def sign_in() -> Response | str:
+def sign_in() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(_signed_in_home())
     form = CardForm()
@@ -88,7 +88,7 @@ def sign_in() -> Response | str:
 @bp.route("/sign-in/code", methods=["GET", "POST"])
 @limiter.limit("40 per hour; 10 per minute", methods=["POST"])
 @limiter.limit("10 per 15 minutes", key_func=_pending_key_for_limit, methods=["POST"])
-def enter_code() -> Response | str:
+def enter_code() -> Response | tuple[str, int]:
     if PENDING not in session:
         return redirect(url_for("auth.sign_in"))
     form = CodeForm()

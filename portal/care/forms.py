@@ -30,7 +30,7 @@ from portal.plans.models import DECLINE_REASONS
 
 def _choices(table: dict[str, object], codes: tuple[str, ...], *, blank: bool = False) -> list[SelectChoice]:
     """Select options; ``blank`` starts with an empty "Choose…" so nothing is pre-chosen for staff."""
-    options = [SelectChoice(code, table[code]) for code in codes]  # type: ignore[arg-type]
+    options = [SelectChoice(code, table[code]) for code in codes]
     return [SelectChoice("", _l("Choose…")), *options] if blank else options
 
 

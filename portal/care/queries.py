@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, false, func, or_, select
+from sqlalchemy import SQLColumnExpression, String, and_, cast, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts.models import CardAccount, Cardholder, Payment
@@ -150,6 +150,7 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     tier = filters.tier if filters.tier in tiers.names() else None
     conditions = _conditions(filters, tiers.ranges(tier) if tier else None)
     total = db.session.execute(select(func.count()).select_from(CardAccount).where(*conditions)).scalar_one()
+    order: tuple[SQLColumnExpression[Any], ...]
     if filters.sort == "amount":
         order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
     else:

@@ -255,6 +255,7 @@ def link(account_id: int) -> Response | tuple[str, int]:
         abort(404)
     service = _link_service()
     staff = current_staff()
+    assert staff is not None, "staff_required(*CARE) let only signed-in staff in"
     offers = _offers(account)
     form = LinkForm()
     form.offer.choices = [SelectChoice(""), *(SelectChoice(o.fingerprint) for o in offers)]

@@ -10,10 +10,10 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import Money, UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
-class CaseEvent(db.Model):
+class CaseEvent(Model):
     """One entry on an account's timeline (reason given, budget checked, promise, rating, …)."""
 
     __tablename__ = "case_events"
@@ -28,7 +28,7 @@ class CaseEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Promise(db.Model):
+class Promise(Model):
     """A promise to pay an amount by a date, without a plan."""
 
     __tablename__ = "promises"

@@ -15,11 +15,18 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 __all__ = ["PolicyFormatError", "dump", "load"]
 
-T = TypeVar("T")
+
+class _Dataclass(Protocol):
+    """Any dataclass (what typeshed calls DataclassInstance; the domain imports stdlib only)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+T = TypeVar("T", bound=_Dataclass)
 
 
 class PolicyFormatError(ValueError):
@@ -68,7 +75,7 @@ def load(tp: Any, data: Any, path: str) -> Any:
             return None
         (inner,) = [o for o in options if o is not type(None)]
         return load(inner, data, path)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):  # a dataclass, not an instance of one
         return _load_dataclass(tp, data, path)
     if origin is tuple:
         _expect(data, list, path, "a list")
@@ -119,7 +126,7 @@ def _load_dataclass(cls: type[T], data: Any, path: str) -> T:
         # A misspelt limit must not silently fall back to its default.
         raise PolicyFormatError(_join(path, unknown[0]), "unknown key")
     values = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         if f.name in data:
             values[f.name] = load(hints[f.name], data[f.name], _join(path, f.name))
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:

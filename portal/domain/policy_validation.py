@@ -14,8 +14,9 @@ A plan type whose `allowed` is False is not checked further: its limits are iner
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from portal.domain.money import currency_places, is_known_currency
@@ -59,7 +60,8 @@ class PolicyProblem:
 
     field: str
     code: str
-    params: Mapping[str, Param] = field(default_factory=dict)
+    # dataclasses.field: in this class body the name `field` is the attribute above.
+    params: Mapping[str, Param] = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         detail = ", ".join(f"{k}={v}" for k, v in self.params.items())

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from itertools import groupby
+from typing import TypeVar, cast
 
 from portal.domain.money import CONTEXT, ZERO, computing_in_context
 
@@ -48,6 +49,8 @@ _MAX_BISECT = 200
 
 # A run of n equal cash flows c at periods a, a+1, ..., a+n-1.
 _Run = tuple[Decimal, int, int]
+# `_moments` and `_first_guess` work in Decimal and, for `_binary_root`, in float.
+_Num = TypeVar("_Num", Decimal, float)
 
 
 class IrrError(ValueError):
@@ -110,10 +113,10 @@ def _npv_and_slope(runs: list[_Run], v: Decimal) -> tuple[Decimal, Decimal]:
     return npv, slope
 
 
-def _moments(runs: list[_Run] | list[tuple[float, int, int]]) -> tuple[Decimal, Decimal, Decimal]:
+def _moments(runs: list[tuple[_Num, int, int]]) -> tuple[_Num, _Num, _Num]:
     """S0 = Σc, S1 = Σk·c, S2 = Σk(k−1)·c over every period k, in the flows' own type
     (Decimal or float): the index sums of each run are exact integers."""
-    s0 = s1 = s2 = 0
+    s0 = s1 = s2 = cast(_Num, 0)  # the integer 0 adds to a Decimal and a float alike
     for c, a, n in runs:
         b = a + n - 1
         sum_k = n * (a + b) // 2
@@ -123,7 +126,7 @@ def _moments(runs: list[_Run] | list[tuple[float, int, int]]) -> tuple[Decimal, 
     return s0, s1, s2
 
 
-def _first_guess(s0: Decimal, s1: Decimal, s2: Decimal) -> Decimal:
+def _first_guess(s0: _Num, s1: _Num, s2: _Num) -> _Num:
     """A starting discount factor from the quadratic Taylor expansion of F at v = 1.
 
     With u = v − 1: F ≈ S0 + S1·u + S2·u²/2 (`_moments`). One Halley step from u = 0

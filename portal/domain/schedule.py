@@ -256,9 +256,9 @@ def finish_quote_in_context(
     totalled from their two kinds of row, without making the rest.
     """
     unit = minor_unit(currency)
-    level = type(installments) is LevelRows
-    if level:
-        total_cost, paid = installments.charges(), installments.paid()
+    level = installments if type(installments) is LevelRows else None  # fee rows, typed as such
+    if level is not None:
+        total_cost, paid = level.charges(), level.paid()
     else:
         # Reported amounts all carry the currency's exponent ("0.00", not "0").
         nothing = ZERO.quantize(unit)
@@ -268,12 +268,12 @@ def finish_quote_in_context(
     waived = _nothing_waived(unit) if waived is NO_WAIVER else _new(Waived, (w.quantize(unit) for w in waived))
     if not total_cost:
         apr = ear = _NO_RATE
-    elif level:
-        regular, last = installments.regular[2], installments.last[2]
-        apr, ear = in_context_runs_apr_ear(principal, payment_runs(regular, len(installments), last))
+    elif level is not None:
+        regular, last = level.regular[2], level.last[2]
+        apr, ear = in_context_runs_apr_ear(principal, payment_runs(regular, len(level), last))
     else:
         apr, ear = in_context_loan_apr_ear(principal, map(_TOTAL, installments))
-    rows = installments if level else tuple(installments)
+    rows = level if level is not None else tuple(installments)
     fields = (plan, currency, amount, down_payment, principal, rows, total_cost, down_payment + paid)
     return _new(Quote, (*fields, waived, apr, ear))
 

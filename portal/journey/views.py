@@ -385,9 +385,9 @@ def sign_approved(plan_id: int) -> Response | tuple[str, int]:
                            k=key_terms(plan, jurisdictions.care_phone())), status
 
 
-def _promise_problems(policy: OfferPolicy, form: PromiseForm) -> list[str]:
+def _promise_problems(policy: OfferPolicy, form: PromiseForm, amount: Decimal) -> list[str]:
     account = _account()
-    return check_promise(snapshot(account), policy, form.amount.amount, form.pay_by.data,
+    return check_promise(snapshot(account), policy, amount, form.pay_by.data,
                          service.account_today(account))
 
 
@@ -399,9 +399,11 @@ def promise() -> Response | tuple[str, int]:
     form = PromiseForm()
     form.amount.currency = account.currency
     if form.validate_on_submit():
-        problems = _promise_problems(policy, form)
+        amount = form.amount.amount
+        assert amount is not None, "AmountField.pre_validate parsed it: the form validated"
+        problems = _promise_problems(policy, form, amount)
         if not problems:
-            made = cases.record_promise(account.id, form.amount.amount, account.currency, form.pay_by.data, _actor())
+            made = cases.record_promise(account.id, amount, account.currency, form.pay_by.data, _actor())
             confirmations.promise_recorded(account, made.amount, made.pay_by, _actor())
             db.session.commit()
             return redirect(url_for("journey.promise_made", promise_id=made.id))

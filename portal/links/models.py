@@ -8,13 +8,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 # The cardholder's way through a link, in order; each step has a ``<step>_at`` column.
 FUNNEL = ("sent", "delivered", "opened", "verified", "offer_viewed", "accepted")
 
 
-class PlanLink(db.Model):
+class PlanLink(Model):
     """Only the SHA-256 of the token is stored: the token exists in the message alone."""
 
     __tablename__ = "plan_links"

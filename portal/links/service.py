@@ -27,7 +27,7 @@ from portal import jurisdictions
 from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, Actor, record
 from portal.cases.service import add_event
-from portal.db_types import utcnow
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.i18n import local_datetime
 from portal.links.models import FUNNEL, PlanLink
@@ -228,10 +228,10 @@ def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | No
         return False
     at = utcnow()
     stamp_column = getattr(PlanLink, column)
-    won = db.session.execute(
+    won = rowcount(db.session.execute(
         update(PlanLink).where(PlanLink.id == link.id, stamp_column.is_(None)).values({column: at})
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ))
     if won != 1:
         db.session.refresh(link, [column])
         return False
@@ -290,10 +290,10 @@ def mark_accepted(link_id: int, plan_id: int, actor: Actor = SYSTEM) -> PlanLink
     is harmless; another plan through a used link raises ``LinkError("already_used")``."""
     link = _get(link_id)
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(PlanLink).where(PlanLink.id == link_id, PlanLink.used_at.is_(None))
         .values(used_at=now, plan_id=plan_id)
-    ).rowcount
+    ))
     db.session.refresh(link)
     if not claimed:
         if link.plan_id == plan_id:

@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select, update
 
 from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, record
-from portal.db_types import utcnow
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
 from portal.integrations.registry import channels_for
@@ -52,7 +52,7 @@ class DeliveryReport:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def _due(now):  # type: ignore[no-untyped-def]
+def _due(now):
     queued = and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= now)
     stale = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
     return or_(queued, stale)
@@ -78,10 +78,10 @@ def claim_due(worker: str, batch: int) -> list[int]:
         if not ids:
             break
         for message_id in ids:
-            won = session.execute(
+            won = rowcount(session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == message_id, _due(now))
                 .values(status="sending", claimed_by=worker, claimed_at=now)
-            ).rowcount
+            ))
             if won:
                 claimed.append(message_id)
         session.commit()

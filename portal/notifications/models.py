@@ -19,14 +19,14 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 SECRET_MASK = "••••••"  # noqa: S105 - what a body shows where its code or token was
 STATUSES = ("queued", "sending", "sent", "failed", "blocked")
 _STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_status_send_after", "status", "send_after"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, or_, select
+from sqlalchemy import SQLColumnExpression, func, or_, select
 
 from portal.accounts.models import CardAccount, Cardholder
 from portal.audit.service import Actor, record
@@ -110,7 +110,7 @@ def accounts_with_phone(phone: str) -> list[CardAccount]:
     digits = phone_digits(phone)
     if len(digits) < 6:
         return []
-    stored = Cardholder.phone
+    stored: SQLColumnExpression[str] = Cardholder.phone  # then the same column, stripped
     for ch in (" ", "-", "+", "(", ")", "."):
         stored = func.replace(stored, ch, "")
     same = stored == digits

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import Money, Rate, UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 # States in which a plan blocks any other: only one per account, enforced by an index.
 OPEN_STATES = ("pending_approval", "pending_signature", "active")
@@ -23,7 +23,7 @@ DECLINE_REASONS = ("income_too_low", "other_plan_fits", "need_documents", "accou
 _DECLINE_LIST = ", ".join(f"'{r}'" for r in DECLINE_REASONS)
 
 
-class Plan(db.Model):
+class Plan(Model):
     __tablename__ = "plans"
     __table_args__ = (
         CheckConstraint(f"state IN ({_STATE_LIST})", name="state_known"),
@@ -75,7 +75,7 @@ class Plan(db.Model):
     signature: Mapped[Signature | None] = relationship(back_populates="plan", uselist=False)
 
 
-class PlanInstallment(db.Model):
+class PlanInstallment(Model):
     __tablename__ = "plan_installments"
     __table_args__ = (
         UniqueConstraint("plan_id", "number", name="uq_plan_installments_plan_number"),
@@ -94,7 +94,7 @@ class PlanInstallment(db.Model):
     plan: Mapped[Plan] = relationship(back_populates="installments")
 
 
-class Signature(db.Model):
+class Signature(Model):
     """Evidence of the cardholder's electronic signature (Electronic Signature Law, ESIGN)."""
 
     __tablename__ = "signatures"

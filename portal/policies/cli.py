@@ -32,8 +32,11 @@ def fail(message: str) -> NoReturn:
 
 
 def _decimal(value: str | None, name: str) -> Decimal | None:
-    if value is None:
-        return None
+    return None if value is None else _number(value, name)
+
+
+def _number(value: str, name: str) -> Decimal:
+    """For options that are required or have a default, which click never leaves None."""
     try:
         return parse_decimal(value)
     except InputError:
@@ -81,20 +84,20 @@ def quote_command(**options: Any) -> None:
     try:
         result = quote(
             options["plan"],
-            amount=_decimal(options["amount"], "amount"),
+            amount=_number(options["amount"], "amount"),
             currency=options["currency"].strip().upper(),
             first_due=first_due,
             months=options["months"],
             monthly_fee_rate=_decimal(options["monthly_fee_rate"], "monthly_fee_rate"),
             annual_rate=_decimal(options["annual_rate"], "annual_rate"),
-            down_payment=_decimal(options["down_payment"], "down_payment"),
+            down_payment=_number(options["down_payment"], "down_payment"),
             relief_months=options["relief_months"],
             relief_rate=_decimal(options["relief_rate"], "relief_rate"),
             relief_payment=_decimal(options["relief_payment"], "relief_payment"),
             after_months=options["after_months"],
-            waiver=_decimal(options["waiver"], "waiver"),
-            fees=_decimal(options["fees"], "fees"),
-            late_fees=_decimal(options["late_fees"], "late_fees"),
+            waiver=_number(options["waiver"], "waiver"),
+            fees=_number(options["fees"], "fees"),
+            late_fees=_number(options["late_fees"], "late_fees"),
             discount=_decimal(options["discount"], "discount"),
             payments=options["payments"],
             deadline_days=options["deadline_days"],
@@ -107,7 +110,9 @@ def quote_command(**options: Any) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"{data['plan']} plan in {data['currency']}")
-    for row in data["installments"]:  # type: ignore[union-attr]
+    installments = data["installments"]
+    assert isinstance(installments, list)  # quote_to_json builds it as a list of dicts
+    for row in installments:
         click.echo(f"  {row['number']:>3}  {row['due_date']}  principal {row['principal']:>12}"
                    f"  charge {row['charge']:>10}  total {row['total']:>12}")
     click.echo(f"total repaid {data['total_repaid']}, total cost {data['total_cost']}")

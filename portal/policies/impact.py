@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB, array
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 from sqlalchemy.types import Text
 
 from portal.accounts.models import CardAccount
@@ -85,7 +85,7 @@ class Impact:
         return next((t for t in self.tiers if t.name == name), None)
 
 
-def has_any_flag(flags: ColumnElement[Any], names: Iterable[str], dialect: str) -> ColumnElement[bool]:
+def has_any_flag(flags: SQLColumnExpression[Any], names: Iterable[str], dialect: str) -> ColumnElement[bool]:
     """True where the JSON list ``flags`` holds any of ``names`` (the one dialect switch)."""
     wanted = sorted(names)
     if not wanted:

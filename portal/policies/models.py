@@ -13,12 +13,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.domain.policy import OfferPolicy
-from portal.extensions import db
+from portal.extensions import Model
 
 STATES = ("draft", "pending", "active", "scheduled", "retired", "rejected")
 
 
-class PolicyVersion(db.Model):
+class PolicyVersion(Model):
     __tablename__ = "policy_versions"
     __table_args__ = (
         CheckConstraint("state IN ('draft', 'pending', 'active', 'scheduled', 'retired', 'rejected')",

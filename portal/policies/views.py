@@ -7,6 +7,7 @@ not by what the page shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -94,8 +95,10 @@ def _is_admin() -> bool:
 
 
 # Globals rather than context, so that imported macros see them too.
-for _name, _helper in {"policy_state_label": lambda state: STATES.get(state, state), "plan_type_label": PLAN_LABELS.get,
-                       "policy_field_info": field_info, "policy_value": show_value}.items():
+_helpers: dict[str, Callable[..., Any]] = {
+    "policy_state_label": lambda state: STATES.get(state, state), "plan_type_label": PLAN_LABELS.get,
+    "policy_field_info": field_info, "policy_value": show_value}
+for _name, _helper in _helpers.items():
     bp.add_app_template_global(_helper, _name)
 bp.record_once(lambda state: state.app.jinja_env.globals.update(absent=ABSENT))
 
@@ -214,7 +217,8 @@ def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: Reje
     now = utcnow()
     proposed = preview(load_policy(version), now)
     current = preview(load_policy(active), now) if active is not None and active.id != version.id else None
-    changes = [row for row in document_diff(active.document, version.document) if row.changed] if current else []
+    changes = ([row for row in document_diff(active.document, version.document) if row.changed]
+               if current and active else [])  # current implies active; mypy needs both
     return render_template("admin/policies/review.html", version=version, active=active, proposed=proposed,
                            current=current, rows=compare(proposed, current), changes=changes,
                            names=_names([version]), me=_me(), can_write=_is_admin(),

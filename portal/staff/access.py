@@ -21,7 +21,7 @@ from portal.staff.models import Role
 def current_staff() -> Any | None:
     """The signed-in ``StaffIdentity``, or None (anonymous or a cardholder)."""
     if current_user and current_user.is_authenticated and getattr(current_user, "kind", None) == "staff":
-        return current_user._get_current_object()  # type: ignore[attr-defined]
+        return current_user._get_current_object()
     return None
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
 class Role(StrEnum):
@@ -24,7 +24,7 @@ class Role(StrEnum):
 _ROLE_LIST = ", ".join(f"'{r.value}'" for r in Role)
 
 
-class StaffUser(db.Model):
+class StaffUser(Model):
     """A member of staff. Signs in with e-mail, password (argon2) and a TOTP code.
 
     ``totp_secret`` holds the authenticator secret encrypted with a key derived from the
@@ -57,7 +57,7 @@ class StaffUser(db.Model):
         return self.enrolled_at is not None and self.password_hash is not None
 
 
-class EnrolmentToken(db.Model):
+class EnrolmentToken(Model):
     """A single-use link to set a password and an authenticator. Only a hash is kept."""
 
     __tablename__ = "staff_enrolment_tokens"
@@ -70,7 +70,7 @@ class EnrolmentToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class StaffSignInThrottle(db.Model):
+class StaffSignInThrottle(Model):
     """Failed sign-ins for one staff account from one client address.
 
     Failures lock the account for that address only, so a stranger who knows someone's

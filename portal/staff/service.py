@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from portal.audit.service import Actor, record
 from portal.auth.server_sessions import end_sessions
-from portal.db_types import utcnow
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.staff import totp
 from portal.staff.models import EnrolmentToken, Role, StaffSignInThrottle, StaffUser
@@ -184,10 +184,10 @@ def complete_enrolment(token: str, password: str, code: str, secret_key: str, ip
     if step is None:
         raise StaffError("code_wrong")
     # Claim the link atomically: two tabs submitting at once cannot both enrol.
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(EnrolmentToken).where(EnrolmentToken.id == enrolment.token_id, EnrolmentToken.used_at.is_(None))
         .values(used_at=now)
-    ).rowcount
+    ))
     if not claimed:
         db.session.rollback()
         raise StaffError("link_invalid")
@@ -238,11 +238,11 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
         raise StaffSignInFailed
 
     # Take the step atomically so two requests with the same code cannot both succeed.
-    taken = db.session.execute(
+    taken = rowcount(db.session.execute(
         update(StaffUser).where(StaffUser.id == user.id,
                                 (StaffUser.totp_last_step.is_(None)) | (StaffUser.totp_last_step < step))
         .values(totp_last_step=step, failed_attempts=0, locked_until=None)
-    ).rowcount
+    ))
     if not taken:
         db.session.rollback()
         raise StaffSignInFailed
