@@ -13,7 +13,8 @@ from tests.browser.test_journey_phone import sign_in
 
 pytestmark = pytest.mark.browser
 
-CASES = [("en", 3), ("zh_Hans", 4), ("zh_Hant", 5)]
+# 陳美玲 (HKD, 25 days past due) in each language: no other browser test gives her a plan.
+CASES = [("en", 2), ("zh_Hans", 2), ("zh_Hant", 2)]
 
 
 def check(page, name: str) -> None:
