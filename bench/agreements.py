@@ -53,8 +53,15 @@ def main() -> None:
                 t2, c2 = time.perf_counter(), time.process_time()
                 signed = signing.sign_pdf(pdf, reason="bench", location="bench")
                 t3, c3 = time.perf_counter(), time.process_time()
-                return ((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, len(signed),
-                        (c1 - c0) * 1e3, (c2 - c1) * 1e3, (c3 - c2) * 1e3)
+                return (
+                    (t1 - t0) * 1e3,
+                    (t2 - t1) * 1e3,
+                    (t3 - t2) * 1e3,
+                    len(signed),
+                    (c1 - c0) * 1e3,
+                    (c2 - c1) * 1e3,
+                    (c3 - c2) * 1e3,
+                )
 
             cold = once()
             warm = [once() for _ in range(repeats)]
@@ -66,11 +73,15 @@ def main() -> None:
     print("Wall-clock times; CPU time of this process in brackets (less disturbed by a busy machine).")
     print(f"{'step':<22}{'cold (1st call)':>24}{f'warm (median of {repeats})':>28}")
     for label, index in (("template (HTML)", 0), ("layout (WeasyPrint)", 1), ("signing (pyHanko)", 2)):
-        print(f"{label:<22}{cold[index]:>9.1f} ms [{cold[index + 4]:>7.1f}]{median(index):>15.1f} ms"
-              f" [{median(index + 4):>7.1f}]")
+        print(
+            f"{label:<22}{cold[index]:>9.1f} ms [{cold[index + 4]:>7.1f}]{median(index):>15.1f} ms"
+            f" [{median(index + 4):>7.1f}]"
+        )
     total, cpu = median(1) + median(2), median(5) + median(6)
-    print(f"{'layout + signing':<22}{cold[1] + cold[2]:>9.1f} ms [{cold[5] + cold[6]:>7.1f}]{total:>15.1f} ms"
-          f" [{cpu:>7.1f}]   (target < {TARGET_MS:.0f} ms: {'met' if total < TARGET_MS else 'NOT met'})")
+    print(
+        f"{'layout + signing':<22}{cold[1] + cold[2]:>9.1f} ms [{cold[5] + cold[6]:>7.1f}]{total:>15.1f} ms"
+        f" [{cpu:>7.1f}]   (target < {TARGET_MS:.0f} ms: {'met' if total < TARGET_MS else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

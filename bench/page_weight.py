@@ -50,27 +50,42 @@ def main() -> None:
         for name, url in [("sign-in", "/sign-in"), ("learn", "/learn"), ("learn topic", "/learn/annualised-rate")]:
             measure(name, url)
         CardholderAuth(client).sign_in(card=demo.card_number, dob=demo.date_of_birth.isoformat())
-        pages = [("account", "/account"), ("plan start", "/plan"), ("budget", "/plan/budget"),
-                  ("offers", "/plan/offers"), ("promise", "/plan/promise")]
+        pages = [
+            ("account", "/account"),
+            ("plan start", "/plan"),
+            ("budget", "/plan/budget"),
+            ("offers", "/plan/offers"),
+            ("promise", "/plan/promise"),
+        ]
         offers = client.get("/plan/offers").get_data(as_text=True)
         fingerprint = re.findall(r"/plan/offers/([0-9a-f]{64})", offers)[0]
         pages += [("offer detail", f"/plan/offers/{fingerprint}"), ("sign", f"/plan/offers/{fingerprint}/accept")]
         for name, url in pages:
             measure(name, url)
         token = csrf_token(client.get(f"/plan/offers/{fingerprint}/accept").data)
-        done = client.post(f"/plan/offers/{fingerprint}/accept",
-                           data={"csrf_token": token, "full_name": demo.name, "consent": "y"})
+        done = client.post(
+            f"/plan/offers/{fingerprint}/accept", data={"csrf_token": token, "full_name": demo.name, "consent": "y"}
+        )
         response = client.get(done.headers["Location"])
-        rows.append(("done", response.status_code, len(response.data), gz(response.data),
-                     assets(client, response.get_data(as_text=True))))
+        rows.append(
+            (
+                "done",
+                response.status_code,
+                len(response.data),
+                gz(response.data),
+                assets(client, response.get_data(as_text=True)),
+            )
+        )
     print(f"{'page':<14} {'status':>6} {'html raw':>9} {'html gz':>8} {'css+js gz':>10} {'total gz':>9}")
     worst = 0
     for name, status, raw, html_gz, asset_gz in rows:
         total = html_gz + asset_gz
         worst = max(worst, total)
         print(f"{name:<14} {status:>6} {raw:>9,} {html_gz:>8,} {asset_gz:>10,} {total:>9,}")
-    print(f"largest page: {worst / 1024:.1f} KB compressed (target < {TARGET // 1024} KB): "
-          f"{'OK' if worst < TARGET else 'OVER'}")
+    print(
+        f"largest page: {worst / 1024:.1f} KB compressed (target < {TARGET // 1024} KB): "
+        f"{'OK' if worst < TARGET else 'OVER'}"
+    )
 
 
 if __name__ == "__main__":

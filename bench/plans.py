@@ -45,8 +45,9 @@ def schedule_median_us(pricing: Pricing, rate: str, repeats: int) -> tuple[float
     price = Decimal(rate)
 
     def build() -> None:
-        quote = installment_plan(currency="CNY", amount=amount, months=60, pricing=pricing, rate=price,
-                                 first_due=first_due)
+        quote = installment_plan(
+            currency="CNY", amount=amount, months=60, pricing=pricing, rate=price, first_due=first_due
+        )
         tuple(quote.installments)  # fee-priced rows are made when read: read them all
 
     build()  # warm caches (currency precision, due dates) as in a running server

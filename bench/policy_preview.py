@@ -55,13 +55,20 @@ def draft_policy() -> OfferPolicy:
     """A realistic change: M1 split at 15 days, stricter M2 installments, bigger discounts."""
     base = default_policy()
     m1, m2, m3, m4, wo = base.tiers
-    return replace(base, cooldown_days=60, blocking_flags=frozenset({"dispute", "deceased", "fraud", "vip"}), tiers=(
-        replace(m1, max_dpd=14),
-        replace(m2, name="M1b", min_dpd=15, installment=replace(m2.installment, min_down_payment=Decimal("0.1"))),
-        replace(m3, settlement=replace(m3.settlement, max_discount=Decimal("0.3"), agent_max_discount=Decimal("0.1"))),
-        m4,
-        replace(wo, settlement=replace(wo.settlement, max_discount=Decimal("0.6"))),
-    ))
+    return replace(
+        base,
+        cooldown_days=60,
+        blocking_flags=frozenset({"dispute", "deceased", "fraud", "vip"}),
+        tiers=(
+            replace(m1, max_dpd=14),
+            replace(m2, name="M1b", min_dpd=15, installment=replace(m2.installment, min_down_payment=Decimal("0.1"))),
+            replace(
+                m3, settlement=replace(m3.settlement, max_discount=Decimal("0.3"), agent_max_discount=Decimal("0.1"))
+            ),
+            m4,
+            replace(wo, settlement=replace(wo.settlement, max_discount=Decimal("0.6"))),
+        ),
+    )
 
 
 def load(app: Flask, accounts: int, seed: int) -> None:
@@ -77,17 +84,23 @@ def load(app: Flask, accounts: int, seed: int) -> None:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
         (version, *_) = ensure_default_policy(SYSTEM, ("CNY",))
-        db.session.execute(sa.text("INSERT INTO cardholders (id, full_name, date_of_birth, phone, locale, created_at) "
-                                   "VALUES (1, 'Bench', '1980-01-01', '+86 0', 'en', now())"))
+        db.session.execute(
+            sa.text(
+                "INSERT INTO cardholders (id, full_name, date_of_birth, phone, locale, created_at) "
+                "VALUES (1, 'Bench', '1980-01-01', '+86 0', 'en', now())"
+            )
+        )
         db.session.commit()
         rng = random.Random(seed)
         weights = [b[2] for b in BUCKETS]
         raw = db.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            columns = ("id, cardholder_id, reference, card_last4, card_hash, currency, credit_limit, principal, "
-                       "interest, fees, late_fees, overdue_amount, minimum_due, due_date, days_past_due, time_zone, "
-                       "flags, created_at")
+            columns = (
+                "id, cardholder_id, reference, card_last4, card_hash, currency, credit_limit, principal, "
+                "interest, fees, late_fees, overdue_amount, minimum_due, due_date, days_past_due, time_zone, "
+                "flags, created_at"
+            )
             plans = []
             with cursor.copy(f"COPY card_accounts ({columns}) FROM STDIN") as copy:
                 for n in range(1, accounts + 1):
@@ -95,11 +108,28 @@ def load(app: Flask, accounts: int, seed: int) -> None:
                     principal = Decimal(rng.randint(50_00, 300_000_00)).scaleb(-2)
                     interest = (principal * rng.randint(0, 15) / 100).quantize(CENT)
                     flags = [f for f in FLAGS if rng.random() < 0.01]
-                    copy.write_row((
-                        n, 1, f"B{n:09d}", f"{n % 10000:04d}", f"{n:064x}", "CNY" if rng.random() < 0.9 else "HKD",
-                        Decimal(50000), principal, interest, Decimal(rng.randint(0, 500)), Decimal(rng.randint(0, 300)),
-                        (principal / 10).quantize(CENT), (principal / 20).quantize(CENT), date(2027, 2, 15),
-                        rng.randint(low, high), "Asia/Shanghai", json.dumps(flags), NOW))
+                    copy.write_row(
+                        (
+                            n,
+                            1,
+                            f"B{n:09d}",
+                            f"{n % 10000:04d}",
+                            f"{n:064x}",
+                            "CNY" if rng.random() < 0.9 else "HKD",
+                            Decimal(50000),
+                            principal,
+                            interest,
+                            Decimal(rng.randint(0, 500)),
+                            Decimal(rng.randint(0, 300)),
+                            (principal / 10).quantize(CENT),
+                            (principal / 20).quantize(CENT),
+                            date(2027, 2, 15),
+                            rng.randint(low, high),
+                            "Asia/Shanghai",
+                            json.dumps(flags),
+                            NOW,
+                        )
+                    )
                     kind = rng.random()
                     if kind < 0.05:
                         plans.append((n, "active", None))
@@ -107,13 +137,35 @@ def load(app: Flask, accounts: int, seed: int) -> None:
                         plans.append((n, "broken", NOW - timedelta(days=rng.randint(1, 400))))
                     elif kind < 0.10:
                         plans.append((n, "completed", NOW - timedelta(days=rng.randint(1, 400))))
-            plan_columns = ("account_id, policy_version_id, plan_type, state, tier, terms, fingerprint, currency, "
-                            "balance_at_acceptance, total_repaid, total_cost, waived, apr, ear, locale, channel, "
-                            "created_at, ended_at")
+            plan_columns = (
+                "account_id, policy_version_id, plan_type, state, tier, terms, fingerprint, currency, "
+                "balance_at_acceptance, total_repaid, total_cost, waived, apr, ear, locale, channel, "
+                "created_at, ended_at"
+            )
             with cursor.copy(f"COPY plans ({plan_columns}) FROM STDIN") as copy:
                 for account_id, state, ended in plans:
-                    copy.write_row((account_id, version.id, "installment", state, "M1", "{}", "0" * 64, "CNY", 0, 0, 0,
-                                    "{}", 0, 0, "en", "self_service", NOW - timedelta(days=500), ended))
+                    copy.write_row(
+                        (
+                            account_id,
+                            version.id,
+                            "installment",
+                            state,
+                            "M1",
+                            "{}",
+                            "0" * 64,
+                            "CNY",
+                            0,
+                            0,
+                            0,
+                            "{}",
+                            0,
+                            0,
+                            "en",
+                            "self_service",
+                            NOW - timedelta(days=500),
+                            ended,
+                        )
+                    )
             raw.commit()
             cursor.execute("SELECT setval('card_accounts_id_seq', %s)", (accounts,))
             cursor.execute("ANALYZE")
@@ -154,13 +206,17 @@ def main() -> int:
         load(app, args.accounts, args.seed)
         elapsed = time.perf_counter() - started
         print(f"loaded {args.accounts:,} accounts into {URL.rsplit('/', 1)[1]} in {elapsed:.1f} s")
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; preview() median of {args.runs} runs, "
-          f"target < {TARGET_S:.0f} s each:")
+    print(
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; preview() median of {args.runs} runs, "
+        f"target < {TARGET_S:.0f} s each:"
+    )
     for label, policy in (("active (default policy)", default_policy()), ("draft (changed tiers)", draft_policy())):
         median, times, accounts = time_preview(app, policy, args.runs)
         verdict = "OK" if median < TARGET_S else "OVER TARGET"
-        print(f"  {label:<24} {median:6.3f} s  (runs {', '.join(f'{t:.3f}' for t in times)}; "
-              f"{accounts:,} CNY accounts)  {verdict}")
+        print(
+            f"  {label:<24} {median:6.3f} s  (runs {', '.join(f'{t:.3f}' for t in times)}; "
+            f"{accounts:,} CNY accounts)  {verdict}"
+        )
     return 0
 
 

@@ -38,8 +38,11 @@ def outbox_command(as_json: bool, limit: int) -> None:
         click.echo("The outbox is empty.")
     for m in messages:
         reason = m["blocked_reason"] or m["held_reason"] or m["last_error"]
-        click.echo(f"#{m['id']} {m['created_at']} {m['channel']} to {m['recipient']} [{m['kind']}, {m['status']}"
-                   + (f": {reason}" if reason else "") + "]")
+        click.echo(
+            f"#{m['id']} {m['created_at']} {m['channel']} to {m['recipient']} [{m['kind']}, {m['status']}"
+            + (f": {reason}" if reason else "")
+            + "]"
+        )
         click.echo(f"    {m['body']}")
 
 
@@ -51,8 +54,14 @@ def demo_command(as_json: bool) -> None:
 
     created = load_demo()
     details = [
-        {"card_number": d.card_number, "date_of_birth": d.date_of_birth.isoformat(), "name": d.name,
-         "locale": d.locale, "currency": d.currency, "days_past_due": d.days_past_due}
+        {
+            "card_number": d.card_number,
+            "date_of_birth": d.date_of_birth.isoformat(),
+            "name": d.name,
+            "locale": d.locale,
+            "currency": d.currency,
+            "days_past_due": d.days_past_due,
+        }
         for d in DEMO_CARDHOLDERS
     ]
     if as_json:
@@ -60,8 +69,10 @@ def demo_command(as_json: bool) -> None:
         return
     click.echo(f"Demo data ready ({created} new accounts, {len(details)} in all). Sign in as a cardholder with:")
     for d in details:
-        click.echo(f"  {d['card_number']}  born {d['date_of_birth']}  {d['name']} ({d['locale']}, "
-                   f"{d['currency']}, {d['days_past_due']} days past due)")
+        click.echo(
+            f"  {d['card_number']}  born {d['date_of_birth']}  {d['name']} ({d['locale']}, "
+            f"{d['currency']}, {d['days_past_due']} days past due)"
+        )
     click.echo("The sign-in code goes to the outbox: `flask --app wsgi portal outbox` or /dev/outbox.")
     _echo_demo_staff()
 
@@ -76,5 +87,7 @@ def _echo_demo_staff() -> None:
     click.echo(f"Demo staff sign in at {current_app.config['PUBLIC_URL']}/care/sign-in with:")
     for s in DEMO_STAFF:
         click.echo(f"  {s.email:24} password {s.password:26} {s.role.value:13} TOTP secret {s.totp_secret}")
-    click.echo("For the current 6-digit code use `flask --app wsgi portal staff totp EMAIL` "
-               "(or add the secret to an authenticator app).")
+    click.echo(
+        "For the current 6-digit code use `flask --app wsgi portal staff totp EMAIL` "
+        "(or add the secret to an authenticator app)."
+    )

@@ -58,8 +58,10 @@ def _audit_key(env: dict[str, str], production: bool, secret: str, card_key: str
     Required in production and distinct from the other keys; development derives one."""
     key = env.get("PORTAL_AUDIT_KEY", "")
     if production and (len(key) < 32 or key in {secret, card_key}):
-        raise ConfigError("PORTAL_AUDIT_KEY must be set to a random value of 32+ characters in production, "
-                          "distinct from PORTAL_SECRET_KEY and PORTAL_CARD_HASH_KEY")
+        raise ConfigError(
+            "PORTAL_AUDIT_KEY must be set to a random value of 32+ characters in production, "
+            "distinct from PORTAL_SECRET_KEY and PORTAL_CARD_HASH_KEY"
+        )
     return key or hmac.new(secret.encode(), b"portal-audit-chain", hashlib.sha256).hexdigest()
 
 

@@ -65,17 +65,124 @@ class DemoCardholder:
 D = Decimal
 DEMO_CARDHOLDERS: tuple[DemoCardholder, ...] = (
     DemoCardholder("Li Na", date(1988, 4, 12), "en", "CNY", 3, D("2450.00"), D("36.75"), D("0"), D("0"), D("10000"), 1),
-    DemoCardholder("王小明", date(1985, 3, 27), "zh_Hans", "CNY", 12, D("8600.00"), D("215.40"), D("0"), D("60.00"), D("20000"), 2),
-    DemoCardholder("陳美玲", date(1979, 11, 2), "zh_Hant", "HKD", 25, D("15800.00"), D("512.30"), D("120.00"), D("180.00"), D("30000"), 3, "Asia/Hong_Kong"),
-    DemoCardholder("Zhang Wei", date(1992, 7, 19), "en", "CNY", 35, D("10000.00"), D("489.00"), D("0"), D("140.00"), D("15000"), 4),
-    DemoCardholder("刘洋", date(1990, 1, 30), "zh_Hans", "CNY", 48, D("48650.00"), D("2310.00"), D("200.00"), D("280.00"), D("50000"), 5),
-    DemoCardholder("黃志強", date(1975, 6, 8), "zh_Hant", "HKD", 64, D("3890.00"), D("280.10"), D("0"), D("300.00"), D("8000"), 6, "Asia/Hong_Kong"),
-    DemoCardholder("Chan Ka Man", date(1983, 9, 14), "en", "HKD", 77, D("62000.00"), D("4120.00"), D("350.00"), D("450.00"), D("80000"), 7, "Asia/Hong_Kong"),
-    DemoCardholder("赵敏", date(1995, 12, 1), "zh_Hans", "CNY", 95, D("980.00"), D("110.25"), D("0"), D("150.00"), D("5000"), 8),
-    DemoCardholder("Sun Li", date(1969, 2, 22), "en", "CNY", 130, D("126400.00"), D("11250.00"), D("600.00"), D("720.00"), D("150000"), 9),
-    DemoCardholder("林怡君", date(1987, 8, 5), "zh_Hant", "HKD", 160, D("22400.00"), D("2210.60"), D("150.00"), D("600.00"), D("25000"), 10, "Asia/Hong_Kong"),
-    DemoCardholder("周杰", date(1981, 5, 16), "zh_Hans", "CNY", 210, D("31200.00"), D("4680.00"), D("300.00"), D("900.00"), D("40000"), 11),
-    DemoCardholder("Maria Ho", date(1993, 10, 9), "en", "HKD", 400, D("7200.00"), D("1640.00"), D("0"), D("900.00"), D("10000"), 12, "Asia/Hong_Kong"),
+    DemoCardholder(
+        "王小明", date(1985, 3, 27), "zh_Hans", "CNY", 12, D("8600.00"), D("215.40"), D("0"), D("60.00"), D("20000"), 2
+    ),
+    DemoCardholder(
+        "陳美玲",
+        date(1979, 11, 2),
+        "zh_Hant",
+        "HKD",
+        25,
+        D("15800.00"),
+        D("512.30"),
+        D("120.00"),
+        D("180.00"),
+        D("30000"),
+        3,
+        "Asia/Hong_Kong",
+    ),
+    DemoCardholder(
+        "Zhang Wei", date(1992, 7, 19), "en", "CNY", 35, D("10000.00"), D("489.00"), D("0"), D("140.00"), D("15000"), 4
+    ),
+    DemoCardholder(
+        "刘洋",
+        date(1990, 1, 30),
+        "zh_Hans",
+        "CNY",
+        48,
+        D("48650.00"),
+        D("2310.00"),
+        D("200.00"),
+        D("280.00"),
+        D("50000"),
+        5,
+    ),
+    DemoCardholder(
+        "黃志強",
+        date(1975, 6, 8),
+        "zh_Hant",
+        "HKD",
+        64,
+        D("3890.00"),
+        D("280.10"),
+        D("0"),
+        D("300.00"),
+        D("8000"),
+        6,
+        "Asia/Hong_Kong",
+    ),
+    DemoCardholder(
+        "Chan Ka Man",
+        date(1983, 9, 14),
+        "en",
+        "HKD",
+        77,
+        D("62000.00"),
+        D("4120.00"),
+        D("350.00"),
+        D("450.00"),
+        D("80000"),
+        7,
+        "Asia/Hong_Kong",
+    ),
+    DemoCardholder(
+        "赵敏", date(1995, 12, 1), "zh_Hans", "CNY", 95, D("980.00"), D("110.25"), D("0"), D("150.00"), D("5000"), 8
+    ),
+    DemoCardholder(
+        "Sun Li",
+        date(1969, 2, 22),
+        "en",
+        "CNY",
+        130,
+        D("126400.00"),
+        D("11250.00"),
+        D("600.00"),
+        D("720.00"),
+        D("150000"),
+        9,
+    ),
+    DemoCardholder(
+        "林怡君",
+        date(1987, 8, 5),
+        "zh_Hant",
+        "HKD",
+        160,
+        D("22400.00"),
+        D("2210.60"),
+        D("150.00"),
+        D("600.00"),
+        D("25000"),
+        10,
+        "Asia/Hong_Kong",
+    ),
+    DemoCardholder(
+        "周杰",
+        date(1981, 5, 16),
+        "zh_Hans",
+        "CNY",
+        210,
+        D("31200.00"),
+        D("4680.00"),
+        D("300.00"),
+        D("900.00"),
+        D("40000"),
+        11,
+    ),
+    DemoCardholder(
+        "Maria Ho",
+        date(1993, 10, 9),
+        "en",
+        "HKD",
+        400,
+        D("7200.00"),
+        D("1640.00"),
+        D("0"),
+        D("900.00"),
+        D("10000"),
+        12,
+        "Asia/Hong_Kong",
+    ),
 )
 
 
@@ -93,25 +200,49 @@ def load_demo(today: date | None = None) -> int:
         hashed = card_hash(demo.card_number, key)
         if db.session.query(CardAccount.id).filter_by(card_hash=hashed).first():
             continue
-        holder = Cardholder(full_name=demo.name, date_of_birth=demo.date_of_birth, phone=demo.phone,
-                            email=f"demo{demo.serial}@example.com", locale=demo.locale)
+        holder = Cardholder(
+            full_name=demo.name,
+            date_of_birth=demo.date_of_birth,
+            phone=demo.phone,
+            email=f"demo{demo.serial}@example.com",
+            locale=demo.locale,
+        )
         balance = demo.principal + demo.interest + demo.fees + demo.late_fees
         # Roughly one minimum payment missed per month overdue, capped at the balance.
         months_behind = max(1, (demo.days_past_due + 29) // 30)
         overdue = min(balance, (balance * D("0.10") * months_behind).quantize(D("0.01")))
         account = CardAccount(
-            cardholder=holder, reference=f"DEMO{demo.serial:04d}", card_last4=demo.card_number[-4:],
-            card_hash=hashed, currency=demo.currency, credit_limit=demo.credit_limit,
-            principal=demo.principal, interest=demo.interest, fees=demo.fees, late_fees=demo.late_fees,
-            overdue_amount=overdue, minimum_due=_minimum_due(balance, overdue),
+            cardholder=holder,
+            reference=f"DEMO{demo.serial:04d}",
+            card_last4=demo.card_number[-4:],
+            card_hash=hashed,
+            currency=demo.currency,
+            credit_limit=demo.credit_limit,
+            principal=demo.principal,
+            interest=demo.interest,
+            fees=demo.fees,
+            late_fees=demo.late_fees,
+            overdue_amount=overdue,
+            minimum_due=_minimum_due(balance, overdue),
             due_date=today - timedelta(days=demo.days_past_due) + timedelta(days=30 * months_behind),
-            days_past_due=demo.days_past_due, time_zone=demo.time_zone, jurisdiction=demo.jurisdiction, flags=[],
+            days_past_due=demo.days_past_due,
+            time_zone=demo.time_zone,
+            jurisdiction=demo.jurisdiction,
+            flags=[],
         )
         db.session.add_all([holder, account])
         for months_ago in (2, 4):
-            paid = datetime.combine(today - timedelta(days=demo.days_past_due + 30 * months_ago), datetime.min.time(), UTC)
-            db.session.add(Payment(account=account, paid_at=paid + timedelta(hours=3),
-                                   amount=(demo.principal * D("0.05")).quantize(D("0.01")), method="bank_transfer"))
+            paid = datetime.combine(
+                today - timedelta(days=demo.days_past_due + 30 * months_ago), datetime.min.time(), UTC
+            )
+            db.session.add(
+                Payment(
+                    account=account,
+                    paid_at=paid + timedelta(hours=3),
+                    amount=(demo.principal * D("0.05")).quantize(D("0.01")),
+                    method="bank_transfer",
+                )
+            )
         db.session.flush()
         record(SYSTEM, "demo.account_created", ("card_account", account.id))
         created += 1

@@ -43,8 +43,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ControlCharacterError)
     def control_character(error: ControlCharacterError) -> tuple[str, int]:
         title = _("That did not work")
-        text = _("What was sent holds characters we cannot read, such as invisible control characters. "
-                 "Please type it again and try once more.")
+        text = _(
+            "What was sent holds characters we cannot read, such as invisible control characters. "
+            "Please type it again and try once more."
+        )
         return render_template("errors/error.html", title=title, text=text, code=400), 400
 
     @app.errorhandler(HTTPException)

@@ -102,8 +102,10 @@ def local_datetime(value: datetime | None, style: str = "medium", tz: str | None
     if style == "short":
         pattern = Locale.parse(locale).datetime_formats["medium"]
         when = value.astimezone(zone)
-        return str(pattern).replace("{1}", babel_format_date(when.date(), "medium", locale=locale)).replace(
-            "{0}", babel_format_time(when, "short", tzinfo=zone, locale=locale)
+        return (
+            str(pattern)
+            .replace("{1}", babel_format_date(when.date(), "medium", locale=locale))
+            .replace("{0}", babel_format_time(when, "short", tzinfo=zone, locale=locale))
         )
     return babel_format_datetime(value, style, tzinfo=zone, locale=locale)
 
@@ -126,11 +128,21 @@ def number(value: int | Decimal) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(
-        money=money, percent=percent, local_date=local_date, local_datetime=local_datetime, number=number,
+        money=money,
+        percent=percent,
+        local_date=local_date,
+        local_datetime=local_datetime,
+        number=number,
         time_with_offset=time_with_offset,
     )
     from portal import jurisdictions
 
-    app.jinja_env.globals.update(LOCALES=LOCALES, html_lang=html_lang, current_locale=lambda: str(get_locale()),
-                                 jurisdiction=jurisdictions.current, jurisdictions=jurisdictions.configured,
-                                 jtext=jurisdictions.text, care_phone=jurisdictions.care_phone)
+    app.jinja_env.globals.update(
+        LOCALES=LOCALES,
+        html_lang=html_lang,
+        current_locale=lambda: str(get_locale()),
+        jurisdiction=jurisdictions.current,
+        jurisdictions=jurisdictions.configured,
+        jtext=jurisdictions.text,
+        care_phone=jurisdictions.care_phone,
+    )

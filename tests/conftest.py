@@ -154,23 +154,47 @@ CARD = "6222000000000017"
 DOB = date(1988, 4, 12)
 
 
-def make_account(app: Flask, *, card: str = CARD, dob: date = DOB, name: str = "Li Na", locale: str = "en",
-                 currency: str = "CNY", dpd: int = 35, principal: str = "10000.00", reference: str | None = None,
-                 **fields: Any) -> int:
+def make_account(
+    app: Flask,
+    *,
+    card: str = CARD,
+    dob: date = DOB,
+    name: str = "Li Na",
+    locale: str = "en",
+    currency: str = "CNY",
+    dpd: int = 35,
+    principal: str = "10000.00",
+    reference: str | None = None,
+    **fields: Any,
+) -> int:
     """Create a cardholder with one account; return the account id."""
     from portal.accounts.models import CardAccount, Cardholder
     from portal.security import birth_date_hash, card_hash
 
-    holder = Cardholder(full_name=name, date_of_birth_hash=birth_date_hash(dob, app.config["CARD_HASH_KEY"]),
-                        phone="+86 138 0000 0001", locale=locale,
-                        email="li.na@example.com")
+    holder = Cardholder(
+        full_name=name,
+        date_of_birth_hash=birth_date_hash(dob, app.config["CARD_HASH_KEY"]),
+        phone="+86 138 0000 0001",
+        locale=locale,
+        email="li.na@example.com",
+    )
     values: dict[str, Any] = dict(
-        cardholder=holder, reference=reference or f"T{card[-8:]}", card_last4=card[-4:],
-        card_hash=card_hash(card, app.config["CARD_HASH_KEY"]), currency=currency,
-        credit_limit=Decimal("20000"), principal=Decimal(principal), interest=Decimal("489.00"),
-        fees=Decimal("0"), late_fees=Decimal("140.00"), overdue_amount=Decimal("2000.00"),
-        minimum_due=Decimal("2100.00"), due_date=date(2026, 12, 15), days_past_due=dpd,
-        time_zone="Asia/Shanghai", flags=[],
+        cardholder=holder,
+        reference=reference or f"T{card[-8:]}",
+        card_last4=card[-4:],
+        card_hash=card_hash(card, app.config["CARD_HASH_KEY"]),
+        currency=currency,
+        credit_limit=Decimal("20000"),
+        principal=Decimal(principal),
+        interest=Decimal("489.00"),
+        fees=Decimal("0"),
+        late_fees=Decimal("140.00"),
+        overdue_amount=Decimal("2000.00"),
+        minimum_due=Decimal("2100.00"),
+        due_date=date(2026, 12, 15),
+        days_past_due=dpd,
+        time_zone="Asia/Shanghai",
+        flags=[],
     )
     values.update(fields)
     if "minimum_due" not in fields:  # a minimum due is never more than the balance (a CHECK)
@@ -186,7 +210,8 @@ def make_account(app: Flask, *, card: str = CARD, dob: date = DOB, name: str = "
 def csrf_token(html: bytes | str) -> str:
     text = html.decode() if isinstance(html, bytes) else html
     found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text) or re.search(
-        r'name="csrf_token" value="([^"]+)"', text)
+        r'name="csrf_token" value="([^"]+)"', text
+    )
     assert found, "no CSRF token on the page"
     return found.group(1)
 

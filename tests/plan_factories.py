@@ -34,28 +34,56 @@ def card_number(serial: int) -> str:
     return with_check_digit(f"622200000{serial:06d}")
 
 
-def _terms_and_quote(plan_type: str, balance: Decimal, currency: str, fees: Decimal, late_fees: Decimal,
-                     months: int | None) -> tuple[PlanTerms, Quote]:
+def _terms_and_quote(
+    plan_type: str, balance: Decimal, currency: str, fees: Decimal, late_fees: Decimal, months: int | None
+) -> tuple[PlanTerms, Quote]:
     kind = PlanType(plan_type)
     if kind is PlanType.INSTALLMENT:
         n = months or 12
         terms = PlanTerms(kind, months=n, pricing=Pricing.MONTHLY_FEE, rate=Decimal("0.006"))
-        return terms, quote("installment", amount=balance, currency=currency, first_due=FIRST_DUE, months=n,
-                            monthly_fee_rate="0.006")
+        return terms, quote(
+            "installment", amount=balance, currency=currency, first_due=FIRST_DUE, months=n, monthly_fee_rate="0.006"
+        )
     if kind is PlanType.RELIEF:
-        terms = PlanTerms(kind, fee_waiver=Decimal("0.5"), relief_months=6, relief_rate=Decimal("0.06"),
-                          normal_rate=Decimal("0.18"), after_months=18)
-        return terms, quote("relief", amount=balance, currency=currency, first_due=FIRST_DUE, relief_months=6,
-                            relief_rate="0.06", annual_rate="0.18", after_months=18, waiver="0.5", fees=fees,
-                            late_fees=late_fees)
+        terms = PlanTerms(
+            kind,
+            fee_waiver=Decimal("0.5"),
+            relief_months=6,
+            relief_rate=Decimal("0.06"),
+            normal_rate=Decimal("0.18"),
+            after_months=18,
+        )
+        return terms, quote(
+            "relief",
+            amount=balance,
+            currency=currency,
+            first_due=FIRST_DUE,
+            relief_months=6,
+            relief_rate="0.06",
+            annual_rate="0.18",
+            after_months=18,
+            waiver="0.5",
+            fees=fees,
+            late_fees=late_fees,
+        )
     if kind is PlanType.SETTLEMENT:
         terms = PlanTerms(kind, discount=Decimal("0.3"), payments=3, deadline=FIRST_DUE)
-        return terms, quote("settlement", amount=balance, currency=currency, first_due=FIRST_DUE,
-                            discount="0.3", payments=3)
+        return terms, quote(
+            "settlement", amount=balance, currency=currency, first_due=FIRST_DUE, discount="0.3", payments=3
+        )
     n = months or 60
     terms = PlanTerms(kind, months=n, pricing=Pricing.ANNUAL_RATE, rate=Decimal("0.06"), fee_waiver=Decimal(1))
-    return terms, quote("personalised", amount=balance, currency=currency, first_due=FIRST_DUE, months=n,
-                        annual_rate="0.06", waiver="1", fees=fees, late_fees=late_fees)
+    return terms, quote(
+        "personalised",
+        amount=balance,
+        currency=currency,
+        first_due=FIRST_DUE,
+        months=n,
+        annual_rate="0.06",
+        waiver="1",
+        fees=fees,
+        late_fees=late_fees,
+    )
 
 
 def make_plan(app: Flask, account_id: int, plan_type: str, locale: str, *, months: int | None = None) -> int:
@@ -74,30 +102,56 @@ def make_plan(app: Flask, account_id: int, plan_type: str, locale: str, *, month
         account = db.session.get(CardAccount, account_id)
         assert account is not None
         cents = Decimal("0.01")
-        terms, result = _terms_and_quote(plan_type, account.balance.quantize(cents), account.currency,
-                                         account.fees.quantize(cents), account.late_fees.quantize(cents), months)
+        terms, result = _terms_and_quote(
+            plan_type,
+            account.balance.quantize(cents),
+            account.currency,
+            account.fees.quantize(cents),
+            account.late_fees.quantize(cents),
+            months,
+        )
         digest = fingerprint(terms, result)
         plan = Plan(
-            account_id=account_id, policy_version_id=version_id, plan_type=plan_type, state="active", tier="M2",
-            terms=as_json(terms), fingerprint=digest, currency=account.currency,
-            balance_at_acceptance=result.amount, total_repaid=result.total_repaid, total_cost=result.total_cost,
+            account_id=account_id,
+            policy_version_id=version_id,
+            plan_type=plan_type,
+            state="active",
+            tier="M2",
+            terms=as_json(terms),
+            fingerprint=digest,
+            currency=account.currency,
+            balance_at_acceptance=result.amount,
+            total_repaid=result.total_repaid,
+            total_cost=result.total_cost,
             waived=as_json(result.waived),
-            apr=result.apr.quantize(RATE_PLACES), ear=result.ear.quantize(RATE_PLACES), locale=locale,
-            channel="self_service", accepted_at=SIGNED_AT,
+            apr=result.apr.quantize(RATE_PLACES),
+            ear=result.ear.quantize(RATE_PLACES),
+            locale=locale,
+            channel="self_service",
+            accepted_at=SIGNED_AT,
         )
         plan.installments = [
-            PlanInstallment(number=row.number, due_date=row.due_date, principal=row.principal, charge=row.charge,
-                            total=row.total)
+            PlanInstallment(
+                number=row.number, due_date=row.due_date, principal=row.principal, charge=row.charge, total=row.total
+            )
             for row in result.installments
         ]
         db.session.add(plan)
         db.session.flush()
-        db.session.add(Signature(
-            plan_id=plan.id, typed_name=account.cardholder.full_name, consent_version="2026-11",
-            consent_sha256=hashlib.sha256(CONSENT_TEXT).hexdigest(), signed_at=SIGNED_AT,
-            time_zone=account.time_zone, ip="203.0.113.7", user_agent="pytest", locale=locale,
-            offer_fingerprint=digest,
-        ))
+        db.session.add(
+            Signature(
+                plan_id=plan.id,
+                typed_name=account.cardholder.full_name,
+                consent_version="2026-11",
+                consent_sha256=hashlib.sha256(CONSENT_TEXT).hexdigest(),
+                signed_at=SIGNED_AT,
+                time_zone=account.time_zone,
+                ip="203.0.113.7",
+                user_agent="pytest",
+                locale=locale,
+                offer_fingerprint=digest,
+            )
+        )
         db.session.commit()
         return plan.id
 
@@ -113,8 +167,9 @@ def make_pending_agreement(app: Flask, plan_id: int) -> int:
         return agreement.id
 
 
-def make_signed_agreement(app: Flask, account_id: int, plan_type: str = "installment", locale: str = "en",
-                          **kwargs: Any) -> tuple[int, str]:
+def make_signed_agreement(
+    app: Flask, account_id: int, plan_type: str = "installment", locale: str = "en", **kwargs: Any
+) -> tuple[int, str]:
     """A plan and its produced agreement; returns (agreement id, reference)."""
     from portal.agreements.models import Agreement
     from portal.agreements.service import produce_agreement

@@ -1,7 +1,7 @@
 """Staff test helpers: an enrolled member of staff, and signing in through the real page.
 
-    staff_id, email, password, secret = make_staff(app, Role.SUPERVISOR)
-    StaffAuth(client).sign_in(email, password, secret)
+staff_id, email, password, secret = make_staff(app, Role.SUPERVISOR)
+StaffAuth(client).sign_in(email, password, secret)
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ _serial = itertools.count(1)
 PASSWORD = "correct horse battery staple"
 
 
-def make_staff(app: Flask, role: Any, email: str | None = None, *, name: str | None = None,
-               password: str = PASSWORD, active: bool = True) -> tuple[int, str, str, str]:
+def make_staff(
+    app: Flask,
+    role: Any,
+    email: str | None = None,
+    *,
+    name: str | None = None,
+    password: str = PASSWORD,
+    active: bool = True,
+) -> tuple[int, str, str, str]:
     """Create an enrolled member of staff; return ``(id, email, password, totp_secret)``."""
     from argon2 import PasswordHasher
 
@@ -33,11 +40,16 @@ def make_staff(app: Flask, role: Any, email: str | None = None, *, name: str | N
     secret = totp.new_secret()
     with app.app_context():
         user = StaffUser(
-            email=email, display_name=name or f"Test {role_value}", role=role_value,
+            email=email,
+            display_name=name or f"Test {role_value}",
+            role=role_value,
             # Cheap hashing parameters: these are test users, and tests create many.
             password_hash=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password),
-            totp_secret=totp.seal(secret, app.config["SECRET_KEY"]), enrolled_at=utcnow(), failed_attempts=0,
-            active=active, created_at=utcnow(),
+            totp_secret=totp.seal(secret, app.config["SECRET_KEY"]),
+            enrolled_at=utcnow(),
+            failed_attempts=0,
+            active=active,
+            created_at=utcnow(),
         )
         db.session.add(user)
         db.session.commit()

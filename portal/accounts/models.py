@@ -86,9 +86,7 @@ class CardAccount(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     cardholder: Mapped[Cardholder] = relationship(back_populates="accounts")
-    payments: Mapped[list[Payment]] = relationship(
-        back_populates="account", order_by="Payment.paid_at.desc()"
-    )
+    payments: Mapped[list[Payment]] = relationship(back_populates="account", order_by="Payment.paid_at.desc()")
 
     @property
     def balance(self) -> Decimal:

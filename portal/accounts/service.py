@@ -65,5 +65,6 @@ def plan_progress(plan: Plan) -> PlanProgress:
     installments = sorted(plan.installments, key=lambda i: i.number)
     unpaid = [i for i in installments if i.paid < i.total]
     agreement = db.session.execute(select(Agreement).where(Agreement.plan_id == plan.id)).scalar_one_or_none()
-    return PlanProgress(plan, unpaid[0] if unpaid else None, len(installments) - len(unpaid), len(installments),
-                        agreement)
+    return PlanProgress(
+        plan, unpaid[0] if unpaid else None, len(installments) - len(unpaid), len(installments), agreement
+    )

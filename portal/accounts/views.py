@@ -43,5 +43,3 @@ def by_id(account_id: int) -> str:
     if account_id != current_user.account.id:
         abort(404)
     return overview()
-
-

@@ -31,8 +31,10 @@ def verify_command(file: Path) -> None:
 
     verdict = verify_document(file.read_bytes())
     if verdict.genuine:
-        click.echo(f"GENUINE: {verdict.reference} ({verdict.plan_type}), signed {verdict.signed_at:%Y-%m-%d %H:%M} UTC"
-                   f" by the bank; {verdict.detail}.")
+        click.echo(
+            f"GENUINE: {verdict.reference} ({verdict.plan_type}), signed {verdict.signed_at:%Y-%m-%d %H:%M} UTC"
+            f" by the bank; {verdict.detail}."
+        )
         return
     click.echo(f"NOT GENUINE: {verdict.detail}.")
     sys.exit(1)

@@ -173,8 +173,12 @@ def payment_lines(totals: list[Decimal], currency: str, pause_months: int = 0) -
     is a pause that moved the first due date on instead of adding payments of nothing.
     """
     pause = (
-        [(_("Payment pause"), ngettext("%(num)s month with nothing to pay", "%(num)s months with nothing to pay",
-                                       pause_months))]
+        [
+            (
+                _("Payment pause"),
+                ngettext("%(num)s month with nothing to pay", "%(num)s months with nothing to pay", pause_months),
+            )
+        ]
         if pause_months > 0
         else []
     )

@@ -20,8 +20,10 @@ class Agreement(Model):
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'signed')", name="state_known"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
-        CheckConstraint("state = 'pending' OR (pdf IS NOT NULL AND sha256 IS NOT NULL AND signed_at IS NOT NULL)",
-                        name="signed_has_document"),
+        CheckConstraint(
+            "state = 'pending' OR (pdf IS NOT NULL AND sha256 IS NOT NULL AND signed_at IS NOT NULL)",
+            name="signed_has_document",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

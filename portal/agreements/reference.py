@@ -69,7 +69,7 @@ def parse_reference(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text or "").upper().translate(_SEPARATORS)
     if len(folded) == DATA_LENGTH + 1 + len(PREFIX) and folded.startswith(PREFIX):
-        folded = folded[len(PREFIX):]
+        folded = folded[len(PREFIX) :]
     folded = folded.translate(_FOLD)
     if len(folded) != DATA_LENGTH + 1 or any(symbol not in _VALUE for symbol in folded):
         raise BadReferenceError("a reference is PA and nine letters or digits")

@@ -41,7 +41,6 @@ STYLESHEET = STATIC_SCHEME + "agreements/agreement.css"
 _SERVED_SUFFIXES = {".css", ".png", ".svg", ".jpg", ".woff", ".woff2", ".ttf", ".otf"}
 
 
-
 class RefusedURLError(ValueError):
     """The renderer asked for something other than one of the portal's static files."""
 
@@ -59,10 +58,13 @@ def _fetcher_class() -> type:
         def fetch(self, url: str, headers: Any = None) -> Any:
             if not url.startswith(STATIC_SCHEME):
                 raise RefusedURLError(f"refused {url.split(':', 1)[0]!r} URL: only portal static files are served")
-            relative = url[len(STATIC_SCHEME):].split("?", 1)[0].split("#", 1)[0].lstrip("/")
+            relative = url[len(STATIC_SCHEME) :].split("?", 1)[0].split("#", 1)[0].lstrip("/")
             path = (self.static_dir / relative).resolve()
-            if not path.is_relative_to(self.static_dir) or path.suffix.lower() not in _SERVED_SUFFIXES \
-                    or not path.is_file():
+            if (
+                not path.is_relative_to(self.static_dir)
+                or path.suffix.lower() not in _SERVED_SUFFIXES
+                or not path.is_file()
+            ):
                 raise RefusedURLError("refused: not a portal static file")
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
@@ -319,9 +321,13 @@ def html_to_pdf(html: str, title: str) -> bytes:
         gc.disable()
         try:
             document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=renderer.fetcher)
-            return document.write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config,
-                                      pdf_identifier=title.encode(), custom_metadata=False,
-                                      pdf_variant="pdf/ua-1")
+            return document.write_pdf(
+                stylesheets=[renderer.stylesheet],
+                font_config=renderer.font_config,
+                pdf_identifier=title.encode(),
+                custom_metadata=False,
+                pdf_variant="pdf/ua-1",
+            )
         finally:
             if collecting:
                 gc.enable()

@@ -68,9 +68,13 @@ def _record_failure(agreement_id: int, message: str) -> None:
         agreement = db.session.get(Agreement, agreement_id, populate_existing=True)
         attempts = (agreement.attempts if agreement else 0) + 1
         db.session.execute(
-            update(Agreement).where(Agreement.id == agreement_id, Agreement.state == "pending")
-            .values(attempts=Agreement.attempts + 1, last_error=message[:200],
-                    next_attempt_at=utcnow() + retry_delay(attempts))
+            update(Agreement)
+            .where(Agreement.id == agreement_id, Agreement.state == "pending")
+            .values(
+                attempts=Agreement.attempts + 1,
+                last_error=message[:200],
+                next_attempt_at=utcnow() + retry_delay(attempts),
+            )
         )
         db.session.commit()
     except Exception:
@@ -95,23 +99,34 @@ def produce_agreement(agreement_id: int) -> bool:
     try:
         unsigned = render.render_pdf(agreement)
         step = "sign"
-        signed = signing.sign_pdf(unsigned, reason=f"Repayment agreement {agreement.reference}",
-                                  location=_bank_name())
+        signed = signing.sign_pdf(unsigned, reason=f"Repayment agreement {agreement.reference}", location=_bank_name())
         digest = signing.sha256_hex(signed)
         step = "store"
         # Conditional on still pending: two workers racing on one agreement store once,
         # so every download returns the bytes of the first signature.
         result = db.session.execute(
-            update(Agreement).where(Agreement.id == agreement_id, Agreement.state == "pending")
-            .values(state="signed", pdf=signed, sha256=digest, signed_at=utcnow(),
-                    attempts=Agreement.attempts + 1, last_error=None, next_attempt_at=None)
+            update(Agreement)
+            .where(Agreement.id == agreement_id, Agreement.state == "pending")
+            .values(
+                state="signed",
+                pdf=signed,
+                sha256=digest,
+                signed_at=utcnow(),
+                attempts=Agreement.attempts + 1,
+                last_error=None,
+                next_attempt_at=None,
+            )
             .execution_options(synchronize_session=False)
         )
         if rowcount(result) != 1:
             db.session.rollback()
             return True
-        record(SYSTEM, "agreement.signed", ("agreement", agreement_id),
-               after={"reference": agreement.reference, "plan_id": agreement.plan_id, "sha256": digest})
+        record(
+            SYSTEM,
+            "agreement.signed",
+            ("agreement", agreement_id),
+            after={"reference": agreement.reference, "plan_id": agreement.plan_id, "sha256": digest},
+        )
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
@@ -124,8 +139,9 @@ def produce_agreement(agreement_id: int) -> bool:
 
 
 def pending_ids() -> list[int]:
-    return list(db.session.execute(
-        select(Agreement.id).where(Agreement.state == "pending").order_by(Agreement.id)).scalars())
+    return list(
+        db.session.execute(select(Agreement.id).where(Agreement.state == "pending").order_by(Agreement.id)).scalars()
+    )
 
 
 @dataclass(frozen=True)
@@ -149,10 +165,14 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 def _claim(agreement_id: int, now: datetime) -> bool:
     """Take one due agreement for this worker (conditional UPDATE: one worker wins)."""
-    won = rowcount(db.session.execute(
-        update(Agreement).where(Agreement.id == agreement_id, _due(now))
-        .values(next_attempt_at=now + CLAIM).execution_options(synchronize_session=False)
-    ))
+    won = rowcount(
+        db.session.execute(
+            update(Agreement)
+            .where(Agreement.id == agreement_id, _due(now))
+            .values(next_attempt_at=now + CLAIM)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.commit()
     return bool(won)
 
@@ -164,8 +184,7 @@ def retry_due_agreements(limit: int = 20) -> RetryResult:
     failure sets the next attempt by :func:`retry_delay`.
     """
     now = utcnow()
-    ids = list(db.session.execute(
-        select(Agreement.id).where(_due(now)).order_by(Agreement.id).limit(limit)).scalars())
+    ids = list(db.session.execute(select(Agreement.id).where(_due(now)).order_by(Agreement.id).limit(limit)).scalars())
     db.session.commit()
     claimed = [agreement_id for agreement_id in ids if _claim(agreement_id, now)]
     produced = sum(1 for agreement_id in claimed if produce_agreement(agreement_id))
@@ -190,11 +209,11 @@ def find_agreement(reference: str) -> Agreement | None:
 # --- verification --------------------------------------------------------------
 
 GENUINE = "genuine"
-ON_RECORD = "on_record"    # a reference alone: the bank signed such an agreement; no file was compared
-MISMATCH = "mismatch"      # a genuine file, but not the agreement with the reference typed
-MISTYPED = "mistyped"      # the check symbol caught a typing mistake
-UNKNOWN = "unknown"        # a well-formed reference we never issued
-PENDING = "pending"        # issued, not yet signed
+ON_RECORD = "on_record"  # a reference alone: the bank signed such an agreement; no file was compared
+MISMATCH = "mismatch"  # a genuine file, but not the agreement with the reference typed
+MISTYPED = "mistyped"  # the check symbol caught a typing mistake
+UNKNOWN = "unknown"  # a well-formed reference we never issued
+PENDING = "pending"  # issued, not yet signed
 NOT_PDF = "not_pdf"
 NOT_GENUINE = "not_genuine"
 
@@ -218,14 +237,20 @@ class Verdict:
         return self.outcome == GENUINE
 
 
-def _genuine(agreement: Agreement, outcome: str = GENUINE,
-             detail: str = "signature valid, whole file covered, SHA-256 matches the stored agreement") -> Verdict:
+def _genuine(
+    agreement: Agreement,
+    outcome: str = GENUINE,
+    detail: str = "signature valid, whole file covered, SHA-256 matches the stored agreement",
+) -> Verdict:
     from portal.security import mask_name
 
     signature = agreement.plan.signature
     return Verdict(
-        outcome, detail,
-        reference=agreement.reference, plan_type=agreement.plan.plan_type, signed_at=agreement.signed_at,
+        outcome,
+        detail,
+        reference=agreement.reference,
+        plan_type=agreement.plan.plan_type,
+        signed_at=agreement.signed_at,
         time_zone=signature.time_zone if signature else None,
         signer=mask_name(signature.typed_name) if signature else None,
     )
@@ -266,7 +291,8 @@ def verify_document(data: bytes) -> Verdict:
     check = signing.check_signature(data)
     digest = signing.sha256_hex(data)
     agreement = db.session.execute(
-        select(Agreement).where(Agreement.sha256 == digest, Agreement.state == "signed")).scalar_one_or_none()
+        select(Agreement).where(Agreement.sha256 == digest, Agreement.state == "signed")
+    ).scalar_one_or_none()
     if not check.ok:
         return Verdict(NOT_GENUINE, check.problem or "the signature is not valid")
     if agreement is None:

@@ -77,10 +77,12 @@ _lock = threading.Lock()
 def _generate_dev_key(directory: Path, bank_name: str) -> None:
     """Write a fresh key (0600) and a 10-year self-signed certificate for ``bank_name``."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, bank_name),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, bank_name),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, bank_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, bank_name),
+        ]
+    )
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
@@ -93,16 +95,25 @@ def _generate_dev_key(directory: Path, bank_name: str) -> None:
         # Marked as its own (path-length 0) CA: NSS, and so pdfsig, accepts a self-signed
         # certificate as a trust anchor only if it is a CA, not as a trusted peer.
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=True, crl_sign=False, encipher_only=False, decipher_only=False,
-        ), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     key_path, cert_path = directory / DEV_KEY_NAME, directory / DEV_CERT_NAME
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
@@ -136,7 +147,8 @@ def _load_p12(path: str, password: str) -> BankKey:
         private_key, certificate, _others = pkcs12.load_key_and_certificates(data, password.encode() or None)
     except ValueError:
         raise SigningUnavailableError(
-            "PORTAL_SIGNING_P12 could not be opened: check PORTAL_SIGNING_P12_PASSWORD") from None
+            "PORTAL_SIGNING_P12 could not be opened: check PORTAL_SIGNING_P12_PASSWORD"
+        ) from None
     if private_key is None or certificate is None:
         raise SigningUnavailableError("PORTAL_SIGNING_P12 must hold one private key and its certificate")
     return BankKey(certificate, private_key, "pkcs12", (path,))
@@ -166,9 +178,13 @@ def _signer(key: BankKey) -> object:
             return super().sign_raw(data, digest_algorithm)
 
     der_key = key.private_key.private_bytes(  # type: ignore[attr-defined]
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return LoadedKeySigner(signing_cert=key.cert_asn1, signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
-                           cert_registry=SimpleCertificateStore())
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return LoadedKeySigner(
+        signing_cert=key.cert_asn1,
+        signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
+        cert_registry=SimpleCertificateStore(),
+    )
 
 
 def _loaded() -> tuple[BankKey, object]:
@@ -241,8 +257,11 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str) -> bytes:
     _key, signer = _loaded()
     stamper = timestamper()
     meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        reason=reason, location=location,
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
     )
     # Without a size, pyHanko builds and signs a dummy signature first to measure it:
     # a third of the signing time. The space it then reserves depends only on the key,

@@ -49,8 +49,9 @@ def verify() -> tuple[str, int]:
         else:
             verdict = service.verify_reference(form.reference.data)
         if verdict.outcome == service.MISTYPED:
-            form.reference.errors = [_("Check the reference: a letter or digit seems to be wrong. "
-                                       "It looks like PA-7K3M-9QXD-4.")]
+            form.reference.errors = [
+                _("Check the reference: a letter or digit seems to be wrong. It looks like PA-7K3M-9QXD-4.")
+            ]
         if verdict.outcome in {service.NOT_PDF, service.MISTYPED}:
             verdict, status = None, 422
     elif form.is_submitted():

@@ -86,9 +86,11 @@ def _seal(event: AuditEvent) -> None:
     first event: for a non-empty chain it means someone deleted it, and it stays missing
     so that ``portal audit verify`` keeps saying so."""
     values = {"event_id": event.id, "event_hash": event.hash, "mac": head_mac(event.id, event.hash)}
-    moved = rowcount(db.session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(**values).execution_options(synchronize_session=False)
-    ))
+    moved = rowcount(
+        db.session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(**values).execution_options(synchronize_session=False)
+        )
+    )
     if not moved and event.prev_hash == GENESIS:
         db.session.add(AuditHead(id=1, **values))
         db.session.flush()
@@ -169,11 +171,15 @@ def verify_chain(batch: int = 2000) -> ChainProblem | None:
     try:
         for event in result:
             if event.chain_version == CHAIN_PLAIN and keyed:
-                return ChainProblem(event.id, f"event {event.id} has a plain hash after keyed events: it was "
-                                    "rewritten without the audit key", "changed")
+                return ChainProblem(
+                    event.id,
+                    f"event {event.id} has a plain hash after keyed events: it was rewritten without the audit key",
+                    "changed",
+                )
             if event_hash(event, key) != event.hash:
-                return ChainProblem(event.id, f"event {event.id} was changed: its content does not match its hash",
-                                    "changed")
+                return ChainProblem(
+                    event.id, f"event {event.id} was changed: its content does not match its hash", "changed"
+                )
             if event.prev_hash != previous:
                 broken = event
                 break
@@ -192,20 +198,29 @@ def _check_head(last_id: int | None, last: str, key: bytes) -> ChainProblem | No
     if head is None:
         if last_id is None:
             return None
-        return ChainProblem(last_id, "the sealed head record is missing: nothing shows the chain ends at event "
-                            f"{last_id}", "unsealed")
+        return ChainProblem(
+            last_id, f"the sealed head record is missing: nothing shows the chain ends at event {last_id}", "unsealed"
+        )
     if not hmac.compare_digest(head.mac, head_mac(head.event_id, head.event_hash, key)):
         return ChainProblem(head.event_id, "the head record was not sealed with the audit key", "changed")
     if last_id is None or head.event_id > last_id:
         after = f"event {last_id}" if last_id is not None else "the start of the chain"
-        return ChainProblem(head.event_id, f"events after {after} up to event {head.event_id} are missing "
-                            "(the tail was deleted)", "deleted")
+        return ChainProblem(
+            head.event_id,
+            f"events after {after} up to event {head.event_id} are missing (the tail was deleted)",
+            "deleted",
+        )
     if head.event_id < last_id:
-        return ChainProblem(last_id, f"events after the sealed event {head.event_id} were added without the "
-                            "audit key", "out_of_order")
+        return ChainProblem(
+            last_id, f"events after the sealed event {head.event_id} were added without the audit key", "out_of_order"
+        )
     if not hmac.compare_digest(head.event_hash, last):
-        return ChainProblem(last_id, f"event {last_id} is not the event that was sealed: the chain was rewritten "
-                            "and re-hashed without the audit key", "changed")
+        return ChainProblem(
+            last_id,
+            f"event {last_id} is not the event that was sealed: the chain was rewritten "
+            "and re-hashed without the audit key",
+            "changed",
+        )
     return None
 
 
@@ -215,10 +230,17 @@ def _break_at(event: Any, previous_id: int | None) -> ChainProblem:
     after = f"event {previous_id}" if previous_id is not None else "the start of the chain"
     if linked is not None or event.prev_hash == GENESIS:
         follows = f"event {linked}" if linked is not None else "the start of the chain"
-        return ChainProblem(event.id, f"event {event.id} is out of order: it was written after {follows}, "
-                            f"but is stored after {after}", "out_of_order")
-    return ChainProblem(event.id, f"the event written before event {event.id} is missing (deleted, or changed "
-                        f"and re-hashed); it is stored after {after}", "deleted")
+        return ChainProblem(
+            event.id,
+            f"event {event.id} is out of order: it was written after {follows}, but is stored after {after}",
+            "out_of_order",
+        )
+    return ChainProblem(
+        event.id,
+        f"the event written before event {event.id} is missing (deleted, or changed "
+        f"and re-hashed); it is stored after {after}",
+        "deleted",
+    )
 
 
 def last_hash() -> str:

@@ -15,8 +15,21 @@ from portal.audit.service import Actor, record
 from portal.extensions import db
 
 PER_PAGE = 50
-CSV_HEADER = ["id", "occurred_at_utc", "occurred_at_local", "actor_type", "actor_id", "action", "object_type",
-              "object_id", "before", "after", "ip", "prev_hash", "hash"]
+CSV_HEADER = [
+    "id",
+    "occurred_at_utc",
+    "occurred_at_local",
+    "actor_type",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "ip",
+    "prev_hash",
+    "hash",
+]
 # A cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -77,8 +90,9 @@ def page_of(f: AuditFilter, page: int, per_page: int = PER_PAGE) -> tuple[list[A
     """One page of matching events, newest first, and how many match in all."""
     query = filtered(f)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
-    events = db.session.execute(query.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page)
-                                .limit(per_page)).scalars()
+    events = db.session.execute(
+        query.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ).scalars()
     return list(events), total
 
 
@@ -108,9 +122,24 @@ def export_rows(f: AuditFilter, zone: tzinfo, batch: int = 1000) -> Iterator[lis
     yield CSV_HEADER
     query = filtered(f).order_by(AuditEvent.id).execution_options(yield_per=batch)
     for e in db.session.execute(query).scalars():
-        yield [safe_cell(v) for v in (
-            e.id, e.occurred_at.isoformat(), e.occurred_at.astimezone(zone).isoformat(), e.actor_type, e.actor_id,
-            e.action, e.object_type, e.object_id, e.before, e.after, e.ip, e.prev_hash, e.hash)]
+        yield [
+            safe_cell(v)
+            for v in (
+                e.id,
+                e.occurred_at.isoformat(),
+                e.occurred_at.astimezone(zone).isoformat(),
+                e.actor_type,
+                e.actor_id,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.before,
+                e.after,
+                e.ip,
+                e.prev_hash,
+                e.hash,
+            )
+        ]
 
 
 def try_filter(f: AuditFilter) -> None:
@@ -120,7 +149,10 @@ def try_filter(f: AuditFilter) -> None:
 
 def record_export(found: AuditFilter, actor: Actor) -> None:
     """Exporting the trail is itself audited, with the filter used: who took a copy of what."""
-    asked = {name: value.isoformat() if isinstance(value, datetime) else value
-             for name, value in asdict(found).items() if value}
+    asked = {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name, value in asdict(found).items()
+        if value
+    }
     record(actor, "audit.exported", None, after={"filter": asked})
     db.session.commit()

@@ -59,9 +59,12 @@ def _filter() -> tuple[FilterForm, AuditFilter | None]:
     if request.args and not form.validate():
         return form, None
     return form, AuditFilter(
-        actor=(form.actor.data or "").strip(), action=(form.action.data or "").strip(),
-        object_type=(form.object_type.data or "").strip(), object_id=(form.object_id.data or "").strip(),
-        start=_instant(form.date_from.data), end=_instant(form.date_to.data, next_day=True),
+        actor=(form.actor.data or "").strip(),
+        action=(form.action.data or "").strip(),
+        object_type=(form.object_type.data or "").strip(),
+        object_id=(form.object_id.data or "").strip(),
+        start=_instant(form.date_from.data),
+        end=_instant(form.date_to.data, next_day=True),
     )
 
 
@@ -78,9 +81,17 @@ def index() -> tuple[str, int]:
     page = max(1, min(request.args.get("page", 1, type=int), 100_000))
     events, total = page_of(found, page) if found is not None else ([], 0)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("admin/audit/index.html", form=form, events=events, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), args=args, actions=actions(),
-                           zone=str(get_timezone())), (200 if found is not None else 400)
+    return render_template(
+        "admin/audit/index.html",
+        form=form,
+        events=events,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        args=args,
+        actions=actions(),
+        zone=str(get_timezone()),
+    ), (200 if found is not None else 400)
 
 
 @bp.route("/export.csv")
@@ -103,5 +114,8 @@ def export() -> Response:
             buffer.truncate()
 
     name = f"audit-{utcnow().astimezone(zone):%Y%m%d-%H%M}.csv"
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

@@ -41,8 +41,13 @@ class CodeForm(PortalForm):
     code = StringField(
         _l("Code from the text message"),
         validators=[InputRequired(message=_l("Enter the 6-digit code from the text message."))],
-        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "6",
-                   "pattern": "[0-9]{6}", "spellcheck": "false"},
+        render_kw={
+            "inputmode": "numeric",
+            "autocomplete": "one-time-code",
+            "maxlength": "6",
+            "pattern": "[0-9]{6}",
+            "spellcheck": "false",
+        },
     )
 
     def validate_code(self, field: StringField) -> None:

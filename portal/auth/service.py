@@ -146,11 +146,13 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
     usable = otp.used_at is None and otp.expires_at > now and not (account and _locked(account, now))
     # Count the attempt atomically before comparing, so parallel guesses cannot exceed
     # the limit between a read and a write.
-    counted = rowcount(db.session.execute(
-        update(OneTimeCode)
-        .where(OneTimeCode.id == otp.id, OneTimeCode.attempts < MAX_CODE_ATTEMPTS)
-        .values(attempts=OneTimeCode.attempts + 1)
-    ))
+    counted = rowcount(
+        db.session.execute(
+            update(OneTimeCode)
+            .where(OneTimeCode.id == otp.id, OneTimeCode.attempts < MAX_CODE_ATTEMPTS)
+            .values(attempts=OneTimeCode.attempts + 1)
+        )
+    )
     db.session.refresh(otp)
     actor = Actor("anonymous", ip=ip)
     matches = hmac.compare_digest(otp.code_hash, code_hash(code, otp.account_id or 0, settings.card_key))

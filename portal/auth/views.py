@@ -25,8 +25,7 @@ PENDING = "pending_signin"  # the session key of the pending sign-in's challenge
 def generic_failure() -> str:
     """One message for every failure, so it never reveals which part was wrong."""
     return _(
-        "These details did not work. Check them and try again. "
-        "After 5 wrong codes, sign-in pauses for 15 minutes."
+        "These details did not work. Check them and try again. After 5 wrong codes, sign-in pauses for 15 minutes."
     )
 
 

@@ -44,54 +44,78 @@ class QueryForm(PortalForm):
 class QueueFilterForm(QueryForm):
     tier = HiddenField()
     currency = SelectField(_l("Currency"), choices=[], validators=[Optional()])  # set by the view
-    min_balance = DecimalField(_l("Balance from"), places=None,
-                               validators=[Optional(), NumberRange(min=Decimal(0), message=_l("Enter 0 or more."))],
-                               render_kw={"inputmode": "decimal"})
-    max_balance = DecimalField(_l("Balance up to"), places=None,
-                               validators=[Optional(), NumberRange(min=Decimal(0), message=_l("Enter 0 or more."))],
-                               render_kw={"inputmode": "decimal"})
-    flag = SelectField(_l("Flag"), validators=[Optional()],
-                       choices=[SelectChoice("", _l("Any")), SelectChoice("none", _l("No flags")),
-                                *_choices(labels.FLAGS, FLAGS)])
-    sort = SelectField(_l("Sort by"), validators=[Optional()],
-                       choices=[SelectChoice("dpd", _l("Days past due")), SelectChoice("amount", _l("Overdue amount"))])
+    min_balance = DecimalField(
+        _l("Balance from"),
+        places=None,
+        validators=[Optional(), NumberRange(min=Decimal(0), message=_l("Enter 0 or more."))],
+        render_kw={"inputmode": "decimal"},
+    )
+    max_balance = DecimalField(
+        _l("Balance up to"),
+        places=None,
+        validators=[Optional(), NumberRange(min=Decimal(0), message=_l("Enter 0 or more."))],
+        render_kw={"inputmode": "decimal"},
+    )
+    flag = SelectField(
+        _l("Flag"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("Any")), SelectChoice("none", _l("No flags")), *_choices(labels.FLAGS, FLAGS)],
+    )
+    sort = SelectField(
+        _l("Sort by"),
+        validators=[Optional()],
+        choices=[SelectChoice("dpd", _l("Days past due")), SelectChoice("amount", _l("Overdue amount"))],
+    )
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])
 
 
 class SearchForm(QueryForm):
-    q = StringField(_l("Name, phone, account reference or last 4 card digits"),
-                    validators=[InputRequired(message=_l("Type something to search for.")), Length(max=100)],
-                    render_kw={"spellcheck": "false", "autocomplete": "off"})
-    dob = DateField(_l("Date of birth"), validators=[Optional()],
-                    description=_l("Needed with the last 4 card digits."))
+    q = StringField(
+        _l("Name, phone, account reference or last 4 card digits"),
+        validators=[InputRequired(message=_l("Type something to search for.")), Length(max=100)],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    dob = DateField(_l("Date of birth"), validators=[Optional()], description=_l("Needed with the last 4 card digits."))
 
 
 class NoteForm(PortalForm):
-    outcome = SelectField(_l("Outcome"), choices=_choices(labels.OUTCOMES, OUTCOMES, blank=True),
-                          validators=[InputRequired(message=_l("Choose an outcome."))])
+    outcome = SelectField(
+        _l("Outcome"),
+        choices=_choices(labels.OUTCOMES, OUTCOMES, blank=True),
+        validators=[InputRequired(message=_l("Choose an outcome."))],
+    )
     channel = SelectField(_l("How"), choices=_choices(labels.CONTACT_CHANNELS, CONTACT_CHANNELS), default="phone")
-    text = TextAreaField(_l("Note"), validators=[
-        InputRequired(message=_l("Write the note.")),
-        Length(max=MAX_NOTE, message=_l("Keep the note under 4000 characters.")),
-    ])
+    text = TextAreaField(
+        _l("Note"),
+        validators=[
+            InputRequired(message=_l("Write the note.")),
+            Length(max=MAX_NOTE, message=_l("Keep the note under 4000 characters.")),
+        ],
+    )
 
 
 class ReasonForm(PortalForm):
-    reason = SelectField(_l("Reason for the debt"), choices=_choices(labels.REASONS, REASONS, blank=True),
-                         validators=[InputRequired(message=_l("Choose a reason."))])
+    reason = SelectField(
+        _l("Reason for the debt"),
+        choices=_choices(labels.REASONS, REASONS, blank=True),
+        validators=[InputRequired(message=_l("Choose a reason."))],
+    )
 
 
 class FlagForm(PortalForm):
-    flag = SelectField(_l("Flag"), choices=_choices(labels.FLAGS, FLAGS),
-                       validators=[InputRequired(message=_l("Choose a flag."))])
+    flag = SelectField(
+        _l("Flag"), choices=_choices(labels.FLAGS, FLAGS), validators=[InputRequired(message=_l("Choose a flag."))]
+    )
     action = SelectField(choices=[SelectChoice("set"), SelectChoice("clear")], validators=[InputRequired()])
     note = StringField(_l("Why (optional)"), validators=[Optional(), Length(max=500)])
 
 
 class LinkForm(PortalForm):
-    channel = RadioField(_l("Send by"), choices=[SelectChoice("sms", _l("Text message")),
-                                                 SelectChoice("email", _l("E-mail"))],
-                         validators=[InputRequired(message=_l("Choose text message or e-mail."))])
+    channel = RadioField(
+        _l("Send by"),
+        choices=[SelectChoice("sms", _l("Text message")), SelectChoice("email", _l("E-mail"))],
+        validators=[InputRequired(message=_l("Choose text message or e-mail."))],
+    )
     offer = RadioField(_l("Pre-select an offer (optional)"), validators=[Optional()], validate_choice=False)
     action = HiddenField(default="preview")
 
@@ -105,22 +129,34 @@ class DecisionForm(PortalForm):
     rendered; the service refuses the decision if the request differs now."""
 
     shown = HiddenField(validators=[InputRequired(), Length(min=64, max=64)])
-    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve")),
-                                                   SelectChoice("decline", _l("Decline"))],
-                          validators=[InputRequired(message=_l("Choose approve or decline."))])
-    months = IntegerField(_l("Approve with this number of payments (optional)"),
-                          validators=[Optional(), NumberRange(min=1, max=MAX_PLAN_MONTHS,
-                                                              message=_l("Enter a number from 1 to 60."))],
-                          render_kw={"inputmode": "numeric"})
+    decision = RadioField(
+        _l("Decision"),
+        choices=[SelectChoice("approve", _l("Approve")), SelectChoice("decline", _l("Decline"))],
+        validators=[InputRequired(message=_l("Choose approve or decline."))],
+    )
+    months = IntegerField(
+        _l("Approve with this number of payments (optional)"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_PLAN_MONTHS, message=_l("Enter a number from 1 to 60."))],
+        render_kw={"inputmode": "numeric"},
+    )
     # Read like every amount people type (never a float, never NaN): ``monthly.amount``.
-    monthly = AmountField(_l("Or approve at this monthly amount (optional)"), validators=[Optional(), Length(max=30)],
-                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    pause_months = IntegerField(_l("Months with no payment at the start"), default=0,
-                                validators=[Optional(), NumberRange(min=0, max=MAX_PLAN_MONTHS,
-                                                                    message=_l("Enter 0 or more months."))],
-                                render_kw={"inputmode": "numeric"})
-    decline_reason = SelectField(_l("Reason for declining (the cardholder sees it)"),
-                                 choices=_choices(DECLINE_REASON_TEXT, DECLINE_REASONS, blank=True),
-                                 validators=[Optional()])
-    note = TextAreaField(_l("Note (the cardholder sees it with a decline; it goes on the case file)"),
-                         validators=[Optional(), Length(max=2000)])
+    monthly = AmountField(
+        _l("Or approve at this monthly amount (optional)"),
+        validators=[Optional(), Length(max=30)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    pause_months = IntegerField(
+        _l("Months with no payment at the start"),
+        default=0,
+        validators=[Optional(), NumberRange(min=0, max=MAX_PLAN_MONTHS, message=_l("Enter 0 or more months."))],
+        render_kw={"inputmode": "numeric"},
+    )
+    decline_reason = SelectField(
+        _l("Reason for declining (the cardholder sees it)"),
+        choices=_choices(DECLINE_REASON_TEXT, DECLINE_REASONS, blank=True),
+        validators=[Optional()],
+    )
+    note = TextAreaField(
+        _l("Note (the cardholder sees it with a decline; it goes on the case file)"),
+        validators=[Optional(), Length(max=2000)],
+    )

@@ -131,8 +131,12 @@ BLOCK_REASONS = {
     "unknown_channel": _l("Unknown channel"),
 }
 
-ACTOR_TYPES = {"cardholder": _l("Cardholder"), "system": _l("System"), "anonymous": _l("Anonymous"),
-               "staff": _l("Staff")}
+ACTOR_TYPES = {
+    "cardholder": _l("Cardholder"),
+    "system": _l("System"),
+    "anonymous": _l("Anonymous"),
+    "staff": _l("Staff"),
+}
 
 
 def label(table: dict[str, object], code: object) -> str:
@@ -142,10 +146,20 @@ def label(table: dict[str, object], code: object) -> str:
 
 
 TABLES = {
-    "outcome": OUTCOMES, "contact_channel": CONTACT_CHANNELS, "reason": REASONS, "flag": FLAGS,
-    "event": EVENT_KINDS, "plan_type": PLAN_TYPES, "plan_state": PLAN_STATES, "promise_state": PROMISE_STATES,
-    "link_state": LINK_STATES, "link_channel": LINK_CHANNELS, "actor": ACTOR_TYPES, "budget": BUDGET_FIGURES,
-    "block_reason": BLOCK_REASONS, "decline_reason": DECLINE_REASON_TEXT,
+    "outcome": OUTCOMES,
+    "contact_channel": CONTACT_CHANNELS,
+    "reason": REASONS,
+    "flag": FLAGS,
+    "event": EVENT_KINDS,
+    "plan_type": PLAN_TYPES,
+    "plan_state": PLAN_STATES,
+    "promise_state": PROMISE_STATES,
+    "link_state": LINK_STATES,
+    "link_channel": LINK_CHANNELS,
+    "actor": ACTOR_TYPES,
+    "budget": BUDGET_FIGURES,
+    "block_reason": BLOCK_REASONS,
+    "decline_reason": DECLINE_REASON_TEXT,
 }
 
 

@@ -76,8 +76,9 @@ def policy_tiers() -> Tiers:
             policy = load_policy(active_version(currency))
         except NoActivePolicy:
             continue
-        tiers.by_currency[currency] = [TierRange(t.name, t.min_dpd, t.max_dpd, currency)
-                                       for t in sorted(policy.tiers, key=lambda t: t.min_dpd)]
+        tiers.by_currency[currency] = [
+            TierRange(t.name, t.min_dpd, t.max_dpd, currency) for t in sorted(policy.tiers, key=lambda t: t.min_dpd)
+        ]
     return tiers
 
 
@@ -157,12 +158,19 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
         order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    query = (select(CardAccount).join(Cardholder).where(*conditions).order_by(*order)
-             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    query = (
+        select(CardAccount)
+        .join(Cardholder)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
     rows = list(db.session.execute(query).scalars())
     counts = {}
-    unfiltered_tier = QueueFilter(currency=filters.currency, min_balance=filters.min_balance,
-                                  max_balance=filters.max_balance, flag=filters.flag)
+    unfiltered_tier = QueueFilter(
+        currency=filters.currency, min_balance=filters.min_balance, max_balance=filters.max_balance, flag=filters.flag
+    )
     for name in tiers.names():
         counts[name] = db.session.execute(
             select(func.count()).select_from(CardAccount).where(*_conditions(unfiltered_tier, tiers.ranges(name)))
@@ -171,6 +179,7 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
 
 
 # --- search ---------------------------------------------------------------------
+
 
 class SearchNeedsDobError(ValueError):
     """Last four digits alone identify too many people: a date of birth is needed."""
@@ -211,18 +220,24 @@ def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> t
     if kind == "last4":
         if date_of_birth is None:
             raise SearchNeedsDobError
-        query = query.where(CardAccount.card_last4 == _digits(text),
-                            Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth))
+        query = query.where(
+            CardAccount.card_last4 == _digits(text), Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth)
+        )
     elif kind == "phone":
-        stored = func.replace(func.replace(func.replace(func.replace(Cardholder.phone, " ", ""), "-", ""), "+", ""),
-                              "(", "")
+        stored = func.replace(
+            func.replace(func.replace(func.replace(Cardholder.phone, " ", ""), "-", ""), "+", ""), "(", ""
+        )
         query = query.where(stored.like(f"%{_digits(text)}%"))
     else:
         if len(text) < 2:
             return kind, []
         pattern = f"%{_like_escape(text.casefold())}%"
-        query = query.where(or_(func.lower(Cardholder.full_name).like(pattern, escape="\\"),
-                                func.lower(CardAccount.reference) == text.casefold()))
+        query = query.where(
+            or_(
+                func.lower(Cardholder.full_name).like(pattern, escape="\\"),
+                func.lower(CardAccount.reference) == text.casefold(),
+            )
+        )
         if date_of_birth is not None:
             query = query.where(Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth))
     query = query.order_by(CardAccount.days_past_due.desc(), CardAccount.id).limit(limit)
@@ -230,6 +245,7 @@ def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> t
 
 
 # --- the case file ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -269,17 +285,27 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
     account = db.session.get(CardAccount, account_id)
     if account is None:
         return None
-    events = list(db.session.execute(
-        select(CaseEvent).where(CaseEvent.account_id == account_id).order_by(CaseEvent.created_at.desc(),
-                                                                            CaseEvent.id.desc()).limit(500)
-    ).scalars())
-    payments = list(db.session.execute(
-        select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(200)
-    ).scalars())
-    plans = list(db.session.execute(select(Plan).where(Plan.account_id == account_id).order_by(Plan.id.desc()))
-                 .scalars())
-    promises = list(db.session.execute(
-        select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc())).scalars())
+    events = list(
+        db.session.execute(
+            select(CaseEvent)
+            .where(CaseEvent.account_id == account_id)
+            .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
+            .limit(500)
+        ).scalars()
+    )
+    payments = list(
+        db.session.execute(
+            select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(200)
+        ).scalars()
+    )
+    plans = list(
+        db.session.execute(select(Plan).where(Plan.account_id == account_id).order_by(Plan.id.desc())).scalars()
+    )
+    promises = list(
+        db.session.execute(
+            select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc())
+        ).scalars()
+    )
     links = account_links(account_id)
 
     staff_ids = {e.actor_id for e in events if e.actor_type == "staff" and e.actor_id and e.actor_id.isdigit()}
@@ -287,10 +313,20 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
     staff_ids |= {str(link.created_by) for link in links if str(getattr(link, "created_by", "")).isdigit()}
     names = staff_names(staff_ids)
 
-    timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id,
-                      names.get(e.actor_id or "") if e.actor_type == "staff" else None) for e in events]
-    timeline += [Entry(p.paid_at, "payment", {"amount": p.amount, "method": p.method}, "system", None)
-                 for p in payments]
+    timeline = [
+        Entry(
+            e.created_at,
+            e.kind,
+            e.data or {},
+            e.actor_type,
+            e.actor_id,
+            names.get(e.actor_id or "") if e.actor_type == "staff" else None,
+        )
+        for e in events
+    ]
+    timeline += [
+        Entry(p.paid_at, "payment", {"amount": p.amount, "method": p.method}, "system", None) for p in payments
+    ]
     timeline.sort(key=lambda entry: entry.at, reverse=True)
 
     reason = next((e.data.get("reason") for e in events if e.kind == "reason" and e.data), None)
@@ -352,11 +388,17 @@ def approval_view(plan: Plan) -> Approval:
     assert account is not None
     limits = personalised_limits(plan) if plan.plan_type == "personalised" else None
     return Approval(
-        plan=plan, account=account,
-        reason=hardship.get("reason"), figures=[f for f in figures if f[1]],
-        income=budget.income if budget else None, costs=budget.costs if budget else None,
-        disposable=budget.disposable if budget else None, monthly=max(totals) if totals else None,
-        months=len(totals), first_due=plan.installments[0].due_date if plan.installments else None,
-        paused=paused_by(account) is not None, max_tenor=limits.max_tenor if limits else 0,
+        plan=plan,
+        account=account,
+        reason=hardship.get("reason"),
+        figures=[f for f in figures if f[1]],
+        income=budget.income if budget else None,
+        costs=budget.costs if budget else None,
+        disposable=budget.disposable if budget else None,
+        monthly=max(totals) if totals else None,
+        months=len(totals),
+        first_due=plan.installments[0].due_date if plan.installments else None,
+        paused=paused_by(account) is not None,
+        max_tenor=limits.max_tenor if limits else 0,
         max_pause=limits.max_pause_months if limits else 0,
     )

@@ -72,8 +72,12 @@ def add_note(account_id: int, outcome: str, text: str, actor: Actor, channel: st
     if len(text) > MAX_NOTE:
         raise CareError("note_too_long")
     event = add_event(account_id, "note", actor, {"outcome": outcome, "channel": channel, "text": text})
-    record(actor, "case.note_added", ("card_account", account_id),
-           after={"event": event.id, "outcome": outcome, "channel": channel})
+    record(
+        actor,
+        "case.note_added",
+        ("card_account", account_id),
+        after={"event": event.id, "outcome": outcome, "channel": channel},
+    )
     db.session.commit()
     return event.id
 
@@ -107,8 +111,13 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
     reason = note.strip()[:MAX_FLAG_NOTE]
     add_event(account_id, "flag_set", actor, {"flag": flag, "note": reason})
-    record(actor, "account.flag_set", ("card_account", account_id), before={"flags": flags},
-           after={"flags": account.flags, "reason": reason})
+    record(
+        actor,
+        "account.flag_set",
+        ("card_account", account_id),
+        before={"flags": flags},
+        after={"flags": account.flags, "reason": reason},
+    )
     db.session.commit()
     return True
 
@@ -139,8 +148,13 @@ def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool
     if flag in CONSENT_FLAGS:
         data["basis"] = "cardholder_request"
     add_event(account_id, "flag_cleared", actor, data)
-    record(actor, "account.flag_cleared", ("card_account", account_id), before={"flags": flags},
-           after={"flags": account.flags, "reason": reason, **({"basis": data["basis"]} if "basis" in data else {})})
+    record(
+        actor,
+        "account.flag_cleared",
+        ("card_account", account_id),
+        before={"flags": flags},
+        after={"flags": account.flags, "reason": reason, **({"basis": data["basis"]} if "basis" in data else {})},
+    )
     db.session.commit()
     return True
 

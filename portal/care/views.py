@@ -55,10 +55,11 @@ def _register_template_helpers(state: Any) -> None:
 def care_error_message(code: str) -> str:
     messages = {
         "supervisor_only": _("Only a supervisor can clear a dispute."),
-        "cardholder_request_only": _("Only the cardholder can undo their opt-out or do-not-contact, on their contact "
-                                     "preferences page, or a supervisor recording their documented request."),
-        "request_note_required": _("Write down the cardholder's request: when and how they asked, and its "
-                                   "reference."),
+        "cardholder_request_only": _(
+            "Only the cardholder can undo their opt-out or do-not-contact, on their contact "
+            "preferences page, or a supervisor recording their documented request."
+        ),
+        "request_note_required": _("Write down the cardholder's request: when and how they asked, and its reference."),
         "unknown_flag": _("Choose one of the flags listed."),
         "unknown_outcome": _("Choose one of the outcomes listed."),
         "unknown_channel": _("Choose how you were in contact."),
@@ -78,6 +79,7 @@ def _today(account: CardAccount) -> date:
 
 
 # --- queues and search ---------------------------------------------------------------
+
 
 @bp.route("/")
 @staff_required(*CARE)
@@ -99,8 +101,15 @@ def queue() -> tuple[str, int]:
         filters = replace(filters, tier=None)
     page = queries.work_queue(filters, tiers)
     args = {k: v for k, v in request.args.items() if k not in ("page", "tier") and v}
-    return render_template("care/queue.html", form=form, tiers=tiers, page=page, filters=filters, args=args,
-                           tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due)), 200 if valid else 422
+    return render_template(
+        "care/queue.html",
+        form=form,
+        tiers=tiers,
+        page=page,
+        filters=filters,
+        args=args,
+        tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due),
+    ), 200 if valid else 422
 
 
 @bp.route("/search")
@@ -121,11 +130,13 @@ def search() -> tuple[str, int]:
         else:
             status = 422
     tiers = queries.policy_tiers()
-    return render_template("care/search.html", form=form, results=results,
-                           tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due)), status
+    return render_template(
+        "care/search.html", form=form, results=results, tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due)
+    ), status
 
 
 # --- the case file ---------------------------------------------------------------------
+
 
 def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str, int]:
     tiers = queries.policy_tiers()
@@ -138,9 +149,15 @@ def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str,
         reason_form.reason.data = case.reason
     forms.setdefault("flag_form", FlagForm(formdata=None))
     staff = current_staff()
-    return render_template("care/account.html", case=case, now=utcnow(), revoke_form=RevokeForm(),
-                           is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
-                           consent_flags=CONSENT_FLAGS, **forms), status
+    return render_template(
+        "care/account.html",
+        case=case,
+        now=utcnow(),
+        revoke_form=RevokeForm(),
+        is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
+        consent_flags=CONSENT_FLAGS,
+        **forms,
+    ), status
 
 
 @bp.route("/accounts/<int:account_id>")
@@ -211,11 +228,17 @@ def flags(account_id: int) -> Response | tuple[str, int]:
 
 # --- plan links ----------------------------------------------------------------------
 
+
 def link_error_message(code: str, detail: str | None = None) -> str:
     if code == "contact_blocked":
-        return _("The message cannot be sent: %(reason)s. It is on the case file.",
-                 reason=labels.care_label("block_reason", detail or "")) if detail else _(
-            "Messages to this cardholder are blocked.")
+        return (
+            _(
+                "The message cannot be sent: %(reason)s. It is on the case file.",
+                reason=labels.care_label("block_reason", detail or ""),
+            )
+            if detail
+            else _("Messages to this cardholder are blocked.")
+        )
     messages = {
         "no_channel": _("We have no contact on file for that channel."),
         "unknown_channel": _("Choose text message or e-mail."),
@@ -275,9 +298,18 @@ def link(account_id: int) -> Response | tuple[str, int]:
     elif form.is_submitted():
         status = 422
     allowed = {o.fingerprint: offer_allowed(staff.role, o.agent_may_offer, o.needs_approval) for o in offers}
-    return render_template("care/link.html", account=account, holder=account.cardholder, form=form, offers=offers,
-                           allowed=allowed, preview=preview, available=service is not None, now=utcnow(),
-                           links=queries.account_links(account_id)), status
+    return render_template(
+        "care/link.html",
+        account=account,
+        holder=account.cardholder,
+        form=form,
+        offers=offers,
+        allowed=allowed,
+        preview=preview,
+        available=service is not None,
+        now=utcnow(),
+        links=queries.account_links(account_id),
+    ), status
 
 
 @bp.route("/accounts/<int:account_id>/links/<int:link_id>/revoke", methods=["POST"])
@@ -302,6 +334,7 @@ def revoke(account_id: int, link_id: int) -> Response:
 
 
 # --- approvals ---------------------------------------------------------------------
+
 
 @bp.route("/approvals")
 @staff_required(Role.SUPERVISOR)
@@ -350,10 +383,15 @@ def decide(plan_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_approvals({plan_id: form}, 422)
     approve = form.decision.data == "approve"
-    decision = Decision(approve=approve, shown_digest=form.shown.data, note=(form.note.data or "").strip(),
-                        decline_reason=None if approve else (form.decline_reason.data or None),
-                        months=form.months.data if approve else None, monthly=form.monthly.amount if approve else None,
-                        pause_months=(form.pause_months.data or 0) if approve else 0)
+    decision = Decision(
+        approve=approve,
+        shown_digest=form.shown.data,
+        note=(form.note.data or "").strip(),
+        decline_reason=None if approve else (form.decline_reason.data or None),
+        months=form.months.data if approve else None,
+        monthly=form.monthly.amount if approve else None,
+        pause_months=(form.pause_months.data or 0) if approve else 0,
+    )
     try:
         decide_request(plan_id, decision, staff_actor())
     except PlanError as error:
@@ -364,6 +402,10 @@ def decide(plan_id: int) -> Response | tuple[str, int]:
         target = form.decline_reason if error.code == "decline_reason_required" else form.months
         target.errors = [*target.errors, decision_error_message(error.code)]
         return _render_approvals({plan_id: form}, 422)
-    flash(_("Approved. The cardholder can now sign the plan.") if approve
-          else _("Declined. The cardholder sees the reason and what they can do next."), "info")
+    flash(
+        _("Approved. The cardholder can now sign the plan.")
+        if approve
+        else _("Declined. The cardholder sees the reason and what they can do next."),
+        "info",
+    )
     return redirect(url_for("care.approvals"))

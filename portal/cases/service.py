@@ -40,8 +40,12 @@ def set_reason(account_id: int, reason: str, actor: Actor) -> CaseEvent:
 
 
 def latest_reason(account_id: int) -> str | None:
-    query = (select(CaseEvent.data).where(CaseEvent.account_id == account_id, CaseEvent.kind == "reason")
-             .order_by(CaseEvent.id.desc()).limit(1))
+    query = (
+        select(CaseEvent.data)
+        .where(CaseEvent.account_id == account_id, CaseEvent.kind == "reason")
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    )
     data = db.session.execute(query).scalar()
     return data.get("reason") if data else None
 
@@ -69,8 +73,12 @@ def budget_figures(account_id: int, event_id: object) -> dict[str, str] | None:
 
 def latest_budget(account_id: int) -> dict[str, str] | None:
     """The income-and-spending figures the cardholder gave last (decimal strings), if any."""
-    query = (select(CaseEvent.data).where(CaseEvent.account_id == account_id, CaseEvent.kind == "budget")
-             .order_by(CaseEvent.id.desc()).limit(1))
+    query = (
+        select(CaseEvent.data)
+        .where(CaseEvent.account_id == account_id, CaseEvent.kind == "budget")
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    )
     data = db.session.execute(query).scalar()
     figures = data.get("figures") if data else None
     return dict(figures) if isinstance(figures, dict) else None

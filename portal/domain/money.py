@@ -67,6 +67,7 @@ def computing_in_context(fn: Callable[_P, _R]) -> Callable[_P, _R]:
 
     return public
 
+
 ZERO = Decimal(0)
 
 # Codes Babel knows; an immutable set so the membership test is cheap and safe to share.

@@ -94,8 +94,9 @@ class LevelRows(Sequence[Installment]):
 
     __slots__ = ("_rows", "dates", "last", "regular")
 
-    def __init__(self, dates: Sequence[date], regular: tuple[Decimal, Decimal, Decimal],
-                 last: tuple[Decimal, Decimal, Decimal]) -> None:
+    def __init__(
+        self, dates: Sequence[date], regular: tuple[Decimal, Decimal, Decimal], last: tuple[Decimal, Decimal, Decimal]
+    ) -> None:
         self.dates, self.regular, self.last = dates, regular, last
         self._rows: tuple[Installment, ...] | None = None
 
@@ -103,8 +104,9 @@ class LevelRows(Sequence[Installment]):
         """Every row (made once, in C: a 60-month schedule is sixty of them)."""
         if self._rows is None:
             part, charge, total = self.regular
-            body = map(_new, repeat(Installment), zip(count(1), self.dates[:-1], repeat(part), repeat(charge),
-                                                      repeat(total)))
+            body = map(
+                _new, repeat(Installment), zip(count(1), self.dates[:-1], repeat(part), repeat(charge), repeat(total))
+            )
             self._rows = (*body, _new(Installment, (len(self.dates), self.dates[-1], *self.last)))
         return self._rows
 

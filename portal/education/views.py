@@ -27,8 +27,9 @@ def topic(slug: str) -> str:
     found = content.get(_locale(), slug)
     if found is None:
         abort(404)
-    return render_template("education/topic.html", topic=found, related=content.related(found),
-                           body=with_inserts(found.html))
+    return render_template(
+        "education/topic.html", topic=found, related=content.related(found), body=with_inserts(found.html)
+    )
 
 
 def with_inserts(html: Markup) -> Markup:

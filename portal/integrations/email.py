@@ -19,8 +19,18 @@ from portal.integrations.channels import ChannelError, Envelope, Sent
 class SmtpEmailChannel:
     name = "email"
 
-    def __init__(self, *, host: str, port: int, user: str, password: str, tls: str, sender: str,
-                 ca_file: str | None = None, timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        tls: str,
+        sender: str,
+        ca_file: str | None = None,
+        timeout: float = 20.0,
+    ) -> None:
         if tls not in ("starttls", "implicit", "off"):
             raise ValueError(f"unknown SMTP TLS mode {tls!r}")
         self.host, self.port, self.user, self.password = host, port, user, password

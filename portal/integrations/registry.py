@@ -26,12 +26,18 @@ def channels_for(config: Mapping[str, Any]) -> dict[str, Channel]:
     """The channels this deployment uses (``MESSAGE_BACKEND`` dev or live)."""
     if config["MESSAGE_BACKEND"] == "dev":
         return {"sms": DevChannel("sms"), "email": DevChannel("email")}
-    sms: Channel = (HttpSmsChannel(config["SMS_URL"], config["SMS_KEY"]) if config["SMS_URL"]
-                    else Unconfigured("sms"))
+    sms: Channel = HttpSmsChannel(config["SMS_URL"], config["SMS_KEY"]) if config["SMS_URL"] else Unconfigured("sms")
     email: Channel = (
-        SmtpEmailChannel(host=config["SMTP_HOST"], port=config["SMTP_PORT"], user=config["SMTP_USER"],
-                         password=config["SMTP_PASSWORD"], tls=config["SMTP_TLS"],
-                         ca_file=config.get("SMTP_CA_FILE") or None, sender=config["SMTP_FROM"])
-        if config["SMTP_HOST"] else Unconfigured("email")
+        SmtpEmailChannel(
+            host=config["SMTP_HOST"],
+            port=config["SMTP_PORT"],
+            user=config["SMTP_USER"],
+            password=config["SMTP_PASSWORD"],
+            tls=config["SMTP_TLS"],
+            ca_file=config.get("SMTP_CA_FILE") or None,
+            sender=config["SMTP_FROM"],
+        )
+        if config["SMTP_HOST"]
+        else Unconfigured("email")
     )
     return {"sms": sms, "email": email}

@@ -25,10 +25,13 @@ class HttpSmsChannel:
         self.url, self.key, self.timeout = url, key, timeout
 
     def send(self, envelope: Envelope) -> Sent:
-        payload = json.dumps({"to": envelope.to, "text": envelope.body, "reference": envelope.reference},
-                             ensure_ascii=False).encode()
+        payload = json.dumps(
+            {"to": envelope.to, "text": envelope.body, "reference": envelope.reference}, ensure_ascii=False
+        ).encode()
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            self.url, data=payload, method="POST",
+            self.url,
+            data=payload,
+            method="POST",
             headers={"Content-Type": "application/json; charset=utf-8", KEY_HEADER: self.key},
         )
         try:

@@ -38,32 +38,48 @@ class AmountField(StringField):
 
 
 def _amount(label: object, description: object | None = None) -> AmountField:
-    return AmountField(label, validators=[Optional(), Length(max=30)], description=description,
-                       render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    return AmountField(
+        label,
+        validators=[Optional(), Length(max=30)],
+        description=description,
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
 
 
 # Grouped as the UK Standard Financial Statement groups a budget.
 BUDGET_GROUPS: tuple[tuple[str, object, tuple[tuple[str, object, object | None], ...]], ...] = (
-    ("income", _l("Money coming in each month"), (
-        ("earnings", _l("Pay from work, after tax"), None),
-        ("benefits", _l("Benefits and allowances"), None),
-        ("pensions", _l("Pensions"), None),
-        ("other_income", _l("Other income"), _l("For example help from family, or rent from a lodger.")),
-    )),
-    ("fixed", _l("Costs you must pay each month"), (
-        ("housing", _l("Rent or mortgage"), None),
-        ("utilities", _l("Water, power and gas"), None),
-        ("transport", _l("Travel and transport"), None),
-        ("care_health", _l("Care and health"), None),
-        ("school", _l("School and childcare"), None),
-        ("insurance", _l("Insurance"), None),
-        ("other_essentials", _l("Other essential costs"), None),
-    )),
-    ("flexible", _l("Everyday spending each month"), (
-        ("food_housekeeping", _l("Food and housekeeping"), None),
-        ("communications_leisure", _l("Phone, internet and leisure"), None),
-        ("personal", _l("Clothes and personal costs"), None),
-    )),
+    (
+        "income",
+        _l("Money coming in each month"),
+        (
+            ("earnings", _l("Pay from work, after tax"), None),
+            ("benefits", _l("Benefits and allowances"), None),
+            ("pensions", _l("Pensions"), None),
+            ("other_income", _l("Other income"), _l("For example help from family, or rent from a lodger.")),
+        ),
+    ),
+    (
+        "fixed",
+        _l("Costs you must pay each month"),
+        (
+            ("housing", _l("Rent or mortgage"), None),
+            ("utilities", _l("Water, power and gas"), None),
+            ("transport", _l("Travel and transport"), None),
+            ("care_health", _l("Care and health"), None),
+            ("school", _l("School and childcare"), None),
+            ("insurance", _l("Insurance"), None),
+            ("other_essentials", _l("Other essential costs"), None),
+        ),
+    ),
+    (
+        "flexible",
+        _l("Everyday spending each month"),
+        (
+            ("food_housekeeping", _l("Food and housekeeping"), None),
+            ("communications_leisure", _l("Phone, internet and leisure"), None),
+            ("personal", _l("Clothes and personal costs"), None),
+        ),
+    ),
 )
 BUDGET_FIELDS = tuple(name for _, _, items in BUDGET_GROUPS for name, _, _ in items)
 
@@ -114,8 +130,7 @@ class RequestForm(PortalForm):
     )
     confirm = BooleanField(
         _l(
-            "I want to ask for this plan, and I agree that a supervisor may look at "
-            "what I told you about my situation."
+            "I want to ask for this plan, and I agree that a supervisor may look at what I told you about my situation."
         ),
         validators=[DataRequired(message=_l("Tick the box to send your request."))],
     )

@@ -73,8 +73,15 @@ def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferLi
         none_fit = not fitting
     else:
         ordered, none_fit = regular, False
-    return OfferList(first=ordered[:FIRST_SHOWN], rest=ordered[FIRST_SHOWN:], budget_done=budget is not None,
-                     none_fit=none_fit, affordable=affordable, policy_number=version.number, personalised=personalised)
+    return OfferList(
+        first=ordered[:FIRST_SHOWN],
+        rest=ordered[FIRST_SHOWN:],
+        budget_done=budget is not None,
+        none_fit=none_fit,
+        affordable=affordable,
+        policy_number=version.number,
+        personalised=personalised,
+    )
 
 
 def affordable_text(account: CardAccount) -> str | None:

@@ -117,13 +117,24 @@ def start() -> str:
     account = _account()
     plan = plans.open_plan(account.id)
     if plan is not None:
-        return render_template("journey/status.html", plan=plan, account=account, withdraw_form=WithdrawForm(),
-                               first=plan.installments[0] if plan.installments else None,
-                               monthly=max((i.total for i in plan.installments), default=None))
+        return render_template(
+            "journey/status.html",
+            plan=plan,
+            account=account,
+            withdraw_form=WithdrawForm(),
+            first=plan.installments[0] if plan.installments else None,
+            monthly=max((i.total for i in plan.installments), default=None),
+        )
     reason = cases.latest_reason(account.id)
-    return render_template("journey/start.html", account=account, reasons=cases.REASONS, reason=reason,
-                           topic=suggested_topic(reason), declined=plans.latest_decline(account.id),
-                           decline_reason_text=decline_reason_text)
+    return render_template(
+        "journey/start.html",
+        account=account,
+        reasons=cases.REASONS,
+        reason=reason,
+        topic=suggested_topic(reason),
+        declined=plans.latest_decline(account.id),
+        decline_reason_text=decline_reason_text,
+    )
 
 
 @bp.route("/from-link")
@@ -195,8 +206,9 @@ def budget() -> Response | tuple[str, int]:
         linked = _linked_offer()
         return redirect(url_for("journey.offer", fingerprint=linked) if linked else url_for("journey.offers"))
     status = 422 if form.is_submitted() else 200
-    return render_template("journey/budget.html", form=form, groups=BUDGET_GROUPS, account=account,
-                           linked_offer=_linked_offer()), status
+    return render_template(
+        "journey/budget.html", form=form, groups=BUDGET_GROUPS, account=account, linked_offer=_linked_offer()
+    ), status
 
 
 @bp.route("/offers")
@@ -234,8 +246,14 @@ def offer(fingerprint: str) -> str | Response:
     link = _session_link(fingerprint)
     if link is not None and link.offer_fingerprint == fingerprint and link.offer_viewed_at is None:
         mark_offer_viewed(link.id, _actor())
-    return render_template("journey/offer.html", account=_account(), offer=chosen, s=service.summary(chosen),
-                           k=_offer_terms(chosen), from_link=link is not None and link.offer_fingerprint == fingerprint)
+    return render_template(
+        "journey/offer.html",
+        account=_account(),
+        offer=chosen,
+        s=service.summary(chosen),
+        k=_offer_terms(chosen),
+        from_link=link is not None and link.offer_fingerprint == fingerprint,
+    )
 
 
 @bp.route("/offers/<fingerprint>/agreement")
@@ -254,8 +272,11 @@ def offer_agreement(fingerprint: str) -> str | Response:
 def plan_agreement_preview(plan_id: int) -> str:
     """The agreement of a plan made but not yet signed (an approved request), as a web page."""
     plan = _plan_or_404(plan_id)
-    back = url_for("journey.sign_approved", plan_id=plan.id) if plan.state == "pending_signature" \
+    back = (
+        url_for("journey.sign_approved", plan_id=plan.id)
+        if plan.state == "pending_signature"
         else url_for("journey.start")
+    )
     return _agreement_preview(plan, back)
 
 
@@ -281,13 +302,23 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
     form = AcceptForm()
     text = consent_text()
     if form.validate_on_submit():
-        evidence = plans.Evidence(typed_name=form.full_name.data, consent_text=text, ip=request.remote_addr,
-                                  user_agent=request.user_agent.string, locale=str(get_locale()))
+        evidence = plans.Evidence(
+            typed_name=form.full_name.data,
+            consent_text=text,
+            ip=request.remote_addr,
+            user_agent=request.user_agent.string,
+            locale=str(get_locale()),
+        )
         link = _session_link(fingerprint)
         try:
-            plan, _created = plans.accept_offer(account.id, fingerprint, evidence, _actor(),
-                                                service.account_today(account),
-                                                channel="link" if link is not None else "self_service")
+            plan, _created = plans.accept_offer(
+                account.id,
+                fingerprint,
+                evidence,
+                _actor(),
+                service.account_today(account),
+                channel="link" if link is not None else "self_service",
+            )
         except plans.PlanError as error:
             db.session.rollback()
             if error.code == "name_mismatch":
@@ -301,8 +332,15 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
                 session.pop("link_id", None)
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("journey/accept.html", account=account, offer=chosen, s=service.summary(chosen),
-                           k=_offer_terms(chosen), form=form, consent=text), status
+    return render_template(
+        "journey/accept.html",
+        account=account,
+        offer=chosen,
+        s=service.summary(chosen),
+        k=_offer_terms(chosen),
+        form=form,
+        consent=text,
+    ), status
 
 
 @bp.route("/offers/<fingerprint>/request", methods=["GET", "POST"])
@@ -328,8 +366,15 @@ def request_plan(fingerprint: str) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         chosen_reason = request.form.get("reason") or reason or ""
         try:
-            requests.request_plan(account.id, fingerprint, chosen_reason, _actor(), service.account_today(account),
-                                  str(get_locale()), form.monthly.amount if personalised else None)
+            requests.request_plan(
+                account.id,
+                fingerprint,
+                chosen_reason,
+                _actor(),
+                service.account_today(account),
+                str(get_locale()),
+                form.monthly.amount if personalised else None,
+            )
         except plans.PlanError as error:
             db.session.rollback()
             if error.code != "reason_required":
@@ -339,8 +384,16 @@ def request_plan(fingerprint: str) -> Response | tuple[str, int]:
         else:
             return redirect(url_for("journey.start"))
     status = 422 if form.is_submitted() else 200
-    return render_template("journey/request.html", account=account, offer=chosen, s=service.summary(chosen),
-                           form=form, reason=reason, reasons=cases.REASONS, personalised=personalised), status
+    return render_template(
+        "journey/request.html",
+        account=account,
+        offer=chosen,
+        s=service.summary(chosen),
+        form=form,
+        reason=reason,
+        reasons=cases.REASONS,
+        personalised=personalised,
+    ), status
 
 
 @bp.route("/<int:plan_id>/withdraw", methods=["POST"])
@@ -371,8 +424,13 @@ def sign_approved(plan_id: int) -> Response | tuple[str, int]:
     form = AcceptForm()
     text = consent_text()
     if form.validate_on_submit():
-        evidence = plans.Evidence(typed_name=form.full_name.data, consent_text=text, ip=request.remote_addr,
-                                  user_agent=request.user_agent.string, locale=str(get_locale()))
+        evidence = plans.Evidence(
+            typed_name=form.full_name.data,
+            consent_text=text,
+            ip=request.remote_addr,
+            user_agent=request.user_agent.string,
+            locale=str(get_locale()),
+        )
         try:
             plans.sign_approved(plan.id, account.id, evidence, _actor())
         except plans.PlanError as error:
@@ -381,14 +439,19 @@ def sign_approved(plan_id: int) -> Response | tuple[str, int]:
         else:
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("journey/sign_approved.html", account=account, plan=plan, form=form, consent=text,
-                           k=key_terms(plan, jurisdictions.care_phone())), status
+    return render_template(
+        "journey/sign_approved.html",
+        account=account,
+        plan=plan,
+        form=form,
+        consent=text,
+        k=key_terms(plan, jurisdictions.care_phone()),
+    ), status
 
 
 def _promise_problems(policy: OfferPolicy, form: PromiseForm, amount: Decimal) -> list[str]:
     account = _account()
-    return check_promise(snapshot(account), policy, amount, form.pay_by.data,
-                         service.account_today(account))
+    return check_promise(snapshot(account), policy, amount, form.pay_by.data, service.account_today(account))
 
 
 @bp.route("/promise", methods=["GET", "POST"])
@@ -412,10 +475,16 @@ def promise() -> Response | tuple[str, int]:
             target.errors.append(promise_message(code, policy, account))
     status = 422 if form.is_submitted() else 200
     today = service.account_today(account)
-    return render_template("journey/promise.html", form=form, account=account, policy=policy, today=today,
-                           minimum=_promise_minimum(policy, account),
-                           latest=latest_promise_date(today, policy.promise_max_days),
-                           open_promise=cases.open_promise(account.id)), status
+    return render_template(
+        "journey/promise.html",
+        form=form,
+        account=account,
+        policy=policy,
+        today=today,
+        minimum=_promise_minimum(policy, account),
+        latest=latest_promise_date(today, policy.promise_max_days),
+        open_promise=cases.open_promise(account.id),
+    ), status
 
 
 @bp.route("/promise/<int:promise_id>")
@@ -439,8 +508,9 @@ def promise_message(code: str, policy: OfferPolicy, account: Any) -> str:
     messages = {
         "date_in_past": _("Choose today or a later date."),
         "date_too_far": _("Choose a date within %(days)d days from today.", days=policy.promise_max_days),
-        "below_minimum": _("The amount must be at least %(amount)s.",
-                              amount=money(_promise_minimum(policy, account), account.currency)),
+        "below_minimum": _(
+            "The amount must be at least %(amount)s.", amount=money(_promise_minimum(policy, account), account.currency)
+        ),
         "above_balance": _("That is more than you owe in total."),
         "too_many_decimals": _("Enter the amount with no more than two decimal places."),
         "amount_not_positive": _("Enter the amount you will pay."),
@@ -452,8 +522,14 @@ def promise_message(code: str, policy: OfferPolicy, account: Any) -> str:
 @cardholder_required
 def done(plan_id: int) -> str:
     plan = _plan_or_404(plan_id)
-    return render_template("journey/done.html", plan=plan, account=_account(), form=RatingForm(),
-                           rated=session.get("rated_plan") == plan.id, agreement=_agreement_for(plan))
+    return render_template(
+        "journey/done.html",
+        plan=plan,
+        account=_account(),
+        form=RatingForm(),
+        rated=session.get("rated_plan") == plan.id,
+        agreement=_agreement_for(plan),
+    )
 
 
 def _agreement_for(plan: Plan) -> Agreement | None:
@@ -471,5 +547,6 @@ def rating(plan_id: int) -> Response | tuple[str, int]:
         session["rated_plan"] = plan.id
         flash(_("Thank you for your feedback."), "info")
         return redirect(url_for("journey.done", plan_id=plan.id))
-    return render_template("journey/done.html", plan=plan, account=_account(), form=form, rated=False,
-                           agreement=_agreement_for(plan)), 422
+    return render_template(
+        "journey/done.html", plan=plan, account=_account(), form=form, rated=False, agreement=_agreement_for(plan)
+    ), 422

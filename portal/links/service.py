@@ -124,7 +124,10 @@ def _message(account: CardAccount, channel: str, url: str, expires_at: datetime)
             body = gettext(
                 "%(bank)s: we can help you with your card repayments. See your options and choose "
                 "a plan that suits you: %(url)s (works until %(until)s). Reply STOP to stop these texts.",
-                bank=config["BANK_NAME"], url=url, until=until)
+                bank=config["BANK_NAME"],
+                url=url,
+                until=until,
+            )
             return None, body
         from portal.notifications.optout import unsubscribe_url
 
@@ -139,8 +142,13 @@ def _message(account: CardAccount, channel: str, url: str, expires_at: datetime)
             "%(bank)s\n\n"
             "We will never ask for your password or codes by e-mail.\n"
             "To stop these e-mails: %(unsubscribe)s",
-            name=holder.full_name, url=url, until=until, phone=place.care_phone, bank=config["BANK_NAME"],
-            unsubscribe=unsubscribe_url(account.id))
+            name=holder.full_name,
+            url=url,
+            until=until,
+            phone=place.care_phone,
+            bank=config["BANK_NAME"],
+            unsubscribe=unsubscribe_url(account.id),
+        )
         return subject, body
 
 
@@ -174,22 +182,56 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
         raise LinkError("contact_blocked", decision.reason)
 
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    link = PlanLink(account_id=account.id, token_hash=token_hash(token), channel=channel,
-                    offer_fingerprint=offer_fingerprint, created_by=actor.id or actor.type,
-                    created_at=now, expires_at=expires_at)
+    link = PlanLink(
+        account_id=account.id,
+        token_hash=token_hash(token),
+        channel=channel,
+        offer_fingerprint=offer_fingerprint,
+        created_by=actor.id or actor.type,
+        created_at=now,
+        expires_at=expires_at,
+    )
     db.session.add(link)
     db.session.flush()
     # The token stays out of the body: the outbox keeps it beside it only until sent.
     subject, body = _message(account, channel, link_url(SECRET_MASK), expires_at)
-    message = queue_collection_message(account, channel, "plan_link", subject, body, actor,
-                                       link_id=link.id, decision=decision, secret=token, secret_until=expires_at)
+    message = queue_collection_message(
+        account,
+        channel,
+        "plan_link",
+        subject,
+        body,
+        actor,
+        link_id=link.id,
+        decision=decision,
+        secret=token,
+        secret_until=expires_at,
+    )
     link.outbox_message_id = message.id
-    add_event(account.id, "link_issued", actor,
-              {"link": link.id, "channel": channel, "offer": offer_fingerprint, "message": message.id,
-               "send_after": message.send_after.isoformat(), "held_reason": message.held_reason})
-    record(actor, "link.issued", ("plan_link", link.id),
-           after={"account": account.id, "channel": channel, "offer": offer_fingerprint,
-                  "expires_at": expires_at.isoformat()})
+    add_event(
+        account.id,
+        "link_issued",
+        actor,
+        {
+            "link": link.id,
+            "channel": channel,
+            "offer": offer_fingerprint,
+            "message": message.id,
+            "send_after": message.send_after.isoformat(),
+            "held_reason": message.held_reason,
+        },
+    )
+    record(
+        actor,
+        "link.issued",
+        ("plan_link", link.id),
+        after={
+            "account": account.id,
+            "channel": channel,
+            "offer": offer_fingerprint,
+            "expires_at": expires_at.isoformat(),
+        },
+    )
     db.session.commit()
     return link
 
@@ -206,9 +248,11 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
     link.revoked_at, link.revoked_by = utcnow(), actor.id or actor.type
     from portal.notifications.models import OutboxMessage
 
-    db.session.execute(update(OutboxMessage)
-                       .where(OutboxMessage.link_id == link.id, OutboxMessage.status == "queued")
-                       .values(status="blocked", blocked_reason="link_revoked", held_reason=None))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.link_id == link.id, OutboxMessage.status == "queued")
+        .values(status="blocked", blocked_reason="link_revoked", held_reason=None)
+    )
     forget_link_secrets(link.id)
     add_event(link.account_id, "link_revoked", actor, {"link": link.id})
     record(actor, "link.revoked", ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat()})
@@ -228,10 +272,14 @@ def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | No
         return False
     at = utcnow()
     stamp_column = getattr(PlanLink, column)
-    won = rowcount(db.session.execute(
-        update(PlanLink).where(PlanLink.id == link.id, stamp_column.is_(None)).values({column: at})
-        .execution_options(synchronize_session=False)
-    ))
+    won = rowcount(
+        db.session.execute(
+            update(PlanLink)
+            .where(PlanLink.id == link.id, stamp_column.is_(None))
+            .values({column: at})
+            .execution_options(synchronize_session=False)
+        )
+    )
     if won != 1:
         db.session.refresh(link, [column])
         return False
@@ -290,10 +338,13 @@ def mark_accepted(link_id: int, plan_id: int, actor: Actor = SYSTEM) -> PlanLink
     is harmless; another plan through a used link raises ``LinkError("already_used")``."""
     link = _get(link_id)
     now = utcnow()
-    claimed = rowcount(db.session.execute(
-        update(PlanLink).where(PlanLink.id == link_id, PlanLink.used_at.is_(None))
-        .values(used_at=now, plan_id=plan_id)
-    ))
+    claimed = rowcount(
+        db.session.execute(
+            update(PlanLink)
+            .where(PlanLink.id == link_id, PlanLink.used_at.is_(None))
+            .values(used_at=now, plan_id=plan_id)
+        )
+    )
     db.session.refresh(link)
     if not claimed:
         if link.plan_id == plan_id:

@@ -21,10 +21,17 @@ from portal.notifications.delivery import DeliveryReport, deliver_due
 
 @click.command("deliver")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
-@click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 10_000),
-              help="Messages claimed per round.")
-@click.option("--sleep", "pause", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds to wait when nothing is due.")
+@click.option(
+    "--batch", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Messages claimed per round."
+)
+@click.option(
+    "--sleep",
+    "pause",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds to wait when nothing is due.",
+)
 @click.option("--worker", default=None, help="Worker name in claimed_by (default host:pid).")
 @with_appcontext
 def deliver_command(once: bool, batch: int, pause: float, worker: str | None) -> None:
@@ -50,8 +57,10 @@ def deliver_command(once: bool, batch: int, pause: float, worker: str | None) ->
             if report.claimed:
                 click.echo(_line(report))
             if agreements.pending:
-                click.echo(f"agreements retried {agreements.pending}, produced {agreements.produced}, "
-                           f"failed {agreements.failed}")
+                click.echo(
+                    f"agreements retried {agreements.pending}, produced {agreements.produced}, "
+                    f"failed {agreements.failed}"
+                )
             if once:
                 if report.claimed < batch:
                     break
@@ -64,5 +73,7 @@ def deliver_command(once: bool, batch: int, pause: float, worker: str | None) ->
 
 
 def _line(report: DeliveryReport) -> str:
-    return (f"claimed {report.claimed}, sent {report.sent}, held {report.held}, blocked {report.blocked}, "
-            f"retrying {report.retried}, failed {report.failed}")
+    return (
+        f"claimed {report.claimed}, sent {report.sent}, held {report.held}, blocked {report.blocked}, "
+        f"retrying {report.retried}, failed {report.failed}"
+    )

@@ -61,14 +61,18 @@ def _due(now):
 def claim_due(worker: str, batch: int) -> list[int]:
     """Claim up to ``batch`` due messages for ``worker`` and commit; return their ids."""
     now = utcnow()
-    candidates = (select(OutboxMessage.id).where(_due(now))
-                  .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(batch))
+    candidates = (
+        select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.send_after, OutboxMessage.id).limit(batch)
+    )
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         ids = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
         if ids:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                            .values(status="sending", claimed_by=worker, claimed_at=now))
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status="sending", claimed_by=worker, claimed_at=now)
+            )
         session.commit()
         return ids
     claimed: list[int] = []
@@ -78,10 +82,13 @@ def claim_due(worker: str, batch: int) -> list[int]:
         if not ids:
             break
         for message_id in ids:
-            won = rowcount(session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message_id, _due(now))
-                .values(status="sending", claimed_by=worker, claimed_at=now)
-            ))
+            won = rowcount(
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, _due(now))
+                    .values(status="sending", claimed_by=worker, claimed_at=now)
+                )
+            )
             if won:
                 claimed.append(message_id)
         session.commit()
@@ -98,8 +105,13 @@ def envelope_for(message: OutboxMessage) -> Envelope:
 
         headers["List-Unsubscribe"] = f"<{unsubscribe_url(message.account_id)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
-    return Envelope(reference=str(message.id), to=message.recipient, body=message.readable_body,
-                    subject=message.subject, headers=headers)
+    return Envelope(
+        reference=str(message.id),
+        to=message.recipient,
+        body=message.readable_body,
+        subject=message.subject,
+        headers=headers,
+    )
 
 
 def _release(message: OutboxMessage) -> None:
@@ -129,8 +141,12 @@ def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
         if decision.action == HOLD:
             message.status, message.send_after, message.held_reason = "queued", decision.send_at, decision.reason
             _release(message)
-            record(SYSTEM, "message.held", ("outbox_message", message.id),
-                   after={"send_after": decision.send_at.isoformat(), "reason": decision.reason})
+            record(
+                SYSTEM,
+                "message.held",
+                ("outbox_message", message.id),
+                after={"send_after": decision.send_at.isoformat(), "reason": decision.reason},
+            )
             report.held += 1
             return None
     return envelope_for(message)
@@ -143,10 +159,18 @@ def _fail(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:
     if message.collection and message.account_id is not None:
         from portal.cases.service import add_event
 
-        add_event(message.account_id, "message_failed", SYSTEM,
-                  {"message": message.id, "channel": message.channel, "reason": reason[:300]})
-    record(SYSTEM, "message.failed", ("outbox_message", message.id),
-           after={"attempts": message.attempts, "reason": reason[:300]})
+        add_event(
+            message.account_id,
+            "message_failed",
+            SYSTEM,
+            {"message": message.id, "channel": message.channel, "reason": reason[:300]},
+        )
+    record(
+        SYSTEM,
+        "message.failed",
+        ("outbox_message", message.id),
+        after={"attempts": message.attempts, "reason": reason[:300]},
+    )
     report.failed += 1
 
 
@@ -157,8 +181,12 @@ def _succeeded(message: OutboxMessage, sent: Sent, report: DeliveryReport, chann
         forget_secret(message)  # the provider has it now; the development outbox shows it until expiry
     message.held_reason = message.last_error = None
     _release(message)
-    record(SYSTEM, "message.sent", ("outbox_message", message.id),
-           after={"channel": message.channel, "kind": message.kind, "provider_id": sent.provider_id})
+    record(
+        SYSTEM,
+        "message.sent",
+        ("outbox_message", message.id),
+        after={"channel": message.channel, "kind": message.kind, "provider_id": sent.provider_id},
+    )
     if message.link_id is not None:
         from portal.links.service import record_delivery
 
@@ -173,8 +201,12 @@ def _failed_attempt(message: OutboxMessage, error: ChannelError, report: Deliver
     message.status, message.held_reason, message.last_error = "queued", "retry", error.reason
     message.send_after = utcnow() + RETRY_DELAYS[message.attempts - 1]
     _release(message)
-    record(SYSTEM, "message.retry", ("outbox_message", message.id),
-           after={"attempts": message.attempts, "reason": error.reason, "next": message.send_after.isoformat()})
+    record(
+        SYSTEM,
+        "message.retry",
+        ("outbox_message", message.id),
+        after={"attempts": message.attempts, "reason": error.reason, "next": message.send_after.isoformat()},
+    )
     report.retried += 1
 
 

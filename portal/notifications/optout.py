@@ -55,8 +55,7 @@ def account_for_unsubscribe(token: str) -> int | None:
     return data["a"] if db.session.get(CardAccount, data["a"]) else None
 
 
-def opt_out(account: CardAccount, channel: str, via: str, actor: Actor,
-            evidence: dict[str, Any] | None = None) -> bool:
+def opt_out(account: CardAccount, channel: str, via: str, actor: Actor, evidence: dict[str, Any] | None = None) -> bool:
     """Set ``optout_<channel>`` on the account; the caller commits. False if already set.
 
     ``evidence`` (the reply's text, the page's statement…) goes on the case file with it.
@@ -67,8 +66,13 @@ def opt_out(account: CardAccount, channel: str, via: str, actor: Actor,
         return False
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
     add_event(account.id, "opted_out", actor, {"channel": channel, "via": via, **(evidence or {})})
-    record(actor, "contact.opted_out", ("card_account", account.id), before={"flags": flags},
-           after={"flags": account.flags, "via": via})
+    record(
+        actor,
+        "contact.opted_out",
+        ("card_account", account.id),
+        before={"flags": flags},
+        after={"flags": account.flags, "via": via},
+    )
     return True
 
 
@@ -87,8 +91,13 @@ def opt_in(account: CardAccount, channel: str, via: str, actor: Actor, evidence:
         return False
     account.flags = [f for f in flags if f != flag]
     add_event(account.id, "opted_in", actor, {"channel": channel, "via": via, **evidence})
-    record(actor, "contact.opted_in", ("card_account", account.id), before={"flags": flags},
-           after={"flags": account.flags, "via": via, **evidence})
+    record(
+        actor,
+        "contact.opted_in",
+        ("card_account", account.id),
+        before={"flags": flags},
+        after={"flags": account.flags, "via": via, **evidence},
+    )
     return True
 
 
@@ -141,8 +150,10 @@ def handle_inbound_sms(sender: str, text: str) -> InboundResult:
     reply = clean_reply(text)
     accounts = accounts_with_phone(sender)
     if is_stop(reply):
-        changed = sum(opt_out(account, "sms", "sms_reply", Actor("cardholder", str(account.id)), {"text": reply})
-                      for account in accounts)
+        changed = sum(
+            opt_out(account, "sms", "sms_reply", Actor("cardholder", str(account.id)), {"text": reply})
+            for account in accounts
+        )
         db.session.commit()
         return InboundResult(opted_out=changed, filed=0)
     if not reply:
@@ -150,8 +161,12 @@ def handle_inbound_sms(sender: str, text: str) -> InboundResult:
     for account in accounts:
         actor = Actor("cardholder", str(account.id))
         event = add_event(account.id, "sms_reply", actor, {"text": reply})
-        record(actor, "contact.reply_received", ("card_account", account.id),
-               after={"event": event.id, "channel": "sms", "length": len(reply)})
+        record(
+            actor,
+            "contact.reply_received",
+            ("card_account", account.id),
+            after={"event": event.id, "channel": "sms", "length": len(reply)},
+        )
     db.session.commit()
     return InboundResult(opted_out=0, filed=len(accounts))
 

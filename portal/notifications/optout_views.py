@@ -73,8 +73,9 @@ def sms_status() -> Response:
     _check_key()
     data = _payload()
     status = _text(data, "status").lower()
-    found = record_delivery_report(_text(data, "reference") or None, _text(data, "id", "message_id") or None,
-                                   delivered=status == "delivered")
+    found = record_delivery_report(
+        _text(data, "reference") or None, _text(data, "id", "message_id") or None, delivered=status == "delivered"
+    )
     return jsonify(ok=True, matched=found)
 
 

@@ -26,8 +26,9 @@ COUNTED_STATUSES = ("queued", "sending", "sent")
 SIGNIN_CODE_LIFETIME = timedelta(minutes=5)
 
 
-def queue_signin_code(account: CardAccount, code: str, bank_name: str,
-                      valid_until: datetime | None = None) -> OutboxMessage:
+def queue_signin_code(
+    account: CardAccount, code: str, bank_name: str, valid_until: datetime | None = None
+) -> OutboxMessage:
     """Queue a sign-in code by SMS in the cardholder's language.
 
     A code the cardholder asked for is not a collection message: it is never held for
@@ -62,8 +63,12 @@ def queue_signin_code(account: CardAccount, code: str, bank_name: str,
 def contact_settings(config: dict[str, Any] | None = None) -> ContactSettings:
     """The deployment's contact rules from the app configuration."""
     config = config if config is not None else current_app.config
-    return ContactSettings(start=config["CONTACT_START"], end=config["CONTACT_END"],
-                           weekly_cap=config["CONTACT_WEEKLY_CAP"], daily_cap=config["CONTACT_DAILY_CAP"])
+    return ContactSettings(
+        start=config["CONTACT_START"],
+        end=config["CONTACT_END"],
+        weekly_cap=config["CONTACT_WEEKLY_CAP"],
+        daily_cap=config["CONTACT_DAILY_CAP"],
+    )
 
 
 def has_active_plan(account_id: int) -> bool:
@@ -87,12 +92,17 @@ def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -
         (sent_at if status == "sent" and sent_at else send_after)
         for status, sent_at, send_after in db.session.execute(query)
     )
-    return ContactFacts(time_zone=account.time_zone, flags=frozenset(account.flags or ()),
-                        has_active_plan=has_active_plan(account.id), others=others)
+    return ContactFacts(
+        time_zone=account.time_zone,
+        flags=frozenset(account.flags or ()),
+        has_active_plan=has_active_plan(account.id),
+        others=others,
+    )
 
 
-def check_contact(account: CardAccount, channel: str, now: datetime | None = None,
-                  exclude_message_id: int | None = None) -> Decision:
+def check_contact(
+    account: CardAccount, channel: str, now: datetime | None = None, exclude_message_id: int | None = None
+) -> Decision:
     """Apply the contact rules to one more collection message for ``account`` now."""
     return decide(channel, now or utcnow(), contact_facts(account, exclude_message_id), contact_settings())
 
@@ -112,15 +122,27 @@ def note_blocked(message: OutboxMessage, reason: str, actor: Actor) -> None:
     message.secret = None  # a blocked message never goes: its secret is not needed
     db.session.flush()
     if message.account_id is not None:
-        add_event(message.account_id, "message_blocked", actor,
-                  {"message": message.id, "kind": message.kind, "channel": message.channel, "reason": reason})
+        add_event(
+            message.account_id,
+            "message_blocked",
+            actor,
+            {"message": message.id, "kind": message.kind, "channel": message.channel, "reason": reason},
+        )
     record(actor, "message.blocked", ("outbox_message", message.id), after={"reason": reason})
 
 
-def queue_collection_message(account: CardAccount, channel: str, kind: str, subject: str | None, body: str,
-                             actor: Actor, link_id: int | None = None,
-                             decision: Decision | None = None, secret: str | None = None,
-                             secret_until: datetime | None = None) -> OutboxMessage:
+def queue_collection_message(
+    account: CardAccount,
+    channel: str,
+    kind: str,
+    subject: str | None,
+    body: str,
+    actor: Actor,
+    link_id: int | None = None,
+    decision: Decision | None = None,
+    secret: str | None = None,
+    secret_until: datetime | None = None,
+) -> OutboxMessage:
     """Queue a collection message under the contact rules; the caller commits.
 
     The message is queued to go now, held until the next allowed time, or blocked (kept
@@ -132,19 +154,38 @@ def queue_collection_message(account: CardAccount, channel: str, kind: str, subj
         raise ValueError(f"no {channel} contact on file")
     decision = decision or check_contact(account, channel)
     message = OutboxMessage(
-        account_id=account.id, kind=kind, channel=channel, recipient=recipient, locale=account.cardholder.locale,
-        subject=subject, body=body, status="queued", collection=True, send_after=decision.send_at,
-        held_reason=decision.reason if decision.action == HOLD else None, link_id=link_id, attempts=0,
-        secret=secret, secret_until=secret_until if secret else None,
+        account_id=account.id,
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        locale=account.cardholder.locale,
+        subject=subject,
+        body=body,
+        status="queued",
+        collection=True,
+        send_after=decision.send_at,
+        held_reason=decision.reason if decision.action == HOLD else None,
+        link_id=link_id,
+        attempts=0,
+        secret=secret,
+        secret_until=secret_until if secret else None,
     )
     db.session.add(message)
     db.session.flush()
     if decision.action == BLOCK:
         note_blocked(message, decision.reason or "blocked", actor)
         return message
-    record(actor, "message.queued", ("outbox_message", message.id),
-           after={"kind": kind, "channel": channel, "send_after": decision.send_at.isoformat(),
-                  "held_reason": message.held_reason})
+    record(
+        actor,
+        "message.queued",
+        ("outbox_message", message.id),
+        after={
+            "kind": kind,
+            "channel": channel,
+            "send_after": decision.send_at.isoformat(),
+            "held_reason": message.held_reason,
+        },
+    )
     return message
 
 

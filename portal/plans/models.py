@@ -18,8 +18,14 @@ STATES = ("pending_approval", "pending_signature", "active", "completed", "broke
 _OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATES)
 _STATE_LIST = ", ".join(f"'{s}'" for s in STATES)
 # Why a supervisor declined a request, in words the cardholder is shown (journey views).
-DECLINE_REASONS = ("income_too_low", "other_plan_fits", "need_documents", "account_disputed", "payments_too_small",
-                   "other")
+DECLINE_REASONS = (
+    "income_too_low",
+    "other_plan_fits",
+    "need_documents",
+    "account_disputed",
+    "payments_too_small",
+    "other",
+)
 _DECLINE_LIST = ", ".join(f"'{r}'" for r in DECLINE_REASONS)
 
 
@@ -32,8 +38,13 @@ class Plan(Model):
         CheckConstraint(f"decline_reason IS NULL OR decline_reason IN ({_DECLINE_LIST})", name="decline_reason_known"),
         CheckConstraint("pause_months IS NULL OR pause_months >= 0", name="pause_non_negative"),
         CheckConstraint("proposed_monthly IS NULL OR proposed_monthly > 0", name="proposed_positive"),
-        Index("uq_plans_one_open_per_account", "account_id", unique=True,
-              sqlite_where=text(f"state IN ({_OPEN_LIST})"), postgresql_where=text(f"state IN ({_OPEN_LIST})")),
+        Index(
+            "uq_plans_one_open_per_account",
+            "account_id",
+            unique=True,
+            sqlite_where=text(f"state IN ({_OPEN_LIST})"),
+            postgresql_where=text(f"state IN ({_OPEN_LIST})"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

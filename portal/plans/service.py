@@ -113,30 +113,48 @@ def _lock_account(account_id: int) -> CardAccount:
     return account
 
 
-def build_plan(account: CardAccount, version_id: int | None, offer: Offer, state: str, locale: str,
-               channel: str) -> Plan:
+def build_plan(
+    account: CardAccount, version_id: int | None, offer: Offer, state: str, locale: str, channel: str
+) -> Plan:
     """The plan an offer makes, with its installments, not yet added to the session: the
     agreement preview renders one, and acceptance saves one. The missed-payment rules
     are frozen into its terms, so its pages and its PDF read the rules it was made with."""
     quote = offer.quote
     plan = Plan(
-        account_id=account.id, policy_version_id=version_id, plan_type=offer.plan.value, state=state,
-        tier=offer.tier, terms={**as_json(offer.terms), **frozen_rules()}, fingerprint=offer.fingerprint,
+        account_id=account.id,
+        policy_version_id=version_id,
+        plan_type=offer.plan.value,
+        state=state,
+        tier=offer.tier,
+        terms={**as_json(offer.terms), **frozen_rules()},
+        fingerprint=offer.fingerprint,
         currency=account.currency,
         balance_at_acceptance=account.balance,
         balance_parts={part: str(getattr(account, part)) for part in ("principal", "interest", "fees", "late_fees")},
-        total_repaid=quote.total_repaid, total_cost=quote.total_cost,
-        waived=as_json(quote.waived), apr=quote.apr.quantize(_RATE_PLACES), ear=quote.ear.quantize(_RATE_PLACES),
-        locale=locale, channel=channel,
+        total_repaid=quote.total_repaid,
+        total_cost=quote.total_cost,
+        waived=as_json(quote.waived),
+        apr=quote.apr.quantize(_RATE_PLACES),
+        ear=quote.ear.quantize(_RATE_PLACES),
+        locale=locale,
+        channel=channel,
     )
     for item in quote.installments:
-        plan.installments.append(PlanInstallment(number=item.number, due_date=item.due_date, principal=item.principal,
-                                                 charge=item.charge, total=item.total))
+        plan.installments.append(
+            PlanInstallment(
+                number=item.number,
+                due_date=item.due_date,
+                principal=item.principal,
+                charge=item.charge,
+                total=item.total,
+            )
+        )
     return plan
 
 
-def _plan_from_offer(account: CardAccount, version: PolicyVersion, offer: Offer, state: str, locale: str,
-                     channel: str) -> Plan:
+def _plan_from_offer(
+    account: CardAccount, version: PolicyVersion, offer: Offer, state: str, locale: str, channel: str
+) -> Plan:
     plan = build_plan(account, version.id, offer, state, locale, channel)
     db.session.add(plan)
     return plan
@@ -146,9 +164,15 @@ def _sign(plan: Plan, account: CardAccount, evidence: Evidence) -> Signature:
     if not names_match(evidence.typed_name, account.cardholder.full_name):
         raise PlanError("name_mismatch")
     signature = Signature(
-        plan=plan, typed_name=" ".join(evidence.typed_name.split())[:200], consent_version=CONSENT_VERSION,
-        consent_sha256=consent_sha256(evidence.consent_text), signed_at=utcnow(), time_zone=account.time_zone,
-        ip=evidence.ip, user_agent=(evidence.user_agent or "")[:400], locale=evidence.locale,
+        plan=plan,
+        typed_name=" ".join(evidence.typed_name.split())[:200],
+        consent_version=CONSENT_VERSION,
+        consent_sha256=consent_sha256(evidence.consent_text),
+        signed_at=utcnow(),
+        time_zone=account.time_zone,
+        ip=evidence.ip,
+        user_agent=(evidence.user_agent or "")[:400],
+        locale=evidence.locale,
         offer_fingerprint=plan.fingerprint,
     )
     db.session.add(signature)
@@ -173,8 +197,9 @@ def _produce(agreement_id: int) -> None:
     produce_agreement(agreement_id)
 
 
-def accept_offer(account_id: int, fingerprint: str, evidence: Evidence, actor: Actor, today: date,
-                 channel: str = "self_service") -> tuple[Plan, bool]:
+def accept_offer(
+    account_id: int, fingerprint: str, evidence: Evidence, actor: Actor, today: date, channel: str = "self_service"
+) -> tuple[Plan, bool]:
     """Accept and sign the offer with this fingerprint. Returns ``(plan, created)``."""
     account = _lock_account(account_id)
     existing = open_plan(account_id)
@@ -188,8 +213,12 @@ def accept_offer(account_id: int, fingerprint: str, evidence: Evidence, actor: A
     _sign(plan, account, evidence)
     agreement_id = _after_signing(plan, account, actor)
     add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
-    record(actor, "plan.accepted", ("plan", plan.id),
-           after={"type": plan.plan_type, "fingerprint": fingerprint, "policy_version": version.number})
+    record(
+        actor,
+        "plan.accepted",
+        ("plan", plan.id),
+        after={"type": plan.plan_type, "fingerprint": fingerprint, "policy_version": version.number},
+    )
     winner = _commit_or_winner(account_id)
     if winner is not None:
         return _same_or_refuse(winner, fingerprint)
@@ -237,5 +266,3 @@ def sign_approved(plan_id: int, account_id: int, evidence: Evidence, actor: Acto
     db.session.commit()
     _produce(agreement_id)
     return plan
-
-

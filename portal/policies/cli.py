@@ -40,8 +40,10 @@ def _number(value: str, name: str) -> Decimal:
     try:
         return parse_decimal(value)
     except InputError:
-        fail(f"--{name.replace('_', '-')} must be a finite number under 10^{MAX_DIGITS} with at most {MAX_PLACES} "
-             f"decimal places, not {value[:40]!r}")
+        fail(
+            f"--{name.replace('_', '-')} must be a finite number under 10^{MAX_DIGITS} with at most {MAX_PLACES} "
+            f"decimal places, not {value[:40]!r}"
+        )
 
 
 def _date(value: str | None, name: str) -> date | None:
@@ -113,8 +115,10 @@ def quote_command(**options: Any) -> None:
     installments = data["installments"]
     assert isinstance(installments, list)  # quote_to_json builds it as a list of dicts
     for row in installments:
-        click.echo(f"  {row['number']:>3}  {row['due_date']}  principal {row['principal']:>12}"
-                   f"  charge {row['charge']:>10}  total {row['total']:>12}")
+        click.echo(
+            f"  {row['number']:>3}  {row['due_date']}  principal {row['principal']:>12}"
+            f"  charge {row['charge']:>10}  total {row['total']:>12}"
+        )
     click.echo(f"total repaid {data['total_repaid']}, total cost {data['total_cost']}")
     click.echo(f"annualised rate (APR) {Decimal(str(data['apr'])):.4%}, effective {Decimal(str(data['ear'])):.4%}")
 
@@ -149,17 +153,28 @@ def offers_command(account: str, as_json: bool) -> None:
     except NoActivePolicy as error:
         fail(str(error))
     if as_json:
-        click.echo(json.dumps({"account": found.reference, "policy_version": version.number,
-                               "offers": [offer_as_json(o) for o in offers]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "account": found.reference,
+                    "policy_version": version.number,
+                    "offers": [offer_as_json(o) for o in offers],
+                },
+                indent=2,
+            )
+        )
         return
-    click.echo(f"{found.reference}: {found.days_past_due} days past due, policy version {version.number}, "
-               f"{len(offers)} offers")
+    click.echo(
+        f"{found.reference}: {found.days_past_due} days past due, policy version {version.number}, {len(offers)} offers"
+    )
     for offer in offers:
         q = quote_to_json(offer.quote)
         months = len(q["installments"])  # type: ignore[arg-type]
-        click.echo(f"  {offer.tier:<4} {offer.plan.value:<13} {months:>2} payments  repay {q['total_repaid']:>12}"
-                   f"  cost {q['total_cost']:>10}  APR {Decimal(str(q['apr'])):.2%}"
-                   f"{'  needs approval' if offer.needs_approval else ''}")
+        click.echo(
+            f"  {offer.tier:<4} {offer.plan.value:<13} {months:>2} payments  repay {q['total_repaid']:>12}"
+            f"  cost {q['total_cost']:>10}  APR {Decimal(str(q['apr'])):.2%}"
+            f"{'  needs approval' if offer.needs_approval else ''}"
+        )
 
 
 policy_cli = AppGroup("policy", help="Offer policy versions.")
@@ -171,7 +186,9 @@ def activate_due_command() -> None:
     activated = activate_due_versions(utcnow())
     db.session.commit()
     for version in activated:
-        click.echo(f"activated {version.currency} policy version {version.number} "
-                   f"(effective {version.effective_from.isoformat() if version.effective_from else '-'})")
+        click.echo(
+            f"activated {version.currency} policy version {version.number} "
+            f"(effective {version.effective_from.isoformat() if version.effective_from else '-'})"
+        )
     if not activated:
         click.echo("no scheduled policy version is due")

@@ -36,7 +36,7 @@ class DiffRow:
     def tier(self) -> str | None:
         """The tier name for paths inside a tier, else None."""
         if self.path.startswith("tiers["):
-            return self.path[len("tiers["):self.path.index("]")]
+            return self.path[len("tiers[") : self.path.index("]")]
         return None
 
     @property
@@ -51,7 +51,7 @@ class DiffRow:
         return self._inner().split(".")[-1]
 
     def _inner(self) -> str:
-        return self.path[self.path.index("].") + 2:] if self.tier is not None else self.path
+        return self.path[self.path.index("].") + 2 :] if self.tier is not None else self.path
 
 
 def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -28,8 +28,18 @@ from portal.forms import PortalForm
 from portal.inputs import InputError, parse_decimal
 from portal.policies.messages import PRICING, field_info, kind_hint, parse_message, problem_message
 
-__all__ = ["ActionForm", "ApproveForm", "EditorForm", "NewDraftForm", "RejectForm", "Spec", "SubmitForm", "editor_form",
-           "read_policy", "show_problems"]
+__all__ = [
+    "ActionForm",
+    "ApproveForm",
+    "EditorForm",
+    "NewDraftForm",
+    "RejectForm",
+    "Spec",
+    "SubmitForm",
+    "editor_form",
+    "read_policy",
+    "show_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ def specs(tier_count: int) -> list[Spec]:
 
 
 # --- values: document ↔ text ------------------------------------------------------------
+
 
 def as_text(value: Any) -> Any:
     """A document value (``to_dict`` output) as the input shows it."""
@@ -183,6 +194,7 @@ def _nest(values: dict[str, Any], currency: str, tiers: list[int]) -> dict[str, 
 
 # --- the editor form ----------------------------------------------------------------------
 
+
 class EditorForm(PortalForm):
     """Base of the generated editor; fields are added per tier count by ``editor_form``."""
 
@@ -197,15 +209,24 @@ def _input(spec: Spec, currency: str) -> Any:
     if spec.type is bool:
         return BooleanField(label, description=hint)
     if isinstance(spec.type, type) and issubclass(spec.type, Enum):
-        return SelectField(label, choices=[SelectChoice(e.value, PRICING.get(e.value, e.value)) for e in spec.type],
-                           description=hint, validate_choice=False)
-    return StringField(label, description=hint, render_kw={"inputmode": "decimal"} if kind in (
-        "money", "fraction", "monthly_rate", "annual_rate") else ({"inputmode": "numeric"} if kind in (
-            "days", "hours", "months", "count") else {}))
+        return SelectField(
+            label,
+            choices=[SelectChoice(e.value, PRICING.get(e.value, e.value)) for e in spec.type],
+            description=hint,
+            validate_choice=False,
+        )
+    return StringField(
+        label,
+        description=hint,
+        render_kw={"inputmode": "decimal"}
+        if kind in ("money", "fraction", "monthly_rate", "annual_rate")
+        else ({"inputmode": "numeric"} if kind in ("days", "hours", "months", "count") else {}),
+    )
 
 
-def editor_form(tier_count: int, currency: str, *, formdata: Any = None,
-                data: dict[str, Any] | None = None) -> EditorForm:
+def editor_form(
+    tier_count: int, currency: str, *, formdata: Any = None, data: dict[str, Any] | None = None
+) -> EditorForm:
     """An editor for a policy with ``tier_count`` tiers (bound to ``formdata`` on POST)."""
     found = specs(tier_count)
     attrs: dict[str, Any] = {s.name: _input(s, currency) for s in found}
@@ -268,13 +289,15 @@ def show_problems(form: EditorForm, problems: list[PolicyProblem], kept: list[in
 
 # --- workflow forms -----------------------------------------------------------------------
 
+
 class NewDraftForm(PortalForm):
     currency = HiddenField(validators=[InputRequired(), Length(min=3, max=3)])
 
 
 class SubmitForm(PortalForm):
-    comment = TextAreaField(_l("Note for the approver: what changes and why"),
-                            validators=[Optional(), Length(max=2000)])
+    comment = TextAreaField(
+        _l("Note for the approver: what changes and why"), validators=[Optional(), Length(max=2000)]
+    )
 
 
 class ApproveForm(PortalForm):
@@ -290,5 +313,3 @@ class RejectForm(PortalForm):
 
 class ActionForm(PortalForm):
     """A bare POST (withdraw): only CSRF."""
-
-

@@ -110,8 +110,9 @@ def _amount(value: Decimal) -> ColumnElement[Decimal]:
     return literal(value, Money())
 
 
-def _offered(plan: str, tier: Tier, balance: ColumnElement[Any], fees: ColumnElement[Any],
-             unit: Decimal) -> ColumnElement[bool]:
+def _offered(
+    plan: str, tier: Tier, balance: ColumnElement[Any], fees: ColumnElement[Any], unit: Decimal
+) -> ColumnElement[bool]:
     """The plan type's condition inside ``tier`` (see the module notes)."""
     lim = getattr(tier, plan)
     if not lim.allowed:
@@ -177,21 +178,27 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
     dpd, amount, fees = accounts.c.dpd, accounts.c.balance, accounts.c.fees
     ranges = [and_(dpd >= t.min_dpd, true() if t.max_dpd is None else dpd <= t.max_dpd) for t in policy.tiers]
     columns: list[Any] = [
-        case((~accounts.c.eligible, _INELIGIBLE), *[(r, i) for i, r in enumerate(ranges)], else_=_NO_TIER)
-        .label("tier"),
+        case((~accounts.c.eligible, _INELIGIBLE), *[(r, i) for i, r in enumerate(ranges)], else_=_NO_TIER).label(
+            "tier"
+        ),
         amount,
     ]
     for plan in PLAN_TYPES:
         # 1 when the account's tier (tested in policy order, like OfferPolicy.tier_for)
         # offers this plan type to it, else 0.
-        whens = [(r, case((_offered(plan, t, amount, fees, unit), 1), else_=0))
-                 for r, t in zip(ranges, policy.tiers, strict=True) if getattr(t, plan).allowed]
+        whens = [
+            (r, case((_offered(plan, t, amount, fees, unit), 1), else_=0))
+            for r, t in zip(ranges, policy.tiers, strict=True)
+            if getattr(t, plan).allowed
+        ]
         columns.append((case(*whens, else_=0) if whens else literal(0, Integer())).label(plan))
     hits = select(*columns).offset(0).subquery()
     totals: list[Any] = [hits.c.tier, func.count().label("accounts"), func.sum(hits.c.balance).label("balance")]
     for plan in PLAN_TYPES:
-        totals += [func.sum(hits.c[plan]).label(f"{plan}_accounts"),
-                   func.sum(case((hits.c[plan] == 1, hits.c.balance))).label(f"{plan}_balance")]
+        totals += [
+            func.sum(hits.c[plan]).label(f"{plan}_accounts"),
+            func.sum(case((hits.c[plan] == 1, hits.c.balance))).label(f"{plan}_balance"),
+        ]
     return select(*totals).group_by(hits.c.tier)
 
 
@@ -208,8 +215,11 @@ def preview(policy: OfferPolicy, now: datetime) -> Impact:
     tiers = []
     for i, tier in enumerate(policy.tiers):
         row = rows.get(i)
-        tiers.append(TierImpact(tier.name, tier.min_dpd, tier.max_dpd, count(row),
-                                {plan: count(row, f"{plan}_") for plan in PLAN_TYPES}))
+        tiers.append(
+            TierImpact(
+                tier.name, tier.min_dpd, tier.max_dpd, count(row), {plan: count(row, f"{plan}_") for plan in PLAN_TYPES}
+            )
+        )
     return Impact(policy.currency, tiers, count(rows.get(_INELIGIBLE)), count(rows.get(_NO_TIER)))
 
 
@@ -241,8 +251,13 @@ def compare(proposed: Impact, current: Impact | None) -> list[ComparisonRow]:
         new, old = proposed.tier(name), current.tier(name) if current else None
         shape = new or old
         assert shape is not None
-        rows.append(ComparisonRow(name, (shape.min_dpd, shape.max_dpd), None, old.eligible if old else None,
-                                  new.eligible if new else None))
-        rows += [ComparisonRow(name, None, plan, old.plans[plan] if old else None, new.plans[plan] if new else None)
-                 for plan in PLAN_TYPES]
+        rows.append(
+            ComparisonRow(
+                name, (shape.min_dpd, shape.max_dpd), None, old.eligible if old else None, new.eligible if new else None
+            )
+        )
+        rows += [
+            ComparisonRow(name, None, plan, old.plans[plan] if old else None, new.plans[plan] if new else None)
+            for plan in PLAN_TYPES
+        ]
     return rows

@@ -134,7 +134,7 @@ def show_value(value: Any, kind: str) -> str:
 def _tier_label(path: str | None, tier_names: Sequence[str]) -> str:
     """``tiers[2]`` → the tier's name (or its position when it has none)."""
     if path and path.startswith("tiers["):
-        index = int(path[len("tiers["):path.index("]")])
+        index = int(path[len("tiers[") : path.index("]")])
         if index < len(tier_names) and tier_names[index].strip():
             return tier_names[index]
         return _("tier %(number)d", number=index + 1)
@@ -160,11 +160,15 @@ def problem_message(problem: PolicyProblem, tier_names: Sequence[str] = ()) -> s
     if code == "gap":
         if p.get("end") is None:
             return _("Days past due from %(start)s on are not covered by any tier.", start=p.get("start"))
-        return _("Days past due %(start)s to %(end)s are not covered by any tier.", start=p.get("start"),
-                 end=p.get("end"))
+        return _(
+            "Days past due %(start)s to %(end)s are not covered by any tier.", start=p.get("start"), end=p.get("end")
+        )
     if code == "overlap":
-        return _("Day %(value)s is already covered by %(other)s: tiers must not overlap.",
-                 value=p.get("value"), other=_tier_label(str(p.get("other") or ""), tier_names))
+        return _(
+            "Day %(value)s is already covered by %(other)s: tiers must not overlap.",
+            value=p.get("value"),
+            other=_tier_label(str(p.get("other") or ""), tier_names),
+        )
     if code == "min_above_max":
         return _("The upper end (%(max)s) is below the lower end (%(min)s).", min=p.get("min"), max=p.get("max"))
     if code == "negative":
@@ -172,26 +176,44 @@ def problem_message(problem: PolicyProblem, tier_names: Sequence[str] = ()) -> s
     if code == "out_of_range":
         if p.get("max") is None:
             return _("Must be at least %(min)s (you entered %(value)s).", min=p.get("min"), value=p.get("value"))
-        return _("Must be from %(min)s to %(max)s (you entered %(value)s).", min=p.get("min"), max=p.get("max"),
-                 value=p.get("value"))
+        return _(
+            "Must be from %(min)s to %(max)s (you entered %(value)s).",
+            min=p.get("min"),
+            max=p.get("max"),
+            value=p.get("value"),
+        )
     if code == "tenor_over_cap":
-        return _("At most %(max)s months: plans are capped at 5 years (you entered %(value)s).", max=p.get("max"),
-                 value=p.get("value"))
+        return _(
+            "At most %(max)s months: plans are capped at 5 years (you entered %(value)s).",
+            max=p.get("max"),
+            value=p.get("value"),
+        )
     if code == "rate_out_of_range":
         high = str(p.get("max"))
-        return _("Enter a rate from 0 to %(max)s (%(max_percent)s), not %(value)s.", max=high,
-                 max_percent=percent(Decimal(high), 2), value=p.get("value"))
+        return _(
+            "Enter a rate from 0 to %(max)s (%(max_percent)s), not %(value)s.",
+            max=high,
+            max_percent=percent(Decimal(high), 2),
+            value=p.get("value"),
+        )
     if code == "percent_out_of_range":
         if p.get("inclusive_max") is False:
-            return _("Enter a fraction from 0 up to but not including 1 (under 100%%), not %(value)s.",
-                     value=p.get("value"))
+            return _(
+                "Enter a fraction from 0 up to but not including 1 (under 100%%), not %(value)s.", value=p.get("value")
+            )
         return _("Enter a fraction from 0 to 1 (0%% to 100%%), not %(value)s.", value=p.get("value"))
     if code == "exceeds_limit":
-        return _("Must not be more than “%(limit)s” (%(max)s).", limit=_limit_label(p.get("limit"), problem.field),
-                 max=p.get("max"))
+        return _(
+            "Must not be more than “%(limit)s” (%(max)s).",
+            limit=_limit_label(p.get("limit"), problem.field),
+            max=p.get("max"),
+        )
     if code == "too_many_decimals":
-        return _("Use at most %(places)s decimal places (you entered %(value)s).", places=p.get("places"),
-                 value=p.get("value"))
+        return _(
+            "Use at most %(places)s decimal places (you entered %(value)s).",
+            places=p.get("places"),
+            value=p.get("value"),
+        )
     if code == "unknown_currency":
         return _("%(value)s is not a currency code we know.", value=p.get("value"))
     return _("This value is not allowed.")
@@ -222,7 +244,9 @@ def error_message(code: str) -> str:
         "currency_mismatch": _("That version is for another currency."),
         "unknown_currency": _("That is not a currency code we know."),
         "invalid": _("This version has problems; fix them before it can go ahead."),
-        "changed_since_review": _("This version changed after you opened it for review. Open the review page "
-                                  "again and check what it holds now before you decide."),
+        "changed_since_review": _(
+            "This version changed after you opened it for review. Open the review page "
+            "again and check what it holds now before you decide."
+        ),
     }
     return messages.get(code, _("That did not work."))

@@ -21,11 +21,17 @@ STATES = ("draft", "pending", "active", "scheduled", "retired", "rejected")
 class PolicyVersion(Model):
     __tablename__ = "policy_versions"
     __table_args__ = (
-        CheckConstraint("state IN ('draft', 'pending', 'active', 'scheduled', 'retired', 'rejected')",
-                        name="state_known"),
+        CheckConstraint(
+            "state IN ('draft', 'pending', 'active', 'scheduled', 'retired', 'rejected')", name="state_known"
+        ),
         # At most one active version per currency at any time, enforced by the database.
-        Index("uq_policy_versions_one_active", "currency", unique=True,
-              sqlite_where=text("state = 'active'"), postgresql_where=text("state = 'active'")),
+        Index(
+            "uq_policy_versions_one_active",
+            "currency",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
         # Maker-checker, also at the database: nobody approves their own draft.
         CheckConstraint("approver IS NULL OR approver <> author OR author = 'system'", name="maker_is_not_checker"),
         # Every read of the active policy first looks for due scheduled versions.

@@ -56,19 +56,30 @@ def ensure_default_policy(actor: Actor, currencies: tuple[str, ...] = DEMO_CURRE
         if problems:
             raise ValueError(f"default policy is invalid: {problems}")
         number = (db.session.execute(select(func.max(PolicyVersion.number))).scalar() or 0) + 1
-        version = PolicyVersion(number=number, currency=currency, state="active", document=policy.to_dict(),
-                                author="system", approver="system",
-                                comment="Default policy loaded with the demo data")
+        version = PolicyVersion(
+            number=number,
+            currency=currency,
+            state="active",
+            document=policy.to_dict(),
+            author="system",
+            approver="system",
+            comment="Default policy loaded with the demo data",
+        )
         db.session.add(version)
         db.session.flush()
-        record(actor, "policy.activated", ("policy_version", version.id),
-               after={"number": number, "currency": currency, "state": "active"})
+        record(
+            actor,
+            "policy.activated",
+            ("policy_version", version.id),
+            after={"number": number, "currency": currency, "state": "active"},
+        )
         created.append(version)
     return created
 
 
 def snapshot(account: CardAccount) -> AccountSnapshot:
     """The account as the pure offer engine sees it."""
+
     # Stored amounts carry four decimals; the engine works in the currency's minor unit.
     def exact(amount: Decimal) -> Decimal:
         return round_money(amount, account.currency)

@@ -48,9 +48,19 @@ bp = Blueprint("policies", __name__, url_prefix="/admin/policies")
 
 READERS = (Role.POLICY_ADMIN, Role.AUDITOR)
 MAX_TIERS = 20
-_STATUS = {"not_found": 404, "not_author": 403, "own_draft": 403, "not_draft": 409, "not_pending": 409,
-           "changed_since_review": 409, "currency_mismatch": 400, "unknown_currency": 400, "comment_required": 400,
-           "effective_in_past": 400, "invalid": 422}
+_STATUS = {
+    "not_found": 404,
+    "not_author": 403,
+    "own_draft": 403,
+    "not_draft": 409,
+    "not_pending": 409,
+    "changed_since_review": 409,
+    "currency_mismatch": 400,
+    "unknown_currency": 400,
+    "comment_required": 400,
+    "effective_in_past": 400,
+    "invalid": 422,
+}
 
 
 @bp.errorhandler(workflow.PolicyError)
@@ -59,8 +69,9 @@ def refused(error: workflow.PolicyError) -> tuple[str, int]:
     db.session.rollback()
     number = (request.view_args or {}).get("number")
     review_url = url_for(".review", number=number) if error.code == "changed_since_review" and number else None
-    return render_template("admin/policies/refused.html", message=error_message(error.code),
-                           review_url=review_url), _STATUS.get(error.code, 400)
+    return render_template(
+        "admin/policies/refused.html", message=error_message(error.code), review_url=review_url
+    ), _STATUS.get(error.code, 400)
 
 
 @bp.app_template_global()
@@ -79,8 +90,9 @@ def _names(versions: list[PolicyVersion]) -> dict[str, str]:
     names = {key: key for key in keys}
     names["system"] = _("System")
     if ids:
-        for staff_id, name in db.session.execute(select(StaffUser.id, StaffUser.display_name)
-                                                 .where(StaffUser.id.in_(ids))):
+        for staff_id, name in db.session.execute(
+            select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))
+        ):
             names[f"staff:{staff_id}"] = name
     return names
 
@@ -96,8 +108,11 @@ def _is_admin() -> bool:
 
 # Globals rather than context, so that imported macros see them too.
 _helpers: dict[str, Callable[..., Any]] = {
-    "policy_state_label": lambda state: STATES.get(state, state), "plan_type_label": PLAN_LABELS.get,
-    "policy_field_info": field_info, "policy_value": show_value}
+    "policy_state_label": lambda state: STATES.get(state, state),
+    "plan_type_label": PLAN_LABELS.get,
+    "policy_field_info": field_info,
+    "policy_value": show_value,
+}
 for _name, _helper in _helpers.items():
     bp.add_app_template_global(_helper, _name)
 bp.record_once(lambda state: state.app.jinja_env.globals.update(absent=ABSENT))
@@ -105,14 +120,21 @@ bp.record_once(lambda state: state.app.jinja_env.globals.update(absent=ABSENT))
 
 # --- list and one version -------------------------------------------------------------
 
+
 @bp.route("/")
 @staff_required(*READERS)
 def index() -> str:
     workflow.activate_due_versions(utcnow())  # show states as every reader of the policy sees them
     versions = list(db.session.execute(select(PolicyVersion).order_by(PolicyVersion.number.desc())).scalars())
     currencies = sorted({v.currency for v in versions if v.state == "active"}) or ["CNY"]
-    return render_template("admin/policies/index.html", versions=versions, names=_names(versions),
-                           currencies=currencies, new_form=NewDraftForm(), can_write=_is_admin())
+    return render_template(
+        "admin/policies/index.html",
+        versions=versions,
+        names=_names(versions),
+        currencies=currencies,
+        new_form=NewDraftForm(),
+        can_write=_is_admin(),
+    )
 
 
 @bp.route("/new", methods=["POST"])
@@ -133,12 +155,22 @@ def show(number: int) -> str:
     version = workflow.get_version(number)
     base = db.session.get(PolicyVersion, version.based_on_id) if version.based_on_id else None
     active = workflow.active_or_none(version.currency)
-    return render_template("admin/policies/show.html", version=version, base=base, active=active,
-                           names=_names([version]), rows=document_diff(version.document, version.document),
-                           me=_me(), can_write=_is_admin(), submit_form=SubmitForm(), action_form=ActionForm())
+    return render_template(
+        "admin/policies/show.html",
+        version=version,
+        base=base,
+        active=active,
+        names=_names([version]),
+        rows=document_diff(version.document, version.document),
+        me=_me(),
+        can_write=_is_admin(),
+        submit_form=SubmitForm(),
+        action_form=ActionForm(),
+    )
 
 
 # --- editing --------------------------------------------------------------------------
+
 
 @bp.route("/<int:number>/edit", methods=["GET", "POST"])
 @staff_required(Role.POLICY_ADMIN)
@@ -156,8 +188,9 @@ def edit(number: int) -> Any:
     except InputError:
         abort(400)
     adding = request.form.get("action") == "add_tier" and count < MAX_TIERS
-    form = editor_form(count + adding, version.currency, formdata=request.form,
-                       data=new_tier_data(count) if adding else None)
+    form = editor_form(
+        count + adding, version.currency, formdata=request.form, data=new_tier_data(count) if adding else None
+    )
     if not form.validate():  # CSRF only: the limits are checked by the service
         abort(400)
     if adding:
@@ -176,6 +209,7 @@ def edit(number: int) -> Any:
 
 
 # --- workflow steps -------------------------------------------------------------------
+
 
 @bp.route("/<int:number>/submit", methods=["POST"])
 @staff_required(Role.POLICY_ADMIN)
@@ -217,12 +251,23 @@ def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: Reje
     now = utcnow()
     proposed = preview(load_policy(version), now)
     current = preview(load_policy(active), now) if active is not None and active.id != version.id else None
-    changes = ([row for row in document_diff(active.document, version.document) if row.changed]
-               if current and active else [])  # current implies active; mypy needs both
-    return render_template("admin/policies/review.html", version=version, active=active, proposed=proposed,
-                           current=current, rows=compare(proposed, current), changes=changes,
-                           names=_names([version]), me=_me(), can_write=_is_admin(),
-                           approve_form=approve_form, reject_form=reject_form)
+    changes = (
+        [row for row in document_diff(active.document, version.document) if row.changed] if current and active else []
+    )  # current implies active; mypy needs both
+    return render_template(
+        "admin/policies/review.html",
+        version=version,
+        active=active,
+        proposed=proposed,
+        current=current,
+        rows=compare(proposed, current),
+        changes=changes,
+        names=_names([version]),
+        me=_me(),
+        can_write=_is_admin(),
+        approve_form=approve_form,
+        reject_form=reject_form,
+    )
 
 
 @bp.route("/<int:number>/approve", methods=["POST"])
@@ -269,6 +314,7 @@ def reject(number: int) -> Any:
 
 # --- comparing --------------------------------------------------------------------------
 
+
 @bp.route("/diff")
 @staff_required(*READERS)
 def diff() -> str:
@@ -279,5 +325,12 @@ def diff() -> str:
     only_changes = request.args.get("changes") == "1"
     rows = document_diff(old.document, new.document) if old and new else []
     shown = [r for r in rows if r.changed] if only_changes else rows
-    return render_template("admin/policies/diff.html", versions=versions, old=old, new=new, rows=shown,
-                           changed=sum(r.changed for r in rows), only_changes=only_changes)
+    return render_template(
+        "admin/policies/diff.html",
+        versions=versions,
+        old=old,
+        new=new,
+        rows=shown,
+        changed=sum(r.changed for r in rows),
+        only_changes=only_changes,
+    )

@@ -87,6 +87,7 @@ def _iso(instant: datetime | None) -> str | None:
 
 # --- drafting -------------------------------------------------------------------------
 
+
 def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> PolicyVersion:
     """A new draft copying version ``based_on`` (default: the currency's active version,
     or the built-in default policy when the currency has none yet)."""
@@ -100,13 +101,24 @@ def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> Po
     document = base.document if base is not None else replace(default_policy(), currency=currency).to_dict()
     number = (db.session.execute(select(func.max(PolicyVersion.number))).scalar() or 0) + 1
     now = utcnow()
-    version = PolicyVersion(number=number, currency=currency, state="draft", document=document,
-                            author=actor_key(actor), based_on_id=base.id if base else None,
-                            created_at=now, updated_at=now)
+    version = PolicyVersion(
+        number=number,
+        currency=currency,
+        state="draft",
+        document=document,
+        author=actor_key(actor),
+        based_on_id=base.id if base else None,
+        created_at=now,
+        updated_at=now,
+    )
     db.session.add(version)
     db.session.flush()
-    record(actor, "policy.draft_created", _obj(version),
-           after={"number": number, "currency": currency, "state": "draft", "based_on": base.number if base else None})
+    record(
+        actor,
+        "policy.draft_created",
+        _obj(version),
+        after={"number": number, "currency": currency, "state": "draft", "based_on": base.number if base else None},
+    )
     db.session.commit()
     return version
 
@@ -142,9 +154,13 @@ def save_draft(number: int, policy: OfferPolicy, actor: Actor) -> PolicyVersion:
     if changes:
         version.document = document
         version.updated_at = utcnow()
-        record(actor, "policy.draft_saved", _obj(version),
-               before={c.path: c.old for c in changes if c.old is not ABSENT},
-               after={c.path: c.new for c in changes if c.new is not ABSENT})
+        record(
+            actor,
+            "policy.draft_saved",
+            _obj(version),
+            before={c.path: c.old for c in changes if c.old is not ABSENT},
+            after={c.path: c.new for c in changes if c.new is not ABSENT},
+        )
     db.session.commit()
     return version
 
@@ -157,8 +173,9 @@ def submit(number: int, actor: Actor, comment: str | None = None) -> PolicyVersi
     note = (comment or "").strip() or version.comment
     version.state, version.comment = "pending", note
     version.submitted_by, version.submitted_at = actor_key(actor), utcnow()
-    record(actor, "policy.submitted", _obj(version), before={"state": "draft"},
-           after={"state": "pending", "comment": note})
+    record(
+        actor, "policy.submitted", _obj(version), before={"state": "draft"}, after={"state": "pending", "comment": note}
+    )
     db.session.commit()
     return version
 
@@ -179,6 +196,7 @@ def withdraw(number: int, actor: Actor) -> PolicyVersion:
 
 # --- deciding -------------------------------------------------------------------------
 
+
 def review_digest(version: PolicyVersion) -> str:
     """SHA-256 of what a checker reviews: the canonical policy JSON and the submission's
     identity (version, currency, who submitted it and when).
@@ -187,8 +205,13 @@ def review_digest(version: PolicyVersion) -> str:
     no longer matches, so a version withdrawn, changed and resubmitted after the checker
     opened the page is never approved by that page's POST.
     """
-    reviewed = {"number": version.number, "currency": version.currency, "document": version.document,
-                "submitted_by": version.submitted_by, "submitted_at": _iso(version.submitted_at)}
+    reviewed = {
+        "number": version.number,
+        "currency": version.currency,
+        "document": version.document,
+        "submitted_by": version.submitted_by,
+        "submitted_at": _iso(version.submitted_at),
+    }
     canonical = json.dumps(reviewed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -202,8 +225,9 @@ def _pending_for_checker(number: int, actor: Actor) -> PolicyVersion:
     return version
 
 
-def approve(number: int, actor: Actor, reviewed: str, effective_from: datetime | None = None,
-            comment: str | None = None) -> PolicyVersion:
+def approve(
+    number: int, actor: Actor, reviewed: str, effective_from: datetime | None = None, comment: str | None = None
+) -> PolicyVersion:
     """Approve another admin's pending version: active now, or scheduled for a future
     ``effective_from`` (aware). The author can never approve their own version.
 
@@ -221,9 +245,18 @@ def approve(number: int, actor: Actor, reviewed: str, effective_from: datetime |
     version.approver, version.decided_at = actor_key(actor), now
     version.decision_comment = (comment or "").strip() or None
     version.effective_from = effective_from or now
-    record(actor, "policy.approved", _obj(version), before={"state": "pending"},
-           after={"state": "scheduled" if effective_from else "active", "approver": version.approver,
-                  "effective_from": _iso(version.effective_from), "comment": version.decision_comment})
+    record(
+        actor,
+        "policy.approved",
+        _obj(version),
+        before={"state": "pending"},
+        after={
+            "state": "scheduled" if effective_from else "active",
+            "approver": version.approver,
+            "effective_from": _iso(version.effective_from),
+            "comment": version.decision_comment,
+        },
+    )
     if effective_from is None:
         _activate(version, now, actor)
     else:
@@ -241,13 +274,19 @@ def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:
     version = _pending_for_checker(number, actor)
     version.state, version.approver, version.decided_at = "rejected", actor_key(actor), utcnow()
     version.decision_comment = comment
-    record(actor, "policy.rejected", _obj(version), before={"state": "pending"},
-           after={"state": "rejected", "comment": comment})
+    record(
+        actor,
+        "policy.rejected",
+        _obj(version),
+        before={"state": "pending"},
+        after={"state": "rejected", "comment": comment},
+    )
     db.session.commit()
     return version
 
 
 # --- activation -----------------------------------------------------------------------
+
 
 def _activate(version: PolicyVersion, at: datetime, actor: Actor) -> None:
     """Make ``version`` the active one of its currency; retire the previous one ``at``."""
@@ -255,14 +294,27 @@ def _activate(version: PolicyVersion, at: datetime, actor: Actor) -> None:
     if previous is not None:
         previous.state, previous.retired_at = "retired", at
         db.session.flush()  # free the one-active slot before taking it
-        record(actor, "policy.retired", _obj(previous), before={"state": "active"},
-               after={"state": "retired", "retired_at": _iso(at), "replaced_by": version.number})
+        record(
+            actor,
+            "policy.retired",
+            _obj(previous),
+            before={"state": "active"},
+            after={"state": "retired", "retired_at": _iso(at), "replaced_by": version.number},
+        )
     before = version.state
     version.state = "active"
     db.session.flush()
-    record(actor, "policy.activated", _obj(version), before={"state": before},
-           after={"state": "active", "effective_from": _iso(version.effective_from),
-                  "replaces": previous.number if previous else None})
+    record(
+        actor,
+        "policy.activated",
+        _obj(version),
+        before={"state": before},
+        after={
+            "state": "active",
+            "effective_from": _iso(version.effective_from),
+            "replaces": previous.number if previous else None,
+        },
+    )
 
 
 def _due(now: datetime) -> Any:
@@ -276,10 +328,7 @@ def activate_due_versions(now: datetime) -> list[PolicyVersion]:
     if db.session.execute(_due(now).with_only_columns(PolicyVersion.id).limit(1)).first() is None:
         return []
     lock_chain()
-    due = list(db.session.execute(_lock(_due(now).order_by(PolicyVersion.effective_from, PolicyVersion.id)))
-               .scalars())
+    due = list(db.session.execute(_lock(_due(now).order_by(PolicyVersion.effective_from, PolicyVersion.id))).scalars())
     for version in due:
         _activate(version, version.effective_from or now, SYSTEM)
     return due
-
-

@@ -32,8 +32,13 @@ class StaffSignInForm(PortalForm):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[InputRequired(message=_l("Enter the 6-digit code from your authenticator app."))],
-        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "6",
-                   "pattern": "[0-9]{6}", "spellcheck": "false"},
+        render_kw={
+            "inputmode": "numeric",
+            "autocomplete": "one-time-code",
+            "maxlength": "6",
+            "pattern": "[0-9]{6}",
+            "spellcheck": "false",
+        },
     )
 
     def validate_code(self, field: StringField) -> None:
@@ -56,8 +61,13 @@ class EnrolForm(PortalForm):
         _l("Code from your authenticator app"),
         validators=[InputRequired(message=_l("Enter the 6-digit code your authenticator app shows now."))],
         description=_l("Add the key above to your authenticator app, then type the 6-digit code it shows."),
-        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "6",
-                   "pattern": "[0-9]{6}", "spellcheck": "false"},
+        render_kw={
+            "inputmode": "numeric",
+            "autocomplete": "one-time-code",
+            "maxlength": "6",
+            "pattern": "[0-9]{6}",
+            "spellcheck": "false",
+        },
     )
 
     def validate_confirm(self, field: PasswordField) -> None:

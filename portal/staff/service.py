@@ -84,8 +84,15 @@ def create_staff(email: str, role: str, display_name: str, actor: Actor, secret_
     if find_by_email(email) is not None:
         raise StaffError("email_taken")
     name = " ".join((display_name or "").split())[:120] or email.split("@")[0]
-    user = StaffUser(email=email, display_name=name, role=role, totp_secret=totp.seal(totp.new_secret(), secret_key),
-                     failed_attempts=0, active=True, created_at=utcnow())
+    user = StaffUser(
+        email=email,
+        display_name=name,
+        role=role,
+        totp_secret=totp.seal(totp.new_secret(), secret_key),
+        failed_attempts=0,
+        active=True,
+        created_at=utcnow(),
+    )
     db.session.add(user)
     db.session.flush()
     token = _new_enrolment(user)
@@ -97,11 +104,17 @@ def create_staff(email: str, role: str, display_name: str, actor: Actor, secret_
 def _new_enrolment(user: StaffUser) -> str:
     now = utcnow()
     # Only the newest link works.
-    db.session.execute(update(EnrolmentToken).where(EnrolmentToken.staff_id == user.id,
-                                                    EnrolmentToken.used_at.is_(None)).values(used_at=now))
+    db.session.execute(
+        update(EnrolmentToken)
+        .where(EnrolmentToken.staff_id == user.id, EnrolmentToken.used_at.is_(None))
+        .values(used_at=now)
+    )
     token = secrets.token_urlsafe(32)  # 256 bits
-    db.session.add(EnrolmentToken(staff_id=user.id, token_hash=token_hash(token), created_at=now,
-                                  expires_at=now + ENROLMENT_LIFETIME))
+    db.session.add(
+        EnrolmentToken(
+            staff_id=user.id, token_hash=token_hash(token), created_at=now, expires_at=now + ENROLMENT_LIFETIME
+        )
+    )
     return token
 
 
@@ -128,8 +141,13 @@ def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
     user.active = active
     if not active:
         end_sessions(f"s:{user.id}", "deactivated")
-    record(actor, "staff.activated" if active else "staff.deactivated", ("staff_user", user.id),
-           before=before, after={"active": active})
+    record(
+        actor,
+        "staff.activated" if active else "staff.deactivated",
+        ("staff_user", user.id),
+        before=before,
+        after={"active": active},
+    )
     db.session.commit()
     return user
 
@@ -184,10 +202,13 @@ def complete_enrolment(token: str, password: str, code: str, secret_key: str, ip
     if step is None:
         raise StaffError("code_wrong")
     # Claim the link atomically: two tabs submitting at once cannot both enrol.
-    claimed = rowcount(db.session.execute(
-        update(EnrolmentToken).where(EnrolmentToken.id == enrolment.token_id, EnrolmentToken.used_at.is_(None))
-        .values(used_at=now)
-    ))
+    claimed = rowcount(
+        db.session.execute(
+            update(EnrolmentToken)
+            .where(EnrolmentToken.id == enrolment.token_id, EnrolmentToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+    )
     if not claimed:
         db.session.rollback()
         raise StaffError("link_invalid")
@@ -238,11 +259,13 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
         raise StaffSignInFailed
 
     # Take the step atomically so two requests with the same code cannot both succeed.
-    taken = rowcount(db.session.execute(
-        update(StaffUser).where(StaffUser.id == user.id,
-                                (StaffUser.totp_last_step.is_(None)) | (StaffUser.totp_last_step < step))
-        .values(totp_last_step=step, failed_attempts=0, locked_until=None)
-    ))
+    taken = rowcount(
+        db.session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == user.id, (StaffUser.totp_last_step.is_(None)) | (StaffUser.totp_last_step < step))
+            .values(totp_last_step=step, failed_attempts=0, locked_until=None)
+        )
+    )
     if not taken:
         db.session.rollback()
         raise StaffSignInFailed
@@ -258,8 +281,9 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
 def _throttle(user: StaffUser, ip: str | None) -> StaffSignInThrottle:
     """The failure counter of ``user`` from client address ``ip`` (created when new)."""
     address = (ip or "unknown")[:64]
-    query = select(StaffSignInThrottle).where(StaffSignInThrottle.staff_id == user.id,
-                                              StaffSignInThrottle.address == address)
+    query = select(StaffSignInThrottle).where(
+        StaffSignInThrottle.staff_id == user.id, StaffSignInThrottle.address == address
+    )
     throttle = db.session.execute(query).scalar_one_or_none()
     if throttle is None:
         throttle = StaffSignInThrottle(staff_id=user.id, address=address, failures=0)
@@ -270,33 +294,48 @@ def _throttle(user: StaffUser, ip: str | None) -> StaffSignInThrottle:
 
 def _count_failure(user: StaffUser, throttle: StaffSignInThrottle, now: datetime, actor: Actor) -> None:
     # Atomic increments: parallel guesses cannot slip between a read and a write.
-    db.session.execute(update(StaffSignInThrottle).where(StaffSignInThrottle.id == throttle.id)
-                       .values(failures=StaffSignInThrottle.failures + 1))
-    db.session.execute(update(StaffUser).where(StaffUser.id == user.id)
-                       .values(failed_attempts=StaffUser.failed_attempts + 1))
+    db.session.execute(
+        update(StaffSignInThrottle)
+        .where(StaffSignInThrottle.id == throttle.id)
+        .values(failures=StaffSignInThrottle.failures + 1)
+    )
+    db.session.execute(
+        update(StaffUser).where(StaffUser.id == user.id).values(failed_attempts=StaffUser.failed_attempts + 1)
+    )
     db.session.refresh(throttle)
     db.session.refresh(user)
-    record(actor, "staff.signin_failed", ("staff_user", user.id),
-           after={"failed_attempts": throttle.failures, "failed_everywhere": user.failed_attempts})
+    record(
+        actor,
+        "staff.signin_failed",
+        ("staff_user", user.id),
+        after={"failed_attempts": throttle.failures, "failed_everywhere": user.failed_attempts},
+    )
     if user.failed_attempts >= GLOBAL_MAX_FAILURES:
         user.locked_until = now + GLOBAL_LOCK_DURATION
         user.failed_attempts = 0
         end_sessions(f"s:{user.id}", "locked", now)
-        record(actor, "staff.locked", ("staff_user", user.id),
-               after={"locked_until": user.locked_until.isoformat(), "everywhere": True})
+        record(
+            actor,
+            "staff.locked",
+            ("staff_user", user.id),
+            after={"locked_until": user.locked_until.isoformat(), "everywhere": True},
+        )
     elif throttle.failures >= MAX_FAILURES:
         throttle.locked_until = now + LOCK_DURATION
         throttle.failures = 0
-        record(actor, "staff.locked", ("staff_user", user.id),
-               after={"locked_until": throttle.locked_until.isoformat(), "everywhere": False})
+        record(
+            actor,
+            "staff.locked",
+            ("staff_user", user.id),
+            after={"locked_until": throttle.locked_until.isoformat(), "everywhere": False},
+        )
 
 
 def record_sign_out(actor: Actor, reason: str = "signed_out") -> None:
     """Audit a sign-out (by the person, or by the idle timeout)."""
     if actor.type != "staff" or actor.id is None:
         return
-    record(actor, "staff.signed_out" if reason == "signed_out" else "staff.session_expired",
-           ("staff_user", actor.id))
+    record(actor, "staff.signed_out" if reason == "signed_out" else "staff.session_expired", ("staff_user", actor.id))
     db.session.commit()
 
 
@@ -318,6 +357,7 @@ def role_of(actor: Actor) -> Role | None:
 
 # --- demo staff ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DemoStaff:
     email: str
@@ -329,15 +369,35 @@ class DemoStaff:
 
 DEMO_STAFF: tuple[DemoStaff, ...] = (
     DemoStaff("agent@example.com", "Ada Agent", Role.AGENT, "demo-agent-password", "DEMOAGENTAAAAAAAAAAAAAAAAAAAAAAA"),
-    DemoStaff("supervisor@example.com", "Sam Supervisor", Role.SUPERVISOR, "demo-supervisor-password",
-              "DEMOSUPERVISORBBBBBBBBBBBBBBBBBB"),
-    DemoStaff("policy@example.com", "Pat Policy", Role.POLICY_ADMIN, "demo-policy-password",
-              "DEMOPOLICYCCCCCCCCCCCCCCCCCCCCCC"),
+    DemoStaff(
+        "supervisor@example.com",
+        "Sam Supervisor",
+        Role.SUPERVISOR,
+        "demo-supervisor-password",
+        "DEMOSUPERVISORBBBBBBBBBBBBBBBBBB",
+    ),
+    DemoStaff(
+        "policy@example.com",
+        "Pat Policy",
+        Role.POLICY_ADMIN,
+        "demo-policy-password",
+        "DEMOPOLICYCCCCCCCCCCCCCCCCCCCCCC",
+    ),
     # A second policy admin: a policy change needs a maker and a different checker.
-    DemoStaff("policy2@example.com", "Quinn Policy", Role.POLICY_ADMIN, "demo-policy2-password",
-              "DEMOPOLICYTWODDDDDDDDDDDDDDDDDDD"),
-    DemoStaff("auditor@example.com", "Avery Auditor", Role.AUDITOR, "demo-auditor-password",
-              "DEMOAUDITOREEEEEEEEEEEEEEEEEEEEE"),
+    DemoStaff(
+        "policy2@example.com",
+        "Quinn Policy",
+        Role.POLICY_ADMIN,
+        "demo-policy2-password",
+        "DEMOPOLICYTWODDDDDDDDDDDDDDDDDDD",
+    ),
+    DemoStaff(
+        "auditor@example.com",
+        "Avery Auditor",
+        Role.AUDITOR,
+        "demo-auditor-password",
+        "DEMOAUDITOREEEEEEEEEEEEEEEEEEEEE",
+    ),
 )
 
 
@@ -348,9 +408,17 @@ def ensure_demo_staff(actor: Actor, secret_key: str) -> int:
     for demo in DEMO_STAFF:
         if find_by_email(demo.email) is not None:
             continue
-        user = StaffUser(email=demo.email, display_name=demo.name, role=demo.role.value,
-                         password_hash=_hasher.hash(demo.password), totp_secret=totp.seal(demo.totp_secret, secret_key),
-                         enrolled_at=now, failed_attempts=0, active=True, created_at=now)
+        user = StaffUser(
+            email=demo.email,
+            display_name=demo.name,
+            role=demo.role.value,
+            password_hash=_hasher.hash(demo.password),
+            totp_secret=totp.seal(demo.totp_secret, secret_key),
+            enrolled_at=now,
+            failed_attempts=0,
+            active=True,
+            created_at=now,
+        )
         db.session.add(user)
         db.session.flush()
         record(actor, "demo.staff_created", ("staff_user", user.id), after={"role": demo.role.value})

@@ -45,7 +45,7 @@ def unseal(stored: str, secret_key: str) -> str:
     if not stored.startswith(_PREFIX):
         raise ValueError("unknown TOTP secret format")
     try:
-        return _fernet(secret_key).decrypt(stored[len(_PREFIX):].encode()).decode()
+        return _fernet(secret_key).decrypt(stored[len(_PREFIX) :].encode()).decode()
     except InvalidToken as error:
         raise ValueError("the TOTP secret cannot be decrypted with this SECRET_KEY") from error
 

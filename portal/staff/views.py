@@ -35,8 +35,10 @@ def staff_template_helpers() -> dict[str, object]:
 
 def generic_failure() -> str:
     """One message for every failure: it never says which part was wrong."""
-    return _("These details did not work. Check your e-mail, password and code, and try again. "
-             "After 5 failed tries, sign-in pauses for 15 minutes.")
+    return _(
+        "These details did not work. Check your e-mail, password and code, and try again. "
+        "After 5 failed tries, sign-in pauses for 15 minutes."
+    )
 
 
 def _email_key() -> str:
@@ -63,8 +65,13 @@ def sign_in() -> Response | str | tuple[str, int]:
     form = StaffSignInForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data, form.code.data,
-                                current_app.config["SECRET_KEY"], request.remote_addr)
+            user = authenticate(
+                form.email.data,
+                form.password.data,
+                form.code.data,
+                current_app.config["SECRET_KEY"],
+                request.remote_addr,
+            )
         except StaffSignInFailed:
             form.code.errors.append(generic_failure())
         else:
@@ -107,8 +114,9 @@ def enrol(token: str) -> Response | str | tuple[str, int]:
             flash(_("You are set up. Sign in with your new password and the next code your app shows."), "info")
             return redirect(url_for("staff.sign_in"))
     status = 422 if form.is_submitted() else 200
-    return render_template("staff/enrol.html", form=form, enrolment=enrolment,
-                           qr=totp.qr_data_uri(enrolment.uri)), status
+    return render_template(
+        "staff/enrol.html", form=form, enrolment=enrolment, qr=totp.qr_data_uri(enrolment.uri)
+    ), status
 
 
 def _enrol_message(code: str) -> str:
@@ -125,4 +133,3 @@ def _enrol_message(code: str) -> str:
 @staff_required(Role.POLICY_ADMIN, Role.AUDITOR)
 def admin_home() -> str:
     return render_template("admin/home.html")
-

@@ -43,6 +43,7 @@ KEY = "local-sms-provider-key"
 
 # --- a local SMS provider that records what it is asked to send ------------------------
 
+
 class SmsRecorder:
     """Accepts ``POST {to, text, reference}`` like the real provider and keeps every request."""
 
@@ -96,7 +97,8 @@ class Portal:
     def report_delivered(self, reference: str) -> dict[str, Any]:
         """What the provider does later: post a delivery report to our webhook, with its key."""
         request = urllib.request.Request(
-            f"{self.url}/hooks/sms/status", method="POST",
+            f"{self.url}/hooks/sms/status",
+            method="POST",
             data=json.dumps({"reference": reference, "id": f"local-{reference}", "status": "delivered"}).encode(),
             headers={"Content-Type": "application/json", "X-SMS-Key": KEY},
         )
@@ -112,14 +114,20 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     sms = SmsRecorder()
     database = tmp_path_factory.mktemp("care-link") / "portal.sqlite3"
     app = make_app(
-        f"sqlite:///{database}", TESTING=False,
+        f"sqlite:///{database}",
+        TESTING=False,
         # The live channels, as PORTAL_SMS_URL / PORTAL_SMS_KEY would set them; no dev outbox page,
         # so the only way to read a message is from the provider.
-        MESSAGE_BACKEND="live", SMS_URL=sms.url, SMS_KEY=KEY, SMS_INBOUND_KEY=KEY, DEV_OUTBOX_PAGE=False,
+        MESSAGE_BACKEND="live",
+        SMS_URL=sms.url,
+        SMS_KEY=KEY,
+        SMS_INBOUND_KEY=KEY,
+        DEV_OUTBOX_PAGE=False,
         # Contact hours are checked in the cardholder's zone (default 08:00-21:00 Asia/Shanghai) and
         # the browser's clock is not frozen: open the window all day so the plan link is never held
         # and the test does not depend on the wall clock. (Sign-in codes are never held anyway.)
-        CONTACT_START=clock_time(0, 0), CONTACT_END=clock_time.max,
+        CONTACT_START=clock_time(0, 0),
+        CONTACT_END=clock_time.max,
     )
     reset_schema(app)
     with app.app_context():
@@ -172,8 +180,9 @@ def test_agent_texts_a_link_and_the_cardholder_accepts_the_chosen_offer_on_a_pho
     desk.get_by_role("link", name="Send a plan link").click()
     desk.wait_for_url("**/link")
     desk.get_by_label("Text message").check()
-    offer_row = desk.locator("table.offer-table tbody tr").filter(has_text="Installment plan").filter(
-        has_text="12 months")
+    offer_row = (
+        desk.locator("table.offer-table tbody tr").filter(has_text="Installment plan").filter(has_text="12 months")
+    )
     assert offer_row.count() == 1 and "Within your authority" in offer_row.inner_text()
     radio = offer_row.locator("input[type=radio][name=offer]")
     assert radio.is_enabled()
@@ -253,7 +262,8 @@ def test_agent_texts_a_link_and_the_cardholder_accepts_the_chosen_offer_on_a_pho
     assert [r for r in received if "/l/" in r["text"]] == [text]  # one link text, nothing more
     with portal.app.app_context():
         account = db.session.execute(
-            select(CardAccount).where(CardAccount.reference == f"DEMO{DEMO.serial:04d}")).scalar_one()
+            select(CardAccount).where(CardAccount.reference == f"DEMO{DEMO.serial:04d}")
+        ).scalar_one()
         link = db.session.execute(select(PlanLink).where(PlanLink.account_id == account.id)).scalar_one()
         plan = db.session.execute(select(Plan).where(Plan.account_id == account.id)).scalar_one()
         assert link.channel == "sms" and link.offer_fingerprint == fingerprint

@@ -22,10 +22,13 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-@pytest.mark.parametrize(("locale", "demo_index", "expect"), [
-    ("zh_Hans", 1, ["逾期", "最低还款额", "¥"]),
-    ("en", 0, ["Overdue now", "Minimum payment", "CN¥"]),
-])
+@pytest.mark.parametrize(
+    ("locale", "demo_index", "expect"),
+    [
+        ("zh_Hans", 1, ["逾期", "最低还款额", "¥"]),
+        ("en", 0, ["Overdue now", "Minimum payment", "CN¥"]),
+    ],
+)
 def test_sign_in_and_read_account(phone, locale, demo_index, expect):
     page = phone
     demo = DEMO_CARDHOLDERS[demo_index]
@@ -75,8 +78,9 @@ def test_wrong_code_message_is_accessible(phone):
 
 
 def test_pages_work_at_320px_without_javascript(browser, live_server):
-    context = browser.new_context(viewport={"width": 320, "height": 640}, java_script_enabled=False,
-                                  base_url=live_server)
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, java_script_enabled=False, base_url=live_server
+    )
     page = context.new_page()
     page.goto("/language/zh_Hant?next=/sign-in")
     demo = DEMO_CARDHOLDERS[2]
@@ -92,8 +96,9 @@ def test_pages_work_at_320px_without_javascript(browser, live_server):
     page.wait_for_url("**/account")
     assert "HK$" in page.locator("main").inner_text()
     # The layout must fit: nothing wider than the 320 px screen.
-    widest = max(box["x"] + box["width"] for box in
-                 (el.bounding_box() for el in page.locator("main *, header *").all()) if box)
+    widest = max(
+        box["x"] + box["width"] for box in (el.bounding_box() for el in page.locator("main *, header *").all()) if box
+    )
     assert widest <= 320
     screenshot(page, "zh_Hant-320-nojs-account")
     context.close()

@@ -47,18 +47,30 @@ def agreements(tmp_path_factory: pytest.TempPathFactory):
     reset_schema(app)
     made = {}
     for serial, (plan_type, locale) in enumerate(CASES, start=1):
-        account = make_account(app, card=card_number(100 + serial), name=NAMES[locale], locale=locale,
-                               currency=CURRENCIES[locale], time_zone=ZONES[locale], reference=f"PDF{serial}")
+        account = make_account(
+            app,
+            card=card_number(100 + serial),
+            name=NAMES[locale],
+            locale=locale,
+            currency=CURRENCIES[locale],
+            time_zone=ZONES[locale],
+            reference=f"PDF{serial}",
+        )
         agreement_id, reference = make_signed_agreement(app, account, plan_type, locale)
         with app.app_context(), force_locale(locale):
             agreement = db.session.get(Agreement, agreement_id)
             made[plan_type, locale] = {
-                "pdf": agreement.pdf, "reference": reference, "name": NAMES[locale],
+                "pdf": agreement.pdf,
+                "reference": reference,
+                "name": NAMES[locale],
                 "apr": percent(agreement.plan.apr),
                 # Every schedule row in order, as pdftotext reads it back: amounts, left to right.
                 "schedule": [
-                    [money(r.principal, agreement.plan.currency), money(r.charge, agreement.plan.currency),
-                     money(r.total, agreement.plan.currency)]
+                    [
+                        money(r.principal, agreement.plan.currency),
+                        money(r.charge, agreement.plan.currency),
+                        money(r.total, agreement.plan.currency),
+                    ]
                     for r in agreement.plan.installments
                 ],
             }
@@ -106,8 +118,9 @@ def pyhanko_status(pdf: bytes, cert):
     signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
     assert len(signatures) == 1
     # pyHanko runs its own event loop, which must not be the thread's running one.
-    return run_outside_event_loop(lambda: validate_pdf_signature(
-        signatures[0], ValidationContext(trust_roots=[cert], allow_fetching=False)))
+    return run_outside_event_loop(
+        lambda: validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[cert], allow_fetching=False))
+    )
 
 
 @pytest.mark.parametrize(("plan_type", "locale"), CASES)

@@ -30,8 +30,10 @@ def pg_app() -> Iterator[Flask]:
     except sa.exc.OperationalError:
         available = False
     need(available, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
-    app = make_app(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE,
-                   SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 40, "pool_timeout": 60})
+    app = make_app(
+        PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 40, "pool_timeout": 60},
+    )
     reset_schema(app)
     yield app
     with app.app_context():
@@ -66,8 +68,9 @@ def test_fifty_concurrent_acceptances_make_one_plan(pg_app):
             with app.app_context():
                 evidence = Evidence("Li Na", "consent", "127.0.0.1", "test", "en")
                 start.wait(timeout=30)
-                plan, created = accept_offer(account_id, fingerprint, evidence, Actor("cardholder", str(account_id)),
-                                             today)
+                plan, created = accept_offer(
+                    account_id, fingerprint, evidence, Actor("cardholder", str(account_id)), today
+                )
                 with lock:
                     results.append((plan.id, created))
         except BaseException as error:

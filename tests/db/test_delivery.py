@@ -40,6 +40,7 @@ def free_port() -> int:
 
 # --- a local SMTP server ------------------------------------------------------------
 
+
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
@@ -57,8 +58,13 @@ def smtp_server(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
-    for name, value in {"MESSAGE_BACKEND": "live", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": port,
-                        "SMTP_TLS": "off", "SMTP_FROM": "cards@bank.example"}.items():
+    for name, value in {
+        "MESSAGE_BACKEND": "live",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": port,
+        "SMTP_TLS": "off",
+        "SMTP_FROM": "cards@bank.example",
+    }.items():
         monkeypatch.setitem(app.config, name, value)
     yield mailbox
     controller.stop()
@@ -77,16 +83,23 @@ def _server_certificate(directory: Any) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay.test")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = directory / "relay.pem", directory / "relay.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_file), str(key_file)
 
 
@@ -107,8 +120,13 @@ def tls_smtp_server(request: Any, app: Any, monkeypatch: pytest.MonkeyPatch, tmp
     else:
         controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
     controller.start()
-    for name, value in {"MESSAGE_BACKEND": "live", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": port,
-                        "SMTP_TLS": request.param, "SMTP_FROM": "cards@bank.example"}.items():
+    for name, value in {
+        "MESSAGE_BACKEND": "live",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": port,
+        "SMTP_TLS": request.param,
+        "SMTP_FROM": "cards@bank.example",
+    }.items():
         monkeypatch.setitem(app.config, name, value)
     mailbox.ca_file = cert_file  # type: ignore[attr-defined]
     yield mailbox
@@ -116,6 +134,7 @@ def tls_smtp_server(request: Any, app: Any, monkeypatch: pytest.MonkeyPatch, tmp
 
 
 # --- a local SMS provider -----------------------------------------------------------
+
 
 class SmsProvider:
     """Records every request; answers with ``status`` (200 gives a provider id)."""
@@ -163,6 +182,7 @@ def sms_provider(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmsProvi
 
 
 # --- tests --------------------------------------------------------------------------
+
 
 def test_email_reaches_a_real_smtp_server_with_its_opt_out(app, client, query, frozen, smtp_server):
     account_id = make_account(app)
@@ -316,12 +336,23 @@ def test_the_deliver_command(app, query, frozen):
 
 # --- two workers, one outbox --------------------------------------------------------
 
+
 def _fill_outbox(app: Any, count: int) -> None:
     with app.app_context():
         now = utcnow()
         db.session.add_all(
-            OutboxMessage(kind="notice", channel="sms", recipient=f"+86 139 {i:08d}", locale="en", body=f"n{i}",
-                          status="queued", collection=False, send_after=now, created_at=now, attempts=0)
+            OutboxMessage(
+                kind="notice",
+                channel="sms",
+                recipient=f"+86 139 {i:08d}",
+                locale="en",
+                body=f"n{i}",
+                status="queued",
+                collection=False,
+                send_after=now,
+                created_at=now,
+                attempts=0,
+            )
             for i in range(count)
         )
         db.session.commit()

@@ -44,14 +44,23 @@ def generate(app, count: int, seed: int) -> list[dict]:
         holder = Cardholder(full_name="Bench", date_of_birth=date(1980, 1, 1), phone="+86 1", locale="en")
         db.session.add(holder)
         for n in range(count):
-            principal = (Decimal(rng.choice([0, 30, 150, 900, 2500, 8000, 40000, 600000])) * Decimal(rng.random())
-                         ).quantize(cents)
+            principal = (
+                Decimal(rng.choice([0, 30, 150, 900, 2500, 8000, 40000, 600000])) * Decimal(rng.random())
+            ).quantize(cents)
             account = CardAccount(
-                cardholder=holder, reference=f"R{seed}-{n}", card_last4=f"{n % 10000:04d}", card_hash=f"{seed}-{n}",
-                currency=rng.choice(["CNY"] * 9 + ["HKD"]), credit_limit=Decimal(50000), principal=principal,
+                cardholder=holder,
+                reference=f"R{seed}-{n}",
+                card_last4=f"{n % 10000:04d}",
+                card_hash=f"{seed}-{n}",
+                currency=rng.choice(["CNY"] * 9 + ["HKD"]),
+                credit_limit=Decimal(50000),
+                principal=principal,
                 interest=(principal * Decimal("0.05")).quantize(cents),
-                fees=Decimal(rng.choice([0, 0, 50, 120])), late_fees=Decimal(rng.choice([0, 60, 140, 300])),
-                overdue_amount=Decimal(100), minimum_due=Decimal(100), due_date=date(2026, 12, 15),
+                fees=Decimal(rng.choice([0, 0, 50, 120])),
+                late_fees=Decimal(rng.choice([0, 60, 140, 300])),
+                overdue_amount=Decimal(100),
+                minimum_due=Decimal(100),
+                due_date=date(2026, 12, 15),
                 days_past_due=rng.choice([0, 1, 15, 29, 30, 45, 59, 60, 75, 89, 90, 120, 179, 180, 400]),
                 flags=rng.sample(FLAGS, rng.choice([0, 0, 0, 0, 1, 2])),
             )
@@ -67,22 +76,47 @@ def generate(app, count: int, seed: int) -> list[dict]:
             elif kind < 0.25:
                 plans.append(("completed", NOW - timedelta(days=20)))
             for state, ended in plans:
-                db.session.add(Plan(
-                    account_id=account.id, policy_version_id=version.id, plan_type="installment", state=state,
-                    tier="M1", terms={}, fingerprint="x" * 64, currency=account.currency, balance_at_acceptance=ZERO,
-                    total_repaid=ZERO, total_cost=ZERO, waived={}, apr=ZERO, ear=ZERO, locale="en", ended_at=ended))
+                db.session.add(
+                    Plan(
+                        account_id=account.id,
+                        policy_version_id=version.id,
+                        plan_type="installment",
+                        state=state,
+                        tier="M1",
+                        terms={},
+                        fingerprint="x" * 64,
+                        currency=account.currency,
+                        balance_at_acceptance=ZERO,
+                        total_repaid=ZERO,
+                        total_cost=ZERO,
+                        waived={},
+                        apr=ZERO,
+                        ear=ZERO,
+                        locale="en",
+                        ended_at=ended,
+                    )
+                )
             rows.append({"account": account, "plans": plans})
         db.session.commit()
-        return [{"snapshot": snapshot_of(r["account"], r["plans"]), "flags": list(r["account"].flags),
-                 "plans": r["plans"]} for r in rows]
+        return [
+            {"snapshot": snapshot_of(r["account"], r["plans"]), "flags": list(r["account"].flags), "plans": r["plans"]}
+            for r in rows
+        ]
 
 
 def snapshot_of(account: CardAccount, plans: list) -> AccountSnapshot:
     broken = [ended for state, ended in plans if state == "broken"]
     return AccountSnapshot(
-        currency=account.currency, principal=account.principal, interest=account.interest, fees=account.fees,
-        late_fees=account.late_fees, overdue_amount=account.overdue_amount, minimum_due=account.minimum_due,
-        days_past_due=account.days_past_due, due_date=account.due_date, flags=frozenset(account.flags),
+        currency=account.currency,
+        principal=account.principal,
+        interest=account.interest,
+        fees=account.fees,
+        late_fees=account.late_fees,
+        overdue_amount=account.overdue_amount,
+        minimum_due=account.minimum_due,
+        days_past_due=account.days_past_due,
+        due_date=account.due_date,
+        flags=frozenset(account.flags),
         has_active_plan=any(state in OPEN_STATES for state, _ in plans),
         last_broken_plan_on=max(broken).astimezone(ZoneInfo("Asia/Shanghai")).date() if broken else None,
     )
@@ -151,19 +185,33 @@ def draft_policy() -> OfferPolicy:
         blocking_flags=frozenset({"fraud", "deceased", "vip"}),
         tiers=(
             replace(m1, max_dpd=14),
-            replace(m2, name="M1b", min_dpd=15, max_dpd=59,
-                    installment=replace(m2.installment, min_down_payment=Decimal("0.25"), tenors=(12, 24),
-                                        min_installment=Decimal("250"), max_balance=Decimal("30000"))),
+            replace(
+                m2,
+                name="M1b",
+                min_dpd=15,
+                max_dpd=59,
+                installment=replace(
+                    m2.installment,
+                    min_down_payment=Decimal("0.25"),
+                    tenors=(12, 24),
+                    min_installment=Decimal("250"),
+                    max_balance=Decimal("30000"),
+                ),
+            ),
             replace(m3, settlement=replace(m3.settlement, max_discount=Decimal("0.35"), min_payment=Decimal("700"))),
-            replace(m4, personalised=replace(m4.personalised, max_fee_waiver=Decimal("0.3"),
-                                             min_installment=Decimal("400"))),
+            replace(
+                m4, personalised=replace(m4.personalised, max_fee_waiver=Decimal("0.3"), min_installment=Decimal("400"))
+            ),
             replace(wo, relief=replace(m4.relief, max_fee_waiver=Decimal("1"), min_balance=Decimal("0"))),
         ),
     )
 
 
-@pytest.mark.parametrize("policy", [default_policy(), draft_policy(), replace(default_policy(), currency="HKD")],
-                         ids=["default", "draft", "hkd"])
+@pytest.mark.parametrize(
+    "policy",
+    [default_policy(), draft_policy(), replace(default_policy(), currency="HKD")],
+    ids=["default", "draft", "hkd"],
+)
 def test_the_sql_counts_what_the_reference_counts(app, policy):
     accounts = generate(app, 400, seed=7)
     with app.app_context():
@@ -171,7 +219,8 @@ def test_the_sql_counts_what_the_reference_counts(app, policy):
     expected = reference(accounts, policy)
     assert as_reference(impact) == expected
     assert sum(n for key, (n, _) in expected.items() if key == "ineligible" or key[1] is None) == sum(
-        1 for row in accounts if row["snapshot"].currency == policy.currency)
+        1 for row in accounts if row["snapshot"].currency == policy.currency
+    )
     assert impact.total.accounts == sum(1 for row in accounts if row["snapshot"].currency == policy.currency)
 
 
@@ -181,10 +230,25 @@ def test_the_flag_test_matches_whole_flags_only(app):
     with app.app_context():
         holder = Cardholder(full_name="F", date_of_birth=date(1980, 1, 1), phone="1", locale="en")
         for n, flags in enumerate([["fraud"], ["fraudulent"], [], ["vip", "dispute"], ['"fraud"']]):
-            db.session.add(CardAccount(
-                cardholder=holder, reference=f"F{n}", card_last4="0000", card_hash=f"f{n}", currency="CNY",
-                credit_limit=ZERO, principal=ZERO, interest=ZERO, fees=ZERO, late_fees=ZERO, overdue_amount=ZERO,
-                minimum_due=ZERO, due_date=date(2026, 1, 1), days_past_due=1, flags=flags))
+            db.session.add(
+                CardAccount(
+                    cardholder=holder,
+                    reference=f"F{n}",
+                    card_last4="0000",
+                    card_hash=f"f{n}",
+                    currency="CNY",
+                    credit_limit=ZERO,
+                    principal=ZERO,
+                    interest=ZERO,
+                    fees=ZERO,
+                    late_fees=ZERO,
+                    overdue_amount=ZERO,
+                    minimum_due=ZERO,
+                    due_date=date(2026, 1, 1),
+                    days_past_due=1,
+                    flags=flags,
+                )
+            )
         db.session.commit()
         dialect = db.session.get_bind().dialect.name
         query = select(CardAccount.reference).where(has_any_flag(CardAccount.flags, {"fraud", "dispute"}, dialect))

@@ -28,7 +28,6 @@ def test_sign_in_limits_are_shared_through_redis(tmp_path):
     reset_schema(first)
     make_account(first)
     # Two app instances (two servers behind a load balancer) share one counter.
-    statuses = [CardholderAuth(app.test_client()).start(dob="1970-01-01").status_code
-                for app in [first, second] * 6]
+    statuses = [CardholderAuth(app.test_client()).start(dob="1970-01-01").status_code for app in [first, second] * 6]
     assert statuses[:10] == [302] * 10 and statuses[10:] == [429, 429]
     redis.Redis.from_url(REDIS_URL).flushdb()

@@ -37,17 +37,30 @@ def test_the_development_servers_request_lines_are_redacted(app) -> None:
     install()
     assert logging.getLogger("werkzeug").filters.count(FILTER) == 1  # once, however many apps are made
     # What werkzeug's request handler logs: a format, and the request line as an argument.
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - [%s] "%s" %s %s',
-                               ("127.0.0.1", "28/Nov/2026 10:00:00", f"GET /l/{TOKEN} HTTP/1.1", "302", "-"), None)
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - [%s] "%s" %s %s',
+        ("127.0.0.1", "28/Nov/2026 10:00:00", f"GET /l/{TOKEN} HTTP/1.1", "302", "-"),
+        None,
+    )
     assert FILTER.filter(record)
     assert record.getMessage() == '127.0.0.1 - - [28/Nov/2026 10:00:00] "GET /l/[redacted] HTTP/1.1" 302 -'
 
 
 def test_gunicorns_access_log_is_redacted() -> None:
     logger = RedactingGunicornLogger(Config())
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/unsubscribe/{TOKEN}", "PATH_INFO": f"/unsubscribe/{TOKEN}",
-               "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1",
-               "HTTP_REFERER": f"https://portal.example/l/{TOKEN}"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/unsubscribe/{TOKEN}",
+        "PATH_INFO": f"/unsubscribe/{TOKEN}",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.1",
+        "HTTP_REFERER": f"https://portal.example/l/{TOKEN}",
+    }
     response = SimpleNamespace(status="200 OK", sent=10, headers=[])
     headers = [("REFERER", f"https://portal.example/l/{TOKEN}")]
     atoms = logger.atoms(response, SimpleNamespace(headers=headers), environ, timedelta(milliseconds=5))
@@ -58,8 +71,14 @@ def test_gunicorns_access_log_is_redacted() -> None:
 def test_gunicorns_access_log_hides_care_search_terms() -> None:
     logger = RedactingGunicornLogger(Config())
     query = "q=0017&dob=1988-04-12"
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/care/search?{query}", "PATH_INFO": "/care/search",
-               "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/care/search?{query}",
+        "PATH_INFO": "/care/search",
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.1",
+    }
     response = SimpleNamespace(status="200 OK", sent=10, headers=[])
     atoms = logger.atoms(response, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=5))
     assert "1988-04-12" not in str(atoms) and "0017" not in str(atoms)

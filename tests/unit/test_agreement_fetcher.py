@@ -23,20 +23,23 @@ def test_serves_the_agreement_stylesheet(fetcher):
     assert b"@page" in response.read()
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/passwd",
-    "FILE:///etc/passwd",
-    "http://127.0.0.1:9/agreements/agreement.css",
-    "https://example.com/font.woff2",
-    "data:text/css,body{color:red}",
-    "ftp://example.com/x.css",
-    "portal-static:../../../etc/passwd",
-    "portal-static:/../config.py",
-    "portal-static:agreements/../../config.py",
-    "portal-static:agreements/missing.css",
-    "portal-static:agreements",
-    "//example.com/x.css",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "FILE:///etc/passwd",
+        "http://127.0.0.1:9/agreements/agreement.css",
+        "https://example.com/font.woff2",
+        "data:text/css,body{color:red}",
+        "ftp://example.com/x.css",
+        "portal-static:../../../etc/passwd",
+        "portal-static:/../config.py",
+        "portal-static:agreements/../../config.py",
+        "portal-static:agreements/missing.css",
+        "portal-static:agreements",
+        "//example.com/x.css",
+    ],
+)
 def test_refuses_everything_else(fetcher, url):
     with pytest.raises(RefusedURLError):
         fetcher.fetch(url)

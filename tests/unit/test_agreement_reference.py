@@ -36,7 +36,7 @@ def test_every_single_substitution_is_detected(data, position, replacement):
     symbols = symbols_of(data)
     if symbols[position] == replacement:
         return
-    mistyped = symbols[:position] + replacement + symbols[position + 1:]
+    mistyped = symbols[:position] + replacement + symbols[position + 1 :]
     assert not is_valid(mistyped)
     with pytest.raises(BadReferenceError):
         parse_reference(format_reference(mistyped))
@@ -48,7 +48,7 @@ def test_every_adjacent_transposition_is_detected(data, position):
     a, b = symbols[position], symbols[position + 1]
     if a == b:
         return
-    swapped = symbols[:position] + b + a + symbols[position + 2:]
+    swapped = symbols[:position] + b + a + symbols[position + 2 :]
     assert not is_valid(swapped)
 
 
@@ -57,11 +57,12 @@ def test_exhaustively_for_one_reference():
     symbols = symbols_of("7K3M9QXD")
     for position in range(9):
         for replacement in ALPHABET.replace(symbols[position], ""):
-            assert not is_valid(symbols[:position] + replacement + symbols[position + 1:])
+            assert not is_valid(symbols[:position] + replacement + symbols[position + 1 :])
     for position in range(8):
         if symbols[position] != symbols[position + 1]:
-            assert not is_valid(symbols[:position] + symbols[position + 1] + symbols[position]
-                                + symbols[position + 2:])
+            assert not is_valid(
+                symbols[:position] + symbols[position + 1] + symbols[position] + symbols[position + 2 :]
+            )
 
 
 def test_new_references_look_right_and_differ():
@@ -72,9 +73,18 @@ def test_new_references_look_right_and_differ():
         assert is_valid(reference)
 
 
-@pytest.mark.parametrize("typed", [
-    "{ref}", "{lower}", "{bare}", "  {spaced}  ", "{no_prefix}", "{fullwidth}", "{with_o_and_l}",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "{ref}",
+        "{lower}",
+        "{bare}",
+        "  {spaced}  ",
+        "{no_prefix}",
+        "{fullwidth}",
+        "{with_o_and_l}",
+    ],
+)
 def test_typing_variations_are_normalised(typed):
     reference = format_reference(symbols_of("10K3M9QX"[:8]))  # contains 0 and 1
     bare = reference.replace("-", "")
@@ -90,8 +100,9 @@ def test_typing_variations_are_normalised(typed):
     assert parse_reference(typed.format(**variants)) == reference
 
 
-@pytest.mark.parametrize("typed", ["", "PA-", "PA-7K3M-9QXD", "PA-7K3M-9QXD-FF", "PA-7K3M-9QXU-F", "PA-7K3M-9QX!-F",
-                                   "XX-7K3M-9QXD-F-0"])
+@pytest.mark.parametrize(
+    "typed", ["", "PA-", "PA-7K3M-9QXD", "PA-7K3M-9QXD-FF", "PA-7K3M-9QXU-F", "PA-7K3M-9QX!-F", "XX-7K3M-9QXD-F-0"]
+)
 def test_malformed_references_are_refused(typed):
     with pytest.raises(BadReferenceError):
         parse_reference(typed)

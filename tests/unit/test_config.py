@@ -18,9 +18,15 @@ def test_development_defaults_need_nothing(tmp_path: Path):
 
 SECRET = secrets.token_hex(16)  # the shortest random key production must accept
 CARD_KEY = secrets.token_urlsafe(32)
-PRODUCTION = {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": SECRET, "PORTAL_CARD_HASH_KEY": CARD_KEY,
-              "PORTAL_DATABASE_URL": "postgresql://x/y", "PORTAL_SIGNING_P12": "/run/secrets/bank-signing.p12",
-              "PORTAL_PUBLIC_URL": "https://cards.bank.example", "PORTAL_AUDIT_KEY": secrets.token_urlsafe(32)}
+PRODUCTION = {
+    "PORTAL_ENV": "production",
+    "PORTAL_SECRET_KEY": SECRET,
+    "PORTAL_CARD_HASH_KEY": CARD_KEY,
+    "PORTAL_DATABASE_URL": "postgresql://x/y",
+    "PORTAL_SIGNING_P12": "/run/secrets/bank-signing.p12",
+    "PORTAL_PUBLIC_URL": "https://cards.bank.example",
+    "PORTAL_AUDIT_KEY": secrets.token_urlsafe(32),
+}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -39,22 +45,38 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path):
     with pytest.raises(ConfigError, match="PORTAL_DATABASE_URL"):
         load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": SECRET})
     with pytest.raises(ConfigError, match="PORTAL_CARD_HASH_KEY"):
-        load_config(tmp_path, {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": SECRET,
-                               "PORTAL_DATABASE_URL": "postgresql://x/y"})
+        load_config(
+            tmp_path,
+            {"PORTAL_ENV": "production", "PORTAL_SECRET_KEY": SECRET, "PORTAL_DATABASE_URL": "postgresql://x/y"},
+        )
     from tests.unit.test_config_signing import write_p12
 
     write_p12(tmp_path / "bank-signing.p12", b"pass")
-    config = load_config(tmp_path, {**PRODUCTION, "PORTAL_SIGNING_P12": str(tmp_path / "bank-signing.p12"),
-                                    "PORTAL_SIGNING_P12_PASSWORD": "pass",
-                                    "PORTAL_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"})
+    config = load_config(
+        tmp_path,
+        {
+            **PRODUCTION,
+            "PORTAL_SIGNING_P12": str(tmp_path / "bank-signing.p12"),
+            "PORTAL_SIGNING_P12_PASSWORD": "pass",
+            "PORTAL_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0",
+        },
+    )
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
 
 
-@pytest.mark.parametrize("weak", [
-    "a" * 32, "x" * 40, "ab" * 20, "password" * 4, "0123456789abcdef" * 2, "short-but-random-Q7#",
-    DEV_SECRET,
-])
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "a" * 32,
+        "x" * 40,
+        "ab" * 20,
+        "password" * 4,
+        "0123456789abcdef" * 2,
+        "short-but-random-Q7#",
+        DEV_SECRET,
+    ],
+)
 @pytest.mark.parametrize("variable", ["PORTAL_SECRET_KEY", "PORTAL_CARD_HASH_KEY"])
 def test_production_refuses_low_entropy_keys(tmp_path: Path, weak: str, variable: str):
     with pytest.raises(ConfigError, match=variable):
@@ -67,10 +89,17 @@ def test_random_keys_pass_the_entropy_check():
     assert estimated_bits("a" * 32) == 0
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("PORTAL_DEV_OUTBOX", "1"), ("PORTAL_DEV_OUTBOX", "on"), ("PORTAL_CSRF_ENABLED", "0"),
-    ("PORTAL_CSRF_ENABLED", "false"), ("PORTAL_RATELIMIT_ENABLED", "0"), ("PORTAL_RATELIMIT_ENABLED", "off"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PORTAL_DEV_OUTBOX", "1"),
+        ("PORTAL_DEV_OUTBOX", "on"),
+        ("PORTAL_CSRF_ENABLED", "0"),
+        ("PORTAL_CSRF_ENABLED", "false"),
+        ("PORTAL_RATELIMIT_ENABLED", "0"),
+        ("PORTAL_RATELIMIT_ENABLED", "off"),
+    ],
+)
 def test_production_refuses_development_switches(tmp_path: Path, variable: str, value: str):
     with pytest.raises(ConfigError, match=variable):
         load_config(tmp_path, {**PRODUCTION, variable: value})
@@ -78,10 +107,21 @@ def test_production_refuses_development_switches(tmp_path: Path, variable: str, 
     load_config(tmp_path, {variable: value})
 
 
-@pytest.mark.parametrize("url", [
-    "", "http://localhost:5000", "http://127.0.0.1:5000", "https://127.0.0.1", "https://127.0.1.1:8443",
-    "https://localhost", "https://[::1]:8443", "https://0.0.0.0", "http://cards.bank.example", "https://app.localhost",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "http://localhost:5000",
+        "http://127.0.0.1:5000",
+        "https://127.0.0.1",
+        "https://127.0.1.1:8443",
+        "https://localhost",
+        "https://[::1]:8443",
+        "https://0.0.0.0",
+        "http://cards.bank.example",
+        "https://app.localhost",
+    ],
+)
 def test_production_refuses_links_on_a_local_or_plain_http_address(tmp_path: Path, url: str):
     with pytest.raises(ConfigError, match="PORTAL_PUBLIC_URL"):
         load_config(tmp_path, {**PRODUCTION, "PORTAL_PUBLIC_URL": url})

@@ -43,6 +43,7 @@ def test_defaults_are_the_stricter_of_us_and_china():
 
 # --- hours ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("zone", [SH, HK, NY])
 def test_hours_at_the_edges(zone):
     early = decision_at(local(zone, 2027, 6, 1, 7, 59, 59), zone)
@@ -106,6 +107,7 @@ def test_uses_the_frozen_portal_clock(frozen):
 
 # --- caps -------------------------------------------------------------------------
 
+
 def _days_before(now: datetime, count: int) -> tuple[datetime, ...]:
     return tuple(now - timedelta(days=i + 1) for i in range(count))
 
@@ -163,16 +165,20 @@ def test_caps_are_settings():
 
 # --- flags and plans --------------------------------------------------------------
 
-@pytest.mark.parametrize(("channel", "flags", "reason"), [
-    ("sms", {"optout_sms"}, "optout_sms"),
-    ("email", {"optout_email"}, "optout_email"),
-    ("sms", {"do_not_contact"}, "do_not_contact"),
-    ("email", {"dispute"}, "dispute"),
-    ("sms", {"deceased"}, "deceased"),
-    ("sms", {"fraud"}, "fraud"),
-    ("email", {"optout_sms"}, None),
-    ("sms", {"optout_email", "vip"}, None),
-])
+
+@pytest.mark.parametrize(
+    ("channel", "flags", "reason"),
+    [
+        ("sms", {"optout_sms"}, "optout_sms"),
+        ("email", {"optout_email"}, "optout_email"),
+        ("sms", {"do_not_contact"}, "do_not_contact"),
+        ("email", {"dispute"}, "dispute"),
+        ("sms", {"deceased"}, "deceased"),
+        ("sms", {"fraud"}, "fraud"),
+        ("email", {"optout_sms"}, None),
+        ("sms", {"optout_email", "vip"}, None),
+    ],
+)
 def test_flags_block_their_channels(channel, flags, reason):
     assert blocking_reason(channel, flags, has_active_plan=False) == reason
     outcome = decide(channel, local(SH, 2027, 6, 1, 10, 0), ContactFacts(SH, flags=frozenset(flags)), DEFAULT)
@@ -191,8 +197,20 @@ def test_naive_times_are_refused():
 
 # --- property: the planned time is always allowed and never in the past -----------
 
-ZONES = [SH, HK, NY, "Europe/London", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata",
-         "Pacific/Chatham", "America/St_Johns", "Pacific/Apia", "Africa/Casablanca", "UTC"]
+ZONES = [
+    SH,
+    HK,
+    NY,
+    "Europe/London",
+    "Australia/Sydney",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "America/St_Johns",
+    "Pacific/Apia",
+    "Africa/Casablanca",
+    "UTC",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -236,6 +254,7 @@ def test_a_sent_or_held_message_never_breaks_a_cap(instant, zone, offsets):
 
 # --- deployment settings ------------------------------------------------------------
 
+
 def test_contact_rules_and_channels_come_from_the_environment(tmp_path):
     from portal.config import ConfigError, load_config
 
@@ -243,14 +262,26 @@ def test_contact_rules_and_channels_come_from_the_environment(tmp_path):
     assert (defaults["CONTACT_START"], defaults["CONTACT_END"]) == (time(8), time(21))
     assert (defaults["CONTACT_WEEKLY_CAP"], defaults["CONTACT_DAILY_CAP"]) == (7, 3)
     assert defaults["MESSAGE_BACKEND"] == "dev"
-    custom = load_config(tmp_path, {"PORTAL_CONTACT_START": "09:00", "PORTAL_CONTACT_END": "20:30",
-                                    "PORTAL_CONTACT_WEEKLY_CAP": "5", "PORTAL_CONTACT_DAILY_CAP": "2",
-                                    "PORTAL_SMS_URL": "https://sms.example/send", "PORTAL_SMS_KEY": "k"})
+    custom = load_config(
+        tmp_path,
+        {
+            "PORTAL_CONTACT_START": "09:00",
+            "PORTAL_CONTACT_END": "20:30",
+            "PORTAL_CONTACT_WEEKLY_CAP": "5",
+            "PORTAL_CONTACT_DAILY_CAP": "2",
+            "PORTAL_SMS_URL": "https://sms.example/send",
+            "PORTAL_SMS_KEY": "k",
+        },
+    )
     assert (custom["CONTACT_START"], custom["CONTACT_END"]) == (time(9), time(20, 30))
     assert (custom["CONTACT_WEEKLY_CAP"], custom["CONTACT_DAILY_CAP"]) == (5, 2)
     assert custom["MESSAGE_BACKEND"] == "live" and custom["SMS_INBOUND_KEY"] == "k"
-    for bad in ({"PORTAL_CONTACT_START": "8am"}, {"PORTAL_CONTACT_START": "22:00"},
-                {"PORTAL_CONTACT_DAILY_CAP": "0"}, {"PORTAL_MESSAGE_BACKEND": "console"}):
+    for bad in (
+        {"PORTAL_CONTACT_START": "8am"},
+        {"PORTAL_CONTACT_START": "22:00"},
+        {"PORTAL_CONTACT_DAILY_CAP": "0"},
+        {"PORTAL_MESSAGE_BACKEND": "console"},
+    ):
         with pytest.raises(ConfigError):
             load_config(tmp_path, bad)
     from portal.config import _messaging
@@ -261,8 +292,10 @@ def test_contact_rules_and_channels_come_from_the_environment(tmp_path):
         _messaging(sms, production=True)
     with pytest.raises(ConfigError, match="PORTAL_SMS_KEY"):
         _messaging({"PORTAL_SMS_URL": "https://sms.example/send"}, production=True)
-    assert _messaging({**sms, "PORTAL_PUBLIC_URL": "https://pay.bank.example/"}, production=True)["PUBLIC_URL"] \
+    assert (
+        _messaging({**sms, "PORTAL_PUBLIC_URL": "https://pay.bank.example/"}, production=True)["PUBLIC_URL"]
         == "https://pay.bank.example"
+    )
 
 
 def test_service_messages_keep_hours_and_opt_outs_but_not_collection_blocks():

@@ -432,8 +432,14 @@ def test_default_policy_offers_stay_within_it(snapshot: AccountSnapshot, shift: 
 
 
 def test_fee_rows_are_made_lazily_but_behave_as_the_tuple_of_their_rows() -> None:
-    q = quote(plan="installment", currency="CNY", amount=D("10000"), months=12, monthly_fee_rate=D("0.006"),
-              first_due=date(2027, 1, 31))
+    q = quote(
+        plan="installment",
+        currency="CNY",
+        amount=D("10000"),
+        months=12,
+        monthly_fee_rate=D("0.006"),
+        first_due=date(2027, 1, 31),
+    )
     rows = q.installments
     assert isinstance(rows, LevelRows)
     made = tuple(rows)
@@ -442,8 +448,14 @@ def test_fee_rows_are_made_lazily_but_behave_as_the_tuple_of_their_rows() -> Non
     assert [r.number for r in rows] == list(range(1, 13))
     assert [r.due_date for r in rows][1:3] == [date(2027, 2, 28), date(2027, 3, 31)]
     assert q.min_payment == min(r.total for r in made) and q.max_payment == max(r.total for r in made)
-    one = quote(plan="installment", currency="CNY", amount=D("500"), months=1, monthly_fee_rate=D("0.006"),
-                first_due=date(2027, 1, 31))
+    one = quote(
+        plan="installment",
+        currency="CNY",
+        amount=D("500"),
+        months=1,
+        monthly_fee_rate=D("0.006"),
+        first_due=date(2027, 1, 31),
+    )
     assert len(one.installments) == 1 and one.min_payment == one.max_payment == one.installments[0].total
 
 
@@ -456,8 +468,14 @@ def test_the_fingerprint_of_lazy_rows_is_that_of_the_same_rows_in_a_tuple() -> N
 def test_a_quote_with_lazy_rows_dumps_to_plain_json() -> None:
     from portal.domain.policy_io import dump
 
-    q = quote(plan="installment", currency="CNY", amount=D("1200"), months=3, monthly_fee_rate=D("0.006"),
-              first_due=date(2027, 1, 31))
+    q = quote(
+        plan="installment",
+        currency="CNY",
+        amount=D("1200"),
+        months=3,
+        monthly_fee_rate=D("0.006"),
+        first_due=date(2027, 1, 31),
+    )
     data = json.loads(json.dumps(dump(q)))
     assert [row["total"] for row in data["installments"]] == [str(r.total) for r in q.installments]
     assert data["installments"][0]["due_date"] == "2027-01-31"

@@ -34,8 +34,10 @@ def test_a_changed_limit_is_one_row_with_old_and_new():
     new["tiers"][1]["relief"]["max_months"] = 3
     new["cooldown_days"] = 60
     changes = changed_paths(document(), new)
-    assert [(c.path, c.old, c.new) for c in changes] == [("tiers[M2].relief.max_months", 6, 3),
-                                                          ("cooldown_days", 90, 60)]
+    assert [(c.path, c.old, c.new) for c in changes] == [
+        ("tiers[M2].relief.max_months", 6, 3),
+        ("cooldown_days", 90, 60),
+    ]
     row = changes[0]
     assert (row.tier, row.section, row.field) == ("M2", "relief", "max_months")
     assert (changes[1].tier, changes[1].section, changes[1].field) == (None, None, "cooldown_days")
@@ -61,8 +63,11 @@ def test_an_inserted_tier_is_new_rows_in_place_not_every_later_tier_changed():
     assert all(r.old is ABSENT for r in changed if r.tier == "M1b")
     paths = [r.path for r in rows]
     # The new tier's rows come right after M1's, before M2's.
-    assert paths.index("tiers[M1].personalised.max_balance") < paths.index("tiers[M1b].name") < paths.index(
-        "tiers[M2].name")
+    assert (
+        paths.index("tiers[M1].personalised.max_balance")
+        < paths.index("tiers[M1b].name")
+        < paths.index("tiers[M2].name")
+    )
 
 
 def test_a_removed_tier_shows_its_old_values():

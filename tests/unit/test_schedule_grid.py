@@ -117,8 +117,16 @@ def test_every_currency_gives_aligned_fixed_width_lines(app, locale: str) -> Non
 
     from portal.agreements.render import schedule_lines
 
-    rows = [SimpleNamespace(number=n, due_date=date(2027, n, 28), principal=Decimal("123456.78"),
-                            charge=Decimal("1.5"), total=Decimal("123458.28")) for n in range(1, 13)]
+    rows = [
+        SimpleNamespace(
+            number=n,
+            due_date=date(2027, n, 28),
+            principal=Decimal("123456.78"),
+            charge=Decimal("1.5"),
+            total=Decimal("123458.28"),
+        )
+        for n in range(1, 13)
+    ]
     signs = 0
     with app.app_context(), force_locale(locale):
         for currency in list_currencies():

@@ -16,15 +16,18 @@ def test_roles_are_the_four_strings():
     assert Role("supervisor") is Role.SUPERVISOR and Role.AGENT == "agent"
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("short", "password_too_short"),
-    ("elevenchars", "password_too_short"),
-    ("twelve chars", None),
-    ("ada@bank.example", "password_is_email"),
-    ("ADA@BANK.EXAMPLE", "password_is_email"),
-    ("ada.lovelace", None),
-    ("x" * 257, "password_too_long"),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short", "password_too_short"),
+        ("elevenchars", "password_too_short"),
+        ("twelve chars", None),
+        ("ada@bank.example", "password_is_email"),
+        ("ADA@BANK.EXAMPLE", "password_is_email"),
+        ("ada.lovelace", None),
+        ("x" * 257, "password_too_long"),
+    ],
+)
 def test_password_rules(password, problem):
     assert password_problem(password, "ada@bank.example") == problem
 
@@ -38,23 +41,36 @@ def test_emails_are_lowercased_and_tokens_hashed():
     assert len(token_hash("abc")) == 64 and token_hash("abc") != "abc"
 
 
-@pytest.mark.parametrize(("role", "agent_may", "needs_approval", "allowed"), [
-    (Role.AGENT, True, False, True),
-    (Role.AGENT, False, False, False),
-    (Role.AGENT, False, True, False),
-    (Role.SUPERVISOR, False, False, True),
-    (Role.SUPERVISOR, True, False, True),
-    (Role.SUPERVISOR, False, True, False),  # approvals go through the approval queue
-])
+@pytest.mark.parametrize(
+    ("role", "agent_may", "needs_approval", "allowed"),
+    [
+        (Role.AGENT, True, False, True),
+        (Role.AGENT, False, False, False),
+        (Role.AGENT, False, True, False),
+        (Role.SUPERVISOR, False, False, True),
+        (Role.SUPERVISOR, True, False, True),
+        (Role.SUPERVISOR, False, True, False),  # approvals go through the approval queue
+    ],
+)
 def test_offer_authority(role, agent_may, needs_approval, allowed):
     assert offer_allowed(role, agent_may, needs_approval) is allowed
 
 
-@pytest.mark.parametrize(("text", "kind"), [
-    ("", "empty"), ("0017", "last4"), ("００１７", "last4"), ("+86 138 1234 5678", "phone"),
-    ("13812345678", "phone"), ("Wang", "name_or_reference"), ("DEMO0004", "name_or_reference"),
-    ("王小明", "name_or_reference"), ("00 17", "last4"), ("A123", "name_or_reference"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("", "empty"),
+        ("0017", "last4"),
+        ("００１７", "last4"),
+        ("+86 138 1234 5678", "phone"),
+        ("13812345678", "phone"),
+        ("Wang", "name_or_reference"),
+        ("DEMO0004", "name_or_reference"),
+        ("王小明", "name_or_reference"),
+        ("00 17", "last4"),
+        ("A123", "name_or_reference"),
+    ],
+)
 def test_search_kind(text, kind):
     assert search_kind(text) == kind
 

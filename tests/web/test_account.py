@@ -11,8 +11,19 @@ def test_account_page_shows_every_figure_in_english(app, client, auth):
     make_account(app, principal="10000.00", interest=Decimal("489.00"), late_fees=Decimal("140.00"))
     auth.sign_in()
     html = client.get("/account").get_data(as_text=True)
-    for text in ["CN¥2,000.00", "35 days past due", "CN¥2,100.00", "15 December 2026", "CN¥10,629.00",
-                 "CN¥10,000.00", "CN¥489.00", "CN¥140.00", "CN¥20,000.00", "What happens next", "Card ending 0017"]:
+    for text in [
+        "CN¥2,000.00",
+        "35 days past due",
+        "CN¥2,100.00",
+        "15 December 2026",
+        "CN¥10,629.00",
+        "CN¥10,000.00",
+        "CN¥489.00",
+        "CN¥140.00",
+        "CN¥20,000.00",
+        "What happens next",
+        "Card ending 0017",
+    ]:
         assert text in html, text
 
 

@@ -54,6 +54,7 @@ def audit_count(app, action: str) -> int:
 
 # --- producing ----------------------------------------------------------------
 
+
 def test_pending_agreement_joins_the_callers_transaction_and_writes_nothing_else(app):
     from portal.agreements.service import create_pending_agreement
 
@@ -133,6 +134,7 @@ def test_a_failed_signature_is_counted_too(app, monkeypatch):
 
 # --- downloading ---------------------------------------------------------------
 
+
 def test_the_cardholder_downloads_the_same_signed_bytes_every_time(app, client, auth):
     agreement_id, reference = make_signed_agreement(app, make_account(app))
     auth.sign_in()
@@ -166,6 +168,7 @@ def test_a_pending_agreement_cannot_be_downloaded_yet(app, client, auth):
 
 # --- verifying -----------------------------------------------------------------
 
+
 def test_verify_page_shows_the_form(client):
     response = client.get("/verify")
     assert response.status_code == 200
@@ -188,8 +191,11 @@ def test_verify_by_reference_shows_only_what_is_public(app, client):
 def test_a_mistyped_reference_is_caught_by_the_check_symbol(app, client):
     _agreement_id, reference = make_signed_agreement(app, make_account(app))
     symbols = reference.replace("-", "")[2:]
-    mistyped = symbols[1] + symbols[0] + symbols[2:] if symbols[0] != symbols[1] else \
-        symbols[:3] + ("A" if symbols[3] != "A" else "B") + symbols[4:]
+    mistyped = (
+        symbols[1] + symbols[0] + symbols[2:]
+        if symbols[0] != symbols[1]
+        else symbols[:3] + ("A" if symbols[3] != "A" else "B") + symbols[4:]
+    )
     response = post_verify(client, reference=mistyped)
     assert response.status_code == 422
     assert "Check the reference" in response.get_data(as_text=True)
@@ -246,8 +252,9 @@ def test_uploading_a_pdf_with_one_changed_byte(app, client):
     assert "not genuine, or it was changed" in text and reference not in text
 
 
-@pytest.mark.parametrize("junk", [b"", b"hello, this is not a PDF", b"%PDF-1.7\n garbage \x00\xff" * 50,
-                                  b"\x89PNG\r\n\x1a\n" + bytes(200)])
+@pytest.mark.parametrize(
+    "junk", [b"", b"hello, this is not a PDF", b"%PDF-1.7\n garbage \x00\xff" * 50, b"\x89PNG\r\n\x1a\n" + bytes(200)]
+)
 def test_uploading_junk_never_fails(app, client, junk):
     response = post_verify(client, document=(io.BytesIO(junk), "junk.pdf"))
     assert response.status_code in {200, 422}
@@ -261,6 +268,7 @@ def test_verify_is_rate_limited(client):
 
 
 # --- the CLI -----------------------------------------------------------------
+
 
 def test_cli_verify_exit_codes(app, tmp_path):
     agreement_id, reference = make_signed_agreement(app, make_account(app))
@@ -287,6 +295,7 @@ def test_keys_command_shows_the_certificate_never_the_key(app):
 
 # --- production key and timestamps ---------------------------------------------
 
+
 def _self_signed(common_name: str, *, tsa: bool = False):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
@@ -296,10 +305,16 @@ def _self_signed(common_name: str, *, tsa: bool = False):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
-               .not_valid_after(now + timedelta(days=30))
-               .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), True)
+    )
     if tsa:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     return key, builder.sign(key, hashes.SHA256())
@@ -354,8 +369,9 @@ def timestamp_server():
 
     key, cert = _self_signed("Test TSA", tsa=True)
     tsa_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-    tsa_key = asn1_keys.PrivateKeyInfo.load(key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    tsa_key = asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     handler = type("Handler", (_TimestampServer,), {"stamper": DummyTimeStamper(tsa_cert=tsa_cert, tsa_key=tsa_key)})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -379,9 +395,13 @@ def test_a_configured_tsa_adds_an_rfc3161_timestamp(app, monkeypatch, timestamp_
     with app.app_context():
         bank_cert = bank_key().cert_asn1
     signature = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
-    status = run_outside_event_loop(lambda: validate_pdf_signature(
-        signature, ValidationContext(trust_roots=[bank_cert]),
-        ts_validation_context=ValidationContext(trust_roots=[tsa_cert])))
+    status = run_outside_event_loop(
+        lambda: validate_pdf_signature(
+            signature,
+            ValidationContext(trust_roots=[bank_cert]),
+            ts_validation_context=ValidationContext(trust_roots=[tsa_cert]),
+        )
+    )
     assert status.intact and status.valid and status.trusted
     assert status.timestamp_validity is not None
     assert status.timestamp_validity.intact and status.timestamp_validity.valid and status.timestamp_validity.trusted
@@ -407,9 +427,12 @@ def test_an_upload_over_the_size_limit_gets_the_translated_413(client):
     token = csrf_token(client.get("/verify").data)
     # The multipart body is built by hand: the test client would spool a file this big
     # to a temporary file that it never closes once the server refuses it.
-    body = (b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n' + token.encode()
-            + b'\r\n--b\r\nContent-Disposition: form-data; name="document"; filename="big.pdf"\r\n'
-            b"Content-Type: application/pdf\r\n\r\n%PDF-1.7\n" + bytes(2 * 1024 * 1024) + b"\r\n--b--\r\n")
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="document"; filename="big.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n%PDF-1.7\n" + bytes(2 * 1024 * 1024) + b"\r\n--b--\r\n"
+    )
     response = client.post("/verify", data=body, content_type="multipart/form-data; boundary=b")
     assert response.status_code == 413
     assert "That file is too large" in response.get_data(as_text=True)
@@ -444,7 +467,8 @@ def test_after_a_key_rotation_earlier_agreements_stay_genuine_once_their_certifi
     new_key, new_cert = _self_signed("Example Bank 2027")
     for name, key, cert in (("old.p12", old_key, old_cert), ("new.p12", new_key, new_cert)):
         (tmp_path / name).write_bytes(
-            pkcs12.serialize_key_and_certificates(b"bank", key, cert, None, BestAvailableEncryption(b"pw")))
+            pkcs12.serialize_key_and_certificates(b"bank", key, cert, None, BestAvailableEncryption(b"pw"))
+        )
     monkeypatch.setitem(app.config, "SIGNING_P12_PASSWORD", "pw")
     monkeypatch.setitem(app.config, "SIGNING_P12", str(tmp_path / "old.p12"))
     agreement_id, reference = make_signed_agreement(app, make_account(app))

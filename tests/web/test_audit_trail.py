@@ -25,8 +25,14 @@ def write_events(app, count: int = 5, *, start: datetime = START) -> list[int]:
     with app.app_context():
         ids = []
         for n in range(count):
-            event = record(Actor("staff", str(n % 2 + 1), "10.0.0.1"), f"test.step{n % 3}", ("thing", n),
-                           before={"n": n}, after={"n": n + 1}, at=start + timedelta(hours=n))
+            event = record(
+                Actor("staff", str(n % 2 + 1), "10.0.0.1"),
+                f"test.step{n % 3}",
+                ("thing", n),
+                before={"n": n},
+                after={"n": n + 1},
+                at=start + timedelta(hours=n),
+            )
             ids.append(event.id)
         db.session.commit()
         return ids
@@ -104,10 +110,23 @@ def test_a_deleted_tail_is_caught_with_a_known_hash(app, query):
 
 # --- the keyed chain: someone with the database but not PORTAL_AUDIT_KEY ---------------
 
+
 def plain_sha256(event) -> str:
     """What an attacker without the key computes: the old, unkeyed hash of the content."""
-    payload = {name: getattr(event, name) for name in ("actor_type", "actor_id", "action", "object_type",
-                                                       "object_id", "before", "after", "ip", "prev_hash")}
+    payload = {
+        name: getattr(event, name)
+        for name in (
+            "actor_type",
+            "actor_id",
+            "action",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+            "ip",
+            "prev_hash",
+        )
+    }
     payload["occurred_at"] = event.occurred_at.isoformat(timespec="microseconds")
     payload["chain_version"] = event.chain_version
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
@@ -115,8 +134,12 @@ def plain_sha256(event) -> str:
 
 def rewrite_from(session, first_id: int, *, downgrade: bool) -> None:
     """Change event ``first_id`` and re-hash it and every later event with plain SHA-256."""
-    previous = session.execute(select(AuditEvent.hash).where(AuditEvent.id < first_id)
-                               .order_by(AuditEvent.id.desc()).limit(1)).scalar() or "0" * 64
+    previous = (
+        session.execute(
+            select(AuditEvent.hash).where(AuditEvent.id < first_id).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar()
+        or "0" * 64
+    )
     for event in session.execute(select(AuditEvent).where(AuditEvent.id >= first_id).order_by(AuditEvent.id)).scalars():
         if event.id == first_id:
             event.after = {"n": 999}
@@ -156,8 +179,13 @@ def test_a_head_moved_back_without_the_key_is_caught(app, query):
     def cut(session):
         session.execute(delete(AuditEvent).where(AuditEvent.id == ids[-1]))
         event = session.get(AuditEvent, ids[-2])
-        session.execute(update(AuditHead).values(event_id=event.id, event_hash=event.hash,
-                                                 mac=hashlib.sha256(f"{event.id}:{event.hash}".encode()).hexdigest()))
+        session.execute(
+            update(AuditHead).values(
+                event_id=event.id,
+                event_hash=event.hash,
+                mac=hashlib.sha256(f"{event.id}:{event.hash}".encode()).hexdigest(),
+            )
+        )
 
     query.run(cut)
     result = verify(app)
@@ -182,10 +210,20 @@ def test_events_are_keyed_with_the_audit_key(app, query):
         assert event_hash(event, b"another key") != event.hash == event_hash(event)
 
 
-@pytest.mark.parametrize("value, shown", [
-    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("plain", "plain"), (None, ""), (12, "12"), ({"a": "=1"}, '{"a": "=1"}'),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("plain", "plain"),
+        (None, ""),
+        (12, "12"),
+        ({"a": "=1"}, '{"a": "=1"}'),
+    ],
+)
 def test_csv_cells_never_start_a_formula(value, shown):
     assert safe_cell(value) == shown
 
@@ -237,8 +275,7 @@ def test_the_csv_export_streams_the_filtered_set_without_formulas(app, client, q
     assert len(rows) == 5 and rows[1][2] == "2026-11-28T12:00:00+08:00"
     formula = rows[-1]
     assert formula[5] == "test.formula" and formula[7] == "'=cmd|' /C calc'!A0"
-    only = list(csv.reader(io.StringIO(client.get("/admin/audit/export.csv?action=test.step1")
-                                       .get_data(as_text=True))))
+    only = list(csv.reader(io.StringIO(client.get("/admin/audit/export.csv?action=test.step1").get_data(as_text=True))))
     assert len(only) == 2
     # Each export is on the trail itself, with the filter that chose its rows.
     exported = select(AuditEvent.after).where(AuditEvent.action == "audit.exported").order_by(AuditEvent.id)

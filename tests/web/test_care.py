@@ -17,8 +17,16 @@ from portal.staff.models import Role
 from tests.conftest import make_account
 from tests.staff_helpers import StaffAuth, make_staff, signed_in_staff
 
-CARDS = ["6222000000000017", "6222000000000025", "6222000000000033", "6222000000000041", "6222000000000058",
-         "6222000000000066", "6222000000000074", "6222000000000082"]
+CARDS = [
+    "6222000000000017",
+    "6222000000000025",
+    "6222000000000033",
+    "6222000000000041",
+    "6222000000000058",
+    "6222000000000066",
+    "6222000000000074",
+    "6222000000000082",
+]
 
 
 @pytest.fixture
@@ -58,14 +66,15 @@ def references(html: str) -> list[str]:
 
 # --- queues ---------------------------------------------------------------------
 
+
 def test_queue_shows_one_tier_most_days_past_due_first(app, client, policy, frozen):
     account(app, 0, dpd=31)
     account(app, 1, dpd=58)
     account(app, 2, dpd=45, overdue_amount=Decimal("9000.00"))
     account(app, 3, dpd=45, overdue_amount=Decimal("100.00"))
-    account(app, 4, dpd=5)     # M1
-    account(app, 5, dpd=120)   # M4
-    account(app, 6, dpd=0)     # not overdue: never in a queue
+    account(app, 4, dpd=5)  # M1
+    account(app, 5, dpd=120)  # M4
+    account(app, 6, dpd=0)  # not overdue: never in a queue
     agent(app, client)
     html = client.get("/care/?tier=M2").get_data(as_text=True)
     assert references(html) == ["REF001", "REF002", "REF003", "REF000"]
@@ -130,6 +139,7 @@ def test_no_active_policy_still_lists_overdue_accounts(app, client, frozen):
 
 # --- search ---------------------------------------------------------------------
 
+
 def test_search_by_name_phone_and_reference(app, client, policy, frozen):
     account(app, 0, name="Wang Xiaoming", phone="+86 138 1234 5678")
     account(app, 1, name="陳美玲")
@@ -157,6 +167,7 @@ def test_search_by_last_four_needs_the_date_of_birth(app, client, policy, query,
 
 # --- the case file ---------------------------------------------------------------------
 
+
 def post(client, path, **data):
     return client.post(path, data={"csrf_token": token(client), **data})
 
@@ -165,8 +176,16 @@ def test_case_file_shows_figures_timeline_and_is_audited(app, client, policy, qu
     account_id = account(app, 0, dpd=35)
     agent(app, client)
     html = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
-    for text in ["Holder 0", "REF000", "Tier M2", "35 days past due", "CN¥2,000.00", "CN¥10,629.00",
-                 "Timeline", "Nothing on the case file yet"]:
+    for text in [
+        "Holder 0",
+        "REF000",
+        "Tier M2",
+        "35 days past due",
+        "CN¥2,000.00",
+        "CN¥10,629.00",
+        "Timeline",
+        "Nothing on the case file yet",
+    ]:
         assert text in html, text
     assert query(select(AuditEvent.action).where(AuditEvent.action == "case.viewed")) == ["case.viewed"]
     assert client.get("/care/accounts/999999").status_code == 404
@@ -176,8 +195,9 @@ def test_a_note_with_script_is_shown_as_text(app, client, policy, query, frozen)
     account_id = account(app, 0)
     staff_id, *_ = agent(app, client)
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)> & more'
-    response = post(client, f"/care/accounts/{account_id}/notes", outcome="hardship_disclosed", channel="phone",
-                    text=evil)
+    response = post(
+        client, f"/care/accounts/{account_id}/notes", outcome="hardship_disclosed", channel="phone", text=evil
+    )
     assert response.status_code == 302
     html = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html
@@ -192,8 +212,12 @@ def test_a_note_with_script_is_shown_as_text(app, client, policy, query, frozen)
 def test_bad_notes_are_refused_with_a_message_and_nothing_written(app, client, policy, query, frozen):
     account_id = account(app, 0)
     agent(app, client)
-    for data in [{"outcome": "contacted_promised", "text": "  "}, {"outcome": "made_up", "text": "hi"},
-                 {"outcome": "other", "text": "x" * 4001}, {"outcome": "other", "channel": "pigeon", "text": "hi"}]:
+    for data in [
+        {"outcome": "contacted_promised", "text": "  "},
+        {"outcome": "made_up", "text": "hi"},
+        {"outcome": "other", "text": "x" * 4001},
+        {"outcome": "other", "channel": "pigeon", "text": "hi"},
+    ]:
         response = post(client, f"/care/accounts/{account_id}/notes", **data)
         assert response.status_code == 422, data
     assert query(select(CaseEvent)) == []
@@ -268,6 +292,7 @@ def test_service_enforces_the_dispute_rule_too(app, frozen):
 
 # --- approvals ----------------------------------------------------------------------
 
+
 def pending_request(app, account_id, plan_type="personalised", proposed=None):
     from portal.audit.service import Actor
     from portal.cases.service import record_budget
@@ -295,8 +320,11 @@ def decide(client, plan_id, **fields):
     page = client.get("/care/approvals").get_data(as_text=True)
     shown = re.search(rf'name="p{plan_id}-shown" type="hidden" value="([0-9a-f]{{64}})"', page)
     digest = shown.group(1) if shown else "0" * 64
-    return post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-shown": digest,
-                                                        **{f"p{plan_id}-{k}": v for k, v in fields.items()}})
+    return post(
+        client,
+        f"/care/approvals/{plan_id}",
+        **{f"p{plan_id}-shown": digest, **{f"p{plan_id}-{k}": v for k, v in fields.items()}},
+    )
 
 
 def test_supervisor_approves_a_personalised_plan(app, client, policy, query, frozen):
@@ -304,8 +332,16 @@ def test_supervisor_approves_a_personalised_plan(app, client, policy, query, fro
     plan_id = pending_personalised(app, account_id)
     staff_id, *_ = signed_in_staff(app, client, Role.SUPERVISOR)
     html = client.get("/care/approvals").get_data(as_text=True)
-    for text in ["Holder 0", "Illness or injury", "Earnings", "CN¥6,000.00", "Left each month", "CN¥1,700.00",
-                 "60 months", "This tier allows no payment pause"]:
+    for text in [
+        "Holder 0",
+        "Illness or injury",
+        "Earnings",
+        "CN¥6,000.00",
+        "Left each month",
+        "CN¥1,700.00",
+        "60 months",
+        "This tier allows no payment pause",
+    ]:
         assert text in html, text
     no_reason = decide(client, plan_id, decision="decline")
     assert no_reason.status_code == 422 and b"Choose the reason for declining" in no_reason.data
@@ -314,8 +350,9 @@ def test_supervisor_approves_a_personalised_plan(app, client, policy, query, fro
     plan = query.one(select(Plan).where(Plan.id == plan_id))
     assert plan.state == "pending_signature" and plan.decided_by == str(staff_id)
     assert "Nothing is waiting for approval" in client.get("/care/approvals").get_data(as_text=True)
-    again = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve",
-                                                         f"p{plan_id}-shown": "0" * 64})
+    again = post(
+        client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve", f"p{plan_id}-shown": "0" * 64}
+    )
     assert again.status_code == 409 and b"already decided or withdrawn" in again.data
     case = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
     assert "Plan request decided" in case and "Budget checked &lt;b&gt;ok&lt;/b&gt;" in case
@@ -326,13 +363,15 @@ def test_agents_cannot_decide(app, client, policy, query, frozen):
     plan_id = pending_personalised(app, account_id)
     agent(app, client)
     assert client.get("/care/approvals").status_code == 403
-    response = post(client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve",
-                                                            f"p{plan_id}-shown": "0" * 64})
+    response = post(
+        client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve", f"p{plan_id}-shown": "0" * 64}
+    )
     assert response.status_code == 403
     assert query.one(select(Plan.state).where(Plan.id == plan_id)) == "pending_approval"
 
 
 # --- plan links -------------------------------------------------------------------
+
 
 def offers_by_authority(app, account_id):
     from portal.extensions import db
@@ -383,8 +422,10 @@ def test_supervisor_may_preselect_beyond_agent_authority_and_revoke(app, client,
     account_id = account(app, 0, dpd=70)
     _, supervisor_only, approval = offers_by_authority(app, account_id)
     signed_in_staff(app, client, Role.SUPERVISOR)
-    assert post(client, f"/care/accounts/{account_id}/link", channel="email", offer=approval,
-                action="send").status_code == 422
+    assert (
+        post(client, f"/care/accounts/{account_id}/link", channel="email", offer=approval, action="send").status_code
+        == 422
+    )
     sent = post(client, f"/care/accounts/{account_id}/link", channel="email", offer=supervisor_only, action="send")
     assert sent.status_code == 302
     link = query.one(select(PlanLink))

@@ -18,10 +18,35 @@ from tests.conftest import csrf_token, make_account
 
 HOSTILE = st.one_of(
     st.text(max_size=60),
-    st.sampled_from(["", " ", "-1", "-0.01", "1e999", "NaN", "Infinity", "-Infinity", "1" * 400, "0.001", "1,0,0",
-                     "12.345", "９９９", "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "１２３.４５", "1_000",
-                     "99999999999999999999", "0x10", "2026-02-30", "2026-13-01", "9999-12-31", "0001-01-01"]),
-    st.integers(min_value=-10**30, max_value=10**30).map(str),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "-1",
+            "-0.01",
+            "1e999",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1" * 400,
+            "0.001",
+            "1,0,0",
+            "12.345",
+            "９９９",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "\x00",
+            "１２３.４５",
+            "1_000",
+            "99999999999999999999",
+            "0x10",
+            "2026-02-30",
+            "2026-13-01",
+            "9999-12-31",
+            "0001-01-01",
+        ]
+    ),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.decimals(allow_nan=True, allow_infinity=True, places=None).map(str),
 )
 FORMS = {
@@ -34,8 +59,9 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 def counts(app):
     with app.app_context():
-        return tuple(db.session.execute(select(func.count()).select_from(model)).scalar()
-                     for model in (Plan, Promise, CaseEvent))
+        return tuple(
+            db.session.execute(select(func.count()).select_from(model)).scalar() for model in (Plan, Promise, CaseEvent)
+        )
 
 
 @pytest.fixture
@@ -75,12 +101,16 @@ def test_accept_and_rating_never_fail_on_hostile_input(app, signed_in):
     token = csrf_token(client.get(f"/plan/offers/{fingerprint}/accept").data)
 
     @SETTINGS
-    @given(name=HOSTILE, consent=st.sampled_from(["", "y", "on", "0", "<b>", "\x00"]),
-           target=st.sampled_from([fingerprint, "0" * 64, "../../etc", "x" * 300, "%00"]))
+    @given(
+        name=HOSTILE,
+        consent=st.sampled_from(["", "y", "on", "0", "<b>", "\x00"]),
+        target=st.sampled_from([fingerprint, "0" * 64, "../../etc", "x" * 300, "%00"]),
+    )
     def check(name, consent, target):
         before = counts(app)
-        response = client.post(f"/plan/offers/{target}/accept",
-                               data={"csrf_token": token, "full_name": name, "consent": consent})
+        response = client.post(
+            f"/plan/offers/{target}/accept", data={"csrf_token": token, "full_name": name, "consent": consent}
+        )
         assert response.status_code in (302, 400, 404, 422, 429)
         if name.strip().casefold() != "li na":
             assert counts(app) == before
@@ -91,8 +121,9 @@ def test_accept_and_rating_never_fail_on_hostile_input(app, signed_in):
     @given(rating=HOSTILE, comment=HOSTILE, plan_id=st.integers(min_value=-5, max_value=10**12))
     def check_rating(rating, comment, plan_id):
         before = counts(app)
-        response = client.post(f"/plan/{plan_id}/rating", data={"csrf_token": token, "rating": rating,
-                                                                 "comment": comment})
+        response = client.post(
+            f"/plan/{plan_id}/rating", data={"csrf_token": token, "rating": rating, "comment": comment}
+        )
         assert response.status_code in (302, 400, 404, 422, 429)
         assert counts(app) == before or response.status_code == 302
 
@@ -100,6 +131,7 @@ def test_accept_and_rating_never_fail_on_hostile_input(app, signed_in):
 
 
 # --- one input layer: control characters, numbers and dates (issue 12, item 6) ------------
+
 
 def staff_client(app, role):
     from tests.staff_helpers import signed_in_staff
@@ -122,8 +154,12 @@ def test_a_control_character_anywhere_is_a_translated_400_before_any_view_runs(a
     agent, auditor = staff_client(app, Role.AGENT), staff_client(app, Role.AUDITOR)
     token = csrf_token(client.get("/care/sign-in").data)
     cases = [
-        (client, "POST", "/care/sign-in", {"csrf_token": token, "email": "a\x00b@bank.example", "password": "x",
-                                            "code": "123456"}),
+        (
+            client,
+            "POST",
+            "/care/sign-in",
+            {"csrf_token": token, "email": "a\x00b@bank.example", "password": "x", "code": "123456"},
+        ),
         (agent, "GET", "/care/search?q=Li%00Na", None),
         (agent, "GET", "/care/search?q=Li%0bNa", None),
         (agent, "GET", "/care/?flag%00=x", None),
@@ -149,16 +185,27 @@ def test_a_form_text_area_keeps_its_line_breaks_and_tabs(app):
     account_id = make_account(app)
     agent = staff_client(app, Role.AGENT)
     token = csrf_token(agent.get(f"/care/accounts/{account_id}").data)
-    response = agent.post(f"/care/accounts/{account_id}/notes", data={
-        "csrf_token": token, "outcome": "no_answer", "channel": "phone", "text": "Called.\r\n\tNo answer."})
+    response = agent.post(
+        f"/care/accounts/{account_id}/notes",
+        data={"csrf_token": token, "outcome": "no_answer", "channel": "phone", "text": "Called.\r\n\tNo answer."},
+    )
     assert response.status_code == 302
     assert "invisible control characters" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("args", [
-    "min_balance=sNaN", "min_balance=NaN", "max_balance=-Infinity", "min_balance=1e999999",
-    "max_balance=1E%2B999999999", "page=99999999999999999999", "page=%C2%B2", "page=1e5",
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        "min_balance=sNaN",
+        "min_balance=NaN",
+        "max_balance=-Infinity",
+        "min_balance=1e999999",
+        "max_balance=1E%2B999999999",
+        "page=99999999999999999999",
+        "page=%C2%B2",
+        "page=1e5",
+    ],
+)
 def test_care_queue_filters_out_of_bounds_are_a_422(app, args):
     from portal.staff.models import Role
 
@@ -227,8 +274,13 @@ def test_an_export_whose_query_fails_is_an_error_page_not_a_download_cut_off(app
     assert audit_length(app) == before
 
 
-@pytest.mark.parametrize("body", [{"from": "+86 138\u0000 0000 0001", "text": "STOP"},
-                                  {"from": "+86 138 0000 0001", "text": ["nested", {"k\u0000": 1}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"from": "+86 138\u0000 0000 0001", "text": "STOP"},
+        {"from": "+86 138 0000 0001", "text": ["nested", {"k\u0000": 1}]},
+    ],
+)
 def test_a_control_character_in_a_json_body_is_refused(app, client, monkeypatch, body):
     monkeypatch.setitem(app.config, "SMS_INBOUND_KEY", "inbound-key")
     before = audit_length(app)
@@ -239,6 +291,7 @@ def test_a_control_character_in_a_json_body_is_refused(app, client, monkeypatch,
 
 def test_json_nested_past_the_parser_is_a_400(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_INBOUND_KEY", "inbound-key")
-    response = client.post("/hooks/sms/inbound", data="[" * 100_000, content_type="application/json",
-                           headers={"X-SMS-Key": "inbound-key"})
+    response = client.post(
+        "/hooks/sms/inbound", data="[" * 100_000, content_type="application/json", headers={"X-SMS-Key": "inbound-key"}
+    )
     assert response.status_code == 400

@@ -104,8 +104,9 @@ def test_changed_offer_is_refused_and_fresh_offers_shown(app, client, auth, poli
     from portal.accounts.models import CardAccount
 
     query.run(lambda s: setattr(s.execute(select(CardAccount)).scalar_one(), "principal", Decimal("9000.00")))
-    response = client.post(f"/plan/offers/{fp}/accept",
-                           data={"csrf_token": csrf_token(page.data), "full_name": "Li Na", "consent": "y"})
+    response = client.post(
+        f"/plan/offers/{fp}/accept", data={"csrf_token": csrf_token(page.data), "full_name": "Li Na", "consent": "y"}
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/plan/offers")
     assert "Something changed" in client.get("/plan/offers").get_data(as_text=True)
     assert query(select(Plan)) == []
@@ -137,8 +138,11 @@ def test_personalised_request_waits_for_a_supervisor_then_is_signed(app, client,
     post(client, "/plan/budget", {"earnings": "3000", "housing": "2500", "food_housekeeping": "800"})
     offers = client.get("/plan/offers").get_data(as_text=True)
     assert "None of these plans fits your budget right now" in offers
-    personalised = [fp for fp in fingerprints(offers)
-                    if "Ask for this plan" in client.get(f"/plan/offers/{fp}").get_data(as_text=True)]
+    personalised = [
+        fp
+        for fp in fingerprints(offers)
+        if "Ask for this plan" in client.get(f"/plan/offers/{fp}").get_data(as_text=True)
+    ]
     assert personalised
     fp = personalised[0]
     missing_reason = post(client, f"/plan/offers/{fp}/request", {"confirm": "y"})
@@ -153,8 +157,11 @@ def test_personalised_request_waits_for_a_supervisor_then_is_signed(app, client,
     from portal.audit.service import Actor
     from portal.plans.requests import Decision, decide_request, request_digest
 
-    query.run(lambda s: decide_request(plan.id, Decision(True, request_digest(s.get(Plan, plan.id)),
-                                                         "documents seen"), Actor("staff", "7")))
+    query.run(
+        lambda s: decide_request(
+            plan.id, Decision(True, request_digest(s.get(Plan, plan.id)), "documents seen"), Actor("staff", "7")
+        )
+    )
     assert "was approved" in client.get("/plan").get_data(as_text=True)
     signed = post(client, f"/plan/{plan.id}/sign", {"full_name": "Li Na", "consent": "y"})
     assert signed.status_code == 302

@@ -48,8 +48,9 @@ def staff_actor(app: Any, role: str = "agent") -> Actor:
     return Actor("staff", str(staff_id))
 
 
-def issue(app: Any, account_id: int, channel: str = "sms", actor: Actor | None = None,
-          fingerprint: str | None = None) -> tuple[int, str]:
+def issue(
+    app: Any, account_id: int, channel: str = "sms", actor: Actor | None = None, fingerprint: str | None = None
+) -> tuple[int, str]:
     """Issue a link as a member of staff; return its id and the token from the message."""
     actor = actor or staff_actor(app)
     with app.app_context():
@@ -75,6 +76,7 @@ def unavailable_page(response: Any, token: str) -> str:
 
 
 # --- issuing ------------------------------------------------------------------------
+
 
 def test_only_the_hash_of_a_long_random_token_is_stored(app, query, frozen):
     account_id = make_account(app)
@@ -151,13 +153,18 @@ def test_an_agent_may_preselect_only_offers_within_agent_authority(app, frozen):
         with pytest.raises(LinkError) as error:
             issue_plan_link(account_id, "sms", agent, beyond.fingerprint)
         assert error.value.code == "outside_authority"
-    assert get_link(app, issue(app, account_id, actor=agent, fingerprint=within.fingerprint)[0]).offer_fingerprint \
+    assert (
+        get_link(app, issue(app, account_id, actor=agent, fingerprint=within.fingerprint)[0]).offer_fingerprint
         == within.fingerprint
-    assert get_link(app, issue(app, account_id, actor=supervisor, fingerprint=beyond.fingerprint)[0]) \
-        .offer_fingerprint == beyond.fingerprint
+    )
+    assert (
+        get_link(app, issue(app, account_id, actor=supervisor, fingerprint=beyond.fingerprint)[0]).offer_fingerprint
+        == beyond.fingerprint
+    )
 
 
 # --- opening ------------------------------------------------------------------------
+
 
 def test_open_then_sign_in_verifies_the_link(app, client, auth, query, frozen):
     account_id = make_account(app)
@@ -203,8 +210,9 @@ def test_a_preselected_offer_is_shown_accepted_and_the_link_used_up(app, client,
     assert "Our care team suggested this plan" in page
     assert get_link(app, link_id).offer_viewed_at is not None
     accept = f"/plan/offers/{offer.fingerprint}/accept"
-    done = client.post(accept, data={"csrf_token": csrf_token(client.get(accept).data), "full_name": "Li Na",
-                                     "consent": "y"})
+    done = client.post(
+        accept, data={"csrf_token": csrf_token(client.get(accept).data), "full_name": "Li Na", "consent": "y"}
+    )
     assert done.status_code == 302 and "/done" in done.headers["Location"]
     plan = query.one(select(Plan))
     assert plan.channel == "link" and plan.fingerprint == offer.fingerprint
@@ -243,8 +251,14 @@ def test_every_unusable_link_gets_the_same_page(app, client, frozen, monkeypatch
         mark_accepted(used_id, plan_id)
 
     pages = {}
-    for name, token in (("revoked", revoked), ("used", used), ("tampered", tampered), ("unknown", unknown),
-                        ("short", "abc"), ("odd", "%E2%80%A6")):
+    for name, token in (
+        ("revoked", revoked),
+        ("used", used),
+        ("tampered", tampered),
+        ("unknown", unknown),
+        ("short", "abc"),
+        ("odd", "%E2%80%A6"),
+    ):
         response = client.get(f"/l/{token}")
         pages[name] = (response.status_code, unavailable_page(response, token))
     frozen.set(utcnow() + timedelta(hours=71, minutes=59))
@@ -268,6 +282,7 @@ def test_opening_links_is_rate_limited_by_address(app, client):
 
 
 # --- the funnel ---------------------------------------------------------------------
+
 
 def test_funnel_timestamps_case_events_and_audit(app, client, auth, query, frozen):
     account_id = make_account(app)
@@ -295,17 +310,33 @@ def test_funnel_timestamps_case_events_and_audit(app, client, auth, query, froze
             mark_accepted(link_id, plan_id + 1000)
 
     link = get_link(app, link_id)
-    minutes = {step: (getattr(link, f"{step}_at") - t0) // timedelta(minutes=1)
-               for step in ("sent", "delivered", "opened", "verified", "offer_viewed", "accepted")}
+    minutes = {
+        step: (getattr(link, f"{step}_at") - t0) // timedelta(minutes=1)
+        for step in ("sent", "delivered", "opened", "verified", "offer_viewed", "accepted")
+    }
     assert minutes == {"sent": 1, "delivered": 1, "opened": 2, "verified": 3, "offer_viewed": 4, "accepted": 5}
     assert link.used_at == link.accepted_at and link.plan_id == plan_id
     assert link.status(utcnow()) == "used"
     kinds = [k for k in case_kinds(query, account_id) if k.startswith("link_")]
-    assert kinds == ["link_issued", "link_sent", "link_delivered", "link_opened", "link_verified",
-                     "link_offer_viewed", "link_accepted"]
+    assert kinds == [
+        "link_issued",
+        "link_sent",
+        "link_delivered",
+        "link_opened",
+        "link_verified",
+        "link_offer_viewed",
+        "link_accepted",
+    ]
     actions = query(select(AuditEvent.action).where(AuditEvent.action.like("link.%")).order_by(AuditEvent.id))
-    assert actions == ["link.issued", "link.sent", "link.delivered", "link.opened", "link.verified",
-                       "link.offer_viewed", "link.accepted"]
+    assert actions == [
+        "link.issued",
+        "link.sent",
+        "link.delivered",
+        "link.opened",
+        "link.verified",
+        "link.offer_viewed",
+        "link.accepted",
+    ]
     assert client.get(f"/l/{token}").status_code == 410  # used up
 
 
@@ -325,20 +356,23 @@ def test_sms_delivery_report_stamps_delivered(app, client, query, frozen, monkey
 
         assert deliver_due("test", channels={"sms": Gateway()}).sent == 1
     assert get_link(app, link_id).delivered_at is None
-    report = client.post("/hooks/sms/status", json={"reference": str(message_id), "status": "delivered"},
-                         headers={"X-SMS-Key": KEY})
+    report = client.post(
+        "/hooks/sms/status", json={"reference": str(message_id), "status": "delivered"}, headers={"X-SMS-Key": KEY}
+    )
     assert report.status_code == 200 and report.get_json()["matched"] is True
     assert get_link(app, link_id).delivered_at is not None
 
 
 # --- opting out ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("word", ["STOP", "stop", "退订", "TD", "ＳＴＯＰ"])
 def test_reply_stop_opts_out_of_texts(app, client, query, frozen, monkeypatch, word):
     monkeypatch.setitem(app.config, "SMS_INBOUND_KEY", KEY)
     account_id = make_account(app)
-    response = client.post("/hooks/sms/inbound", json={"from": "+8613800000001", "text": word},
-                           headers={"X-SMS-Key": KEY})
+    response = client.post(
+        "/hooks/sms/inbound", json={"from": "+8613800000001", "text": word}, headers={"X-SMS-Key": KEY}
+    )
     assert response.status_code == 200 and response.get_json()["opted_out"] == 1
     assert "optout_sms" in query.one(select(CardAccount.flags))
     assert case_kinds(query, account_id) == ["opted_out"]
@@ -365,11 +399,11 @@ def test_stop_webhook_needs_the_shared_key(app, client, query, monkeypatch):
     assert client.post("/hooks/sms/inbound", json=body).status_code == 401
     assert client.post("/hooks/sms/inbound", json=body, headers={"X-SMS-Key": KEY + "x"}).status_code == 401
     assert query.one(select(CardAccount.flags)) == []
-    other = client.post("/hooks/sms/inbound", data={"from": "13800000001", "text": "hello"},
-                        headers={"X-SMS-Key": KEY})
+    other = client.post("/hooks/sms/inbound", data={"from": "13800000001", "text": "hello"}, headers={"X-SMS-Key": KEY})
     assert other.status_code == 200 and query.one(select(CardAccount.flags)) == []
-    national = client.post("/hooks/sms/inbound", data={"from": "13800000001", "text": "stop"},
-                           headers={"X-SMS-Key": KEY})  # a form post without the country code
+    national = client.post(
+        "/hooks/sms/inbound", data={"from": "13800000001", "text": "stop"}, headers={"X-SMS-Key": KEY}
+    )  # a form post without the country code
     assert national.status_code == 200 and query.one(select(CardAccount.flags)) == ["optout_sms"]
 
 
@@ -424,6 +458,7 @@ def test_one_click_posts_from_one_mail_provider_are_not_limited_by_its_address(a
 
 
 # --- contact rules through the service ----------------------------------------------
+
 
 def test_a_link_issued_at_night_is_held_until_eight(app, query, frozen):
     frozen.set(datetime(2026, 11, 28, 22, 30, tzinfo=SH))
@@ -495,4 +530,3 @@ def test_sign_in_still_works_without_a_link(app, client, auth):
     with client:
         client.get("/account")
         assert link_for_session(1) is None
-

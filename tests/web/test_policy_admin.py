@@ -118,6 +118,7 @@ def event_count(query) -> int:
 
 # --- maker-checker ----------------------------------------------------------------------
 
+
 def test_a_crafted_approval_by_the_author_is_refused_and_changes_nothing(app, maker, checker, query):
     number = submitted(maker)
     # The page offers the author no approval form; a crafted POST must still fail.
@@ -175,8 +176,9 @@ def test_a_crafted_rejection_by_the_author_is_refused(app, maker, checker, query
     number = submitted(maker)
     fields = page_form(checker, f"/admin/policies/{number}/review", f"/admin/policies/{number}/reject")
     own = page_form(maker, "/admin/policies/", "/admin/policies/new")
-    response = maker.post(f"/admin/policies/{number}/reject", data={**fields, "csrf_token": own["csrf_token"],
-                                                                     "reason": "mine"})
+    response = maker.post(
+        f"/admin/policies/{number}/reject", data={**fields, "csrf_token": own["csrf_token"], "reason": "mine"}
+    )
     assert response.status_code == 403 and state_of(query, number) == "pending"
 
 
@@ -228,10 +230,22 @@ def test_every_admin_view_declares_its_roles(app):
         assert (Role.AUDITOR in roles) is (not writes), name  # auditors read, never write
 
 
-READ_PAGES = ["/admin/policies/", "/admin/policies/1", "/admin/policies/1/review", "/admin/policies/diff?a=1&b=1",
-              "/admin/audit/", "/admin/audit/export.csv"]
-WRITE_POSTS = ["/admin/policies/new", "/admin/policies/1/submit", "/admin/policies/1/withdraw",
-               "/admin/policies/1/approve", "/admin/policies/1/reject", "/admin/policies/1/edit"]
+READ_PAGES = [
+    "/admin/policies/",
+    "/admin/policies/1",
+    "/admin/policies/1/review",
+    "/admin/policies/diff?a=1&b=1",
+    "/admin/audit/",
+    "/admin/audit/export.csv",
+]
+WRITE_POSTS = [
+    "/admin/policies/new",
+    "/admin/policies/1/submit",
+    "/admin/policies/1/withdraw",
+    "/admin/policies/1/approve",
+    "/admin/policies/1/reject",
+    "/admin/policies/1/edit",
+]
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])
@@ -274,6 +288,7 @@ def test_policy_admins_read_every_page(app, maker):
 
 # --- the editor -------------------------------------------------------------------------
 
+
 def edit(client, number: int, **changes: str) -> Any:
     url = f"/admin/policies/{number}/edit"
     fields = page_form(client, url)
@@ -287,7 +302,7 @@ def edit(client, number: int, **changes: str) -> Any:
 
 def field_error(html: str, name: str) -> str:
     start = html.index(f'id="{name}-error">') + len(f'id="{name}-error">')
-    return html[start:html.index("</p>", start)]
+    return html[start : html.index("</p>", start)]
 
 
 def test_the_editor_has_an_input_for_every_limit(app, maker):
@@ -295,8 +310,12 @@ def test_the_editor_has_an_input_for_every_limit(app, maker):
 
     number = new_draft(maker)
     fields = page_form(maker, f"/admin/policies/{number}/edit")
-    for section, cls in (("installment", InstallmentLimits), ("relief", ReliefLimits),
-                         ("settlement", SettlementLimits), ("personalised", PersonalisedLimits)):
+    for section, cls in (
+        ("installment", InstallmentLimits),
+        ("relief", ReliefLimits),
+        ("settlement", SettlementLimits),
+        ("personalised", PersonalisedLimits),
+    ):
         for name in cls.__dataclass_fields__:
             if name == "allowed":
                 continue  # an unchecked box posts nothing
@@ -329,25 +348,53 @@ BAD_LIMITS = [
     # (form field, value, message next to it, problem kind)
     ("tiers-1-min_dpd", "31", "Days past due 30 to 30 are not covered by any tier.", "gap"),
     ("tiers-2-min_dpd", "55", "Day 55 is already covered by M2: tiers must not overlap.", "overlap"),
-    ("tiers-2-personalised-max_tenor", "72", "At most 60 months: plans are capped at 5 years (you entered 72).",
-     "tenor over 60"),
-    ("tiers-2-installment-tenors", "6, 12, 84", "At most 60 months: plans are capped at 5 years (you entered 84).",
-     "tenor over 60 in a list"),
-    ("tiers-3-settlement-max_discount", "1.2", "Enter a fraction from 0 up to but not including 1 (under 100%), "
-     "not 1.2.", "percent out of range"),
+    (
+        "tiers-2-personalised-max_tenor",
+        "72",
+        "At most 60 months: plans are capped at 5 years (you entered 72).",
+        "tenor over 60",
+    ),
+    (
+        "tiers-2-installment-tenors",
+        "6, 12, 84",
+        "At most 60 months: plans are capped at 5 years (you entered 84).",
+        "tenor over 60 in a list",
+    ),
+    (
+        "tiers-3-settlement-max_discount",
+        "1.2",
+        "Enter a fraction from 0 up to but not including 1 (under 100%), not 1.2.",
+        "percent out of range",
+    ),
     ("affordability_share", "150", "Enter a fraction from 0 to 1 (0% to 100%), not 150.", "percent out of range"),
     ("tiers-0-installment-min_installment", "-5", "Must not be negative (you entered -5).", "negative"),
     ("tiers-0-installment-max_balance", "100", "The upper end (100) is below the lower end (600).", "min above max"),
     ("tiers-0-max_dpd", "0", "The upper end (0) is below the lower end (1).", "min above max"),
-    ("tiers-0-installment-max_monthly_fee_rate", "0.6", "Enter a rate from 0 to 0.05 (5.00%), not 0.6.",
-     "rate out of range"),
-    ("tiers-2-settlement-agent_max_discount", "0.25", "Must not be more than “Largest discount” (0.2).",
-     "agent authority above the limit"),
-    ("tiers-0-installment-min_installment", "100.555", "Use at most 2 decimal places (you entered 100.555).",
-     "too many decimals"),
+    (
+        "tiers-0-installment-max_monthly_fee_rate",
+        "0.6",
+        "Enter a rate from 0 to 0.05 (5.00%), not 0.6.",
+        "rate out of range",
+    ),
+    (
+        "tiers-2-settlement-agent_max_discount",
+        "0.25",
+        "Must not be more than “Largest discount” (0.2).",
+        "agent authority above the limit",
+    ),
+    (
+        "tiers-0-installment-min_installment",
+        "100.555",
+        "Use at most 2 decimal places (you entered 100.555).",
+        "too many decimals",
+    ),
     ("tiers-2-relief-max_months", "0", "Must be from 1 to 60 (you entered 0).", "out of range"),
-    ("tiers-3-personalised-max_pause_months", "60", "Must be from 0 to 59 (you entered 60).",
-     "pause as long as the plan"),
+    (
+        "tiers-3-personalised-max_pause_months",
+        "60",
+        "Must be from 0 to 59 (you entered 60).",
+        "pause as long as the plan",
+    ),
     ("tiers-1-name", "M1", "M1 appears more than once.", "duplicate"),
     ("cooldown_days", "ninety", "Enter a whole number, e.g. 12.", "not a number"),
     ("tiers-0-installment-max_monthly_fee_rate", "abc", "Enter a number, e.g. 0.05 or 100.00.", "not a number"),
@@ -388,10 +435,19 @@ def test_tiers_can_be_added_and_removed(app, maker, query):
     # Split W/O (180+) into 180-364 and 365+.
     fields = FormReader(url)
     fields.feed(html)
-    values = {**fields.values, "tiers-4-max_dpd": "364", "tiers-5-name": "W/O 1y", "tiers-5-min_dpd": "365",
-              "tiers-5-max_dpd": "", "tiers-5-settlement-allowed": "y", "tiers-5-settlement-max_discount": "0.6",
-              "tiers-5-settlement-deadline_days": "60", "tiers-5-settlement-max_payments": "1",
-              "tiers-5-settlement-agent_max_discount": "0.3", "action": "save"}
+    values = {
+        **fields.values,
+        "tiers-4-max_dpd": "364",
+        "tiers-5-name": "W/O 1y",
+        "tiers-5-min_dpd": "365",
+        "tiers-5-max_dpd": "",
+        "tiers-5-settlement-allowed": "y",
+        "tiers-5-settlement-max_discount": "0.6",
+        "tiers-5-settlement-deadline_days": "60",
+        "tiers-5-settlement-max_payments": "1",
+        "tiers-5-settlement-agent_max_discount": "0.3",
+        "action": "save",
+    }
     response = maker.post(url, data=values)
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     document = query.one(select(PolicyVersion.document).where(PolicyVersion.number == number))
@@ -418,6 +474,7 @@ def test_only_drafts_are_editable(app, maker, query):
 
 # --- reading: list, diff, impact --------------------------------------------------------------
 
+
 def test_the_list_shows_states_authors_and_dates(app, maker, checker):
     number = submitted(maker)
     html = checker.get("/admin/policies/").get_data(as_text=True)
@@ -440,8 +497,8 @@ def test_the_diff_highlights_changed_rows(app, maker):
 
 def impact_rows(html: str) -> dict[tuple[str, str], list[str]]:
     """The impact table as {(tier, offer): [cells]}."""
-    body = re.sub(r"\s+", " ", html[html.index('<table class="impact-table">'):])
-    body = body[:body.index("</table>")]
+    body = re.sub(r"\s+", " ", html[html.index('<table class="impact-table">') :])
+    body = body[: body.index("</table>")]
     rows, tier = {}, ""
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body):
         cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
@@ -473,8 +530,9 @@ def test_the_list_shows_a_due_scheduled_version_as_active(app, maker, checker, q
 
     number = submitted(maker)
     url = f"/admin/policies/{number}/approve"
-    checker.post(url, data={**page_form(checker, f"/admin/policies/{number}/review", url),
-                            "effective_on": "2026-11-29"})
+    checker.post(
+        url, data={**page_form(checker, f"/admin/policies/{number}/review", url), "effective_on": "2026-11-29"}
+    )
     assert "Scheduled" in checker.get("/admin/policies/").get_data(as_text=True)
     from portal.clock import now
 

@@ -68,8 +68,11 @@ def test_saving_records_only_the_changed_limits(ctx):
     draft = workflow.create_draft(MAKER, "CNY")
     policy = load_policy(draft)
     tier = policy.tiers[0]
-    edited = replace(policy, cooldown_days=30, tiers=(
-        replace(tier, installment=replace(tier.installment, tenors=(3, 6, 24))), *policy.tiers[1:]))
+    edited = replace(
+        policy,
+        cooldown_days=30,
+        tiers=(replace(tier, installment=replace(tier.installment, tenors=(3, 6, 24))), *policy.tiers[1:]),
+    )
     workflow.save_draft(draft.number, edited, MAKER)
     (event,) = events("policy.draft_saved")
     assert event.before == {"cooldown_days": 90, "tiers[M1].installment.tenors": [3, 6, 12, 24]}
@@ -90,8 +93,10 @@ def test_an_invalid_draft_is_not_saved(ctx):
 
 def test_only_the_author_edits_submits_or_withdraws(ctx):
     draft = workflow.create_draft(MAKER, "CNY")
-    for step in (lambda: workflow.save_draft(draft.number, load_policy(draft), CHECKER),
-                 lambda: workflow.submit(draft.number, CHECKER)):
+    for step in (
+        lambda: workflow.save_draft(draft.number, load_policy(draft), CHECKER),
+        lambda: workflow.submit(draft.number, CHECKER),
+    ):
         with pytest.raises(workflow.PolicyError, match="not_author"):
             step()
         db.session.rollback()
@@ -101,14 +106,18 @@ def test_only_the_author_edits_submits_or_withdraws(ctx):
     db.session.rollback()
     assert workflow.withdraw(draft.number, MAKER).state == "draft"
     assert [e.after["state"] for e in events() if e.action in ("policy.submitted", "policy.withdrawn")] == [
-        "pending", "draft"]
+        "pending",
+        "draft",
+    ]
 
 
 def test_the_author_can_never_approve_or_reject_their_own_version(ctx):
     version = pending_draft(cooldown_days=30)
     before = len(events())
-    for step in (lambda: workflow.approve(version.number, MAKER, workflow.review_digest(version)),
-                 lambda: workflow.reject(version.number, MAKER, "no")):
+    for step in (
+        lambda: workflow.approve(version.number, MAKER, workflow.review_digest(version)),
+        lambda: workflow.reject(version.number, MAKER, "no"),
+    ):
         with pytest.raises(workflow.PolicyError, match="own_draft"):
             step()
         db.session.rollback()
@@ -131,12 +140,21 @@ def test_approving_now_activates_and_retires_the_previous_version(ctx):
     old = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
     assert old.retired_at == NOW and version.effective_from == NOW and version.approver == "staff:2"
     approved, retired, activated = events()[-3:]
-    assert (approved.action, approved.before, approved.after["state"]) == ("policy.approved", {"state": "pending"},
-                                                                             "active")
-    assert (retired.action, retired.before, retired.after["state"]) == ("policy.retired", {"state": "active"},
-                                                                        "retired")
-    assert (activated.action, activated.before, activated.after["state"]) == ("policy.activated",
-                                                                              {"state": "pending"}, "active")
+    assert (approved.action, approved.before, approved.after["state"]) == (
+        "policy.approved",
+        {"state": "pending"},
+        "active",
+    )
+    assert (retired.action, retired.before, retired.after["state"]) == (
+        "policy.retired",
+        {"state": "active"},
+        "retired",
+    )
+    assert (activated.action, activated.before, activated.after["state"]) == (
+        "policy.activated",
+        {"state": "pending"},
+        "active",
+    )
     assert {e.actor_id for e in (approved, retired, activated)} == {"2"}
     assert verify_chain() is None
 
@@ -159,7 +177,11 @@ def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ct
     assert old.retired_at == at  # retired at the effective moment, not when someone looked
     retired, activated = events()[-2:]
     assert (retired.action, retired.actor_type, activated.action, activated.actor_type) == (
-        "policy.retired", "system", "policy.activated", "system")
+        "policy.retired",
+        "system",
+        "policy.activated",
+        "system",
+    )
     assert activated.before == {"state": "scheduled"} and activated.after["replaces"] == 1
 
 
@@ -222,8 +244,11 @@ def test_rejecting_needs_a_reason_and_is_final(ctx):
         workflow.reject(version.number, CHECKER, "  ")
     db.session.rollback()
     rejected = workflow.reject(version.number, CHECKER, "Tenors too long for M1")
-    assert (rejected.state, rejected.decision_comment, rejected.approver) == ("rejected", "Tenors too long for M1",
-                                                                             "staff:2")
+    assert (rejected.state, rejected.decision_comment, rejected.approver) == (
+        "rejected",
+        "Tenors too long for M1",
+        "staff:2",
+    )
     assert events()[-1].after == {"state": "rejected", "comment": "Tenors too long for M1"}
     with pytest.raises(workflow.PolicyError, match="not_pending"):
         workflow.approve(version.number, CHECKER, workflow.review_digest(version))
@@ -257,8 +282,10 @@ def test_an_approval_names_the_content_reviewed_and_a_later_change_refuses_it(ct
     reviewed = workflow.review_digest(version)
     workflow.withdraw(version.number, MAKER)
     policy = load_policy(version)
-    greedy = replace(policy, tiers=tuple(replace(t, settlement=replace(t.settlement, max_discount=Decimal("0.9")))
-                                         for t in policy.tiers))
+    greedy = replace(
+        policy,
+        tiers=tuple(replace(t, settlement=replace(t.settlement, max_discount=Decimal("0.9"))) for t in policy.tiers),
+    )
     workflow.save_draft(version.number, greedy, MAKER)
     workflow.submit(version.number, MAKER, "same as before")
     before = len(events())

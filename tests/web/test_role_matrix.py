@@ -20,14 +20,26 @@ from tests.conftest import CardholderAuth, csrf_token, make_account
 from tests.staff_helpers import StaffAuth, make_staff
 
 PUBLIC = {
-    "static", "auth.home", "auth.sign_in", "auth.enter_code", "auth.sign_out", "auth.set_language",
-    "education.index", "education.topic", "dev.outbox",
-    "staff.sign_in", "staff.sign_out", "staff.enrol",
+    "static",
+    "auth.home",
+    "auth.sign_in",
+    "auth.enter_code",
+    "auth.sign_out",
+    "auth.set_language",
+    "education.index",
+    "education.topic",
+    "dev.outbox",
+    "staff.sign_in",
+    "staff.sign_out",
+    "staff.enrol",
     "agreements.verify",
     # Public URL, but the view itself answers 404 to anyone who may not have the object.
     "agreements.download",
     # A plan link opens to identity checks; opt-out links and provider webhooks carry their own proof.
-    "links.open_plan_link", "optout.unsubscribe", "optout.sms_inbound", "optout.sms_status",
+    "links.open_plan_link",
+    "optout.unsubscribe",
+    "optout.sms_inbound",
+    "optout.sms_status",
 }
 
 # POSTs that need no CSRF token, each for a reason: the RFC 8058 one-click unsubscribe is
@@ -76,8 +88,11 @@ def test_every_route_is_declared(app):
 def test_staff_areas_are_staff_only(app):
     staff, _cardholder, _public, _ = classify(app)
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(("/care", "/admin")) and rule.endpoint not in {"staff.sign_in", "staff.sign_out",
-                                                                                "staff.enrol"}:
+        if rule.rule.startswith(("/care", "/admin")) and rule.endpoint not in {
+            "staff.sign_in",
+            "staff.sign_out",
+            "staff.enrol",
+        }:
             assert rule.endpoint in staff, f"{rule.rule} is under a staff prefix but has no @staff_required"
 
 

@@ -62,9 +62,16 @@ def test_unknown_card_and_wrong_date_look_the_same_as_a_wrong_code(app, client, 
 
 
 def test_malformed_card_number_and_date_get_form_messages(app, client, auth):
-    for card, dob in [("1234", "1988-04-12"), ("6222000000000018", "1988-04-12"), ("abc" * 5, "1988-04-12"),
-                      (CARD, "1988-13-45"), (CARD, "2999-01-01"), (CARD, ""), ("", "1988-04-12"),
-                      ("<script>alert(1)</script>", "'; drop table x;--")]:
+    for card, dob in [
+        ("1234", "1988-04-12"),
+        ("6222000000000018", "1988-04-12"),
+        ("abc" * 5, "1988-04-12"),
+        (CARD, "1988-13-45"),
+        (CARD, "2999-01-01"),
+        (CARD, ""),
+        ("", "1988-04-12"),
+        ("<script>alert(1)</script>", "'; drop table x;--"),
+    ]:
         response = auth.start(card=card, dob=dob)
         assert response.status_code == 422, (card, dob)
         assert b"Please check what you entered" in response.data

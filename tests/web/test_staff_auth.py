@@ -50,13 +50,14 @@ def test_wrong_password_wrong_code_and_unknown_email_look_the_same(app, client, 
     for answer in answers:
         assert answer.status_code == 422 and GENERIC in answer.data
         text = answer.get_data(as_text=True)
-        bodies.add(text[text.index("<main"):].split('name="csrf_token"')[0])
+        bodies.add(text[text.index("<main") :].split('name="csrf_token"')[0])
     assert len(bodies) == 1  # not even the markup differs before the form
     failures = [a for a in actions(query) if a == "staff.signin_failed"]
     assert len(failures) == 4
     # An unknown e-mail is audited by a keyed hash, never in clear.
-    unknown = query(select(AuditEvent).where(AuditEvent.object_id.is_(None),
-                                             AuditEvent.action == "staff.signin_failed"))
+    unknown = query(
+        select(AuditEvent).where(AuditEvent.object_id.is_(None), AuditEvent.action == "staff.signin_failed")
+    )
     assert "nobody" not in str(unknown[0].after) and len(unknown[0].after["email_sha256"]) == 64
 
 
@@ -214,6 +215,7 @@ def test_deactivated_staff_lose_their_session(app, client, query, frozen):
 
 # --- enrolment -------------------------------------------------------------------
 
+
 def create_via_cli(app, email="new.agent@bank.example", role="agent"):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["portal", "staff", "create", "--email", email, "--role", role, "--name", "New Agent"])
@@ -229,8 +231,9 @@ def enrol(client, path, password="a long enough passphrase", code=None, confirm=
     text = page.get_data(as_text=True)
     secret = text.split('<code class="secret">')[1].split("</code>")[0]
     code = code or pyotp.TOTP(secret).at(clock.now())
-    response = client.post(path, data={"csrf_token": csrf_token(text), "password": password,
-                                       "confirm": confirm or password, "code": code})
+    response = client.post(
+        path, data={"csrf_token": csrf_token(text), "password": password, "confirm": confirm or password, "code": code}
+    )
     return response, secret
 
 
@@ -328,8 +331,9 @@ def test_demo_creates_one_staff_member_per_role_once(app, query):
 def test_sign_in_attempts_are_rate_limited_per_email(app, client, frozen):
     _, email, _password, _secret = make_staff(app, Role.AGENT)
     staff = StaffAuth(client)
-    codes = [staff.post(email.upper() if n % 2 else email, "wrong password here", "123456").status_code
-             for n in range(11)]
+    codes = [
+        staff.post(email.upper() if n % 2 else email, "wrong password here", "123456").status_code for n in range(11)
+    ]
     assert codes[:10] == [422] * 10 and codes[10] == 429
     # Another person is not held back by it.
     _, other, other_password, other_secret = make_staff(app, Role.AGENT)
