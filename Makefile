@@ -62,6 +62,8 @@ public-url:
 
 lint: setup-test
 	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff format --check portal tests bench
+	$(BIN)/mypy portal
 
 fmt: setup-test
 	$(BIN)/ruff format portal tests bench
