@@ -18,13 +18,12 @@ from flask_babel import force_locale, gettext, ngettext
 
 from portal import jurisdictions
 from portal.accounts.models import CardAccount
-from portal.audit.service import Actor, record
+from portal.audit.service import Actor
 from portal.db_types import utcnow
-from portal.extensions import db
 from portal.i18n import local_date, money
 from portal.notifications.models import OutboxMessage
-from portal.notifications.rules import BLOCK, HOLD, ContactFacts, decide_service
-from portal.notifications.service import contact_settings, note_blocked, recipient_for
+from portal.notifications.rules import ContactFacts, decide_service
+from portal.notifications.service import contact_settings, queue_collection_message, recipient_for
 
 KINDS = ("request_received", "request_approved", "request_declined", "plan_accepted", "promise_recorded")
 
@@ -49,37 +48,7 @@ def _queue(account: CardAccount, kind: str, body: str, actor: Actor) -> OutboxMe
     if channel == "email":
         with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
             subject = gettext("About your card repayment plan")
-    message = OutboxMessage(
-        account_id=account.id,
-        kind=kind,
-        channel=channel,
-        recipient=recipient,
-        locale=account.cardholder.locale,
-        subject=subject,
-        body=body,
-        status="queued",
-        collection=False,
-        send_after=decision.send_at,
-        held_reason=decision.reason if decision.action == HOLD else None,
-        attempts=0,
-    )
-    db.session.add(message)
-    db.session.flush()
-    if decision.action == BLOCK:
-        note_blocked(message, decision.reason or "blocked", actor)
-        return message
-    record(
-        actor,
-        "message.queued",
-        ("outbox_message", message.id),
-        after={
-            "kind": kind,
-            "channel": channel,
-            "send_after": decision.send_at.isoformat(),
-            "held_reason": message.held_reason,
-        },
-    )
-    return message
+    return queue_collection_message(account, channel, kind, subject, body, actor, decision=decision, collection=False)
 
 
 def _url(path: str) -> str:

@@ -142,8 +142,12 @@ def queue_collection_message(
     decision: Decision | None = None,
     secret: str | None = None,
     secret_until: datetime | None = None,
+    collection: bool = True,
 ) -> OutboxMessage:
     """Queue a collection message under the contact rules; the caller commits.
+
+    A service message (``collection=False``: a confirmation of what the cardholder did)
+    comes with its own ``decision`` under the service rules, and is queued the same way.
 
     The message is queued to go now, held until the next allowed time, or blocked (kept
     with the rule as its reason and a ``message_blocked`` case event). A ``secret`` (a
@@ -162,7 +166,7 @@ def queue_collection_message(
         subject=subject,
         body=body,
         status="queued",
-        collection=True,
+        collection=collection,
         send_after=decision.send_at,
         held_reason=decision.reason if decision.action == HOLD else None,
         link_id=link_id,
