@@ -22,8 +22,9 @@ from portal.audit.service import Actor
 from portal.db_types import utcnow
 from portal.i18n import local_date, money
 from portal.notifications.models import OutboxMessage
-from portal.notifications.rules import ContactFacts, decide_service
+from portal.notifications.rules import ContactFacts, Decision, decide_service
 from portal.notifications.service import contact_settings, queue_collection_message, recipient_for
+from portal.plans.labels import decline_reason_message
 
 KINDS = ("request_received", "request_approved", "request_declined", "plan_accepted", "promise_recorded")
 
@@ -37,13 +38,18 @@ def _channel(account: CardAccount) -> str:
     return "email" if holder.email else "sms"
 
 
+def service_decision(account: CardAccount, channel: str) -> Decision:
+    """The service-message rules for ``account`` now: when queued, and again when sent."""
+    facts = ContactFacts(time_zone=account.time_zone, flags=frozenset(account.flags or ()))
+    return decide_service(channel, utcnow(), facts, contact_settings())
+
+
 def _queue(account: CardAccount, kind: str, body: str, actor: Actor) -> OutboxMessage | None:
     channel = _channel(account)
     recipient = recipient_for(account, channel)
     if not recipient:
         return None  # nowhere to write to; the pages show the same news
-    facts = ContactFacts(time_zone=account.time_zone, flags=frozenset(account.flags or ()))
-    decision = decide_service(channel, utcnow(), facts, contact_settings())
+    decision = service_decision(account, channel)
     subject = None
     if channel == "email":
         with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
@@ -84,13 +90,13 @@ def request_approved(
     return _queue(account, "request_approved", body, actor)
 
 
-def request_declined(account: CardAccount, reason: str, actor: Actor) -> OutboxMessage | None:
+def request_declined(account: CardAccount, reason_code: str | None, actor: Actor) -> OutboxMessage | None:
     with force_locale(account.cardholder.locale), jurisdictions.serving(account.jurisdiction):
         body = gettext(
             "%(bank)s: we could not approve your plan request. %(reason)s You can choose another plan or "
             "promise a payment here: %(url)s, or call us on %(phone)s.",
             bank=current_app.config["BANK_NAME"],
-            reason=reason,
+            reason=decline_reason_message(reason_code),
             url=_url("/plan"),
             phone=jurisdictions.care_phone(),
         )

@@ -26,6 +26,7 @@ from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
 from portal.integrations.registry import channels_for
+from portal.notifications import confirmations
 from portal.notifications.models import OutboxMessage
 from portal.notifications.rules import BLOCK, HOLD
 from portal.notifications.secrets import forget_expired_secrets, forget_secret, secret_lost
@@ -132,8 +133,14 @@ def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
     if secret_lost(message):
         _fail(message, "its code or link expired before it could be sent", report)
         return None
-    if message.collection and account is not None:
-        decision = check_contact(account, message.channel, exclude_message_id=message.id)
+    # Collection messages and confirmations are judged again as they go: a STOP reply or a
+    # "no messages" choice made while one waited for contact hours is honoured.
+    if account is not None and (message.collection or message.kind in confirmations.KINDS):
+        decision = (
+            check_contact(account, message.channel, exclude_message_id=message.id)
+            if message.collection
+            else confirmations.service_decision(account, message.channel)
+        )
         if decision.action == BLOCK:
             note_blocked(message, decision.reason or "blocked", SYSTEM)
             report.blocked += 1

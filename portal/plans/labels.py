@@ -20,3 +20,10 @@ assert set(DECLINE_REASON_TEXT) == set(DECLINE_REASONS)
 def decline_reason_text(code: str | None) -> str:
     """The plain-words reason for ``code`` (the general one when unknown)."""
     return str(DECLINE_REASON_TEXT.get(code or "other", DECLINE_REASON_TEXT["other"]))
+
+
+def decline_reason_message(code: str | None) -> str:
+    """The reason as a text message says it: there, no note follows to say more."""
+    if (code or "other") not in DECLINE_REASON_TEXT or code in (None, "other"):
+        return str(_l("Our team could not agree this plan. Sign in to read why."))
+    return decline_reason_text(code)

@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from portal.accounts.models import CardAccount
+from portal.agreements.key_terms import RULES_KEY
 from portal.audit.service import Actor, record
 from portal.cases.service import REASONS, add_event, latest_budget
 from portal.db_types import utcnow
@@ -29,7 +30,6 @@ from portal.domain.schedule import Quote, Waived
 from portal.domain.terms import fingerprint as offer_fingerprint
 from portal.extensions import db
 from portal.notifications import confirmations
-from portal.plans.labels import decline_reason_text
 from portal.plans.models import DECLINE_REASONS, Plan, PlanInstallment
 from portal.plans.service import (
     _RATE_PLACES,
@@ -213,7 +213,7 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
 
 def _tell_cardholder(plan: Plan, account: CardAccount, actor: Actor) -> None:
     if plan.state == "declined":
-        confirmations.request_declined(account, decline_reason_text(plan.decline_reason), actor)
+        confirmations.request_declined(account, plan.decline_reason, actor)
         return
     first = plan.installments[0]
     confirmations.request_approved(account, plan.id, first.total, len(plan.installments), first.due_date, actor)
@@ -236,15 +236,18 @@ def _requote(plan: Plan, decision: Decision) -> None:
     waived = Waived(**{k: Decimal(str(v)) for k, v in plan.waived.items()})
     # The first due date as offered; a pause moves it on from there.
     first_due = plan.installments[0].due_date
+    limits = personalised_limits(plan)
     months = decision.months
     if months is None and decision.monthly is None:
-        months = len(plan.installments)
+        # The length as requested, shortened where a pause would take it past the tier's
+        # longest plan (a pause counts towards it).
+        months = min(len(plan.installments), limits.max_tenor - decision.pause_months)
     try:
         terms, quote = personalised_quote(
             plan.currency,
             plan.balance_at_acceptance,
             waived,
-            personalised_limits(plan),
+            limits,
             first_due,
             months=months,
             monthly=decision.monthly,
@@ -253,7 +256,9 @@ def _requote(plan: Plan, decision: Decision) -> None:
     except PersonaliseError as error:
         raise PlanError(error.code) from error
     _replace_schedule(plan, quote)
-    plan.terms = {**as_json(terms), "pause_months": decision.pause_months}
+    # The missed-payment rules frozen when the request was made stay those the plan is judged by.
+    frozen = {key: value for key, value in (plan.terms or {}).items() if key == RULES_KEY}
+    plan.terms = {**as_json(terms), **frozen, "pause_months": decision.pause_months}
     plan.fingerprint = offer_fingerprint(terms, quote)
     plan.pause_months = decision.pause_months
 

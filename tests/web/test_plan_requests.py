@@ -90,7 +90,7 @@ def test_a_settlement_needing_approval_can_be_requested_with_the_case_file_budge
     auth.sign_in()
     budget(client)
     with client.session_transaction() as session:
-        session.pop("budget", None)  # the request reads the case file, not the session
+        session.pop("budget_event", None)  # the request reads the case file, not the session
     fingerprint = offers_needing_approval(app, account_id, "settlement")[0]
     page = client.get(f"/plan/offers/{fingerprint}/request").get_data(as_text=True)
     assert "Ask for this plan" in page and 'name="monthly"' not in page
@@ -190,6 +190,13 @@ def test_a_declined_request_says_why_and_what_to_do_next(app, client, auth, poli
     assert "/plan/offers" in start and "/plan/promise" in start
     [message] = messages(query, "request_declined")
     assert message.locale == "zh_Hans" and "/plan" in message.body
+    from flask_babel import force_locale
+
+    from portal.plans.labels import DECLINE_REASON_TEXT
+
+    with app.test_request_context(), force_locale("zh_Hans"):
+        reason = str(DECLINE_REASON_TEXT["need_documents"])
+    assert reason in message.body  # the reason in the cardholder's language, whatever the supervisor's
 
 
 def test_a_decision_on_a_request_that_changed_is_refused(app, client, auth, policy, query, frozen, staff):
@@ -282,6 +289,15 @@ def test_confirmations_keep_contact_hours_and_the_cardholders_no_contact(app, cl
     [held] = messages(query, "promise_recorded")
     assert held.status == "queued" and held.held_reason == "outside_hours"
     assert held.send_after == datetime(2026, 11, 29, 0, 0, tzinfo=UTC)  # 08:00 the next morning
+    # A STOP reply overnight is honoured for the confirmation already waiting for 08:00.
+    from portal.notifications.delivery import deliver_due
+
+    query.run(lambda s: setattr(s.get(CardAccount, account_id), "flags", ["optout_sms"]))
+    frozen.set(datetime(2026, 11, 29, 0, 5, tzinfo=UTC))
+    with app.app_context():
+        deliver_due("test-worker")
+    [waited] = messages(query, "promise_recorded")
+    assert (waited.status, waited.blocked_reason) == ("blocked", "optout_sms")
     query.run(lambda s: setattr(s.get(CardAccount, account_id), "flags", ["do_not_contact"]))
     cardholder = Actor("cardholder", str(account_id))
     query.run(lambda s: confirmations.request_received(s.get(CardAccount, account_id), cardholder))
@@ -301,3 +317,17 @@ def test_a_bad_monthly_amount_is_explained_not_an_error(app, client, auth, polic
     response = decide(staff, plan_id, decision="approve", monthly=monthly)
     assert response.status_code == 422
     assert query.one(select(Plan.state)) == "pending_approval"
+
+
+def test_a_pause_alone_shortens_the_plan_to_fit_the_longest_length(app, client, auth, policy, query, frozen, staff):
+    account_id = make_account(app, dpd=95, principal="30000.00")
+    auth.sign_in()
+    fingerprint = offers_needing_approval(app, account_id, "personalised")[0]
+    post(client, f"/plan/offers/{fingerprint}/request", {"confirm": "y", "reason": "illness"})
+    offered = the_plan(app)
+    approved = decide(staff, offered.id, decision="approve", pause_months="2")
+    assert approved.status_code == 302
+    plan = the_plan(app)
+    assert plan.state == "pending_signature" and plan.pause_months == 2
+    assert len(plan.installments) + 2 <= max(len(offered.installments), 60)
+    assert plan.terms["missed_payment"] == offered.terms["missed_payment"]  # the rules frozen at the request
