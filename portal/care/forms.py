@@ -16,7 +16,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import DateField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from portal.care import labels
 from portal.care.service import CONTACT_CHANNELS, FLAGS, MAX_NOTE, OUTCOMES
@@ -128,7 +128,7 @@ class DecisionForm(PortalForm):
     """A supervisor's decision on a request. ``shown`` is the digest of the request as
     rendered; the service refuses the decision if the request differs now."""
 
-    shown = HiddenField(validators=[InputRequired(), Length(min=64, max=64)])
+    shown = HiddenField(validators=[InputRequired(), Regexp("^[0-9a-f]{64}$")])
     decision = RadioField(
         _l("Decision"),
         choices=[SelectChoice("approve", _l("Approve")), SelectChoice("decline", _l("Decline"))],

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from portal.domain.policy import OfferPolicy, PolicyFormatError, Tier
 from portal.domain.policy_io import dump
@@ -302,7 +302,7 @@ class SubmitForm(PortalForm):
 
 class ApproveForm(PortalForm):
     # workflow.review_digest of the version the page shows; set by the view, never typed.
-    reviewed = HiddenField(validators=[InputRequired(), Length(min=64, max=64)])
+    reviewed = HiddenField(validators=[InputRequired(), Regexp("^[0-9a-f]{64}$")])
     effective_on = DateField(_l("Effective from (date, your time zone; empty: now)"), validators=[Optional()])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
 

@@ -236,7 +236,7 @@ def approve(
     """
     lock_chain()
     version = _pending_for_checker(number, actor)
-    if not hmac.compare_digest(reviewed, review_digest(version)):
+    if not hmac.compare_digest(reviewed.encode(), review_digest(version).encode()):
         raise PolicyError("changed_since_review")
     _check(load_policy(version), version)
     now = utcnow()
