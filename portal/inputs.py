@@ -48,8 +48,29 @@ def has_control(text: str, *, multi_line: bool = False) -> bool:
     return (_CONTROL_IN_TEXT if multi_line else _CONTROL_IN_LINE).search(text) is not None
 
 
+# Views that read control characters themselves and must not lose the message: a text
+# reply badly decoded by the SMS gateway may still say STOP.
+_CLEANS_ITS_OWN_INPUT: set[str] = set()
+
+
+def cleans_its_own_input(view: Any) -> Any:
+    """Mark ``view`` as removing control characters itself (see :func:`without_controls`)."""
+    _CLEANS_ITS_OWN_INPUT.add(f"{view.__module__}.{view.__name__}")
+    return view
+
+
+def without_controls(text: str) -> str:
+    """``text`` with every control character removed."""
+    return _CONTROL_IN_LINE.sub("", text)
+
+
 def refuse_control_characters() -> None:
     """Before every request: a control character anywhere the views read is a 400."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and f"{view.__module__}.{view.__name__}" in _CLEANS_ITS_OWN_INPUT:
+        return
     view_args = [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
     for key, value in [*request.args.items(multi=True), *view_args]:
         if has_control(key) or has_control(value):

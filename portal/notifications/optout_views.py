@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from portal.extensions import csrf, limiter
 from portal.forms import PortalForm
+from portal.inputs import cleans_its_own_input, without_controls
 from portal.integrations.sms import KEY_HEADER
 from portal.notifications.delivery import record_delivery_report
 from portal.notifications.optout import account_for_unsubscribe, handle_inbound_sms, unsubscribe_email
@@ -45,12 +46,13 @@ def _text(data: dict[str, Any], *names: str) -> str:
     for name in names:
         value = data.get(name)
         if isinstance(value, str | int):
-            return str(value)[:1000]
+            return without_controls(str(value))[:1000]
     return ""
 
 
 @bp.route("/hooks/sms/inbound", methods=["POST"])
 @csrf.exempt
+@cleans_its_own_input
 def sms_inbound() -> Response:
     """A text from a cardholder. ``{"from": "+86…", "text": "STOP"}`` (JSON or form).
 

@@ -49,8 +49,11 @@ def test_language_switcher_keeps_the_page_and_refuses_unknown_locales(app, clien
     # Never an open redirect.
     assert client.get("/language/en?next=//evil.example/").headers["Location"] == "/"
     assert client.get("/language/en?next=https://evil.example/").headers["Location"] == "/"
-    for evil in ("/%09/evil.example/x", "/%0a/evil.example", "/%5C/evil.example", "%2F%2Fevil.example"):
+    for evil in ("/%5C/evil.example", "%2F%2Fevil.example"):
         assert client.get(f"/language/en?next={evil}").headers["Location"] == "/", evil
+    for evil in ("/%09/evil.example/x", "/%0a/evil.example"):  # control characters: refused at the edge
+        response = client.get(f"/language/en?next={evil}")
+        assert response.status_code == 400 and "Location" not in response.headers, evil
 
 
 def test_another_cardholders_account_id_is_not_found(app, client, auth):

@@ -56,7 +56,7 @@ def test_stop_words_in_each_language_stop_texts(app, query, hook, frozen, text):
 
 def test_any_other_reply_reaches_the_case_file_for_an_agent(app, client, query, hook, frozen):
     account_id = make_account(app)
-    assert hook("I lost my job last month, can someone call me after 6?") == {
+    assert hook("I lost my job last month, can someone call me after 6?\x00") == {
         "ok": True,
         "opted_out": 0,
         "filed": 1,
@@ -64,7 +64,7 @@ def test_any_other_reply_reaches_the_case_file_for_an_agent(app, client, query, 
     assert flags(query) == []  # not a STOP word: nothing stops, and nothing is dropped
     [event] = case_events(query, account_id)
     assert (event.kind, event.actor_type) == ("sms_reply", "cardholder")
-    assert event.data == {"text": "I lost my job last month, can someone call me after 6?"}
+    assert event.data == {"text": "I lost my job last month, can someone call me after 6?"}  # NUL dropped
     audit = query.one(select(AuditEvent).where(AuditEvent.action == "contact.reply_received"))
     assert audit.after == {"event": event.id, "channel": "sms", "length": 54}  # the words stay on the case file
     signed_in_staff(app, client, Role.AGENT)
