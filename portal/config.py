@@ -62,6 +62,8 @@ def _audit_key(env: dict[str, str], production: bool, secret: str, card_key: str
             "PORTAL_AUDIT_KEY must be set to a random value of 32+ characters in production, "
             "distinct from PORTAL_SECRET_KEY and PORTAL_CARD_HASH_KEY"
         )
+    if production:
+        _strong_key("PORTAL_AUDIT_KEY", key)
     return key or hmac.new(secret.encode(), b"portal-audit-chain", hashlib.sha256).hexdigest()
 
 

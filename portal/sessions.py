@@ -25,7 +25,9 @@ SESSION_TOKEN = "sid"  # noqa: S105 - the name of a session key, not a secret
 
 
 def fresh_session() -> None:
-    """Drop everything in the cookie except the language."""
+    """Drop everything in the cookie except the language; a server-side session it
+    named ends (signing in again must not leave the earlier token working)."""
+    end_session(session.get(SESSION_TOKEN), utcnow(), "replaced")
     locale = session.get("locale")
     session.clear()
     if locale:

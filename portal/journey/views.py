@@ -144,7 +144,7 @@ def from_link() -> Response:
     the (skippable) budget check, so that nobody signs a plan before seeing if it fits."""
     link = link_for_session(_account().id)
     if link is not None and link.offer_fingerprint:
-        if session.get("budget") is None:
+        if session.get(BUDGET) is None:
             return redirect(url_for("journey.budget", offer=link.offer_fingerprint))
         return redirect(url_for("journey.offer", fingerprint=link.offer_fingerprint))
     return redirect(url_for("journey.start"))

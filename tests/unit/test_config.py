@@ -145,7 +145,7 @@ def test_production_needs_its_own_audit_key(tmp_path: Path):
 
     write_p12(tmp_path / "bank.p12", b"pass")
     settings = {**PRODUCTION, "PORTAL_SIGNING_P12": str(tmp_path / "bank.p12"), "PORTAL_SIGNING_P12_PASSWORD": "pass"}
-    for key in (None, "short", SECRET, CARD_KEY):  # missing, weak, the secret key, the card key
+    for key in (None, "short", "a" * 40, SECRET, CARD_KEY):  # missing, short, predictable, the other keys
         env = {k: v for k, v in settings.items() if k != "PORTAL_AUDIT_KEY"}
         if key is not None:
             env["PORTAL_AUDIT_KEY"] = key
