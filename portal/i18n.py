@@ -87,7 +87,12 @@ def local_date(value: date | datetime | None, style: str = "long", tz: str | Non
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(tz) if tz else get_timezone()).date()
-    return babel_format_date(value, style, locale=date_locale())
+    locale = date_locale()
+    if style == "short" and not str(Locale.parse(locale).date_formats["short"].pattern).startswith("y"):
+        # "1/2/2027" is read as 1 February or as January 2 depending on where one grew
+        # up; only a year-first short date ("2027/2/1") is safe. Others name the month.
+        style = "medium"
+    return babel_format_date(value, style, locale=locale)
 
 
 def local_datetime(value: datetime | None, style: str = "medium", tz: str | None = None) -> str:
