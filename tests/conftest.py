@@ -35,20 +35,20 @@ def need(condition: bool, what: str) -> None:
     pytest.skip(f"{what} is not available; install it to run this test")
 
 
-def postgres_url() -> str | None:
-    """Create the test database if needed; return its URL, or None if no server."""
+def postgres_url(name: str = PG_TEST_DB) -> str | None:
+    """Create the test database ``name`` if needed; return its URL, or None if no server."""
     import sqlalchemy as sa
 
     try:
         engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_TEST_DB}).scalar()
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
             if not exists:
-                conn.execute(sa.text(f'CREATE DATABASE "{PG_TEST_DB}"'))
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
     except Exception:
         return None
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
 def reset_schema(app: Flask) -> None:

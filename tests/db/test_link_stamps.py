@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -16,7 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.cases.models import CaseEvent
 from portal.db_types import utcnow
 from portal.extensions import db
-from tests.conftest import PG_ADMIN_URL, PG_TEST_DB, make_account, make_app, need, reset_schema
+from tests.conftest import PG_TEST_DB, make_account, make_app, need, postgres_url, reset_schema
 
 pytestmark = pytest.mark.postgres
 DATABASE = f"{PG_TEST_DB}_links"  # its own database: parallel runs with other names do not collide
@@ -25,18 +24,11 @@ OPENERS = 30
 
 @pytest.fixture(scope="module")
 def pg_app() -> Iterator[Flask]:
-    try:
-        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}).scalar():
-                conn.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-        engine.dispose()
-        available = True
-    except sa.exc.OperationalError:
-        available = False
-    need(available, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
+    url = postgres_url(DATABASE)
+    need(url is not None, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
+    assert url is not None
     app = make_app(
-        PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE,
+        url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": OPENERS, "max_overflow": 10, "pool_timeout": 60},
     )
     reset_schema(app)

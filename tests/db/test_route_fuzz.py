@@ -29,7 +29,7 @@ from werkzeug.routing import IntegerConverter, Rule
 from portal.audit.service import SYSTEM
 from portal.extensions import db
 from portal.staff.models import Role
-from tests.conftest import PG_ADMIN_URL, PG_TEST_DB, last_code, make_account, make_app, need, reset_schema
+from tests.conftest import PG_TEST_DB, last_code, make_account, make_app, need, postgres_url, reset_schema
 from tests.staff_helpers import current_totp, make_staff
 from tests.web.test_role_matrix import classify
 
@@ -221,18 +221,11 @@ class Identity:
 
 @pytest.fixture(scope="module")
 def fuzz_app() -> Iterator[Flask]:
-    try:
-        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}).scalar():
-                conn.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-        engine.dispose()
-        available = True
-    except sa.exc.OperationalError:
-        available = False
-    need(available, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
+    url = postgres_url(DATABASE)
+    need(url is not None, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
+    assert url is not None
     app = make_app(
-        PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE,
+        url,
         WTF_CSRF_ENABLED=False,
         RATELIMIT_ENABLED=False,
         SMS_INBOUND_KEY=SMS_KEY,
