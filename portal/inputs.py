@@ -68,6 +68,12 @@ def refuse_control_characters() -> None:
     """Before every request: a control character anywhere the views read is a 400."""
     from flask import current_app
 
+    strings: list[str] = []
+    if request.is_json:
+        try:
+            strings = list(_strings(request.get_json(silent=True)))
+        except RecursionError:  # nested deeper than Python's parser (or this walk) goes
+            raise BadRequest() from None
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and f"{view.__module__}.{view.__name__}" in _CLEANS_ITS_OWN_INPUT:
         return
@@ -78,13 +84,8 @@ def refuse_control_characters() -> None:
     for key, value in request.form.items(multi=True):
         if has_control(key) or has_control(value, multi_line=True):
             raise ControlCharacterError()
-    if request.is_json:
-        try:
-            strings = list(_strings(request.get_json(silent=True)))
-        except RecursionError:  # nested deeper than Python's parser (or this walk) goes
-            raise BadRequest() from None
-        if any(has_control(text, multi_line=True) for text in strings):
-            raise ControlCharacterError()
+    if any(has_control(text, multi_line=True) for text in strings):
+        raise ControlCharacterError()
     if has_control(request.headers.get("User-Agent", "")):  # kept as signing evidence
         raise ControlCharacterError()
 
