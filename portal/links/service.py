@@ -35,6 +35,7 @@ from portal.notifications.models import SECRET_MASK
 from portal.notifications.rules import BLOCK
 from portal.notifications.secrets import forget_link_secrets
 from portal.notifications.service import check_contact, queue_collection_message, recipient_for
+from portal.staff.models import StaffUser
 
 DEFAULT_EXPIRY_HOURS = 72
 TOKEN_BYTES = 32  # 256 bits
@@ -84,15 +85,10 @@ def _check_channel(account: CardAccount, channel: str) -> None:
 
 
 def _staff_role(actor: Actor) -> str | None:
-    """The actor's staff role, or None when staff roles are not installed or unknown."""
+    """The actor's staff role, or None for an actor who is not staff."""
     if actor.type != "staff" or actor.id is None:
         return None
-    try:
-        from portal.staff.models import StaffUser
-    except ImportError:  # the staff package is not part of this build
-        return None
-    raw = actor.id.removeprefix("s:")
-    user = db.session.get(StaffUser, int(raw)) if raw.isdigit() else None
+    user = db.session.get(StaffUser, int(actor.id)) if actor.id.isdigit() else None
     return str(user.role) if user is not None else "agent"  # unknown staff: least authority
 
 

@@ -386,7 +386,6 @@ def offers_by_authority(app, account_id):
 
 
 def test_link_page_previews_in_the_cardholders_language_then_sends(app, client, policy, query, frozen):
-    pytest.importorskip("portal.links.service")
     account_id = account(app, 0, dpd=70, locale="zh_Hans")
     agent_ok, supervisor_only, approval = offers_by_authority(app, account_id)
     agent(app, client)
@@ -416,7 +415,6 @@ def test_link_page_previews_in_the_cardholders_language_then_sends(app, client, 
 
 
 def test_supervisor_may_preselect_beyond_agent_authority_and_revoke(app, client, policy, query, frozen):
-    pytest.importorskip("portal.links.service")
     from portal.links.models import PlanLink
 
     account_id = account(app, 0, dpd=70)
@@ -438,7 +436,6 @@ def test_supervisor_may_preselect_beyond_agent_authority_and_revoke(app, client,
 
 
 def test_blocked_contact_is_explained(app, client, policy, query, frozen):
-    pytest.importorskip("portal.links.service")
     account_id = account(app, 0, dpd=40, flags=["do_not_contact"])
     agent(app, client)
     response = post(client, f"/care/accounts/{account_id}/link", channel="sms", offer="", action="send")
