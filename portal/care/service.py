@@ -20,6 +20,7 @@ from portal.audit.service import Actor, record
 from portal.cases.service import CaseError, add_event
 from portal.cases.service import set_reason as cases_set_reason
 from portal.extensions import db
+from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import role_of
 
@@ -169,17 +170,6 @@ def record_search(kind: str, results: int, actor: Actor) -> None:
     """Searches are audited by kind and result count (not the words searched for)."""
     record(actor, "care.searched", None, after={"kind": kind, "results": results})
     db.session.commit()
-
-
-def offer_allowed(role: Role, agent_may_offer: bool, needs_approval: bool) -> bool:
-    """Whether a member of staff may pre-select this offer in a plan link.
-
-    An agent only within the policy's agent authority; a supervisor any offer that does
-    not itself need approval (those go through the approval queue).
-    """
-    if needs_approval:
-        return False
-    return agent_may_offer or role is Role.SUPERVISOR
 
 
 def check_link_offer(account_id: int, fingerprint: str | None, actor: Actor, today: object) -> None:

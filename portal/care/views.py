@@ -30,7 +30,6 @@ from portal.care.service import (
     add_note,
     check_link_offer,
     clear_flag,
-    offer_allowed,
     record_case_viewed,
     record_search,
     set_flag,
@@ -42,6 +41,7 @@ from portal.links import service as link_service
 from portal.links.models import PlanLink
 from portal.plans.models import Plan
 from portal.staff.access import current_staff, staff_actor, staff_required
+from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 
 bp = Blueprint("care", __name__, url_prefix="/care")

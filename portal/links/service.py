@@ -35,7 +35,9 @@ from portal.notifications.models import SECRET_MASK
 from portal.notifications.rules import BLOCK
 from portal.notifications.secrets import forget_link_secrets
 from portal.notifications.service import check_contact, queue_collection_message, recipient_for
-from portal.staff.models import StaffUser
+from portal.staff.authority import offer_allowed
+from portal.staff.models import Role
+from portal.staff.service import role_of
 
 DEFAULT_EXPIRY_HOURS = 72
 TOKEN_BYTES = 32  # 256 bits
@@ -84,14 +86,6 @@ def _check_channel(account: CardAccount, channel: str) -> None:
         raise LinkError("no_channel", channel)
 
 
-def _staff_role(actor: Actor) -> str | None:
-    """The actor's staff role, or None for an actor who is not staff."""
-    if actor.type != "staff" or actor.id is None:
-        return None
-    user = db.session.get(StaffUser, int(actor.id)) if actor.id.isdigit() else None
-    return str(user.role) if user is not None else "agent"  # unknown staff: least authority
-
-
 def _check_offer(account: CardAccount, fingerprint: str | None, actor: Actor) -> None:
     """A pre-selected offer must be one the account may choose today, within the actor's authority."""
     if fingerprint is None:
@@ -106,7 +100,9 @@ def _check_offer(account: CardAccount, fingerprint: str | None, actor: Actor) ->
     offer = next((o for o in offers if o.fingerprint == fingerprint), None)
     if offer is None:
         raise LinkError("offer_not_allowed")
-    if _staff_role(actor) == "agent" and not offer.agent_may_offer:
+    if actor.type == "staff" and not offer_allowed(
+        role_of(actor) or Role.AGENT, offer.agent_may_offer, offer.needs_approval
+    ):  # unknown or inactive staff: least authority
         raise LinkError("outside_authority")
 
 
@@ -160,8 +156,8 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     """Create a link and queue its message under the contact rules; commits.
 
     Raises ``LinkError``: ``no_account``, ``unknown_channel``, ``no_channel`` (no contact
-    on file), ``offer_not_allowed``, ``outside_authority`` (an agent pre-selecting an offer
-    that needs a supervisor), ``contact_blocked`` (detail: the rule). A blocked attempt
+    on file), ``offer_not_allowed``, ``outside_authority`` (an offer the member of staff
+    may not pre-select, see ``portal.staff.authority``), ``contact_blocked`` (detail: the rule). A blocked attempt
     still leaves a ``blocked`` outbox row and a ``message_blocked`` case event.
     A message outside contact hours is held, not refused: the link is issued.
     """
