@@ -20,6 +20,7 @@ from portal.audit.service import Actor, record
 from portal.cases.service import CaseError, add_event
 from portal.cases.service import set_reason as cases_set_reason
 from portal.extensions import db
+from portal.policies.service import NoActivePolicy, offers_for_account
 from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import role_of
@@ -177,8 +178,6 @@ def check_link_offer(account_id: int, fingerprint: str | None, actor: Actor, tod
     role = _require_care_role(actor)
     if not fingerprint:
         return
-    from portal.policies.service import NoActivePolicy, offers_for_account
-
     account = _account(account_id)
     try:
         _version, offers = offers_for_account(account, today)  # type: ignore[arg-type]

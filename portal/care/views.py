@@ -40,6 +40,9 @@ from portal.extensions import db
 from portal.links import service as link_service
 from portal.links.models import PlanLink
 from portal.plans.models import Plan
+from portal.plans.requests import Decision, decide_request, request_digest
+from portal.plans.service import PlanError
+from portal.policies.service import NoActivePolicy, offers_for_account
 from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
@@ -256,8 +259,6 @@ def link_error_message(code: str, detail: str | None = None) -> str:
 
 
 def _offers(account: CardAccount) -> list[Any]:
-    from portal.policies.service import NoActivePolicy, offers_for_account
-
     try:
         return offers_for_account(account, _today(account))[1]
     except NoActivePolicy:
@@ -351,8 +352,6 @@ def decision_error_message(code: str) -> str:
 
 
 def _render_approvals(overrides: dict[int, DecisionForm], status: int = 200) -> tuple[str, int]:
-    from portal.plans.requests import request_digest
-
     items = queries.pending_approvals()
     forms = {}
     for item in items:
@@ -366,9 +365,6 @@ def _render_approvals(overrides: dict[int, DecisionForm], status: int = 200) -> 
 @bp.route("/approvals/<int:plan_id>", methods=["POST"])
 @staff_required(Role.SUPERVISOR)
 def decide(plan_id: int) -> Response | tuple[str, int]:
-    from portal.plans.requests import Decision, decide_request
-    from portal.plans.service import PlanError
-
     if db.session.get(Plan, plan_id) is None:
         abort(404)
     form = DecisionForm(prefix=f"p{plan_id}")

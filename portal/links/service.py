@@ -31,10 +31,12 @@ from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.i18n import local_datetime
 from portal.links.models import FUNNEL, PlanLink
-from portal.notifications.models import SECRET_MASK
+from portal.notifications.models import SECRET_MASK, OutboxMessage
+from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK
 from portal.notifications.secrets import forget_link_secrets
 from portal.notifications.service import check_contact, queue_collection_message, recipient_for
+from portal.policies.service import NoActivePolicy, active_version, load_policy, offers_for_account
 from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import role_of
@@ -64,8 +66,6 @@ def link_url(token: str) -> str:
 
 def _expiry_hours(account: CardAccount) -> int:
     """The active policy's link lifetime for the account's currency (72 h without one)."""
-    from portal.policies.service import NoActivePolicy, active_version, load_policy
-
     try:
         return load_policy(active_version(account.currency)).link_expiry_hours
     except NoActivePolicy:
@@ -90,8 +90,6 @@ def _check_offer(account: CardAccount, fingerprint: str | None, actor: Actor) ->
     """A pre-selected offer must be one the account may choose today, within the actor's authority."""
     if fingerprint is None:
         return
-    from portal.policies.service import NoActivePolicy, offers_for_account
-
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
     try:
         _, offers = offers_for_account(account, today)
@@ -121,8 +119,6 @@ def _message(account: CardAccount, channel: str, url: str, expires_at: datetime)
                 until=until,
             )
             return None, body
-        from portal.notifications.optout import unsubscribe_url
-
         subject = gettext("Your card repayment options")
         body = gettext(
             "Hello %(name)s,\n\n"
@@ -238,8 +234,6 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
     if link.used_at is not None:
         raise LinkError("already_used")
     link.revoked_at, link.revoked_by = utcnow(), actor.id or actor.type
-    from portal.notifications.models import OutboxMessage
-
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.link_id == link.id, OutboxMessage.status == "queued")
