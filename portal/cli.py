@@ -9,10 +9,12 @@ from flask.cli import AppGroup
 
 from portal.agreements.cli import agreements_cli, keys_command
 from portal.audit.cli import audit_cli
+from portal.demo import DEMO_CARDHOLDERS, load_demo
 from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
 from portal.policies.cli import offers_command, policy_cli, quote_command
 from portal.staff.cli import staff_cli
+from portal.staff.service import DEMO_STAFF
 
 portal_cli = AppGroup("portal", help="Repayment portal commands.")
 portal_cli.add_command(quote_command)
@@ -50,8 +52,6 @@ def outbox_command(as_json: bool, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the demo sign-in details as JSON.")
 def demo_command(as_json: bool) -> None:
     """Load demo cardholders (idempotent) and print how to sign in."""
-    from portal.demo import DEMO_CARDHOLDERS, load_demo
-
     created = load_demo()
     details = [
         {
@@ -79,8 +79,6 @@ def demo_command(as_json: bool) -> None:
 
 def _echo_demo_staff() -> None:
     from flask import current_app
-
-    from portal.staff.service import DEMO_STAFF
 
     if current_app.config["PORTAL_ENV"] == "production":
         return

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from portal.agreements.signing import SigningUnavailableError, check_p12
+from portal.jurisdictions import DEFAULT_FILE, JurisdictionError, load_jurisdictions
+
 DEV_SECRET = "dev-secret-key-not-for-production"  # noqa: S105 - intentional development-only key, never used in production
 
 
@@ -44,8 +47,6 @@ def _earlier_certificates(path: str) -> str:
 def _readable_signing_key(path: str, password: str) -> None:
     """Open the PKCS#12 signing key now: a file that cannot be read or opened would
     otherwise leave every agreement pending, found only when the first one is signed."""
-    from portal.agreements.signing import SigningUnavailableError, check_p12
-
     try:
         check_p12(path, password)
     except SigningUnavailableError as problem:
@@ -223,8 +224,6 @@ def _trusted_proxies(value: str) -> int:
 def _jurisdictions(env: dict[str, str]) -> dict[str, Any]:
     """Per-jurisdiction regulator, rules, phones and debt advice (``portal.jurisdictions``),
     from ``PORTAL_JURISDICTIONS_FILE`` or the shipped defaults for CN and HK."""
-    from portal.jurisdictions import DEFAULT_FILE, JurisdictionError, load_jurisdictions
-
     if env.get("PORTAL_CARE_PHONE", "").strip():
         raise ConfigError(
             "PORTAL_CARE_PHONE is no longer read: set care_phone per jurisdiction in PORTAL_JURISDICTIONS_FILE"

@@ -14,6 +14,8 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, CursorResult, DateTime, Dialect, Numeric, Result
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from portal import clock
+
 
 class ExactDecimal(TypeDecorator[Decimal]):
     """A ``NUMERIC(precision, scale)`` that never passes through a float."""
@@ -85,8 +87,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     """The current time, aware, in UTC. Tests freeze it by patching ``portal.clock``."""
-    from portal import clock
-
     return clock.now()
 
 

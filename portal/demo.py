@@ -18,6 +18,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.policies.service import ensure_default_policy
 from portal.security import card_hash
+from portal.staff.service import ensure_demo_staff
 
 
 def with_check_digit(partial: str) -> str:
@@ -248,8 +249,6 @@ def load_demo(today: date | None = None) -> int:
         created += 1
     ensure_default_policy(SYSTEM)
     if current_app.config["PORTAL_ENV"] != "production":  # fixed demo passwords never reach production
-        from portal.staff.service import ensure_demo_staff
-
         ensure_demo_staff(SYSTEM, current_app.config["SECRET_KEY"])
     db.session.commit()
     return created

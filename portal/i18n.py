@@ -20,6 +20,8 @@ from babel.numbers import format_currency as babel_format_currency
 from flask import Flask, request, session
 from flask_babel import format_decimal, format_percent, get_locale, get_timezone
 
+from portal import jurisdictions
+
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 DEFAULT_LOCALE = "en"
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo"}
@@ -75,8 +77,6 @@ def date_locale() -> str:
     """The locale whose date patterns the active language uses here: English dates for an
     account in China or Hong Kong read day-month ("30 Dec 2026", never "Dec 30, 2026");
     which English patterns is the account's jurisdiction's setting."""
-    from portal import jurisdictions
-
     locale = str(get_locale())
     return (jurisdictions.current() or jurisdictions.get(None)).format_locale(locale)
 
@@ -140,8 +140,6 @@ def init_app(app: Flask) -> None:
         number=number,
         time_with_offset=time_with_offset,
     )
-    from portal import jurisdictions
-
     app.jinja_env.globals.update(
         LOCALES=LOCALES,
         html_lang=html_lang,

@@ -17,9 +17,11 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
+from portal.audit.service import Actor
 from portal.auth.server_sessions import check_session, end_session, start_session
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.staff.service import record_sign_out
 
 SESSION_TOKEN = "sid"  # noqa: S105 - the name of a session key, not a secret
 
@@ -67,9 +69,6 @@ def init_app(app: Flask) -> None:
         if verdict is None:
             return None
         if staff and verdict in ("idle", "expired"):
-            from portal.audit.service import Actor
-            from portal.staff.service import record_sign_out
-
             record_sign_out(Actor("staff", principal[2:], request.remote_addr), reason="idle")
         logout_user()
         fresh_session()

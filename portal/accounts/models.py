@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import Money, UTCDateTime, utcnow
 from portal.extensions import Model
+from portal.security import birth_date_hash
 
 
 class Cardholder(Model):
@@ -35,8 +36,6 @@ class Cardholder(Model):
     def date_of_birth(self, born: date) -> None:
         """Store the keyed hash of ``born`` (needs the app's ``CARD_HASH_KEY``)."""
         from flask import current_app
-
-        from portal.security import birth_date_hash
 
         self.date_of_birth_hash = birth_date_hash(born, current_app.config["CARD_HASH_KEY"])
 

@@ -8,14 +8,15 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from portal.agreements.service import produce_pending, verify_document
+from portal.agreements.signing import bank_key, trusted_certificates
+
 agreements_cli = AppGroup("agreements", help="Signed agreement PDFs.")
 
 
 @agreements_cli.command("retry")
 def retry_command() -> None:
     """Render and sign every pending agreement. Exits 1 if any still failed."""
-    from portal.agreements.service import produce_pending
-
     result = produce_pending()
     click.echo(f"Pending agreements: {result.pending}. Produced: {result.produced}. Failed: {result.failed}.")
     if result.failed:
@@ -27,8 +28,6 @@ def retry_command() -> None:
 def verify_command(file: Path) -> None:
     """Exit 0 if FILE is a genuine agreement (bank signature valid over the whole file
     and its SHA-256 matches a stored agreement), else print why and exit 1."""
-    from portal.agreements.service import verify_document
-
     verdict = verify_document(file.read_bytes())
     if verdict.genuine:
         click.echo(
@@ -46,8 +45,6 @@ def keys_command() -> None:
     """Show the bank's agreement-signing certificate (never the private key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-
-    from portal.agreements.signing import bank_key, trusted_certificates
 
     key = bank_key()
     cert = key.certificate

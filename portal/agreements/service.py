@@ -22,9 +22,11 @@ from portal.agreements import render, signing
 from portal.agreements.models import Agreement
 from portal.agreements.reference import BadReferenceError, new_reference, parse_reference
 from portal.audit.service import SYSTEM, record
+from portal.auth import CardholderIdentity
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.plans.models import Plan
+from portal.security import mask_name
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +196,6 @@ def retry_due_agreements(limit: int = 20) -> RetryResult:
 def may_download(identity: object, agreement: Agreement) -> bool:
     """Who may download ``agreement``: today only the cardholder whose account the plan
     is on. Staff roles are added here, and only here."""
-    from portal.auth import CardholderIdentity
-
     if isinstance(identity, CardholderIdentity):
         return identity.account.id == agreement.plan.account_id
     return False
@@ -242,8 +242,6 @@ def _genuine(
     outcome: str = GENUINE,
     detail: str = "signature valid, whole file covered, SHA-256 matches the stored agreement",
 ) -> Verdict:
-    from portal.security import mask_name
-
     signature = agreement.plan.signature
     return Verdict(
         outcome,

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 from portal.audit.models import AuditEvent
 from portal.audit.service import Actor, record
 from portal.extensions import db
+from portal.staff.models import StaffUser
 
 PER_PAGE = 50
 CSV_HEADER = [
@@ -53,8 +54,6 @@ class AuditFilter:
 
 def _actor_condition(actor: str) -> Any:
     if "@" in actor:
-        from portal.staff.models import StaffUser
-
         found = db.session.execute(select(StaffUser.id).where(StaffUser.email == actor.lower())).scalar()
         return (AuditEvent.actor_type == "staff") & (AuditEvent.actor_id == str(found if found is not None else ""))
     kind, sep, ident = actor.partition(":")

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from portal.auth.models import WebSession
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 
 # Idle time is measured from the last request, written at most this often: a page with
@@ -66,8 +67,6 @@ def end_session(token: str | None, now: datetime, reason: str = "signed_out") ->
 
 def end_sessions(principal: str, reason: str, now: datetime | None = None) -> int:
     """End every open session of ``principal``; return how many were open."""
-    from portal.db_types import rowcount, utcnow
-
     result = db.session.execute(
         update(WebSession)
         .where(WebSession.principal == principal, WebSession.ended_at.is_(None))

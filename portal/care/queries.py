@@ -17,8 +17,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts.models import CardAccount, Cardholder, Payment
 from portal.cases.models import CaseEvent, Promise
+from portal.domain.budget import Budget
 from portal.extensions import db
+from portal.links.models import PlanLink
 from portal.plans.models import Plan
+from portal.plans.requests import paused_by, personalised_limits
+from portal.policies.service import NoActivePolicy, active_version, load_policy
 from portal.security import birth_date_hash
 from portal.staff.models import StaffUser
 
@@ -68,8 +72,6 @@ class Tiers:
 
 def policy_tiers() -> Tiers:
     """The tiers of each currency's active policy (currencies without one are left out)."""
-    from portal.policies.service import NoActivePolicy, active_version, load_policy
-
     tiers = Tiers()
     for currency in currencies():
         try:
@@ -273,10 +275,6 @@ class CaseFile:
 
 
 def account_links(account_id: int) -> list[Any]:
-    try:
-        from portal.links.models import PlanLink
-    except ImportError:  # links not installed in this build
-        return []
     query = select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(50)
     return list(db.session.execute(query).scalars())
 
@@ -367,8 +365,6 @@ class Approval:
 
 
 def approval_view(plan: Plan) -> Approval:
-    from portal.domain.budget import Budget
-
     hardship = plan.hardship or {}
     raw = hardship.get("budget") or {}
     figures: list[tuple[str, Decimal]] = []
@@ -381,8 +377,6 @@ def approval_view(plan: Plan) -> Approval:
         budget = Budget(**dict(figures)) if figures else None
     except (TypeError, ValueError):
         budget = None
-    from portal.plans.requests import paused_by, personalised_limits
-
     totals = [i.total for i in plan.installments]
     account = db.session.get(CardAccount, plan.account_id)
     assert account is not None

@@ -20,6 +20,8 @@ from portal.audit.service import Actor, record
 from portal.cases.service import CaseError, add_event
 from portal.cases.service import set_reason as cases_set_reason
 from portal.extensions import db
+from portal.policies.service import NoActivePolicy, offers_for_account
+from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import role_of
 
@@ -171,24 +173,11 @@ def record_search(kind: str, results: int, actor: Actor) -> None:
     db.session.commit()
 
 
-def offer_allowed(role: Role, agent_may_offer: bool, needs_approval: bool) -> bool:
-    """Whether a member of staff may pre-select this offer in a plan link.
-
-    An agent only within the policy's agent authority; a supervisor any offer that does
-    not itself need approval (those go through the approval queue).
-    """
-    if needs_approval:
-        return False
-    return agent_may_offer or role is Role.SUPERVISOR
-
-
 def check_link_offer(account_id: int, fingerprint: str | None, actor: Actor, today: object) -> None:
     """Refuse a pre-selected offer outside the actor's authority (``offer_not_allowed``)."""
     role = _require_care_role(actor)
     if not fingerprint:
         return
-    from portal.policies.service import NoActivePolicy, offers_for_account
-
     account = _account(account_id)
     try:
         _version, offers = offers_for_account(account, today)  # type: ignore[arg-type]

@@ -30,7 +30,6 @@ from portal.care.service import (
     add_note,
     check_link_offer,
     clear_flag,
-    offer_allowed,
     record_case_viewed,
     record_search,
     set_flag,
@@ -38,8 +37,14 @@ from portal.care.service import (
 )
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.links import service as link_service
+from portal.links.models import PlanLink
 from portal.plans.models import Plan
+from portal.plans.requests import Decision, decide_request, request_digest
+from portal.plans.service import PlanError
+from portal.policies.service import NoActivePolicy, offers_for_account
 from portal.staff.access import current_staff, staff_actor, staff_required
+from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 
 bp = Blueprint("care", __name__, url_prefix="/care")
@@ -254,20 +259,10 @@ def link_error_message(code: str, detail: str | None = None) -> str:
 
 
 def _offers(account: CardAccount) -> list[Any]:
-    from portal.policies.service import NoActivePolicy, offers_for_account
-
     try:
         return offers_for_account(account, _today(account))[1]
     except NoActivePolicy:
         return []
-
-
-def _link_service() -> Any | None:
-    try:
-        from portal.links import service
-    except ImportError:
-        return None
-    return service if hasattr(service, "issue_plan_link") and hasattr(service, "preview_link_message") else None
 
 
 @bp.route("/accounts/<int:account_id>/link", methods=["GET", "POST"])
@@ -276,24 +271,26 @@ def link(account_id: int) -> Response | tuple[str, int]:
     account = db.session.get(CardAccount, account_id)
     if account is None:
         abort(404)
-    service = _link_service()
     staff = current_staff()
     assert staff is not None, "staff_required(*CARE) let only signed-in staff in"
     offers = _offers(account)
     form = LinkForm()
     form.offer.choices = [SelectChoice(""), *(SelectChoice(o.fingerprint) for o in offers)]
     preview, status = None, 200
-    if service is not None and form.validate_on_submit():
+    if form.validate_on_submit():
         fingerprint = form.offer.data or None
         try:
             check_link_offer(account_id, fingerprint, staff_actor(), _today(account))
             if form.action.data == "send":
-                service.issue_plan_link(account_id, form.channel.data, staff_actor(), fingerprint)
+                link_service.issue_plan_link(account_id, form.channel.data, staff_actor(), fingerprint)
                 flash(_("The plan link is on its way."), "info")
                 return redirect(url_for("care.account", account_id=account_id) + "#links")
-            preview = service.preview_link_message(account_id, form.channel.data, fingerprint)
-        except (CareError, getattr(service, "LinkError", CareError)) as error:
-            form.channel.errors.append(link_error_message(getattr(error, "code", ""), getattr(error, "detail", None)))
+            preview = link_service.preview_link_message(account_id, form.channel.data, fingerprint)
+        except CareError as error:
+            form.channel.errors.append(link_error_message(error.code))
+            status = 422
+        except link_service.LinkError as error:
+            form.channel.errors.append(link_error_message(error.code, error.detail))
             status = 422
     elif form.is_submitted():
         status = 422
@@ -306,7 +303,6 @@ def link(account_id: int) -> Response | tuple[str, int]:
         offers=offers,
         allowed=allowed,
         preview=preview,
-        available=service is not None,
         now=utcnow(),
         links=queries.account_links(account_id),
     ), status
@@ -315,19 +311,16 @@ def link(account_id: int) -> Response | tuple[str, int]:
 @bp.route("/accounts/<int:account_id>/links/<int:link_id>/revoke", methods=["POST"])
 @staff_required(*CARE)
 def revoke(account_id: int, link_id: int) -> Response:
-    service = _link_service()
     form = RevokeForm()
-    if service is None or not form.validate_on_submit():
+    if not form.validate_on_submit():
         abort(400)
-    from portal.links.models import PlanLink
-
     found = db.session.get(PlanLink, link_id)
     if found is None or found.account_id != account_id:
         abort(404)
     try:
-        service.revoke_link(link_id, staff_actor())
-    except getattr(service, "LinkError", CareError) as error:
-        flash(link_error_message(getattr(error, "code", "")), "error")
+        link_service.revoke_link(link_id, staff_actor())
+    except link_service.LinkError as error:
+        flash(link_error_message(error.code), "error")
     else:
         flash(_("The link was revoked. It no longer opens."), "info")
     return redirect(url_for("care.account", account_id=account_id) + "#links")
@@ -359,8 +352,6 @@ def decision_error_message(code: str) -> str:
 
 
 def _render_approvals(overrides: dict[int, DecisionForm], status: int = 200) -> tuple[str, int]:
-    from portal.plans.requests import request_digest
-
     items = queries.pending_approvals()
     forms = {}
     for item in items:
@@ -374,9 +365,6 @@ def _render_approvals(overrides: dict[int, DecisionForm], status: int = 200) -> 
 @bp.route("/approvals/<int:plan_id>", methods=["POST"])
 @staff_required(Role.SUPERVISOR)
 def decide(plan_id: int) -> Response | tuple[str, int]:
-    from portal.plans.requests import Decision, decide_request
-    from portal.plans.service import PlanError
-
     if db.session.get(Plan, plan_id) is None:
         abort(404)
     form = DecisionForm(prefix=f"p{plan_id}")

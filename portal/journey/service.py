@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import payment_lines
+from portal.cases.service import latest_budget
 from portal.db_types import utcnow
 from portal.domain.budget import Budget, affordable_payment
 from portal.domain.money import minor_unit
@@ -87,8 +88,6 @@ def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferLi
 def affordable_text(account: CardAccount) -> str | None:
     """The monthly amount the cardholder's last budget check (on the case file) suggests,
     as a plain decimal for a form field; None without a budget."""
-    from portal.cases.service import latest_budget
-
     budget = budget_from_figures(latest_budget(account.id))
     if budget is None:
         return None

@@ -25,6 +25,7 @@ from portal.domain.policy import OfferPolicy
 from portal.domain.promise import check_promise, latest_promise_date, minimum_promise
 from portal.education.content import suggested_topic
 from portal.extensions import db, limiter
+from portal.i18n import money
 from portal.journey import service
 from portal.journey.forms import (
     BUDGET_FIELDS,
@@ -503,8 +504,6 @@ def _promise_minimum(policy: OfferPolicy, account: Any) -> Decimal:
 
 
 def promise_message(code: str, policy: OfferPolicy, account: Any) -> str:
-    from portal.i18n import money
-
     messages = {
         "date_in_past": _("Choose today or a later date."),
         "date_too_far": _("Choose a date within %(days)d days from today.", days=policy.promise_max_days),

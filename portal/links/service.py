@@ -31,10 +31,15 @@ from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.i18n import local_datetime
 from portal.links.models import FUNNEL, PlanLink
-from portal.notifications.models import SECRET_MASK
+from portal.notifications.models import SECRET_MASK, OutboxMessage
+from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK
 from portal.notifications.secrets import forget_link_secrets
 from portal.notifications.service import check_contact, queue_collection_message, recipient_for
+from portal.policies.service import NoActivePolicy, active_version, load_policy, offers_for_account
+from portal.staff.authority import offer_allowed
+from portal.staff.models import Role
+from portal.staff.service import role_of
 
 DEFAULT_EXPIRY_HOURS = 72
 TOKEN_BYTES = 32  # 256 bits
@@ -61,8 +66,6 @@ def link_url(token: str) -> str:
 
 def _expiry_hours(account: CardAccount) -> int:
     """The active policy's link lifetime for the account's currency (72 h without one)."""
-    from portal.policies.service import NoActivePolicy, active_version, load_policy
-
     try:
         return load_policy(active_version(account.currency)).link_expiry_hours
     except NoActivePolicy:
@@ -83,25 +86,10 @@ def _check_channel(account: CardAccount, channel: str) -> None:
         raise LinkError("no_channel", channel)
 
 
-def _staff_role(actor: Actor) -> str | None:
-    """The actor's staff role, or None when staff roles are not installed or unknown."""
-    if actor.type != "staff" or actor.id is None:
-        return None
-    try:
-        from portal.staff.models import StaffUser
-    except ImportError:  # the staff package is not part of this build
-        return None
-    raw = actor.id.removeprefix("s:")
-    user = db.session.get(StaffUser, int(raw)) if raw.isdigit() else None
-    return str(user.role) if user is not None else "agent"  # unknown staff: least authority
-
-
 def _check_offer(account: CardAccount, fingerprint: str | None, actor: Actor) -> None:
     """A pre-selected offer must be one the account may choose today, within the actor's authority."""
     if fingerprint is None:
         return
-    from portal.policies.service import NoActivePolicy, offers_for_account
-
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
     try:
         _, offers = offers_for_account(account, today)
@@ -110,7 +98,9 @@ def _check_offer(account: CardAccount, fingerprint: str | None, actor: Actor) ->
     offer = next((o for o in offers if o.fingerprint == fingerprint), None)
     if offer is None:
         raise LinkError("offer_not_allowed")
-    if _staff_role(actor) == "agent" and not offer.agent_may_offer:
+    if actor.type == "staff" and not offer_allowed(
+        role_of(actor) or Role.AGENT, offer.agent_may_offer, offer.needs_approval
+    ):  # unknown or inactive staff: least authority
         raise LinkError("outside_authority")
 
 
@@ -129,8 +119,6 @@ def _message(account: CardAccount, channel: str, url: str, expires_at: datetime)
                 until=until,
             )
             return None, body
-        from portal.notifications.optout import unsubscribe_url
-
         subject = gettext("Your card repayment options")
         body = gettext(
             "Hello %(name)s,\n\n"
@@ -164,8 +152,8 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     """Create a link and queue its message under the contact rules; commits.
 
     Raises ``LinkError``: ``no_account``, ``unknown_channel``, ``no_channel`` (no contact
-    on file), ``offer_not_allowed``, ``outside_authority`` (an agent pre-selecting an offer
-    that needs a supervisor), ``contact_blocked`` (detail: the rule). A blocked attempt
+    on file), ``offer_not_allowed``, ``outside_authority`` (an offer the member of staff
+    may not pre-select, see ``portal.staff.authority``), ``contact_blocked`` (detail: the rule). A blocked attempt
     still leaves a ``blocked`` outbox row and a ``message_blocked`` case event.
     A message outside contact hours is held, not refused: the link is issued.
     """
@@ -246,8 +234,6 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
     if link.used_at is not None:
         raise LinkError("already_used")
     link.revoked_at, link.revoked_by = utcnow(), actor.id or actor.type
-    from portal.notifications.models import OutboxMessage
-
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.link_id == link.id, OutboxMessage.status == "queued")

@@ -15,6 +15,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.agreements.service import retry_due_agreements
 from portal.extensions import db
 from portal.notifications.delivery import DeliveryReport, deliver_due
 
@@ -36,8 +37,6 @@ from portal.notifications.delivery import DeliveryReport, deliver_due
 @with_appcontext
 def deliver_command(once: bool, batch: int, pause: float, worker: str | None) -> None:
     """Send due outbox messages. Several workers may run at once (PostgreSQL)."""
-    from portal.agreements.service import retry_due_agreements  # rendering is heavy: load it here only
-
     worker = (worker or f"{socket.gethostname()}:{os.getpid()}")[:64]
     total = DeliveryReport()
     try:

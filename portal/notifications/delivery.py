@@ -22,12 +22,15 @@ from sqlalchemy import and_, or_, select, update
 
 from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, record
+from portal.cases.service import add_event
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
 from portal.integrations.registry import channels_for
+from portal.links.service import record_delivery
 from portal.notifications import confirmations
 from portal.notifications.models import OutboxMessage
+from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK, HOLD
 from portal.notifications.secrets import forget_expired_secrets, forget_secret, secret_lost
 from portal.notifications.service import check_contact, note_blocked, recipient_for
@@ -102,8 +105,6 @@ def envelope_for(message: OutboxMessage) -> Envelope:
     """What the channel needs; collection e-mails carry a List-Unsubscribe header."""
     headers: dict[str, str] = {}
     if message.channel == "email" and message.collection and message.account_id is not None:
-        from portal.notifications.optout import unsubscribe_url
-
         headers["List-Unsubscribe"] = f"<{unsubscribe_url(message.account_id)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     return Envelope(
@@ -164,8 +165,6 @@ def _fail(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:
     forget_secret(message)
     _release(message)
     if message.collection and message.account_id is not None:
-        from portal.cases.service import add_event
-
         add_event(
             message.account_id,
             "message_failed",
@@ -195,8 +194,6 @@ def _succeeded(message: OutboxMessage, sent: Sent, report: DeliveryReport, chann
         after={"channel": message.channel, "kind": message.kind, "provider_id": sent.provider_id},
     )
     if message.link_id is not None:
-        from portal.links.service import record_delivery
-
         record_delivery(message.link_id, sent=True, delivered=sent.delivered)
     report.sent += 1
 
@@ -284,8 +281,6 @@ def record_delivery_report(reference: str | None, provider_id: str | None, deliv
     if message is None or message.status != "sent":
         return False
     if delivered and message.link_id is not None:
-        from portal.links.service import record_delivery
-
         record_delivery(message.link_id, sent=False, delivered=True)
     record(SYSTEM, "message.delivered" if delivered else "message.undelivered", ("outbox_message", message.id))
     db.session.commit()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import CardAccount
 from portal.audit.service import Actor, record
+from portal.cases.service import add_event
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.notifications.models import SECRET_MASK, OutboxMessage
@@ -73,7 +74,8 @@ def contact_settings(config: dict[str, Any] | None = None) -> ContactSettings:
 
 def has_active_plan(account_id: int) -> bool:
     """A signed, running plan: collection stops while it runs (CBRC Art. 70)."""
-    from portal.plans.service import open_plan  # plans import the policy engine; keep this module light
+    # A real cycle: plans.service -> notifications.confirmations -> this module.
+    from portal.plans.service import open_plan
 
     plan = open_plan(account_id)
     return plan is not None and plan.state == "active"
@@ -115,8 +117,6 @@ def recipient_for(account: CardAccount, channel: str) -> str | None:
 
 def note_blocked(message: OutboxMessage, reason: str, actor: Actor) -> None:
     """Mark ``message`` blocked and put the rule on the case file, where care sees it."""
-    from portal.cases.service import add_event
-
     message.status, message.blocked_reason = "blocked", reason
     message.held_reason = message.claimed_by = None
     message.secret = None  # a blocked message never goes: its secret is not needed

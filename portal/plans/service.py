@@ -31,6 +31,7 @@ from portal.domain.offers import Offer
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
 from portal.extensions import db
+from portal.notifications.confirmations import plan_accepted
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
 from portal.policies.service import offers_for_account
@@ -182,8 +183,6 @@ def _sign(plan: Plan, account: CardAccount, evidence: Evidence) -> Signature:
 def _after_signing(plan: Plan, account: CardAccount, actor: Actor) -> int:
     """Queue the agreement and the cardholder's confirmation inside the transaction;
     return the agreement's id to produce after commit."""
-    from portal.notifications.confirmations import plan_accepted
-
     db.session.flush()
     agreement = create_pending_agreement(plan)
     first = plan.installments[0]

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from portal.accounts.models import CardAccount
 from portal.db_types import utcnow
+from portal.domain.dates import add_months
 from portal.domain.offers import Offer
 from portal.domain.quote import QuoteError, quote, quote_to_json
 from portal.extensions import db
@@ -80,8 +81,6 @@ def quote_command(**options: Any) -> None:
     today = utcnow().date()
     first_due = _date(options["first_due"], "first-due")
     if first_due is None:
-        from portal.domain.dates import add_months
-
         first_due = add_months(today, 1)
     try:
         result = quote(

@@ -406,6 +406,24 @@ def check_within_limits(offer: Offer, account: AccountSnapshot, policy: OfferPol
         assert offer.needs_approval and offer.needs_hardship_reason and not offer.agent_may_offer
 
 
+def in_band(limits: Any, balance: Decimal) -> bool:
+    """The tier allows this plan type and the balance lies inside its band."""
+    return (
+        limits.allowed
+        and limits.min_balance <= balance
+        and (limits.max_balance is None or balance <= limits.max_balance)
+    )
+
+
+def settlement_must_be_offered(snapshot: AccountSnapshot, policy: OfferPolicy) -> bool:
+    """An eligible account whose one-payment settlement clears the floor with room to spare."""
+    tier = policy.tier_for(snapshot.days_past_due)
+    assert tier is not None
+    lim = tier.settlement
+    floor = max(lim.min_payment, D("0.01"))
+    return in_band(lim, snapshot.balance) and snapshot.balance * (1 - lim.max_discount) >= 2 * floor
+
+
 @settings(max_examples=60, deadline=None, database=None)
 @given(policy=policies(), snapshots=st.lists(accounts(), min_size=1, max_size=8))
 def test_offers_never_exceed_a_valid_policy(policy: OfferPolicy, snapshots: list[AccountSnapshot]) -> None:
@@ -414,6 +432,8 @@ def test_offers_never_exceed_a_valid_policy(policy: OfferPolicy, snapshots: list
         if ineligibility(snapshot, policy, TODAY):
             assert offers == []
             continue
+        if settlement_must_be_offered(snapshot, policy):
+            assert any(o.plan is PlanType.SETTLEMENT for o in offers), snapshot
         plans = [o.plan for o in offers]
         assert plans == sorted(plans, key=list(PlanType).index)
         for offer in offers:
@@ -427,7 +447,13 @@ def test_default_policy_offers_stay_within_it(snapshot: AccountSnapshot, shift: 
     snapshot = replace(
         snapshot, days_past_due=snapshot.days_past_due + shift, flags=frozenset(), last_broken_plan_on=None
     )
-    for offer in offers_for(snapshot, POLICY, TODAY):
+    offers = offers_for(snapshot, POLICY, TODAY)
+    tier = POLICY.tier_for(snapshot.days_past_due)
+    bands = [tier.installment, tier.relief, tier.settlement, tier.personalised] if tier else []
+    if not ineligibility(snapshot, POLICY, TODAY) and any(in_band(b, snapshot.balance) for b in bands):
+        # The default policy's bands are set so that a balance inside one always gets an offer.
+        assert offers, snapshot
+    for offer in offers:
         check_within_limits(offer, snapshot, POLICY)
 
 

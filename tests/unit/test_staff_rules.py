@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from portal.care.queries import search_kind
-from portal.care.service import offer_allowed
 from portal.staff.access import staff_required
+from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import normalise_email, password_problem, token_hash
 
@@ -49,7 +49,10 @@ def test_emails_are_lowercased_and_tokens_hashed():
         (Role.AGENT, False, True, False),
         (Role.SUPERVISOR, False, False, True),
         (Role.SUPERVISOR, True, False, True),
-        (Role.SUPERVISOR, False, True, False),  # approvals go through the approval queue
+        (Role.SUPERVISOR, False, True, True),  # the cardholder's request then reaches approval
+        (Role.POLICY_ADMIN, True, False, False),
+        (Role.AUDITOR, True, False, False),
+        (None, True, False, False),
     ],
 )
 def test_offer_authority(role, agent_may, needs_approval, allowed):

@@ -14,7 +14,7 @@ from portal.audit.models import AuditEvent
 from portal.cases.models import CaseEvent
 from portal.plans.models import Plan
 from portal.staff.models import Role
-from tests.conftest import make_account
+from tests.conftest import CardholderAuth, csrf_token, make_account
 from tests.staff_helpers import StaffAuth, make_staff, signed_in_staff
 
 CARDS = [
@@ -386,7 +386,6 @@ def offers_by_authority(app, account_id):
 
 
 def test_link_page_previews_in_the_cardholders_language_then_sends(app, client, policy, query, frozen):
-    pytest.importorskip("portal.links.service")
     account_id = account(app, 0, dpd=70, locale="zh_Hans")
     agent_ok, supervisor_only, approval = offers_by_authority(app, account_id)
     agent(app, client)
@@ -402,7 +401,7 @@ def test_link_page_previews_in_the_cardholders_language_then_sends(app, client, 
     beyond = post(client, f"/care/accounts/{account_id}/link", channel="sms", offer=supervisor_only, action="send")
     assert beyond.status_code == 422 and b"beyond your authority" in beyond.data
     needs = post(client, f"/care/accounts/{account_id}/link", channel="sms", offer=approval, action="send")
-    assert needs.status_code == 422
+    assert needs.status_code == 422 and b"beyond your authority" in needs.data
 
     from portal.links.models import PlanLink
 
@@ -416,16 +415,11 @@ def test_link_page_previews_in_the_cardholders_language_then_sends(app, client, 
 
 
 def test_supervisor_may_preselect_beyond_agent_authority_and_revoke(app, client, policy, query, frozen):
-    pytest.importorskip("portal.links.service")
     from portal.links.models import PlanLink
 
     account_id = account(app, 0, dpd=70)
-    _, supervisor_only, approval = offers_by_authority(app, account_id)
+    _, supervisor_only, _ = offers_by_authority(app, account_id)
     signed_in_staff(app, client, Role.SUPERVISOR)
-    assert (
-        post(client, f"/care/accounts/{account_id}/link", channel="email", offer=approval, action="send").status_code
-        == 422
-    )
     sent = post(client, f"/care/accounts/{account_id}/link", channel="email", offer=supervisor_only, action="send")
     assert sent.status_code == 302
     link = query.one(select(PlanLink))
@@ -437,8 +431,40 @@ def test_supervisor_may_preselect_beyond_agent_authority_and_revoke(app, client,
     assert "Plan link revoked" in case and "Revoked" in case
 
 
+def test_an_offer_needing_approval_sent_by_a_supervisor_reaches_the_approval_queue(app, client, policy, query, frozen):
+    """A supervisor may pre-select it; the link does not grant it: the cardholder asks for it."""
+    from portal.extensions import db
+    from portal.links.models import PlanLink
+    from portal.notifications.models import OutboxMessage
+
+    account_id = account(app, 0, dpd=70)
+    _, _, approval = offers_by_authority(app, account_id)
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    sent = post(client, f"/care/accounts/{account_id}/link", channel="email", offer=approval, action="send")
+    assert sent.status_code == 302
+    link = query.one(select(PlanLink))
+    assert link.offer_fingerprint == approval
+    with app.app_context():
+        body = db.session.get(OutboxMessage, link.outbox_message_id).readable_body
+    link_token = re.search(r"/l/([A-Za-z0-9_-]+)", body).group(1)
+
+    cardholder = app.test_client()
+    cardholder.get(f"/l/{link_token}")
+    CardholderAuth(cardholder).sign_in(card=CARDS[0])
+    offer_page = cardholder.get(f"/plan/offers/{approval}").get_data(as_text=True)
+    assert f"/plan/offers/{approval}/request" in offer_page
+    request_url = f"/plan/offers/{approval}/request"
+    requested = cardholder.post(
+        request_url,
+        data={"csrf_token": csrf_token(cardholder.get(request_url).data), "confirm": "y", "reason": "lost_job"},
+    )
+    assert requested.status_code == 302
+    plan = query.one(select(Plan))
+    assert plan.state == "pending_approval" and plan.fingerprint == approval
+    assert "Holder 0" in client.get("/care/approvals").get_data(as_text=True)
+
+
 def test_blocked_contact_is_explained(app, client, policy, query, frozen):
-    pytest.importorskip("portal.links.service")
     account_id = account(app, 0, dpd=40, flags=["do_not_contact"])
     agent(app, client)
     response = post(client, f"/care/accounts/{account_id}/link", channel="sms", offer="", action="send")

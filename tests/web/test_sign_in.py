@@ -14,6 +14,11 @@ from tests.conftest import CARD, csrf_token, last_code, make_account
 GENERIC = b"These details did not work"
 
 
+def failed_codes(query) -> int:
+    """Attempts that reached the code check and were refused there."""
+    return query.one(select(func.count()).where(AuditEvent.action == "signin.code_failed"))
+
+
 def test_sign_in_with_code_shows_account(app, client, auth, query):
     make_account(app)
     response = auth.start()
@@ -109,12 +114,16 @@ def test_five_wrong_codes_lock_the_card_for_fifteen_minutes(app, client, auth, f
     assert auth.enter(last_code(app)).headers["Location"].endswith("/account")
 
 
-def test_code_expires_after_five_minutes(app, auth, frozen):
+def test_code_expires_after_five_minutes(app, auth, frozen, query):
     make_account(app)
     auth.start()
     code = last_code(app)
     frozen.set(datetime(2026, 11, 28, 4, 5, 1, tzinfo=UTC))
-    assert auth.enter(code).status_code == 422
+    response = auth.enter(code)
+    # The right code, refused by the sign-in check itself (not the form): the one generic
+    # message, and the failed attempt is on the record against the card.
+    assert response.status_code == 422 and GENERIC in response.data
+    assert failed_codes(query) == 1
 
 
 def test_a_used_code_cannot_be_replayed(app, client, auth, query):
@@ -129,7 +138,10 @@ def test_a_used_code_cannot_be_replayed(app, client, auth, query):
     client.get("/sign-in")
     with client.session_transaction() as sess:
         sess["pending_signin"] = challenge
-    assert auth.enter(code).status_code == 422
+    response = auth.enter(code)
+    assert response.status_code == 422 and GENERIC in response.data
+    assert failed_codes(query) == 1
+    assert query.one(select(func.count()).where(AuditEvent.action == "signin.succeeded")) == 1
 
 
 def test_session_is_renewed_at_sign_in(app, client, auth):
