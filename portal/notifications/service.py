@@ -22,6 +22,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.notifications.models import SECRET_MASK, OutboxMessage
 from portal.notifications.rules import BLOCK, HOLD, ContactFacts, ContactSettings, Decision, decide
+from portal.plans.models import Plan
 
 COUNTED_STATUSES = ("queued", "sending", "sent")
 SIGNIN_CODE_LIFETIME = timedelta(minutes=5)
@@ -74,11 +75,8 @@ def contact_settings(config: dict[str, Any] | None = None) -> ContactSettings:
 
 def has_active_plan(account_id: int) -> bool:
     """A signed, running plan: collection stops while it runs (CBRC Art. 70)."""
-    # A real cycle: plans.service -> notifications.confirmations -> this module.
-    from portal.plans.service import open_plan
-
-    plan = open_plan(account_id)
-    return plan is not None and plan.state == "active"
+    query = select(Plan.id).where(Plan.account_id == account_id, Plan.state == "active").limit(1)
+    return db.session.execute(query).first() is not None
 
 
 def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -> ContactFacts:
