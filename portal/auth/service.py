@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 
 from portal.accounts.models import CardAccount, Cardholder
@@ -24,7 +23,7 @@ from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.secrets import forget_signin_codes
-from portal.notifications.service import queue_signin_code
+from portal.notifications.service import queue_signin_code, signin_code_text
 from portal.security import birth_date_matches, card_hash, code_hash, new_code
 
 CODE_LIFETIME = timedelta(minutes=5)
@@ -96,7 +95,7 @@ def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSetting
     db.session.add(otp)
     actor = Actor("anonymous", ip=ip)
     if account is None:
-        _work_like_sending(card_number, code, settings)
+        _work_like_sending(card_number, settings)
         db.session.flush()
         record(actor, "signin.identity_failed", ("card_account", found.id) if found else None)
     else:
@@ -107,18 +106,12 @@ def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSetting
     return challenge
 
 
-def _work_like_sending(card_number: str, code: str, settings: SignInSettings) -> None:
+def _work_like_sending(card_number: str, settings: SignInSettings) -> None:
     """What a match costs beyond this path, done without effect: the holder look-up a
     known card makes, the message text, and a database round trip in place of queueing
     it. It keeps the time of a non-matching first step close to a matching one."""
     db.session.execute(select(Cardholder.id).where(Cardholder.id == -1))
-    with force_locale("en"):
-        gettext(  # the text queue_signin_code renders
-            "%(bank)s: your sign-in code is %(code)s. It expires in 5 minutes. "
-            "We will never ask you for this code by phone.",
-            bank=settings.bank_name,
-            code=code,
-        )
+    signin_code_text("en", settings.bank_name)  # the text queue_signin_code renders
     db.session.execute(select(OutboxMessage.id).where(OutboxMessage.id == -1))
     card_hash(card_number[::-1], settings.card_key)
 

@@ -28,6 +28,17 @@ COUNTED_STATUSES = ("queued", "sending", "sent")
 SIGNIN_CODE_LIFETIME = timedelta(minutes=5)
 
 
+def signin_code_text(locale: str, bank_name: str) -> str:
+    """The sign-in text in ``locale``, with the mask where the code goes."""
+    with force_locale(locale):
+        return gettext(
+            "%(bank)s: your sign-in code is %(code)s. It expires in 5 minutes. "
+            "We will never ask you for this code by phone.",
+            bank=bank_name,
+            code=SECRET_MASK,
+        )
+
+
 def queue_signin_code(
     account: CardAccount, code: str, bank_name: str, valid_until: datetime | None = None
 ) -> OutboxMessage:
@@ -38,13 +49,7 @@ def queue_signin_code(
     kept beside it until sent or ``valid_until`` (default: 5 minutes, as the text says).
     """
     holder = account.cardholder
-    with force_locale(holder.locale):
-        body = gettext(
-            "%(bank)s: your sign-in code is %(code)s. It expires in 5 minutes. "
-            "We will never ask you for this code by phone.",
-            bank=bank_name,
-            code=SECRET_MASK,
-        )
+    body = signin_code_text(holder.locale, bank_name)
     now = utcnow()
     message = OutboxMessage(
         account_id=account.id,
