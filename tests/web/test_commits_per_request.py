@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.policies.service import ensure_default_policy
 from portal.staff.models import Role
 from tests.conftest import csrf_token, last_code, make_account
-from tests.staff_helpers import signed_in_staff
+from tests.staff_helpers import StaffAuth, current_totp, make_staff, signed_in_staff
 from tests.web.test_policy_admin import page_form
 
 # (step, commits). A write: 1. A read: 0. An evidence-writing GET: 1, named "evidence".
@@ -37,6 +37,8 @@ EXPECTED: list[tuple[str, int]] = [
     ("GET /plan/offers/<fp>/accept", 0),
     ("POST /plan/offers/<fp>/accept (+1: the agreement PDF, after commit)", 2),
     ("GET /plan/<id>/done", 0),
+    ("POST /care/sign-in, wrong code (refused, the failure is counted)", 1),
+    ("POST /care/sign-in", 1),
     ("GET /care/", 0),
     ("GET /care/accounts/<id> (evidence: who viewed a case file)", 1),
     ("POST /care/accounts/<id>/notes", 1),
@@ -130,7 +132,14 @@ def test_commits_per_request(app, commits, policy, frozen):
     # --- care: the case file, a note, a link; a supervisor decides -------------------
     other = make_account(app, card="6222000000000025", reference="REF001", name="Holder One", dpd=70)
     staff = app.test_client()
-    signed_in_staff(app, staff, Role.AGENT)
+    _id, email, password, secret = make_staff(app, Role.AGENT)
+    staff_auth = StaffAuth(staff)
+    count(
+        "POST /care/sign-in, wrong code (refused, the failure is counted)",
+        lambda: staff_auth.post(email, password, "000000"),
+        (200, 422),
+    )
+    count("POST /care/sign-in", lambda: staff_auth.post(email, password, current_totp(app, email, secret)), 302)
     count("GET /care/", lambda: staff.get("/care/"))
     case = count(
         "GET /care/accounts/<id> (evidence: who viewed a case file)", lambda: staff.get(f"/care/accounts/{other}")
