@@ -8,6 +8,7 @@ routes that write a session row), then on the portal's own acceptance.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +42,7 @@ def _write(principal: str) -> None:
 
 
 @pytest.fixture
-def rules_app(app: Flask, database_url: str) -> Flask:
+def rules_app(app: Flask, database_url: str) -> Iterator[Flask]:
     """The portal with routes that write a row, then answer in different ways."""
     rules = make_app(database_url)
     ran: list[str] = []
@@ -89,7 +90,9 @@ def rules_app(app: Flask, database_url: str) -> Flask:
         after_commit(lambda: ran.append("after the broken one"))
         return "fine"
 
-    return rules
+    yield rules
+    with rules.app_context():
+        db.engine.dispose()  # its own engine: close its connections
 
 
 def principals(app: Flask) -> list[str]:
