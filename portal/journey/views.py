@@ -329,11 +329,7 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
                 try:  # the link's single-use stamp is part of the acceptance transaction
                     mark_accepted(link.id, plan.id, _actor())
                 except LinkError:
-                    unit_of_work.rollback()  # no plan, no agreement, no audit event
-                    session.pop("link_id", None)
-                    title = _("This link was already used")
-                    text = _("It was used for another plan, so nothing was signed now. Your plan page shows your plan.")
-                    return render_template("errors/error.html", title=title, text=text, code=409), 409
+                    return _link_used_elsewhere()
                 session.pop("link_id", None)
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
@@ -346,6 +342,16 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
         form=form,
         consent=text,
     ), status
+
+
+def _link_used_elsewhere() -> tuple[str, int]:
+    """The link's single-use stamp found it used by another request: the acceptance is
+    rolled back whole (no plan, agreement, confirmation, case event or audit event)."""
+    unit_of_work.rollback()
+    session.pop("link_id", None)
+    title = _("This link was already used")
+    text = _("It was used for another plan, so nothing was signed now. Go to the start page to see your plan.")
+    return render_template("errors/error.html", title=title, text=text, code=409), 409
 
 
 @bp.route("/offers/<fingerprint>/request", methods=["GET", "POST"])
