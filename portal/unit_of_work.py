@@ -124,6 +124,13 @@ def commit() -> None:
     _run_after_commit(queued)
 
 
+def _keep_refused() -> None:
+    """Commit what a refused unit was asked to keep; the work queued for its success
+    (an agreement to produce, a message to send) is dropped, as on a rollback."""
+    _take_after_commit()
+    db.session.commit()
+
+
 class NestedUnitOfWorkError(RuntimeError):
     """A unit of work was opened inside another: its commit would end the outer one."""
 
@@ -144,7 +151,7 @@ def unit_of_work() -> Iterator[None]:
         # A refusal raised by a service that asked to keep what it wrote (a counted
         # attempt, a blocked contact) still keeps it, as a refused request does.
         if session.info.get(_KEEP):
-            commit()
+            _keep_refused()
         else:
             rollback()
         raise
@@ -169,9 +176,10 @@ def one_unit_of_work(command: Callable[P, R]) -> Callable[P, R]:
 def finish_request(response: Response) -> Response:
     """Commit or roll back the request's unit of work according to its status."""
     status = response.status_code
-    keep = db.session().info.get(_KEEP, False)
-    if status < 400 or (status < 500 and keep):
+    if status < 400:
         commit()
+    elif status < 500 and db.session().info.get(_KEEP):
+        _keep_refused()
     else:
         rollback()
     return response
