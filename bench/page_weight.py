@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from portal.demo import DEMO_CARDHOLDERS, load_demo
-from tests.conftest import CardholderAuth, csrf_token, make_app, reset_schema
+from tests.conftest import CardholderAuth, csrf_token, make_app, reset_schema, unit
 
 TARGET = 50 * 1024
 
@@ -35,7 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(f"sqlite:///{tmp}/bench.sqlite3", RATELIMIT_ENABLED=False)
         reset_schema(app)
-        with app.app_context():
+        with unit(app):
             load_demo()
         client = app.test_client()
         demo = DEMO_CARDHOLDERS[3]

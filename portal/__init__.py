@@ -40,7 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
 
-    from portal import access_log, auth, errors, headers, i18n, inputs, sessions
+    from portal import access_log, auth, errors, headers, i18n, inputs, sessions, unit_of_work
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -73,11 +73,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     auth.init_login(login_manager)
 
+    unit_of_work.init_app(app)  # first after_request hook, so it runs last: the one commit
     i18n.init_app(app)
     inputs.init_app(app)  # first hook: nothing runs on input it refuses
     headers.init_app(app)
+    scheduling.init_app(app)  # before the session check: it ends its own transaction first
     sessions.init_app(app)
-    scheduling.init_app(app)
     errors.init_app(app)
     access_log.install()
 

@@ -15,6 +15,7 @@ from portal.notifications.service import message_as_dict, recent_messages
 from portal.policies.cli import offers_command, policy_cli, quote_command
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
+from portal.unit_of_work import unit_of_work
 
 portal_cli = AppGroup("portal", help="Repayment portal commands.")
 portal_cli.add_command(quote_command)
@@ -52,7 +53,8 @@ def outbox_command(as_json: bool, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the demo sign-in details as JSON.")
 def demo_command(as_json: bool) -> None:
     """Load demo cardholders (idempotent) and print how to sign in."""
-    created = load_demo()
+    with unit_of_work():  # the whole demo set in one commit
+        created = load_demo()
     details = [
         {
             "card_number": d.card_number,

@@ -145,5 +145,5 @@ def load_demo(today: date | None = None) -> int:
     ensure_default_policy(SYSTEM)
     if current_app.config["PORTAL_ENV"] != "production":  # fixed demo passwords never reach production
         ensure_demo_staff(SYSTEM, current_app.config["SECRET_KEY"])
-    db.session.commit()
+    db.session.flush()
     return created

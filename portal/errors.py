@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db
+from portal import unit_of_work
 from portal.inputs import ControlCharacterError
 
 
@@ -57,7 +57,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:
-        db.session.rollback()
+        unit_of_work.rollback()  # before rendering: the page must not read half-written state
         app.logger.exception("unhandled error")
         title, text = _messages(500)
         return render_template("errors/error.html", title=title, text=text, code=500), 500

@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 from portal.audit.service import Actor
 from portal.auth.server_sessions import check_session, end_session, start_session
 from portal.db_types import utcnow
-from portal.extensions import db
 from portal.staff.service import record_sign_out
+from portal.unit_of_work import keep_on_refusal
 
 SESSION_TOKEN = "sid"  # noqa: S105 - the name of a session key, not a secret
 
@@ -41,13 +41,11 @@ def begin(identity: Any) -> None:
     login_user(identity)
     session.permanent = True  # the cookie expires with the absolute lifetime too
     session[SESSION_TOKEN] = start_session(identity.get_id(), utcnow())
-    db.session.commit()
 
 
 def end(reason: str = "signed_out") -> None:
     """Sign out: end the session on the server, then forget it in the browser."""
     end_session(session.get(SESSION_TOKEN), utcnow(), reason)
-    db.session.commit()
     logout_user()
     fresh_session()
 
@@ -64,10 +62,12 @@ def init_app(app: Flask) -> None:
             return None
         staff = principal.startswith("s:")
         limit = staff_timeout if staff else timeout
+        # A live session is touched at most once per TOUCH_EVERY (30 s): only then is
+        # this a write, committed with the request; a plain read commits nothing.
         verdict = check_session(session.get(SESSION_TOKEN), principal, utcnow(), limit, absolute)
-        db.session.commit()
         if verdict is None:
             return None
+        keep_on_refusal()  # the session ended: that stands whatever the page answers
         if staff and verdict in ("idle", "expired"):
             record_sign_out(Actor("staff", principal[2:], request.remote_addr), reason="idle")
         logout_user()

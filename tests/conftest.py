@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -254,3 +255,44 @@ def auth(client: FlaskClient) -> CardholderAuth:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- units of work (branch uow) ------------------------------------------------------
+
+
+class CommitCounter:
+    """Counts COMMITs of ORM sessions, by SQLAlchemy's ``after_commit`` session event."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, _session: Any) -> None:
+        self.count += 1
+
+    def during(self, action: Any) -> tuple[Any, int]:
+        """Run ``action()``; return its result and how many commits it made."""
+        before = self.count
+        result = action()
+        return result, self.count - before
+
+
+@pytest.fixture
+def commits(app: Flask) -> Iterator[CommitCounter]:
+    """``commits.during(lambda: client.get(url))`` → (response, number of commits)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    counter = CommitCounter()
+    event.listen(Session, "after_commit", counter)
+    yield counter
+    event.remove(Session, "after_commit", counter)
+
+
+@contextmanager
+def unit(app: Flask) -> Iterator[None]:
+    """An app context that is one unit of work: what the services called inside write
+    is committed once at the end (services only flush), or rolled back on an error."""
+    from portal.unit_of_work import unit_of_work
+
+    with app.app_context(), unit_of_work():
+        yield

@@ -1,13 +1,16 @@
 """Agreements: created with the plan, produced (rendered, signed, stored), downloaded, verified.
 
-The acceptance service adds the pending agreement in its own transaction
-(:func:`create_pending_agreement`) and, once that has committed, calls
-:func:`produce_agreement`. Producing is separate because rendering and signing can
-fail (a font, a key, a timestamp server) and must never undo an accepted plan: a failed
-attempt is counted and left pending with a ``next_attempt_at``. The outbox worker that
-already runs (``portal deliver``) retries due agreements each round with backoff
-(:func:`retry_due_agreements`): 1, 2, 4 … minutes, at most an hour apart, never giving
-up; ``flask portal agreements retry`` tries every pending one at once.
+The acceptance service adds the pending agreement to the acceptance transaction
+(:func:`create_pending_agreement`) and queues :func:`produce_agreement` to run after
+that transaction commits (``portal.unit_of_work.after_commit``). Producing is separate
+because rendering and signing can fail (a font, a key, a timestamp server) and must
+never undo an accepted plan: a failed attempt is counted and left pending with a
+``next_attempt_at``. The outbox worker that already runs (``portal deliver``) retries
+due agreements each round with backoff (:func:`retry_due_agreements`): 1, 2, 4 …
+minutes, at most an hour apart, never giving up; ``flask portal agreements retry`` tries
+every pending one at once. Each agreement is a unit of work of its own (a batch chunk):
+producing, recording a failure and a worker's claim each commit once, through
+``portal.unit_of_work``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.plans.models import Plan
 from portal.security import mask_name
+from portal.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -67,76 +71,78 @@ def retry_delay(attempts: int) -> timedelta:
 
 def _record_failure(agreement_id: int, message: str) -> None:
     try:
-        agreement = db.session.get(Agreement, agreement_id, populate_existing=True)
-        attempts = (agreement.attempts if agreement else 0) + 1
-        db.session.execute(
-            update(Agreement)
-            .where(Agreement.id == agreement_id, Agreement.state == "pending")
-            .values(
-                attempts=Agreement.attempts + 1,
-                last_error=message[:200],
-                next_attempt_at=utcnow() + retry_delay(attempts),
+        with unit_of_work():
+            agreement = db.session.get(Agreement, agreement_id, populate_existing=True)
+            attempts = (agreement.attempts if agreement else 0) + 1
+            db.session.execute(
+                update(Agreement)
+                .where(Agreement.id == agreement_id, Agreement.state == "pending")
+                .values(
+                    attempts=Agreement.attempts + 1,
+                    last_error=message[:200],
+                    next_attempt_at=utcnow() + retry_delay(attempts),
+                )
             )
-        )
-        db.session.commit()
     except Exception:
-        db.session.rollback()
         log.exception("agreement %s: could not record the failed attempt", agreement_id)
 
 
 def produce_agreement(agreement_id: int) -> bool:
-    """Render, sign and store agreement ``agreement_id`` and audit it, in one commit.
+    """Render, sign and store agreement ``agreement_id`` and audit it, in one unit of
+    work of its own: call it outside any other (after a commit, or from a job).
 
     Returns True when the agreement is signed (now or before). On any failure nothing
-    is half-written: the transaction rolls back, ``attempts`` goes up, ``last_error``
-    says which step failed (no personal data) and False is returned.
+    is half-written: the unit rolls back, ``attempts`` goes up, ``last_error`` says
+    which step failed (no personal data) and False is returned.
     """
+    steps = ["render"]
+    try:
+        with unit_of_work():
+            return _produce(agreement_id, steps)
+    except Exception as exc:
+        log.exception("agreement %s: %s failed (%s)", agreement_id, steps[-1], type(exc).__name__)
+        _record_failure(agreement_id, f"{steps[-1]} failed: {type(exc).__name__}")
+        return False
+    finally:
+        db.session.expire_all()
+
+
+def _produce(agreement_id: int, steps: list[str]) -> bool:
     agreement = db.session.get(Agreement, agreement_id)
     if agreement is None:
         log.error("agreement %s does not exist", agreement_id)
         return False
     if agreement.state == "signed":
         return True
-    step = "render"
-    try:
-        unsigned = render.render_pdf(agreement)
-        step = "sign"
-        signed = signing.sign_pdf(unsigned, reason=f"Repayment agreement {agreement.reference}", location=_bank_name())
-        digest = signing.sha256_hex(signed)
-        step = "store"
-        # Conditional on still pending: two workers racing on one agreement store once,
-        # so every download returns the bytes of the first signature.
-        result = db.session.execute(
-            update(Agreement)
-            .where(Agreement.id == agreement_id, Agreement.state == "pending")
-            .values(
-                state="signed",
-                pdf=signed,
-                sha256=digest,
-                signed_at=utcnow(),
-                attempts=Agreement.attempts + 1,
-                last_error=None,
-                next_attempt_at=None,
-            )
-            .execution_options(synchronize_session=False)
+    unsigned = render.render_pdf(agreement)
+    steps.append("sign")
+    signed = signing.sign_pdf(unsigned, reason=f"Repayment agreement {agreement.reference}", location=_bank_name())
+    digest = signing.sha256_hex(signed)
+    steps.append("store")
+    # Conditional on still pending: two workers racing on one agreement store once,
+    # so every download returns the bytes of the first signature.
+    result = db.session.execute(
+        update(Agreement)
+        .where(Agreement.id == agreement_id, Agreement.state == "pending")
+        .values(
+            state="signed",
+            pdf=signed,
+            sha256=digest,
+            signed_at=utcnow(),
+            attempts=Agreement.attempts + 1,
+            last_error=None,
+            next_attempt_at=None,
         )
-        if rowcount(result) != 1:
-            db.session.rollback()
-            return True
-        record(
-            SYSTEM,
-            "agreement.signed",
-            ("agreement", agreement_id),
-            after={"reference": agreement.reference, "plan_id": agreement.plan_id, "sha256": digest},
-        )
-        db.session.commit()
-    except Exception as exc:
-        db.session.rollback()
-        log.exception("agreement %s: %s failed (%s)", agreement_id, step, type(exc).__name__)
-        _record_failure(agreement_id, f"{step} failed: {type(exc).__name__}")
-        return False
-    finally:
-        db.session.expire_all()
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(result) != 1:
+        return True  # another worker stored it first: this UPDATE changed nothing
+    record(
+        SYSTEM,
+        "agreement.signed",
+        ("agreement", agreement_id),
+        after={"reference": agreement.reference, "plan_id": agreement.plan_id, "sha256": digest},
+    )
     return True
 
 
@@ -167,15 +173,15 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 def _claim(agreement_id: int, now: datetime) -> bool:
     """Take one due agreement for this worker (conditional UPDATE: one worker wins)."""
-    won = rowcount(
-        db.session.execute(
-            update(Agreement)
-            .where(Agreement.id == agreement_id, _due(now))
-            .values(next_attempt_at=now + CLAIM)
-            .execution_options(synchronize_session=False)
+    with unit_of_work():
+        won = rowcount(
+            db.session.execute(
+                update(Agreement)
+                .where(Agreement.id == agreement_id, _due(now))
+                .values(next_attempt_at=now + CLAIM)
+                .execution_options(synchronize_session=False)
+            )
         )
-    )
-    db.session.commit()
     return bool(won)
 
 
@@ -186,8 +192,9 @@ def retry_due_agreements(limit: int = 20) -> RetryResult:
     failure sets the next attempt by :func:`retry_delay`.
     """
     now = utcnow()
-    ids = list(db.session.execute(select(Agreement.id).where(_due(now)).order_by(Agreement.id).limit(limit)).scalars())
-    db.session.commit()
+    with unit_of_work():  # a read: ends without a commit
+        query = select(Agreement.id).where(_due(now)).order_by(Agreement.id).limit(limit)
+        ids = list(db.session.execute(query).scalars())
     claimed = [agreement_id for agreement_id in ids if _claim(agreement_id, now)]
     produced = sum(1 for agreement_id in claimed if produce_agreement(agreement_id))
     return RetryResult(len(claimed), produced, len(claimed) - produced)

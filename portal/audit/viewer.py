@@ -154,4 +154,4 @@ def record_export(found: AuditFilter, actor: Actor) -> None:
         if value
     }
     record(actor, "audit.exported", None, after={"filter": asked})
-    db.session.commit()
+    db.session.flush()

@@ -25,6 +25,7 @@ from portal.notifications.models import OutboxMessage
 from portal.notifications.secrets import forget_signin_codes
 from portal.notifications.service import queue_signin_code, signin_code_text
 from portal.security import birth_date_matches, card_hash, code_hash, new_code
+from portal.unit_of_work import keep_on_refusal
 
 CODE_LIFETIME = timedelta(minutes=5)
 MAX_CODE_ATTEMPTS = 5
@@ -102,7 +103,7 @@ def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSetting
         message = queue_signin_code(account, code, settings.bank_name, otp.expires_at)
         db.session.flush()
         record(actor, "signin.code_sent", ("card_account", account.id), after={"outbox_message": message.id})
-    db.session.commit()
+    db.session.flush()
     return challenge
 
 
@@ -133,7 +134,7 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
         query = select(OneTimeCode).where(OneTimeCode.challenge_hash == challenge_hash(challenge))
         otp = db.session.execute(query).scalar_one_or_none()
     if otp is None:
-        raise SignInFailed
+        raise SignInFailed  # nothing written: nothing to keep
     # The same look-up either way (no account has id -1), so both take the same time.
     account = db.session.get(CardAccount, otp.account_id if otp.account_id is not None else -1)
     usable = otp.used_at is None and otp.expires_at > now and not (account and _locked(account, now))
@@ -153,7 +154,7 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
         otp.used_at = now
         forget_signin_codes(account.id)
         record(Actor("cardholder", str(account.id), ip), "signin.succeeded", ("card_account", account.id))
-        db.session.commit()
+        db.session.flush()
         return account
 
     target = ("card_account", account.id) if account else None
@@ -167,5 +168,7 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
             record(actor, "signin.code_failed", target)
     else:
         record(actor, "signin.code_failed", target)
-    db.session.commit()
+    db.session.flush()
+    # The counted attempt, a used-up challenge and a lockout must outlive the refusal.
+    keep_on_refusal()
     raise SignInFailed

@@ -1,6 +1,7 @@
 """What care staff change on an account: notes, the reason for the debt, flags, opt-outs.
 
-Each function writes the case-file event and the audit record and commits once, so the
+Each function writes the case-file event and the audit record in one
+transaction (flushed; the request commits it), so the
 two always go together. Authority that depends on the role (only a supervisor clears a
 dispute; an agent offers only within the policy's agent authority) is checked here, from
 the staff record behind the actor, not only by the view.
@@ -80,7 +81,7 @@ def add_note(account_id: int, outcome: str, text: str, actor: Actor, channel: st
         ("card_account", account_id),
         after={"event": event.id, "outcome": outcome, "channel": channel},
     )
-    db.session.commit()
+    db.session.flush()
     return event.id
 
 
@@ -93,7 +94,7 @@ def set_reason(account_id: int, reason: str, actor: Actor) -> None:
     except CaseError as error:
         db.session.rollback()
         raise CareError(error.code) from error
-    db.session.commit()
+    db.session.flush()
 
 
 def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
@@ -120,7 +121,7 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
         before={"flags": flags},
         after={"flags": account.flags, "reason": reason},
     )
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -157,20 +158,20 @@ def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool
         before={"flags": flags},
         after={"flags": account.flags, "reason": reason, **({"basis": data["basis"]} if "basis" in data else {})},
     )
-    db.session.commit()
+    db.session.flush()
     return True
 
 
 def record_case_viewed(account_id: int, actor: Actor) -> None:
     """Reading a case file is audited too: who looked at whose debts, and when."""
     record(actor, "case.viewed", ("card_account", account_id))
-    db.session.commit()
+    db.session.flush()
 
 
 def record_search(kind: str, results: int, actor: Actor) -> None:
     """Searches are audited by kind and result count (not the words searched for)."""
     record(actor, "care.searched", None, after={"kind": kind, "results": results})
-    db.session.commit()
+    db.session.flush()
 
 
 def check_link_offer(account_id: int, fingerprint: str | None, actor: Actor, today: object) -> None:

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portal import jurisdictions
+from portal import jurisdictions, unit_of_work
 from portal.agreements.key_terms import KeyTerms, key_terms
 from portal.agreements.models import Agreement
 from portal.agreements.render import document_context
@@ -38,7 +38,7 @@ from portal.journey.forms import (
     make_budget_form,
 )
 from portal.links.models import PlanLink
-from portal.links.service import mark_accepted, mark_offer_viewed
+from portal.links.service import LinkError, mark_accepted, mark_offer_viewed
 from portal.links.views import link_for_session
 from portal.notifications import confirmations
 from portal.plans import requests
@@ -184,9 +184,7 @@ def reason() -> Response:
     try:
         cases.set_reason(_account().id, request.form.get("reason", ""), _actor())
     except cases.CaseError:
-        db.session.rollback()
         abort(400)
-    db.session.commit()
     flash(_("Thank you for telling us. It helps us suggest the right plan."), "info")
     return redirect(url_for("journey.budget"))
 
@@ -202,7 +200,6 @@ def budget() -> Response | tuple[str, int]:
         budget_ = service.budget_from_figures(figures)
         assert budget_ is not None
         event = cases.record_budget(account.id, figures, budget_.disposable, _actor())
-        db.session.commit()
         session[BUDGET] = event.id  # a reference: the figures stay in the case file
         linked = _linked_offer()
         return redirect(url_for("journey.offer", fingerprint=linked) if linked else url_for("journey.offers"))
@@ -329,7 +326,10 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
                 return redirect(url_for("journey.offers" if error.code == "offer_changed" else "journey.start"))
         else:
             if link is not None and link.used_at is None:
-                mark_accepted(link.id, plan.id, _actor())
+                try:  # the link's single-use stamp is part of the acceptance transaction
+                    mark_accepted(link.id, plan.id, _actor())
+                except LinkError:
+                    return _link_used_elsewhere()
                 session.pop("link_id", None)
             return redirect(url_for("journey.done", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
@@ -342,6 +342,16 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
         form=form,
         consent=text,
     ), status
+
+
+def _link_used_elsewhere() -> tuple[str, int]:
+    """The link's single-use stamp found it used by another request: the acceptance is
+    rolled back whole (no plan, agreement, confirmation, case event or audit event)."""
+    unit_of_work.rollback()
+    session.pop("link_id", None)
+    title = _("This link was already used")
+    text = _("It was used for another plan, so nothing was signed now. Go to the start page to see your plan.")
+    return render_template("errors/error.html", title=title, text=text, code=409), 409
 
 
 @bp.route("/offers/<fingerprint>/request", methods=["GET", "POST"])
@@ -469,7 +479,6 @@ def promise() -> Response | tuple[str, int]:
         if not problems:
             made = cases.record_promise(account.id, amount, account.currency, form.pay_by.data, _actor())
             confirmations.promise_recorded(account, made.amount, made.pay_by, _actor())
-            db.session.commit()
             return redirect(url_for("journey.promise_made", promise_id=made.id))
         for code in problems:
             target = form.pay_by if code in {"date_in_past", "date_too_far"} else form.amount
@@ -542,7 +551,6 @@ def rating(plan_id: int) -> Response | tuple[str, int]:
     form = RatingForm()
     if form.validate_on_submit():
         cases.record_rating(plan.account_id, plan.id, int(form.rating.data), form.comment.data or "", _actor())
-        db.session.commit()
         session["rated_plan"] = plan.id
         flash(_("Thank you for your feedback."), "info")
         return redirect(url_for("journey.done", plan_id=plan.id))

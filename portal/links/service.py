@@ -40,6 +40,7 @@ from portal.policies.service import NoActivePolicy, active_version, load_policy,
 from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import role_of
+from portal.unit_of_work import keep_on_refusal
 
 DEFAULT_EXPIRY_HOURS = 72
 TOKEN_BYTES = 32  # 256 bits
@@ -149,7 +150,7 @@ def preview_link_message(account_id: int, channel: str, offer_fingerprint: str |
 
 
 def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerprint: str | None = None) -> PlanLink:
-    """Create a link and queue its message under the contact rules; commits.
+    """Create a link and queue its message under the contact rules.
 
     Raises ``LinkError``: ``no_account``, ``unknown_channel``, ``no_channel`` (no contact
     on file), ``offer_not_allowed``, ``outside_authority`` (an offer the member of staff
@@ -166,7 +167,8 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     if decision.action == BLOCK:
         subject, body = _message(account, channel, link_url(_PREVIEW_TOKEN), expires_at)
         queue_collection_message(account, channel, "plan_link", subject, body, actor, decision=decision)
-        db.session.commit()
+        db.session.flush()
+        keep_on_refusal()  # the blocked attempt is part of the contact record
         raise LinkError("contact_blocked", decision.reason)
 
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -220,12 +222,12 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
             "expires_at": expires_at.isoformat(),
         },
     )
-    db.session.commit()
+    db.session.flush()
     return link
 
 
 def revoke_link(link_id: int, actor: Actor) -> PlanLink:
-    """Stop a link working (and its message going, if it has not gone yet); commits."""
+    """Stop a link working (and its message going, if it has not gone yet)."""
     link = db.session.get(PlanLink, link_id)
     if link is None:
         raise LinkError("no_link")
@@ -242,7 +244,7 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
     forget_link_secrets(link.id)
     add_event(link.account_id, "link_revoked", actor, {"link": link.id})
     record(actor, "link.revoked", ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat()})
-    db.session.commit()
+    db.session.flush()
     return link
 
 
@@ -284,38 +286,38 @@ def find_by_token(token: str) -> PlanLink | None:
 
 def open_link(token: str, ip: str | None = None) -> PlanLink | None:
     """The usable link for ``token``, stamped opened; None for unknown, expired, used,
-    revoked or tampered tokens alike. Commits."""
+    revoked or tampered tokens alike.
+
+    Opening is a GET: it writes only the funnel's "opened" stamp, once per link. A
+    refused token writes nothing (the access log and the rate limit see it)."""
     link = find_by_token(token)
     if link is None or not link.usable(utcnow()):
-        if link is not None:
-            record(Actor("anonymous", ip=ip), "link.refused", ("plan_link", link.id))
-            db.session.commit()
         return None
     _stamp(link, "opened", Actor("anonymous", ip=ip))
-    db.session.commit()
+    db.session.flush()
     return link
 
 
 def verified_link(link_id: int | None, account_id: int, ip: str | None = None) -> PlanLink | None:
     """The link remembered by a session, if it is still usable and bound to ``account_id``
-    (the account that just proved who they are); stamped verified. Commits."""
+    (the account that just proved who they are); stamped verified (once per link)."""
     link = db.session.get(PlanLink, link_id) if isinstance(link_id, int) else None
     if link is None or not link.usable(utcnow()):
         return None
     if link.account_id != account_id:
         # Someone else signed in with this link in their session: it gives them nothing.
         record(Actor("cardholder", str(account_id), ip), "link.other_account", ("plan_link", link.id))
-        db.session.commit()
+        db.session.flush()
         return None
     _stamp(link, "verified", Actor("cardholder", str(account_id), ip))
-    db.session.commit()
+    db.session.flush()
     return link
 
 
 def mark_offer_viewed(link_id: int, actor: Actor = SYSTEM) -> PlanLink:
     link = _get(link_id)
     _stamp(link, "offer_viewed", actor)
-    db.session.commit()
+    db.session.flush()
     return link
 
 
@@ -335,11 +337,10 @@ def mark_accepted(link_id: int, plan_id: int, actor: Actor = SYSTEM) -> PlanLink
     if not claimed:
         if link.plan_id == plan_id:
             return link
-        db.session.rollback()
-        raise LinkError("already_used")
+        raise LinkError("already_used")  # the caller rolls the acceptance back
     _stamp(link, "accepted", actor, {"plan": plan_id})
     forget_link_secrets(link.id)
-    db.session.commit()
+    db.session.flush()
     return link
 
 

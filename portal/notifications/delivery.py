@@ -6,8 +6,12 @@ SQLite with an ``UPDATE … WHERE status = 'queued'`` whose row count says who w
 send happens outside any transaction. A failure is retried after 1, 5 and 25 minutes;
 the fourth failed attempt ends the message as ``failed`` with a reason free of personal
 data. Every round first forgets the codes and link tokens that have expired (see
-``portal.notifications.secrets``). A claim left by a worker that died is taken over after ``STALE_CLAIM``; the
-provider gets our outbox id as ``reference`` to spot the rare duplicate that causes.
+``portal.notifications.secrets``). A claim left by a worker that died is taken over
+after ``STALE_CLAIM``; the provider gets our outbox id as ``reference`` to spot the rare
+duplicate that causes.
+
+Each step is a unit of work of its own (``portal.unit_of_work``): a claim, preparing one
+message, recording one message's outcome. That is this batch job's chunk.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK, HOLD
 from portal.notifications.secrets import forget_expired_secrets, forget_secret, secret_lost
 from portal.notifications.service import check_contact, note_blocked, recipient_for
+from portal.unit_of_work import unit_of_work
 
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
@@ -63,39 +68,39 @@ def _due(now):
 
 
 def claim_due(worker: str, batch: int) -> list[int]:
-    """Claim up to ``batch`` due messages for ``worker`` and commit; return their ids."""
+    """Claim up to ``batch`` due messages for ``worker`` (committed); return their ids."""
     now = utcnow()
     candidates = (
         select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.send_after, OutboxMessage.id).limit(batch)
     )
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
-        if ids:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(status="sending", claimed_by=worker, claimed_at=now)
-            )
-        session.commit()
+        with unit_of_work():
+            ids = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+            if ids:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .values(status="sending", claimed_by=worker, claimed_at=now)
+                )
         return ids
     claimed: list[int] = []
     for _round in range(10):  # another worker may win every row we saw; look again
-        ids = list(session.execute(candidates).scalars())
-        session.commit()  # end the read before writing, so SQLite never upgrades a shared lock
+        with unit_of_work():  # end the read before writing, so SQLite never upgrades a shared lock
+            ids = list(session.execute(candidates).scalars())
         if not ids:
             break
-        for message_id in ids:
-            won = rowcount(
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id, _due(now))
-                    .values(status="sending", claimed_by=worker, claimed_at=now)
+        with unit_of_work():
+            for message_id in ids:
+                won = rowcount(
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == message_id, _due(now))
+                        .values(status="sending", claimed_by=worker, claimed_at=now)
+                    )
                 )
-            )
-            if won:
-                claimed.append(message_id)
-        session.commit()
+                if won:
+                    claimed.append(message_id)
         if claimed:
             break
     return claimed
@@ -215,13 +220,12 @@ def _failed_attempt(message: OutboxMessage, error: ChannelError, report: Deliver
 
 
 def deliver_message(message_id: int, worker: str, channels: Mapping[str, Channel], report: DeliveryReport) -> None:
-    """Send one claimed message and record the outcome (its own transactions)."""
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    if message is None or message.status != "sending" or message.claimed_by != worker:
-        db.session.rollback()
-        return
-    envelope = _prepare(message, report)
-    db.session.commit()  # no transaction stays open while we talk to the provider
+    """Send one claimed message and record the outcome (its own units of work)."""
+    with unit_of_work():  # ended before we talk to the provider: no transaction stays open
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        if message is None or message.status != "sending" or message.claimed_by != worker:
+            return
+        envelope = _prepare(message, report)
     if envelope is None:
         return
     channel = channels.get(message.channel)
@@ -236,23 +240,23 @@ def deliver_message(message_id: int, worker: str, channels: Mapping[str, Channel
         failure = ChannelError(f"channel error ({type(error).__name__})")
     else:
         failure = None
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    assert message is not None
-    message.attempts += 1
-    if failure is None:
-        assert channel is not None
-        _succeeded(message, sent, report, channel)
-    else:
-        _failed_attempt(message, failure, report)
-    db.session.commit()
+    with unit_of_work():
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        assert message is not None
+        message.attempts += 1
+        if failure is None:
+            assert channel is not None
+            _succeeded(message, sent, report, channel)
+        else:
+            _failed_attempt(message, failure, report)
 
 
 def deliver_due(worker: str, batch: int = 100, channels: Mapping[str, Channel] | None = None) -> DeliveryReport:
     """Claim one batch of due messages and deliver each of them."""
     channels = channels if channels is not None else channels_for(current_app.config)
     report = DeliveryReport()
-    forget_expired_secrets()
-    db.session.commit()
+    with unit_of_work():
+        forget_expired_secrets()
     ids = claim_due(worker, batch)
     report.claimed = len(ids)
     for message_id in ids:
@@ -266,7 +270,7 @@ def deliver_due(worker: str, batch: int = 100, channels: Mapping[str, Channel] |
 
 
 def record_delivery_report(reference: str | None, provider_id: str | None, delivered: bool) -> bool:
-    """A delivery report from the SMS provider (by our reference or its id); commits.
+    """A delivery report from the SMS provider (by our reference or its id).
 
     Returns False when no message matches.
     """
@@ -283,5 +287,5 @@ def record_delivery_report(reference: str | None, provider_id: str | None, deliv
     if delivered and message.link_id is not None:
         record_delivery(message.link_id, sent=False, delivered=True)
     record(SYSTEM, "message.delivered" if delivered else "message.undelivered", ("outbox_message", message.id))
-    db.session.commit()
+    db.session.flush()
     return True

@@ -107,7 +107,7 @@ def unsubscribe_email(account_id: int, ip: str | None, via: str = "unsubscribe_l
     account = db.session.get(CardAccount, account_id)
     if account is not None:
         opt_out(account, "email", via, Actor("cardholder", str(account_id), ip))
-    db.session.commit()
+    db.session.flush()
 
 
 def accounts_with_phone(phone: str) -> list[CardAccount]:
@@ -154,7 +154,7 @@ def handle_inbound_sms(sender: str, text: str) -> InboundResult:
             opt_out(account, "sms", "sms_reply", Actor("cardholder", str(account.id)), {"text": reply})
             for account in accounts
         )
-        db.session.commit()
+        db.session.flush()
         return InboundResult(opted_out=changed, filed=0)
     if not reply:
         return InboundResult(opted_out=0, filed=0)
@@ -167,7 +167,7 @@ def handle_inbound_sms(sender: str, text: str) -> InboundResult:
             ("card_account", account.id),
             after={"event": event.id, "channel": "sms", "length": len(reply)},
         )
-    db.session.commit()
+    db.session.flush()
     return InboundResult(opted_out=0, filed=len(accounts))
 
 
@@ -181,7 +181,7 @@ def contact_choices(account: CardAccount) -> dict[str, bool]:
 
 
 def set_contact_choices(account_id: int, wanted: dict[str, bool], actor: Actor, evidence: dict[str, Any]) -> list[str]:
-    """The cardholder's own choices from their contact preferences page; commits once.
+    """The cardholder's own choices from their contact preferences page.
 
     A channel turned off is an opt-out; turned back on, an opt-in that keeps ``evidence``
     (the statement they agreed to, its version, language and browser) beside the actor's
@@ -200,5 +200,5 @@ def set_contact_choices(account_id: int, wanted: dict[str, bool], actor: Actor, 
             done = opt_out(account, channel, "contact_preferences", actor, evidence)
         if done:
             changed.append(channel)
-    db.session.commit()
+    db.session.flush()
     return changed

@@ -34,7 +34,7 @@ from portal.plans.models import DECLINE_REASONS, Plan, PlanInstallment
 from portal.plans.service import (
     _RATE_PLACES,
     PlanError,
-    _commit_or_winner,
+    _flush_or_winner,
     _lock_account,
     _plan_from_offer,
     _same_or_refuse,
@@ -71,7 +71,9 @@ def request_plan(
     plan.hardship = {"reason": reason, "budget": latest_budget(account_id)}
     if offer.plan.value == "personalised" and proposed_monthly is not None and proposed_monthly > 0:
         plan.proposed_monthly = proposed_monthly
-    db.session.flush()
+    winner = _flush_or_winner(account_id)
+    if winner is not None:
+        return _same_or_refuse(winner, fingerprint)
     add_event(
         account_id,
         "plan_requested",
@@ -85,15 +87,13 @@ def request_plan(
     )
     record(actor, "plan.requested", ("plan", plan.id), after={"type": plan.plan_type, "reason": reason})
     confirmations.request_received(account, actor)
-    winner = _commit_or_winner(account_id)
-    if winner is not None:
-        return _same_or_refuse(winner, fingerprint)
+    db.session.flush()
     return plan, True
 
 
 def withdraw_request(plan_id: int, account_id: int, actor: Actor) -> Plan:
     """The cardholder takes back a request still waiting; the offers are open again.
-    Raises `PlanError` ``no_plan`` or ``not_pending``; commits."""
+    Raises `PlanError` ``no_plan`` or ``not_pending``."""
     _lock_account(account_id)
     plan = db.session.get(Plan, plan_id)
     if plan is None or plan.account_id != account_id:
@@ -109,7 +109,7 @@ def withdraw_request(plan_id: int, account_id: int, actor: Actor) -> Plan:
         before={"state": "pending_approval"},
         after={"state": plan.state},
     )
-    db.session.commit()
+    db.session.flush()
     return plan
 
 
@@ -153,7 +153,7 @@ def paused_by(account: CardAccount) -> str | None:
 
 
 def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
-    """A supervisor approves (the cardholder may then sign) or declines a request; commits.
+    """A supervisor approves (the cardholder may then sign) or declines a request.
 
     Raises `PlanError`: ``not_pending``, ``changed`` (the request is not what was shown),
     ``account_paused`` (disputed: approval waits), ``decline_reason_required``,
@@ -207,7 +207,7 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
         },
     )
     _tell_cardholder(plan, account, actor)
-    db.session.commit()
+    db.session.flush()
     return plan
 
 

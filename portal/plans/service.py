@@ -1,11 +1,13 @@
 """Accepting offers and signing approved plans (requests and decisions: `plans.requests`).
 
 Acceptance is one transaction: plan, installments, signature evidence, the pending
-agreement, the case-file entry and the audit event. The offer is re-computed from the
-current policy and balance and matched by fingerprint, so a cardholder can only accept
-exactly what the bank would offer them now. One open plan per account is enforced by a
-unique index; a repeated submit (double tap, back button, two tabs) returns the plan
-that already exists instead of creating a second one.
+agreement, the case-file entry and the audit event (and, through a link, the link's
+single-use stamp: the view adds it before the request commits). Nothing here commits:
+the request does, once; the agreement PDF is rendered and signed after that commit. The
+offer is re-computed from the current policy and balance and matched by fingerprint, so
+a cardholder can only accept exactly what the bank would offer them now. One open plan
+per account is enforced by a unique index; a repeated submit (double tap, back button,
+two tabs) returns the plan that already exists instead of creating a second one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -35,6 +38,7 @@ from portal.notifications.confirmations import plan_accepted
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
 from portal.policies.service import offers_for_account
+from portal.unit_of_work import after_commit
 
 CONSENT_VERSION = "esign-2026-11"
 _RATE_PLACES = Decimal("0.000001")
@@ -190,10 +194,10 @@ def _after_signing(plan: Plan, account: CardAccount, actor: Actor) -> int:
     return agreement.id
 
 
-def _produce(agreement_id: int) -> None:
-    """Render and sign after the plan is safely committed; a failure leaves it pending
-    for ``portal agreements retry`` and never undoes the plan."""
-    produce_agreement(agreement_id)
+def _produce_after_commit(agreement_id: int) -> None:
+    """Render and sign once the plan is safely committed (never if it rolls back); a
+    failure leaves the agreement pending for its retry and never undoes the plan."""
+    after_commit(partial(produce_agreement, agreement_id))
 
 
 def accept_offer(
@@ -209,6 +213,9 @@ def accept_offer(
         raise PlanError("needs_approval")
     plan = _plan_from_offer(account, version, offer, "active", evidence.locale, channel)
     plan.accepted_at = utcnow()
+    winner = _flush_or_winner(account_id)
+    if winner is not None:
+        return _same_or_refuse(winner, fingerprint)
     _sign(plan, account, evidence)
     agreement_id = _after_signing(plan, account, actor)
     add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
@@ -218,10 +225,7 @@ def accept_offer(
         ("plan", plan.id),
         after={"type": plan.plan_type, "fingerprint": fingerprint, "policy_version": version.number},
     )
-    winner = _commit_or_winner(account_id)
-    if winner is not None:
-        return _same_or_refuse(winner, fingerprint)
-    _produce(agreement_id)
+    _produce_after_commit(agreement_id)
     return plan, True
 
 
@@ -231,11 +235,13 @@ def _same_or_refuse(existing: Plan, fingerprint: str) -> tuple[Plan, bool]:
     raise PlanError("already_has_plan")
 
 
-def _commit_or_winner(account_id: int) -> Plan | None:
-    """Commit the new plan; if the one-open-plan index refused it because another request
-    for this account won the race, roll back and return that request's plan."""
+def _flush_or_winner(account_id: int) -> Plan | None:
+    """Write the new plan; if the one-open-plan index refused it because another request
+    for this account won the race (SQLite: PostgreSQL queues them on the account lock),
+    roll back and return that request's plan. The rollback ends the whole request's
+    transaction: it is called before anything else of the request is worth keeping."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         winner = open_plan(account_id)
@@ -262,6 +268,6 @@ def sign_approved(plan_id: int, account_id: int, evidence: Evidence, actor: Acto
     agreement_id = _after_signing(plan, account, actor)
     add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
     record(actor, "plan.accepted", ("plan", plan.id), after={"type": plan.plan_type, "approved_by": plan.decided_by})
-    db.session.commit()
-    _produce(agreement_id)
+    db.session.flush()
+    _produce_after_commit(agreement_id)
     return plan

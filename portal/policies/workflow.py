@@ -8,7 +8,7 @@ instant; a scheduled version becomes active by itself when its time comes
 and exactly one active version.
 
 Every function writes its audit event(s) in the same transaction as the change and
-commits; :func:`activate_due_versions` leaves the commit to its caller. Every writer takes
+flushes; the request (or CLI command) commits once (``portal.unit_of_work``). Every writer takes
 the audit-chain lock first, then the version rows, so concurrent writers never deadlock.
 """
 
@@ -119,7 +119,7 @@ def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> Po
         _obj(version),
         after={"number": number, "currency": currency, "state": "draft", "based_on": base.number if base else None},
     )
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -161,7 +161,7 @@ def save_draft(number: int, policy: OfferPolicy, actor: Actor) -> PolicyVersion:
             before={c.path: c.old for c in changes if c.old is not ABSENT},
             after={c.path: c.new for c in changes if c.new is not ABSENT},
         )
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -176,7 +176,7 @@ def submit(number: int, actor: Actor, comment: str | None = None) -> PolicyVersi
     record(
         actor, "policy.submitted", _obj(version), before={"state": "draft"}, after={"state": "pending", "comment": note}
     )
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -190,7 +190,7 @@ def withdraw(number: int, actor: Actor) -> PolicyVersion:
         raise PolicyError("not_author")
     version.state, version.submitted_by, version.submitted_at = "draft", None, None
     record(actor, "policy.withdrawn", _obj(version), before={"state": "pending"}, after={"state": "draft"})
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -261,7 +261,7 @@ def approve(
         _activate(version, now, actor)
     else:
         version.state = "scheduled"
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -281,7 +281,7 @@ def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:
         before={"state": "pending"},
         after={"state": "rejected", "comment": comment},
     )
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -323,7 +323,7 @@ def _due(now: datetime) -> Any:
 
 def activate_due_versions(now: datetime) -> list[PolicyVersion]:
     """Activate every scheduled version whose time has come, oldest first, in the
-    current transaction (the caller commits). Cheap when nothing is due: one indexed
+    current transaction. Cheap when nothing is due: one indexed
     look-up on (state, effective_from)."""
     if db.session.execute(_due(now).with_only_columns(PolicyVersion.id).limit(1)).first() is None:
         return []

@@ -11,6 +11,7 @@ from portal.audit.service import Actor
 from portal.extensions import db
 from portal.staff.models import Role, StaffUser
 from portal.staff.service import StaffError, create_staff, current_code, reissue_enrolment, set_active
+from portal.unit_of_work import one_unit_of_work
 
 staff_cli = AppGroup("staff", help="Staff accounts: create, re-enrol, list.")
 
@@ -37,6 +38,7 @@ def _fail(error: StaffError) -> click.ClickException:
 @click.option("--role", required=True, type=ROLE_CHOICE)
 @click.option("--name", default="", help="Display name (default: the part of the e-mail before @).")
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where the portal is served.")
+@one_unit_of_work
 def create_command(email: str, role: str, name: str, base_url: str) -> None:
     """Create a member of staff and print a one-time enrolment link (valid 72 hours)."""
     try:
@@ -50,6 +52,7 @@ def create_command(email: str, role: str, name: str, base_url: str) -> None:
 @staff_cli.command("reissue")
 @click.option("--email", required=True)
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+@one_unit_of_work
 def reissue_command(email: str, base_url: str) -> None:
     """Start enrolment again (lost phone or password): new secret, new one-time link."""
     try:
@@ -62,6 +65,7 @@ def reissue_command(email: str, base_url: str) -> None:
 
 @staff_cli.command("deactivate")
 @click.option("--email", required=True)
+@one_unit_of_work
 def deactivate_command(email: str) -> None:
     """Stop a member of staff signing in; their open sessions end at once."""
     try:

@@ -26,6 +26,7 @@ from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.staff import totp
 from portal.staff.models import EnrolmentToken, Role, StaffSignInThrottle, StaffUser
+from portal.unit_of_work import keep_on_refusal
 
 ENROLMENT_LIFETIME = timedelta(hours=72)
 MAX_FAILURES = 5  # from one client address
@@ -97,7 +98,7 @@ def create_staff(email: str, role: str, display_name: str, actor: Actor, secret_
     db.session.flush()
     token = _new_enrolment(user)
     record(actor, "staff.created", ("staff_user", user.id), after={"email": email, "role": role, "name": name})
-    db.session.commit()
+    db.session.flush()
     return user, token
 
 
@@ -129,7 +130,7 @@ def reissue_enrolment(email: str, actor: Actor, secret_key: str) -> tuple[StaffU
     token = _new_enrolment(user)
     end_sessions(f"s:{user.id}", "reenrolled")
     record(actor, "staff.enrolment_reissued", ("staff_user", user.id))
-    db.session.commit()
+    db.session.flush()
     return user, token
 
 
@@ -148,7 +149,7 @@ def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
         before=before,
         after={"active": active},
     )
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -218,7 +219,7 @@ def complete_enrolment(token: str, password: str, code: str, secret_key: str, ip
     user.failed_attempts, user.locked_until = 0, None
     end_sessions(f"s:{user.id}", "password_set")  # a new password: sessions from before end
     record(Actor("staff", str(user.id), ip), "staff.enrolled", ("staff_user", user.id))
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -239,7 +240,8 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
     if user is None:
         _password_ok(None, password)
         record(anonymous, "staff.signin_failed", None, after={"email_sha256": email_digest(email, secret_key)})
-        db.session.commit()
+        db.session.flush()
+        keep_on_refusal()  # failed sign-ins are evidence, and counters must count
         raise StaffSignInFailed
 
     throttle = _throttle(user, ip)
@@ -255,7 +257,8 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
             record(anonymous, "staff.signin_refused_locked", ("staff_user", user.id))
         else:
             _count_failure(user, throttle, now, anonymous)
-        db.session.commit()
+        db.session.flush()
+        keep_on_refusal()
         raise StaffSignInFailed
 
     # Take the step atomically so two requests with the same code cannot both succeed.
@@ -273,7 +276,7 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
     if _hasher.check_needs_rehash(user.password_hash or ""):
         user.password_hash = _hasher.hash(password)
     record(Actor("staff", str(user.id), ip), "staff.signed_in", ("staff_user", user.id))
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(user)
     return user
 
@@ -336,7 +339,7 @@ def record_sign_out(actor: Actor, reason: str = "signed_out") -> None:
     if actor.type != "staff" or actor.id is None:
         return
     record(actor, "staff.signed_out" if reason == "signed_out" else "staff.session_expired", ("staff_user", actor.id))
-    db.session.commit()
+    db.session.flush()
 
 
 def current_code(email: str, secret_key: str) -> str:

@@ -16,7 +16,7 @@ import pyotp
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import ROOT, make_app, need, reset_schema
+from tests.conftest import ROOT, make_app, need, reset_schema, unit
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -42,7 +42,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("browser") / "portal.sqlite3"
     app = make_app(f"sqlite:///{database}", TESTING=False)
     reset_schema(app)
-    with app.app_context():
+    with unit(app):
         load_demo()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

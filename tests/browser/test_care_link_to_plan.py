@@ -33,7 +33,7 @@ from portal.links.models import FUNNEL, PlanLink
 from portal.notifications.stop_words import is_stop
 from portal.plans.models import Plan
 from tests.browser.conftest import DESKTOP, PHONE, axe_violations, open_page, screenshot, staff_signs_in
-from tests.conftest import make_app, reset_schema
+from tests.conftest import make_app, reset_schema, unit
 
 pytestmark = pytest.mark.browser
 
@@ -130,7 +130,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         CONTACT_END=clock_time.max,
     )
     reset_schema(app)
-    with app.app_context():
+    with unit(app):
         load_demo()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal.audit.service import SYSTEM, Actor
 from portal.extensions import db
-from tests.conftest import make_account, make_app, need, postgres_url, reset_schema
+from tests.conftest import make_account, make_app, need, postgres_url, reset_schema, unit
 
 pytestmark = pytest.mark.postgres
 DATABASE = "portal_concurrency"
@@ -57,7 +57,7 @@ def test_fifty_concurrent_acceptances_make_one_plan(pg_app):
 
     def tap() -> None:
         try:
-            with app.app_context():
+            with unit(app):  # one request each: it commits when it ends
                 evidence = Evidence("Li Na", "consent", "127.0.0.1", "test", "en")
                 start.wait(timeout=30)
                 plan, created = accept_offer(

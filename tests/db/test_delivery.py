@@ -26,7 +26,7 @@ from portal.links.models import PlanLink
 from portal.links.service import issue_plan_link
 from portal.notifications.delivery import MAX_ATTEMPTS, deliver_due
 from portal.notifications.models import OutboxMessage
-from tests.conftest import make_account
+from tests.conftest import make_account, unit
 
 KEY = "provider-key-for-tests"
 STAFF = Actor("staff", "1")
@@ -266,7 +266,7 @@ def test_sms_goes_to_the_provider_with_the_key(app, query, frozen, sms_provider)
 def test_failures_retry_with_backoff_then_fail_with_a_reason(app, query, frozen, sms_provider):
     sms_provider.status = 500
     account_id = make_account(app)
-    with app.app_context():
+    with unit(app):
         issue_plan_link(account_id, "sms", STAFF)
     start = utcnow()
     waits = [timedelta(0), timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25)]
@@ -327,7 +327,7 @@ def test_the_dev_channel_sends_nothing_and_marks_sent(app, client, query, frozen
 
 def test_the_deliver_command(app, query, frozen):
     account_id = make_account(app)
-    with app.app_context():
+    with unit(app):
         issue_plan_link(account_id, "sms", STAFF)
     result = app.test_cli_runner().invoke(args=["portal", "deliver", "--once", "--batch", "5"])
     assert result.exit_code == 0, result.output
@@ -338,7 +338,7 @@ def test_the_deliver_command(app, query, frozen):
 
 
 def _fill_outbox(app: Any, count: int) -> None:
-    with app.app_context():
+    with unit(app):
         now = utcnow()
         db.session.add_all(
             OutboxMessage(
@@ -390,7 +390,7 @@ def _check_each_sent_once(app: Any, provider: SmsProvider, count: int, claimed: 
     per_message = Counter(r["reference"] for r in provider.requests)
     assert len(per_message) == count and set(per_message.values()) == {1}
     assert sum(claimed) == count and all(claimed), claimed  # both took part, nothing claimed twice
-    with app.app_context():
+    with unit(app):
         statuses = Counter(db.session.execute(select(OutboxMessage.status)).scalars())
         workers = Counter(db.session.execute(select(OutboxMessage.provider_id)).scalars())
     assert statuses == {"sent": count} and len(workers) == count
@@ -433,7 +433,7 @@ def _two_workers_send_each_once(url: str, messages: int, batch: int) -> None:
     finally:
         provider.close()
         for app in apps:
-            with app.app_context():
+            with unit(app):
                 db.engine.dispose()
 
 

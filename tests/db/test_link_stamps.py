@@ -15,7 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.cases.models import CaseEvent
 from portal.db_types import utcnow
 from portal.extensions import db
-from tests.conftest import PG_TEST_DB, make_account, make_app, need, postgres_url, reset_schema
+from tests.conftest import PG_TEST_DB, make_account, make_app, need, postgres_url, reset_schema, unit
 
 pytestmark = pytest.mark.postgres
 DATABASE = f"{PG_TEST_DB}_links"  # its own database: parallel runs with other names do not collide
@@ -65,7 +65,7 @@ def test_thirty_simultaneous_opens_stamp_the_link_once(pg_app):
 
     def open_it() -> None:
         try:
-            with app.app_context():
+            with unit(app):  # one request each: its stamp commits when it ends
                 start.wait(timeout=30)
                 found = open_link(token, "127.0.0.1")
                 with lock:

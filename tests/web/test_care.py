@@ -14,7 +14,7 @@ from portal.audit.models import AuditEvent
 from portal.cases.models import CaseEvent
 from portal.plans.models import Plan
 from portal.staff.models import Role
-from tests.conftest import CardholderAuth, csrf_token, make_account
+from tests.conftest import CardholderAuth, csrf_token, make_account, unit
 from tests.staff_helpers import StaffAuth, make_staff, signed_in_staff
 
 CARDS = [
@@ -35,7 +35,7 @@ def policy(app):
     from portal.extensions import db
     from portal.policies.service import ensure_default_policy
 
-    with app.app_context():
+    with unit(app):
         ensure_default_policy(SYSTEM)
         db.session.commit()
 
@@ -46,7 +46,7 @@ def account(app, n, phone=None, **fields):
     if phone:
         from portal.extensions import db
 
-        with app.app_context():
+        with unit(app):
             db.session.get(CardAccount, account_id).cardholder.phone = phone
             db.session.commit()
     return account_id
@@ -279,7 +279,7 @@ def test_service_enforces_the_dispute_rule_too(app, frozen):
     account_id = account(app, 0)
     agent_id, *_ = make_staff(app, Role.AGENT)
     auditor_id, *_ = make_staff(app, Role.AUDITOR)
-    with app.app_context():
+    with unit(app):
         set_flag(account_id, "dispute", Actor("staff", str(agent_id)))
         with pytest.raises(CareError, match="supervisor_only"):
             clear_flag(account_id, "dispute", Actor("staff", str(agent_id)))
@@ -300,7 +300,7 @@ def pending_request(app, account_id, plan_type="personalised", proposed=None):
     from portal.plans.requests import request_plan
     from portal.policies.service import offers_for_account
 
-    with app.app_context():
+    with unit(app):
         acc = db.session.get(CardAccount, account_id)
         _, offers = offers_for_account(acc, date(2026, 11, 28))
         offer = next(o for o in offers if o.plan.value == plan_type and o.needs_approval)
@@ -377,7 +377,7 @@ def offers_by_authority(app, account_id):
     from portal.extensions import db
     from portal.policies.service import offers_for_account
 
-    with app.app_context():
+    with unit(app):
         _, offers = offers_for_account(db.session.get(CardAccount, account_id), date(2026, 11, 28))
     agent_ok = next(o.fingerprint for o in offers if o.agent_may_offer)
     supervisor_only = next(o.fingerprint for o in offers if not o.agent_may_offer and not o.needs_approval)
@@ -444,7 +444,7 @@ def test_an_offer_needing_approval_sent_by_a_supervisor_reaches_the_approval_que
     assert sent.status_code == 302
     link = query.one(select(PlanLink))
     assert link.offer_fingerprint == approval
-    with app.app_context():
+    with unit(app):
         body = db.session.get(OutboxMessage, link.outbox_message_id).readable_body
     link_token = re.search(r"/l/([A-Za-z0-9_-]+)", body).group(1)
 

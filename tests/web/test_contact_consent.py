@@ -10,7 +10,7 @@ from portal.accounts.models import CardAccount
 from portal.audit.models import AuditEvent
 from portal.cases.models import CaseEvent
 from portal.staff.models import Role
-from tests.conftest import CardholderAuth, csrf_token, make_account
+from tests.conftest import CardholderAuth, csrf_token, make_account, unit
 from tests.staff_helpers import StaffAuth, signed_in_staff
 
 KEY = "inbound-test-key"
@@ -125,8 +125,9 @@ def test_the_service_refuses_an_agent_whatever_the_page(app, frozen):
     account_id = make_account(app)
     agent_id, *_ = make_staff(app, Role.AGENT)
     supervisor_id, *_ = make_staff(app, Role.SUPERVISOR)
-    with app.app_context():
+    with unit(app):
         assert set_flag(account_id, "do_not_contact", Actor("staff", str(agent_id)), "asked on the phone")
+    with app.app_context():
         with pytest.raises(CareError, match="cardholder_request_only"):
             clear_flag(account_id, "do_not_contact", Actor("staff", str(agent_id)), "asked again")
         with pytest.raises(CareError, match="request_note_required"):
@@ -192,7 +193,7 @@ def test_without_an_e_mail_address_only_texts_are_offered(app, client, query, fr
     from portal.extensions import db
 
     account_id = make_account(app)
-    with app.app_context():
+    with unit(app):
         db.session.get(CardAccount, account_id).cardholder.email = None
         db.session.commit()
     CardholderAuth(client).sign_in()

@@ -32,7 +32,7 @@ from portal.links.views import link_for_session
 from portal.notifications.delivery import deliver_due
 from portal.notifications.models import OutboxMessage
 from portal.notifications.optout import unsubscribe_url
-from tests.conftest import DOB, CardholderAuth, csrf_token, make_account
+from tests.conftest import DOB, CardholderAuth, csrf_token, make_account, unit
 from tests.plan_factories import card_number, make_plan
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -53,14 +53,14 @@ def issue(
 ) -> tuple[int, str]:
     """Issue a link as a member of staff; return its id and the token from the message."""
     actor = actor or staff_actor(app)
-    with app.app_context():
+    with unit(app):
         link = issue_plan_link(account_id, channel, actor, fingerprint)
         body = db.session.get(OutboxMessage, link.outbox_message_id).readable_body
         return link.id, TOKEN_IN_URL.search(body).group(1)
 
 
 def get_link(app: Any, link_id: int) -> PlanLink:
-    with app.app_context():
+    with unit(app):
         link = db.session.get(PlanLink, link_id)
         db.session.expunge(link)
         return link
@@ -100,7 +100,7 @@ def test_link_lifetime_comes_from_the_active_policy(app, frozen):
     from portal.policies.service import ensure_default_policy
 
     account_id = make_account(app)
-    with app.app_context():
+    with unit(app):
         version = ensure_default_policy(SYSTEM, ("CNY",))[0]
         version.document = {**version.document, "link_expiry_hours": 24}
         db.session.commit()
@@ -111,7 +111,7 @@ def test_link_lifetime_comes_from_the_active_policy(app, frozen):
 
 def test_preview_is_in_the_cardholders_language(app, frozen):
     account_id = make_account(app, locale="zh_Hans")
-    with app.app_context():
+    with unit(app):
         subject, body = preview_link_message(account_id, "sms", None)
         email_subject, email_body = preview_link_message(account_id, "email", None)
     expiry = utcnow() + timedelta(hours=72)
@@ -123,11 +123,11 @@ def test_preview_is_in_the_cardholders_language(app, frozen):
 
 def test_issue_refuses_what_it_must(app, frozen):
     no_email = make_account(app, card=OTHER_CARD, reference="NOEMAIL")
-    with app.app_context():
+    with unit(app):
         db.session.get(CardAccount, no_email).cardholder.email = None
         db.session.commit()
     actor = staff_actor(app)
-    with app.app_context():
+    with unit(app):
         with pytest.raises(LinkError) as error:
             issue_plan_link(no_email, "email", actor)
         assert error.value.code == "no_channel"
@@ -142,14 +142,14 @@ def test_an_agent_may_preselect_only_offers_within_agent_authority(app, frozen):
     from portal.policies.service import ensure_default_policy, offers_for_account
 
     account_id = make_account(app, dpd=70, principal="30000.00")
-    with app.app_context():
+    with unit(app):
         ensure_default_policy(SYSTEM)
         db.session.commit()
         _, offers = offers_for_account(db.session.get(CardAccount, account_id), utcnow().astimezone(SH).date())
     beyond = next(o for o in offers if not o.agent_may_offer)
     within = next(o for o in offers if o.agent_may_offer)
     agent, supervisor = staff_actor(app, "agent"), staff_actor(app, "supervisor")
-    with app.app_context():
+    with unit(app):
         with pytest.raises(LinkError) as error:
             issue_plan_link(account_id, "sms", agent, beyond.fingerprint)
         assert error.value.code == "outside_authority"
@@ -194,7 +194,7 @@ def test_a_preselected_offer_is_shown_accepted_and_the_link_used_up(app, client,
     from tests.conftest import csrf_token
 
     account_id = make_account(app, dpd=35)
-    with app.app_context():
+    with unit(app):
         ensure_default_policy(SYSTEM)
         db.session.commit()
         account = db.session.get(CardAccount, account_id)
@@ -228,6 +228,7 @@ def test_a_link_gives_nothing_to_another_cardholder(app, client, query, frozen):
     link_id, token = issue(app, owner)
     assert client.get(f"/l/{token}").status_code == 302
     CardholderAuth(client).sign_in(card=OTHER_CARD, dob=DOB.isoformat())
+    assert client.get("/plan/from-link").status_code == 302  # where the journey asks for the link
     with client:
         client.get("/account")
         assert link_for_session(stranger) is None
@@ -246,7 +247,7 @@ def test_every_unusable_link_gets_the_same_page(app, client, frozen, monkeypatch
     tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
     unknown = "x" * 43
     plan_id = make_plan(app, account_id, "installment", "en")
-    with app.app_context():
+    with unit(app):
         revoke_link(revoked_id, Actor("staff", "1"))
         mark_accepted(used_id, plan_id)
 
@@ -295,15 +296,16 @@ def test_funnel_timestamps_case_events_and_audit(app, client, auth, query, froze
     client.get(f"/l/{token}")
     frozen.set(t0 + timedelta(minutes=3))
     auth.sign_in()
+    client.get("/plan/from-link")  # the journey stamps the link verified, in that request
     with client:
         client.get("/account")
         assert link_for_session(account_id) is not None
     frozen.set(t0 + timedelta(minutes=4))
-    with app.app_context():
+    with unit(app):
         mark_offer_viewed(link_id, Actor("cardholder", str(account_id)))
     frozen.set(t0 + timedelta(minutes=5))
     plan_id = make_plan(app, account_id, "installment", "en")
-    with app.app_context():
+    with unit(app):
         mark_accepted(link_id, plan_id, Actor("cardholder", str(account_id)))
         mark_accepted(link_id, plan_id, Actor("cardholder", str(account_id)))  # repeated: harmless
         with pytest.raises(LinkError):
@@ -377,7 +379,7 @@ def test_reply_stop_opts_out_of_texts(app, client, query, frozen, monkeypatch, w
     assert "optout_sms" in query.one(select(CardAccount.flags))
     assert case_kinds(query, account_id) == ["opted_out"]
     assert query(select(AuditEvent.action).where(AuditEvent.action == "contact.opted_out")) == ["contact.opted_out"]
-    with app.app_context():
+    with unit(app):
         with pytest.raises(LinkError) as error:
             issue_plan_link(account_id, "sms", Actor("staff", "1"))
         assert (error.value.code, error.value.detail) == ("contact_blocked", "optout_sms")
@@ -447,7 +449,7 @@ def test_one_click_posts_from_one_mail_provider_are_not_limited_by_its_address(a
     # Gmail posts every cardholder's one-click unsubscribe from the same few servers: the
     # per-address limit of the page (30 an hour) must not refuse the 31st cardholder.
     accounts = [make_account(app, card=card_number(500 + n)) for n in range(32)]
-    with app.app_context():
+    with unit(app):
         urls = [unsubscribe_url(a).removeprefix("http://localhost:5000") for a in accounts]
     answers = [client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code for url in urls]
     assert answers == [200] * 32
@@ -479,7 +481,7 @@ def test_daily_cap_blocks_the_fourth_message(app, query, frozen):
     account_id = make_account(app)
     for _ in range(3):
         issue(app, account_id)
-    with app.app_context(), pytest.raises(LinkError) as error:
+    with pytest.raises(LinkError) as error, unit(app):
         issue_plan_link(account_id, "email", Actor("staff", "1"))
     assert (error.value.code, error.value.detail) == ("contact_blocked", "daily_cap")
     assert query(select(OutboxMessage.status).order_by(OutboxMessage.id)) == ["queued"] * 3 + ["blocked"]
@@ -489,7 +491,7 @@ def test_daily_cap_blocks_the_fourth_message(app, query, frozen):
 def test_no_contact_flags_block_links_but_not_sign_in_codes(app, client, query, frozen, flag):
     frozen.set(datetime(2026, 11, 28, 23, 30, tzinfo=SH))  # night: codes still go at once
     account_id = make_account(app, flags=[flag])
-    with app.app_context(), pytest.raises(LinkError) as error:
+    with pytest.raises(LinkError) as error, unit(app):
         issue_plan_link(account_id, "sms", Actor("staff", "1"))
     assert error.value.detail == flag
     CardholderAuth(client).start()
@@ -516,7 +518,7 @@ def test_revoking_stops_the_link_and_its_queued_message(app, client, query, froz
     frozen.set(datetime(2026, 11, 28, 22, 30, tzinfo=SH))
     account_id = make_account(app)
     link_id, token = issue(app, account_id)
-    with app.app_context():
+    with unit(app):
         revoke_link(link_id, Actor("staff", "1"))
     assert query.one(select(OutboxMessage.blocked_reason)) == "link_revoked"
     assert client.get(f"/l/{token}").status_code == 410

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -17,6 +18,7 @@ from portal.extensions import db
 from portal.policies import workflow
 from portal.policies.models import PolicyVersion
 from portal.policies.service import active_version, ensure_default_policy, load_policy
+from portal.unit_of_work import unit_of_work
 
 MAKER = Actor("staff", "1")
 CHECKER = Actor("staff", "2")
@@ -32,15 +34,32 @@ def ctx(app, frozen):
         yield frozen
 
 
+class Requests:
+    """The workflow's services, each call one request: its own unit of work, committed
+    when it returns and rolled back when it raises."""
+
+    def __getattr__(self, name: str) -> Any:
+        service = getattr(workflow, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with unit_of_work():
+                return service(*args, **kwargs)
+
+        return call
+
+
+flow = Requests()
+
+
 def changed(policy: OfferPolicy, **policy_fields: object) -> OfferPolicy:
     return replace(policy, **policy_fields)
 
 
 def pending_draft(**policy_fields: object) -> PolicyVersion:
-    draft = workflow.create_draft(MAKER, "CNY")
+    draft = flow.create_draft(MAKER, "CNY")
     if policy_fields:
-        workflow.save_draft(draft.number, changed(load_policy(draft), **policy_fields), MAKER)
-    return workflow.submit(draft.number, MAKER, "shorter cool-down")
+        flow.save_draft(draft.number, changed(load_policy(draft), **policy_fields), MAKER)
+    return flow.submit(draft.number, MAKER, "shorter cool-down")
 
 
 def events(action: str | None = None) -> list[AuditEvent]:
@@ -55,7 +74,7 @@ def states() -> dict[int, str]:
 
 
 def test_a_draft_copies_the_active_version_and_is_audited(ctx):
-    draft = workflow.create_draft(MAKER, "CNY")
+    draft = flow.create_draft(MAKER, "CNY")
     active = active_version("CNY")
     assert (draft.state, draft.number, draft.author, draft.based_on_id) == ("draft", 2, "staff:1", active.id)
     assert draft.document == active.document
@@ -65,7 +84,7 @@ def test_a_draft_copies_the_active_version_and_is_audited(ctx):
 
 
 def test_saving_records_only_the_changed_limits(ctx):
-    draft = workflow.create_draft(MAKER, "CNY")
+    draft = flow.create_draft(MAKER, "CNY")
     policy = load_policy(draft)
     tier = policy.tiers[0]
     edited = replace(
@@ -73,7 +92,7 @@ def test_saving_records_only_the_changed_limits(ctx):
         cooldown_days=30,
         tiers=(replace(tier, installment=replace(tier.installment, tenors=(3, 6, 24))), *policy.tiers[1:]),
     )
-    workflow.save_draft(draft.number, edited, MAKER)
+    flow.save_draft(draft.number, edited, MAKER)
     (event,) = events("policy.draft_saved")
     assert event.before == {"cooldown_days": 90, "tiers[M1].installment.tenors": [3, 6, 12, 24]}
     assert event.after == {"cooldown_days": 30, "tiers[M1].installment.tenors": [3, 6, 24]}
@@ -81,10 +100,10 @@ def test_saving_records_only_the_changed_limits(ctx):
 
 
 def test_an_invalid_draft_is_not_saved(ctx):
-    draft = workflow.create_draft(MAKER, "CNY")
+    draft = flow.create_draft(MAKER, "CNY")
     bad = changed(load_policy(draft), affordability_share=Decimal("1.5"))
     with pytest.raises(workflow.InvalidPolicyError) as raised:
-        workflow.save_draft(draft.number, bad, MAKER)
+        flow.save_draft(draft.number, bad, MAKER)
     assert [(p.field, p.code) for p in raised.value.problems] == [("affordability_share", "percent_out_of_range")]
     db.session.rollback()
     assert db.session.get(PolicyVersion, draft.id).document["affordability_share"] == "0.5"
@@ -92,19 +111,19 @@ def test_an_invalid_draft_is_not_saved(ctx):
 
 
 def test_only_the_author_edits_submits_or_withdraws(ctx):
-    draft = workflow.create_draft(MAKER, "CNY")
+    draft = flow.create_draft(MAKER, "CNY")
     for step in (
-        lambda: workflow.save_draft(draft.number, load_policy(draft), CHECKER),
-        lambda: workflow.submit(draft.number, CHECKER),
+        lambda: flow.save_draft(draft.number, load_policy(draft), CHECKER),
+        lambda: flow.submit(draft.number, CHECKER),
     ):
         with pytest.raises(workflow.PolicyError, match="not_author"):
             step()
         db.session.rollback()
-    workflow.submit(draft.number, MAKER)
+    flow.submit(draft.number, MAKER)
     with pytest.raises(workflow.PolicyError, match="not_author"):
-        workflow.withdraw(draft.number, CHECKER)
+        flow.withdraw(draft.number, CHECKER)
     db.session.rollback()
-    assert workflow.withdraw(draft.number, MAKER).state == "draft"
+    assert flow.withdraw(draft.number, MAKER).state == "draft"
     assert [e.after["state"] for e in events() if e.action in ("policy.submitted", "policy.withdrawn")] == [
         "pending",
         "draft",
@@ -115,8 +134,8 @@ def test_the_author_can_never_approve_or_reject_their_own_version(ctx):
     version = pending_draft(cooldown_days=30)
     before = len(events())
     for step in (
-        lambda: workflow.approve(version.number, MAKER, workflow.review_digest(version)),
-        lambda: workflow.reject(version.number, MAKER, "no"),
+        lambda: flow.approve(version.number, MAKER, workflow.review_digest(version)),
+        lambda: flow.reject(version.number, MAKER, "no"),
     ):
         with pytest.raises(workflow.PolicyError, match="own_draft"):
             step()
@@ -134,7 +153,7 @@ def test_the_database_refuses_an_approver_who_is_the_author(ctx):
 
 def test_approving_now_activates_and_retires_the_previous_version(ctx):
     version = pending_draft(cooldown_days=30)
-    workflow.approve(version.number, CHECKER, workflow.review_digest(version), comment="fine")
+    flow.approve(version.number, CHECKER, workflow.review_digest(version), comment="fine")
     assert states() == {1: "retired", 2: "active"}
     assert active_version("CNY").number == 2 and load_policy(active_version("CNY")).cooldown_days == 30
     old = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
@@ -163,7 +182,7 @@ def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ct
     frozen = ctx
     at = NOW + timedelta(days=2)
     version = pending_draft(cooldown_days=30)
-    assert workflow.approve(version.number, CHECKER, workflow.review_digest(version), at).state == "scheduled"
+    assert flow.approve(version.number, CHECKER, workflow.review_digest(version), at).state == "scheduled"
     db.session.remove()
     assert active_version("CNY").number == 1  # not yet
     frozen.set(at - timedelta(seconds=1))
@@ -188,7 +207,7 @@ def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ct
 def test_a_lazy_activation_rolled_back_by_its_reader_happens_again(ctx):
     frozen = ctx
     version = pending_draft()
-    workflow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
+    flow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
     frozen.set(NOW + timedelta(hours=2))
     assert active_version("CNY").number == 2
     db.session.rollback()  # a read-only request ends without committing
@@ -200,7 +219,7 @@ def test_any_request_makes_a_due_version_active_for_good(app, ctx):
     """Even a read-only page (here: a guide) commits the activation, before its own work."""
     frozen = ctx
     version = pending_draft()
-    workflow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
+    flow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
     db.session.remove()
     frozen.set(NOW + timedelta(hours=2))
     assert app.test_client().get("/learn").status_code == 200
@@ -211,9 +230,9 @@ def test_any_request_makes_a_due_version_active_for_good(app, ctx):
 def test_the_cli_activates_due_versions_in_order(app, ctx):
     frozen = ctx
     first = pending_draft(cooldown_days=60)
-    workflow.approve(first.number, CHECKER, workflow.review_digest(first), NOW + timedelta(days=1))
+    flow.approve(first.number, CHECKER, workflow.review_digest(first), NOW + timedelta(days=1))
     second = pending_draft(cooldown_days=30)
-    workflow.approve(second.number, CHECKER, workflow.review_digest(second), NOW + timedelta(days=2))
+    flow.approve(second.number, CHECKER, workflow.review_digest(second), NOW + timedelta(days=2))
     db.session.remove()
     runner = app.test_cli_runner()
     assert "no scheduled policy version is due" in runner.invoke(args=["portal", "policy", "activate-due"]).output
@@ -233,7 +252,7 @@ def test_the_cli_activates_due_versions_in_order(app, ctx):
 def test_an_effective_date_must_be_in_the_future(ctx):
     version = pending_draft()
     with pytest.raises(workflow.PolicyError, match="effective_in_past"):
-        workflow.approve(version.number, CHECKER, workflow.review_digest(version), NOW - timedelta(minutes=1))
+        flow.approve(version.number, CHECKER, workflow.review_digest(version), NOW - timedelta(minutes=1))
     db.session.rollback()
     assert states()[2] == "pending"
 
@@ -241,9 +260,9 @@ def test_an_effective_date_must_be_in_the_future(ctx):
 def test_rejecting_needs_a_reason_and_is_final(ctx):
     version = pending_draft()
     with pytest.raises(workflow.PolicyError, match="comment_required"):
-        workflow.reject(version.number, CHECKER, "  ")
+        flow.reject(version.number, CHECKER, "  ")
     db.session.rollback()
-    rejected = workflow.reject(version.number, CHECKER, "Tenors too long for M1")
+    rejected = flow.reject(version.number, CHECKER, "Tenors too long for M1")
     assert (rejected.state, rejected.decision_comment, rejected.approver) == (
         "rejected",
         "Tenors too long for M1",
@@ -251,28 +270,28 @@ def test_rejecting_needs_a_reason_and_is_final(ctx):
     )
     assert events()[-1].after == {"state": "rejected", "comment": "Tenors too long for M1"}
     with pytest.raises(workflow.PolicyError, match="not_pending"):
-        workflow.approve(version.number, CHECKER, workflow.review_digest(version))
+        flow.approve(version.number, CHECKER, workflow.review_digest(version))
 
 
 def test_each_currency_has_its_own_active_version(ctx):
     ensure_default_policy(SYSTEM, ("HKD",))
     db.session.commit()
-    draft = workflow.create_draft(MAKER, "HKD")
-    workflow.submit(draft.number, MAKER)
-    workflow.approve(draft.number, CHECKER, workflow.review_digest(draft))
+    draft = flow.create_draft(MAKER, "HKD")
+    flow.submit(draft.number, MAKER)
+    flow.approve(draft.number, CHECKER, workflow.review_digest(draft))
     assert active_version("CNY").number == 1 and active_version("HKD").number == draft.number
     assert states()[2] == "retired"
 
 
 def test_a_draft_needs_a_known_currency(ctx):
     with pytest.raises(workflow.PolicyError, match="unknown_currency"):
-        workflow.create_draft(MAKER, "XYZ")
+        flow.create_draft(MAKER, "XYZ")
     db.session.rollback()
     assert states() == {1: "active"}
 
 
 def test_a_currency_without_a_line_starts_from_the_default_policy(ctx):
-    draft = workflow.create_draft(MAKER, "HKD")
+    draft = flow.create_draft(MAKER, "HKD")
     assert draft.based_on_id is None and load_policy(draft).currency == "HKD"
     assert events("policy.draft_created")[0].after["based_on"] is None
 
@@ -280,20 +299,20 @@ def test_a_currency_without_a_line_starts_from_the_default_policy(ctx):
 def test_an_approval_names_the_content_reviewed_and_a_later_change_refuses_it(ctx):
     version = pending_draft(cooldown_days=30)
     reviewed = workflow.review_digest(version)
-    workflow.withdraw(version.number, MAKER)
+    flow.withdraw(version.number, MAKER)
     policy = load_policy(version)
     greedy = replace(
         policy,
         tiers=tuple(replace(t, settlement=replace(t.settlement, max_discount=Decimal("0.9"))) for t in policy.tiers),
     )
-    workflow.save_draft(version.number, greedy, MAKER)
-    workflow.submit(version.number, MAKER, "same as before")
+    flow.save_draft(version.number, greedy, MAKER)
+    flow.submit(version.number, MAKER, "same as before")
     before = len(events())
     with pytest.raises(workflow.PolicyError, match="changed_since_review"):
-        workflow.approve(version.number, CHECKER, reviewed)
+        flow.approve(version.number, CHECKER, reviewed)
     db.session.rollback()
     assert states() == {1: "active", 2: "pending"} and len(events()) == before
-    assert workflow.approve(version.number, CHECKER, workflow.review_digest(version)).state == "active"
+    assert flow.approve(version.number, CHECKER, workflow.review_digest(version)).state == "active"
 
 
 def test_the_review_digest_covers_the_document_and_the_submission(ctx):

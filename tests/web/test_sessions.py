@@ -13,7 +13,7 @@ from portal.auth.models import WebSession
 from portal.extensions import db
 from portal.staff.models import Role
 from portal.staff.service import reissue_enrolment, set_active
-from tests.conftest import csrf_token, make_account
+from tests.conftest import csrf_token, make_account, unit
 from tests.staff_helpers import StaffAuth, make_staff
 from tests.web.test_journey import post
 
@@ -25,7 +25,7 @@ def policy(app):
     from portal.audit.service import SYSTEM
     from portal.policies.service import ensure_default_policy
 
-    with app.app_context():
+    with unit(app):
         ensure_default_policy(SYSTEM)
         db.session.commit()
 
@@ -94,14 +94,14 @@ def test_idle_limit_holds_on_the_server_whatever_the_cookie_says(app, client, au
 def test_re_enrolment_deactivation_and_card_lockout_end_sessions(app, client, auth, query, frozen):
     _, email, password, secret = make_staff(app, Role.AGENT)
     StaffAuth(client).sign_in(email, password, secret)
-    with app.app_context():
+    with unit(app):
         reissue_enrolment(email, _cli_actor(), app.config["SECRET_KEY"])
     assert client.get("/care/").status_code == 302
 
     _, other, other_password, other_secret = make_staff(app, Role.AGENT)
     desk = app.test_client()
     StaffAuth(desk).sign_in(other, other_password, other_secret)
-    with app.app_context():
+    with unit(app):
         set_active(other, False, _cli_actor())
     assert desk.get("/care/").status_code == 302
     reasons = query(select(WebSession.end_reason).order_by(WebSession.id))
@@ -162,5 +162,5 @@ def test_sessions_are_stored_as_hashes(app, client, auth, query):
     token = session_data(app, cookie(client))["sid"]
     stored = query(select(WebSession.token_hash))
     assert len(stored) == 1 and token not in stored[0] and len(stored[0]) == 64
-    with app.app_context():
+    with unit(app):
         assert db.session.execute(select(WebSession.principal)).scalar_one().startswith("c:")

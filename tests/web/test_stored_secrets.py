@@ -16,7 +16,7 @@ from portal.links.service import issue_plan_link, revoke_link
 from portal.notifications.delivery import deliver_due
 from portal.notifications.models import SECRET_MASK, OutboxMessage
 from portal.security import birth_date_hash
-from tests.conftest import DOB, last_code, make_account
+from tests.conftest import DOB, last_code, make_account, unit
 
 STAFF = Actor("staff", "1")
 TOKEN_IN_URL = re.compile(r"/l/([A-Za-z0-9_-]{32,})")
@@ -31,7 +31,7 @@ def outbox_page(client) -> str:
 
 def test_only_a_keyed_hash_of_the_date_of_birth_is_stored(app, query):
     make_account(app)
-    with app.app_context():
+    with unit(app):
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("cardholders")}
         [row] = db.session.execute(sa.text("SELECT * FROM cardholders")).mappings().all()
     assert "date_of_birth" not in columns
@@ -116,7 +116,7 @@ def test_a_code_sent_by_a_real_channel_is_forgotten_when_sent(app, auth, query, 
 
 def issue(app, channel: str = "sms") -> tuple[int, str]:
     account_id = make_account(app)
-    with app.app_context():
+    with unit(app):
         link = issue_plan_link(account_id, channel, STAFF)
         message = db.session.get(OutboxMessage, link.outbox_message_id)
         return link.id, TOKEN_IN_URL.search(message.readable_body).group(1)
@@ -127,7 +127,7 @@ def test_a_link_token_is_not_in_the_stored_body_and_goes_with_revocation(app, cl
     message = query.one(select(OutboxMessage))
     assert token not in message.body and f"/l/{SECRET_MASK}" in message.body
     assert token in outbox_page(client)
-    with app.app_context():
+    with unit(app):
         revoke_link(link_id, STAFF)
     assert query.one(select(OutboxMessage.secret)) is None and token not in outbox_page(client)
 

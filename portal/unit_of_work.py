@@ -1,0 +1,191 @@
+"""One unit of work per request and per batch chunk, committed in one place.
+
+Services add, change and flush; they never commit. The request's session is committed
+once, after the view returned a response (Indico's ``RH.process()`` is the model), by the
+``after_request`` hook installed here; CLI commands and batch jobs use
+:func:`unit_of_work` (a context manager) around a command or around each chunk.
+
+What a request's status decides:
+
+- 2xx and 3xx: commit, if anything was written (a plain read commits nothing: its
+  transaction is rolled back, which for a read is the same and costs no COMMIT).
+- 4xx: roll back — a refused request changes nothing — unless a service said that what
+  it wrote must outlive the refusal, with :func:`keep_on_refusal`: a failed sign-in
+  attempt, a lockout, a used-up code, a contact attempt the rules blocked. That is a
+  decision made where the state is written, never an accident of when a commit ran.
+- 5xx or an exception: roll back everything, audit events included.
+
+Work that must happen only once the data is safely stored (rendering and signing an
+agreement, sending) is queued with :func:`after_commit`: it runs after a successful
+COMMIT, in order, each callable in its own unit of work, and is dropped on rollback. A
+failing callable is logged and does not turn a committed request into an error page:
+what it would have done stays recorded as pending for its retry job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, Response
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_WROTE = "uow_wrote"
+_KEEP = "uow_keep_on_refusal"
+_AFTER = "uow_after_commit"
+_OPEN = "uow_open"
+
+
+# --- what the session wrote -----------------------------------------------------------
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    # Only fires when a flush had changes to write.
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    # A bulk UPDATE / DELETE / INSERT statement writes without a flush.
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _ended(session: Session, *_args: Any) -> None:
+    session.info.pop(_WROTE, None)
+    session.info.pop(_KEEP, None)
+
+
+def wrote(session: Session | None = None) -> bool:
+    """Whether the current transaction has written anything."""
+    return bool((session or db.session()).info.get(_WROTE))
+
+
+# --- what services may ask of it --------------------------------------------------------
+
+
+def keep_on_refusal() -> None:
+    """Keep what this transaction wrote even if the request ends refused (4xx).
+
+    For state that must persist exactly because a request was refused: attempt
+    counters, lockouts, a used code, a blocked contact attempt."""
+    db.session().info[_KEEP] = True
+
+
+def after_commit(work: Callable[[], object]) -> None:
+    """Run ``work()`` after this unit of work commits; forget it if it rolls back."""
+    db.session().info.setdefault(_AFTER, []).append(work)
+
+
+def _take_after_commit() -> list[Callable[[], object]]:
+    return list(db.session().info.pop(_AFTER, []))
+
+
+def _run_after_commit(queued: list[Callable[[], object]]) -> None:
+    # Each piece runs outside the committed unit; what it writes it commits itself
+    # (through unit_of_work) or is committed here, one piece at a time.
+    for work in queued:
+        try:
+            work()
+            commit()
+        except Exception:
+            rollback()
+            log.exception("after-commit work %r failed; it is left for its retry job", work)
+
+
+def rollback() -> None:
+    """Roll back the current unit of work and drop its after-commit work."""
+    _take_after_commit()
+    db.session.rollback()
+
+
+def commit() -> None:
+    """Commit the current unit of work if it wrote anything (else end its read), then
+    run its after-commit work (a read that ended well runs it too). The one place a
+    request or a chunk commits."""
+    queued = _take_after_commit()
+    if wrote():
+        db.session.commit()
+    else:
+        db.session.rollback()  # a read: ending it costs no COMMIT
+    _run_after_commit(queued)
+
+
+def _keep_refused() -> None:
+    """Commit what a refused unit was asked to keep; the work queued for its success
+    (an agreement to produce, a message to send) is dropped, as on a rollback."""
+    _take_after_commit()
+    db.session.commit()
+
+
+class NestedUnitOfWorkError(RuntimeError):
+    """A unit of work was opened inside another: its commit would end the outer one."""
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """A CLI command, a batch chunk or a test step: commit once at the end (if anything
+    was written), roll back on an exception (unless :func:`keep_on_refusal` was asked).
+    Units do not nest: a job made of chunks opens one per chunk and none around them."""
+    session = db.session()
+    if session.info.get(_OPEN):
+        raise NestedUnitOfWorkError("a unit of work is already open")
+    session.info[_OPEN] = True
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_OPEN, None)
+        # A refusal raised by a service that asked to keep what it wrote (a counted
+        # attempt, a blocked contact) still keeps it, as a refused request does.
+        if session.info.get(_KEEP):
+            _keep_refused()
+        else:
+            rollback()
+        raise
+    session.info.pop(_OPEN, None)
+    commit()
+
+
+def one_unit_of_work(command: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a CLI command: all it writes is committed once, when it returns."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with unit_of_work():
+            return command(*args, **kwargs)
+
+    return run
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+def finish_request(response: Response) -> Response:
+    """Commit or roll back the request's unit of work according to its status."""
+    status = response.status_code
+    if status < 400:
+        commit()
+    elif status < 500 and db.session().info.get(_KEEP):
+        _keep_refused()
+    else:
+        rollback()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the request-end commit. Registered first, so that it runs last of the
+    ``after_request`` hooks: nothing that follows it can still write."""
+    app.after_request(finish_request)
