@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
         if verdict is None:
             return None
         if staff and verdict in ("idle", "expired"):
-            record_sign_out(Actor("staff", principal[2:], request.remote_addr), reason="idle")
+            record_sign_out(Actor.staff(principal[2:], request.remote_addr), reason="idle")
         logout_user()
         fresh_session()
         if verdict != "idle":

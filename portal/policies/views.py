@@ -39,7 +39,7 @@ from portal.policies.forms import (
 from portal.policies.impact import compare, preview
 from portal.policies.messages import PLAN_TYPES as PLAN_LABELS
 from portal.policies.messages import STATES, error_message, field_info, show_value
-from portal.policies.models import PolicyVersion
+from portal.policies.models import PolicyState, PolicyVersion
 from portal.policies.service import load_policy
 from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.models import Role, StaffUser
@@ -98,7 +98,7 @@ def _names(versions: list[PolicyVersion]) -> dict[str, str]:
 
 
 def _me() -> str:
-    return workflow.actor_key(staff_actor())
+    return staff_actor().key
 
 
 def _is_admin() -> bool:
@@ -126,7 +126,7 @@ bp.record_once(lambda state: state.app.jinja_env.globals.update(absent=ABSENT))
 def index() -> str:
     workflow.activate_due_versions(utcnow())  # show states as every reader of the policy sees them
     versions = list(db.session.execute(select(PolicyVersion).order_by(PolicyVersion.number.desc())).scalars())
-    currencies = sorted({v.currency for v in versions if v.state == "active"}) or ["CNY"]
+    currencies = sorted({v.currency for v in versions if v.state == PolicyState.ACTIVE}) or ["CNY"]
     return render_template(
         "admin/policies/index.html",
         versions=versions,
@@ -176,7 +176,7 @@ def show(number: int) -> str:
 @staff_required(Role.POLICY_ADMIN)
 def edit(number: int) -> Any:
     version = workflow.get_version(number)
-    if version.state != "draft":
+    if version.state != PolicyState.DRAFT:
         raise workflow.PolicyError("not_draft")
     if version.author != _me():
         raise workflow.PolicyError("not_author")
@@ -287,7 +287,7 @@ def approve(number: int) -> Any:
         db.session.rollback()
         form.effective_on.errors = [error_message(error.code)]
         return _review(workflow.get_version(number), form, RejectForm()), 400
-    if version.state == "scheduled":
+    if version.state == PolicyState.SCHEDULED:
         flash(_("Approved. Version %(number)s becomes active on its effective date.", number=number), "info")
     else:
         flash(_("Approved. Version %(number)s is now active.", number=number), "info")
