@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal.audit.names import actor_names
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.inputs import InputError, parse_int
@@ -42,7 +43,7 @@ from portal.policies.messages import STATES, error_message, field_info, show_val
 from portal.policies.models import PolicyState, PolicyVersion
 from portal.policies.service import load_policy
 from portal.staff.access import current_staff, staff_actor, staff_required
-from portal.staff.models import Role, StaffUser
+from portal.staff.models import Role
 
 bp = Blueprint("policies", __name__, url_prefix="/admin/policies")
 
@@ -84,17 +85,8 @@ def plan_policy_label(plan: Any) -> str:
 
 
 def _names(versions: list[PolicyVersion]) -> dict[str, str]:
-    """Actor keys (``staff:12``) → display names, for authors, submitters and approvers."""
-    keys = {k for v in versions for k in (v.author, v.submitted_by, v.approver) if k}
-    ids = [int(k.split(":", 1)[1]) for k in keys if k.startswith("staff:") and k.split(":", 1)[1].isdigit()]
-    names = {key: key for key in keys}
-    names["system"] = _("System")
-    if ids:
-        for staff_id, name in db.session.execute(
-            select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))
-        ):
-            names[f"staff:{staff_id}"] = name
-    return names
+    """Actor keys (``staff:12``) → names and roles, for authors, submitters and approvers."""
+    return actor_names(k for v in versions for k in (v.author, v.submitted_by, v.approver))
 
 
 def _me() -> str:
