@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, CursorResult, DateTime, Dialect, Numeric, Result
@@ -97,3 +98,8 @@ def rowcount(result: Result[Any]) -> int:
     returns a ``CursorResult``, the class that has ``rowcount``.
     """
     return cast("CursorResult[Any]", result).rowcount
+
+
+def sql_values(values: type[StrEnum] | tuple[StrEnum, ...]) -> str:
+    """``'a', 'b'``: a state enum's stored strings, for a CHECK constraint or an index."""
+    return ", ".join(f"'{member.value}'" for member in values)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from flask import current_app
 
 from portal.accounts.models import CardAccount, Cardholder, Payment
+from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, record
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -140,7 +141,7 @@ def load_demo(today: date | None = None) -> int:
                 )
             )
         db.session.flush()
-        record(SYSTEM, "demo.account_created", ("card_account", account.id))
+        record(SYSTEM, Action.Demo.ACCOUNT_CREATED, ("card_account", account.id))
         created += 1
     ensure_default_policy(SYSTEM)
     if current_app.config["PORTAL_ENV"] != "production":  # fixed demo passwords never reach production

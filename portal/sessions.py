@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
             return None
         keep_on_refusal()  # the session ended: that stands whatever the page answers
         if staff and verdict in ("idle", "expired"):
-            record_sign_out(Actor("staff", principal[2:], request.remote_addr), reason="idle")
+            record_sign_out(Actor.staff(principal[2:], request.remote_addr), reason="idle")
         logout_user()
         fresh_session()
         if verdict != "idle":

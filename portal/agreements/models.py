@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db_types import UTCDateTime, utcnow
+from portal.db_types import UTCDateTime, sql_values, utcnow
 from portal.extensions import Model
 from portal.plans.models import Plan
+
+
+class AgreementState(StrEnum):
+    PENDING = "pending"
+    SIGNED = "signed"
 
 
 class Agreement(Model):
@@ -18,7 +24,7 @@ class Agreement(Model):
 
     __tablename__ = "agreements"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'signed')", name="state_known"),
+        CheckConstraint(f"state IN ({sql_values(AgreementState)})", name="state_known"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         CheckConstraint(
             "state = 'pending' OR (pdf IS NOT NULL AND sha256 IS NOT NULL AND signed_at IS NOT NULL)",
@@ -29,7 +35,7 @@ class Agreement(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), unique=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
-    state: Mapped[str] = mapped_column(String(8), default="pending")
+    state: Mapped[str] = mapped_column(String(8), default=AgreementState.PENDING)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from portal.agreements import render, signing
-from portal.agreements.models import Agreement
+from portal.agreements.models import Agreement, AgreementState
 from portal.agreements.reference import BadReferenceError, new_reference, parse_reference
+from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, record
 from portal.auth import CardholderIdentity
 from portal.db_types import rowcount, utcnow
@@ -49,7 +50,7 @@ def create_pending_agreement(plan: Plan) -> Agreement:
     """Add a pending agreement with a new reference for ``plan`` to the current
     transaction (flushed, so its id is known). Writes nothing else and does not
     commit: the caller does."""
-    agreement = Agreement(plan=plan, reference=_unused_reference(), state="pending", attempts=0)
+    agreement = Agreement(plan=plan, reference=_unused_reference(), state=AgreementState.PENDING, attempts=0)
     db.session.add(agreement)
     db.session.flush()
     return agreement
@@ -76,7 +77,7 @@ def _record_failure(agreement_id: int, message: str) -> None:
             attempts = (agreement.attempts if agreement else 0) + 1
             db.session.execute(
                 update(Agreement)
-                .where(Agreement.id == agreement_id, Agreement.state == "pending")
+                .where(Agreement.id == agreement_id, Agreement.state == AgreementState.PENDING)
                 .values(
                     attempts=Agreement.attempts + 1,
                     last_error=message[:200],
@@ -112,7 +113,7 @@ def _produce(agreement_id: int, steps: list[str]) -> bool:
     if agreement is None:
         log.error("agreement %s does not exist", agreement_id)
         return False
-    if agreement.state == "signed":
+    if agreement.state == AgreementState.SIGNED:
         return True
     unsigned = render.render_pdf(agreement)
     steps.append("sign")
@@ -123,9 +124,9 @@ def _produce(agreement_id: int, steps: list[str]) -> bool:
     # so every download returns the bytes of the first signature.
     result = db.session.execute(
         update(Agreement)
-        .where(Agreement.id == agreement_id, Agreement.state == "pending")
+        .where(Agreement.id == agreement_id, Agreement.state == AgreementState.PENDING)
         .values(
-            state="signed",
+            state=AgreementState.SIGNED,
             pdf=signed,
             sha256=digest,
             signed_at=utcnow(),
@@ -139,7 +140,7 @@ def _produce(agreement_id: int, steps: list[str]) -> bool:
         return True  # another worker stored it first: this UPDATE changed nothing
     record(
         SYSTEM,
-        "agreement.signed",
+        Action.Agreement.SIGNED,
         ("agreement", agreement_id),
         after={"reference": agreement.reference, "plan_id": agreement.plan_id, "sha256": digest},
     )
@@ -148,7 +149,9 @@ def _produce(agreement_id: int, steps: list[str]) -> bool:
 
 def pending_ids() -> list[int]:
     return list(
-        db.session.execute(select(Agreement.id).where(Agreement.state == "pending").order_by(Agreement.id)).scalars()
+        db.session.execute(
+            select(Agreement.id).where(Agreement.state == AgreementState.PENDING).order_by(Agreement.id)
+        ).scalars()
     )
 
 
@@ -168,7 +171,7 @@ def produce_pending() -> RetryResult:
 
 def _due(now: datetime) -> ColumnElement[bool]:
     untried = and_(Agreement.next_attempt_at.is_(None), Agreement.created_at <= now - UNTRIED_GRACE)
-    return and_(Agreement.state == "pending", or_(Agreement.next_attempt_at <= now, untried))
+    return and_(Agreement.state == AgreementState.PENDING, or_(Agreement.next_attempt_at <= now, untried))
 
 
 def _claim(agreement_id: int, now: datetime) -> bool:
@@ -279,7 +282,7 @@ def verify_reference(text: str) -> Verdict:
     agreement = find_agreement(reference)
     if agreement is None:
         return Verdict(UNKNOWN, "no agreement has this reference", reference=reference)
-    if agreement.state != "signed":
+    if agreement.state != AgreementState.SIGNED:
         return Verdict(PENDING, "the agreement is not signed yet", reference=reference)
     check = _stored_is_sound(agreement)
     if not check.ok:
@@ -296,7 +299,7 @@ def verify_document(data: bytes) -> Verdict:
     check = signing.check_signature(data)
     digest = signing.sha256_hex(data)
     agreement = db.session.execute(
-        select(Agreement).where(Agreement.sha256 == digest, Agreement.state == "signed")
+        select(Agreement).where(Agreement.sha256 == digest, Agreement.state == AgreementState.SIGNED)
     ).scalar_one_or_none()
     if not check.ok:
         return Verdict(NOT_GENUINE, check.problem or "the signature is not valid")

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from portal.agreements import service
 from portal.agreements.forms import VerifyForm
+from portal.agreements.models import AgreementState
 from portal.agreements.reference import BadReferenceError, parse_reference
 from portal.agreements.render import plan_type_label
 from portal.extensions import limiter
@@ -25,7 +26,7 @@ def download(reference: str) -> Response:
         abort(404)
     agreement = service.find_agreement(canonical)
     identity = current_user._get_current_object()
-    if agreement is None or agreement.state != "signed" or not service.may_download(identity, agreement):
+    if agreement is None or agreement.state != AgreementState.SIGNED or not service.may_download(identity, agreement):
         abort(404)
     response = Response(agreement.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{canonical}.pdf"'

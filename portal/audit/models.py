@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db_types import UTCDateTime
+from portal.audit.actors import ActorType
+from portal.db_types import UTCDateTime, sql_values
 from portal.extensions import Model
 
 CHAIN_PLAIN, CHAIN_KEYED = 1, 2
@@ -20,11 +21,14 @@ CHAIN_PLAIN, CHAIN_KEYED = 1, 2
 
 class AuditEvent(Model):
     __tablename__ = "audit_events"
-    __table_args__ = (CheckConstraint("chain_version IN (1, 2)", name="chain_version_known"),)
+    __table_args__ = (
+        CheckConstraint("chain_version IN (1, 2)", name="chain_version_known"),
+        CheckConstraint(f"actor_type IN ({sql_values(ActorType)})", name="actor_type_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    actor_type: Mapped[str] = mapped_column(String(16))  # cardholder, staff, system, anonymous
+    actor_type: Mapped[str] = mapped_column(String(16))  # ActorType
     actor_id: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str | None] = mapped_column(String(32))

@@ -26,23 +26,15 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, text, update
 
+from portal.audit.actions import AuditAction
+from portal.audit.actors import SYSTEM, Actor, ActorType
 from portal.audit.models import CHAIN_KEYED, CHAIN_PLAIN, AuditEvent, AuditHead
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 
 GENESIS = "0" * 64
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a cardholder (account id), a staff member, the system or anonymous."""
-
-    type: str
-    id: str | None = None
-    ip: str | None = None
-
-
-SYSTEM = Actor("system")
+# Actor, ActorType and SYSTEM live in portal.audit.actors; callers may keep importing them here.
+__all__ = ["SYSTEM", "Actor", "ActorType", "record", "verify_chain"]
 
 
 def _canonical(event: Any, version: int) -> bytes:
@@ -109,21 +101,27 @@ def lock_chain() -> None:
 
 def record(
     actor: Actor,
-    action: str,
+    action: AuditAction,
     obj: tuple[str, Any] | None = None,
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction (the caller commits)."""
+    """Add an audit event to the current transaction (the caller commits).
+
+    ``action`` is a member of the registry (``portal.audit.actions``); any other string is
+    refused, so the trail holds only actions someone can look up.
+    """
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"unregistered audit action {action!r}: add it to portal.audit.actions")
     session = db.session
     lock_chain()
     event = AuditEvent(
         occurred_at=at or utcnow(),
-        actor_type=actor.type,
+        actor_type=actor.type.value,
         actor_id=actor.id,
-        action=action,
+        action=action.value,
         object_type=obj[0] if obj else None,
         object_id=str(obj[1]) if obj else None,
         before=before,

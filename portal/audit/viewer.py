@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from portal.audit.actions import Action, registered
+from portal.audit.actors import ActorType, parse_actor_key
 from portal.audit.models import AuditEvent
 from portal.audit.service import Actor, record
 from portal.extensions import db
@@ -55,13 +57,16 @@ class AuditFilter:
 def _actor_condition(actor: str) -> Any:
     if "@" in actor:
         found = db.session.execute(select(StaffUser.id).where(StaffUser.email == actor.lower())).scalar()
-        return (AuditEvent.actor_type == "staff") & (AuditEvent.actor_id == str(found if found is not None else ""))
-    kind, sep, ident = actor.partition(":")
-    if sep:
-        return (AuditEvent.actor_type == kind) & (AuditEvent.actor_id == ident)
-    if actor in ("system", "anonymous", "staff", "cardholder"):
-        return AuditEvent.actor_type == actor
-    return AuditEvent.actor_id == actor
+        return (AuditEvent.actor_type == ActorType.STAFF) & (
+            AuditEvent.actor_id == str(found if found is not None else "")
+        )
+    if actor in tuple(ActorType):
+        return AuditEvent.actor_type == actor  # every actor of that type
+    try:
+        kind, ident = parse_actor_key(actor)
+    except ValueError:
+        return AuditEvent.actor_id == actor  # a bare id, of any type
+    return (AuditEvent.actor_type == kind) & (AuditEvent.actor_id == ident)
 
 
 def filtered(f: AuditFilter) -> Select[Any]:
@@ -96,8 +101,9 @@ def page_of(f: AuditFilter, page: int, per_page: int = PER_PAGE) -> tuple[list[A
 
 
 def actions() -> list[str]:
-    """Every action recorded so far (for the filter's suggestions)."""
-    return list(db.session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars())
+    """Every registered action (the filter's suggestions), from the registry: no scan of
+    the trail, and an action nobody has done yet can still be looked for."""
+    return sorted(action.value for action in registered())
 
 
 def safe_cell(value: Any) -> str:
@@ -153,5 +159,5 @@ def record_export(found: AuditFilter, actor: Actor) -> None:
         for name, value in asdict(found).items()
         if value
     }
-    record(actor, "audit.exported", None, after={"filter": asked})
+    record(actor, Action.Audit.EXPORTED, None, after={"filter": asked})
     db.session.flush()

@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
+from portal.audit.actors import actor_key
+from portal.audit.names import actor_names
 from portal.audit.viewer import (
     PER_PAGE,
     AuditFilter,
@@ -31,6 +33,7 @@ from portal.staff.models import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 READERS = (Role.AUDITOR, Role.POLICY_ADMIN)
+bp.add_app_template_global(actor_key, "actor_key")
 
 
 class FilterForm(PortalForm):
@@ -85,6 +88,7 @@ def index() -> tuple[str, int]:
         "admin/audit/index.html",
         form=form,
         events=events,
+        names=actor_names(actor_key(e.actor_type, e.actor_id) for e in events),
         total=total,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),

@@ -1,5 +1,6 @@
 """Sign-in identities. Flask-Login ids are prefixed: ``c:<account id>`` for cardholders,
-``s:<staff id>`` for staff (see ``portal.staff``)."""
+``s:<staff id>`` for staff (see ``portal.staff``). They are login ids, not actor keys
+(``staff:12``): ``portal.audit.actors`` says why they keep their form."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 
 from portal.accounts.models import CardAccount, Cardholder
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.auth.models import OneTimeCode
 from portal.auth.server_sessions import end_sessions
@@ -94,15 +95,15 @@ def start_sign_in(card_number: str, date_of_birth: date, settings: SignInSetting
         attempts=0,
     )
     db.session.add(otp)
-    actor = Actor("anonymous", ip=ip)
+    actor = Actor.anonymous(ip)
     if account is None:
         _work_like_sending(card_number, settings)
         db.session.flush()
-        record(actor, "signin.identity_failed", ("card_account", found.id) if found else None)
+        record(actor, Action.SignIn.IDENTITY_FAILED, ("card_account", found.id) if found else None)
     else:
         message = queue_signin_code(account, code, settings.bank_name, otp.expires_at)
         db.session.flush()
-        record(actor, "signin.code_sent", ("card_account", account.id), after={"outbox_message": message.id})
+        record(actor, Action.SignIn.CODE_SENT, ("card_account", account.id), after={"outbox_message": message.id})
     db.session.flush()
     return challenge
 
@@ -148,12 +149,12 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
         )
     )
     db.session.refresh(otp)
-    actor = Actor("anonymous", ip=ip)
+    actor = Actor.anonymous(ip)
     matches = hmac.compare_digest(otp.code_hash, code_hash(code, otp.account_id or 0, settings.card_key))
     if account is not None and usable and counted and matches:
         otp.used_at = now
         forget_signin_codes(account.id)
-        record(Actor("cardholder", str(account.id), ip), "signin.succeeded", ("card_account", account.id))
+        record(Actor.cardholder(account.id, ip), Action.SignIn.SUCCEEDED, ("card_account", account.id))
         db.session.flush()
         return account
 
@@ -163,11 +164,11 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
         if account is not None:
             account.signin_locked_until = now + LOCK_DURATION
             end_sessions(f"c:{account.id}", "locked")
-            record(actor, "signin.locked", target, after={"locked_until": account.signin_locked_until.isoformat()})
+            record(actor, Action.SignIn.LOCKED, target, after={"locked_until": account.signin_locked_until.isoformat()})
         else:
-            record(actor, "signin.code_failed", target)
+            record(actor, Action.SignIn.CODE_FAILED, target)
     else:
-        record(actor, "signin.code_failed", target)
+        record(actor, Action.SignIn.CODE_FAILED, target)
     db.session.flush()
     # The counted attempt, a used-up challenge and a lockout must outlive the refusal.
     keep_on_refusal()

@@ -16,15 +16,16 @@ from sqlalchemy import SQLColumnExpression, String, and_, cast, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts.models import CardAccount, Cardholder, Payment
-from portal.cases.models import CaseEvent, Promise
+from portal.audit.actors import ActorType, actor_key
+from portal.audit.names import actor_names
+from portal.cases.models import CaseEvent, CaseEventKind, Promise
 from portal.domain.budget import Budget
 from portal.extensions import db
 from portal.links.models import PlanLink
-from portal.plans.models import Plan
+from portal.plans.models import Plan, PlanState
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.service import NoActivePolicy, active_version, load_policy
 from portal.security import birth_date_hash
-from portal.staff.models import StaffUser
 
 PAGE_SIZE = 25
 SORTS = ("dpd", "amount")
@@ -258,7 +259,10 @@ class Entry:
     data: dict[str, Any]
     actor_type: str
     actor_id: str | None
-    actor_name: str | None = None
+
+    @property
+    def actor_key(self) -> str:
+        return actor_key(self.actor_type, self.actor_id)
 
 
 @dataclass
@@ -271,7 +275,8 @@ class CaseFile:
     plans: list[Plan]
     promises: list[Promise]
     links: list[Any]
-    staff_names: dict[str, str]
+    # Actor keys of the timeline and of the plans' deciders → what staff read (names and roles).
+    names: dict[str, str]
 
 
 def account_links(account_id: int) -> list[Any]:
@@ -306,42 +311,20 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
     )
     links = account_links(account_id)
 
-    staff_ids = {e.actor_id for e in events if e.actor_type == "staff" and e.actor_id and e.actor_id.isdigit()}
-    staff_ids |= {str(p.decided_by) for p in plans if p.decided_by and str(p.decided_by).isdigit()}
-    staff_ids |= {str(link.created_by) for link in links if str(getattr(link, "created_by", "")).isdigit()}
-    names = staff_names(staff_ids)
-
-    timeline = [
-        Entry(
-            e.created_at,
-            e.kind,
-            e.data or {},
-            e.actor_type,
-            e.actor_id,
-            names.get(e.actor_id or "") if e.actor_type == "staff" else None,
-        )
-        for e in events
-    ]
+    timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id) for e in events]
     timeline += [
-        Entry(p.paid_at, "payment", {"amount": p.amount, "method": p.method}, "system", None) for p in payments
+        Entry(p.paid_at, "payment", {"amount": p.amount, "method": p.method}, ActorType.SYSTEM, None) for p in payments
     ]
+    names = actor_names([entry.actor_key for entry in timeline] + [p.decided_by for p in plans])
     timeline.sort(key=lambda entry: entry.at, reverse=True)
 
-    reason = next((e.data.get("reason") for e in events if e.kind == "reason" and e.data), None)
+    reason = next((e.data.get("reason") for e in events if e.kind == CaseEventKind.REASON and e.data), None)
     tier = tiers.name_for(account.currency, account.days_past_due)
     return CaseFile(account, account.cardholder, tier, reason, timeline, plans, promises, links, names)
 
 
-def staff_names(ids: set[str]) -> dict[str, str]:
-    numeric = [int(i) for i in ids if i and i.isdigit()]
-    if not numeric:
-        return {}
-    rows = db.session.execute(select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(numeric)))
-    return {str(row.id): row.display_name for row in rows}
-
-
 def pending_approvals() -> list[Approval]:
-    query = select(Plan).where(Plan.state == "pending_approval").order_by(Plan.created_at, Plan.id)
+    query = select(Plan).where(Plan.state == PlanState.PENDING_APPROVAL).order_by(Plan.created_at, Plan.id)
     return [approval_view(plan) for plan in db.session.execute(query).scalars()]
 
 

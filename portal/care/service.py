@@ -17,7 +17,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.accounts.models import CardAccount
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.cases.models import CaseEventKind
 from portal.cases.service import CaseError, add_event
 from portal.cases.service import set_reason as cases_set_reason
 from portal.extensions import db
@@ -74,10 +76,10 @@ def add_note(account_id: int, outcome: str, text: str, actor: Actor, channel: st
         raise CareError("note_empty")
     if len(text) > MAX_NOTE:
         raise CareError("note_too_long")
-    event = add_event(account_id, "note", actor, {"outcome": outcome, "channel": channel, "text": text})
+    event = add_event(account_id, CaseEventKind.NOTE, actor, {"outcome": outcome, "channel": channel, "text": text})
     record(
         actor,
-        "case.note_added",
+        Action.Case.NOTE_ADDED,
         ("card_account", account_id),
         after={"event": event.id, "outcome": outcome, "channel": channel},
     )
@@ -113,10 +115,10 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
         return False
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
     reason = note.strip()[:MAX_FLAG_NOTE]
-    add_event(account_id, "flag_set", actor, {"flag": flag, "note": reason})
+    add_event(account_id, CaseEventKind.FLAG_SET, actor, {"flag": flag, "note": reason})
     record(
         actor,
-        "account.flag_set",
+        Action.Account.FLAG_SET,
         ("card_account", account_id),
         before={"flags": flags},
         after={"flags": account.flags, "reason": reason},
@@ -150,10 +152,10 @@ def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool
     data = {"flag": flag, "note": reason}
     if flag in CONSENT_FLAGS:
         data["basis"] = "cardholder_request"
-    add_event(account_id, "flag_cleared", actor, data)
+    add_event(account_id, CaseEventKind.FLAG_CLEARED, actor, data)
     record(
         actor,
-        "account.flag_cleared",
+        Action.Account.FLAG_CLEARED,
         ("card_account", account_id),
         before={"flags": flags},
         after={"flags": account.flags, "reason": reason, **({"basis": data["basis"]} if "basis" in data else {})},
@@ -164,13 +166,13 @@ def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool
 
 def record_case_viewed(account_id: int, actor: Actor) -> None:
     """Reading a case file is audited too: who looked at whose debts, and when."""
-    record(actor, "case.viewed", ("card_account", account_id))
+    record(actor, Action.Case.VIEWED, ("card_account", account_id))
     db.session.flush()
 
 
 def record_search(kind: str, results: int, actor: Actor) -> None:
     """Searches are audited by kind and result count (not the words searched for)."""
-    record(actor, "care.searched", None, after={"kind": kind, "results": results})
+    record(actor, Action.Care.SEARCHED, None, after={"kind": kind, "results": results})
     db.session.flush()
 
 

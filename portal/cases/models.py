@@ -4,20 +4,72 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db_types import Money, UTCDateTime, utcnow
+from portal.audit.actors import ActorType
+from portal.db_types import Money, UTCDateTime, sql_values, utcnow
 from portal.extensions import Model
+
+
+class CaseEventKind(StrEnum):
+    """What a case-file entry records. ``add_event`` accepts only these; a test proves each
+    is written somewhere or listed in ``RESERVED_KINDS``; the database refuses others."""
+
+    NOTE = "note"
+    REASON = "reason"
+    BUDGET = "budget"
+    PROMISE = "promise"
+    RATING = "rating"
+    PLAN_ACCEPTED = "plan_accepted"
+    PLAN_REQUESTED = "plan_requested"
+    REQUEST_DECIDED = "request_decided"
+    REQUEST_WITHDRAWN = "request_withdrawn"
+    FLAG_SET = "flag_set"
+    FLAG_CLEARED = "flag_cleared"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+    SMS_REPLY = "sms_reply"
+    MESSAGE_BLOCKED = "message_blocked"
+    MESSAGE_FAILED = "message_failed"
+    LINK_ISSUED = "link_issued"
+    LINK_REVOKED = "link_revoked"
+    # The link funnel (``portal.links.models.LinkStep``), one entry per step reached.
+    LINK_SENT = "link_sent"
+    LINK_DELIVERED = "link_delivered"
+    LINK_OPENED = "link_opened"
+    LINK_VERIFIED = "link_verified"
+    LINK_OFFER_VIEWED = "link_offer_viewed"
+    LINK_ACCEPTED = "link_accepted"
+    # Written before plan requests replaced them; old case files still hold them.
+    PERSONALISED_REQUESTED = "personalised_requested"
+    PERSONALISED_DECIDED = "personalised_decided"
+
+
+RESERVED_KINDS = {
+    CaseEventKind.PERSONALISED_REQUESTED: "written until plan requests (plan_requested) replaced it",
+    CaseEventKind.PERSONALISED_DECIDED: "written until plan requests (request_decided) replaced it",
+}
+
+
+class PromiseState(StrEnum):
+    OPEN = "open"
+    KEPT = "kept"
+    BROKEN = "broken"
 
 
 class CaseEvent(Model):
     """One entry on an account's timeline (reason given, budget checked, promise, rating, …)."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_account_time", "account_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_case_events_account_time", "account_id", "created_at"),
+        CheckConstraint(f"kind IN ({sql_values(CaseEventKind)})", name="kind_known"),
+        CheckConstraint(f"actor_type IN ({sql_values(ActorType)})", name="actor_type_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("card_accounts.id"))
@@ -32,12 +84,15 @@ class Promise(Model):
     """A promise to pay an amount by a date, without a plan."""
 
     __tablename__ = "promises"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(f"state IN ({sql_values(PromiseState)})", name="state_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("card_accounts.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
     pay_by: Mapped[date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open, kept, broken
+    state: Mapped[str] = mapped_column(String(16), default=PromiseState.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -44,7 +44,7 @@ from portal.notifications import confirmations
 from portal.plans import requests
 from portal.plans import service as plans
 from portal.plans.labels import decline_reason_text
-from portal.plans.models import Plan
+from portal.plans.models import Plan, PlanState
 from portal.policies.service import active_version, load_policy, snapshot
 
 bp = Blueprint("journey", __name__, url_prefix="/plan")
@@ -57,7 +57,7 @@ def _account() -> Any:
 
 
 def _actor() -> Actor:
-    return Actor("cardholder", str(_account().id), request.remote_addr)
+    return Actor.cardholder(_account().id, request.remote_addr)
 
 
 def _budget() -> dict[str, str] | None:
@@ -97,7 +97,7 @@ def _offer_terms(offer: Any) -> KeyTerms:
 
 
 def _offer_plan(offer: Any) -> Plan:
-    return plans.build_plan(_account(), None, offer, "pending_signature", str(get_locale()), "self_service")
+    return plans.build_plan(_account(), None, offer, PlanState.PENDING_SIGNATURE, str(get_locale()), "self_service")
 
 
 def consent_text() -> str:
@@ -272,7 +272,7 @@ def plan_agreement_preview(plan_id: int) -> str:
     plan = _plan_or_404(plan_id)
     back = (
         url_for("journey.sign_approved", plan_id=plan.id)
-        if plan.state == "pending_signature"
+        if plan.state == PlanState.PENDING_SIGNATURE
         else url_for("journey.start")
     )
     return _agreement_preview(plan, back)
@@ -288,7 +288,7 @@ def _agreement_preview(plan: Plan, back: str) -> str:
 def accept(fingerprint: str) -> Response | tuple[str, int]:
     account = _account()
     existing = plans.open_plan(account.id)
-    if existing is not None and existing.fingerprint == fingerprint and existing.state == "active":
+    if existing is not None and existing.fingerprint == fingerprint and existing.state == PlanState.ACTIVE:
         return redirect(url_for("journey.done", plan_id=existing.id))
     if (shown := _already_has_plan()) is not None:
         return shown
@@ -428,9 +428,9 @@ def withdraw(plan_id: int) -> Response:
 def sign_approved(plan_id: int) -> Response | tuple[str, int]:
     account = _account()
     plan = _plan_or_404(plan_id)
-    if plan.state == "active":
+    if plan.state == PlanState.ACTIVE:
         return redirect(url_for("journey.done", plan_id=plan.id))
-    if plan.state != "pending_signature":
+    if plan.state != PlanState.PENDING_SIGNATURE:
         return redirect(url_for("journey.start"))
     form = AcceptForm()
     text = consent_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,8 +11,28 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import Model
 
-# The cardholder's way through a link, in order; each step has a ``<step>_at`` column.
-FUNNEL = ("sent", "delivered", "opened", "verified", "offer_viewed", "accepted")
+
+class LinkStep(StrEnum):
+    """The cardholder's way through a link, in order; each step has a ``<step>_at`` column."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    VERIFIED = "verified"
+    OFFER_VIEWED = "offer_viewed"
+    ACCEPTED = "accepted"
+
+
+FUNNEL = tuple(LinkStep)
+
+
+class LinkStatus(StrEnum):
+    """What staff screens show for a link (not stored: derived from its columns)."""
+
+    QUEUED = "queued"
+    REVOKED = "revoked"
+    USED = "used"
+    EXPIRED = "expired"
 
 
 class PlanLink(Model):
@@ -28,7 +49,7 @@ class PlanLink(Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
     offer_fingerprint: Mapped[str | None] = mapped_column(String(64))  # a pre-selected offer
-    created_by: Mapped[str] = mapped_column(String(64))  # staff actor id
+    created_by: Mapped[str] = mapped_column(String(64))  # actor key: staff:12 (portal.audit.actors)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -48,15 +69,15 @@ class PlanLink(Model):
         """Not revoked, not used for an acceptance yet, and not expired."""
         return self.revoked_at is None and self.used_at is None and now < self.expires_at
 
-    def status(self, now: datetime) -> str:
+    def status(self, now: datetime) -> LinkStatus | LinkStep:
         """For staff screens: revoked, used, expired, or the furthest funnel step reached."""
         if self.revoked_at:
-            return "revoked"
+            return LinkStatus.REVOKED
         if self.used_at:
-            return "used"
+            return LinkStatus.USED
         if now >= self.expires_at:
-            return "expired"
+            return LinkStatus.EXPIRED
         for step in reversed(FUNNEL):
             if getattr(self, f"{step}_at"):
                 return step
-        return "queued"
+        return LinkStatus.QUEUED

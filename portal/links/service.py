@@ -25,13 +25,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import jurisdictions
 from portal.accounts.models import CardAccount
+from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, Actor, record
+from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.i18n import local_datetime
-from portal.links.models import FUNNEL, PlanLink
-from portal.notifications.models import SECRET_MASK, OutboxMessage
+from portal.links.models import LinkStep, PlanLink
+from portal.notifications.models import SECRET_MASK, OutboxMessage, OutboxStatus
 from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK
 from portal.notifications.secrets import forget_link_secrets
@@ -177,7 +179,7 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
         token_hash=token_hash(token),
         channel=channel,
         offer_fingerprint=offer_fingerprint,
-        created_by=actor.id or actor.type,
+        created_by=actor.key,
         created_at=now,
         expires_at=expires_at,
     )
@@ -200,7 +202,7 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     link.outbox_message_id = message.id
     add_event(
         account.id,
-        "link_issued",
+        CaseEventKind.LINK_ISSUED,
         actor,
         {
             "link": link.id,
@@ -213,7 +215,7 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     )
     record(
         actor,
-        "link.issued",
+        Action.Link.ISSUED,
         ("plan_link", link.id),
         after={
             "account": account.id,
@@ -235,27 +237,38 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
         return link
     if link.used_at is not None:
         raise LinkError("already_used")
-    link.revoked_at, link.revoked_by = utcnow(), actor.id or actor.type
+    link.revoked_at, link.revoked_by = utcnow(), actor.key
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.link_id == link.id, OutboxMessage.status == "queued")
-        .values(status="blocked", blocked_reason="link_revoked", held_reason=None)
+        .where(OutboxMessage.link_id == link.id, OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.BLOCKED, blocked_reason="link_revoked", held_reason=None)
     )
     forget_link_secrets(link.id)
-    add_event(link.account_id, "link_revoked", actor, {"link": link.id})
-    record(actor, "link.revoked", ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat()})
+    add_event(link.account_id, CaseEventKind.LINK_REVOKED, actor, {"link": link.id})
+    record(actor, Action.Link.REVOKED, ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat()})
     db.session.flush()
     return link
 
 
-def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | None = None) -> bool:
+# Each funnel step's case-file entry and audit action.
+_STEP_NAMES: dict[LinkStep, tuple[CaseEventKind, Action.Link]] = {
+    LinkStep.SENT: (CaseEventKind.LINK_SENT, Action.Link.SENT),
+    LinkStep.DELIVERED: (CaseEventKind.LINK_DELIVERED, Action.Link.DELIVERED),
+    LinkStep.OPENED: (CaseEventKind.LINK_OPENED, Action.Link.OPENED),
+    LinkStep.VERIFIED: (CaseEventKind.LINK_VERIFIED, Action.Link.VERIFIED),
+    LinkStep.OFFER_VIEWED: (CaseEventKind.LINK_OFFER_VIEWED, Action.Link.OFFER_VIEWED),
+    LinkStep.ACCEPTED: (CaseEventKind.LINK_ACCEPTED, Action.Link.ACCEPTED),
+}
+
+
+def _stamp(link: PlanLink, step: LinkStep, actor: Actor, data: dict[str, object] | None = None) -> bool:
     """Set ``<step>_at`` the first time only, with its case event and audit record.
 
     The stamp is a conditional UPDATE: of many requests opening one link at once, only
     the one whose UPDATE changed the row (rowcount 1) writes the event and audit record.
     """
-    assert step in FUNNEL
-    column = f"{step}_at"
+    kind, action = _STEP_NAMES[step]
+    column = f"{step.value}_at"
     if getattr(link, column) is not None:
         return False
     at = utcnow()
@@ -272,8 +285,8 @@ def _stamp(link: PlanLink, step: str, actor: Actor, data: dict[str, object] | No
         db.session.refresh(link, [column])
         return False
     set_committed_value(link, column, at)
-    add_event(link.account_id, f"link_{step}", actor, {"link": link.id, **(data or {})})
-    record(actor, f"link.{step}", ("plan_link", link.id), after={column: at.isoformat(), **(data or {})})
+    add_event(link.account_id, kind, actor, {"link": link.id, **(data or {})})
+    record(actor, action, ("plan_link", link.id), after={column: at.isoformat(), **(data or {})})
     return True
 
 
@@ -293,7 +306,7 @@ def open_link(token: str, ip: str | None = None) -> PlanLink | None:
     link = find_by_token(token)
     if link is None or not link.usable(utcnow()):
         return None
-    _stamp(link, "opened", Actor("anonymous", ip=ip))
+    _stamp(link, LinkStep.OPENED, Actor.anonymous(ip))
     db.session.flush()
     return link
 
@@ -306,17 +319,17 @@ def verified_link(link_id: int | None, account_id: int, ip: str | None = None) -
         return None
     if link.account_id != account_id:
         # Someone else signed in with this link in their session: it gives them nothing.
-        record(Actor("cardholder", str(account_id), ip), "link.other_account", ("plan_link", link.id))
+        record(Actor.cardholder(account_id, ip), Action.Link.OTHER_ACCOUNT, ("plan_link", link.id))
         db.session.flush()
         return None
-    _stamp(link, "verified", Actor("cardholder", str(account_id), ip))
+    _stamp(link, LinkStep.VERIFIED, Actor.cardholder(account_id, ip))
     db.session.flush()
     return link
 
 
 def mark_offer_viewed(link_id: int, actor: Actor = SYSTEM) -> PlanLink:
     link = _get(link_id)
-    _stamp(link, "offer_viewed", actor)
+    _stamp(link, LinkStep.OFFER_VIEWED, actor)
     db.session.flush()
     return link
 
@@ -338,7 +351,7 @@ def mark_accepted(link_id: int, plan_id: int, actor: Actor = SYSTEM) -> PlanLink
         if link.plan_id == plan_id:
             return link
         raise LinkError("already_used")  # the caller rolls the acceptance back
-    _stamp(link, "accepted", actor, {"plan": plan_id})
+    _stamp(link, LinkStep.ACCEPTED, actor, {"plan": plan_id})
     forget_link_secrets(link.id)
     db.session.flush()
     return link
@@ -350,9 +363,9 @@ def record_delivery(link_id: int, *, sent: bool, delivered: bool) -> None:
     if link is None:
         return
     if sent:
-        _stamp(link, "sent", SYSTEM)
+        _stamp(link, LinkStep.SENT, SYSTEM)
     if delivered:
-        _stamp(link, "delivered", SYSTEM)
+        _stamp(link, LinkStep.DELIVERED, SYSTEM)
 
 
 def _get(link_id: int) -> PlanLink:

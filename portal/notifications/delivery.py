@@ -25,7 +25,9 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from portal.accounts.models import CardAccount
+from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, record
+from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
@@ -33,7 +35,7 @@ from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
 from portal.integrations.registry import channels_for
 from portal.links.service import record_delivery
 from portal.notifications import confirmations
-from portal.notifications.models import OutboxMessage
+from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK, HOLD
 from portal.notifications.secrets import forget_expired_secrets, forget_secret, secret_lost
@@ -62,8 +64,8 @@ class DeliveryReport:
 
 
 def _due(now):
-    queued = and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= now)
-    stale = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_CLAIM)
+    queued = and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.send_after <= now)
+    stale = and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - STALE_CLAIM)
     return or_(queued, stale)
 
 
@@ -81,7 +83,7 @@ def claim_due(worker: str, batch: int) -> list[int]:
                 session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(ids))
-                    .values(status="sending", claimed_by=worker, claimed_at=now)
+                    .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_at=now)
                 )
         return ids
     claimed: list[int] = []
@@ -96,7 +98,7 @@ def claim_due(worker: str, batch: int) -> list[int]:
                     session.execute(
                         update(OutboxMessage)
                         .where(OutboxMessage.id == message_id, _due(now))
-                        .values(status="sending", claimed_by=worker, claimed_at=now)
+                        .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_at=now)
                     )
                 )
                 if won:
@@ -152,11 +154,15 @@ def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
             report.blocked += 1
             return None
         if decision.action == HOLD:
-            message.status, message.send_after, message.held_reason = "queued", decision.send_at, decision.reason
+            message.status, message.send_after, message.held_reason = (
+                OutboxStatus.QUEUED,
+                decision.send_at,
+                decision.reason,
+            )
             _release(message)
             record(
                 SYSTEM,
-                "message.held",
+                Action.Message.HELD,
                 ("outbox_message", message.id),
                 after={"send_after": decision.send_at.isoformat(), "reason": decision.reason},
             )
@@ -166,19 +172,19 @@ def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
 
 
 def _fail(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:
-    message.status, message.last_error, message.held_reason = "failed", reason[:500], None
+    message.status, message.last_error, message.held_reason = OutboxStatus.FAILED, reason[:500], None
     forget_secret(message)
     _release(message)
     if message.collection and message.account_id is not None:
         add_event(
             message.account_id,
-            "message_failed",
+            CaseEventKind.MESSAGE_FAILED,
             SYSTEM,
             {"message": message.id, "channel": message.channel, "reason": reason[:300]},
         )
     record(
         SYSTEM,
-        "message.failed",
+        Action.Message.FAILED,
         ("outbox_message", message.id),
         after={"attempts": message.attempts, "reason": reason[:300]},
     )
@@ -187,14 +193,14 @@ def _fail(message: OutboxMessage, reason: str, report: DeliveryReport) -> None:
 
 def _succeeded(message: OutboxMessage, sent: Sent, report: DeliveryReport, channel: Channel) -> None:
     now = utcnow()
-    message.status, message.sent_at, message.provider_id = "sent", now, sent.provider_id
+    message.status, message.sent_at, message.provider_id = OutboxStatus.SENT, now, sent.provider_id
     if not getattr(channel, "outbox_is_inbox", False):
         forget_secret(message)  # the provider has it now; the development outbox shows it until expiry
     message.held_reason = message.last_error = None
     _release(message)
     record(
         SYSTEM,
-        "message.sent",
+        Action.Message.SENT,
         ("outbox_message", message.id),
         after={"channel": message.channel, "kind": message.kind, "provider_id": sent.provider_id},
     )
@@ -207,12 +213,12 @@ def _failed_attempt(message: OutboxMessage, error: ChannelError, report: Deliver
     if not error.transient or message.attempts >= MAX_ATTEMPTS:
         _fail(message, error.reason, report)
         return
-    message.status, message.held_reason, message.last_error = "queued", "retry", error.reason
+    message.status, message.held_reason, message.last_error = OutboxStatus.QUEUED, "retry", error.reason
     message.send_after = utcnow() + RETRY_DELAYS[message.attempts - 1]
     _release(message)
     record(
         SYSTEM,
-        "message.retry",
+        Action.Message.RETRY,
         ("outbox_message", message.id),
         after={"attempts": message.attempts, "reason": error.reason, "next": message.send_after.isoformat()},
     )
@@ -223,7 +229,7 @@ def deliver_message(message_id: int, worker: str, channels: Mapping[str, Channel
     """Send one claimed message and record the outcome (its own units of work)."""
     with unit_of_work():  # ended before we talk to the provider: no transaction stays open
         message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-        if message is None or message.status != "sending" or message.claimed_by != worker:
+        if message is None or message.status != OutboxStatus.SENDING or message.claimed_by != worker:
             return
         envelope = _prepare(message, report)
     if envelope is None:
@@ -282,10 +288,12 @@ def record_delivery_report(reference: str | None, provider_id: str | None, deliv
     else:
         return False
     message = db.session.execute(query).scalars().first()
-    if message is None or message.status != "sent":
+    if message is None or message.status != OutboxStatus.SENT:
         return False
     if delivered and message.link_id is not None:
         record_delivery(message.link_id, sent=False, delivered=True)
-    record(SYSTEM, "message.delivered" if delivered else "message.undelivered", ("outbox_message", message.id))
+    record(
+        SYSTEM, Action.Message.DELIVERED if delivered else Action.Message.UNDELIVERED, ("outbox_message", message.id)
+    )
     db.session.flush()
     return True

@@ -14,16 +14,26 @@ link's expiry), whichever comes first (see ``portal.notifications.secrets``).
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db_types import UTCDateTime, utcnow
+from portal.db_types import UTCDateTime, sql_values, utcnow
 from portal.extensions import Model
 
 SECRET_MASK = "••••••"  # noqa: S105 - what a body shows where its code or token was
-STATUSES = ("queued", "sending", "sent", "failed", "blocked")
-_STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+_STATUS_LIST = sql_values(OutboxStatus)
 
 
 class OutboxMessage(Model):
@@ -43,7 +53,7 @@ class OutboxMessage(Model):
     locale: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     # Collection messages obey the contact rules; messages the cardholder asked for do not.
     collection: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -18,7 +18,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import SQLColumnExpression, func, or_, select
 
 from portal.accounts.models import CardAccount, Cardholder
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.extensions import db
 from portal.notifications.stop_words import is_stop
@@ -65,10 +67,10 @@ def opt_out(account: CardAccount, channel: str, via: str, actor: Actor, evidence
     if flag in flags:
         return False
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
-    add_event(account.id, "opted_out", actor, {"channel": channel, "via": via, **(evidence or {})})
+    add_event(account.id, CaseEventKind.OPTED_OUT, actor, {"channel": channel, "via": via, **(evidence or {})})
     record(
         actor,
-        "contact.opted_out",
+        Action.Contact.OPTED_OUT,
         ("card_account", account.id),
         before={"flags": flags},
         after={"flags": account.flags, "via": via},
@@ -90,10 +92,10 @@ def opt_in(account: CardAccount, channel: str, via: str, actor: Actor, evidence:
     if flag not in flags:
         return False
     account.flags = [f for f in flags if f != flag]
-    add_event(account.id, "opted_in", actor, {"channel": channel, "via": via, **evidence})
+    add_event(account.id, CaseEventKind.OPTED_IN, actor, {"channel": channel, "via": via, **evidence})
     record(
         actor,
-        "contact.opted_in",
+        Action.Contact.OPTED_IN,
         ("card_account", account.id),
         before={"flags": flags},
         after={"flags": account.flags, "via": via, **evidence},
@@ -106,7 +108,7 @@ def unsubscribe_email(account_id: int, ip: str | None, via: str = "unsubscribe_l
     button (``via="one_click"``): no more collection e-mails."""
     account = db.session.get(CardAccount, account_id)
     if account is not None:
-        opt_out(account, "email", via, Actor("cardholder", str(account_id), ip))
+        opt_out(account, "email", via, Actor.cardholder(account_id, ip))
     db.session.flush()
 
 
@@ -151,19 +153,18 @@ def handle_inbound_sms(sender: str, text: str) -> InboundResult:
     accounts = accounts_with_phone(sender)
     if is_stop(reply):
         changed = sum(
-            opt_out(account, "sms", "sms_reply", Actor("cardholder", str(account.id)), {"text": reply})
-            for account in accounts
+            opt_out(account, "sms", "sms_reply", Actor.cardholder(account.id), {"text": reply}) for account in accounts
         )
         db.session.flush()
         return InboundResult(opted_out=changed, filed=0)
     if not reply:
         return InboundResult(opted_out=0, filed=0)
     for account in accounts:
-        actor = Actor("cardholder", str(account.id))
-        event = add_event(account.id, "sms_reply", actor, {"text": reply})
+        actor = Actor.cardholder(account.id)
+        event = add_event(account.id, CaseEventKind.SMS_REPLY, actor, {"text": reply})
         record(
             actor,
-            "contact.reply_received",
+            Action.Contact.REPLY_RECEIVED,
             ("card_account", account.id),
             after={"event": event.id, "channel": "sms", "length": len(reply)},
         )

@@ -67,7 +67,7 @@ def preferences() -> Response | tuple[str, int]:
             "locale": str(get_locale()),
             "user_agent": request.user_agent.string[:200],
         }
-        actor = Actor("cardholder", str(account.id), request.remote_addr)
+        actor = Actor.cardholder(account.id, request.remote_addr)
         changed = set_contact_choices(account.id, wanted, actor, evidence)
         flash(
             _("Your choices are saved.") if changed else _("Nothing changed: these were already your choices."), "info"

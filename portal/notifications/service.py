@@ -16,15 +16,17 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from portal.accounts.models import CardAccount
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.notifications.models import SECRET_MASK, OutboxMessage
+from portal.notifications.models import SECRET_MASK, OutboxMessage, OutboxStatus
 from portal.notifications.rules import BLOCK, HOLD, ContactFacts, ContactSettings, Decision, decide
-from portal.plans.models import Plan
+from portal.plans.models import Plan, PlanState
 
-COUNTED_STATUSES = ("queued", "sending", "sent")
+COUNTED_STATUSES = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT)
 SIGNIN_CODE_LIFETIME = timedelta(minutes=5)
 
 
@@ -80,7 +82,7 @@ def contact_settings(config: dict[str, Any] | None = None) -> ContactSettings:
 
 def has_active_plan(account_id: int) -> bool:
     """A signed, running plan: collection stops while it runs (CBRC Art. 70)."""
-    query = select(Plan.id).where(Plan.account_id == account_id, Plan.state == "active").limit(1)
+    query = select(Plan.id).where(Plan.account_id == account_id, Plan.state == PlanState.ACTIVE).limit(1)
     return db.session.execute(query).first() is not None
 
 
@@ -94,7 +96,7 @@ def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -
     if exclude_message_id is not None:
         query = query.where(OutboxMessage.id != exclude_message_id)
     others = tuple(
-        (sent_at if status == "sent" and sent_at else send_after)
+        (sent_at if status == OutboxStatus.SENT and sent_at else send_after)
         for status, sent_at, send_after in db.session.execute(query)
     )
     return ContactFacts(
@@ -120,18 +122,18 @@ def recipient_for(account: CardAccount, channel: str) -> str | None:
 
 def note_blocked(message: OutboxMessage, reason: str, actor: Actor) -> None:
     """Mark ``message`` blocked and put the rule on the case file, where care sees it."""
-    message.status, message.blocked_reason = "blocked", reason
+    message.status, message.blocked_reason = OutboxStatus.BLOCKED, reason
     message.held_reason = message.claimed_by = None
     message.secret = None  # a blocked message never goes: its secret is not needed
     db.session.flush()
     if message.account_id is not None:
         add_event(
             message.account_id,
-            "message_blocked",
+            CaseEventKind.MESSAGE_BLOCKED,
             actor,
             {"message": message.id, "kind": message.kind, "channel": message.channel, "reason": reason},
         )
-    record(actor, "message.blocked", ("outbox_message", message.id), after={"reason": reason})
+    record(actor, Action.Message.BLOCKED, ("outbox_message", message.id), after={"reason": reason})
 
 
 def queue_collection_message(
@@ -168,7 +170,7 @@ def queue_collection_message(
         locale=account.cardholder.locale,
         subject=subject,
         body=body,
-        status="queued",
+        status=OutboxStatus.QUEUED,
         collection=collection,
         send_after=decision.send_at,
         held_reason=decision.reason if decision.action == HOLD else None,
@@ -184,7 +186,7 @@ def queue_collection_message(
         return message
     record(
         actor,
-        "message.queued",
+        Action.Message.QUEUED,
         ("outbox_message", message.id),
         after={
             "kind": kind,

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db_types import Money, Rate, UTCDateTime, utcnow
+from portal.db_types import Money, Rate, UTCDateTime, sql_values, utcnow
 from portal.extensions import Model
 
+
+class PlanState(StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    PENDING_SIGNATURE = "pending_signature"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+
+
 # States in which a plan blocks any other: only one per account, enforced by an index.
-OPEN_STATES = ("pending_approval", "pending_signature", "active")
-STATES = ("pending_approval", "pending_signature", "active", "completed", "broken", "cancelled", "declined")
-_OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATES)
-_STATE_LIST = ", ".join(f"'{s}'" for s in STATES)
+OPEN_STATES = (PlanState.PENDING_APPROVAL, PlanState.PENDING_SIGNATURE, PlanState.ACTIVE)
+_OPEN_LIST = sql_values(OPEN_STATES)
+_STATE_LIST = sql_values(PlanState)
 # Why a supervisor declined a request, in words the cardholder is shown (journey views).
 DECLINE_REASONS = (
     "income_too_low",

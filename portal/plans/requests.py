@@ -21,7 +21,9 @@ from decimal import Decimal
 
 from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import RULES_KEY
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.cases.models import CaseEventKind
 from portal.cases.service import REASONS, add_event, latest_budget
 from portal.db_types import utcnow
 from portal.domain.personalise import PersonaliseError, personalised_quote
@@ -30,7 +32,7 @@ from portal.domain.schedule import Quote, Waived
 from portal.domain.terms import fingerprint as offer_fingerprint
 from portal.extensions import db
 from portal.notifications import confirmations
-from portal.plans.models import DECLINE_REASONS, Plan, PlanInstallment
+from portal.plans.models import DECLINE_REASONS, Plan, PlanInstallment, PlanState
 from portal.plans.service import (
     _RATE_PLACES,
     PlanError,
@@ -67,7 +69,7 @@ def request_plan(
     version, offer = find_offer(account, fingerprint, today)
     if not offer.needs_approval:
         raise PlanError("no_approval_needed")
-    plan = _plan_from_offer(account, version, offer, "pending_approval", locale, "self_service")
+    plan = _plan_from_offer(account, version, offer, PlanState.PENDING_APPROVAL, locale, "self_service")
     plan.hardship = {"reason": reason, "budget": latest_budget(account_id)}
     if offer.plan.value == "personalised" and proposed_monthly is not None and proposed_monthly > 0:
         plan.proposed_monthly = proposed_monthly
@@ -76,7 +78,7 @@ def request_plan(
         return _same_or_refuse(winner, fingerprint)
     add_event(
         account_id,
-        "plan_requested",
+        CaseEventKind.PLAN_REQUESTED,
         actor,
         {
             "plan": plan.id,
@@ -85,7 +87,7 @@ def request_plan(
             "proposed_monthly": str(plan.proposed_monthly or "") or None,
         },
     )
-    record(actor, "plan.requested", ("plan", plan.id), after={"type": plan.plan_type, "reason": reason})
+    record(actor, Action.Plan.REQUESTED, ("plan", plan.id), after={"type": plan.plan_type, "reason": reason})
     confirmations.request_received(account, actor)
     db.session.flush()
     return plan, True
@@ -98,15 +100,15 @@ def withdraw_request(plan_id: int, account_id: int, actor: Actor) -> Plan:
     plan = db.session.get(Plan, plan_id)
     if plan is None or plan.account_id != account_id:
         raise PlanError("no_plan")
-    if plan.state != "pending_approval":
+    if plan.state != PlanState.PENDING_APPROVAL:
         raise PlanError("not_pending")
-    plan.state, plan.ended_at = "cancelled", utcnow()
-    add_event(account_id, "request_withdrawn", actor, {"plan": plan.id})
+    plan.state, plan.ended_at = PlanState.CANCELLED, utcnow()
+    add_event(account_id, CaseEventKind.REQUEST_WITHDRAWN, actor, {"plan": plan.id})
     record(
         actor,
-        "plan.request_withdrawn",
+        Action.Plan.REQUEST_WITHDRAWN,
         ("plan", plan.id),
-        before={"state": "pending_approval"},
+        before={"state": PlanState.PENDING_APPROVAL},
         after={"state": plan.state},
     )
     db.session.flush()
@@ -165,7 +167,7 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
         raise PlanError("not_pending")
     account = _lock_account(plan.account_id)
     db.session.refresh(plan)  # as it stands now that withdrawals for this account wait for us
-    if plan.state != "pending_approval":
+    if plan.state != PlanState.PENDING_APPROVAL:
         raise PlanError("not_pending")
     if decision.shown_digest != request_digest(plan):
         raise PlanError("changed")
@@ -175,15 +177,15 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
             raise PlanError("account_paused")
         if decision.changes_terms:
             _requote(plan, decision)
-        plan.state = "pending_signature"
+        plan.state = PlanState.PENDING_SIGNATURE
     else:
         if decision.decline_reason not in DECLINE_REASONS:
             raise PlanError("decline_reason_required")
-        plan.state, plan.decline_reason = "declined", decision.decline_reason
-    plan.decided_by, plan.decided_at, plan.decision_note = actor.id, utcnow(), decision.note[:2000] or None
+        plan.state, plan.decline_reason = PlanState.DECLINED, decision.decline_reason
+    plan.decided_by, plan.decided_at, plan.decision_note = actor.key, utcnow(), decision.note[:2000] or None
     add_event(
         plan.account_id,
-        "request_decided",
+        CaseEventKind.REQUEST_DECIDED,
         actor,
         {
             "plan": plan.id,
@@ -196,7 +198,7 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
     )
     record(
         actor,
-        "plan.request_approved" if decision.approve else "plan.request_declined",
+        Action.Plan.REQUEST_APPROVED if decision.approve else Action.Plan.REQUEST_DECLINED,
         ("plan", plan.id),
         before=before,
         after={
@@ -212,7 +214,7 @@ def decide_request(plan_id: int, decision: Decision, actor: Actor) -> Plan:
 
 
 def _tell_cardholder(plan: Plan, account: CardAccount, actor: Actor) -> None:
-    if plan.state == "declined":
+    if plan.state == PlanState.DECLINED:
         confirmations.request_declined(account, plan.decline_reason, actor)
         return
     first = plan.installments[0]

@@ -27,7 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import frozen_rules
 from portal.agreements.service import create_pending_agreement, produce_agreement
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import utcnow
 from portal.domain.offers import Offer
@@ -35,7 +37,7 @@ from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
 from portal.extensions import db
 from portal.notifications.confirmations import plan_accepted
-from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, Signature
+from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, PlanState, Signature
 from portal.policies.models import PolicyVersion
 from portal.policies.service import offers_for_account
 from portal.unit_of_work import after_commit
@@ -96,7 +98,7 @@ def latest_decline(account_id: int) -> Plan | None:
     until the cardholder makes another request or plan."""
     query = select(Plan).where(Plan.account_id == account_id).order_by(Plan.id.desc()).limit(1)
     plan = db.session.execute(query).scalar_one_or_none()
-    return plan if plan is not None and plan.state == "declined" else None
+    return plan if plan is not None and plan.state == PlanState.DECLINED else None
 
 
 def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[PolicyVersion, Offer]:
@@ -119,7 +121,7 @@ def _lock_account(account_id: int) -> CardAccount:
 
 
 def build_plan(
-    account: CardAccount, version_id: int | None, offer: Offer, state: str, locale: str, channel: str
+    account: CardAccount, version_id: int | None, offer: Offer, state: PlanState, locale: str, channel: str
 ) -> Plan:
     """The plan an offer makes, with its installments, not yet added to the session: the
     agreement preview renders one, and acceptance saves one. The missed-payment rules
@@ -158,7 +160,7 @@ def build_plan(
 
 
 def _plan_from_offer(
-    account: CardAccount, version: PolicyVersion, offer: Offer, state: str, locale: str, channel: str
+    account: CardAccount, version: PolicyVersion, offer: Offer, state: PlanState, locale: str, channel: str
 ) -> Plan:
     plan = build_plan(account, version.id, offer, state, locale, channel)
     db.session.add(plan)
@@ -211,17 +213,17 @@ def accept_offer(
     version, offer = find_offer(account, fingerprint, today)
     if offer.needs_approval:
         raise PlanError("needs_approval")
-    plan = _plan_from_offer(account, version, offer, "active", evidence.locale, channel)
+    plan = _plan_from_offer(account, version, offer, PlanState.ACTIVE, evidence.locale, channel)
     plan.accepted_at = utcnow()
     winner = _flush_or_winner(account_id)
     if winner is not None:
         return _same_or_refuse(winner, fingerprint)
     _sign(plan, account, evidence)
     agreement_id = _after_signing(plan, account, actor)
-    add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
+    add_event(account_id, CaseEventKind.PLAN_ACCEPTED, actor, {"plan": plan.id, "type": plan.plan_type})
     record(
         actor,
-        "plan.accepted",
+        Action.Plan.ACCEPTED,
         ("plan", plan.id),
         after={"type": plan.plan_type, "fingerprint": fingerprint, "policy_version": version.number},
     )
@@ -257,17 +259,19 @@ def sign_approved(plan_id: int, account_id: int, evidence: Evidence, actor: Acto
     plan = db.session.get(Plan, plan_id)
     if plan is None or plan.account_id != account_id:
         raise PlanError("no_plan")
-    if plan.state == "active":
+    if plan.state == PlanState.ACTIVE:
         return plan  # a repeated submit
-    if plan.state != "pending_signature":
+    if plan.state != PlanState.PENDING_SIGNATURE:
         raise PlanError("not_signable")
     if set(account.flags or ()) & DEFAULT_BLOCKING_FLAGS:
         raise PlanError("account_paused")  # a dispute pauses plans until it is settled
     _sign(plan, account, evidence)
-    plan.state, plan.accepted_at = "active", utcnow()
+    plan.state, plan.accepted_at = PlanState.ACTIVE, utcnow()
     agreement_id = _after_signing(plan, account, actor)
-    add_event(account_id, "plan_accepted", actor, {"plan": plan.id, "type": plan.plan_type})
-    record(actor, "plan.accepted", ("plan", plan.id), after={"type": plan.plan_type, "approved_by": plan.decided_by})
+    add_event(account_id, CaseEventKind.PLAN_ACCEPTED, actor, {"plan": plan.id, "type": plan.plan_type})
+    record(
+        actor, Action.Plan.ACCEPTED, ("plan", plan.id), after={"type": plan.plan_type, "approved_by": plan.decided_by}
+    )
     db.session.flush()
     _produce_after_commit(agreement_id)
     return plan

@@ -43,7 +43,7 @@ from portal.db_types import Money
 from portal.domain.money import minor_unit
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
-from portal.plans.models import OPEN_STATES, Plan
+from portal.plans.models import OPEN_STATES, Plan, PlanState
 
 __all__ = ["PLAN_TYPES", "Impact", "TierImpact", "has_any_flag", "preview"]
 
@@ -147,7 +147,7 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
         select(
             Plan.account_id.label("account_id"),
             func.max(case((Plan.state.in_(OPEN_STATES), 1), else_=0)).label("open"),
-            func.max(case((and_(Plan.state == "broken", Plan.ended_at > cutoff), 1), else_=0)).label("cooling"),
+            func.max(case((and_(Plan.state == PlanState.BROKEN, Plan.ended_at > cutoff), 1), else_=0)).label("cooling"),
         )
         .group_by(Plan.account_id)
         .subquery()

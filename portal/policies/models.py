@@ -6,31 +6,40 @@ There is one line of versions per currency (the limits are amounts in that curre
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db_types import UTCDateTime, utcnow
+from portal.db_types import UTCDateTime, sql_values, utcnow
 from portal.domain.policy import OfferPolicy
 from portal.extensions import Model
 
-STATES = ("draft", "pending", "active", "scheduled", "retired", "rejected")
+
+class PolicyState(StrEnum):
+    """draft → pending (submitted) → active, or scheduled (approved for a later date) →
+    active → retired; or rejected. Back from pending to draft when withdrawn."""
+
+    DRAFT = "draft"
+    PENDING = "pending"
+    ACTIVE = "active"
+    SCHEDULED = "scheduled"
+    RETIRED = "retired"
+    REJECTED = "rejected"
 
 
 class PolicyVersion(Model):
     __tablename__ = "policy_versions"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('draft', 'pending', 'active', 'scheduled', 'retired', 'rejected')", name="state_known"
-        ),
+        CheckConstraint(f"state IN ({sql_values(PolicyState)})", name="state_known"),
         # At most one active version per currency at any time, enforced by the database.
         Index(
             "uq_policy_versions_one_active",
             "currency",
             unique=True,
-            sqlite_where=text("state = 'active'"),
-            postgresql_where=text("state = 'active'"),
+            sqlite_where=text(f"state = '{PolicyState.ACTIVE.value}'"),
+            postgresql_where=text(f"state = '{PolicyState.ACTIVE.value}'"),
         ),
         # Maker-checker, also at the database: nobody approves their own draft.
         CheckConstraint("approver IS NULL OR approver <> author OR author = 'system'", name="maker_is_not_checker"),
@@ -52,7 +61,7 @@ class PolicyVersion(Model):
     effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The approval workflow (portal.policies.workflow). Author, submitter and approver
-    # are actor keys such as "staff:12" (see workflow.actor_key).
+    # are actor keys such as "staff:12" (see portal.audit.actors).
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_by: Mapped[str | None] = mapped_column(String(120))

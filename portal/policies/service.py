@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from portal.accounts.models import CardAccount
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.db_types import utcnow
 from portal.domain.account import AccountSnapshot
@@ -18,8 +19,8 @@ from portal.domain.money import round_money
 from portal.domain.offers import Offer, offers_for
 from portal.domain.policy_validation import validate_policy
 from portal.extensions import db
-from portal.plans.models import OPEN_STATES, Plan
-from portal.policies.models import PolicyVersion, load_policy
+from portal.plans.models import OPEN_STATES, Plan, PlanState
+from portal.policies.models import PolicyState, PolicyVersion, load_policy
 from portal.policies.workflow import activate_due_versions
 
 
@@ -34,7 +35,7 @@ def active_version(currency: str) -> PolicyVersion:
     a change takes effect at its date without anyone acting (see policies.workflow).
     """
     activate_due_versions(utcnow())
-    query = select(PolicyVersion).where(PolicyVersion.state == "active", PolicyVersion.currency == currency)
+    query = select(PolicyVersion).where(PolicyVersion.state == PolicyState.ACTIVE, PolicyVersion.currency == currency)
     found = db.session.execute(query).scalar_one_or_none()
     if found is None:
         raise NoActivePolicy(f"no active offer policy for {currency}")
@@ -59,7 +60,7 @@ def ensure_default_policy(actor: Actor, currencies: tuple[str, ...] = DEMO_CURRE
         version = PolicyVersion(
             number=number,
             currency=currency,
-            state="active",
+            state=PolicyState.ACTIVE,
             document=policy.to_dict(),
             author="system",
             approver="system",
@@ -69,9 +70,9 @@ def ensure_default_policy(actor: Actor, currencies: tuple[str, ...] = DEMO_CURRE
         db.session.flush()
         record(
             actor,
-            "policy.activated",
+            Action.Policy.ACTIVATED,
             ("policy_version", version.id),
-            after={"number": number, "currency": currency, "state": "active"},
+            after={"number": number, "currency": currency, "state": PolicyState.ACTIVE},
         )
         created.append(version)
     return created
@@ -106,7 +107,7 @@ def _has_open_plan(account_id: int) -> bool:
 
 
 def _last_broken_on(account: CardAccount) -> date | None:
-    query = select(func.max(Plan.ended_at)).where(Plan.account_id == account.id, Plan.state == "broken")
+    query = select(func.max(Plan.ended_at)).where(Plan.account_id == account.id, Plan.state == PlanState.BROKEN)
     broken_at = db.session.execute(query).scalar()
     return broken_at.astimezone(ZoneInfo(account.time_zone)).date() if broken_at else None
 

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal.audit.names import actor_names
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.inputs import InputError, parse_int
@@ -39,10 +40,10 @@ from portal.policies.forms import (
 from portal.policies.impact import compare, preview
 from portal.policies.messages import PLAN_TYPES as PLAN_LABELS
 from portal.policies.messages import STATES, error_message, field_info, show_value
-from portal.policies.models import PolicyVersion
+from portal.policies.models import PolicyState, PolicyVersion
 from portal.policies.service import load_policy
 from portal.staff.access import current_staff, staff_actor, staff_required
-from portal.staff.models import Role, StaffUser
+from portal.staff.models import Role
 
 bp = Blueprint("policies", __name__, url_prefix="/admin/policies")
 
@@ -84,21 +85,12 @@ def plan_policy_label(plan: Any) -> str:
 
 
 def _names(versions: list[PolicyVersion]) -> dict[str, str]:
-    """Actor keys (``staff:12``) → display names, for authors, submitters and approvers."""
-    keys = {k for v in versions for k in (v.author, v.submitted_by, v.approver) if k}
-    ids = [int(k.split(":", 1)[1]) for k in keys if k.startswith("staff:") and k.split(":", 1)[1].isdigit()]
-    names = {key: key for key in keys}
-    names["system"] = _("System")
-    if ids:
-        for staff_id, name in db.session.execute(
-            select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))
-        ):
-            names[f"staff:{staff_id}"] = name
-    return names
+    """Actor keys (``staff:12``) → names and roles, for authors, submitters and approvers."""
+    return actor_names(k for v in versions for k in (v.author, v.submitted_by, v.approver))
 
 
 def _me() -> str:
-    return workflow.actor_key(staff_actor())
+    return staff_actor().key
 
 
 def _is_admin() -> bool:
@@ -126,7 +118,7 @@ bp.record_once(lambda state: state.app.jinja_env.globals.update(absent=ABSENT))
 def index() -> str:
     workflow.activate_due_versions(utcnow())  # show states as every reader of the policy sees them
     versions = list(db.session.execute(select(PolicyVersion).order_by(PolicyVersion.number.desc())).scalars())
-    currencies = sorted({v.currency for v in versions if v.state == "active"}) or ["CNY"]
+    currencies = sorted({v.currency for v in versions if v.state == PolicyState.ACTIVE}) or ["CNY"]
     return render_template(
         "admin/policies/index.html",
         versions=versions,
@@ -176,7 +168,7 @@ def show(number: int) -> str:
 @staff_required(Role.POLICY_ADMIN)
 def edit(number: int) -> Any:
     version = workflow.get_version(number)
-    if version.state != "draft":
+    if version.state != PolicyState.DRAFT:
         raise workflow.PolicyError("not_draft")
     if version.author != _me():
         raise workflow.PolicyError("not_author")
@@ -287,7 +279,7 @@ def approve(number: int) -> Any:
         db.session.rollback()
         form.effective_on.errors = [error_message(error.code)]
         return _review(workflow.get_version(number), form, RejectForm()), 400
-    if version.state == "scheduled":
+    if version.state == PolicyState.SCHEDULED:
         flash(_("Approved. Version %(number)s becomes active on its effective date.", number=number), "info")
     else:
         flash(_("Approved. Version %(number)s is now active.", number=number), "info")

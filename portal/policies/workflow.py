@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, Actor, lock_chain, record
 from portal.db_types import utcnow
 from portal.domain.default_policy import default_policy
@@ -31,7 +32,7 @@ from portal.domain.policy import OfferPolicy
 from portal.domain.policy_validation import PolicyProblem, validate_policy
 from portal.extensions import db
 from portal.policies.diff import ABSENT, changed_paths
-from portal.policies.models import PolicyVersion, load_policy
+from portal.policies.models import PolicyState, PolicyVersion, load_policy
 
 
 class PolicyError(Exception):
@@ -54,11 +55,6 @@ class InvalidPolicyError(PolicyError):
         self.problems = problems
 
 
-def actor_key(actor: Actor) -> str:
-    """How an actor is stored as author, submitter or approver: ``staff:12``, ``system``."""
-    return actor.type if actor.id is None else f"{actor.type}:{actor.id}"
-
-
 def _lock(query: Any) -> Any:
     return query.with_for_update() if db.session.get_bind().dialect.name == "postgresql" else query
 
@@ -73,7 +69,7 @@ def get_version(number: int, *, for_update: bool = False) -> PolicyVersion:
 
 def active_or_none(currency: str, *, for_update: bool = False) -> PolicyVersion | None:
     """The active version of ``currency`` as stored (no lazy activation), or None."""
-    query = select(PolicyVersion).where(PolicyVersion.state == "active", PolicyVersion.currency == currency)
+    query = select(PolicyVersion).where(PolicyVersion.state == PolicyState.ACTIVE, PolicyVersion.currency == currency)
     return db.session.execute(_lock(query) if for_update else query).scalar_one_or_none()
 
 
@@ -104,9 +100,9 @@ def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> Po
     version = PolicyVersion(
         number=number,
         currency=currency,
-        state="draft",
+        state=PolicyState.DRAFT,
         document=document,
-        author=actor_key(actor),
+        author=actor.key,
         based_on_id=base.id if base else None,
         created_at=now,
         updated_at=now,
@@ -115,9 +111,14 @@ def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> Po
     db.session.flush()
     record(
         actor,
-        "policy.draft_created",
+        Action.Policy.DRAFT_CREATED,
         _obj(version),
-        after={"number": number, "currency": currency, "state": "draft", "based_on": base.number if base else None},
+        after={
+            "number": number,
+            "currency": currency,
+            "state": PolicyState.DRAFT,
+            "based_on": base.number if base else None,
+        },
     )
     db.session.flush()
     return version
@@ -125,9 +126,9 @@ def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> Po
 
 def _own_draft(number: int, actor: Actor) -> PolicyVersion:
     version = get_version(number, for_update=True)
-    if version.state != "draft":
+    if version.state != PolicyState.DRAFT:
         raise PolicyError("not_draft")
-    if version.author != actor_key(actor):
+    if version.author != actor.key:
         raise PolicyError("not_author")  # only the maker edits, so the checker sees their work
     return version
 
@@ -156,7 +157,7 @@ def save_draft(number: int, policy: OfferPolicy, actor: Actor) -> PolicyVersion:
         version.updated_at = utcnow()
         record(
             actor,
-            "policy.draft_saved",
+            Action.Policy.DRAFT_SAVED,
             _obj(version),
             before={c.path: c.old for c in changes if c.old is not ABSENT},
             after={c.path: c.new for c in changes if c.new is not ABSENT},
@@ -171,10 +172,14 @@ def submit(number: int, actor: Actor, comment: str | None = None) -> PolicyVersi
     version = _own_draft(number, actor)
     _check(load_policy(version), version)
     note = (comment or "").strip() or version.comment
-    version.state, version.comment = "pending", note
-    version.submitted_by, version.submitted_at = actor_key(actor), utcnow()
+    version.state, version.comment = PolicyState.PENDING, note
+    version.submitted_by, version.submitted_at = actor.key, utcnow()
     record(
-        actor, "policy.submitted", _obj(version), before={"state": "draft"}, after={"state": "pending", "comment": note}
+        actor,
+        Action.Policy.SUBMITTED,
+        _obj(version),
+        before={"state": PolicyState.DRAFT},
+        after={"state": PolicyState.PENDING, "comment": note},
     )
     db.session.flush()
     return version
@@ -184,12 +189,18 @@ def withdraw(number: int, actor: Actor) -> PolicyVersion:
     """The author takes a pending version back to draft to change it."""
     lock_chain()
     version = get_version(number, for_update=True)
-    if version.state != "pending":
+    if version.state != PolicyState.PENDING:
         raise PolicyError("not_pending")
-    if version.author != actor_key(actor):
+    if version.author != actor.key:
         raise PolicyError("not_author")
-    version.state, version.submitted_by, version.submitted_at = "draft", None, None
-    record(actor, "policy.withdrawn", _obj(version), before={"state": "pending"}, after={"state": "draft"})
+    version.state, version.submitted_by, version.submitted_at = PolicyState.DRAFT, None, None
+    record(
+        actor,
+        Action.Policy.WITHDRAWN,
+        _obj(version),
+        before={"state": PolicyState.PENDING},
+        after={"state": PolicyState.DRAFT},
+    )
     db.session.flush()
     return version
 
@@ -218,9 +229,9 @@ def review_digest(version: PolicyVersion) -> str:
 
 def _pending_for_checker(number: int, actor: Actor) -> PolicyVersion:
     version = get_version(number, for_update=True)
-    if version.state != "pending":
+    if version.state != PolicyState.PENDING:
         raise PolicyError("not_pending")
-    if actor_key(actor) in (version.author, version.submitted_by):
+    if actor.key in (version.author, version.submitted_by):
         raise PolicyError("own_draft")
     return version
 
@@ -242,16 +253,16 @@ def approve(
     now = utcnow()
     if effective_from is not None and effective_from <= now:
         raise PolicyError("effective_in_past")
-    version.approver, version.decided_at = actor_key(actor), now
+    version.approver, version.decided_at = actor.key, now
     version.decision_comment = (comment or "").strip() or None
     version.effective_from = effective_from or now
     record(
         actor,
-        "policy.approved",
+        Action.Policy.APPROVED,
         _obj(version),
-        before={"state": "pending"},
+        before={"state": PolicyState.PENDING},
         after={
-            "state": "scheduled" if effective_from else "active",
+            "state": PolicyState.SCHEDULED if effective_from else PolicyState.ACTIVE,
             "approver": version.approver,
             "effective_from": _iso(version.effective_from),
             "comment": version.decision_comment,
@@ -260,7 +271,7 @@ def approve(
     if effective_from is None:
         _activate(version, now, actor)
     else:
-        version.state = "scheduled"
+        version.state = PolicyState.SCHEDULED
     db.session.flush()
     return version
 
@@ -272,14 +283,14 @@ def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:
     if not comment:
         raise PolicyError("comment_required")
     version = _pending_for_checker(number, actor)
-    version.state, version.approver, version.decided_at = "rejected", actor_key(actor), utcnow()
+    version.state, version.approver, version.decided_at = PolicyState.REJECTED, actor.key, utcnow()
     version.decision_comment = comment
     record(
         actor,
-        "policy.rejected",
+        Action.Policy.REJECTED,
         _obj(version),
-        before={"state": "pending"},
-        after={"state": "rejected", "comment": comment},
+        before={"state": PolicyState.PENDING},
+        after={"state": PolicyState.REJECTED, "comment": comment},
     )
     db.session.flush()
     return version
@@ -292,25 +303,25 @@ def _activate(version: PolicyVersion, at: datetime, actor: Actor) -> None:
     """Make ``version`` the active one of its currency; retire the previous one ``at``."""
     previous = active_or_none(version.currency, for_update=True)
     if previous is not None:
-        previous.state, previous.retired_at = "retired", at
+        previous.state, previous.retired_at = PolicyState.RETIRED, at
         db.session.flush()  # free the one-active slot before taking it
         record(
             actor,
-            "policy.retired",
+            Action.Policy.RETIRED,
             _obj(previous),
-            before={"state": "active"},
-            after={"state": "retired", "retired_at": _iso(at), "replaced_by": version.number},
+            before={"state": PolicyState.ACTIVE},
+            after={"state": PolicyState.RETIRED, "retired_at": _iso(at), "replaced_by": version.number},
         )
     before = version.state
-    version.state = "active"
+    version.state = PolicyState.ACTIVE
     db.session.flush()
     record(
         actor,
-        "policy.activated",
+        Action.Policy.ACTIVATED,
         _obj(version),
         before={"state": before},
         after={
-            "state": "active",
+            "state": PolicyState.ACTIVE,
             "effective_from": _iso(version.effective_from),
             "replaces": previous.number if previous else None,
         },
@@ -318,7 +329,9 @@ def _activate(version: PolicyVersion, at: datetime, actor: Actor) -> None:
 
 
 def _due(now: datetime) -> Any:
-    return select(PolicyVersion).where(PolicyVersion.state == "scheduled", PolicyVersion.effective_from <= now)
+    return select(PolicyVersion).where(
+        PolicyVersion.state == PolicyState.SCHEDULED, PolicyVersion.effective_from <= now
+    )
 
 
 def activate_due_versions(now: datetime) -> list[PolicyVersion]:

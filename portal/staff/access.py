@@ -30,7 +30,7 @@ def staff_actor() -> Actor:
     staff = current_staff()
     if staff is None:
         raise RuntimeError("staff_actor() outside a staff request")
-    return Actor("staff", str(staff.id), request.remote_addr)
+    return Actor.staff(staff.id, request.remote_addr)
 
 
 def forbidden() -> tuple[str, int]:

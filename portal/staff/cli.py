@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.audit.service import Actor
+from portal.audit.service import Actor, ActorType
 from portal.extensions import db
 from portal.staff.models import Role, StaffUser
 from portal.staff.service import StaffError, create_staff, current_code, reissue_enrolment, set_active
@@ -15,7 +15,7 @@ from portal.unit_of_work import one_unit_of_work
 
 staff_cli = AppGroup("staff", help="Staff accounts: create, re-enrol, list.")
 
-CLI_ACTOR = Actor("system", "cli")
+CLI_ACTOR = Actor(ActorType.SYSTEM, "cli")
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
 

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select, update
 
+from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.auth.server_sessions import end_sessions
 from portal.db_types import rowcount, utcnow
@@ -97,7 +98,7 @@ def create_staff(email: str, role: str, display_name: str, actor: Actor, secret_
     db.session.add(user)
     db.session.flush()
     token = _new_enrolment(user)
-    record(actor, "staff.created", ("staff_user", user.id), after={"email": email, "role": role, "name": name})
+    record(actor, Action.Staff.CREATED, ("staff_user", user.id), after={"email": email, "role": role, "name": name})
     db.session.flush()
     return user, token
 
@@ -129,7 +130,7 @@ def reissue_enrolment(email: str, actor: Actor, secret_key: str) -> tuple[StaffU
     user.failed_attempts, user.locked_until = 0, None
     token = _new_enrolment(user)
     end_sessions(f"s:{user.id}", "reenrolled")
-    record(actor, "staff.enrolment_reissued", ("staff_user", user.id))
+    record(actor, Action.Staff.ENROLMENT_REISSUED, ("staff_user", user.id))
     db.session.flush()
     return user, token
 
@@ -144,7 +145,7 @@ def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
         end_sessions(f"s:{user.id}", "deactivated")
     record(
         actor,
-        "staff.activated" if active else "staff.deactivated",
+        Action.Staff.ACTIVATED if active else Action.Staff.DEACTIVATED,
         ("staff_user", user.id),
         before=before,
         after={"active": active},
@@ -218,7 +219,7 @@ def complete_enrolment(token: str, password: str, code: str, secret_key: str, ip
     user.enrolled_at = now
     user.failed_attempts, user.locked_until = 0, None
     end_sessions(f"s:{user.id}", "password_set")  # a new password: sessions from before end
-    record(Actor("staff", str(user.id), ip), "staff.enrolled", ("staff_user", user.id))
+    record(Actor.staff(user.id, ip), Action.Staff.ENROLLED, ("staff_user", user.id))
     db.session.flush()
     return user
 
@@ -236,10 +237,10 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
     """Check e-mail, password and TOTP code. Returns the user or raises StaffSignInFailed."""
     now = utcnow()
     user = find_by_email(email)
-    anonymous = Actor("anonymous", ip=ip)
+    anonymous = Actor.anonymous(ip)
     if user is None:
         _password_ok(None, password)
-        record(anonymous, "staff.signin_failed", None, after={"email_sha256": email_digest(email, secret_key)})
+        record(anonymous, Action.Staff.SIGNIN_FAILED, None, after={"email_sha256": email_digest(email, secret_key)})
         db.session.flush()
         keep_on_refusal()  # failed sign-ins are evidence, and counters must count
         raise StaffSignInFailed
@@ -254,7 +255,7 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
         step = totp.matching_step(totp.unseal(user.totp_secret, secret_key), code, now, user.totp_last_step)
     if locked or not (password_ok and step is not None and user.active and user.enrolled):
         if locked:
-            record(anonymous, "staff.signin_refused_locked", ("staff_user", user.id))
+            record(anonymous, Action.Staff.SIGNIN_REFUSED_LOCKED, ("staff_user", user.id))
         else:
             _count_failure(user, throttle, now, anonymous)
         db.session.flush()
@@ -275,7 +276,7 @@ def authenticate(email: str, password: str, code: str, secret_key: str, ip: str 
     throttle.failures, throttle.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash or ""):
         user.password_hash = _hasher.hash(password)
-    record(Actor("staff", str(user.id), ip), "staff.signed_in", ("staff_user", user.id))
+    record(Actor.staff(user.id, ip), Action.Staff.SIGNED_IN, ("staff_user", user.id))
     db.session.flush()
     db.session.refresh(user)
     return user
@@ -309,7 +310,7 @@ def _count_failure(user: StaffUser, throttle: StaffSignInThrottle, now: datetime
     db.session.refresh(user)
     record(
         actor,
-        "staff.signin_failed",
+        Action.Staff.SIGNIN_FAILED,
         ("staff_user", user.id),
         after={"failed_attempts": throttle.failures, "failed_everywhere": user.failed_attempts},
     )
@@ -319,7 +320,7 @@ def _count_failure(user: StaffUser, throttle: StaffSignInThrottle, now: datetime
         end_sessions(f"s:{user.id}", "locked", now)
         record(
             actor,
-            "staff.locked",
+            Action.Staff.LOCKED,
             ("staff_user", user.id),
             after={"locked_until": user.locked_until.isoformat(), "everywhere": True},
         )
@@ -328,7 +329,7 @@ def _count_failure(user: StaffUser, throttle: StaffSignInThrottle, now: datetime
         throttle.failures = 0
         record(
             actor,
-            "staff.locked",
+            Action.Staff.LOCKED,
             ("staff_user", user.id),
             after={"locked_until": throttle.locked_until.isoformat(), "everywhere": False},
         )
@@ -338,7 +339,11 @@ def record_sign_out(actor: Actor, reason: str = "signed_out") -> None:
     """Audit a sign-out (by the person, or by the idle timeout)."""
     if actor.type != "staff" or actor.id is None:
         return
-    record(actor, "staff.signed_out" if reason == "signed_out" else "staff.session_expired", ("staff_user", actor.id))
+    record(
+        actor,
+        Action.Staff.SIGNED_OUT if reason == "signed_out" else Action.Staff.SESSION_EXPIRED,
+        ("staff_user", actor.id),
+    )
     db.session.flush()
 
 
@@ -424,6 +429,6 @@ def ensure_demo_staff(actor: Actor, secret_key: str) -> int:
         )
         db.session.add(user)
         db.session.flush()
-        record(actor, "demo.staff_created", ("staff_user", user.id), after={"role": demo.role.value})
+        record(actor, Action.Demo.STAFF_CREATED, ("staff_user", user.id), after={"role": demo.role.value})
         created += 1
     return created

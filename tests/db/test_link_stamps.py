@@ -50,7 +50,7 @@ def test_thirty_simultaneous_opens_stamp_the_link_once(pg_app):
             account_id=account_id,
             token_hash=token_hash(token),
             channel="sms",
-            created_by="s:1",
+            created_by="staff:1",
             created_at=now,
             expires_at=now + timedelta(hours=72),
         )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select, text, update
 
+from portal.audit.actions import AuditAction
 from portal.audit.models import AuditEvent, AuditHead
 from portal.audit.service import Actor, _canonical, record
 from portal.audit.viewer import safe_cell
@@ -21,13 +22,23 @@ from tests.staff_helpers import signed_in_staff
 START = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 
 
+class TestAction(AuditAction):
+    """Actions only these tests write: ``record()`` takes registered members alone."""
+
+    __test__ = False  # not a pytest class
+    STEP0 = "test.step0"
+    STEP1 = "test.step1"
+    STEP2 = "test.step2"
+    FORMULA = "test.formula"
+
+
 def write_events(app, count: int = 5, *, start: datetime = START) -> list[int]:
     with app.app_context():
         ids = []
         for n in range(count):
             event = record(
                 Actor("staff", str(n % 2 + 1), "10.0.0.1"),
-                f"test.step{n % 3}",
+                TestAction(f"test.step{n % 3}"),
                 ("thing", n),
                 before={"n": n},
                 after={"n": n + 1},
@@ -264,7 +275,7 @@ def test_the_viewer_pages_through_events(app, client):
 def test_the_csv_export_streams_the_filtered_set_without_formulas(app, client, query):
     write_events(app, 3)
     with app.app_context():
-        record(Actor("staff", "1"), "test.formula", ("thing", "=cmd|' /C calc'!A0"), after={"note": "-1+1"})
+        record(Actor("staff", "1"), TestAction.FORMULA, ("thing", "=cmd|' /C calc'!A0"), after={"note": "-1+1"})
         db.session.commit()
     signed_in_staff(app, client, Role.AUDITOR)
     response = client.get("/admin/audit/export.csv?action=test.")

@@ -348,7 +348,7 @@ def test_supervisor_approves_a_personalised_plan(app, client, policy, query, fro
     response = decide(client, plan_id, decision="approve", note="Budget checked <b>ok</b>")
     assert response.status_code == 302
     plan = query.one(select(Plan).where(Plan.id == plan_id))
-    assert plan.state == "pending_signature" and plan.decided_by == str(staff_id)
+    assert plan.state == "pending_signature" and plan.decided_by == f"staff:{staff_id}"
     assert "Nothing is waiting for approval" in client.get("/care/approvals").get_data(as_text=True)
     again = post(
         client, f"/care/approvals/{plan_id}", **{f"p{plan_id}-decision": "approve", f"p{plan_id}-shown": "0" * 64}
