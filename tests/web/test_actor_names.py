@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.policies import workflow
 from portal.policies.service import ensure_default_policy
 from portal.staff.models import Role
-from tests.conftest import make_account
+from tests.conftest import make_account, unit
 from tests.staff_helpers import StaffAuth, make_staff
 from tests.web.test_care import decide, pending_personalised, policy, post  # noqa: F401 - policy is a fixture
 
@@ -78,7 +78,7 @@ def test_the_audit_viewer_shows_names_not_keys(app, client, frozen):
 def test_policy_history_names_the_author_and_the_approver(app, client, frozen):
     author = make_staff(app, Role.POLICY_ADMIN, name="Wu Lei")
     checker = make_staff(app, Role.POLICY_ADMIN, name="Sun Yan")
-    with app.app_context():
+    with unit(app):
         ensure_default_policy(SYSTEM)
         draft = workflow.create_draft(Actor.staff(author[0]), "CNY")
         pending = workflow.submit(draft.number, Actor.staff(author[0]), "tidy")
