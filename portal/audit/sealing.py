@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, event, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from portal.audit.hashing import GENESIS, audit_key, head_mac, link_hash
@@ -98,31 +100,46 @@ def _seal_batch(conn: Connection, key: bytes) -> int:
     return len(pending)
 
 
-def _pending_exist() -> bool:
-    with db.engine.connect() as conn:
+@contextmanager
+def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    """Its own transaction: on a new connection, or (a test's session joined to an outer
+    transaction on one connection) a savepoint on that connection, the only one that can
+    see what the test wrote."""
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn
+
+
+def _pending_exist(bind: Engine | Connection) -> bool:
+    with _transaction(bind) as conn:
         return conn.execute(select(_EVENTS.id).where(_PENDING).limit(1)).first() is not None
 
 
-def seal_pending(rounds: int | None = None) -> int:
+def seal_pending(rounds: int | None = None, bind: Engine | Connection | None = None) -> int:
     """Chain every committed pending event; return how many were sealed.
 
     Returns early when another sealer holds the lock: it looks for pending events again
     after it lets the lock go, so an event committed meanwhile is not left behind.
     ``rounds`` bounds the work (the after-commit hook does not seal a backlog on a
-    cardholder's time). Raises :class:`SealRefused` when the head is missing or forged.
+    cardholder's time). ``bind`` defaults to the session's. Raises :class:`SealRefused`
+    when the head is missing or forged.
     """
     key = audit_key()
+    bind = bind if bind is not None else db.session.get_bind()
     sealed, done = 0, 0
     while rounds is None or done < rounds:
         done += 1
-        with db.engine.begin() as conn:
+        with _transaction(bind) as conn:
             if not _try_lock(conn):
                 return sealed
             count = _seal_batch(conn, key)
         sealed += count
         # The lock is released at commit; look again, outside it, for events whose own
         # sealer found it taken while we held it.
-        if count < BATCH and not _pending_exist():
+        if count < BATCH and not _pending_exist(bind):
             return sealed
     return sealed
 
@@ -140,7 +157,7 @@ def _seal_after_commit(session: Session) -> None:
     if not session.info.pop(_RECORDED, False):
         return
     try:
-        seal_pending(rounds=2)
+        seal_pending(rounds=2, bind=session.get_bind())
     except SealRefused as refused:
         log.error("audit events left pending: %s (run `flask --app wsgi portal audit verify`)", refused)
     except Exception:

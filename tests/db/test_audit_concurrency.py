@@ -10,10 +10,13 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from portal.audit.hashing import content_mac
 from portal.audit.models import AuditEvent, AuditHead
-from portal.audit.sealing import SEALER_LOCK
+from portal.audit.sealing import SEALER_LOCK, note_recorded
 from portal.audit.service import Actor, record, seal_pending, verify_chain
+from portal.db_types import utcnow
 from portal.extensions import db
 from tests.conftest import PG_TEST_DB, make_app, need, postgres_url, reset_schema
 
@@ -140,3 +143,20 @@ def test_concurrent_writers_all_end_up_in_one_intact_chain(app):
         assert verify_chain() is None
     positions = sorted(position for _id, position in chain(app))
     assert positions == list(range(1, WRITERS * EACH + 1))
+
+
+def test_the_sealer_works_inside_a_callers_transaction_on_one_connection(app):
+    # As under a test fixture that joins the session to an outer transaction: the
+    # after-commit sealer uses a savepoint on that connection, the only one that sees the
+    # uncommitted event (a connection of its own would not, or would wait for its lock).
+    with app.app_context(), db.engine.connect() as conn:
+        outer = conn.begin()
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+            event = AuditEvent(occurred_at=utcnow(), actor_type="system", action="test.joined")
+            event.content_mac = content_mac(event)
+            session.add(event)
+            note_recorded(session)  # as record() does
+            session.commit()
+        assert conn.execute(select(AuditEvent.position)).scalars().all() == [1]
+        outer.rollback()
+    assert chain(app) == []
