@@ -4,7 +4,8 @@ Revision ID: 5d3f8a2c6e19
 Revises: 9c1e5a7d2b40
 Create Date: 2026-11-30 17:40:00
 
-New events (chain_version 3) carry a keyed MAC of their content from the start and get
+New events (chain_version 3) carry a keyed MAC of their content and of a random nonce
+(unique, so a copied event is refused) from the start and get
 their chain position and link from the sealer, so the link columns become nullable
 (an event waiting for the sealer has none). Events already written were chained in id
 order: they get that order as their position, and the head record over them stays.
@@ -20,6 +21,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('nonce', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('content_mac', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('position', sa.Integer(), nullable=True))
     op.execute(
@@ -31,6 +33,7 @@ def upgrade():
         batch_op.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=True)
         batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=True)
         batch_op.create_unique_constraint(batch_op.f('uq_audit_events_position'), ['position'])
+        batch_op.create_unique_constraint(batch_op.f('uq_audit_events_content_mac'), ['content_mac'])
         batch_op.drop_constraint(batch_op.f('ck_audit_events_chain_version_known'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_audit_events_chain_version_known'), 'chain_version IN (1, 2, 3)')
         batch_op.create_check_constraint(
@@ -39,7 +42,8 @@ def upgrade():
             " OR (position IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
         )
         batch_op.create_check_constraint(
-            batch_op.f('ck_audit_events_new_events_carry_a_mac'), 'chain_version < 3 OR content_mac IS NOT NULL'
+            batch_op.f('ck_audit_events_new_events_carry_a_mac'),
+            'chain_version < 3 OR (content_mac IS NOT NULL AND nonce IS NOT NULL)',
         )
 
 
@@ -55,8 +59,10 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('ck_audit_events_sealed_with_a_link'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_audit_events_chain_version_known'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_audit_events_chain_version_known'), 'chain_version IN (1, 2)')
+        batch_op.drop_constraint(batch_op.f('uq_audit_events_content_mac'), type_='unique')
         batch_op.drop_constraint(batch_op.f('uq_audit_events_position'), type_='unique')
         batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.drop_column('position')
         batch_op.drop_column('content_mac')
+        batch_op.drop_column('nonce')

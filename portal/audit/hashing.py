@@ -40,7 +40,9 @@ def _canonical(event: Any, version: int) -> bytes:
         "after": event.after,
         "ip": event.ip,
     }
-    if version != CHAIN_SEALED:
+    if version == CHAIN_SEALED:
+        payload["nonce"] = event.nonce  # two identical events still get different MACs
+    else:
         payload["prev_hash"] = event.prev_hash  # versions 1 and 2 chain inside the content hash
     if version != CHAIN_PLAIN:
         payload["chain_version"] = version

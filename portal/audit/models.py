@@ -3,7 +3,8 @@
 Chain version 1 (events written before the chain was keyed) holds plain SHA-256 hashes;
 version 2 holds HMAC-SHA-256 under ``PORTAL_AUDIT_KEY``, which is not in the database.
 Both were chained when written, in id order. Version 3 events are written without a
-lock: each carries a keyed MAC of its own content (``content_mac``) from the start, and
+lock: each carries a keyed MAC of its own content and a random nonce (``content_mac``)
+from the start, and
 a sealer later gives it its place in the chain (``position``) and its link (``prev_hash``,
 ``hash``). The chain's order is ``position``, not id: a transaction holding a smaller id
 may commit after one with a larger id. An event with no position is pending.
@@ -33,7 +34,9 @@ class AuditEvent(Model):
             " OR (position IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
             name="sealed_with_a_link",
         ),
-        CheckConstraint("chain_version < 3 OR content_mac IS NOT NULL", name="new_events_carry_a_mac"),
+        CheckConstraint(
+            "chain_version < 3 OR (content_mac IS NOT NULL AND nonce IS NOT NULL)", name="new_events_carry_a_mac"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,7 +52,10 @@ class AuditEvent(Model):
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     chain_version: Mapped[int] = mapped_column(Integer, default=CHAIN_SEALED, server_default="1")
-    content_mac: Mapped[str | None] = mapped_column(String(64))
+    # A random nonce inside the MAC makes every event's MAC unique, even for two identical
+    # events: a copied row (a replayed event) collides here, and verify looks for copies too.
+    nonce: Mapped[str | None] = mapped_column(String(32))
+    content_mac: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Unique, and indexed: the sealer finds pending events (NULL) and the head's successor here.
     position: Mapped[int | None] = mapped_column(Integer, unique=True)
 

@@ -14,6 +14,7 @@ front door for the rest of the portal.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,6 +81,7 @@ def record(
         after=after,
         ip=actor.ip,
         chain_version=CHAIN_SEALED,
+        nonce=secrets.token_hex(16),
     )
     event.content_mac = content_mac(event)
     session.add(event)

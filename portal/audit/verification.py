@@ -3,7 +3,8 @@
 Two streaming passes. The first, in id order, checks each event on its own: its hash
 (versions 1 and 2), its content MAC (pending version 3 events) or its link (sealed
 version 3 events: the link binds its position and id, so a renumbered or moved event
-shows here). The second, in chain order (``position``), checks that each event follows
+shows here); then one query looks for a version 3 event copied into a second row. The
+second, in chain order (``position``), checks that each event follows
 the one before it, that old events keep their id order and that versions never go
 back, and that the chain ends exactly at the keyed head record.
 """
@@ -14,7 +15,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.audit.hashing import GENESIS, audit_key, content_mac, event_hash, head_mac, link_hash
 from portal.audit.models import CHAIN_PLAIN, CHAIN_SEALED, AuditEvent, AuditHead
@@ -48,7 +49,7 @@ def verify_chain(batch: int = 2000) -> ChainProblem | None:
     tail, or a chain rewritten and re-hashed without the key, does not.
     """
     key = audit_key()
-    return _check_events(key, batch) or _check_chain(key, batch)
+    return _check_events(key, batch) or _check_copies() or _check_chain(key, batch)
 
 
 def _stream(query: Any, batch: int) -> Any:
@@ -93,6 +94,30 @@ def _check_event(event: Any, key: bytes, previous_id: int | None) -> ChainProble
         return changed
     # Its content is intact, but it no longer sits where it was sealed (id or link changed).
     return _break_at(event, previous_id)
+
+
+def _check_copies() -> ChainProblem | None:
+    """A version 3 event copied into another row (a replayed event) has a valid MAC, but
+    the nonce inside it makes every genuine MAC unique. Not left to the unique constraint:
+    whoever can write rows may drop it."""
+    copied = (
+        select(_COLUMNS.content_mac)
+        .where(_COLUMNS.content_mac.is_not(None))
+        .group_by(_COLUMNS.content_mac)
+        .having(func.count() > 1)
+        .limit(1)
+    )
+    mac = db.session.execute(copied).scalar()
+    if mac is None:
+        return None
+    first, *copies = db.session.execute(
+        select(_COLUMNS.id).where(_COLUMNS.content_mac == mac).order_by(_COLUMNS.id)
+    ).scalars()
+    return ChainProblem(
+        copies[0],
+        f"event {copies[0]} is a copy of event {first}: it was inserted without the audit key",
+        "out_of_order",
+    )
 
 
 def _check_chain(key: bytes, batch: int) -> ChainProblem | None:

@@ -23,6 +23,10 @@ from tests.conftest import PG_TEST_DB, make_app, need, postgres_url, reset_schem
 pytestmark = pytest.mark.postgres
 DATABASE = f"{PG_TEST_DB}_audit"  # its own database: parallel runs with other names do not collide
 WRITERS, EACH = 8, 10
+# Every column of an event but its id and chain place: a copy of it in a new row.
+_CONTENT = "occurred_at, actor_type, actor_id, action, object_type, object_id, before, after, ip, chain_version"
+COPY_EVENT = f"INSERT INTO audit_events ({_CONTENT}, nonce, content_mac) SELECT {_CONTENT}, nonce, content_mac "
+COPY_EVENT += "FROM audit_events WHERE id = :id"
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +156,7 @@ def test_the_sealer_works_inside_a_callers_transaction_on_one_connection(app):
     with app.app_context(), db.engine.connect() as conn:
         outer = conn.begin()
         with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
-            event = AuditEvent(occurred_at=utcnow(), actor_type="system", action="test.joined")
+            event = AuditEvent(occurred_at=utcnow(), actor_type="system", action="test.joined", nonce="1" * 32)
             event.content_mac = content_mac(event)
             session.add(event)
             note_recorded(session)  # as record() does
@@ -160,3 +164,16 @@ def test_the_sealer_works_inside_a_callers_transaction_on_one_connection(app):
         assert conn.execute(select(AuditEvent.position)).scalars().all() == [1]
         outer.rollback()
     assert chain(app) == []
+
+
+def test_a_copied_event_is_caught_even_when_the_unique_constraint_was_dropped(app):
+    with app.app_context():
+        original = record(Actor("staff", "1"), "policy.approved", ("policy_version", 7), after={"state": "active"}).id
+        db.session.commit()
+        # Someone with the database but not the key replays the event; the transaction is
+        # rolled back at the end, so the constraint comes back.
+        db.session.execute(text("ALTER TABLE audit_events DROP CONSTRAINT uq_audit_events_content_mac"))
+        db.session.execute(text(COPY_EVENT), {"id": original})
+        problem = verify_chain()
+        db.session.rollback()
+    assert problem is not None and problem.code == "out_of_order" and f"a copy of event {original}" in problem.reason

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from portal.audit import sealing
 from portal.audit.hashing import content_mac, event_hash
@@ -21,6 +22,10 @@ from portal.staff.models import Role
 from tests.staff_helpers import signed_in_staff
 
 START = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+# Every column of an event but its id and chain place: a copy of it in a new row.
+_CONTENT = "occurred_at, actor_type, actor_id, action, object_type, object_id, before, after, ip, chain_version"
+COPY_EVENT = f"INSERT INTO audit_events ({_CONTENT}, nonce, content_mac) SELECT {_CONTENT}, nonce, content_mac "
+COPY_EVENT += "FROM audit_events WHERE id = :id"
 
 
 def write_events(app, count: int = 5, *, start: datetime = START) -> list[int]:
@@ -284,6 +289,22 @@ def test_an_unsealed_event_with_a_made_up_mac_is_caught(app, query):
     )
     result = verify(app)
     assert result.exit_code == 1 and f"broken at event {pending[0]} (changed)" in result.output
+
+
+def test_a_copied_event_is_refused(app, query):
+    [original] = write_events(app, 1)
+    with pytest.raises(IntegrityError):
+        query.run(lambda s: s.execute(text(COPY_EVENT), {"id": original}))
+    assert query(select(AuditEvent.id)) == [original]
+
+
+def test_two_identical_events_get_different_macs(app, query):
+    with app.app_context():
+        for _ in range(2):
+            record(Actor("system"), "test.same", ("thing", 1), after={"n": 1}, at=START)
+        db.session.commit()
+    assert len(set(query(select(AuditEvent.content_mac)))) == 2
+    assert "audit chain intact: 2 events" in verify(app).output
 
 
 def test_two_swapped_positions_are_caught_as_out_of_order(app, query):
