@@ -1,102 +1,49 @@
-"""Writing and checking the audit trail.
+"""Writing the audit trail.
 
 Every state change calls :func:`record` inside the same transaction as the change, so
-the event and the change commit or roll back together. Events form a hash chain: each
-holds the HMAC-SHA-256, under ``PORTAL_AUDIT_KEY``, of its own canonical content and of
-the previous event's hash, so a changed, deleted or reordered row breaks the chain at
-that point. The key is not in the database: someone who can only write to the database
-cannot re-hash a changed event and everything after it. The newest event is sealed in
-``audit_head`` with the same key, so a deleted tail is caught too.
+the event and the change commit or roll back together. Recording takes no lock and
+reads nothing: the event carries the keyed MAC (``PORTAL_AUDIT_KEY``) of its own
+content, so a change to it is caught from the start, and the sealer
+(:mod:`portal.audit.sealing`) links it into the hash chain right after the commit. The
+chain and its sealed head catch a changed, deleted or reordered event, or a cut tail;
+:mod:`portal.audit.verification` checks them (``flask --app wsgi portal audit verify``).
 
-Events written before the chain was keyed (``chain_version`` 1) keep their plain
-SHA-256 hashes and still verify as such, but only before the first keyed event: a plain
-event after a keyed one is a downgrade and breaks the chain. The migration that keyed
-the chain sealed the head over those old events, so a rewrite of them is caught as well.
+The names below from those modules are re-exported: this module is the audit trail's
+front door for the rest of the portal.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-from dataclasses import dataclass
+import secrets
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import select, text, update
-
 from portal.audit.actions import AuditAction
 from portal.audit.actors import SYSTEM, Actor, ActorType
-from portal.audit.models import CHAIN_KEYED, CHAIN_PLAIN, AuditEvent, AuditHead
-from portal.db_types import rowcount, utcnow
+from portal.audit.hashing import GENESIS, _canonical, audit_key, content_mac, event_hash, head_mac
+from portal.audit.models import CHAIN_SEALED, AuditEvent
+from portal.audit.sealing import SealRefused, note_recorded, seal_pending
+from portal.audit.verification import ChainProblem, last_hash, verify_chain
+from portal.db_types import utcnow
 from portal.extensions import db
 
-GENESIS = "0" * 64
 # Actor, ActorType and SYSTEM live in portal.audit.actors; callers may keep importing them here.
-__all__ = ["SYSTEM", "Actor", "ActorType", "record", "verify_chain"]
-
-
-def _canonical(event: Any, version: int) -> bytes:
-    payload = {
-        "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
-        "actor_type": event.actor_type,
-        "actor_id": event.actor_id,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "before": event.before,
-        "after": event.after,
-        "ip": event.ip,
-        "prev_hash": event.prev_hash,
-    }
-    if version != CHAIN_PLAIN:
-        payload["chain_version"] = version
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-def audit_key() -> bytes:
-    """The chain key (``PORTAL_AUDIT_KEY``), from the app configuration."""
-    return str(current_app.config["AUDIT_KEY"]).encode()
-
-
-def event_hash(event: Any, key: bytes | None = None) -> str:
-    """The event's hash for its chain version: HMAC-SHA-256 (keyed) or plain SHA-256 (old)."""
-    version = event.chain_version or CHAIN_KEYED
-    if version == CHAIN_PLAIN:
-        return hashlib.sha256(_canonical(event, version)).hexdigest()
-    return hmac.new(key or audit_key(), _canonical(event, version), hashlib.sha256).hexdigest()
-
-
-def head_mac(event_id: int, hash_: str, key: bytes | None = None) -> str:
-    """The seal of the newest event: only the key's holder can write a valid one."""
-    return hmac.new(key or audit_key(), f"audit-head:{event_id}:{hash_}".encode(), hashlib.sha256).hexdigest()
-
-
-def _seal(event: AuditEvent) -> None:
-    """Move the sealed head to ``event``. A missing head is created only for the very
-    first event: for a non-empty chain it means someone deleted it, and it stays missing
-    so that ``portal audit verify`` keeps saying so."""
-    values = {"event_id": event.id, "event_hash": event.hash, "mac": head_mac(event.id, event.hash)}
-    moved = rowcount(
-        db.session.execute(
-            update(AuditHead).where(AuditHead.id == 1).values(**values).execution_options(synchronize_session=False)
-        )
-    )
-    if not moved and event.prev_hash == GENESIS:
-        db.session.add(AuditHead(id=1, **values))
-        db.session.flush()
-
-
-def lock_chain() -> None:
-    """Take the chain-append lock for the rest of the transaction (PostgreSQL only).
-
-    :func:`record` takes it itself. A service that also locks other rows calls this
-    FIRST, so every transaction takes the locks in the same order and none deadlock.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Serialise chain appends across connections; released at commit or rollback.
-        db.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+__all__ = [
+    "GENESIS",
+    "SYSTEM",
+    "Actor",
+    "ActorType",
+    "ChainProblem",
+    "SealRefused",
+    "_canonical",
+    "audit_key",
+    "event_hash",
+    "head_mac",
+    "last_hash",
+    "record",
+    "seal_pending",
+    "verify_chain",
+]
 
 
 def record(
@@ -110,13 +57,14 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits).
 
+    One INSERT, no lock: concurrent audited transactions do not wait for each other.
+    The event is pending (no chain position) until the sealer runs after the commit.
     ``action`` is a member of the registry (``portal.audit.actions``); any other string is
     refused, so the trail holds only actions someone can look up.
     """
     if not isinstance(action, AuditAction):
         raise TypeError(f"unregistered audit action {action!r}: add it to portal.audit.actions")
     session = db.session
-    lock_chain()
     event = AuditEvent(
         occurred_at=at or utcnow(),
         actor_type=actor.type.value,
@@ -127,120 +75,11 @@ def record(
         before=before,
         after=after,
         ip=actor.ip,
-        prev_hash=last_hash(),
-        chain_version=CHAIN_KEYED,
+        chain_version=CHAIN_SEALED,
+        nonce=secrets.token_hex(16),
     )
-    event.hash = event_hash(event)
+    event.content_mac = content_mac(event)
     session.add(event)
     session.flush()
-    _seal(event)
+    note_recorded(session())
     return event
-
-
-@dataclass(frozen=True)
-class ChainProblem:
-    """The first event where the chain breaks.
-
-    code: ``changed`` (its content no longer matches its hash), ``out_of_order`` (it
-    follows another event than the one stored before it, e.g. ids swapped or a row
-    inserted), ``deleted`` (the event it follows is gone, or was changed and re-hashed;
-    or the tail after it is gone) or ``unsealed`` (the keyed head record is missing).
-    """
-
-    event_id: int
-    reason: str
-    code: str = "changed"
-
-
-# Columns only: streaming plain rows keeps memory flat and skips the identity map.
-_COLUMNS = AuditEvent.__table__.c
-
-
-def verify_chain(batch: int = 2000) -> ChainProblem | None:
-    """Walk the whole chain in id order, streaming; return the first broken event, or None.
-
-    Beyond each event's hash and link, the chain must end exactly at the sealed head:
-    a deleted tail, or a chain rewritten and re-hashed without the key, does not.
-    """
-    key = audit_key()
-    previous, previous_id, keyed = GENESIS, None, False
-    query = select(*_COLUMNS).order_by(_COLUMNS.id).execution_options(yield_per=batch)
-    result = db.session.execute(query)
-    try:
-        for event in result:
-            if event.chain_version == CHAIN_PLAIN and keyed:
-                return ChainProblem(
-                    event.id,
-                    f"event {event.id} has a plain hash after keyed events: it was rewritten without the audit key",
-                    "changed",
-                )
-            if event_hash(event, key) != event.hash:
-                return ChainProblem(
-                    event.id, f"event {event.id} was changed: its content does not match its hash", "changed"
-                )
-            if event.prev_hash != previous:
-                broken = event
-                break
-            previous, previous_id = event.hash, event.id
-            keyed = keyed or event.chain_version == CHAIN_KEYED
-        else:
-            return _check_head(previous_id, previous, key)
-    finally:
-        result.close()  # ends the server-side cursor when we stop early
-    return _break_at(broken, previous_id)
-
-
-def _check_head(last_id: int | None, last: str, key: bytes) -> ChainProblem | None:
-    """Does the chain end where the sealed head says it does?"""
-    head = db.session.get(AuditHead, 1)
-    if head is None:
-        if last_id is None:
-            return None
-        return ChainProblem(
-            last_id, f"the sealed head record is missing: nothing shows the chain ends at event {last_id}", "unsealed"
-        )
-    if not hmac.compare_digest(head.mac, head_mac(head.event_id, head.event_hash, key)):
-        return ChainProblem(head.event_id, "the head record was not sealed with the audit key", "changed")
-    if last_id is None or head.event_id > last_id:
-        after = f"event {last_id}" if last_id is not None else "the start of the chain"
-        return ChainProblem(
-            head.event_id,
-            f"events after {after} up to event {head.event_id} are missing (the tail was deleted)",
-            "deleted",
-        )
-    if head.event_id < last_id:
-        return ChainProblem(
-            last_id, f"events after the sealed event {head.event_id} were added without the audit key", "out_of_order"
-        )
-    if not hmac.compare_digest(head.event_hash, last):
-        return ChainProblem(
-            last_id,
-            f"event {last_id} is not the event that was sealed: the chain was rewritten "
-            "and re-hashed without the audit key",
-            "changed",
-        )
-    return None
-
-
-def _break_at(event: Any, previous_id: int | None) -> ChainProblem:
-    """Say why ``event`` does not follow the event stored before it."""
-    linked = db.session.execute(select(_COLUMNS.id).where(_COLUMNS.hash == event.prev_hash)).scalar()
-    after = f"event {previous_id}" if previous_id is not None else "the start of the chain"
-    if linked is not None or event.prev_hash == GENESIS:
-        follows = f"event {linked}" if linked is not None else "the start of the chain"
-        return ChainProblem(
-            event.id,
-            f"event {event.id} is out of order: it was written after {follows}, but is stored after {after}",
-            "out_of_order",
-        )
-    return ChainProblem(
-        event.id,
-        f"the event written before event {event.id} is missing (deleted, or changed "
-        f"and re-hashed); it is stored after {after}",
-        "deleted",
-    )
-
-
-def last_hash() -> str:
-    """The newest event's hash (``portal audit verify --known`` can still check it)."""
-    return db.session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar() or GENESIS

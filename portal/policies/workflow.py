@@ -21,10 +21,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal.audit.actions import Action
-from portal.audit.service import SYSTEM, Actor, lock_chain, record
+from portal.audit.service import SYSTEM, Actor, record
 from portal.db_types import utcnow
 from portal.domain.default_policy import default_policy
 from portal.domain.money import is_known_currency
@@ -84,12 +84,22 @@ def _iso(instant: datetime | None) -> str | None:
 # --- drafting -------------------------------------------------------------------------
 
 
+def _one_at_a_time(what: str) -> None:
+    """Serialise a read-then-write on ``what`` until the transaction ends (PostgreSQL;
+    SQLite has one writer anyway). Row locks cannot: a draft's number is the largest so
+    far plus one, and activating reads which version is active, a row another
+    transaction may be replacing; either race would end in a unique-index error."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"policy:{what}".encode()).digest()[:8], "big", signed=True)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> PolicyVersion:
     """A new draft copying version ``based_on`` (default: the currency's active version,
     or the built-in default policy when the currency has none yet)."""
     if not is_known_currency(currency):
         raise PolicyError("unknown_currency")
-    lock_chain()
+    _one_at_a_time("numbering")
     activate_due_versions(utcnow())
     base = get_version(based_on) if based_on is not None else active_or_none(currency)
     if base is not None and base.currency != currency:
@@ -147,7 +157,6 @@ def save_draft(number: int, policy: OfferPolicy, actor: Actor) -> PolicyVersion:
     Raises InvalidPolicyError (nothing written) when ``validate_policy`` finds problems. The
     audit event holds only the changed paths, old values in ``before``, new in ``after``.
     """
-    lock_chain()
     version = _own_draft(number, actor)
     _check(policy, version)
     document = policy.to_dict()
@@ -168,7 +177,6 @@ def save_draft(number: int, policy: OfferPolicy, actor: Actor) -> PolicyVersion:
 
 def submit(number: int, actor: Actor, comment: str | None = None) -> PolicyVersion:
     """The author sends their valid draft for approval by another policy admin."""
-    lock_chain()
     version = _own_draft(number, actor)
     _check(load_policy(version), version)
     note = (comment or "").strip() or version.comment
@@ -187,7 +195,6 @@ def submit(number: int, actor: Actor, comment: str | None = None) -> PolicyVersi
 
 def withdraw(number: int, actor: Actor) -> PolicyVersion:
     """The author takes a pending version back to draft to change it."""
-    lock_chain()
     version = get_version(number, for_update=True)
     if version.state != PolicyState.PENDING:
         raise PolicyError("not_pending")
@@ -245,7 +252,6 @@ def approve(
     ``reviewed`` is the :func:`review_digest` of the version the checker saw; if the
     content or submission changed since, nothing is written (``changed_since_review``).
     """
-    lock_chain()
     version = _pending_for_checker(number, actor)
     if not hmac.compare_digest(reviewed.encode(), review_digest(version).encode()):
         raise PolicyError("changed_since_review")
@@ -278,7 +284,6 @@ def approve(
 
 def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:
     """Reject another admin's pending version, saying why (required)."""
-    lock_chain()
     comment = (comment or "").strip()
     if not comment:
         raise PolicyError("comment_required")
@@ -301,6 +306,7 @@ def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:
 
 def _activate(version: PolicyVersion, at: datetime, actor: Actor) -> None:
     """Make ``version`` the active one of its currency; retire the previous one ``at``."""
+    _one_at_a_time(f"active:{version.currency}")
     previous = active_or_none(version.currency, for_update=True)
     if previous is not None:
         previous.state, previous.retired_at = PolicyState.RETIRED, at
@@ -340,7 +346,6 @@ def activate_due_versions(now: datetime) -> list[PolicyVersion]:
     look-up on (state, effective_from)."""
     if db.session.execute(_due(now).with_only_columns(PolicyVersion.id).limit(1)).first() is None:
         return []
-    lock_chain()
     due = list(db.session.execute(_lock(_due(now).order_by(PolicyVersion.effective_from, PolicyVersion.id))).scalars())
     for version in due:
         _activate(version, version.effective_from or now, SYSTEM)

@@ -10,16 +10,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
 
+from portal.audit import sealing
 from portal.audit.actions import AuditAction
+from portal.audit.hashing import content_mac, event_hash
 from portal.audit.models import AuditEvent, AuditHead
-from portal.audit.service import Actor, _canonical, record
+from portal.audit.service import Actor, _canonical, record, verify_chain
 from portal.audit.viewer import safe_cell
 from portal.extensions import db
 from portal.staff.models import Role
 from tests.staff_helpers import signed_in_staff
 
 START = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+# Every column of an event but its id and chain place: a copy of it in a new row.
+_CONTENT = "occurred_at, actor_type, actor_id, action, object_type, object_id, before, after, ip, chain_version"
+COPY_EVENT = f"INSERT INTO audit_events ({_CONTENT}, nonce, content_mac) SELECT {_CONTENT}, nonce, content_mac "
+COPY_EVENT += "FROM audit_events WHERE id = :id"
 
 
 class TestAction(AuditAction):
@@ -96,8 +103,6 @@ def test_two_swapped_ids_are_caught_as_out_of_order(app, query):
 
 
 def test_a_re_hashed_change_is_caught_at_the_next_event(app, query):
-    from portal.audit.service import event_hash
-
     ids = write_events(app)
 
     def forge(session):
@@ -212,13 +217,155 @@ def test_a_deleted_head_is_caught(app, query):
 
 
 def test_events_are_keyed_with_the_audit_key(app, query):
-    from portal.audit.service import event_hash
-
+    # New events (chain version 3) carry a keyed content MAC and, once sealed, a keyed link.
     [event_id] = write_events(app, 1)
     event = query.one(select(AuditEvent).where(AuditEvent.id == event_id))
-    assert event.chain_version == 2 and event.hash != plain_sha256(event)
+    assert event.chain_version == 3 and event.hash != plain_sha256(event)
     with app.app_context():
         assert event_hash(event, b"another key") != event.hash == event_hash(event)
+        assert content_mac(event, b"another key") != event.content_mac == content_mac(event)
+
+
+# --- appended without a lock, chained by the sealer after the commit -------------------
+
+
+def write_pending(app, count: int = 3, *, start: datetime = START) -> list[int]:
+    """Events committed but not sealed yet, as when the process stops right after its
+    commit, before its after-commit hook runs."""
+    with app.app_context():
+        ids = [
+            record(Actor("system"), "test.pending", ("thing", n), at=start + timedelta(minutes=n)).id
+            for n in range(count)
+        ]
+        db.session().info.pop(sealing._RECORDED)
+        db.session.commit()
+        return ids
+
+
+def chain_of(query) -> list[tuple[int, int | None]]:
+    return [
+        tuple(row)
+        for row in query.run(
+            lambda s: s.execute(select(AuditEvent.id, AuditEvent.position).order_by(AuditEvent.id)).all()
+        )
+    ]
+
+
+def test_a_commit_seals_its_events_and_moves_the_head(app, query):
+    ids = write_events(app, 3)
+    assert chain_of(query) == [(ids[0], 1), (ids[1], 2), (ids[2], 3)]
+    head = query.one(select(AuditHead))
+    assert head.event_id == ids[2] and head.event_hash == query.one(
+        select(AuditEvent.hash).where(AuditEvent.id == ids[2])
+    )
+
+
+def test_a_rolled_back_record_leaves_no_event(app, query):
+    with app.app_context():
+        record(Actor("system"), "test.rolled_back")
+        db.session.rollback()
+    assert query(select(AuditEvent.id)) == [] and query(select(AuditHead)) == []
+
+
+def test_pending_events_verify_and_the_seal_command_chains_them(app, query):
+    sealed = write_events(app, 2)
+    pending = write_pending(app, 3)
+    assert [position for _id, position in chain_of(query)] == [1, 2, None, None, None]
+    with app.app_context():
+        assert verify_chain() is None  # pending is not broken: each is checked by its MAC
+    result = app.test_cli_runner().invoke(args=["portal", "audit", "seal"])
+    assert result.exit_code == 0 and "sealed: 3 new events" in result.output
+    assert chain_of(query) == [(sealed[0], 1), (sealed[1], 2), (pending[0], 3), (pending[1], 4), (pending[2], 5)]
+    assert "audit chain intact: 5 events" in verify(app).output
+
+
+def test_a_tampered_unsealed_event_is_caught(app, query):
+    write_events(app, 2)
+    pending = write_pending(app, 2)
+    query.run(lambda s: s.execute(update(AuditEvent).where(AuditEvent.id == pending[0]).values(after={"n": 999})))
+    with app.app_context():
+        problem = verify_chain()  # before any sealing: its content MAC no longer matches
+    assert problem is not None and problem.event_id == pending[0] and problem.code == "changed"
+    assert "not sealed yet" in problem.reason
+    result = verify(app)  # verify seals first; the link keeps the MAC the event was written with
+    assert result.exit_code == 1 and f"broken at event {pending[0]} (changed)" in result.output
+
+
+def test_an_unsealed_event_with_a_made_up_mac_is_caught(app, query):
+    pending = write_pending(app, 1)
+    query.run(
+        lambda s: s.execute(
+            update(AuditEvent).where(AuditEvent.id == pending[0]).values(after={"n": 999}, content_mac="0" * 64)
+        )
+    )
+    result = verify(app)
+    assert result.exit_code == 1 and f"broken at event {pending[0]} (changed)" in result.output
+
+
+def test_a_copied_event_is_refused(app, query):
+    [original] = write_events(app, 1)
+    with pytest.raises(IntegrityError):
+        query.run(lambda s: s.execute(text(COPY_EVENT), {"id": original}))
+    assert query(select(AuditEvent.id)) == [original]
+
+
+def test_two_identical_events_get_different_macs(app, query):
+    with app.app_context():
+        for _ in range(2):
+            record(Actor("system"), "test.same", ("thing", 1), after={"n": 1}, at=START)
+        db.session.commit()
+    assert len(set(query(select(AuditEvent.content_mac)))) == 2
+    assert "audit chain intact: 2 events" in verify(app).output
+
+
+def test_two_swapped_positions_are_caught_as_out_of_order(app, query):
+    ids = write_events(app)
+
+    def swap(session):
+        session.execute(text("UPDATE audit_events SET position = -1 WHERE id = :a"), {"a": ids[1]})
+        session.execute(text("UPDATE audit_events SET position = 2 WHERE id = :b"), {"b": ids[2]})
+        session.execute(text("UPDATE audit_events SET position = 3 WHERE id = :a"), {"a": ids[1]})
+
+    query.run(swap)
+    result = verify(app)
+    assert result.exit_code == 1 and f"broken at event {ids[1]} (out_of_order)" in result.output
+
+
+def test_a_cut_tail_stays_visible_after_later_events_are_sealed(app, query):
+    ids = write_events(app, 3)
+    query.run(lambda s: s.execute(delete(AuditEvent).where(AuditEvent.id == ids[-1])))
+    [later] = write_events(app, 1, start=START + timedelta(days=1))  # sealed after the head, not after the last row
+    result = verify(app)
+    assert result.exit_code == 1 and f"broken at event {later} (deleted)" in result.output
+
+
+def test_the_seal_command_refuses_a_chain_whose_head_is_missing(app, query):
+    write_events(app, 2)
+    query.run(lambda s: s.execute(delete(AuditHead)))
+    pending = write_pending(app, 1)
+    result = app.test_cli_runner().invoke(args=["portal", "audit", "seal"])
+    assert result.exit_code == 1 and "head record is missing" in result.output
+    assert (pending[0], None) in chain_of(query) and query(select(AuditHead)) == []
+
+
+def test_the_seal_command_refuses_a_forged_head(app, query):
+    ids = write_events(app, 2)
+    query.run(lambda s: s.execute(update(AuditHead).values(mac="f" * 64)))
+    write_pending(app, 1)
+    result = app.test_cli_runner().invoke(args=["portal", "audit", "seal"])
+    assert result.exit_code == 1 and "not sealed with the audit key" in result.output
+    assert query.one(select(AuditHead.event_id)) == ids[-1]
+
+
+def test_the_viewer_shows_pending_events_and_the_next_commit_seals_them(app, client, query):
+    signed_in_staff(app, client, Role.AUDITOR)
+    pending = write_pending(app, 2)
+    page = client.get("/admin/audit/?action=test.").get_data(as_text=True)
+    assert "2 events match" in page and all(f">{n}<" in page for n in pending)
+    assert [position for event_id, position in chain_of(query) if event_id in pending] == [None, None]
+    # The export records itself and commits: that commit's sealer chains them too.
+    rows = list(csv.reader(io.StringIO(client.get("/admin/audit/export.csv?action=test.").get_data(as_text=True))))
+    assert [row[0] for row in rows[1:]] == [str(n) for n in pending] and all(row[-1] for row in rows[1:])
 
 
 @pytest.mark.parametrize(
