@@ -32,6 +32,7 @@ def main() -> None:
 
     from sqlalchemy import text
 
+    from portal.audit.actions import Action
     from portal.audit.service import Actor, record, verify_chain
     from portal.extensions import db
     from tests.conftest import make_app, postgres_url, reset_schema
@@ -52,7 +53,7 @@ def main() -> None:
             start.wait()
             for k in range(args.transactions):
                 t0 = time.perf_counter()
-                record(Actor("system", ip="127.0.0.1"), "bench.append", ("bench", f"{n}-{k}"), after={"k": k})
+                record(Actor("system", ip="127.0.0.1"), Action.Case.VIEWED, ("bench", f"{n}-{k}"), after={"k": k})
                 if args.hold_ms:
                     time.sleep(args.hold_ms / 1000)
                 db.session.commit()

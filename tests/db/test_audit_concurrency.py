@@ -12,13 +12,25 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from portal.audit.actions import Action, AuditAction
 from portal.audit.hashing import content_mac
 from portal.audit.models import AuditEvent, AuditHead
 from portal.audit.sealing import SEALER_LOCK, note_recorded
-from portal.audit.service import Actor, record, seal_pending, verify_chain
+from portal.audit.service import SYSTEM, Actor, record, seal_pending, verify_chain
 from portal.db_types import utcnow
 from portal.extensions import db
 from tests.conftest import PG_TEST_DB, make_app, need, postgres_url, reset_schema
+
+
+class ConcurrencyAction(AuditAction):
+    """Actions only these tests write: ``record()`` takes registered members alone."""
+
+    __test__ = False
+    FIRST = "test.first"
+    SECOND = "test.second"
+    WHILE_SEALING = "test.while_sealing"
+    CONCURRENT = "test.concurrent"
+
 
 pytestmark = pytest.mark.postgres
 DATABASE = f"{PG_TEST_DB}_audit"  # its own database: parallel runs with other names do not collide
@@ -65,14 +77,14 @@ def test_an_open_transaction_with_an_event_does_not_hold_up_the_next_record(app)
     first, second = app.app_context(), app.app_context()
     first.push()
     try:
-        record(Actor("system"), "test.first")
+        record(SYSTEM, ConcurrencyAction.FIRST)
         db.session.flush()  # its transaction stays open, holding whatever record() took
         second.push()
         try:
             # The old chain lock would make this wait until `first` commits: fail fast instead.
             db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
             started = time.perf_counter()
-            record(Actor("system"), "test.second")
+            record(SYSTEM, ConcurrencyAction.SECOND)
             db.session.flush()
             assert time.perf_counter() - started < 1
             db.session.commit()
@@ -89,10 +101,10 @@ def test_transactions_committing_out_of_id_order_are_both_chained(app):
     first, second = app.app_context(), app.app_context()
     first.push()
     try:
-        smaller = record(Actor("system"), "test.first").id
+        smaller = record(SYSTEM, ConcurrencyAction.FIRST).id
         second.push()
         try:
-            larger = record(Actor("system"), "test.second").id
+            larger = record(SYSTEM, ConcurrencyAction.SECOND).id
             db.session.commit()  # the larger id commits first and is sealed first
         finally:
             second.pop()
@@ -111,7 +123,7 @@ def test_a_commit_does_not_wait_for_a_sealer_that_holds_the_lock(app):
         sealer.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SEALER_LOCK})
         try:
             started = time.perf_counter()
-            event_id = record(Actor("system"), "test.while_sealing").id
+            event_id = record(SYSTEM, ConcurrencyAction.WHILE_SEALING).id
             db.session.commit()
             assert time.perf_counter() - started < 1
             assert chain(app) == [(event_id, None)]  # left for the sealer that holds the lock
@@ -131,7 +143,7 @@ def test_concurrent_writers_all_end_up_in_one_intact_chain(app):
             with app.app_context():
                 start.wait()
                 for k in range(EACH):
-                    record(Actor("system"), "test.concurrent", ("writer", n), after={"k": k})
+                    record(SYSTEM, ConcurrencyAction.CONCURRENT, ("writer", n), after={"k": k})
                     db.session.commit()
         except BaseException as error:  # surfaced below: a thread's exception is otherwise lost
             errors.append(error)
@@ -168,7 +180,7 @@ def test_the_sealer_works_inside_a_callers_transaction_on_one_connection(app):
 
 def test_a_copied_event_is_caught_even_when_the_unique_constraint_was_dropped(app):
     with app.app_context():
-        original = record(Actor("staff", "1"), "policy.approved", ("policy_version", 7), after={"state": "active"}).id
+        original = record(Actor.staff(1), Action.Policy.APPROVED, ("policy_version", 7), after={"state": "active"}).id
         db.session.commit()
         # Someone with the database but not the key replays the event; the transaction is
         # rolled back at the end, so the constraint comes back.

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
+from portal.audit.actions import Action
 from portal.audit.hashing import GENESIS, _canonical, event_hash, head_mac
 from portal.audit.models import AuditEvent
-from portal.audit.service import Actor, record, verify_chain
+from portal.audit.service import SYSTEM, record, verify_chain
 from portal.db_types import UTCDateTime
 from portal.extensions import db
 from tests.conftest import PG_TEST_DB, make_app, need, postgres_url
@@ -87,7 +88,7 @@ def test_old_events_get_their_id_order_as_positions_and_new_events_follow_them(o
             old = write_old_chain(conn, str(app.config["AUDIT_KEY"]).encode())
         upgrade()
         assert verify_chain() is None
-        new = [record(Actor("system"), "new.step", ("thing", n)) for n in range(2)]
+        new = [record(SYSTEM, Action.Case.VIEWED, ("thing", n)) for n in range(2)]
         db.session.commit()
         rows = db.session.execute(sa.select(AuditEvent.id, AuditEvent.position, AuditEvent.prev_hash)).all()
         assert sorted((r.id, r.position) for r in rows) == [(n, n) for n in range(1, 8)]

@@ -16,7 +16,7 @@ from portal.audit import sealing
 from portal.audit.actions import AuditAction
 from portal.audit.hashing import content_mac, event_hash
 from portal.audit.models import AuditEvent, AuditHead
-from portal.audit.service import Actor, _canonical, record, verify_chain
+from portal.audit.service import SYSTEM, Actor, _canonical, record, verify_chain
 from portal.audit.viewer import safe_cell
 from portal.extensions import db
 from portal.staff.models import Role
@@ -37,6 +37,9 @@ class TestAction(AuditAction):
     STEP1 = "test.step1"
     STEP2 = "test.step2"
     FORMULA = "test.formula"
+    PENDING = "test.pending"
+    ROLLED_BACK = "test.rolled_back"
+    SAME = "test.same"
 
 
 def write_events(app, count: int = 5, *, start: datetime = START) -> list[int]:
@@ -234,8 +237,7 @@ def write_pending(app, count: int = 3, *, start: datetime = START) -> list[int]:
     commit, before its after-commit hook runs."""
     with app.app_context():
         ids = [
-            record(Actor("system"), "test.pending", ("thing", n), at=start + timedelta(minutes=n)).id
-            for n in range(count)
+            record(SYSTEM, TestAction.PENDING, ("thing", n), at=start + timedelta(minutes=n)).id for n in range(count)
         ]
         db.session().info.pop(sealing._RECORDED)
         db.session.commit()
@@ -262,7 +264,7 @@ def test_a_commit_seals_its_events_and_moves_the_head(app, query):
 
 def test_a_rolled_back_record_leaves_no_event(app, query):
     with app.app_context():
-        record(Actor("system"), "test.rolled_back")
+        record(SYSTEM, TestAction.ROLLED_BACK)
         db.session.rollback()
     assert query(select(AuditEvent.id)) == [] and query(select(AuditHead)) == []
 
@@ -312,7 +314,7 @@ def test_a_copied_event_is_refused(app, query):
 def test_two_identical_events_get_different_macs(app, query):
     with app.app_context():
         for _ in range(2):
-            record(Actor("system"), "test.same", ("thing", 1), after={"n": 1}, at=START)
+            record(SYSTEM, TestAction.SAME, ("thing", 1), after={"n": 1}, at=START)
         db.session.commit()
     assert len(set(query(select(AuditEvent.content_mac)))) == 2
     assert "audit chain intact: 2 events" in verify(app).output
