@@ -176,7 +176,7 @@ def load(app: Flask, accounts: int, seed: int) -> None:
 
 def time_preview(app: Flask, policy: OfferPolicy, runs: int) -> tuple[float, list[float], int]:
     from portal.extensions import db
-    from portal.policies.impact import preview
+    from portal.offers.impact import preview
 
     times = []
     accounts = 0

@@ -30,6 +30,7 @@ from portal.domain.schedule import Quote, Waived
 from portal.domain.terms import fingerprint as offer_fingerprint
 from portal.extensions import db
 from portal.notifications import confirmations
+from portal.offers.adapter import offered_tier
 from portal.plans.models import DECLINE_REASONS, Plan, PlanInstallment
 from portal.plans.service import (
     _RATE_PLACES,
@@ -42,8 +43,6 @@ from portal.plans.service import (
     find_offer,
     open_plan,
 )
-from portal.policies.models import PolicyVersion
-from portal.policies.service import load_policy
 
 
 def request_plan(
@@ -221,9 +220,7 @@ def _tell_cardholder(plan: Plan, account: CardAccount, actor: Actor) -> None:
 
 def personalised_limits(plan: Plan) -> PersonalisedLimits:
     """The personalised-plan limits of the plan's tier in the policy it was offered under."""
-    version = db.session.get(PolicyVersion, plan.policy_version_id)
-    assert version is not None
-    tier = next((t for t in load_policy(version).tiers if t.name == plan.tier), None)
+    tier = offered_tier(plan)
     if tier is None:
         raise PlanError("not_adjustable")
     return tier.personalised

@@ -23,7 +23,8 @@ from portal.domain.offers import Offer
 from portal.domain.quote import QuoteError, quote, quote_to_json
 from portal.extensions import db
 from portal.inputs import MAX_DIGITS, MAX_PLACES, MAX_YEAR, MIN_YEAR, InputError, bounded_date, parse_decimal
-from portal.policies.service import NoActivePolicy, offers_for_account
+from portal.offers.adapter import offers_for_account
+from portal.policies.service import NoActivePolicy
 from portal.policies.workflow import activate_due_versions
 
 

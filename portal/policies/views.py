@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.inputs import InputError, parse_int
+from portal.offers.impact import compare, preview
 from portal.policies import workflow
 from portal.policies.diff import ABSENT
 from portal.policies.diff import diff as document_diff
@@ -36,11 +37,9 @@ from portal.policies.forms import (
     read_policy,
     show_problems,
 )
-from portal.policies.impact import compare, preview
 from portal.policies.messages import PLAN_TYPES as PLAN_LABELS
 from portal.policies.messages import STATES, error_message, field_info, show_value
-from portal.policies.models import PolicyVersion
-from portal.policies.service import load_policy
+from portal.policies.models import PolicyVersion, load_policy
 from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.models import Role, StaffUser
 
