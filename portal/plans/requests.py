@@ -20,10 +20,10 @@ from datetime import date
 from decimal import Decimal
 
 from portal.accounts.models import CardAccount
-from portal.agreements.key_terms import RULES_KEY
 from portal.audit.service import Actor, record
 from portal.cases.service import REASONS, add_event, latest_budget
 from portal.db_types import utcnow
+from portal.domain.missed_payment import TERMS_KEY
 from portal.domain.personalise import PersonaliseError, personalised_quote
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS, PersonalisedLimits
 from portal.domain.schedule import Quote, Waived
@@ -254,7 +254,7 @@ def _requote(plan: Plan, decision: Decision) -> None:
         raise PlanError(error.code) from error
     _replace_schedule(plan, quote)
     # The missed-payment rules frozen when the request was made stay those the plan is judged by.
-    frozen = {key: value for key, value in (plan.terms or {}).items() if key == RULES_KEY}
+    frozen = {key: value for key, value in (plan.terms or {}).items() if key == TERMS_KEY}
     plan.terms = {**as_json(terms), **frozen, "pause_months": decision.pause_months}
     plan.fingerprint = offer_fingerprint(terms, quote)
     plan.pause_months = decision.pause_months

@@ -22,11 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import CardAccount
-from portal.agreements.key_terms import frozen_rules
 from portal.agreements.service import create_pending_agreement, produce_agreement
 from portal.audit.service import Actor, record
 from portal.cases.service import add_event
 from portal.db_types import utcnow
+from portal.domain.missed_payment import to_terms
 from portal.domain.offers import Offer
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
@@ -117,8 +117,9 @@ def build_plan(
     account: CardAccount, version_id: int | None, offer: Offer, state: str, locale: str, channel: str
 ) -> Plan:
     """The plan an offer makes, with its installments, not yet added to the session: the
-    agreement preview renders one, and acceptance saves one. The missed-payment rules
-    are frozen into its terms, so its pages and its PDF read the rules it was made with."""
+    agreement preview renders one, and acceptance saves one. The missed-payment rules of
+    the offer's policy tier are frozen into its terms, so its pages, its PDF and the
+    servicing run read the rules it was made with, whatever the policy says later."""
     quote = offer.quote
     plan = Plan(
         account_id=account.id,
@@ -126,7 +127,7 @@ def build_plan(
         plan_type=offer.plan.value,
         state=state,
         tier=offer.tier,
-        terms={**as_json(offer.terms), **frozen_rules()},
+        terms={**as_json(offer.terms), **to_terms(offer.missed_payment)},
         fingerprint=offer.fingerprint,
         currency=account.currency,
         balance_at_acceptance=account.balance,

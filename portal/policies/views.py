@@ -37,9 +37,8 @@ from portal.policies.forms import (
     read_policy,
     show_problems,
 )
-from portal.policies.messages import PLAN_TYPES as PLAN_LABELS
-from portal.policies.messages import STATES, error_message, field_info, show_value
-from portal.policies.models import PolicyVersion, load_policy
+from portal.policies.messages import SECTIONS, STATES, error_message, field_info, show_value
+from portal.policies.models import PolicyVersion, current_document, load_policy
 from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.models import Role, StaffUser
 
@@ -108,7 +107,7 @@ def _is_admin() -> bool:
 # Globals rather than context, so that imported macros see them too.
 _helpers: dict[str, Callable[..., Any]] = {
     "policy_state_label": lambda state: STATES.get(state, state),
-    "plan_type_label": PLAN_LABELS.get,
+    "plan_type_label": SECTIONS.get,
     "policy_field_info": field_info,
     "policy_value": show_value,
 }
@@ -160,7 +159,7 @@ def show(number: int) -> str:
         base=base,
         active=active,
         names=_names([version]),
-        rows=document_diff(version.document, version.document),
+        rows=document_diff(current_document(version), current_document(version)),
         me=_me(),
         can_write=_is_admin(),
         submit_form=SubmitForm(),
@@ -180,7 +179,8 @@ def edit(number: int) -> Any:
     if version.author != _me():
         raise workflow.PolicyError("not_author")
     if request.method == "GET":
-        form = editor_form(len(version.document["tiers"]), version.currency, data=document_data(version.document))
+        document = current_document(version)
+        form = editor_form(len(document["tiers"]), version.currency, data=document_data(document))
         return render_template("admin/policies/edit.html", version=version, form=form)
     try:
         count = parse_int(request.form.get("tier_count", ""), 0, MAX_TIERS)
@@ -251,7 +251,9 @@ def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: Reje
     proposed = preview(load_policy(version), now)
     current = preview(load_policy(active), now) if active is not None and active.id != version.id else None
     changes = (
-        [row for row in document_diff(active.document, version.document) if row.changed] if current and active else []
+        [row for row in document_diff(current_document(active), current_document(version)) if row.changed]
+        if current and active
+        else []
     )  # current implies active; mypy needs both
     return render_template(
         "admin/policies/review.html",
@@ -322,7 +324,7 @@ def diff() -> str:
     old = by_number.get(request.args.get("a", type=int) or 0)
     new = by_number.get(request.args.get("b", type=int) or 0)
     only_changes = request.args.get("changes") == "1"
-    rows = document_diff(old.document, new.document) if old and new else []
+    rows = document_diff(current_document(old), current_document(new)) if old and new else []
     shown = [r for r in rows if r.changed] if only_changes else rows
     return render_template(
         "admin/policies/diff.html",
