@@ -86,8 +86,8 @@ def load(app: Flask, accounts: int, seed: int) -> None:
         (version, *_) = ensure_default_policy(SYSTEM, ("CNY",))
         db.session.execute(
             sa.text(
-                "INSERT INTO cardholders (id, full_name, date_of_birth, phone, locale, created_at) "
-                "VALUES (1, 'Bench', '1980-01-01', '+86 0', 'en', now())"
+                "INSERT INTO cardholders (id, full_name, date_of_birth_hash, phone, locale, created_at) "
+                "VALUES (1, 'Bench', repeat('0', 64), '+86 0', 'en', now())"
             )
         )
         db.session.commit()
@@ -176,7 +176,7 @@ def load(app: Flask, accounts: int, seed: int) -> None:
 
 def time_preview(app: Flask, policy: OfferPolicy, runs: int) -> tuple[float, list[float], int]:
     from portal.extensions import db
-    from portal.policies.impact import preview
+    from portal.offers.impact import preview
 
     times = []
     accounts = 0

@@ -12,7 +12,8 @@ from portal.audit.cli import audit_cli
 from portal.demo import DEMO_CARDHOLDERS, load_demo
 from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
-from portal.policies.cli import offers_command, policy_cli, quote_command
+from portal.offers.cli import offers_command
+from portal.policies.cli import policy_cli, quote_command
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
 from portal.unit_of_work import unit_of_work

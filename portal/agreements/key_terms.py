@@ -6,9 +6,10 @@ payment is missed) is built here from a plan, offered or accepted, and both the 
 pages (templates/journey/_key_terms.html) and the agreement (templates/agreements/
 _document_body.html) render the same lists, so what is shown is what is signed.
 
-The missed-payment rules are frozen into ``plan.terms`` when the plan is made
-(:func:`frozen_rules`); a plan made before that reads the defaults, which are the rules
-it was signed under.
+The missed-payment rules come from the plan's own terms only (``plan.terms
+["missed_payment"]``, frozen from the policy tier when the plan was made; see
+``portal.domain.missed_payment``), and :func:`missed_payment_terms` is their one wording;
+a plan made before they were frozen reads the defaults, the rules it was signed under.
 """
 
 from __future__ import annotations
@@ -17,53 +18,26 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup, escape
 
+from portal.domain.missed_payment import MissedPaymentRules, from_terms
 from portal.i18n import money
 
 __all__ = [
-    "DEFAULT_RULES",
     "KeyTerms",
-    "MissedPaymentRules",
     "agreement_terms",
-    "frozen_rules",
     "key_terms",
+    "missed_payment_terms",
     "payment_lines",
     "phone_link",
 ]
 
 # Plan types whose waived amounts the bank may add back if the plan is broken.
 REINSTATED_IF_BROKEN = frozenset({"relief", "settlement"})
-RULES_KEY = "missed_payment"
-
-
-class MissedPaymentRules(NamedTuple):
-    """What happens when a payment is missed: the days of grace, and when the plan ends."""
-
-    grace_days: int = 10
-    break_missed_in_a_row: int = 2
-    break_days_late: int = 30
-
-
-DEFAULT_RULES = MissedPaymentRules()
-
-
-def frozen_rules(rules: MissedPaymentRules = DEFAULT_RULES) -> dict[str, dict[str, int]]:
-    """The rules as the JSON a plan's terms keep, so page and PDF render that copy."""
-    return {RULES_KEY: rules._asdict()}
-
-
-def rules_of(terms: dict[str, Any] | None) -> MissedPaymentRules:
-    """The rules frozen into a plan's terms; the defaults for a plan made before they were."""
-    stored = (terms or {}).get(RULES_KEY)
-    if not isinstance(stored, dict):
-        return DEFAULT_RULES
-    values = {name: stored[name] for name in MissedPaymentRules._fields if type(stored.get(name)) is int}
-    return DEFAULT_RULES._replace(**values)
 
 
 def phone_link(phone: str) -> Markup:
@@ -101,7 +75,6 @@ def agreement_terms(
     plan_type: str, terms: dict[str, Any] | None, waived_total: Decimal, currency: str, care_phone: str
 ) -> Terms:
     """The term list of a plan, translated: the same for the signing page and the PDF."""
-    rules = rules_of(terms)
     new_card = escape(_("Do not apply for any new credit card until this plan is fully repaid."))
     you = [
         _("Pay each installment in full by its due date."),
@@ -117,15 +90,35 @@ def agreement_terms(
         _("No annual fee, late fee or other fee is added to this balance while you keep to the plan."),
         _("Count every payment you make towards this plan and show it in your account."),
     ]
-    missed = [
+    missed = missed_payment_terms(from_terms(terms), plan_type, waived_total, currency)
+    call = _with_phone(
         _(
+            "If paying gets hard, call us on %(phone)s before a payment is missed. We can often change the plan.",
+            phone="\x00",
+        ),
+        care_phone,
+    )
+    return Terms([escape(t) for t in you], [escape(t) for t in we], [*(escape(t) for t in missed), call], new_card)
+
+
+def missed_payment_terms(rules: MissedPaymentRules, plan_type: str, waived_total: Decimal, currency: str) -> list[str]:
+    """What happens if a payment is missed, in the one wording every page and the PDF use."""
+    # Plural forms, because a policy may set any of the rules to 1; with today's rules
+    # the English words are those plans were always signed with.
+    missed = [
+        ngettext(
+            "If a payment is late, you have %(days)s day of grace to pay it. Nothing changes if you pay within that "
+            "time.",
             "If a payment is late, you have %(days)s days of grace to pay it. Nothing changes if you pay within that "
             "time.",
+            rules.grace_days,
             days=rules.grace_days,
         ),
-        _(
+        ngettext(
+            "The plan ends if an installment is not paid, or if one installment is more than %(days)s days late.",
             "The plan ends if %(missed)s installments in a row are not paid, or if one installment is more than "
             "%(days)s days late.",
+            rules.break_missed_in_a_row,
             missed=rules.break_missed_in_a_row,
             days=rules.break_days_late,
         ),
@@ -142,14 +135,7 @@ def agreement_terms(
         missed.append(_("If the plan ends, we may add back anything we waived under this plan."))
     else:
         missed.append(_("Amounts we waived stay waived, even if the plan ends early."))
-    call = _with_phone(
-        _(
-            "If paying gets hard, call us on %(phone)s before a payment is missed. We can often change the plan.",
-            phone="\x00",
-        ),
-        care_phone,
-    )
-    return Terms([escape(t) for t in you], [escape(t) for t in we], [*(escape(t) for t in missed), call], new_card)
+    return missed
 
 
 def _runs(totals: list[Decimal]) -> list[tuple[int, int, Decimal]]:

@@ -12,60 +12,55 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import SQLColumnExpression, String, and_, cast, false, func, or_, select
+from sqlalchemy import SQLColumnExpression, and_, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount, Cardholder, Payment
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
 from portal.cases.models import CaseEvent, CaseEventKind, Promise
 from portal.domain.budget import Budget
+from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 from portal.links.models import PlanLink
 from portal.plans.models import Plan, PlanState
 from portal.plans.requests import paused_by, personalised_limits
-from portal.policies.service import NoActivePolicy, active_version, load_policy
+from portal.policies.models import load_policy
+from portal.policies.service import NoActivePolicy, active_version
 from portal.security import birth_date_hash
 
 PAGE_SIZE = 25
 SORTS = ("dpd", "amount")
 
 
-@dataclass(frozen=True)
-class TierRange:
-    name: str
-    min_dpd: int
-    max_dpd: int | None
-    currency: str
-
-    def covers(self, dpd: int) -> bool:
-        return self.min_dpd <= dpd and (self.max_dpd is None or dpd <= self.max_dpd)
-
-
 @dataclass
 class Tiers:
-    """The tiers of the active policy of each currency (each currency has its own policy)."""
+    """The active policy of each currency (each currency has its own), read for its tiers."""
 
-    by_currency: dict[str, list[TierRange]] = field(default_factory=dict)
+    by_currency: dict[str, OfferPolicy] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """Tier names in DPD order, across currencies."""
         first: dict[str, int] = {}
-        for ranges in self.by_currency.values():
-            for tier in ranges:
+        for policy in self.by_currency.values():
+            for tier in policy.tiers:
                 first[tier.name] = min(first.get(tier.name, tier.min_dpd), tier.min_dpd)
         return sorted(first, key=lambda name: (first[name], name))
 
-    def ranges(self, name: str) -> list[TierRange]:
-        return [t for ranges in self.by_currency.values() for t in ranges if t.name == name]
+    def ranges(self, name: str) -> list[tuple[str, Tier]]:
+        """The tiers by this name, with the currency whose policy holds each."""
+        return [(c, t) for c, policy in self.by_currency.items() for t in policy.tiers if t.name == name]
 
     def span(self, name: str) -> tuple[int, int | None] | None:
         """The DPD range of a tier when every currency agrees on it, else None."""
-        spans = {(t.min_dpd, t.max_dpd) for t in self.ranges(name)}
+        spans = {(t.min_dpd, t.max_dpd) for _, t in self.ranges(name)}
         return next(iter(spans)) if len(spans) == 1 else None
 
     def name_for(self, currency: str, dpd: int) -> str | None:
-        return next((t.name for t in self.by_currency.get(currency, []) if t.covers(dpd)), None)
+        policy = self.by_currency.get(currency)
+        tier = policy.tier_for(dpd) if policy is not None else None
+        return tier.name if tier is not None else None
 
     def __bool__(self) -> bool:
         return bool(self.by_currency)
@@ -76,12 +71,9 @@ def policy_tiers() -> Tiers:
     tiers = Tiers()
     for currency in currencies():
         try:
-            policy = load_policy(active_version(currency))
+            tiers.by_currency[currency] = load_policy(active_version(currency))
         except NoActivePolicy:
             continue
-        tiers.by_currency[currency] = [
-            TierRange(t.name, t.min_dpd, t.max_dpd, currency) for t in sorted(policy.tiers, key=lambda t: t.min_dpd)
-        ]
     return tiers
 
 
@@ -90,24 +82,10 @@ def currencies() -> list[str]:
     return list(db.session.execute(select(CardAccount.currency).distinct().order_by(CardAccount.currency)).scalars())
 
 
-def _balance() -> Any:
-    return CardAccount.principal + CardAccount.interest + CardAccount.fees + CardAccount.late_fees
-
-
-def _in_tier(ranges: list[TierRange]) -> ColumnElement[bool]:
+def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
     """Accounts in the tier by this name under their own currency's policy."""
-    parts = []
-    for tier in ranges:
-        condition = and_(CardAccount.currency == tier.currency, CardAccount.days_past_due >= tier.min_dpd)
-        if tier.max_dpd is not None:
-            condition = and_(condition, CardAccount.days_past_due <= tier.max_dpd)
-        parts.append(condition)
+    parts = [and_(CardAccount.currency == currency, account_sql.in_tier(tier)) for currency, tier in ranges]
     return or_(*parts) if parts else false()
-
-
-def _has_flag(flag: str) -> ColumnElement[bool]:
-    # Flags are a small JSON list of known words: a text match works on SQLite and PostgreSQL.
-    return cast(CardAccount.flags, String).like(f'%"{flag}"%')
 
 
 @dataclass(frozen=True)
@@ -131,21 +109,22 @@ class QueuePage:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _conditions(filters: QueueFilter, tier: list[TierRange] | None) -> list[ColumnElement[bool]]:
+def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [CardAccount.days_past_due >= 1]
     if tier is not None:
         conditions.append(_in_tier(tier))
     if filters.currency:
         conditions.append(CardAccount.currency == filters.currency)
-    balance = _balance()
+    balance = account_sql.balance()
     if filters.min_balance is not None:
         conditions.append(balance >= filters.min_balance)
     if filters.max_balance is not None:
         conditions.append(balance <= filters.max_balance)
+    dialect = db.session.get_bind().dialect.name
     if filters.flag == "none":
-        conditions.append(or_(CardAccount.flags.is_(None), cast(CardAccount.flags, String).in_(["[]", "null"])))
+        conditions.append(account_sql.has_no_flags(dialect))
     elif filters.flag:
-        conditions.append(_has_flag(filters.flag))
+        conditions.append(account_sql.has_any_flag([filters.flag], dialect))
     return conditions
 
 

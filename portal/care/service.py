@@ -23,7 +23,8 @@ from portal.cases.models import CaseEventKind
 from portal.cases.service import CaseError, add_event
 from portal.cases.service import set_reason as cases_set_reason
 from portal.extensions import db
-from portal.policies.service import NoActivePolicy, offers_for_account
+from portal.offers.adapter import offers_for_account
+from portal.policies.service import NoActivePolicy
 from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import role_of

@@ -39,10 +39,11 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.links import service as link_service
 from portal.links.models import PlanLink
+from portal.offers.adapter import offers_for_account
 from portal.plans.models import Plan
 from portal.plans.requests import Decision, decide_request, request_digest
 from portal.plans.service import PlanError
-from portal.policies.service import NoActivePolicy, offers_for_account
+from portal.policies.service import NoActivePolicy
 from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.authority import offer_allowed
 from portal.staff.models import Role

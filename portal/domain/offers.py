@@ -37,6 +37,7 @@ from portal.domain.builders import (
     in_context_settlement_plan,
 )
 from portal.domain.dates import add_months
+from portal.domain.missed_payment import MissedPaymentRules
 from portal.domain.money import CONTEXT, ZERO, ceil_money, minor_unit
 from portal.domain.policy import (
     InstallmentLimits,
@@ -44,6 +45,7 @@ from portal.domain.policy import (
     PersonalisedLimits,
     ReliefLimits,
     SettlementLimits,
+    Tier,
 )
 from portal.domain.schedule import NO_WAIVER, PlanType, Pricing, Quote
 from portal.domain.terms import PlanTerms, fingerprint
@@ -63,6 +65,7 @@ class Offer(NamedTuple):
     needs_hardship_reason  a recorded hardship reason is required (personalised)
     agent_may_offer        within an agent's own authority (never if needs_approval)
     fingerprint            SHA-256 hex of the canonical JSON of terms and schedule
+    missed_payment         the tier's missed-payment rules, frozen into the plan it makes
     """
 
     tier: str
@@ -72,6 +75,7 @@ class Offer(NamedTuple):
     needs_hardship_reason: bool
     agent_may_offer: bool
     fingerprint: str
+    missed_payment: MissedPaymentRules
 
     @property
     def plan(self) -> PlanType:
@@ -109,9 +113,21 @@ def _open(lim: Limits, balance: Decimal) -> bool:
     return lim.allowed and lim.min_balance <= balance and (lim.max_balance is None or balance <= lim.max_balance)
 
 
-def _offer(tier: str, terms: PlanTerms, quote: Quote, *, approval: bool, agent: bool) -> Offer:
+def _offer(tier: Tier, terms: PlanTerms, quote: Quote, *, approval: bool, agent: bool) -> Offer:
     hardship = terms.plan is PlanType.PERSONALISED
-    return _new(Offer, (tier, terms, quote, approval, hardship, agent and not approval, fingerprint(terms, quote)))
+    return _new(
+        Offer,
+        (
+            tier.name,
+            terms,
+            quote,
+            approval,
+            hardship,
+            agent and not approval,
+            fingerprint(terms, quote),
+            tier.missed_payment,
+        ),
+    )
 
 
 def _price(lim: InstallmentLimits | PersonalisedLimits) -> Decimal:
@@ -120,7 +136,7 @@ def _price(lim: InstallmentLimits | PersonalisedLimits) -> Decimal:
 
 
 def _installments(
-    tier: str, lim: InstallmentLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
+    tier: Tier, lim: InstallmentLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
 ) -> list[Offer]:
     down = ceil_money(balance * lim.min_down_payment, account.currency)
     if down >= balance:
@@ -145,7 +161,7 @@ def _installments(
 
 
 def _relief(
-    tier: str, lim: ReliefLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
+    tier: Tier, lim: ReliefLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
 ) -> list[Offer]:
     waived = in_context_fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
     principal = balance - waived.written_off
@@ -185,7 +201,7 @@ def _relief(
 
 
 def _settlements(
-    tier: str, lim: SettlementLimits, account: AccountSnapshot, balance: Decimal, today: date, unit: Decimal
+    tier: Tier, lim: SettlementLimits, account: AccountSnapshot, balance: Decimal, today: date, unit: Decimal
 ) -> list[Offer]:
     deadline = today + timedelta(days=lim.deadline_days)
     floor = max(lim.min_payment, unit)
@@ -202,7 +218,7 @@ def _settlements(
 
 
 def _personalised(
-    tier: str, lim: PersonalisedLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
+    tier: Tier, lim: PersonalisedLimits, account: AccountSnapshot, balance: Decimal, first_due: date, unit: Decimal
 ) -> list[Offer]:
     waived = in_context_fee_waiver(account.fees, account.late_fees, lim.max_fee_waiver, account.currency)
     principal = balance - waived.written_off
@@ -240,12 +256,12 @@ def offers_for(account: AccountSnapshot, policy: OfferPolicy, today: date) -> li
         first_due = add_months(today, 1)
         offers: list[Offer] = []
         if _open(tier.installment, balance):
-            offers += _installments(tier.name, tier.installment, account, balance, first_due, unit)
+            offers += _installments(tier, tier.installment, account, balance, first_due, unit)
         if _open(tier.relief, balance):
-            offers += _relief(tier.name, tier.relief, account, balance, first_due, unit)
+            offers += _relief(tier, tier.relief, account, balance, first_due, unit)
         if _open(tier.settlement, balance):
-            offers += _settlements(tier.name, tier.settlement, account, balance, today, unit)
+            offers += _settlements(tier, tier.settlement, account, balance, today, unit)
         if _open(tier.personalised, balance):
-            offers += _personalised(tier.name, tier.personalised, account, balance, first_due, unit)
+            offers += _personalised(tier, tier.personalised, account, balance, first_due, unit)
         offers.sort(key=lambda o: (_PLAN_ORDER[o.plan], len(o.quote.installments)))
         return offers

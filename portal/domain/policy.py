@@ -9,6 +9,9 @@ Shape and conventions (the policy admin screens and `validate_policy` rely on th
 * Each tier holds one limit set per plan type. A balance band (`min_balance` inclusive,
   `max_balance` inclusive or None) inside each limit set narrows eligibility for that
   plan type only, so a tier may, say, offer settlements only above 5,000.
+* Each tier also holds the missed-payment rules (grace days, when a plan ends) that
+  plans made in it are judged by; a document stored before they were policy reads
+  today's defaults (`MissedPaymentRules`).
 * Percentages are stored as Decimal FRACTIONS from 0 to 1 (0.3 = 30 %); rates are
   fractions too (0.006 = 0.6 % a month, 0.18 = 18 % a year).
 * `to_dict()` gives JSON-ready data (Decimals as strings, tiers by `min_dpd`, tenors
@@ -21,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from portal.domain.missed_payment import MissedPaymentRules
 from portal.domain.money import ZERO
 from portal.domain.policy_io import PolicyFormatError, dump, load
 from portal.domain.schedule import Pricing
@@ -28,6 +32,7 @@ from portal.domain.schedule import Pricing
 __all__ = [
     "DEFAULT_BLOCKING_FLAGS",
     "InstallmentLimits",
+    "MissedPaymentRules",
     "OfferPolicy",
     "PersonalisedLimits",
     "PolicyFormatError",
@@ -126,7 +131,8 @@ class PersonalisedLimits:
 
 @dataclass(frozen=True)
 class Tier:
-    """A delinquency bucket: a DPD range and the limits of each plan type in it."""
+    """A delinquency bucket: a DPD range, the limits of each plan type in it, and the
+    missed-payment rules its plans are made with."""
 
     name: str
     min_dpd: int
@@ -135,6 +141,7 @@ class Tier:
     relief: ReliefLimits = field(default_factory=ReliefLimits)
     settlement: SettlementLimits = field(default_factory=SettlementLimits)
     personalised: PersonalisedLimits = field(default_factory=PersonalisedLimits)
+    missed_payment: MissedPaymentRules = field(default_factory=MissedPaymentRules)
 
     def covers(self, days_past_due: int) -> bool:
         """True when `days_past_due` falls in this tier's range."""

@@ -19,6 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from portal.domain.missed_payment import (
+    MAX_BREAK_DAYS_LATE,
+    MAX_GRACE_DAYS,
+    MAX_MISSED_IN_A_ROW,
+    MissedPaymentRules,
+)
 from portal.domain.money import currency_places, is_known_currency
 from portal.domain.policy import (
     InstallmentLimits,
@@ -76,13 +82,14 @@ class _Checker:
     def add(self, path: str, code: str, **params: Param) -> None:
         self.problems.append(PolicyProblem(path, code, params))
 
-    def count(self, path: str, value: int, low: int, high: int | None = None) -> bool:
-        """Check a whole number; months above the 60-month cap get their own code."""
+    def count(self, path: str, value: int, low: int, high: int | None = None, *, months: bool = True) -> bool:
+        """Check a whole number; months above the 60-month cap get their own code
+        (``months=False`` for a count of something else that happens to stop at 60)."""
         if value < 0 and low >= 0:
             self.add(path, "negative", value=value)
         elif value < low:
             self.add(path, "out_of_range", value=value, min=low, max=high)
-        elif high == MAX_PLAN_MONTHS and value > high:
+        elif months and high == MAX_PLAN_MONTHS and value > high:
             self.add(path, "tenor_over_cap", value=value, max=high)
         elif high is not None and value > high:
             self.add(path, "out_of_range", value=value, min=low, max=high)
@@ -181,6 +188,15 @@ def _personalised(c: _Checker, p: str, lim: PersonalisedLimits) -> None:
     c.count(f"{p}.max_pause_months", lim.max_pause_months, 0, max(lim.max_tenor - 1, 0))
 
 
+def _missed_payment(c: _Checker, p: str, rules: MissedPaymentRules) -> None:
+    grace_ok = c.count(f"{p}.grace_days", rules.grace_days, 0, MAX_GRACE_DAYS, months=False)
+    c.count(f"{p}.break_missed_in_a_row", rules.break_missed_in_a_row, 1, MAX_MISSED_IN_A_ROW, months=False)
+    late_ok = c.count(f"{p}.break_days_late", rules.break_days_late, 1, MAX_BREAK_DAYS_LATE, months=False)
+    if grace_ok and late_ok:
+        # A plan cannot end for lateness while the payment is still inside its grace.
+        c.at_most(f"{p}.grace_days", rules.grace_days, "break_days_late", rules.break_days_late)
+
+
 def _coverage(c: _Checker, policy: OfferPolicy) -> None:
     # Walk the tiers by min_dpd; `expected` is the first DPD not yet covered (None once
     # an open-ended tier has covered everything).
@@ -231,6 +247,7 @@ def validate_policy(policy: OfferPolicy) -> list[PolicyProblem]:
             _settlement(c, f"{path}.settlement", tier.settlement)
         if tier.personalised.allowed:
             _personalised(c, f"{path}.personalised", tier.personalised)
+        _missed_payment(c, f"{path}.missed_payment", tier.missed_payment)
     _coverage(c, policy)
     c.count("cooldown_days", policy.cooldown_days, 0)
     c.count("link_expiry_hours", policy.link_expiry_hours, 1)

@@ -16,7 +16,7 @@ from portal.domain.budget import Budget, affordable_payment
 from portal.domain.money import minor_unit
 from portal.domain.offers import Offer
 from portal.domain.schedule import PlanType
-from portal.policies.service import load_policy, offers_for_account
+from portal.offers.adapter import offers_for_account
 
 FIRST_SHOWN = 3
 
@@ -61,7 +61,7 @@ def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferLi
     pushed: it is shown on its own when nothing else fits or when asked for.
     """
     version, offers = offers_for_account(account, account_today(account))
-    policy = load_policy(version)
+    policy = version.policy
     budget = budget_from_figures(figures)
     affordable = affordable_payment(budget, policy.affordability_share) if budget else None
     choices = [OfferChoice(o, None if affordable is None else o.quote.max_payment <= affordable) for o in offers]
@@ -92,7 +92,7 @@ def affordable_text(account: CardAccount) -> str | None:
     if budget is None:
         return None
     version, _offers = offers_for_account(account, account_today(account))
-    share = load_policy(version).affordability_share
+    share = version.policy.affordability_share
     amount = affordable_payment(budget, share).quantize(minor_unit(account.currency), ROUND_DOWN)
     return str(amount) if amount > 0 else None
 

@@ -41,11 +41,13 @@ from portal.links.models import PlanLink
 from portal.links.service import LinkError, mark_accepted, mark_offer_viewed
 from portal.links.views import link_for_session
 from portal.notifications import confirmations
+from portal.offers.adapter import snapshot
 from portal.plans import requests
 from portal.plans import service as plans
 from portal.plans.labels import decline_reason_text
 from portal.plans.models import Plan, PlanState
-from portal.policies.service import active_version, load_policy, snapshot
+from portal.policies.models import load_policy
+from portal.policies.service import active_version
 
 bp = Blueprint("journey", __name__, url_prefix="/plan")
 BUDGET = "budget_event"  # the session key of this session's budget (a case event id)

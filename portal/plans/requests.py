@@ -20,18 +20,19 @@ from datetime import date
 from decimal import Decimal
 
 from portal.accounts.models import CardAccount
-from portal.agreements.key_terms import RULES_KEY
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.cases.models import CaseEventKind
 from portal.cases.service import REASONS, add_event, latest_budget
 from portal.db_types import utcnow
+from portal.domain.missed_payment import TERMS_KEY
 from portal.domain.personalise import PersonaliseError, personalised_quote
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS, PersonalisedLimits
 from portal.domain.schedule import Quote, Waived
 from portal.domain.terms import fingerprint as offer_fingerprint
 from portal.extensions import db
 from portal.notifications import confirmations
+from portal.offers.adapter import offered_tier
 from portal.plans.models import DECLINE_REASONS, Plan, PlanInstallment, PlanState
 from portal.plans.service import (
     _RATE_PLACES,
@@ -44,8 +45,6 @@ from portal.plans.service import (
     find_offer,
     open_plan,
 )
-from portal.policies.models import PolicyVersion
-from portal.policies.service import load_policy
 
 
 def request_plan(
@@ -223,9 +222,7 @@ def _tell_cardholder(plan: Plan, account: CardAccount, actor: Actor) -> None:
 
 def personalised_limits(plan: Plan) -> PersonalisedLimits:
     """The personalised-plan limits of the plan's tier in the policy it was offered under."""
-    version = db.session.get(PolicyVersion, plan.policy_version_id)
-    assert version is not None
-    tier = next((t for t in load_policy(version).tiers if t.name == plan.tier), None)
+    tier = offered_tier(plan)
     if tier is None:
         raise PlanError("not_adjustable")
     return tier.personalised
@@ -259,7 +256,7 @@ def _requote(plan: Plan, decision: Decision) -> None:
         raise PlanError(error.code) from error
     _replace_schedule(plan, quote)
     # The missed-payment rules frozen when the request was made stay those the plan is judged by.
-    frozen = {key: value for key, value in (plan.terms or {}).items() if key == RULES_KEY}
+    frozen = {key: value for key, value in (plan.terms or {}).items() if key == TERMS_KEY}
     plan.terms = {**as_json(terms), **frozen, "pause_months": decision.pause_months}
     plan.fingerprint = offer_fingerprint(terms, quote)
     plan.pause_months = decision.pause_months

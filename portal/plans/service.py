@@ -25,21 +25,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import CardAccount
-from portal.agreements.key_terms import frozen_rules
 from portal.agreements.service import create_pending_agreement, produce_agreement
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import utcnow
+from portal.domain.missed_payment import to_terms
 from portal.domain.offers import Offer
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
 from portal.extensions import db
 from portal.notifications.confirmations import plan_accepted
+from portal.offers.adapter import PolicyInForce, offers_for_account
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, PlanState, Signature
-from portal.policies.models import PolicyVersion
-from portal.policies.service import offers_for_account
 from portal.unit_of_work import after_commit
 
 CONSENT_VERSION = "esign-2026-11"
@@ -101,7 +100,7 @@ def latest_decline(account_id: int) -> Plan | None:
     return plan if plan is not None and plan.state == PlanState.DECLINED else None
 
 
-def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[PolicyVersion, Offer]:
+def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[PolicyInForce, Offer]:
     version, offers = offers_for_account(account, today)
     for offer in offers:
         if offer.fingerprint == fingerprint:
@@ -124,8 +123,9 @@ def build_plan(
     account: CardAccount, version_id: int | None, offer: Offer, state: PlanState, locale: str, channel: str
 ) -> Plan:
     """The plan an offer makes, with its installments, not yet added to the session: the
-    agreement preview renders one, and acceptance saves one. The missed-payment rules
-    are frozen into its terms, so its pages and its PDF read the rules it was made with."""
+    agreement preview renders one, and acceptance saves one. The missed-payment rules of
+    the offer's policy tier are frozen into its terms, so its pages, its PDF and the
+    servicing run read the rules it was made with, whatever the policy says later."""
     quote = offer.quote
     plan = Plan(
         account_id=account.id,
@@ -133,7 +133,7 @@ def build_plan(
         plan_type=offer.plan.value,
         state=state,
         tier=offer.tier,
-        terms={**as_json(offer.terms), **frozen_rules()},
+        terms={**as_json(offer.terms), **to_terms(offer.missed_payment)},
         fingerprint=offer.fingerprint,
         currency=account.currency,
         balance_at_acceptance=account.balance,
@@ -160,7 +160,7 @@ def build_plan(
 
 
 def _plan_from_offer(
-    account: CardAccount, version: PolicyVersion, offer: Offer, state: PlanState, locale: str, channel: str
+    account: CardAccount, version: PolicyInForce, offer: Offer, state: PlanState, locale: str, channel: str
 ) -> Plan:
     plan = build_plan(account, version.id, offer, state, locale, channel)
     db.session.add(plan)

@@ -1,4 +1,6 @@
-"""``portal quote`` and ``portal offers``: the plan engine from the command line.
+"""``portal quote`` and ``portal policy``: the plan engine and policy versions from the command line.
+
+(``portal offers``, the offers of a stored account, is ``portal.offers.cli``.)
 
 Amounts and rates are read as text and parsed as ``Decimal`` here, so that a bad value
 gets the engine's own one-line message and exit status 2, never a traceback.
@@ -13,17 +15,13 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 import click
-from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import or_, select
+from flask.cli import AppGroup
 
-from portal.accounts.models import CardAccount
 from portal.db_types import utcnow
 from portal.domain.dates import add_months
-from portal.domain.offers import Offer
 from portal.domain.quote import QuoteError, quote, quote_to_json
 from portal.extensions import db
 from portal.inputs import MAX_DIGITS, MAX_PLACES, MAX_YEAR, MIN_YEAR, InputError, bounded_date, parse_decimal
-from portal.policies.service import NoActivePolicy, offers_for_account
 from portal.policies.workflow import activate_due_versions
 
 
@@ -120,60 +118,6 @@ def quote_command(**options: Any) -> None:
         )
     click.echo(f"total repaid {data['total_repaid']}, total cost {data['total_cost']}")
     click.echo(f"annualised rate (APR) {Decimal(str(data['apr'])):.4%}, effective {Decimal(str(data['ear'])):.4%}")
-
-
-def offer_as_json(offer: Offer) -> dict[str, Any]:
-    return {
-        "tier": offer.tier,
-        "plan": offer.plan.value,
-        "fingerprint": offer.fingerprint,
-        "needs_approval": offer.needs_approval,
-        "needs_hardship_reason": offer.needs_hardship_reason,
-        "agent_may_offer": offer.agent_may_offer,
-        "quote": quote_to_json(offer.quote),
-    }
-
-
-@click.command("offers")
-@with_appcontext
-@click.argument("account")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
-def offers_command(account: str, as_json: bool) -> None:
-    """List the offers for a stored ACCOUNT (reference or id) under the active policy."""
-    condition = CardAccount.reference == account
-    if account.isdigit():
-        condition = or_(condition, CardAccount.id == int(account))
-    found = db.session.execute(select(CardAccount).where(condition)).scalar_one_or_none()
-    if found is None:
-        fail(f"no account {account!r}")
-    today = utcnow().date()
-    try:
-        version, offers = offers_for_account(found, today)
-    except NoActivePolicy as error:
-        fail(str(error))
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "account": found.reference,
-                    "policy_version": version.number,
-                    "offers": [offer_as_json(o) for o in offers],
-                },
-                indent=2,
-            )
-        )
-        return
-    click.echo(
-        f"{found.reference}: {found.days_past_due} days past due, policy version {version.number}, {len(offers)} offers"
-    )
-    for offer in offers:
-        q = quote_to_json(offer.quote)
-        months = len(q["installments"])  # type: ignore[arg-type]
-        click.echo(
-            f"  {offer.tier:<4} {offer.plan.value:<13} {months:>2} payments  repay {q['total_repaid']:>12}"
-            f"  cost {q['total_cost']:>10}  APR {Decimal(str(q['apr'])):.2%}"
-            f"{'  needs approval' if offer.needs_approval else ''}"
-        )
 
 
 policy_cli = AppGroup("policy", help="Offer policy versions.")

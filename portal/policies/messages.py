@@ -69,6 +69,10 @@ FIELDS: dict[str | tuple[str, str], tuple[Any, str]] = {
     # personalised
     "max_tenor": (_l("Longest tenor (months, at most 60)"), "months"),
     "max_pause_months": (_l("Longest payment pause at the start (months; 0: none)"), "months"),
+    # missed payments (frozen into each plan made in the tier)
+    "grace_days": (_l("Days of grace after a due date"), "days"),
+    "break_missed_in_a_row": (_l("Plan ends after this many installments in a row are missed"), "count"),
+    "break_days_late": (_l("Plan ends when one installment is more than this many days late"), "days"),
 }
 
 PLAN_TYPES: dict[str, Any] = {
@@ -77,6 +81,9 @@ PLAN_TYPES: dict[str, Any] = {
     "settlement": _l("Settlement"),
     "personalised": _l("Personalised installment plan"),
 }
+
+# The parts of a tier, as headings: its plan types, then the missed-payment rules.
+SECTIONS: dict[str, Any] = {**PLAN_TYPES, "missed_payment": _l("If a payment is missed")}
 
 PRICING: dict[str, Any] = {
     "monthly_fee": _l("Monthly fee on the original amount"),

@@ -73,3 +73,10 @@ class PolicyVersion(Model):
 def load_policy(version: PolicyVersion) -> OfferPolicy:
     """The domain policy a stored version holds."""
     return OfferPolicy.from_dict(version.document)
+
+
+def current_document(version: PolicyVersion) -> dict[str, Any]:
+    """The version's document in today's shape: a field added to the policy since the
+    version was stored (the missed-payment rules) appears with the default it has always
+    meant, so the editor and the diffs compare like with like."""
+    return load_policy(version).to_dict()

@@ -1,26 +1,20 @@
-"""Reading the active policy and turning stored accounts into domain snapshots."""
+"""Reading the active policy, and installing the default one (the demo set-up).
+
+Turning stored accounts into the offer engine's input is ``portal.offers.adapter``."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.db_types import utcnow
-from portal.domain.account import AccountSnapshot
 from portal.domain.default_policy import default_policy
-from portal.domain.money import round_money
-from portal.domain.offers import Offer, offers_for
 from portal.domain.policy_validation import validate_policy
 from portal.extensions import db
-from portal.plans.models import OPEN_STATES, Plan, PlanState
-from portal.policies.models import PolicyState, PolicyVersion, load_policy
+from portal.policies.models import PolicyState, PolicyVersion
 from portal.policies.workflow import activate_due_versions
 
 
@@ -76,42 +70,3 @@ def ensure_default_policy(actor: Actor, currencies: tuple[str, ...] = DEMO_CURRE
         )
         created.append(version)
     return created
-
-
-def snapshot(account: CardAccount) -> AccountSnapshot:
-    """The account as the pure offer engine sees it."""
-
-    # Stored amounts carry four decimals; the engine works in the currency's minor unit.
-    def exact(amount: Decimal) -> Decimal:
-        return round_money(amount, account.currency)
-
-    return AccountSnapshot(
-        currency=account.currency,
-        principal=exact(account.principal),
-        interest=exact(account.interest),
-        fees=exact(account.fees),
-        late_fees=exact(account.late_fees),
-        overdue_amount=exact(account.overdue_amount),
-        minimum_due=exact(account.minimum_due),
-        days_past_due=account.days_past_due,
-        due_date=account.due_date,
-        flags=frozenset(account.flags or ()),
-        has_active_plan=_has_open_plan(account.id),
-        last_broken_plan_on=_last_broken_on(account),
-    )
-
-
-def _has_open_plan(account_id: int) -> bool:
-    query = select(Plan.id).where(Plan.account_id == account_id, Plan.state.in_(OPEN_STATES)).limit(1)
-    return db.session.execute(query).first() is not None
-
-
-def _last_broken_on(account: CardAccount) -> date | None:
-    query = select(func.max(Plan.ended_at)).where(Plan.account_id == account.id, Plan.state == PlanState.BROKEN)
-    broken_at = db.session.execute(query).scalar()
-    return broken_at.astimezone(ZoneInfo(account.time_zone)).date() if broken_at else None
-
-
-def offers_for_account(account: CardAccount, today: date) -> tuple[PolicyVersion, list[Offer]]:
-    version = active_version(account.currency)
-    return version, offers_for(snapshot(account), load_policy(version), today)

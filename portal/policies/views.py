@@ -22,6 +22,7 @@ from portal.audit.names import actor_names
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.inputs import InputError, parse_int
+from portal.offers.impact import compare, preview
 from portal.policies import workflow
 from portal.policies.diff import ABSENT
 from portal.policies.diff import diff as document_diff
@@ -37,11 +38,8 @@ from portal.policies.forms import (
     read_policy,
     show_problems,
 )
-from portal.policies.impact import compare, preview
-from portal.policies.messages import PLAN_TYPES as PLAN_LABELS
-from portal.policies.messages import STATES, error_message, field_info, show_value
-from portal.policies.models import PolicyState, PolicyVersion
-from portal.policies.service import load_policy
+from portal.policies.messages import SECTIONS, STATES, error_message, field_info, show_value
+from portal.policies.models import PolicyState, PolicyVersion, current_document, load_policy
 from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.models import Role
 
@@ -101,7 +99,7 @@ def _is_admin() -> bool:
 # Globals rather than context, so that imported macros see them too.
 _helpers: dict[str, Callable[..., Any]] = {
     "policy_state_label": lambda state: STATES.get(state, state),
-    "plan_type_label": PLAN_LABELS.get,
+    "plan_type_label": SECTIONS.get,
     "policy_field_info": field_info,
     "policy_value": show_value,
 }
@@ -153,7 +151,7 @@ def show(number: int) -> str:
         base=base,
         active=active,
         names=_names([version]),
-        rows=document_diff(version.document, version.document),
+        rows=document_diff(current_document(version), current_document(version)),
         me=_me(),
         can_write=_is_admin(),
         submit_form=SubmitForm(),
@@ -173,7 +171,8 @@ def edit(number: int) -> Any:
     if version.author != _me():
         raise workflow.PolicyError("not_author")
     if request.method == "GET":
-        form = editor_form(len(version.document["tiers"]), version.currency, data=document_data(version.document))
+        document = current_document(version)
+        form = editor_form(len(document["tiers"]), version.currency, data=document_data(document))
         return render_template("admin/policies/edit.html", version=version, form=form)
     try:
         count = parse_int(request.form.get("tier_count", ""), 0, MAX_TIERS)
@@ -244,7 +243,9 @@ def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: Reje
     proposed = preview(load_policy(version), now)
     current = preview(load_policy(active), now) if active is not None and active.id != version.id else None
     changes = (
-        [row for row in document_diff(active.document, version.document) if row.changed] if current and active else []
+        [row for row in document_diff(current_document(active), current_document(version)) if row.changed]
+        if current and active
+        else []
     )  # current implies active; mypy needs both
     return render_template(
         "admin/policies/review.html",
@@ -315,7 +316,7 @@ def diff() -> str:
     old = by_number.get(request.args.get("a", type=int) or 0)
     new = by_number.get(request.args.get("b", type=int) or 0)
     only_changes = request.args.get("changes") == "1"
-    rows = document_diff(old.document, new.document) if old and new else []
+    rows = document_diff(current_document(old), current_document(new)) if old and new else []
     shown = [r for r in rows if r.changed] if only_changes else rows
     return render_template(
         "admin/policies/diff.html",

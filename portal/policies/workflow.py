@@ -32,7 +32,7 @@ from portal.domain.policy import OfferPolicy
 from portal.domain.policy_validation import PolicyProblem, validate_policy
 from portal.extensions import db
 from portal.policies.diff import ABSENT, changed_paths
-from portal.policies.models import PolicyState, PolicyVersion, load_policy
+from portal.policies.models import PolicyState, PolicyVersion, current_document, load_policy
 
 
 class PolicyError(Exception):
@@ -104,7 +104,7 @@ def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> Po
     base = get_version(based_on) if based_on is not None else active_or_none(currency)
     if base is not None and base.currency != currency:
         raise PolicyError("currency_mismatch")
-    document = base.document if base is not None else replace(default_policy(), currency=currency).to_dict()
+    document = current_document(base) if base is not None else replace(default_policy(), currency=currency).to_dict()
     number = (db.session.execute(select(func.max(PolicyVersion.number))).scalar() or 0) + 1
     now = utcnow()
     version = PolicyVersion(
@@ -160,7 +160,7 @@ def save_draft(number: int, policy: OfferPolicy, actor: Actor) -> PolicyVersion:
     version = _own_draft(number, actor)
     _check(policy, version)
     document = policy.to_dict()
-    changes = changed_paths(version.document, document)
+    changes = changed_paths(current_document(version), document)
     if changes:
         version.document = document
         version.updated_at = utcnow()

@@ -33,9 +33,10 @@ def pg_app() -> Iterator[Flask]:
 
 
 def test_fifty_concurrent_acceptances_make_one_plan(pg_app):
+    from portal.offers.adapter import offers_for_account
     from portal.plans.models import Plan, Signature
     from portal.plans.service import Evidence, accept_offer
-    from portal.policies.service import ensure_default_policy, offers_for_account
+    from portal.policies.service import ensure_default_policy
 
     app = pg_app
     with app.app_context():

@@ -2,7 +2,7 @@
 
 The reference takes eligibility and tiers from the domain itself (``ineligibility``,
 ``tier_for``) and the per-plan-type conditions from the definitions in
-``portal.policies.impact``'s notes, computed with exact Decimals, account by account.
+``portal.offers.impact``'s notes, computed with exact Decimals, account by account.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal.accounts.models import CardAccount, Cardholder
+from portal.accounts.sql import has_any_flag
 from portal.audit.service import SYSTEM
 from portal.domain.account import AccountSnapshot
 from portal.domain.default_policy import default_policy
@@ -23,8 +24,8 @@ from portal.domain.money import minor_unit
 from portal.domain.offers import ineligibility
 from portal.domain.policy import OfferPolicy
 from portal.extensions import db
+from portal.offers.impact import PLAN_TYPES, Count, preview
 from portal.plans.models import OPEN_STATES, Plan
-from portal.policies.impact import PLAN_TYPES, Count, has_any_flag, preview
 from portal.policies.service import ensure_default_policy
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
@@ -251,7 +252,7 @@ def test_the_flag_test_matches_whole_flags_only(app):
             )
         db.session.commit()
         dialect = db.session.get_bind().dialect.name
-        query = select(CardAccount.reference).where(has_any_flag(CardAccount.flags, {"fraud", "dispute"}, dialect))
+        query = select(CardAccount.reference).where(has_any_flag({"fraud", "dispute"}, dialect))
         assert sorted(db.session.execute(query).scalars()) == ["F0", "F3"]
-        nothing = select(CardAccount.reference).where(has_any_flag(CardAccount.flags, set(), dialect))
+        nothing = select(CardAccount.reference).where(has_any_flag(set(), dialect))
         assert list(db.session.execute(nothing).scalars()) == []

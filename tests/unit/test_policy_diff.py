@@ -19,8 +19,9 @@ def test_flatten_names_every_leaf_by_tier_name():
     assert flat["tiers[M3].installment.tenors"] == [6, 12, 24, 36]
     assert flat["tiers[W/O].max_dpd"] is None
     assert flat["blocking_flags"] == ["deceased", "dispute", "fraud"]
-    # 5 tiers × (3 tier fields + 11 + 12 + 9 + 10 limits) + 7 policy fields
-    assert len(flat) == 5 * 45 + 7
+    assert flat["tiers[M2].missed_payment.grace_days"] == 10
+    # 5 tiers × (3 tier fields + 11 + 12 + 9 + 10 limits + 3 missed-payment rules) + 7 policy fields
+    assert len(flat) == 5 * 48 + 7
 
 
 def test_identical_documents_have_no_changes():

@@ -297,8 +297,8 @@ def pending_request(app, account_id, plan_type="personalised", proposed=None):
     from portal.audit.service import Actor
     from portal.cases.service import record_budget
     from portal.extensions import db
+    from portal.offers.adapter import offers_for_account
     from portal.plans.requests import request_plan
-    from portal.policies.service import offers_for_account
 
     with unit(app):
         acc = db.session.get(CardAccount, account_id)
@@ -375,7 +375,7 @@ def test_agents_cannot_decide(app, client, policy, query, frozen):
 
 def offers_by_authority(app, account_id):
     from portal.extensions import db
-    from portal.policies.service import offers_for_account
+    from portal.offers.adapter import offers_for_account
 
     with unit(app):
         _, offers = offers_for_account(db.session.get(CardAccount, account_id), date(2026, 11, 28))

@@ -13,8 +13,9 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from portal.agreements.key_terms import DEFAULT_RULES, payment_lines
+from portal.agreements.key_terms import payment_lines
 from portal.agreements.models import Agreement
+from portal.domain.missed_payment import DEFAULT_MISSED_PAYMENT_RULES, to_terms
 from portal.extensions import db
 from portal.plans.models import Plan
 from tests.conftest import csrf_token, make_account, need
@@ -76,7 +77,7 @@ def test_the_signing_page_and_the_signed_pdf_state_the_same_terms(app, client, a
     assert signed.status_code == 302
     with app.app_context():
         plan = db.session.execute(select(Plan)).scalar_one()
-        assert plan.terms["missed_payment"] == DEFAULT_RULES._asdict()  # frozen into the plan
+        assert plan.terms["missed_payment"] == to_terms(DEFAULT_MISSED_PAYMENT_RULES)["missed_payment"]  # frozen
         pdf = db.session.execute(select(Agreement.pdf).where(Agreement.plan_id == plan.id)).scalar_one()
     path = tmp_path / "agreement.pdf"
     path.write_bytes(pdf)
@@ -177,3 +178,73 @@ def test_equal_payments_are_each_month(english):
 def test_chinese_has_no_stray_spaces_around_amounts(app):
     with app.test_request_context(), force_locale("zh_Hans"):
         assert payment_lines([D("50.00")] * 2 + [D("60.00")] * 2, "CNY")[0][1] == "每月¥50.00"
+
+
+def approve_rules(app, tier: str, **rules: int) -> None:
+    """Change a tier's missed-payment rules through the maker-checker workflow."""
+    from dataclasses import replace
+
+    from portal.audit.service import Actor
+    from portal.policies import workflow
+    from portal.policies.models import load_policy
+
+    maker, checker = Actor("staff", "1"), Actor("staff", "2")
+    with app.app_context():
+        draft = workflow.create_draft(maker, "CNY")
+        policy = load_policy(draft)
+        tiers = tuple(
+            replace(t, missed_payment=replace(t.missed_payment, **rules)) if t.name == tier else t for t in policy.tiers
+        )
+        workflow.save_draft(draft.number, replace(policy, tiers=tiers), maker)
+        version = workflow.submit(draft.number, maker, "missed-payment rules")
+        workflow.approve(version.number, checker, workflow.review_digest(version))
+        db.session.commit()
+
+
+def test_a_plan_keeps_the_rules_of_its_policy_after_the_policy_changes(app, client, auth, policy, tmp_path):
+    need(shutil.which("pdftotext") is not None, "pdftotext (apt-get install poppler-utils)")
+    make_account(app, dpd=35)  # tier M2
+    approve_rules(app, "M2", grace_days=12, break_missed_in_a_row=3, break_days_late=40)
+    auth.sign_in()
+    fingerprint = first_direct_offer(client)
+    page = client.get(f"/plan/offers/{fingerprint}/accept")
+    shown = term_list(page.get_data(as_text=True))
+    assert any("12 days of grace" in term for term in shown)  # the policy's rules, not the old constants
+    assert any("3 installments in a row" in term and "more than 40 days late" in term for term in shown)
+    signed = client.post(
+        f"/plan/offers/{fingerprint}/accept",
+        data={"csrf_token": csrf_token(page.data), "full_name": "Li Na", "consent": "y"},
+    )
+    assert signed.status_code == 302
+    with app.app_context():
+        plan = db.session.execute(select(Plan)).scalar_one()
+        assert plan.terms["missed_payment"] == {"grace_days": 12, "break_missed_in_a_row": 3, "break_days_late": 40}
+        plan_id = plan.id
+
+    approve_rules(app, "M2", grace_days=5, break_missed_in_a_row=1, break_days_late=20)
+
+    preview = client.get(f"/plan/{plan_id}/agreement-preview").get_data(as_text=True)
+    assert "12 days of grace" in preview and "more than 40 days late" in preview
+    assert "5 days of grace" not in preview
+    with app.app_context():
+        pdf = db.session.execute(select(Agreement.pdf).where(Agreement.plan_id == plan_id)).scalar_one()
+        plan = db.session.get(Plan, plan_id)
+        assert plan.terms["missed_payment"]["grace_days"] == 12
+    path = tmp_path / "agreement.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert flat("12 days of grace") in flat(text) and flat("5 days of grace") not in flat(text)
+
+
+def test_an_offer_states_the_rules_of_the_policy_in_force(app, client, auth, policy):
+    make_account(app, dpd=35)
+    approve_rules(app, "M2", grace_days=1, break_missed_in_a_row=1, break_days_late=20)
+    auth.sign_in()
+    shown = term_list(client.get(f"/plan/offers/{first_direct_offer(client)}/accept").get_data(as_text=True))
+    assert any("you have 1 day of grace" in term for term in shown)
+    assert any(
+        term == "The plan ends if an installment is not paid, or if one installment is more than 20 days late."
+        for term in shown
+    )

@@ -140,7 +140,8 @@ def test_issue_refuses_what_it_must(app, frozen):
 
 def test_an_agent_may_preselect_only_offers_within_agent_authority(app, frozen):
     from portal.audit.service import SYSTEM
-    from portal.policies.service import ensure_default_policy, offers_for_account
+    from portal.offers.adapter import offers_for_account
+    from portal.policies.service import ensure_default_policy
 
     account_id = make_account(app, dpd=70, principal="30000.00")
     with unit(app):
@@ -190,8 +191,9 @@ def test_open_then_sign_in_verifies_the_link(app, client, auth, query, frozen):
 def test_a_preselected_offer_is_shown_accepted_and_the_link_used_up(app, client, auth, query, frozen):
     from portal.accounts.models import CardAccount
     from portal.audit.service import SYSTEM
+    from portal.offers.adapter import offers_for_account
     from portal.plans.models import Plan
-    from portal.policies.service import ensure_default_policy, offers_for_account
+    from portal.policies.service import ensure_default_policy
     from tests.conftest import csrf_token
 
     account_id = make_account(app, dpd=35)

@@ -45,7 +45,7 @@ def offers_needing_approval(app, account_id, plan_type=None):
     from portal.accounts.models import CardAccount
     from portal.extensions import db
     from portal.journey.service import account_today
-    from portal.policies.service import offers_for_account
+    from portal.offers.adapter import offers_for_account
 
     with app.app_context():
         account = db.session.get(CardAccount, account_id)

@@ -398,6 +398,21 @@ BAD_LIMITS = [
         "Must be from 0 to 59 (you entered 60).",
         "pause as long as the plan",
     ),
+    ("tiers-1-missed_payment-grace_days", "61", "Must be from 0 to 60 (you entered 61).", "grace too long"),
+    ("tiers-1-missed_payment-grace_days", "-1", "Must not be negative (you entered -1).", "grace negative"),
+    (
+        "tiers-2-missed_payment-break_missed_in_a_row",
+        "0",
+        "Must be from 1 to 12 (you entered 0).",
+        "plan broken before any miss",
+    ),
+    ("tiers-0-missed_payment-break_days_late", "400", "Must be from 1 to 365 (you entered 400).", "days late too long"),
+    (
+        "tiers-0-missed_payment-grace_days",
+        "31",
+        "Must not be more than “Plan ends when one installment is more than this many days late” (30).",
+        "grace beyond the days late that end a plan",
+    ),
     ("tiers-1-name", "M1", "M1 appears more than once.", "duplicate"),
     ("cooldown_days", "ninety", "Enter a whole number, e.g. 12.", "not a number"),
     ("tiers-0-installment-max_monthly_fee_rate", "abc", "Enter a number, e.g. 0.05 or 100.00.", "not a number"),
@@ -415,6 +430,72 @@ def test_each_bad_limit_is_explained_next_to_its_field(app, maker, query, name, 
     assert f'aria-describedby="{name}-hint {name}-error"' in html or f'aria-describedby="{name}-error"' in html
     assert f'href="#{name}"' in html  # and in the summary at the top, linking to it
     assert query.one(select(PolicyVersion.document).where(PolicyVersion.number == number)) == before
+
+
+def test_a_bad_missed_payment_rule_is_explained_in_the_admins_language(app, maker):
+    number = new_draft(maker)
+    url = f"/admin/policies/{number}/edit"
+    fields = {**page_form(maker, url), "tiers-1-missed_payment-grace_days": "61"}
+    response = maker.post(url, data=fields, headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 422
+    assert "必须在 0 到 60 之间（您输入的是 61）。" in field_error(
+        response.get_data(as_text=True), "tiers-1-missed_payment-grace_days"
+    )
+
+
+def test_missed_payment_rules_are_edited_saved_and_shown_like_any_limit(app, maker, query):
+    number = new_draft(maker)
+    fields = page_form(maker, f"/admin/policies/{number}/edit")
+    for tier in range(5):  # today's rules are every tier's default
+        assert fields[f"tiers-{tier}-missed_payment-grace_days"] == "10"
+        assert fields[f"tiers-{tier}-missed_payment-break_missed_in_a_row"] == "2"
+        assert fields[f"tiers-{tier}-missed_payment-break_days_late"] == "30"
+    changes = {"tiers-1-missed_payment-grace_days": "14", "tiers-1-missed_payment-break_missed_in_a_row": "3"}
+    assert edit(maker, number, **changes).status_code == 302
+    document = query.one(select(PolicyVersion.document).where(PolicyVersion.number == number))
+    assert document["tiers"][1]["missed_payment"] == {
+        "grace_days": 14,
+        "break_missed_in_a_row": 3,
+        "break_days_late": 30,
+    }
+    assert document["tiers"][0]["missed_payment"]["grace_days"] == 10
+    saved = query(select(AuditEvent).where(AuditEvent.action == "policy.draft_saved"))
+    assert saved[0].after == {
+        "tiers[M2].missed_payment.grace_days": 14,
+        "tiers[M2].missed_payment.break_missed_in_a_row": 3,
+    }
+    # The form reads back what was saved.
+    again = page_form(maker, f"/admin/policies/{number}/edit")
+    assert again["tiers-1-missed_payment-grace_days"] == "14"
+    assert again["tiers-1-missed_payment-break_missed_in_a_row"] == "3"
+    html = maker.get(f"/admin/policies/diff?a=1&b={number}&changes=1").get_data(as_text=True)
+    rows = re.findall(r'<tr class="changed">(.*?)</tr>', html, re.S)
+    assert len(rows) == 2
+    assert "Days of grace after a due date" in rows[0] and ">10</td>" in rows[0] and ">14</td>" in rows[0]
+    assert "If a payment is missed" in rows[0]
+
+
+def test_a_version_stored_before_the_missed_payment_rules_reads_todays_defaults(app, maker, query):
+    def strip(session: Any) -> None:  # as version 1 was stored before the rules were policy
+        version = session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
+        version.document = {
+            **version.document,
+            "tiers": [{k: v for k, v in t.items() if k != "missed_payment"} for t in version.document["tiers"]],
+        }
+
+    query.run(strip)
+    with app.app_context():
+        from portal.policies.models import load_policy
+
+        version = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
+        assert "missed_payment" not in version.document["tiers"][0]
+        assert all(t.missed_payment.grace_days == 10 for t in load_policy(version).tiers)
+    number = new_draft(maker)  # based on version 1
+    assert page_form(maker, f"/admin/policies/{number}/edit")["tiers-0-missed_payment-break_days_late"] == "30"
+    # The old version and its copy do not differ: a missing rule is the default, not a change.
+    html = maker.get(f"/admin/policies/diff?a=1&b={number}").get_data(as_text=True)
+    assert "0 limits differ between version 1 and version 2" in html
+    assert maker.get("/admin/policies/1").status_code == 200
 
 
 def test_a_gap_after_the_last_tier_is_shown_on_its_upper_end(app, maker):

@@ -16,8 +16,8 @@ from portal.audit.service import SYSTEM, Actor, verify_chain
 from portal.domain.policy import OfferPolicy
 from portal.extensions import db
 from portal.policies import workflow
-from portal.policies.models import PolicyVersion
-from portal.policies.service import active_version, ensure_default_policy, load_policy
+from portal.policies.models import PolicyVersion, load_policy
+from portal.policies.service import active_version, ensure_default_policy
 from portal.unit_of_work import unit_of_work
 
 MAKER = Actor("staff", "1")

@@ -27,17 +27,15 @@ than local calendar dates, and the per-account rounding above is not modelled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, exists, false, func, literal, select, true, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB, array
-from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
-from sqlalchemy.types import Text
+from sqlalchemy import Integer, and_, case, false, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
 
+from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount
 from portal.db_types import Money
 from portal.domain.money import minor_unit
@@ -45,7 +43,7 @@ from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanState
 
-__all__ = ["PLAN_TYPES", "Impact", "TierImpact", "has_any_flag", "preview"]
+__all__ = ["PLAN_TYPES", "Impact", "TierImpact", "preview"]
 
 PLAN_TYPES = ("installment", "relief", "settlement", "personalised")
 ZERO = Decimal(0)
@@ -83,17 +81,6 @@ class Impact:
 
     def tier(self, name: str) -> TierImpact | None:
         return next((t for t in self.tiers if t.name == name), None)
-
-
-def has_any_flag(flags: SQLColumnExpression[Any], names: Iterable[str], dialect: str) -> ColumnElement[bool]:
-    """True where the JSON list ``flags`` holds any of ``names`` (the one dialect switch)."""
-    wanted = sorted(names)
-    if not wanted:
-        return false()
-    if dialect == "postgresql":
-        return cast(flags, JSONB).has_any(array(wanted, type_=Text))  # ?| on the JSON array
-    each = func.json_each(flags).table_valued("value")
-    return exists(select(1).select_from(each).where(each.c.value.in_(wanted)))
 
 
 def _ratio(fraction: Decimal) -> tuple[int, int]:
@@ -152,17 +139,16 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
         .group_by(Plan.account_id)
         .subquery()
     )
-    # Typed as Money so that sums come back as Decimal, unscaled once, on every database.
-    balance = type_coerce(a.principal + a.interest + a.fees + a.late_fees, Money())
+    balance = account_sql.balance(a)
     accounts = (
         select(
-            a.days_past_due.label("dpd"),
+            a.days_past_due.label("days_past_due"),
             balance.label("balance"),
-            type_coerce(a.fees + a.late_fees, Money()).label("fees"),
+            account_sql.waivable_fees(a).label("fees"),
             and_(
                 a.days_past_due >= 1,
                 balance > _amount(ZERO),
-                ~has_any_flag(a.flags, policy.blocking_flags, dialect),
+                ~account_sql.has_any_flag(policy.blocking_flags, dialect, a),
                 func.coalesce(plans.c.open, 0) == 0,
                 func.coalesce(plans.c.cooling, 0) == 0,
             ).label("eligible"),
@@ -175,12 +161,12 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
     )
     # OFFSET 0 keeps each level a separate step (PostgreSQL would otherwise inline it and
     # recompute the balance sum at every reference); the levels each compute once per row.
-    dpd, amount, fees = accounts.c.dpd, accounts.c.balance, accounts.c.fees
-    ranges = [and_(dpd >= t.min_dpd, true() if t.max_dpd is None else dpd <= t.max_dpd) for t in policy.tiers]
+    amount, fees = accounts.c.balance, accounts.c.fees
+    ranges = [account_sql.in_tier(t, accounts.c) for t in policy.tiers]
     columns: list[Any] = [
-        case((~accounts.c.eligible, _INELIGIBLE), *[(r, i) for i, r in enumerate(ranges)], else_=_NO_TIER).label(
-            "tier"
-        ),
+        case(
+            (~accounts.c.eligible, _INELIGIBLE), else_=account_sql.tier_index(policy.tiers, accounts.c, _NO_TIER)
+        ).label("tier"),
         amount,
     ]
     for plan in PLAN_TYPES:
