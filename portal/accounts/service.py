@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from portal.accounts.models import CardAccount, Payment
+from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
 from portal.extensions import db
+from portal.payments.models import Direction, Payment, PaymentStatus
 from portal.plans.models import Plan, PlanInstallment
 
 
@@ -45,7 +46,17 @@ def balance_lines(account: CardAccount) -> list[BalanceLine]:
 
 
 def recent_payments(account_id: int, limit: int = 5) -> list[Payment]:
-    query = select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(limit)
+    # Money in that still counts: a reversed payment or a refund is not a repayment.
+    query = (
+        select(Payment)
+        .where(
+            Payment.account_id == account_id,
+            Payment.status == PaymentStatus.POSTED,
+            Payment.direction == Direction.CREDIT,
+        )
+        .order_by(Payment.paid_at.desc())
+        .limit(limit)
+    )
     return list(db.session.execute(query).scalars())
 
 

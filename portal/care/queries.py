@@ -15,11 +15,12 @@ from flask import current_app
 from sqlalchemy import SQLColumnExpression, String, and_, cast, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from portal.accounts.models import CardAccount, Cardholder, Payment
+from portal.accounts.models import CardAccount, Cardholder
 from portal.cases.models import CaseEvent, Promise
 from portal.domain.budget import Budget
 from portal.extensions import db
 from portal.links.models import PlanLink
+from portal.payments.models import Direction, Payment, PaymentStatus
 from portal.plans.models import Plan
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.service import NoActivePolicy, active_version, load_policy
@@ -293,7 +294,14 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
     )
     payments = list(
         db.session.execute(
-            select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(200)
+            select(Payment)
+            .where(
+                Payment.account_id == account_id,
+                Payment.status == PaymentStatus.POSTED,
+                Payment.direction == Direction.CREDIT,
+            )
+            .order_by(Payment.paid_at.desc())
+            .limit(200)
         ).scalars()
     )
     plans = list(
