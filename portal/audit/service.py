@@ -22,12 +22,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Table, select, text, update
 
 from portal.audit.models import CHAIN_KEYED, CHAIN_PLAIN, AuditEvent, AuditHead
+from portal.bulk import bulk_insert
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 
@@ -269,22 +271,22 @@ def record_many(
     key = audit_key()
     rows: list[dict[str, Any]] = []
     for action, obj, after in events:
-        event = AuditEvent(
-            occurred_at=when,
-            actor_type=actor.type,
-            actor_id=actor.id,
-            action=action,
-            object_type=obj[0],
-            object_id=str(obj[1]),
-            before=None,
-            after=after,
-            ip=actor.ip,
-            prev_hash=previous,
-            chain_version=CHAIN_KEYED,
-        )
-        event.hash = previous = event_hash(event, key)
-        rows.append({c.key: getattr(event, c.key) for c in _COLUMNS if c.key != "id"})
-    db.session.execute(insert(AuditEvent), rows)
+        row: dict[str, Any] = {
+            "occurred_at": when,
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+            "action": action,
+            "object_type": obj[0],
+            "object_id": str(obj[1]),
+            "before": None,
+            "after": after,
+            "ip": actor.ip,
+            "prev_hash": previous,
+            "chain_version": CHAIN_KEYED,
+        }
+        row["hash"] = previous = event_hash(SimpleNamespace(**row), key)
+        rows.append(row)
+    bulk_insert(cast(Table, AuditEvent.__table__), rows)  # COPY on PostgreSQL
     if start == GENESIS:  # the chain's very first event creates the sealed head
         _seal(db.session.execute(select(AuditEvent).where(AuditEvent.hash == rows[0]["hash"])).scalar_one())
     _seal(db.session.execute(select(AuditEvent).where(AuditEvent.hash == previous)).scalar_one())

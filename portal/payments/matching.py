@@ -21,6 +21,7 @@ from sqlalchemy import select
 from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
 from portal.agreements.reference import PREFIX, BadReferenceError, parse_reference
+from portal.bulk import among
 from portal.extensions import db
 from portal.payments.entries import StatementEntry
 from portal.payments.models import MatchBasis
@@ -30,6 +31,8 @@ _MAX_ACCOUNT_REFERENCE = 20  # card_accounts.reference
 _EDGE = ".,;:!?()[]{}<>\"'/#*|"
 _SEPARATORS = str.maketrans("", "", " -_.\u00a0\u3000")
 _REFERENCE_LENGTH = len(PREFIX) + 9
+# Every ASCII character that is not a letter or digit becomes a space (non-ASCII is "?" first).
+_NOT_ALNUM = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 @dataclass(frozen=True)
@@ -42,19 +45,10 @@ def candidates(entry: StatementEntry) -> Candidates:
     """The tokens of ``entry``'s remittance information that could be a reference."""
     texts = [entry.remittance, *entry.creditor_references]
     text = unicodedata.normalize("NFKC", " ".join(texts)).upper()
-    words: set[str] = set()
-    for word in text.split():
-        stripped = word.strip(_EDGE)
-        if 0 < len(stripped) <= _MAX_ACCOUNT_REFERENCE:
-            words.add(stripped)
-        run = ""
-        for ch in stripped + " ":  # alphanumeric runs: "REF:DEMO0001," gives DEMO0001
-            if ch.isascii() and ch.isalnum():
-                run += ch
-                continue
-            if 0 < len(run) <= _MAX_ACCOUNT_REFERENCE:
-                words.add(run)
-            run = ""
+    words = {w for w in (word.strip(_EDGE) for word in text.split()) if 0 < len(w) <= _MAX_ACCOUNT_REFERENCE}
+    # Alphanumeric runs too: "REF:DEMO0001," and "还款DEMO0001" both give DEMO0001.
+    runs = text.encode("ascii", "replace").decode("ascii").translate(_NOT_ALNUM).split()
+    words.update(run for run in runs if len(run) <= _MAX_ACCOUNT_REFERENCE)
     agreements: set[str] = set()
     compact = text.translate(_SEPARATORS)
     start = compact.find(PREFIX)
@@ -92,7 +86,7 @@ class Directory:
         for part in _slices(sorted(words), slice_size):
             rows = db.session.execute(
                 select(CardAccount.reference, CardAccount.id, CardAccount.currency).where(
-                    CardAccount.reference.in_(part)
+                    among(CardAccount.reference, part)
                 )
             )
             for reference, account_id, currency in rows:
@@ -102,14 +96,14 @@ class Directory:
             rows = db.session.execute(
                 select(Agreement.reference, Plan.id, Plan.account_id, Plan.currency)
                 .join(Plan, Plan.id == Agreement.plan_id)
-                .where(Agreement.reference.in_(part))
+                .where(among(Agreement.reference, part))
             )
             for reference, plan_id, account_id, currency in rows:
                 directory.agreements[reference] = (plan_id, account_id, currency)
         account_ids = sorted(directory.currencies)
         for ids in _slices(account_ids, slice_size):
             rows = db.session.execute(
-                select(Plan.account_id, Plan.id).where(Plan.account_id.in_(ids), Plan.state == "active")
+                select(Plan.account_id, Plan.id).where(among(Plan.account_id, ids), Plan.state == "active")
             )
             directory.active_plans.update({account_id: plan_id for account_id, plan_id in rows})
         return directory

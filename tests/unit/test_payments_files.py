@@ -149,6 +149,7 @@ def test_references_are_found_in_free_text_in_any_case_and_spacing() -> None:
     found = candidates(next(iter(_entries(f"Nov. repayment, ref:demo0001; plan {spaced}"))))
     assert "DEMO0001" in found.words
     assert found.agreements == {AGREEMENT}
+    assert "DEMO0002" in candidates(next(iter(_entries("还款DEMO0002，谢谢")))).words  # no space needed
 
 
 def test_a_mistyped_agreement_reference_is_not_a_candidate() -> None:
