@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
 from portal.extensions import db
-from portal.payments.models import Direction, Payment, PaymentStatus
+from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanInstallment
 
 
@@ -46,13 +46,11 @@ def balance_lines(account: CardAccount) -> list[BalanceLine]:
 
 
 def recent_payments(account_id: int, limit: int = 5) -> list[Payment]:
-    # Money in that still counts: a reversed payment or a refund is not a repayment.
     query = (
         select(Payment)
         .where(
             Payment.account_id == account_id,
-            Payment.status == PaymentStatus.POSTED,
-            Payment.direction == Direction.CREDIT,
+            counts_as_repayment(),
         )
         .order_by(Payment.paid_at.desc())
         .limit(limit)

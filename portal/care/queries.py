@@ -20,7 +20,7 @@ from portal.cases.models import CaseEvent, Promise
 from portal.domain.budget import Budget
 from portal.extensions import db
 from portal.links.models import PlanLink
-from portal.payments.models import Direction, Payment, PaymentStatus
+from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.service import NoActivePolicy, active_version, load_policy
@@ -297,8 +297,7 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
             select(Payment)
             .where(
                 Payment.account_id == account_id,
-                Payment.status == PaymentStatus.POSTED,
-                Payment.direction == Direction.CREDIT,
+                counts_as_repayment(),
             )
             .order_by(Payment.paid_at.desc())
             .limit(200)

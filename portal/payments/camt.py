@@ -224,6 +224,9 @@ def _direction(code: str | None) -> Direction:
 
 
 def _date(text: str, where: str) -> date:
+    # xs:date may carry a zone ("2026-11-30+08:00"); the day is what was booked.
+    if len(text) > 10 and text[10] in "Z+-":
+        text = text[:10]
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -1,15 +1,18 @@
 """``flask --app wsgi portal payments import FILE [--format …] [--json]``.
 
-The file is read twice: once to check all of it (schema, amounts, dates), writing
-nothing, then again to post it in chunks, one commit per chunk. A file that fails the
-check exits with status 2 and a message saying where; nothing of it is written.
+The file is read once, streaming, and checked whole (schema, amounts, dates) before
+anything is written; its entries wait in a temporary spool (``spool.py``), then are
+posted in chunks, one commit per chunk. A file that fails the check exits with status 2
+and a message saying where; nothing of it is written.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 import click
 from flask.cli import AppGroup
@@ -20,7 +23,8 @@ from portal.payments import camt
 from portal.payments.csv_layout import CsvReader
 from portal.payments.entries import InvalidStatement, StatementEntry
 from portal.payments.models import PaymentSource
-from portal.payments.service import ImportCounts, chunks, post_entries
+from portal.payments.service import ImportCounts, post_entries
+from portal.payments.spool import spool, unspool
 
 FORMATS = ("camt053", "camt054", "csv")
 CHUNK = 2000  # entries per commit: a crash loses at most one chunk, which re-import then posts
@@ -35,15 +39,15 @@ def reader(path: Path, fmt: str, *, validate: bool) -> Iterable[StatementEntry]:
     return camt.CamtReader(path, fmt, validate=validate)
 
 
-def check_file(path: Path, fmt: str | None) -> str:
-    """Read all of ``path`` without writing; return its format. Raises InvalidStatement."""
+def check_file(path: Path, fmt: str | None, out: IO[bytes]) -> tuple[str, int]:
+    """Read and check all of ``path``, spooling its entries to ``out``; write nothing to the
+    database. Returns the format and how many entries were not booked. Raises InvalidStatement."""
     found = camt.sniff(path)
     if fmt and fmt != found:
         raise InvalidStatement(f"--format {fmt} was given, but the file is {found}")
-    fmt = found
-    for _entry in reader(path, fmt, validate=True):
-        pass
-    return fmt
+    entries = reader(path, found, validate=True)
+    spool(entries, out, CHUNK)
+    return found, getattr(entries, "skipped", 0)
 
 
 @payments_cli.command("import")
@@ -52,17 +56,16 @@ def check_file(path: Path, fmt: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of counts.")
 def import_command(file: Path, fmt: str | None, as_json: bool) -> None:
     """Import a camt.053 / camt.054 / CSV file of payments; importing it again posts nothing."""
-    try:
-        fmt = check_file(file, fmt)
-    except InvalidStatement as error:
-        click.echo(f"{file.name}: refused, nothing imported: {error}", err=True)
-        raise SystemExit(2) from None
     counts = ImportCounts()
-    entries = reader(file, fmt, validate=False)
-    for chunk in chunks(entries, CHUNK):
-        counts.add(post_entries(chunk, PaymentSource(fmt), SYSTEM))
-        db.session.commit()  # one commit per chunk, here and nowhere else
-    counts.skipped = getattr(entries, "skipped", 0)
+    with tempfile.TemporaryFile() as held:
+        try:
+            fmt, counts.skipped = check_file(file, fmt, held)
+        except InvalidStatement as error:
+            click.echo(f"{file.name}: refused, nothing imported: {error}", err=True)
+            raise SystemExit(2) from None
+        for chunk in unspool(held):
+            counts.add(post_entries(chunk, PaymentSource(fmt), SYSTEM))
+            db.session.commit()  # one commit per chunk, here and nowhere else
     if as_json:
         click.echo(json.dumps(counts.contract()))
         return

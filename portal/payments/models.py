@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import Money, UTCDateTime, utcnow
@@ -97,3 +97,13 @@ class Payment(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     account: Mapped[CardAccount | None] = relationship(back_populates="payments")
+
+
+def counts_as_repayment() -> ColumnElement[bool]:
+    """The SQL form of "money in that still counts": posted, a credit, not a reversal.
+    Pages, the case file and plan allocation all use this one definition."""
+    return and_(
+        Payment.status == PaymentStatus.POSTED,
+        Payment.direction == Direction.CREDIT,
+        Payment.reverses_id.is_(None),
+    )

@@ -22,14 +22,21 @@ from typing import Any, cast
 
 from sqlalchemy import Table, or_, select, update
 
-from portal.audit.service import Actor, record_many
+from portal.audit.service import Actor, lock_chain, record_many
 from portal.bulk import among, bulk_insert
 from portal.db_types import utcnow
 from portal.domain.allocation import Due, allocate
 from portal.extensions import db
 from portal.payments.entries import StatementEntry
 from portal.payments.matching import Directory, candidates
-from portal.payments.models import Direction, MatchBasis, Payment, PaymentSource, PaymentStatus
+from portal.payments.models import (
+    Direction,
+    MatchBasis,
+    Payment,
+    PaymentSource,
+    PaymentStatus,
+    counts_as_repayment,
+)
 from portal.plans.models import PlanInstallment
 
 
@@ -70,6 +77,9 @@ class ImportCounts:
 
 def post_entries(entries: Sequence[StatementEntry], source: PaymentSource, actor: Actor) -> ImportCounts:
     """Record one chunk of entries: new ones posted or left unmatched, known ones skipped."""
+    # The audit chain's lock first (as lock_chain asks): it also makes two imports of the
+    # same file take turns, so the second sees the first's rows as duplicates.
+    lock_chain()
     counts = ImportCounts()
     keys = [e.key for e in entries]
     known = set(db.session.execute(select(Payment.import_key).where(among(Payment.import_key, keys))).scalars())
@@ -282,9 +292,7 @@ def reallocate_plans(plan_ids: Iterable[int]) -> None:
         select(Payment.plan_id, Payment.amount)
         .where(
             among(Payment.plan_id, ids),
-            Payment.status == PaymentStatus.POSTED,
-            Payment.direction == Direction.CREDIT,
-            Payment.reverses_id.is_(None),
+            counts_as_repayment(),
         )
         .order_by(Payment.plan_id, Payment.value_date, Payment.booking_date, Payment.id)
     )
@@ -298,15 +306,3 @@ def reallocate_plans(plan_ids: Iterable[int]) -> None:
                 changes.append({"id": installment_id, "paid": result.paid[due.number]})
     if changes:
         db.session.execute(update(PlanInstallment), changes)  # ORM bulk UPDATE by primary key
-
-
-def chunks(entries: Iterable[StatementEntry], size: int) -> Iterable[list[StatementEntry]]:
-    """``entries`` in lists of ``size`` (the unit of one commit)."""
-    chunk: list[StatementEntry] = []
-    for entry in entries:
-        chunk.append(entry)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

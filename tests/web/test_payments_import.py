@@ -229,3 +229,26 @@ def test_the_demo_statement_is_schema_valid_and_posts_to_the_demo_accounts(app, 
     data = counts(app, path)
     assert data["posted"] == 12 and data["unmatched"] == 1  # one per demo account, one quoting nothing
     assert counts(app, path)["duplicates"] == 13
+
+
+def test_the_account_page_shows_an_imported_payment_until_it_is_reversed(app, client, auth, tmp_path):
+    make_account(app, reference="DEMO0001")
+    counts(app, camt_file(tmp_path, [entry("1", "321.09", end_to_end_id="E1", remittance="DEMO0001")], "a.xml"))
+    auth.sign_in()
+    assert "321.09" in client.get("/account").get_data(as_text=True)
+    returned = entry("2", "321.09", credit=False, reversal=True, end_to_end_id="E1")
+    counts(app, camt_file(tmp_path, [returned], "b.xml", statement="STMT-2"))
+    page = client.get("/account").get_data(as_text=True)
+    assert "321.09" not in page and "We have no payments from you" in page
+
+
+def test_a_bad_entry_late_in_a_file_of_many_chunks_writes_nothing(app, tmp_path, monkeypatch):
+    monkeypatch.setattr("portal.payments.cli.CHUNK", 1)  # every entry its own chunk and commit
+    make_account(app, reference="DEMO0001")
+    good = [entry(str(n), "1.00", remittance="DEMO0001") for n in range(1, 4)]
+    path = camt_file(tmp_path, [*good, entry("4", "1.001", remittance="DEMO0001")])  # finer than CNY allows
+    result = run(app, path)
+    assert result.exit_code == 2 and "more decimals than CNY allows" in result.output
+    assert payments(app) == []
+    path = camt_file(tmp_path, good, "good.xml")
+    assert counts(app, path) == {"entries": 3, "posted": 3, "duplicates": 0, "unmatched": 0}
