@@ -81,7 +81,10 @@ def upgrade():
         batch_op.create_unique_constraint(batch_op.f('uq_payments_import_key'), ['import_key'])
         batch_op.create_unique_constraint(batch_op.f('uq_payments_reverses_id'), ['reverses_id'])
         batch_op.create_index(batch_op.f('ix_payments_plan_id'), ['plan_id'], unique=False)
-        batch_op.create_index('ix_payments_status', ['status'], unique=False)
+        batch_op.create_index(
+            'ix_payments_unmatched', ['created_at'], unique=False,
+            sqlite_where=sa.text("status = 'unmatched'"), postgresql_where=sa.text("status = 'unmatched'"),
+        )
         batch_op.create_index('ix_payments_end_to_end_id', ['end_to_end_id'], unique=False)
         for name, condition in CHECKS.items():
             batch_op.create_check_constraint(batch_op.f(f'ck_payments_{name}'), condition)
@@ -94,7 +97,7 @@ def downgrade():
         for name in reversed(list(CHECKS)):
             batch_op.drop_constraint(batch_op.f(f'ck_payments_{name}'), type_='check')
         batch_op.drop_index('ix_payments_end_to_end_id')
-        batch_op.drop_index('ix_payments_status')
+        batch_op.drop_index('ix_payments_unmatched')
         batch_op.drop_index(batch_op.f('ix_payments_plan_id'))
         batch_op.drop_constraint(batch_op.f('uq_payments_reverses_id'), type_='unique')
         batch_op.drop_constraint(batch_op.f('uq_payments_import_key'), type_='unique')
