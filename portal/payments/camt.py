@@ -1,9 +1,9 @@
 """ISO 20022 camt.053.001.08 (statement) and camt.054.001.08 (notification) files.
 
 Read with lxml, streaming (``iterparse``: each entry is dropped once read), against the
-official schemas in ``schemas/``. The parser never resolves entities, never loads a DTD
-and never touches the network; a document that declares a DTD at all is refused, since
-no ISO 20022 message has one.
+official schemas in ``schemas/``. The parser never reads an external entity (XXE),
+never loads a DTD and never touches the network; a document that declares a DTD at all
+is refused, since no ISO 20022 message has one.
 
 Only booked entries (status ``BOOK``) are read: a pending one will be reported again
 when booked. An entry with several transactions (a batch) gives one

@@ -32,11 +32,11 @@ CHUNK = 2000  # entries per commit: a crash loses at most one chunk, which re-im
 payments_cli = AppGroup("payments", help="Payments from the core banking system.")
 
 
-def reader(path: Path, fmt: str, *, validate: bool) -> Iterable[StatementEntry]:
-    """The entries of ``path`` read as ``fmt`` (raises InvalidStatement while iterating)."""
+def reader(path: Path, fmt: str) -> Iterable[StatementEntry]:
+    """The entries of ``path`` read as ``fmt``, checked (raises InvalidStatement while iterating)."""
     if fmt == "csv":
         return CsvReader(path)
-    return camt.CamtReader(path, fmt, validate=validate)
+    return camt.CamtReader(path, fmt, validate=True)
 
 
 def check_file(path: Path, fmt: str | None, out: IO[bytes]) -> tuple[str, int]:
@@ -45,7 +45,7 @@ def check_file(path: Path, fmt: str | None, out: IO[bytes]) -> tuple[str, int]:
     found = camt.sniff(path)
     if fmt and fmt != found:
         raise InvalidStatement(f"--format {fmt} was given, but the file is {found}")
-    entries = reader(path, found, validate=True)
+    entries = reader(path, found)
     spool(entries, out, CHUNK)
     return found, getattr(entries, "skipped", 0)
 

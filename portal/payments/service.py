@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table, or_, select, update
@@ -40,7 +41,7 @@ from portal.payments.models import (
 from portal.plans.models import PlanInstallment
 
 
-class PaymentAction:
+class PaymentAction(StrEnum):
     """Audit actions of this package (``audit_events.action``)."""
 
     POSTED = "payment.posted"  # matched to an account on arrival
@@ -83,8 +84,7 @@ def post_entries(entries: Sequence[StatementEntry], source: PaymentSource, actor
     counts = ImportCounts()
     keys = [e.key for e in entries]
     known = set(db.session.execute(select(Payment.import_key).where(among(Payment.import_key, keys))).scalars())
-    fresh: list[StatementEntry] = []
-    key_of: dict[int, str] = {}  # computed once per entry: it is a digest
+    fresh: list[tuple[StatementEntry, str]] = []  # with its key: a digest, computed once
     for entry, key in zip(entries, keys, strict=True):
         credit = entry.direction == Direction.CREDIT
         counts.entries += credit
@@ -93,23 +93,22 @@ def post_entries(entries: Sequence[StatementEntry], source: PaymentSource, actor
             counts.duplicates += credit
             continue
         known.add(key)  # the same entry twice in one file is one payment
-        fresh.append(entry)
-        key_of[id(entry)] = key
-    plain = [e for e in fresh if not e.reversal]
-    found = [candidates(e) for e in plain]
+        fresh.append((entry, key))
+    plain = [(e, key) for e, key in fresh if not e.reversal]
+    found = [candidates(e) for e, _key in plain]
     directory = Directory.load(found)
     now = utcnow()
     rows: list[dict[str, Any]] = []
-    for entry, names in zip(plain, found, strict=True):
+    for (entry, key), names in zip(plain, found, strict=True):
         match = directory.match(names, entry.currency)
         status = PaymentStatus.POSTED if match.account_id else PaymentStatus.UNMATCHED
         if entry.direction == Direction.CREDIT:
             counts.posted += status == PaymentStatus.POSTED
             counts.unmatched += status == PaymentStatus.UNMATCHED
-        rows.append(_row(entry, key_of[id(entry)], source, now, status, match.account_id, match.plan_id, match.basis))
+        rows.append(_row(entry, key, source, now, status, match.account_id, match.plan_id, match.basis))
     _insert(rows, actor)
     plans = {row["plan_id"] for row in rows if row["plan_id"] is not None}
-    plans |= _reverse([e for e in fresh if e.reversal], source, now, actor, counts)
+    plans |= _reverse([e for e, _key in fresh if e.reversal], source, now, actor, counts)
     reallocate_plans(plans)
     db.session.flush()
     return counts
