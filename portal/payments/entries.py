@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -42,7 +41,8 @@ class StatementEntry:
     def key(self) -> str:
         """The digest that makes importing an entry twice impossible (``payments.import_key``)."""
         tail = self.end_to_end_id if self.end_to_end_id else f"#{self.transaction}"
-        canonical = json.dumps([self.statement_id, self.entry_reference, tail], separators=(",", ":"))
+        # NUL separates the parts unambiguously: XML cannot carry it and CSV input refuses it.
+        canonical = "\x00".join((self.statement_id, self.entry_reference, tail))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     @property
