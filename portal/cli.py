@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
+from datetime import datetime
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from portal.agreements.cli import agreements_cli, keys_command
 from portal.audit.cli import audit_cli
-from portal.demo import DEMO_CARDHOLDERS, load_demo
+from portal.demo import DEMO_CARDHOLDERS, load_demo, write_demo_statement
 from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
 from portal.offers.cli import offers_command
+from portal.payments.cli import payments_cli
 from portal.policies.cli import policy_cli, quote_command
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
@@ -27,6 +30,7 @@ portal_cli.add_command(deliver_command)
 portal_cli.add_command(agreements_cli)
 portal_cli.add_command(keys_command)
 portal_cli.add_command(staff_cli)
+portal_cli.add_command(payments_cli)
 
 
 @portal_cli.command("outbox")
@@ -50,10 +54,14 @@ def outbox_command(as_json: bool, limit: int) -> None:
         click.echo(f"    {m['body']}")
 
 
-@portal_cli.command("demo")
+@portal_cli.group("demo", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the demo sign-in details as JSON.")
-def demo_command(as_json: bool) -> None:
+@click.pass_context
+@with_appcontext  # a group's own callback is not wrapped as its commands are
+def demo_command(ctx: click.Context, as_json: bool) -> None:
     """Load demo cardholders (idempotent) and print how to sign in."""
+    if ctx.invoked_subcommand is not None:
+        return
     with unit_of_work():  # the whole demo set in one commit
         created = load_demo()
     details = [
@@ -78,6 +86,15 @@ def demo_command(as_json: bool) -> None:
         )
     click.echo("The sign-in code goes to the outbox: `flask --app wsgi portal outbox` or /dev/outbox.")
     _echo_demo_staff()
+
+
+@demo_command.command("statement")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="The statement's day.")
+def demo_statement_command(day: datetime) -> None:
+    """Write a camt.053 statement with repayments for the demo accounts to stdout."""
+    sys.stdout.flush()
+    write_demo_statement(sys.stdout.buffer, day.date())
+    sys.stdout.buffer.flush()
 
 
 def _echo_demo_staff() -> None:

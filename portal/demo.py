@@ -9,14 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import IO
 
 from flask import current_app
+from sqlalchemy import select
 
-from portal.accounts.models import CardAccount, Cardholder, Payment
+from portal.accounts.models import CardAccount, Cardholder
+from portal.agreements.models import Agreement
 from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, record
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.payments.models import Payment
+from portal.payments.statement import EntrySpec, StatementSpec, write_camt
+from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.policies.service import ensure_default_policy
 from portal.security import card_hash
 from portal.staff.service import ensure_demo_staff
@@ -136,7 +142,9 @@ def load_demo(today: date | None = None) -> int:
                 Payment(
                     account=account,
                     paid_at=paid + timedelta(hours=3),
+                    booking_date=paid.date(),
                     amount=(demo.principal * D("0.05")).quantize(D("0.01")),
+                    currency=demo.currency,
                     method="bank_transfer",
                 )
             )
@@ -148,3 +156,58 @@ def load_demo(today: date | None = None) -> int:
         ensure_demo_staff(SYSTEM, current_app.config["SECRET_KEY"])
     db.session.flush()
     return created
+
+
+def write_demo_statement(out: IO[bytes], day: date) -> int:
+    """Write a camt.053 for ``day`` with one repayment per demo account; return the entries.
+
+    An account on a plan pays its next installment quoting the agreement reference (as a
+    structured creditor reference); the others pay their minimum due quoting the account
+    reference; one payment quotes nothing and waits for review. Writing the same day
+    twice gives the same statement, so importing it twice posts it once.
+    """
+    stamp = day.strftime("%Y%m%d")
+    accounts = db.session.execute(
+        select(CardAccount).where(CardAccount.reference.like("DEMO%")).order_by(CardAccount.reference)
+    ).scalars()
+    by_currency: dict[str, list[EntrySpec]] = {}
+    for account in accounts:
+        entries = by_currency.setdefault(account.currency, [])
+        number = f"{len(entries) + 1:04d}"
+        e2e = f"E2E-{stamp}-{account.reference}"
+        plan_payment = _next_plan_payment(account.id)
+        if plan_payment is not None:
+            reference, amount = plan_payment
+            entries.append(
+                EntrySpec(number, amount, account.currency, day, end_to_end_id=e2e, creditor_reference=reference)
+            )
+        elif account.minimum_due > 0:
+            text = f"Card repayment {account.reference}"
+            entries.append(
+                EntrySpec(number, account.minimum_due, account.currency, day, end_to_end_id=e2e, remittance=text)
+            )
+    if "CNY" in by_currency:
+        cny = by_currency["CNY"]
+        cny.append(EntrySpec(f"{len(cny) + 1:04d}", D("100.00"), "CNY", day, remittance="Thank you"))
+    statements = [
+        StatementSpec(f"DEMO-{currency}-{stamp}", f"REPAYMENTS-{currency}", currency, entries, opening_date=day)
+        for currency, entries in sorted(by_currency.items())
+    ]
+    created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=22)
+    write_camt(out, "camt053", f"DEMO-{stamp}", created, statements)
+    return sum(len(entries) for entries in by_currency.values())
+
+
+def _next_plan_payment(account_id: int) -> tuple[str, Decimal] | None:
+    """The agreement reference and what is left of the next installment of the account's active plan."""
+    row = db.session.execute(
+        select(Agreement.reference, PlanInstallment.total, PlanInstallment.paid)
+        .join(Plan, Plan.id == Agreement.plan_id)
+        .join(PlanInstallment, PlanInstallment.plan_id == Plan.id)
+        .where(
+            Plan.account_id == account_id, Plan.state == PlanState.ACTIVE, PlanInstallment.paid < PlanInstallment.total
+        )
+        .order_by(PlanInstallment.due_date, PlanInstallment.number)
+        .limit(1)
+    ).first()
+    return (row[0], row[1] - row[2]) if row else None

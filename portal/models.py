@@ -1,12 +1,13 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
-from portal.accounts.models import CardAccount, Cardholder, Payment
+from portal.accounts.models import CardAccount, Cardholder
 from portal.agreements.models import Agreement  # noqa: F401
 from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode, WebSession
 from portal.cases.models import CaseEvent, Promise
 from portal.links.models import PlanLink
 from portal.notifications.models import OutboxMessage
+from portal.payments.models import Payment
 from portal.plans.models import Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
 from portal.staff.models import EnrolmentToken, StaffSignInThrottle, StaffUser

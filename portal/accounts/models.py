@@ -1,9 +1,10 @@
-"""Cardholders, their card accounts and the payments on them."""
+"""Cardholders and their card accounts (the payments on them live in ``portal.payments``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.db_types import Money, UTCDateTime, utcnow
 from portal.extensions import Model
 from portal.security import birth_date_hash
+
+if TYPE_CHECKING:
+    from portal.payments.models import Payment
 
 
 class Cardholder(Model):
@@ -90,16 +94,3 @@ class CardAccount(Model):
     @property
     def balance(self) -> Decimal:
         return self.principal + self.interest + self.fees + self.late_fees
-
-
-class Payment(Model):
-    __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("card_accounts.id"), index=True)
-    paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    amount: Mapped[Decimal] = mapped_column(Money())
-    method: Mapped[str] = mapped_column(String(32))
-
-    account: Mapped[CardAccount] = relationship(back_populates="payments")

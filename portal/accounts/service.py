@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from portal.accounts.models import CardAccount, Payment
+from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
 from portal.extensions import db
+from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanInstallment
 
 
@@ -45,7 +46,15 @@ def balance_lines(account: CardAccount) -> list[BalanceLine]:
 
 
 def recent_payments(account_id: int, limit: int = 5) -> list[Payment]:
-    query = select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(limit)
+    query = (
+        select(Payment)
+        .where(
+            Payment.account_id == account_id,
+            counts_as_repayment(),
+        )
+        .order_by(Payment.paid_at.desc())
+        .limit(limit)
+    )
     return list(db.session.execute(query).scalars())
 
 

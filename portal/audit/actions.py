@@ -73,6 +73,11 @@ class Action:
         DELIVERED = "message.delivered"
         UNDELIVERED = "message.undelivered"
 
+    class Payment(AuditAction):
+        POSTED = "payment.posted"  # matched to an account on arrival
+        UNMATCHED = "payment.unmatched"  # recorded; waits for care staff
+        REVERSED = "payment.reversed"  # a reversal un-posted it
+
     class Plan(AuditAction):
         ACCEPTED = "plan.accepted"
         REQUESTED = "plan.requested"

@@ -16,7 +16,7 @@ from sqlalchemy import SQLColumnExpression, and_, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
-from portal.accounts.models import CardAccount, Cardholder, Payment
+from portal.accounts.models import CardAccount, Cardholder
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
 from portal.cases.models import CaseEvent, CaseEventKind, Promise
@@ -24,6 +24,7 @@ from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 from portal.links.models import PlanLink
+from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanState
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.models import load_policy
@@ -277,7 +278,13 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
     )
     payments = list(
         db.session.execute(
-            select(Payment).where(Payment.account_id == account_id).order_by(Payment.paid_at.desc()).limit(200)
+            select(Payment)
+            .where(
+                Payment.account_id == account_id,
+                counts_as_repayment(),
+            )
+            .order_by(Payment.paid_at.desc())
+            .limit(200)
         ).scalars()
     )
     plans = list(

@@ -60,8 +60,8 @@ def fingerprints(html: str) -> list[str]:
 def _pending_personalised(app: Any, account_id: int) -> int:
     from portal.accounts.models import CardAccount
     from portal.cases.service import record_budget
-    from portal.plans.requests import request_plan
     from portal.offers.adapter import offers_for_account
+    from portal.plans.requests import request_plan
     from portal.unit_of_work import unit_of_work
 
     with app.app_context(), unit_of_work():
