@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.extensions import db
+from portal.unit_of_work import mark_written
 
 
 def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
@@ -34,6 +35,7 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
     is_json = [isinstance(column.type, JSON) for column in columns]
     preparer = connection.dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(name) for name in names)
+    mark_written()  # COPY goes round the ORM: the unit of work must still commit it
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f"COPY {preparer.format_table(table)} ({quoted}) FROM STDIN") as copy:

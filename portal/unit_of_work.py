@@ -69,6 +69,12 @@ def _ended(session: Session, *_args: Any) -> None:
     session.info.pop(_KEEP, None)
 
 
+def mark_written() -> None:
+    """Tell the unit of work that this transaction wrote, where no ORM event can see it
+    (a COPY through the driver's own cursor)."""
+    db.session().info[_WROTE] = True
+
+
 def wrote(session: Session | None = None) -> bool:
     """Whether the current transaction has written anything."""
     return bool((session or db.session()).info.get(_WROTE))
