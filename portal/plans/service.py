@@ -33,7 +33,7 @@ from portal.domain.policy_io import dump
 from portal.extensions import db
 from portal.notifications.confirmations import plan_accepted
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, Signature
-from portal.policies.models import PolicyVersion
+from portal.policies.cache import ActiveVersion
 from portal.policies.service import offers_for_account
 
 CONSENT_VERSION = "esign-2026-11"
@@ -95,7 +95,7 @@ def latest_decline(account_id: int) -> Plan | None:
     return plan if plan is not None and plan.state == "declined" else None
 
 
-def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[PolicyVersion, Offer]:
+def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[ActiveVersion, Offer]:
     version, offers = offers_for_account(account, today)
     for offer in offers:
         if offer.fingerprint == fingerprint:
@@ -154,7 +154,7 @@ def build_plan(
 
 
 def _plan_from_offer(
-    account: CardAccount, version: PolicyVersion, offer: Offer, state: str, locale: str, channel: str
+    account: CardAccount, version: ActiveVersion, offer: Offer, state: str, locale: str, channel: str
 ) -> Plan:
     plan = build_plan(account, version.id, offer, state, locale, channel)
     db.session.add(plan)

@@ -1,4 +1,5 @@
-"""Versions of the offer policy. The document is the domain ``OfferPolicy`` as JSON.
+"""Versions of the offer policy. The document is the domain ``OfferPolicy`` as JSON
+(read it with ``portal.policies.cache.load_policy``).
 
 There is one line of versions per currency (the limits are amounts in that currency).
 """
@@ -12,7 +13,6 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
-from portal.domain.policy import OfferPolicy
 from portal.extensions import Model
 
 STATES = ("draft", "pending", "active", "scheduled", "retired", "rejected")
@@ -34,7 +34,7 @@ class PolicyVersion(Model):
         ),
         # Maker-checker, also at the database: nobody approves their own draft.
         CheckConstraint("approver IS NULL OR approver <> author OR author = 'system'", name="maker_is_not_checker"),
-        # Every read of the active policy first looks for due scheduled versions.
+        # The look-up of due scheduled versions (and of the next one, for the cache).
         Index("ix_policy_versions_state_effective", "state", "effective_from"),
     )
 
@@ -59,8 +59,3 @@ class PolicyVersion(Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # approved or rejected
     decision_comment: Mapped[str | None] = mapped_column(Text)
-
-
-def load_policy(version: PolicyVersion) -> OfferPolicy:
-    """The domain policy a stored version holds."""
-    return OfferPolicy.from_dict(version.document)

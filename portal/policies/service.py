@@ -19,7 +19,9 @@ from portal.domain.offers import Offer, offers_for
 from portal.domain.policy_validation import validate_policy
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan
-from portal.policies.models import PolicyVersion, load_policy
+from portal.policies.cache import ActiveVersion, policy_cache
+from portal.policies.cache import load_policy as load_policy  # re-exported for the features that read policies
+from portal.policies.models import PolicyVersion
 from portal.policies.workflow import activate_due_versions
 
 
@@ -27,15 +29,19 @@ class NoActivePolicy(LookupError):
     """No policy version is active: nothing may be offered until one is approved."""
 
 
-def active_version(currency: str) -> PolicyVersion:
-    """The active policy version for accounts in ``currency``.
+def active_version(currency: str) -> ActiveVersion:
+    """The active policy version for accounts in ``currency``, with its parsed policy.
 
-    Scheduled versions whose time has come are activated first, in this transaction, so
-    a change takes effect at its date without anyone acting (see policies.workflow).
+    Read from this worker's cache (portal.policies.cache): no query unless the cache is
+    unknown or older than ``POLICY_CACHE_SECONDS``. When a scheduled version's time has
+    come and no request has activated it yet, it is activated here, in this transaction,
+    so a change takes effect at its date without anyone acting (see policies.scheduling).
     """
-    activate_due_versions(utcnow())
-    query = select(PolicyVersion).where(PolicyVersion.state == "active", PolicyVersion.currency == currency)
-    found = db.session.execute(query).scalar_one_or_none()
+    now = utcnow()
+    cache = policy_cache()
+    if cache.activation_due(now):
+        activate_due_versions(now)
+    found = cache.active(currency)
     if found is None:
         raise NoActivePolicy(f"no active offer policy for {currency}")
     return found
@@ -111,6 +117,6 @@ def _last_broken_on(account: CardAccount) -> date | None:
     return broken_at.astimezone(ZoneInfo(account.time_zone)).date() if broken_at else None
 
 
-def offers_for_account(account: CardAccount, today: date) -> tuple[PolicyVersion, list[Offer]]:
+def offers_for_account(account: CardAccount, today: date) -> tuple[ActiveVersion, list[Offer]]:
     version = active_version(account.currency)
-    return version, offers_for(snapshot(account), load_policy(version), today)
+    return version, offers_for(snapshot(account), version.policy, today)
