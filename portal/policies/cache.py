@@ -24,6 +24,7 @@ activate, and the next reader refreshes.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +69,7 @@ class PolicyCache:
     ttl: float
     _known: _Known | None = None
     _parsed: dict[int, tuple[dict[str, Any], OfferPolicy]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- parsed policies ---------------------------------------------------------------
 
@@ -77,10 +79,11 @@ class PolicyCache:
         if entry is not None and entry[0] == document:
             return entry[1]
         policy = OfferPolicy.from_dict(document)
-        if len(self._parsed) >= PARSED_LIMIT:
-            self._parsed.pop(next(iter(self._parsed)))
-        # A copy: a caller changing the row's dict in place must not change what we compare with.
-        self._parsed[version_id] = (copy.deepcopy(document), policy)
+        with self._lock:  # the development server runs requests in threads
+            if len(self._parsed) >= PARSED_LIMIT:
+                self._parsed.pop(next(iter(self._parsed)))
+            # A copy: a caller changing the row's dict in place must not change what we compare with.
+            self._parsed[version_id] = (copy.deepcopy(document), policy)
         return policy
 
     # --- what is active, and when the next version takes effect -------------------------
@@ -111,7 +114,8 @@ class PolicyCache:
     def clear(self) -> None:
         """Forget everything, parsed policies included (tests that empty the tables)."""
         self._known = None
-        self._parsed.clear()
+        with self._lock:
+            self._parsed.clear()
 
     def _current(self) -> _Known:
         known = self._known
