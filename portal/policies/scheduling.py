@@ -39,5 +39,6 @@ def init_app(app: Flask) -> None:
             return
         if activate_due_versions(now):
             db.session.commit()
-        else:
+        else:  # another worker or the scheduler was first: learn the next time afresh
             db.session.rollback()  # end the read-only look-up's transaction
+            policy_cache.forget()

@@ -39,8 +39,8 @@ def active_version(currency: str) -> ActiveVersion:
     """
     now = utcnow()
     cache = policy_cache()
-    if cache.activation_due(now):
-        activate_due_versions(now)
+    if cache.activation_due(now) and not activate_due_versions(now):
+        cache.forget()  # someone else activated it: learn the next time afresh
     found = cache.active(currency)
     if found is None:
         raise NoActivePolicy(f"no active offer policy for {currency}")

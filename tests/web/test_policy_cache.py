@@ -118,6 +118,29 @@ def test_a_version_approved_by_another_worker_is_seen_within_the_cache_lifetime(
             db.engine.dispose()
 
 
+def test_a_worker_beaten_to_an_activation_goes_back_to_memory(app, database_url, frozen):
+    default_cny_policy(app)
+    with app.app_context():
+        approve_new_version(NOW + timedelta(hours=1))
+    client = app.test_client()
+    client.get("/learn")  # this worker learns the next activation time
+    frozen.set(NOW + timedelta(hours=1))
+    scheduler = make_app(database_url)  # the scheduler (its own process) activates first
+    try:
+        result = scheduler.test_cli_runner().invoke(args=["portal", "policy", "activate-due"])
+        assert "activated CNY policy version 2" in result.output
+    finally:
+        with scheduler.app_context():
+            db.engine.dispose()
+    with policy_queries(app) as late:
+        client.get("/learn")  # finds nothing due, so it forgets what it knew
+        client.get("/learn")  # reads the versions again
+    with policy_queries(app) as after:
+        client.get("/learn")
+    assert late and after == []
+    assert states(app) == {1: "retired", 2: "active"}
+
+
 def test_this_workers_own_approval_is_seen_at_once(app):
     default_cny_policy(app)
     with app.app_context():
