@@ -13,8 +13,9 @@ Two caches per app (one per database), both in process memory:
   the database when unknown and again after ``POLICY_CACHE_SECONDS`` (5 by default), so
   a version approved or activated by another worker or node is seen within that time.
   This process forgets it at once when it changes a version itself: every flush that
-  writes a ``PolicyVersion`` marks the transaction, reads in that transaction see its
-  own changes straight from the session, and its commit or rollback drops what is known.
+  writes a ``PolicyVersion`` marks the transaction, reads in that transaction (or with a
+  changed version not yet flushed) see its own changes straight from the session, and its
+  commit or rollback drops what is known.
 
 So an ordinary request reads no policy table: only when ``now >= next_activation`` does a
 request (portal.policies.scheduling) or the scheduler (``portal policy activate-due``)
@@ -121,7 +122,8 @@ class PolicyCache:
         known = self._known
         if known is None or time.monotonic() - known.read_at >= self.ttl:
             known = self._read()
-            self._known = known
+            if not _changed_here():  # the read's autoflush may have written a version: not for others
+                self._known = known
         return known
 
     def _read(self) -> _Known:
@@ -156,7 +158,12 @@ def load_policy(version: PolicyVersion | ActiveVersion) -> OfferPolicy:
 
 
 def _changed_here() -> bool:
-    return bool(db.session.info.get(_CHANGED))
+    """Whether this transaction wrote a version, or holds one changed and not yet flushed."""
+    session = db.session
+    if session.info.get(_CHANGED):
+        return True
+    pending = (*session.new, *session.dirty, *session.deleted)
+    return any(isinstance(o, PolicyVersion) for o in pending)
 
 
 def init_app(app: Flask) -> None:

@@ -24,7 +24,7 @@ from portal.extensions import db
 from portal.policies import workflow
 from portal.policies.cache import PolicyCache
 from portal.policies.models import PolicyVersion
-from portal.policies.service import active_version, ensure_default_policy, load_policy
+from portal.policies.service import NoActivePolicy, active_version, ensure_default_policy, load_policy
 from tests.conftest import make_account, make_app
 
 MAKER = Actor("staff", "1")
@@ -139,6 +139,21 @@ def test_a_worker_beaten_to_an_activation_goes_back_to_memory(app, database_url,
         client.get("/learn")
     assert late and after == []
     assert states(app) == {1: "retired", 2: "active"}
+
+
+def test_an_uncommitted_change_is_seen_only_by_its_own_transaction(app):
+    default_cny_policy(app)
+    with app.app_context():
+        assert active_version("CNY").number == 1  # this worker knows version 1
+        stored = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
+        stored.state = "retired"  # not flushed yet
+        with pytest.raises(NoActivePolicy):
+            active_version("CNY")
+        with app.app_context():  # another request of this worker, before that transaction ends
+            assert active_version("CNY").number == 1
+        db.session.rollback()
+    with app.app_context():
+        assert active_version("CNY").number == 1
 
 
 def test_this_workers_own_approval_is_seen_at_once(app):
