@@ -322,6 +322,12 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "PAYMENT_ACCOUNT_NAME": env.get("PORTAL_PAYMENT_ACCOUNT_NAME", "Example Bank Card Repayments"),
         "PAYMENT_ACCOUNT_NUMBER": env.get("PORTAL_PAYMENT_ACCOUNT_NUMBER", "6222 0000 0000 0000 888"),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # How long a worker trusts what it knows about the active policy versions before it
+        # asks the database again: a version approved on another worker or node is seen
+        # within this many seconds (portal.policies.cache).
+        "POLICY_CACHE_SECONDS": _positive_int(
+            "PORTAL_POLICY_CACHE_SECONDS", env.get("PORTAL_POLICY_CACHE_SECONDS") or "5"
+        ),
         "SIGNING_P12": signing_p12,
         "SIGNING_P12_PASSWORD": env.get("PORTAL_SIGNING_P12_PASSWORD", ""),
         "TSA_URL": env.get("PORTAL_TSA_URL", "").strip(),

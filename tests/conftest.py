@@ -106,6 +106,7 @@ def app(_schema_app: Flask) -> Iterator[Flask]:
     with app.app_context(), db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+    app.extensions["policy_cache"].clear()  # the versions it knows are gone, and their ids will be reused
     clock.freeze(None)
 
 

@@ -27,7 +27,7 @@ from portal.links.models import PlanLink
 from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanState
 from portal.plans.requests import paused_by, personalised_limits
-from portal.policies.models import load_policy
+from portal.policies.cache import load_policy
 from portal.policies.service import NoActivePolicy, active_version
 from portal.security import birth_date_hash
 

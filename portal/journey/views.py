@@ -46,7 +46,7 @@ from portal.plans import requests
 from portal.plans import service as plans
 from portal.plans.labels import decline_reason_text
 from portal.plans.models import Plan, PlanState
-from portal.policies.models import load_policy
+from portal.policies.cache import load_policy
 from portal.policies.service import active_version
 
 bp = Blueprint("journey", __name__, url_prefix="/plan")

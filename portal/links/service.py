@@ -39,7 +39,7 @@ from portal.notifications.rules import BLOCK
 from portal.notifications.secrets import forget_link_secrets
 from portal.notifications.service import check_contact, queue_collection_message, recipient_for
 from portal.offers.adapter import offers_for_account
-from portal.policies.models import load_policy
+from portal.policies.cache import load_policy
 from portal.policies.service import NoActivePolicy, active_version
 from portal.staff.authority import offer_allowed
 from portal.staff.models import Role

@@ -7,7 +7,6 @@ was offered under, so that ``portal.plans`` needs nothing from ``portal.policies
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -18,22 +17,14 @@ from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
 from portal.domain.money import round_money
 from portal.domain.offers import Offer, offers_for
-from portal.domain.policy import OfferPolicy, Tier
+from portal.domain.policy import Tier
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanState
-from portal.policies.models import PolicyVersion, load_policy
+from portal.policies.cache import ActiveVersion, load_policy
+from portal.policies.models import PolicyVersion
 from portal.policies.service import active_version
 
-__all__ = ["PolicyInForce", "offered_tier", "offers_for_account", "snapshot"]
-
-
-@dataclass(frozen=True)
-class PolicyInForce:
-    """The policy version offers were computed under: its row id, number and content."""
-
-    id: int
-    number: int
-    policy: OfferPolicy
+__all__ = ["offered_tier", "offers_for_account", "snapshot"]
 
 
 def snapshot(account: CardAccount) -> AccountSnapshot:
@@ -70,14 +61,13 @@ def _last_broken_on(account: CardAccount) -> date | None:
     return broken_at.astimezone(ZoneInfo(account.time_zone)).date() if broken_at else None
 
 
-def offers_for_account(account: CardAccount, today: date) -> tuple[PolicyInForce, list[Offer]]:
+def offers_for_account(account: CardAccount, today: date) -> tuple[ActiveVersion, list[Offer]]:
     """The offers ``account`` may choose on ``today`` under its currency's active policy.
 
     Raises ``NoActivePolicy`` when the currency has none.
     """
     version = active_version(account.currency)
-    policy = load_policy(version)
-    return PolicyInForce(version.id, version.number, policy), offers_for(snapshot(account), policy, today)
+    return version, offers_for(snapshot(account), version.policy, today)
 
 
 def offered_tier(plan: Plan) -> Tier | None:

@@ -37,8 +37,9 @@ from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
 from portal.extensions import db
 from portal.notifications.confirmations import plan_accepted
-from portal.offers.adapter import PolicyInForce, offers_for_account
+from portal.offers.adapter import offers_for_account
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, PlanState, Signature
+from portal.policies.cache import ActiveVersion
 from portal.unit_of_work import after_commit
 
 CONSENT_VERSION = "esign-2026-11"
@@ -100,7 +101,7 @@ def latest_decline(account_id: int) -> Plan | None:
     return plan if plan is not None and plan.state == PlanState.DECLINED else None
 
 
-def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[PolicyInForce, Offer]:
+def find_offer(account: CardAccount, fingerprint: str, today: date) -> tuple[ActiveVersion, Offer]:
     version, offers = offers_for_account(account, today)
     for offer in offers:
         if offer.fingerprint == fingerprint:
@@ -160,7 +161,7 @@ def build_plan(
 
 
 def _plan_from_offer(
-    account: CardAccount, version: PolicyInForce, offer: Offer, state: PlanState, locale: str, channel: str
+    account: CardAccount, version: ActiveVersion, offer: Offer, state: PlanState, locale: str, channel: str
 ) -> Plan:
     plan = build_plan(account, version.id, offer, state, locale, channel)
     db.session.add(plan)

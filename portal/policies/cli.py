@@ -20,9 +20,9 @@ from flask.cli import AppGroup
 from portal.db_types import utcnow
 from portal.domain.dates import add_months
 from portal.domain.quote import QuoteError, quote, quote_to_json
-from portal.extensions import db
 from portal.inputs import MAX_DIGITS, MAX_PLACES, MAX_YEAR, MIN_YEAR, InputError, bounded_date, parse_decimal
 from portal.policies.workflow import activate_due_versions
+from portal.unit_of_work import unit_of_work
 
 
 def fail(message: str) -> NoReturn:
@@ -126,8 +126,8 @@ policy_cli = AppGroup("policy", help="Offer policy versions.")
 @policy_cli.command("activate-due")
 def activate_due_command() -> None:
     """Activate scheduled policy versions whose effective time has come (for schedulers)."""
-    activated = activate_due_versions(utcnow())
-    db.session.commit()
+    with unit_of_work():
+        activated = activate_due_versions(utcnow())
     for version in activated:
         click.echo(
             f"activated {version.currency} policy version {version.number} "

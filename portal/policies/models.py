@@ -1,4 +1,5 @@
-"""Versions of the offer policy. The document is the domain ``OfferPolicy`` as JSON.
+"""Versions of the offer policy. The document is the domain ``OfferPolicy`` as JSON
+(read it with ``portal.policies.cache.load_policy``).
 
 There is one line of versions per currency (the limits are amounts in that currency).
 """
@@ -43,7 +44,7 @@ class PolicyVersion(Model):
         ),
         # Maker-checker, also at the database: nobody approves their own draft.
         CheckConstraint("approver IS NULL OR approver <> author OR author = 'system'", name="maker_is_not_checker"),
-        # Every read of the active policy first looks for due scheduled versions.
+        # The look-up of due scheduled versions (and of the next one, for the cache).
         Index("ix_policy_versions_state_effective", "state", "effective_from"),
     )
 
@@ -70,13 +71,8 @@ class PolicyVersion(Model):
     decision_comment: Mapped[str | None] = mapped_column(Text)
 
 
-def load_policy(version: PolicyVersion) -> OfferPolicy:
-    """The domain policy a stored version holds."""
-    return OfferPolicy.from_dict(version.document)
-
-
 def current_document(version: PolicyVersion) -> dict[str, Any]:
     """The version's document in today's shape: a field added to the policy since the
     version was stored (the missed-payment rules) appears with the default it has always
     meant, so the editor and the diffs compare like with like."""
-    return load_policy(version).to_dict()
+    return OfferPolicy.from_dict(version.document).to_dict()

@@ -14,6 +14,8 @@ from portal.db_types import utcnow
 from portal.domain.default_policy import default_policy
 from portal.domain.policy_validation import validate_policy
 from portal.extensions import db
+from portal.policies.cache import ActiveVersion, policy_cache
+from portal.policies.cache import load_policy as load_policy  # re-exported for the features that read policies
 from portal.policies.models import PolicyState, PolicyVersion
 from portal.policies.workflow import activate_due_versions
 
@@ -22,15 +24,19 @@ class NoActivePolicy(LookupError):
     """No policy version is active: nothing may be offered until one is approved."""
 
 
-def active_version(currency: str) -> PolicyVersion:
-    """The active policy version for accounts in ``currency``.
+def active_version(currency: str) -> ActiveVersion:
+    """The active policy version for accounts in ``currency``, with its parsed policy.
 
-    Scheduled versions whose time has come are activated first, in this transaction, so
-    a change takes effect at its date without anyone acting (see policies.workflow).
+    Read from this worker's cache (portal.policies.cache): no query unless the cache is
+    unknown or older than ``POLICY_CACHE_SECONDS``. When a scheduled version's time has
+    come and no request has activated it yet, it is activated here, in this transaction,
+    so a change takes effect at its date without anyone acting (see policies.scheduling).
     """
-    activate_due_versions(utcnow())
-    query = select(PolicyVersion).where(PolicyVersion.state == PolicyState.ACTIVE, PolicyVersion.currency == currency)
-    found = db.session.execute(query).scalar_one_or_none()
+    now = utcnow()
+    cache = policy_cache()
+    if cache.activation_due(now) and not activate_due_versions(now):
+        cache.forget()  # someone else activated it: learn the next time afresh
+    found = cache.active(currency)
     if found is None:
         raise NoActivePolicy(f"no active offer policy for {currency}")
     return found

@@ -24,6 +24,7 @@ from portal.extensions import db
 from portal.inputs import InputError, parse_int
 from portal.offers.impact import compare, preview
 from portal.policies import workflow
+from portal.policies.cache import load_policy
 from portal.policies.diff import ABSENT
 from portal.policies.diff import diff as document_diff
 from portal.policies.forms import (
@@ -39,7 +40,7 @@ from portal.policies.forms import (
     show_problems,
 )
 from portal.policies.messages import SECTIONS, STATES, error_message, field_info, show_value
-from portal.policies.models import PolicyState, PolicyVersion, current_document, load_policy
+from portal.policies.models import PolicyState, PolicyVersion, current_document
 from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.models import Role
 

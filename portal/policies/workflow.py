@@ -3,8 +3,8 @@
 One policy admin drafts and submits; a different one approves or rejects (maker-checker,
 checked here and by a CHECK constraint). Approval takes effect at once or at a future
 instant; a scheduled version becomes active by itself when its time comes
-(:func:`activate_due_versions`, called by every read of the active policy and by
-``flask --app wsgi portal policy activate-due``). Each currency has one line of versions
+(:func:`activate_due_versions`, called by ``flask --app wsgi portal policy activate-due``
+and by the first request or reader after that time, see policies.scheduling). Each currency has one line of versions
 and exactly one active version.
 
 Every function writes its audit event(s) in the same transaction as the change and
@@ -31,8 +31,9 @@ from portal.domain.money import is_known_currency
 from portal.domain.policy import OfferPolicy
 from portal.domain.policy_validation import PolicyProblem, validate_policy
 from portal.extensions import db
+from portal.policies.cache import load_policy
 from portal.policies.diff import ABSENT, changed_paths
-from portal.policies.models import PolicyState, PolicyVersion, current_document, load_policy
+from portal.policies.models import PolicyState, PolicyVersion, current_document
 
 
 class PolicyError(Exception):

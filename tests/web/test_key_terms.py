@@ -186,7 +186,7 @@ def approve_rules(app, tier: str, **rules: int) -> None:
 
     from portal.audit.service import Actor
     from portal.policies import workflow
-    from portal.policies.models import load_policy
+    from portal.policies.cache import load_policy
 
     maker, checker = Actor("staff", "1"), Actor("staff", "2")
     with app.app_context():

@@ -485,7 +485,7 @@ def test_a_version_stored_before_the_missed_payment_rules_reads_todays_defaults(
 
     query.run(strip)
     with app.app_context():
-        from portal.policies.models import load_policy
+        from portal.policies.cache import load_policy
 
         version = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
         assert "missed_payment" not in version.document["tiers"][0]

@@ -16,7 +16,8 @@ from portal.audit.service import SYSTEM, Actor, verify_chain
 from portal.domain.policy import OfferPolicy
 from portal.extensions import db
 from portal.policies import workflow
-from portal.policies.models import PolicyVersion, load_policy
+from portal.policies.cache import load_policy
+from portal.policies.models import PolicyVersion
 from portal.policies.service import active_version, ensure_default_policy
 from portal.unit_of_work import unit_of_work
 
@@ -77,7 +78,7 @@ def test_a_draft_copies_the_active_version_and_is_audited(ctx):
     draft = flow.create_draft(MAKER, "CNY")
     active = active_version("CNY")
     assert (draft.state, draft.number, draft.author, draft.based_on_id) == ("draft", 2, "staff:1", active.id)
-    assert draft.document == active.document
+    assert load_policy(draft) == active.policy
     (event,) = events("policy.draft_created")
     assert (event.actor_type, event.actor_id, event.object_id) == ("staff", "1", str(draft.id))
     assert event.after == {"number": 2, "currency": "CNY", "state": "draft", "based_on": 1}

@@ -1,0 +1,207 @@
+"""The policy cache: ordinary requests read no policy table, a version is parsed once into
+an immutable policy, drafts are never cached, and another worker's approval is seen
+within the cache's lifetime."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, select
+
+from portal.audit.service import SYSTEM, Actor
+from portal.domain.default_policy import default_policy
+from portal.extensions import db
+from portal.policies import workflow
+from portal.policies.cache import PolicyCache
+from portal.policies.models import PolicyVersion
+from portal.policies.service import NoActivePolicy, active_version, ensure_default_policy, load_policy
+from tests.conftest import make_account, make_app
+
+MAKER = Actor("staff", "1")
+CHECKER = Actor("staff", "2")
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+
+
+@contextmanager
+def policy_queries(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements that name the policy table, run while the block runs."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "policy_versions" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def default_cny_policy(app: Flask) -> None:
+    with app.app_context():
+        ensure_default_policy(SYSTEM, ("CNY",))
+        db.session.commit()
+
+
+def approve_new_version(at: datetime | None = None, **policy_fields: object) -> int:
+    """Draft, submit and approve a CNY version (active now, or scheduled ``at``)."""
+    draft = workflow.create_draft(MAKER, "CNY")
+    workflow.save_draft(draft.number, replace(load_policy(draft), **policy_fields), MAKER)
+    submitted = workflow.submit(draft.number, MAKER)
+    return workflow.approve(submitted.number, CHECKER, workflow.review_digest(submitted), at).number
+
+
+def states(app: Flask) -> dict[int, str]:
+    with app.app_context():
+        return dict(db.session.execute(select(PolicyVersion.number, PolicyVersion.state)).all())
+
+
+def test_ordinary_requests_read_no_policy_table(app, auth):
+    make_account(app)
+    default_cny_policy(app)
+    auth.sign_in()
+    assert auth.client.get("/plan/offers").status_code == 200  # this worker learns the versions
+    with policy_queries(app) as seen:
+        for page in ("/account", "/plan/offers", "/plan/promise", "/learn"):
+            assert auth.client.get(page).status_code == 200, page
+    assert seen == []
+
+
+def test_a_request_activates_a_scheduled_version_when_its_known_time_comes(app, frozen):
+    default_cny_policy(app)
+    with app.app_context():
+        approve_new_version(NOW + timedelta(hours=1), cooldown_days=30)
+    client = app.test_client()
+    with policy_queries(app) as first:
+        assert client.get("/learn").status_code == 200  # the first request reads the versions
+    with policy_queries(app) as before:
+        assert client.get("/learn").status_code == 200
+    frozen.set(NOW + timedelta(hours=1))
+    with policy_queries(app) as due:
+        assert client.get("/learn").status_code == 200
+    assert first and before == [] and due  # read once, then memory until the time came
+    assert states(app) == {1: "retired", 2: "active"}
+    with app.app_context():
+        assert (active_version("CNY").number, active_version("CNY").policy.cooldown_days) == (2, 30)
+
+
+def test_a_version_approved_by_another_worker_is_seen_within_the_cache_lifetime(app, database_url):
+    default_cny_policy(app)
+    worker = make_app(database_url, POLICY_CACHE_SECONDS=1)
+    try:
+        with worker.app_context():
+            assert active_version("CNY").number == 1
+        with app.app_context():  # another worker (its own cache) approves a new version
+            approve_new_version(cooldown_days=30)
+        with worker.app_context(), policy_queries(worker) as seen:
+            assert active_version("CNY").number == 1  # still trusted: no query
+        assert seen == []
+        time.sleep(1.1)
+        with worker.app_context():
+            version = active_version("CNY")
+        assert (version.number, version.policy.cooldown_days) == (2, 30)
+    finally:
+        with worker.app_context():
+            db.engine.dispose()
+
+
+def test_a_worker_beaten_to_an_activation_goes_back_to_memory(app, database_url, frozen):
+    default_cny_policy(app)
+    with app.app_context():
+        approve_new_version(NOW + timedelta(hours=1))
+    client = app.test_client()
+    client.get("/learn")  # this worker learns the next activation time
+    frozen.set(NOW + timedelta(hours=1))
+    scheduler = make_app(database_url)  # the scheduler (its own process) activates first
+    try:
+        result = scheduler.test_cli_runner().invoke(args=["portal", "policy", "activate-due"])
+        assert "activated CNY policy version 2" in result.output
+    finally:
+        with scheduler.app_context():
+            db.engine.dispose()
+    with policy_queries(app) as late:
+        client.get("/learn")  # finds nothing due, so it forgets what it knew
+        client.get("/learn")  # reads the versions again
+    with policy_queries(app) as after:
+        client.get("/learn")
+    assert late and after == []
+    assert states(app) == {1: "retired", 2: "active"}
+
+
+def test_an_uncommitted_change_is_seen_only_by_its_own_transaction(app):
+    default_cny_policy(app)
+    with app.app_context():
+        assert active_version("CNY").number == 1  # this worker knows version 1
+        stored = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
+        stored.state = "retired"  # not flushed yet
+        with pytest.raises(NoActivePolicy):
+            active_version("CNY")
+        with app.app_context():  # another request of this worker, before that transaction ends
+            assert active_version("CNY").number == 1
+        db.session.rollback()
+    with app.app_context():
+        assert active_version("CNY").number == 1
+
+
+def test_this_workers_own_approval_is_seen_at_once(app):
+    default_cny_policy(app)
+    with app.app_context():
+        assert active_version("CNY").number == 1
+        approve_new_version(cooldown_days=30)
+        assert active_version("CNY").policy.cooldown_days == 30
+
+
+def assert_deeply_immutable(value: object, path: str = "policy") -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        assert type(value).__dataclass_params__.frozen, f"{path} is a mutable dataclass"  # type: ignore[attr-defined]
+        for f in dataclasses.fields(value):
+            assert_deeply_immutable(getattr(value, f.name), f"{path}.{f.name}")
+    elif isinstance(value, tuple | frozenset):
+        for index, item in enumerate(value):
+            assert_deeply_immutable(item, f"{path}[{index}]")
+    else:
+        assert value is None or isinstance(value, str | int | Decimal | Enum), f"{path} is a {type(value).__name__}"
+
+
+def test_the_active_policy_is_parsed_once_and_cannot_be_changed(app):
+    default_cny_policy(app)
+    with app.app_context():
+        first = active_version("CNY")
+    with app.app_context():  # another request
+        second = active_version("CNY")
+        stored = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
+        assert load_policy(stored) is first.policy
+    assert second.policy is first.policy
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.policy.cooldown_days = 1  # type: ignore[misc]
+    assert_deeply_immutable(first.policy)
+
+
+def test_a_draft_being_edited_is_parsed_afresh_every_time(app):
+    default_cny_policy(app)
+    with app.app_context():
+        draft = workflow.create_draft(MAKER, "CNY")
+        assert load_policy(draft) is not load_policy(draft)  # never from the cache
+        workflow.save_draft(draft.number, replace(load_policy(draft), cooldown_days=30), MAKER)
+        assert load_policy(draft).cooldown_days == 30
+        assert active_version("CNY").policy.cooldown_days == default_policy().cooldown_days
+
+
+def test_a_reused_version_id_never_serves_another_document():
+    cache = PolicyCache(ttl=5)
+    first, second = default_policy(), replace(default_policy(), cooldown_days=7)
+    assert cache.parsed(1, first.to_dict()) == first
+    assert cache.parsed(1, second.to_dict()) == second
