@@ -25,7 +25,7 @@ from portal.policies import workflow
 from portal.policies.cache import PolicyCache
 from portal.policies.models import PolicyVersion
 from portal.policies.service import NoActivePolicy, active_version, ensure_default_policy, load_policy
-from tests.conftest import make_account, make_app
+from tests.conftest import make_account, make_app, unit
 
 MAKER = Actor("staff", "1")
 CHECKER = Actor("staff", "2")
@@ -82,7 +82,7 @@ def test_ordinary_requests_read_no_policy_table(app, auth):
 
 def test_a_request_activates_a_scheduled_version_when_its_known_time_comes(app, frozen):
     default_cny_policy(app)
-    with app.app_context():
+    with unit(app):
         approve_new_version(NOW + timedelta(hours=1), cooldown_days=30)
     client = app.test_client()
     with policy_queries(app) as first:
@@ -104,7 +104,7 @@ def test_a_version_approved_by_another_worker_is_seen_within_the_cache_lifetime(
     try:
         with worker.app_context():
             assert active_version("CNY").number == 1
-        with app.app_context():  # another worker (its own cache) approves a new version
+        with unit(app):  # another worker (its own cache) approves a new version
             approve_new_version(cooldown_days=30)
         with worker.app_context(), policy_queries(worker) as seen:
             assert active_version("CNY").number == 1  # still trusted: no query
@@ -120,7 +120,7 @@ def test_a_version_approved_by_another_worker_is_seen_within_the_cache_lifetime(
 
 def test_a_worker_beaten_to_an_activation_goes_back_to_memory(app, database_url, frozen):
     default_cny_policy(app)
-    with app.app_context():
+    with unit(app):
         approve_new_version(NOW + timedelta(hours=1))
     client = app.test_client()
     client.get("/learn")  # this worker learns the next activation time
