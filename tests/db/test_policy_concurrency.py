@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.policies import workflow
 from portal.policies.models import PolicyVersion
 from portal.policies.service import ensure_default_policy
+from portal.unit_of_work import unit_of_work
 from tests.conftest import PG_TEST_DB, make_app, need, postgres_url, reset_schema
 
 pytestmark = pytest.mark.postgres
@@ -49,7 +50,8 @@ def all_at_once(app: Flask, calls: list[Callable[[], object]]) -> list[BaseExcep
         with app.app_context():
             start.wait()
             try:
-                call()
+                with unit_of_work():  # each call is one request's unit of work
+                    call()
             except BaseException as error:  # collected: a thread's exception is otherwise lost
                 errors.append(error)
 
@@ -70,7 +72,7 @@ def test_drafts_created_at_once_get_distinct_numbers(app):
 
 
 def test_versions_approved_at_once_leave_one_active(app):
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         pending = []
         for _ in range(AT_ONCE):
             draft = workflow.create_draft(MAKER, "CNY")
