@@ -44,6 +44,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     reset_schema(app)
     with unit(app):
         load_demo()
+    _LIVE_APPS.append(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -51,7 +52,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.shutdown()
     with app.app_context():
         db.engine.dispose()
-    live_server.app = None  # type: ignore[attr-defined]
+    _LIVE_APPS.remove(app)
+
+
+_LIVE_APPS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Every browser test starts with the live server's rate limits empty, as web tests
+    do: the server is shared by the whole session, and the same demo people sign in test
+    after test (ten staff sign-ins in 15 minutes would otherwise lock the next one out)."""
+    from portal.extensions import limiter
+
+    for app in _LIVE_APPS:
+        with app.app_context():
+            limiter.reset()
 
 
 @pytest.fixture(scope="session")
