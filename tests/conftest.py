@@ -117,7 +117,7 @@ def rolled_back(app: Flask) -> Iterator[None]:
     ``query``) joins the transaction with ``join_transaction_mode="create_savepoint"``, so its
     commits release a savepoint and its rollbacks return to one, as Warehouse's tests do.
     What other connections do (a second app, a thread with its own engine, a subprocess)
-    cannot see these rows: such tests are marked ``commits``.
+    cannot see these rows: such tests are marked ``real_commits``.
     """
     with app.app_context():
         engine = db.engine
@@ -162,13 +162,13 @@ def app(request: pytest.FixtureRequest, _schema_app: Flask) -> Iterator[Flask]:
     reuse it for every request, sharing ``g`` (CSRF token, current user) between them.
 
     By default the test runs in a transaction that is rolled back at its end (see
-    ``rolled_back``). A test marked ``commits`` really commits, for code that reads the
+    ``rolled_back``). A test marked ``real_commits`` really commits, for code that reads the
     database through another connection, and its tables are emptied afterwards.
     """
     app = _schema_app
     with app.app_context():
         limiter.reset()
-    if request.node.get_closest_marker("commits"):
+    if request.node.get_closest_marker("real_commits"):
         yield app
         empty_tables(app)
     else:

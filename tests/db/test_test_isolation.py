@@ -1,5 +1,5 @@
 """The ``app`` fixture's isolation: a test's commits are rolled back at its end, on both
-databases, and a test marked ``commits`` really commits for other connections to see."""
+databases, and a test marked ``real_commits`` really commits for other connections to see."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def committed_accounts(app) -> int:
         return other.execute(select(func.count()).select_from(CardAccount)).scalar_one()
 
 
-@pytest.mark.commits  # so that the block below is the only rolled-back transaction
+@pytest.mark.real_commits  # so that the block below is the only rolled-back transaction
 def test_commits_inside_are_rolled_back_at_the_end(app, query):
     with rolled_back(app):
         account_id = make_account(app)  # commits in its own app context
@@ -26,7 +26,7 @@ def test_commits_inside_are_rolled_back_at_the_end(app, query):
     assert query(select(CardAccount.id)) == []
 
 
-@pytest.mark.commits
+@pytest.mark.real_commits
 def test_a_session_rollback_returns_to_the_last_commit_only(app, query):
     with rolled_back(app):
         kept = make_account(app)
@@ -39,8 +39,8 @@ def test_a_session_rollback_returns_to_the_last_commit_only(app, query):
     assert query(select(Cardholder.id)) == []
 
 
-@pytest.mark.commits
-def test_a_test_marked_commits_writes_for_other_connections(app):
+@pytest.mark.real_commits
+def test_a_test_marked_real_commits_writes_for_other_connections(app):
     make_account(app)
     assert committed_accounts(app) == 1
 
