@@ -95,18 +95,87 @@ def _schema_app(database_url: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-@pytest.fixture
-def app(_schema_app: Flask) -> Iterator[Flask]:
-    """The app with empty tables. No app context stays pushed during a test: Flask would
-    reuse it for every request, sharing ``g`` (CSRF token, current user) between them."""
-    app = _schema_app
+class _JoinedSession(db.session.session_factory.class_):
+    """``db.session`` during a rolled-back test. Flask-SQLAlchemy's ``get_bind`` picks the
+    app's engine and ignores the session's own ``bind`` (the test's connection, as in
+    SQLAlchemy's "joining a session into an external transaction" recipe): here the
+    connection wins for any app on the test's database, so a second app made in a test
+    sees the test's rows too; an app on another database keeps its own engine. Derived
+    from the app's session class, so listeners registered on ``db.session`` still fire."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        if bind is None and self._db.engine.url == self.bind.engine.url:
+            return self.bind
+        return super().get_bind(mapper, clause, bind, **kwargs)
+
+
+@contextmanager
+def rolled_back(app: Flask) -> Iterator[None]:
+    """Run the block inside one outer transaction that is rolled back at its end.
+
+    Every ``db.session`` made meanwhile (one per app context: each request, CLI command and
+    ``query``) joins the transaction with ``join_transaction_mode="create_savepoint"``, so its
+    commits release a savepoint and its rollbacks return to one, as Warehouse's tests do.
+    What other connections do (a second app, a thread with its own engine, a subprocess)
+    cannot see these rows: such tests are marked ``real_commits``.
+    """
     with app.app_context():
-        limiter.reset()
-    yield app
+        engine = db.engine
+    connection = engine.connect()
+    sqlite = connection.dialect.name == "sqlite"
+    driver = connection.connection.driver_connection
+    isolation = getattr(driver, "isolation_level", None)
+    if sqlite:
+        # pysqlite begins a transaction only before a write, so a SAVEPOINT would open the
+        # outermost transaction and its RELEASE would commit. Begin explicitly instead.
+        driver.isolation_level = None
+    outer = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("BEGIN")
+    factory = db.session.session_factory
+    saved_kw, saved_class = dict(factory.kw), factory.class_
+    factory.kw.update(bind=connection, join_transaction_mode="create_savepoint")
+    factory.class_ = _JoinedSession
+    try:
+        yield
+    finally:
+        factory.kw.clear()
+        factory.kw.update(saved_kw)
+        factory.class_ = saved_class
+        if outer.is_active:
+            outer.rollback()
+        if sqlite:
+            driver.isolation_level = isolation  # as the pool's other users expect it
+        connection.close()
+
+
+def empty_tables(app: Flask) -> None:
+    """Delete every row, children first (for tests whose rows were really committed)."""
     with app.app_context(), db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
-    app.extensions["policy_cache"].clear()  # the versions it knows are gone, and their ids will be reused
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, _schema_app: Flask) -> Iterator[Flask]:
+    """The app with empty tables. No app context stays pushed during a test: Flask would
+    reuse it for every request, sharing ``g`` (CSRF token, current user) between them.
+
+    By default the test runs in a transaction that is rolled back at its end (see
+    ``rolled_back``). A test marked ``real_commits`` really commits, for code that reads the
+    database through another connection, and its tables are emptied afterwards.
+    """
+    app = _schema_app
+    with app.app_context():
+        limiter.reset()
+    if request.node.get_closest_marker("real_commits"):
+        yield app
+        empty_tables(app)
+    else:
+        with rolled_back(app):
+            yield app
+    # The cache outlives the rolled-back rows: the versions it knows are gone, and their ids will be reused.
+    app.extensions["policy_cache"].clear()
     clock.freeze(None)
 
 

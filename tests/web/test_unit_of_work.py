@@ -202,6 +202,7 @@ def _drop_trigger(app: Flask, dialect: str) -> None:
             conn.execute(text("DROP FUNCTION IF EXISTS uow_steal_link()"))
 
 
+@pytest.mark.real_commits  # the trigger is built through its own connection
 def test_a_used_link_met_at_the_stamp_undoes_the_whole_acceptance(app, client, policy, frozen):
     account_id = make_account(app, dpd=35)
     link_id, token = issue(app, account_id)
