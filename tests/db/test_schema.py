@@ -100,6 +100,7 @@ def _one_row_of_each(app) -> dict[str, int]:
         ("audit_events", "actor_type"),
     ],
 )
+@pytest.mark.real_commits  # the UPDATEs run on a connection of their own
 def test_check_constraints_refuse_an_unknown_state(app, table, column):
     ids = _one_row_of_each(app)
     with app.app_context(), db.engine.connect() as conn:

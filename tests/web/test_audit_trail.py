@@ -22,6 +22,9 @@ from portal.extensions import db
 from portal.staff.models import Role
 from tests.staff_helpers import signed_in_staff
 
+# Tampering goes through connections of their own, as an intruder's would: real commits.
+pytestmark = pytest.mark.real_commits
+
 START = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 # Every column of an event but its id and chain place: a copy of it in a new row.
 _CONTENT = "occurred_at, actor_type, actor_id, action, object_type, object_id, before, after, ip, chain_version"

@@ -141,6 +141,7 @@ def test_a_worker_beaten_to_an_activation_goes_back_to_memory(app, database_url,
     assert states(app) == {1: "retired", 2: "active"}
 
 
+@pytest.mark.real_commits  # the second request must have a connection of its own
 def test_an_uncommitted_change_is_seen_only_by_its_own_transaction(app):
     default_cny_policy(app)
     with app.app_context():
