@@ -123,22 +123,28 @@ def desktop(browser: Any, live_server: str) -> Iterator[Any]:
 
 def staff_signs_in(page: Any, email: str, landing: str) -> None:
     """Sign a demo staff member in with password and authenticator code, ending on
-    `landing`. A code is accepted once and other tests sign the same people in: if this
-    30-second step's code was used already, the next one is still good."""
+    `landing`. A code is accepted once, and no earlier one after it: other tests sign the
+    same people in, so the code is the first step after the last one the server accepted
+    (read from the live server's database), waiting for it to come into the window."""
+    from portal.extensions import db
+    from portal.staff.models import StaffUser
     from portal.staff.service import DEMO_STAFF
+    from portal.staff.totp import STEP_SECONDS, VALID_WINDOW
 
     staff = next(s for s in DEMO_STAFF if s.email == email)
-    totp = pyotp.TOTP(staff.totp_secret)
-    for step in (0, 1):
-        page.goto("/care/sign-in")
-        page.locator("#email").fill(staff.email)
-        page.locator("#password").fill(staff.password)
-        page.locator("#code").fill(totp.at(time.time() + 30 * step))
-        page.locator("button[type=submit]").click()
-        page.wait_for_load_state()
-        if page.url.endswith(landing):
-            return
-    raise AssertionError(f"{email} could not sign in")
+    with _LIVE_APPS[0].app_context():
+        last = db.session.query(StaffUser.totp_last_step).filter(StaffUser.email == email).scalar()
+    step = max(int(time.time()) // STEP_SECONDS, (last if last is not None else -1) + 1)
+    while step > int(time.time()) // STEP_SECONDS + VALID_WINDOW:
+        time.sleep(1)
+    page.goto("/care/sign-in")
+    page.locator("#email").fill(staff.email)
+    page.locator("#password").fill(staff.password)
+    page.locator("#code").fill(pyotp.TOTP(staff.totp_secret).at(step * STEP_SECONDS))
+    page.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    if not page.url.endswith(landing):
+        raise AssertionError(f"{email} could not sign in: {page.locator('main').inner_text()[:300]!r}")
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
