@@ -62,11 +62,23 @@ def _executed(state: ORMExecuteState) -> None:
         state.session.info[_WROTE] = True
 
 
+# Both events also fire when a savepoint (``begin_nested``) is released or rolled back;
+# only the end of the outermost transaction ends what the unit wrote and asked for.
 @event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
-def _ended(session: Session, *_args: Any) -> None:
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the unit goes on
     session.info.pop(_WROTE, None)
     session.info.pop(_KEEP, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous: Any) -> None:
+    if previous.parent is not None:
+        return  # back to a savepoint: the unit goes on
+    session.info.pop(_WROTE, None)
+    session.info.pop(_KEEP, None)
+    session.info.pop(_AFTER, None)  # work queued for a success that will not come
 
 
 def mark_written() -> None:
@@ -123,6 +135,7 @@ def commit() -> None:
     run its after-commit work (a read that ended well runs it too). The one place a
     request or a chunk commits."""
     queued = _take_after_commit()
+    db.session.flush()  # a change not flushed yet is a write too, not a read to end
     if wrote():
         db.session.commit()
     else:

@@ -92,7 +92,12 @@ def upgrade():
 
 def downgrade():
     # Rows that belong to no account cannot go back to a table where every row has one.
-    op.execute("DELETE FROM payments WHERE account_id IS NULL OR direction = 'debit' OR reverses_id IS NOT NULL")
+    # What the old table cannot tell apart from money received goes: unmatched and
+    # not-ours rows, debits, reversals and the payments they reversed.
+    op.execute(
+        "DELETE FROM payments WHERE account_id IS NULL OR direction = 'debit' OR reverses_id IS NOT NULL"
+        " OR status IN ('reversed', 'not_ours')"
+    )
     with op.batch_alter_table('payments', schema=None) as batch_op:
         for name in reversed(list(CHECKS)):
             batch_op.drop_constraint(batch_op.f(f'ck_payments_{name}'), type_='check')

@@ -154,6 +154,8 @@ def _seal_after_commit(session: Session) -> None:
     # Until the unit-of-work's own after-commit queue exists, this is that hook. It must
     # never turn a committed request into an error: what it cannot seal now, the next
     # commit, `portal audit seal` or `portal audit verify` will.
+    if session.in_nested_transaction():
+        return  # a savepoint released: its events commit (or not) with the outer transaction
     if not session.info.pop(_RECORDED, False):
         return
     try:

@@ -22,6 +22,7 @@ from portal.extensions import db
 from portal.offers.adapter import offers_for_account
 from portal.policies.cli import fail
 from portal.policies.service import NoActivePolicy
+from portal.unit_of_work import one_unit_of_work
 
 
 def offer_as_json(offer: Offer) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def offer_as_json(offer: Offer) -> dict[str, Any]:
 
 @click.command("offers")
 @with_appcontext
+@one_unit_of_work  # reading the policy in force may activate a scheduled version
 @click.argument("account")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
 def offers_command(account: str, as_json: bool) -> None:

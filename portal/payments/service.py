@@ -13,6 +13,7 @@ snapshots. A payment on a plan re-allocates that plan's installments (oldest fir
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -75,7 +76,9 @@ def _one_import_at_a_time() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
 
 
-_IMPORT_LOCK = 727275  # any constant no other advisory lock uses
+# Derived from a name, like the policy workflow's locks: the audit sealer's own key is
+# a small constant, and sharing it would keep every sealer out for a whole chunk.
+_IMPORT_LOCK = int.from_bytes(hashlib.sha256(b"payments:import").digest()[:8], "big", signed=True)
 
 
 def post_entries(entries: Sequence[StatementEntry], source: PaymentSource, actor: Actor) -> ImportCounts:

@@ -278,3 +278,39 @@ def test_a_read_touches_the_session_at_most_every_thirty_seconds(app, client, au
     assert commits.during(lambda: client.get("/account"))[1] == 1  # the last-seen touch
     frozen.set(start + timedelta(seconds=40))
     assert commits.during(lambda: client.get("/account"))[1] == 0
+
+
+def _principals(app: Flask) -> list[str]:
+    with app.app_context():
+        return sorted(db.session.execute(select(WebSession.principal)).scalars())
+
+
+def test_a_change_never_flushed_is_still_committed_by_its_unit(app):
+    with unit(app):
+        _write("before")
+    with unit(app):
+        row = db.session.execute(select(WebSession).where(WebSession.principal == "before")).scalar_one()
+        row.principal = "after"  # only marked dirty: no flush, no query after it
+    assert _principals(app) == ["after"]
+
+
+def test_a_savepoint_inside_a_unit_does_not_end_it(app):
+    ran: list[str] = []
+    with unit(app):
+        _write("kept")
+        after_commit(lambda: ran.append("after"))
+        with db.session.begin_nested():  # released: the unit's write and queue stay
+            _write("nested")
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            _write("undone")
+            raise RuntimeError("rolled back to the savepoint")
+    assert _principals(app) == ["kept", "nested"] and ran == ["after"]
+
+
+def test_a_plain_rollback_drops_the_work_queued_for_success(app):
+    ran: list[str] = []
+    with unit(app):
+        _write("gone")
+        after_commit(lambda: ran.append("after"))
+        db.session.rollback()  # a service gave up: nothing it queued may run
+    assert _principals(app) == [] and ran == []
