@@ -44,6 +44,7 @@ _WROTE = "uow_wrote"
 _KEEP = "uow_keep_on_refusal"
 _AFTER = "uow_after_commit"
 _OPEN = "uow_open"
+_REFUSED = "uow_on_refusal"
 
 
 # --- what the session wrote -----------------------------------------------------------
@@ -70,6 +71,7 @@ def _committed(session: Session) -> None:
         return  # a savepoint released: the unit goes on
     session.info.pop(_WROTE, None)
     session.info.pop(_KEEP, None)
+    session.info.pop(_REFUSED, None)  # committed: what was asked for a refusal is in
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -101,6 +103,13 @@ def keep_on_refusal() -> None:
     For state that must persist exactly because a request was refused: attempt
     counters, lockouts, a used code, a blocked contact attempt."""
     db.session().info[_KEEP] = True
+
+
+def on_refusal(work: Callable[[], object]) -> None:
+    """If this request ends refused (4xx) and is rolled back, run ``work()`` afterwards in a
+    unit of its own. For one small fact that stands whatever the page answers, without
+    keeping the rest of what the request wrote: the session's last-seen time."""
+    db.session().info.setdefault(_REFUSED, []).append(work)
 
 
 def after_commit(work: Callable[[], object]) -> None:
@@ -200,7 +209,14 @@ def finish_request(response: Response) -> Response:
     elif status < 500 and db.session().info.get(_KEEP):
         _keep_refused()
     else:
+        redo = db.session().info.pop(_REFUSED, []) if status < 500 else []
         rollback()
+        for work in redo:
+            try:
+                with unit_of_work():
+                    work()
+            except Exception:
+                log.exception("work kept for a refused request failed: %r", work)
     return response
 
 

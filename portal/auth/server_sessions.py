@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select, update
 
 from portal.auth.models import WebSession
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
+from portal.unit_of_work import on_refusal
 
 # Idle time is measured from the last request, written at most this often: a page with
 # many requests costs one write, and the idle limit is early by at most this much.
@@ -51,8 +53,17 @@ def check_session(token: str | None, principal: str, now: datetime, idle: timede
         row.ended_at, row.end_reason = now, verdict
     elif now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
+        on_refusal(partial(_touch, row.id, now))  # a refused page is activity too
     db.session.flush()
     return verdict
+
+
+def _touch(session_id: int, now: datetime) -> None:
+    db.session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id, WebSession.ended_at.is_(None), WebSession.last_seen_at < now)
+        .values(last_seen_at=now)
+    )
 
 
 def end_session(token: str | None, now: datetime, reason: str = "signed_out") -> None:

@@ -280,6 +280,18 @@ def test_a_read_touches_the_session_at_most_every_thirty_seconds(app, client, au
     assert commits.during(lambda: client.get("/account"))[1] == 0
 
 
+def test_a_refused_page_still_counts_as_activity(app, client, auth, frozen):
+    make_account(app)
+    auth.sign_in()
+    later = utcnow() + timedelta(seconds=60)
+    frozen.set(later)
+    assert client.get("/account/no-such-page").status_code == 404  # rolled back, but the touch is redone
+    with app.app_context():
+        assert db.session.execute(select(func.max(WebSession.last_seen_at))).scalar_one() == later
+    frozen.set(later + timedelta(minutes=14))
+    assert client.get("/account").status_code == 200  # 14 minutes after the refused page: not idle
+
+
 def _principals(app: Flask) -> list[str]:
     with app.app_context():
         return sorted(db.session.execute(select(WebSession.principal)).scalars())
