@@ -52,6 +52,32 @@ __all__ = [
 ]
 
 
+def _content(
+    actor: Actor,
+    action: AuditAction,
+    obj: tuple[str, Any] | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """A new event's columns before its MAC: one shape for :func:`record` and :func:`record_many`."""
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"unregistered audit action {action!r}: add it to portal.audit.actions")
+    return {
+        "occurred_at": at,
+        "actor_type": actor.type.value,
+        "actor_id": actor.id,
+        "action": action.value,
+        "object_type": obj[0] if obj else None,
+        "object_id": str(obj[1]) if obj else None,
+        "before": before,
+        "after": after,
+        "ip": actor.ip,
+        "chain_version": CHAIN_SEALED,
+        "nonce": secrets.token_hex(16),
+    }
+
+
 def record(
     actor: Actor,
     action: AuditAction,
@@ -68,22 +94,8 @@ def record(
     ``action`` is a member of the registry (``portal.audit.actions``); any other string is
     refused, so the trail holds only actions someone can look up.
     """
-    if not isinstance(action, AuditAction):
-        raise TypeError(f"unregistered audit action {action!r}: add it to portal.audit.actions")
     session = db.session
-    event = AuditEvent(
-        occurred_at=at or utcnow(),
-        actor_type=actor.type.value,
-        actor_id=actor.id,
-        action=action.value,
-        object_type=obj[0] if obj else None,
-        object_id=str(obj[1]) if obj else None,
-        before=before,
-        after=after,
-        ip=actor.ip,
-        chain_version=CHAIN_SEALED,
-        nonce=secrets.token_hex(16),
-    )
+    event = AuditEvent(**_content(actor, action, obj, before, after, at or utcnow()))
     event.content_mac = content_mac(event)
     session.add(event)
     session.flush()
@@ -110,21 +122,7 @@ def record_many(
     key = audit_key()
     rows: list[dict[str, Any]] = []
     for action, obj, after in events:
-        if not isinstance(action, AuditAction):
-            raise TypeError(f"unregistered audit action {action!r}: add it to portal.audit.actions")
-        row: dict[str, Any] = {
-            "occurred_at": when,
-            "actor_type": actor.type.value,
-            "actor_id": actor.id,
-            "action": action.value,
-            "object_type": obj[0],
-            "object_id": str(obj[1]),
-            "before": None,
-            "after": after,
-            "ip": actor.ip,
-            "chain_version": CHAIN_SEALED,
-            "nonce": secrets.token_hex(16),
-        }
+        row = _content(actor, action, obj, None, after, when)
         row["content_mac"] = content_mac(SimpleNamespace(**row), key)
         rows.append(row)
     bulk_insert(cast(Table, AuditEvent.__table__), rows)

@@ -13,7 +13,6 @@ snapshots. A payment on a plan re-allocates that plan's installments (oldest fir
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, text, update
+from sqlalchemy import Table, or_, select, update
 
 from portal.audit.actions import Action, AuditAction
 from portal.audit.service import Actor, record_many
@@ -29,6 +28,7 @@ from portal.bulk import among, bulk_insert
 from portal.db_types import utcnow
 from portal.domain.allocation import Due, allocate
 from portal.extensions import db
+from portal.locks import transaction_lock
 from portal.payments.entries import StatementEntry
 from portal.payments.matching import Directory, candidates
 from portal.payments.models import (
@@ -69,23 +69,11 @@ class ImportCounts:
         }
 
 
-def _one_import_at_a_time() -> None:
-    """Serialise posting chunks until the transaction ends (PostgreSQL; SQLite has one
-    writer anyway). Only imports wait for it: audit appends take no lock."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
-
-
-# Derived from a name, like the policy workflow's locks: the audit sealer's own key is
-# a small constant, and sharing it would keep every sealer out for a whole chunk.
-_IMPORT_LOCK = int.from_bytes(hashlib.sha256(b"payments:import").digest()[:8], "big", signed=True)
-
-
 def post_entries(entries: Sequence[StatementEntry], source: PaymentSource, actor: Actor) -> ImportCounts:
     """Record one chunk of entries: new ones posted or left unmatched, known ones skipped."""
     # Two imports (of the same file, or of two files that share entries) take turns, so
     # the second sees the first's rows as duplicates instead of failing on the unique key.
-    _one_import_at_a_time()
+    transaction_lock("payments:import")
     counts = ImportCounts()
     keys = [e.key for e in entries]
     known = set(db.session.execute(select(Payment.import_key).where(among(Payment.import_key, keys))).scalars())

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, Actor, record
@@ -31,6 +31,7 @@ from portal.domain.money import is_known_currency
 from portal.domain.policy import OfferPolicy
 from portal.domain.policy_validation import PolicyProblem, validate_policy
 from portal.extensions import db
+from portal.locks import transaction_lock
 from portal.policies.cache import load_policy
 from portal.policies.diff import ABSENT, changed_paths
 from portal.policies.models import PolicyState, PolicyVersion, current_document
@@ -86,13 +87,11 @@ def _iso(instant: datetime | None) -> str | None:
 
 
 def _one_at_a_time(what: str) -> None:
-    """Serialise a read-then-write on ``what`` until the transaction ends (PostgreSQL;
-    SQLite has one writer anyway). Row locks cannot: a draft's number is the largest so
-    far plus one, and activating reads which version is active, a row another
-    transaction may be replacing; either race would end in a unique-index error."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"policy:{what}".encode()).digest()[:8], "big", signed=True)
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    """Serialise a read-then-write on ``what`` until the transaction ends. Row locks
+    cannot: a draft's number is the largest so far plus one, and activating reads which
+    version is active, a row another transaction may be replacing; either race would end
+    in a unique-index error."""
+    transaction_lock(f"policy:{what}")
 
 
 def create_draft(actor: Actor, currency: str, based_on: int | None = None) -> PolicyVersion:
