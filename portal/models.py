@@ -5,6 +5,7 @@ from portal.agreements.models import Agreement  # noqa: F401
 from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode, WebSession
 from portal.cases.models import CaseEvent, Promise
+from portal.integrations.core_banking.models import ApiMessage, IdempotencyRecord
 from portal.links.models import PlanLink
 from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment
@@ -27,4 +28,5 @@ __all__ = [
     "Promise",
     "Signature",
 ]
+__all__ += ["ApiMessage", "IdempotencyRecord"]
 __all__ += ["EnrolmentToken", "StaffSignInThrottle", "StaffUser", "WebSession"]

@@ -86,6 +86,9 @@ class CardAccount(Model):
     jurisdiction: Mapped[str] = mapped_column(String(2), default="CN", server_default="CN")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     signin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The "as of" time of the core system's last balance snapshot (portal.api): an older
+    # snapshot never overwrites a newer one. NULL until the first snapshot arrives.
+    snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     cardholder: Mapped[Cardholder] = relationship(back_populates="accounts")

@@ -1,10 +1,12 @@
 """Posting statement entries: idempotent, matched, audited, reversals un-posting.
 
 :func:`post_entries` takes one chunk of parsed entries and FLUSHES; the caller (the CLI
-command, a future API view) commits once per chunk. An entry already imported (same
-``import_key``) is a duplicate and changes nothing. New rows go in with one batched
-INSERT and one batched audit write per chunk; reversals are looked up and applied per
-chunk too, so a statement of 100,000 entries costs a few queries per 2,000 entries.
+command, the API's view) commits once per chunk. An entry already imported (same
+``import_key``) is a duplicate and changes nothing, and so is one the bank reported before
+under another statement (same bank reference, direction, amount and currency: a camt.054
+notification, then the camt.053 statement). New rows go in with one batched INSERT and
+one batched audit write per chunk; reversals are looked up and applied per chunk too, so
+a statement of 100,000 entries costs a few queries per 2,000 entries.
 
 Balances are not touched here: the core system is their source of truth and sends
 snapshots. A payment on a plan re-allocates that plan's installments (oldest first,
@@ -13,9 +15,10 @@ snapshots. A payment on a plan re-allocates that plan's installments (oldest fir
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -77,12 +80,13 @@ def post_entries(entries: Sequence[StatementEntry], source: PaymentSource, actor
     counts = ImportCounts()
     keys = [e.key for e in entries]
     known = set(db.session.execute(select(Payment.import_key).where(among(Payment.import_key, keys))).scalars())
+    reported = _Reported.load(entries)
     fresh: list[tuple[StatementEntry, str]] = []  # with its key: a digest, computed once
     for entry, key in zip(entries, keys, strict=True):
         credit = entry.direction == Direction.CREDIT
         counts.entries += credit
         counts.debits += not credit
-        if key in known:
+        if key in known or reported.before(entry):
             counts.duplicates += credit
             continue
         known.add(key)  # the same entry twice in one file is one payment
@@ -105,6 +109,51 @@ def post_entries(entries: Sequence[StatementEntry], source: PaymentSource, actor
     reallocate_plans(plans)
     db.session.flush()
     return counts
+
+
+@dataclass
+class _Reported:
+    """Payments already recorded, by the bank's own reference (``AcctSvcrRef``).
+
+    The same payment is reported by the day's camt.054 notification and again by the
+    evening's camt.053 statement: two statement ids, so two import keys, but the bank
+    gives it one reference. An entry whose bank reference, direction, amount and currency
+    are those of a payment recorded from *another* statement is that payment again. Within
+    one statement, equal entries are distinct transactions (a batch entry shares its
+    reference among its transactions); so each recorded payment stands for at most one
+    entry per other statement, and payments of the chunk itself count too.
+    """
+
+    statements: dict[tuple[str, str, Decimal, str], list[str]] = dataclass_field(default_factory=dict)
+    taken: Counter[tuple[tuple[str, str, Decimal, str], str]] = dataclass_field(default_factory=Counter)
+
+    @classmethod
+    def load(cls, entries: Sequence[StatementEntry]) -> _Reported:
+        reported = cls()
+        references = sorted({e.bank_reference for e in entries if e.bank_reference})
+        if references:
+            rows = db.session.execute(
+                select(
+                    Payment.bank_reference, Payment.direction, Payment.amount, Payment.currency, Payment.statement_id
+                ).where(among(Payment.bank_reference, references))
+            )
+            for reference, direction, amount, currency, statement in rows:
+                reported.statements.setdefault((reference, direction, amount, currency), []).append(statement or "")
+        return reported
+
+    def before(self, entry: StatementEntry) -> bool:
+        """Whether ``entry`` is a payment recorded before; if not, it is recorded now."""
+        if not entry.bank_reference:
+            return False
+        group = (entry.bank_reference, str(entry.direction), entry.amount, entry.currency)
+        statement = entry.statement_id[:35]  # as payments.statement_id keeps it
+        recorded = self.statements.setdefault(group, [])
+        others = sum(1 for s in recorded if s != statement)
+        if self.taken[group, statement] < others:
+            self.taken[group, statement] += 1
+            return True
+        recorded.append(statement)
+        return False
 
 
 def _row(
