@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "portal.journey.views",
     "portal.policies.views",
     "portal.audit.views",
+    "portal.api.views",
 ]
 
 

@@ -9,6 +9,8 @@ that must not have defaults.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import math
@@ -239,6 +241,42 @@ def _jurisdictions(env: dict[str, str]) -> dict[str, Any]:
     return {"JURISDICTIONS": known, "DEFAULT_JURISDICTION": default, "CARE_PHONE": known[default].care_phone}
 
 
+API_SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of a Standard Webhooks secret, not a secret
+API_SECRET_BYTES = (24, 64)  # what the Standard Webhooks specification asks of a secret
+
+
+def _api_secrets(value: str) -> tuple[str, ...]:
+    """``PORTAL_API_SECRET``: the core banking system's signing secrets, ``whsec_`` and
+    base64 of 24 to 64 random bytes (Standard Webhooks), separated by spaces. Several are
+    accepted at once so a secret can be rotated without refusing a request; unset, the
+    API answers 503 to every signed call."""
+    secrets_: list[str] = []
+    for secret in value.split():
+        raw = secret.removeprefix(API_SECRET_PREFIX)
+        try:
+            key = base64.b64decode(raw, validate=True) if secret.startswith(API_SECRET_PREFIX) else b""
+        except binascii.Error:
+            key = b""
+        if not API_SECRET_BYTES[0] <= len(key) <= API_SECRET_BYTES[1]:
+            raise ConfigError(
+                "PORTAL_API_SECRET must be one or more secrets separated by spaces, each whsec_ followed by the "
+                "base64 of 24 to 64 random bytes; make one with: python -c 'import base64, secrets; "
+                'print("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())\''
+            )
+        secrets_.append(secret)
+    return tuple(secrets_)
+
+
+def _rate_limit(name: str, value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate limit like '1200 per minute', not {value!r}") from None
+    return value
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -332,4 +370,9 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SIGNING_P12_PASSWORD": env.get("PORTAL_SIGNING_P12_PASSWORD", ""),
         "TSA_URL": env.get("PORTAL_TSA_URL", "").strip(),
         "SIGNING_EARLIER_CERTS": earlier_certs,
+        # The core banking system's API (portal.api): its signing secrets and its rate limit.
+        "API_SECRETS": _api_secrets(env.get("PORTAL_API_SECRET", "")),
+        "API_RATE_LIMIT": _rate_limit(
+            "PORTAL_API_RATE_LIMIT", env.get("PORTAL_API_RATE_LIMIT", "").strip() or "1200 per minute"
+        ),
     }

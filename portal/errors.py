@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal import unit_of_work
+from portal.api import errors as api_errors
 from portal.inputs import ControlCharacterError
 
 
@@ -41,7 +42,9 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", title=title, text=text, code=400), 400
 
     @app.errorhandler(ControlCharacterError)
-    def control_character(error: ControlCharacterError) -> tuple[str, int]:
+    def control_character(error: ControlCharacterError) -> tuple[str, int] | Response:
+        if api_errors.is_api_request():
+            return api_errors.control_characters()
         title = _("That did not work")
         text = _(
             "What was sent holds characters we cannot read, such as invisible control characters. "
@@ -50,14 +53,18 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", title=title, text=text, code=400), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[str, int] | Response:
+        if api_errors.is_api_request():  # the core system's API answers JSON, never a page
+            return api_errors.http_error(error)
         code = error.code or 500
         title, text = _messages(code)
         return render_template("errors/error.html", title=title, text=text, code=code), code
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[str, int]:
+    def unexpected(error: Exception) -> tuple[str, int] | Response:
         unit_of_work.rollback()  # before rendering: the page must not read half-written state
         app.logger.exception("unhandled error")
+        if api_errors.is_api_request():
+            return api_errors.internal_error()
         title, text = _messages(500)
         return render_template("errors/error.html", title=title, text=text, code=500), 500

@@ -24,6 +24,7 @@ class Action:
     class Account(AuditAction):
         FLAG_SET = "account.flag_set"
         FLAG_CLEARED = "account.flag_cleared"
+        SNAPSHOT_APPLIED = "account.snapshot_applied"  # the core system's balance snapshot
 
     class Agreement(AuditAction):
         SIGNED = "agreement.signed"

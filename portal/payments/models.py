@@ -81,6 +81,14 @@ class Payment(Model):
         # The same payment reported by a camt.054 and again by the camt.053 (or by the API)
         # is found by the bank's own reference (portal.payments.service).
         Index("ix_payments_bank_reference", "bank_reference"),
+        # The core system's payment id, for a payment it sent by the API: one payment each.
+        Index(
+            "uq_payments_api_payment_id",
+            "entry_reference",
+            unique=True,
+            sqlite_where=text("source = 'api'"),
+            postgresql_where=text("source = 'api'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
