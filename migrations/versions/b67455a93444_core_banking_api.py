@@ -5,7 +5,8 @@ The core system's signed API remembers the ``webhook-id`` of each message it acc
 (UNIQUE: a concurrent duplicate waits for the first and is given its answer). An
 account remembers the "as of" time of its last balance snapshot, so an older one never
 overwrites a newer one. Payments are looked up by the bank's own reference, so the same
-payment reported by a camt.054 and then by the camt.053 is posted once.
+payment reported by a camt.054 and then by the camt.053 is posted once; a payment the
+API recorded is unique by the core system's payment id.
 
 Revision ID: b67455a93444
 Revises: 4d7a2c9e1f63
@@ -55,10 +56,15 @@ def upgrade():
 
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.create_index('ix_payments_bank_reference', ['bank_reference'], unique=False)
+        batch_op.create_index(
+            'uq_payments_api_payment_id', ['entry_reference'], unique=True,
+            sqlite_where=sa.text("source = 'api'"), postgresql_where=sa.text("source = 'api'"),
+        )
 
 
 def downgrade():
     with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index('uq_payments_api_payment_id')
         batch_op.drop_index('ix_payments_bank_reference')
 
     with op.batch_alter_table('card_accounts', schema=None) as batch_op:
