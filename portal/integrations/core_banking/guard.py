@@ -41,8 +41,9 @@ def _insert_new(model: Any, values: dict[str, Any], key: str) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on ``key``: whether the row is new."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model.__table__).values(**values).on_conflict_do_nothing(index_elements=[key])
-    return rowcount(db.session.execute(statement)) == 1
+    table = model.__table__
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    return db.session.execute(statement).first() is not None
 
 
 def accept_message(webhook_id: str, now: datetime) -> None:
