@@ -16,8 +16,6 @@ PREFIX = "/api/"
 
 _CODES = {
     400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
