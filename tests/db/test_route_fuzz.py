@@ -29,6 +29,7 @@ from werkzeug.routing import IntegerConverter, Rule
 from portal.audit.service import SYSTEM
 from portal.extensions import db
 from portal.staff.models import Role
+from tests.api_helpers import SECRET as API_SECRET
 from tests.conftest import PG_TEST_DB, last_code, make_account, make_app, need, postgres_url, reset_schema
 from tests.staff_helpers import current_totp, make_staff
 from tests.web.test_role_matrix import classify
@@ -229,6 +230,7 @@ def fuzz_app() -> Iterator[Flask]:
         WTF_CSRF_ENABLED=False,
         RATELIMIT_ENABLED=False,
         SMS_INBOUND_KEY=SMS_KEY,
+        API_SECRETS=(API_SECRET,),  # the core banking API switched on: unsigned calls are refused 4xx
     )
     reset_schema(app)
     yield app

@@ -40,12 +40,18 @@ PUBLIC = {
     "optout.unsubscribe",
     "optout.sms_inbound",
     "optout.sms_status",
+    # The core banking system's API: no session; each call carries its Standard Webhooks
+    # signature (without a configured secret, 503), and its description holds no data.
+    "api.openapi",
+    "api.put_account",
+    "api.post_payment",
 }
 
 # POSTs that need no CSRF token, each for a reason: the RFC 8058 one-click unsubscribe is
 # proved by the signed token in its address (its confirmation form checks CSRF itself), so
-# a bare POST to a made-up address is a 404.
-CSRF_EXEMPT_BARE_POST = {"optout.unsubscribe": 404}
+# a bare POST to a made-up address is a 404. The core banking API is signed, not a form:
+# unconfigured (as here) it answers 503 to everyone.
+CSRF_EXEMPT_BARE_POST = {"optout.unsubscribe": 404, "api.post_payment": 503}
 
 # Cardholder views whose decorator does not mark them (they should use cardholder_required).
 CARDHOLDER: set[str] = set()
