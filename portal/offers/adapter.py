@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -16,7 +17,7 @@ from sqlalchemy import or_, select
 from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
 from portal.domain.money import round_money
-from portal.domain.offers import Offer, new_plan_possible_on, offers_for
+from portal.domain.offers import Offer, ineligibility, new_plan_possible_on, offers_for
 from portal.domain.policy import Tier
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanState
@@ -24,7 +25,7 @@ from portal.policies.cache import ActiveVersion, load_policy
 from portal.policies.models import PolicyVersion
 from portal.policies.service import active_version
 
-__all__ = ["new_plan_possible_on_for_account", "offered_tier", "offers_for_account", "plan_history", "snapshot"]
+__all__ = ["NewPlanWait", "new_plan_wait", "offered_tier", "offers_for_account", "plan_history", "snapshot"]
 
 
 def snapshot(account: CardAccount) -> AccountSnapshot:
@@ -85,11 +86,23 @@ def offers_for_account(account: CardAccount, today: date) -> tuple[ActiveVersion
     return version, offers_for(snapshot(account), version.policy, today)
 
 
-def new_plan_possible_on_for_account(account: CardAccount, today: date) -> date | None:
-    """From which day a broken plan's cool-down and the limits on new plans after a
-    broken one no longer stop offers for ``account`` (None: they do not stop them today)."""
+class NewPlanWait(NamedTuple):
+    """Offers wait for a broken plan's cool-down or the limits on new plans after a
+    broken one (``reage``) until ``on``."""
+
+    on: date
+    reage: bool
+
+
+def new_plan_wait(account: CardAccount, today: date) -> NewPlanWait | None:
+    """Until when ``account`` must wait for a new plan after a broken one, and why
+    (None: nothing of the kind stops offers today)."""
     version = active_version(account.currency)
-    return new_plan_possible_on(snapshot(account), version.policy, today)
+    facts = snapshot(account)
+    on = new_plan_possible_on(facts, version.policy, today)
+    if on is None:
+        return None
+    return NewPlanWait(on, "reage_limit" in ineligibility(facts, version.policy, today))
 
 
 def offered_tier(plan: Plan) -> Tier | None:

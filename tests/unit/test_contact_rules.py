@@ -318,7 +318,7 @@ def test_service_messages_keep_hours_and_opt_outs_but_not_collection_blocks():
 def test_an_active_plan_does_not_silence_the_reminders_of_a_plan_or_promise():
     from portal.notifications.rules import REMINDER_KINDS, blocking_reason
 
-    assert REMINDER_KINDS == {"plan_reminder", "promise_reminder"}
+    assert {"plan_reminder", "promise_reminder"} == REMINDER_KINDS
     for kind in REMINDER_KINDS:
         assert blocking_reason("sms", [], True, kind) is None
         # Every other rule still holds for them.
