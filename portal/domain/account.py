@@ -18,7 +18,9 @@ class AccountSnapshot:
     The balance is split into principal, interest, fees and late fees, each in the
     account's currency and no finer than its minor unit. `flags` are do-not-offer and
     similar markers such as {"dispute", "deceased", "fraud"}; which of them block offers
-    is policy (`OfferPolicy.blocking_flags`).
+    is policy (`OfferPolicy.blocking_flags`). `new_plans_after_broken` are the dates
+    (the cardholder's) on which plans were accepted after an earlier plan of the account
+    broke: the history the re-ageing limits count (`portal.domain.reage`).
     """
 
     currency: str
@@ -33,6 +35,7 @@ class AccountSnapshot:
     flags: frozenset[str] = frozenset()
     has_active_plan: bool = False
     last_broken_plan_on: date | None = None
+    new_plans_after_broken: tuple[date, ...] = ()
 
     def __post_init__(self) -> None:
         # Fail where bad data enters, not deep inside a schedule: an offer built on a

@@ -170,6 +170,8 @@ def default_policy() -> OfferPolicy:
             ),
         ),
         cooldown_days=90,
+        max_new_plans_12_months=1,
+        max_new_plans_5_years=2,
         link_expiry_hours=72,
         affordability_share=D("0.5"),
         promise_max_days=14,

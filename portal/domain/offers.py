@@ -4,7 +4,9 @@ Rules (all limits come from the account's tier in the policy):
 
 * No offers at all when `ineligibility(...)` names a reason: currency differs from
   the policy's, a blocking flag, an active plan, inside the cool-down after a broken
-  plan, nothing overdue (DPD < 1) or nothing owed, or no tier covers the DPD.
+  plan, over the limits on new plans after a broken one (`portal.domain.reage`),
+  nothing overdue (DPD < 1) or nothing owed, or no tier covers the DPD.
+  `new_plan_possible_on` says from which day the last two no longer stand in the way.
 * A plan type is offered only if the tier allows it and the balance is in its band.
 * First due date: today + 1 calendar month (clamped to month end). Settlements are
   instead due at the deadline, today + `deadline_days`, further payments monthly.
@@ -47,10 +49,11 @@ from portal.domain.policy import (
     SettlementLimits,
     Tier,
 )
+from portal.domain.reage import reage_possible_on
 from portal.domain.schedule import NO_WAIVER, PlanType, Pricing, Quote
 from portal.domain.terms import PlanTerms, fingerprint
 
-__all__ = ["Offer", "ineligibility", "offers_for"]
+__all__ = ["Offer", "ineligibility", "new_plan_possible_on", "offers_for"]
 
 ONE = Decimal(1)
 _PLAN_ORDER = {plan: i for i, plan in enumerate(PlanType)}
@@ -86,8 +89,8 @@ class Offer(NamedTuple):
 def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) -> list[str]:
     """Why `account` gets no offers today (codes), or [] if it may have some.
 
-    Codes: currency, blocked, active_plan, cooling_down, not_overdue, nothing_owed,
-    no_tier.
+    Codes: currency, blocked, active_plan, cooling_down, reage_limit, not_overdue,
+    nothing_owed, no_tier.
     """
     reasons = []
     if account.currency != policy.currency:
@@ -96,9 +99,10 @@ def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) ->
         reasons.append("blocked")
     if account.has_active_plan:
         reasons.append("active_plan")
-    broken = account.last_broken_plan_on
-    if broken is not None and today < broken + timedelta(days=policy.cooldown_days):
+    if _cool_down_ends(account, policy, today) is not None:
         reasons.append("cooling_down")
+    if _reage_ends(account, policy, today) is not None:
+        reasons.append("reage_limit")
     if account.days_past_due < 1:
         reasons.append("not_overdue")
     elif policy.tier_for(account.days_past_due) is None:
@@ -106,6 +110,32 @@ def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) ->
     if account.balance <= ZERO:
         reasons.append("nothing_owed")
     return reasons
+
+
+def _cool_down_ends(account: AccountSnapshot, policy: OfferPolicy, today: date) -> date | None:
+    """The first day after the cool-down of the last broken plan, if that is after today."""
+    broken = account.last_broken_plan_on
+    if broken is None:
+        return None
+    ends = broken + timedelta(days=policy.cooldown_days)
+    return ends if today < ends else None
+
+
+def _reage_ends(account: AccountSnapshot, policy: OfferPolicy, today: date) -> date | None:
+    """The first day a new plan after a broken one is within the re-ageing limits, if
+    not today (accounts that never had a plan broken are not limited)."""
+    if account.last_broken_plan_on is None:
+        return None
+    return reage_possible_on(
+        account.new_plans_after_broken, today, policy.max_new_plans_12_months, policy.max_new_plans_5_years
+    )
+
+
+def new_plan_possible_on(account: AccountSnapshot, policy: OfferPolicy, today: date) -> date | None:
+    """From which day a broken plan's cool-down and the limits on new plans after a
+    broken one no longer stop offers; None when neither stops them today."""
+    ends = [d for d in (_cool_down_ends(account, policy, today), _reage_ends(account, policy, today)) if d]
+    return max(ends) if ends else None
 
 
 def _open(lim: Limits, balance: Decimal) -> bool:

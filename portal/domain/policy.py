@@ -12,6 +12,11 @@ Shape and conventions (the policy admin screens and `validate_policy` rely on th
 * Each tier also holds the missed-payment rules (grace days, when a plan ends) that
   plans made in it are judged by; a document stored before they were policy reads
   today's defaults (`MissedPaymentRules`).
+* Each tier also holds its reminder cadence (`ReminderCadence`: days before a due date,
+  on the day, days after); a document stored before it was policy reads the defaults.
+* The policy limits new plans after a broken one (`cooldown_days`, then at most
+  `max_new_plans_12_months` in 12 months and `max_new_plans_5_years` in 5 years; see
+  `portal.domain.reage`).
 * Percentages are stored as Decimal FRACTIONS from 0 to 1 (0.3 = 30 %); rates are
   fractions too (0.006 = 0.6 % a month, 0.18 = 18 % a year).
 * `to_dict()` gives JSON-ready data (Decimals as strings, tiers by `min_dpd`, tenors
@@ -27,6 +32,7 @@ from decimal import Decimal
 from portal.domain.missed_payment import MissedPaymentRules
 from portal.domain.money import ZERO
 from portal.domain.policy_io import PolicyFormatError, dump, load
+from portal.domain.reminder_cadence import ReminderCadence
 from portal.domain.schedule import Pricing
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "PersonalisedLimits",
     "PolicyFormatError",
     "ReliefLimits",
+    "ReminderCadence",
     "SettlementLimits",
     "Tier",
 ]
@@ -131,8 +138,8 @@ class PersonalisedLimits:
 
 @dataclass(frozen=True)
 class Tier:
-    """A delinquency bucket: a DPD range, the limits of each plan type in it, and the
-    missed-payment rules its plans are made with."""
+    """A delinquency bucket: a DPD range, the limits of each plan type in it, the
+    missed-payment rules its plans are made with, and when its reminders go."""
 
     name: str
     min_dpd: int
@@ -142,6 +149,7 @@ class Tier:
     settlement: SettlementLimits = field(default_factory=SettlementLimits)
     personalised: PersonalisedLimits = field(default_factory=PersonalisedLimits)
     missed_payment: MissedPaymentRules = field(default_factory=MissedPaymentRules)
+    reminders: ReminderCadence = field(default_factory=ReminderCadence)
 
     def covers(self, days_past_due: int) -> bool:
         """True when `days_past_due` falls in this tier's range."""
@@ -153,6 +161,8 @@ class OfferPolicy:
     """A whole policy document.
 
     cooldown_days        no offers for this long after a plan was broken
+    max_new_plans_12_months  new plans after a broken one: at most this many in 12 months
+    max_new_plans_5_years    and this many in 5 years (re-ageing, portal.domain.reage)
     link_expiry_hours    lifetime of a plan link
     affordability_share  share of monthly disposable income a plan may take
     promise_max_days     a promise to pay must fall within this many days
@@ -163,6 +173,8 @@ class OfferPolicy:
     currency: str
     tiers: tuple[Tier, ...]
     cooldown_days: int = 90
+    max_new_plans_12_months: int = 1
+    max_new_plans_5_years: int = 2
     link_expiry_hours: int = 72
     affordability_share: Decimal = Decimal("0.5")
     promise_max_days: int = 14

@@ -34,6 +34,8 @@ from portal.domain.policy import (
     SettlementLimits,
 )
 from portal.domain.quote import MAX_ANNUAL_RATE, MAX_MONTHLY_FEE_RATE, MAX_SETTLEMENT_PAYMENTS
+from portal.domain.reage import MAX_NEW_PLANS_5_YEARS, MAX_NEW_PLANS_12_MONTHS
+from portal.domain.reminder_cadence import MAX_REMINDER_DAYS, ReminderCadence
 from portal.domain.schedule import MAX_PLAN_MONTHS
 
 __all__ = ["PROBLEM_CODES", "PolicyProblem", "validate_policy"]
@@ -197,6 +199,26 @@ def _missed_payment(c: _Checker, p: str, rules: MissedPaymentRules) -> None:
         c.at_most(f"{p}.grace_days", rules.grace_days, "break_days_late", rules.break_days_late)
 
 
+def _reminders(c: _Checker, p: str, cadence: ReminderCadence) -> None:
+    c.count(f"{p}.days_before", cadence.days_before, 0, MAX_REMINDER_DAYS, months=False)
+    c.count(f"{p}.days_after", cadence.days_after, 0, MAX_REMINDER_DAYS, months=False)
+
+
+def _new_plan_limits(c: _Checker, policy: OfferPolicy) -> None:
+    year_ok = c.count(
+        "max_new_plans_12_months", policy.max_new_plans_12_months, 1, MAX_NEW_PLANS_12_MONTHS, months=False
+    )
+    five_ok = c.count("max_new_plans_5_years", policy.max_new_plans_5_years, 1, MAX_NEW_PLANS_5_YEARS, months=False)
+    if year_ok and five_ok:
+        # Five years hold the twelve months: a yearly limit above it could never be used.
+        c.at_most(
+            "max_new_plans_12_months",
+            policy.max_new_plans_12_months,
+            "max_new_plans_5_years",
+            policy.max_new_plans_5_years,
+        )
+
+
 def _coverage(c: _Checker, policy: OfferPolicy) -> None:
     # Walk the tiers by min_dpd; `expected` is the first DPD not yet covered (None once
     # an open-ended tier has covered everything).
@@ -248,8 +270,10 @@ def validate_policy(policy: OfferPolicy) -> list[PolicyProblem]:
         if tier.personalised.allowed:
             _personalised(c, f"{path}.personalised", tier.personalised)
         _missed_payment(c, f"{path}.missed_payment", tier.missed_payment)
+        _reminders(c, f"{path}.reminders", tier.reminders)
     _coverage(c, policy)
     c.count("cooldown_days", policy.cooldown_days, 0)
+    _new_plan_limits(c, policy)
     c.count("link_expiry_hours", policy.link_expiry_hours, 1)
     c.fraction("affordability_share", policy.affordability_share)
     c.count("promise_max_days", policy.promise_max_days, 1)

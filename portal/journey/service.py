@@ -16,7 +16,7 @@ from portal.domain.budget import Budget, affordable_payment
 from portal.domain.money import minor_unit
 from portal.domain.offers import Offer
 from portal.domain.schedule import PlanType
-from portal.offers.adapter import offers_for_account
+from portal.offers.adapter import NewPlanWait, new_plan_wait, offers_for_account
 
 FIRST_SHOWN = 3
 
@@ -45,6 +45,9 @@ class OfferList:
     affordable: Decimal | None
     policy_number: int
     personalised: OfferChoice | None
+    # No offers because an earlier plan broke: until when, and whether the limits on new
+    # plans after a broken one (rather than the cool-down) are why.
+    wait: NewPlanWait | None = None
 
 
 def budget_from_figures(figures: dict[str, str] | None) -> Budget | None:
@@ -60,7 +63,8 @@ def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferLi
     order (installments by length, relief, settlement). A personalised plan is never
     pushed: it is shown on its own when nothing else fits or when asked for.
     """
-    version, offers = offers_for_account(account, account_today(account))
+    today = account_today(account)
+    version, offers = offers_for_account(account, today)
     policy = version.policy
     budget = budget_from_figures(figures)
     affordable = affordable_payment(budget, policy.affordability_share) if budget else None
@@ -82,6 +86,7 @@ def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferLi
         affordable=affordable,
         policy_number=version.number,
         personalised=personalised,
+        wait=new_plan_wait(account, today) if not offers else None,
     )
 
 

@@ -145,7 +145,7 @@ def _prepare(message: OutboxMessage, report: DeliveryReport) -> Envelope | None:
     # "no messages" choice made while one waited for contact hours is honoured.
     if account is not None and (message.collection or message.kind in confirmations.KINDS):
         decision = (
-            check_contact(account, message.channel, exclude_message_id=message.id)
+            check_contact(account, message.channel, exclude_message_id=message.id, kind=message.kind)
             if message.collection
             else confirmations.service_decision(account, message.channel)
         )

@@ -70,6 +70,9 @@ class OutboxMessage(Model):
     # The code or token that replaces SECRET_MASK in the body when sent; None once forgotten.
     secret: Mapped[str | None] = mapped_column(String(128))
     secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A message the daily run may queue twice (a reminder, the message after a broken
+    # plan) carries a key naming what it is about; the second insert is skipped.
+    dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
 
     @property
     def readable_body(self) -> str:

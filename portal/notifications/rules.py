@@ -5,7 +5,9 @@ Rules (defaults are the stricter of the US and Chinese rules; see RULES.md):
 * Nothing on a channel the cardholder opted out of (``optout_sms`` / ``optout_email``),
   nothing at all with ``do_not_contact``, ``dispute``, ``deceased`` or ``fraud``, nothing
   while a signed plan is active (CBRC Art. 70: collection stops unless the cardholder
-  defaults).
+  defaults) — except the reminders that belong to a plan or promise
+  (``REMINDER_KINDS``): an active plan or an open promise no longer silences a reminder
+  of its own payment. All the other rules hold for them.
 * Only inside the allowed hours in the cardholder's own time zone, ``start <= local
   time < end`` (default 08:00-21:00). A message outside them is held until the next
   window start, never dropped.
@@ -35,6 +37,10 @@ NO_CONTACT_FLAGS = ("do_not_contact", "dispute", "deceased", "fraud")
 # whose holder cannot or must not be written to.
 NO_SERVICE_FLAGS = ("do_not_contact", "deceased", "fraud")
 CHANNELS = ("sms", "email")
+# Collection messages about a payment the cardholder agreed to make (an installment of
+# their plan, their promise to pay): an active plan does not block them.
+PLAN_REMINDER, PROMISE_REMINDER = "plan_reminder", "promise_reminder"
+REMINDER_KINDS = frozenset({PLAN_REMINDER, PROMISE_REMINDER})
 
 SEND, HOLD, BLOCK = "send", "hold", "block"
 
@@ -117,15 +123,16 @@ def next_allowed(instant: datetime, time_zone: str, settings: ContactSettings) -
     return candidate
 
 
-def blocking_reason(channel: str, flags: Iterable[str], has_active_plan: bool) -> str | None:
-    """The rule that forbids any collection message on ``channel`` now, if one does."""
+def blocking_reason(channel: str, flags: Iterable[str], has_active_plan: bool, kind: str | None = None) -> str | None:
+    """The rule that forbids a collection message of ``kind`` on ``channel`` now, if one
+    does (an active plan does not forbid the ``REMINDER_KINDS``)."""
     flags = set(flags)
     for flag in NO_CONTACT_FLAGS:
         if flag in flags:
             return flag
     if f"optout_{channel}" in flags:
         return f"optout_{channel}"
-    if has_active_plan:
+    if has_active_plan and kind not in REMINDER_KINDS:
         return "active_plan"
     return None
 
@@ -152,16 +159,19 @@ def cap_reason(at: datetime, time_zone: str, others: Iterable[datetime], setting
     return None
 
 
-def decide(channel: str, now: datetime, facts: ContactFacts, settings: ContactSettings) -> Decision:
-    """Whether a collection message on ``channel`` may go at ``now``, wait, or not go.
+def decide(
+    channel: str, now: datetime, facts: ContactFacts, settings: ContactSettings, kind: str | None = None
+) -> Decision:
+    """Whether a collection message of ``kind`` on ``channel`` may go at ``now``, wait, or not go.
 
-    Flags and an active plan block outright; otherwise the message is planned for the
-    next allowed time (``now`` if inside the window) and blocked if that would break a cap.
+    Flags and an active plan (but not for a plan's or promise's own reminder) block
+    outright; otherwise the message is planned for the next allowed time (``now`` if
+    inside the window) and blocked if that would break a cap.
     """
     now = _aware(now).astimezone(UTC)
     if channel not in CHANNELS:
         return Decision(BLOCK, now, "unknown_channel")
-    reason = blocking_reason(channel, facts.flags, facts.has_active_plan)
+    reason = blocking_reason(channel, facts.flags, facts.has_active_plan, kind)
     if reason:
         return Decision(BLOCK, now, reason)
     send_at = next_allowed(now, facts.time_zone, settings)

@@ -108,10 +108,14 @@ def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -
 
 
 def check_contact(
-    account: CardAccount, channel: str, now: datetime | None = None, exclude_message_id: int | None = None
+    account: CardAccount,
+    channel: str,
+    now: datetime | None = None,
+    exclude_message_id: int | None = None,
+    kind: str | None = None,
 ) -> Decision:
-    """Apply the contact rules to one more collection message for ``account`` now."""
-    return decide(channel, now or utcnow(), contact_facts(account, exclude_message_id), contact_settings())
+    """Apply the contact rules to one more collection message (of ``kind``) for ``account`` now."""
+    return decide(channel, now or utcnow(), contact_facts(account, exclude_message_id), contact_settings(), kind)
 
 
 def recipient_for(account: CardAccount, channel: str) -> str | None:
@@ -148,6 +152,7 @@ def queue_collection_message(
     secret: str | None = None,
     secret_until: datetime | None = None,
     collection: bool = True,
+    dedupe_key: str | None = None,
 ) -> OutboxMessage:
     """Queue a collection message under the contact rules; the caller commits.
 
@@ -157,11 +162,12 @@ def queue_collection_message(
     The message is queued to go now, held until the next allowed time, or blocked (kept
     with the rule as its reason and a ``message_blocked`` case event). A ``secret`` (a
     link token) replaces ``SECRET_MASK`` in ``body`` when sent, until ``secret_until``.
+    A ``dedupe_key`` is stored on the row (unique: the caller checks it is new).
     """
     recipient = recipient_for(account, channel)
     if not recipient:
         raise ValueError(f"no {channel} contact on file")
-    decision = decision or check_contact(account, channel)
+    decision = decision or check_contact(account, channel, kind=kind)
     message = OutboxMessage(
         account_id=account.id,
         kind=kind,
@@ -178,6 +184,7 @@ def queue_collection_message(
         attempts=0,
         secret=secret,
         secret_until=secret_until if secret else None,
+        dedupe_key=dedupe_key,
     )
     db.session.add(message)
     db.session.flush()

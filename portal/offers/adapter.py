@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 
 from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
 from portal.domain.money import round_money
-from portal.domain.offers import Offer, offers_for
+from portal.domain.offers import Offer, ineligibility, new_plan_possible_on, offers_for
 from portal.domain.policy import Tier
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanState
@@ -24,7 +25,7 @@ from portal.policies.cache import ActiveVersion, load_policy
 from portal.policies.models import PolicyVersion
 from portal.policies.service import active_version
 
-__all__ = ["offered_tier", "offers_for_account", "snapshot"]
+__all__ = ["NewPlanWait", "new_plan_wait", "offered_tier", "offers_for_account", "plan_history", "snapshot"]
 
 
 def snapshot(account: CardAccount) -> AccountSnapshot:
@@ -34,6 +35,7 @@ def snapshot(account: CardAccount) -> AccountSnapshot:
     def exact(amount: Decimal) -> Decimal:
         return round_money(amount, account.currency)
 
+    last_broken, after_broken = plan_history(account)
     return AccountSnapshot(
         currency=account.currency,
         principal=exact(account.principal),
@@ -46,7 +48,8 @@ def snapshot(account: CardAccount) -> AccountSnapshot:
         due_date=account.due_date,
         flags=frozenset(account.flags or ()),
         has_active_plan=_has_open_plan(account.id),
-        last_broken_plan_on=_last_broken_on(account),
+        last_broken_plan_on=last_broken,
+        new_plans_after_broken=after_broken,
     )
 
 
@@ -55,10 +58,23 @@ def _has_open_plan(account_id: int) -> bool:
     return db.session.execute(query).first() is not None
 
 
-def _last_broken_on(account: CardAccount) -> date | None:
-    query = select(func.max(Plan.ended_at)).where(Plan.account_id == account.id, Plan.state == PlanState.BROKEN)
-    broken_at = db.session.execute(query).scalar()
-    return broken_at.astimezone(ZoneInfo(account.time_zone)).date() if broken_at else None
+def plan_history(account: CardAccount) -> tuple[date | None, tuple[date, ...]]:
+    """The day (the cardholder's) the account's last plan broke, and the days on which
+    plans were accepted after an earlier plan broke (the re-ageing history,
+    ``portal.domain.reage``), from one query over the account's few plans."""
+    query = select(Plan.state, Plan.accepted_at, Plan.ended_at).where(
+        Plan.account_id == account.id, or_(Plan.state == PlanState.BROKEN, Plan.accepted_at.is_not(None))
+    )
+    rows = db.session.execute(query).all()
+    broken = [ended for state, _accepted, ended in rows if state == PlanState.BROKEN and ended is not None]
+    if not broken:
+        return None, ()
+    zone = ZoneInfo(account.time_zone)
+    first = min(broken)
+    after = sorted(
+        accepted.astimezone(zone).date() for _state, accepted, _ended in rows if accepted and accepted > first
+    )
+    return max(broken).astimezone(zone).date(), tuple(after)
 
 
 def offers_for_account(account: CardAccount, today: date) -> tuple[ActiveVersion, list[Offer]]:
@@ -68,6 +84,25 @@ def offers_for_account(account: CardAccount, today: date) -> tuple[ActiveVersion
     """
     version = active_version(account.currency)
     return version, offers_for(snapshot(account), version.policy, today)
+
+
+class NewPlanWait(NamedTuple):
+    """Offers wait for a broken plan's cool-down or the limits on new plans after a
+    broken one (``reage``) until ``on``."""
+
+    on: date
+    reage: bool
+
+
+def new_plan_wait(account: CardAccount, today: date) -> NewPlanWait | None:
+    """Until when ``account`` must wait for a new plan after a broken one, and why
+    (None: nothing of the kind stops offers today)."""
+    version = active_version(account.currency)
+    facts = snapshot(account)
+    on = new_plan_possible_on(facts, version.policy, today)
+    if on is None:
+        return None
+    return NewPlanWait(on, "reage_limit" in ineligibility(facts, version.policy, today))
 
 
 def offered_tier(plan: Plan) -> Tier | None:

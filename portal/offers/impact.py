@@ -5,8 +5,11 @@ scan, GROUP BY tier), so it scales to the whole portfolio. What the SQL counts, 
 
 An account is *eligible* when it is in the policy's currency, at least 1 day past due,
 owes more than 0, has none of the policy's blocking flags, has no open plan (pending
-approval, pending signature or active), and has no plan broken within ``cooldown_days``
-before now. Its *tier* is the first tier whose DPD range holds its days past due.
+approval, pending signature or active), has no plan broken within ``cooldown_days``
+before now, and is within the limits on new plans after a broken one (``portal.domain.reage``):
+fewer than ``max_new_plans_12_months`` plans accepted in the 12 months before now, and
+fewer than ``max_new_plans_5_years`` in the 5 years before now, after the account's first
+broken plan. Its *tier* is the first tier whose DPD range holds its days past due.
 
 It counts for a *plan type* of that tier when the tier allows the type, the balance is in
 the type's band, and this approximation of the minimum payment holds (computed exactly,
@@ -21,8 +24,9 @@ with whole-number ratios, but without building a schedule):
   minimum payment;
 * personalised: the balance after the fee waiver is at least one minimum installment.
 
-Differences from ``offers_for``: the cool-down compares instants (now − days) rather
-than local calendar dates, and the per-account rounding above is not modelled.
+Differences from ``offers_for``: the cool-down and the re-ageing windows compare instants
+(now − days, now − 12 or 60 calendar months of UTC dates) rather than the cardholder's
+local calendar dates, and the per-account rounding above is not modelled.
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, false, func, literal, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount
 from portal.db_types import Money
+from portal.domain.dates import add_months
 from portal.domain.money import minor_unit
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
@@ -125,6 +131,34 @@ def _offered(
     return and_(*band)
 
 
+def _months_before(now: datetime, months: int) -> datetime:
+    return datetime.combine(add_months(now.date(), -months), now.timetz())
+
+
+def _new_plans_after_broken(now: datetime) -> Any:
+    """Per account with a broken plan: how many plans were accepted after its first broken
+    plan, in the 12 months and in the 5 years before ``now`` (the re-ageing counts)."""
+    first = (
+        select(Plan.account_id.label("account_id"), func.min(Plan.ended_at).label("first_broken"))
+        .where(Plan.state == PlanState.BROKEN)
+        .group_by(Plan.account_id)
+        .subquery()
+    )
+    later = aliased(Plan)
+    year, five = _months_before(now, 12), _months_before(now, 60)
+    return (
+        select(
+            later.account_id.label("account_id"),
+            func.sum(case((later.accepted_at > year, 1), else_=0)).label("in_12_months"),
+            func.sum(case((later.accepted_at > five, 1), else_=0)).label("in_5_years"),
+        )
+        .join(first, first.c.account_id == later.account_id)
+        .where(later.accepted_at > first.c.first_broken)
+        .group_by(later.account_id)
+        .subquery()
+    )
+
+
 def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
     a = CardAccount
     unit = minor_unit(policy.currency)
@@ -139,6 +173,7 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
         .group_by(Plan.account_id)
         .subquery()
     )
+    reaged = _new_plans_after_broken(now)
     balance = account_sql.balance(a)
     accounts = (
         select(
@@ -151,10 +186,13 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
                 ~account_sql.has_any_flag(policy.blocking_flags, dialect, a),
                 func.coalesce(plans.c.open, 0) == 0,
                 func.coalesce(plans.c.cooling, 0) == 0,
+                func.coalesce(reaged.c.in_12_months, 0) < _int(policy.max_new_plans_12_months),
+                func.coalesce(reaged.c.in_5_years, 0) < _int(policy.max_new_plans_5_years),
             ).label("eligible"),
         )
         .select_from(a)
         .outerjoin(plans, plans.c.account_id == a.id)
+        .outerjoin(reaged, reaged.c.account_id == a.id)
         .where(a.currency == policy.currency)
         .offset(0)
         .subquery()

@@ -101,6 +101,8 @@ class PlanInstallment(Model):
     __tablename__ = "plan_installments"
     __table_args__ = (
         UniqueConstraint("plan_id", "number", name="uq_plan_installments_plan_number"),
+        # Reminders read only the installments due on a few dates (portal.servicing.reminders).
+        Index("ix_plan_installments_due_date", "due_date"),
         CheckConstraint("principal >= 0 AND charge >= 0 AND total >= 0 AND paid >= 0", name="amounts_non_negative"),
     )
 

@@ -27,6 +27,8 @@ FIELDS: dict[str | tuple[str, str], tuple[Any, str]] = {
     # policy
     "currency": (_l("Currency"), "text"),
     "cooldown_days": (_l("Cool-down after a broken plan (days)"), "days"),
+    "max_new_plans_12_months": (_l("New plans after a broken one: most in any 12 months"), "count"),
+    "max_new_plans_5_years": (_l("New plans after a broken one: most in any 5 years"), "count"),
     "link_expiry_hours": (_l("Plan link lifetime (hours)"), "hours"),
     "affordability_share": (_l("Share of disposable income a plan may take"), "fraction"),
     "promise_max_days": (_l("Promise to pay: latest date (days ahead)"), "days"),
@@ -73,6 +75,10 @@ FIELDS: dict[str | tuple[str, str], tuple[Any, str]] = {
     "grace_days": (_l("Days of grace after a due date"), "days"),
     "break_missed_in_a_row": (_l("Plan ends after this many installments in a row are missed"), "count"),
     "break_days_late": (_l("Plan ends when one installment is more than this many days late"), "days"),
+    # reminders (when plan and promise reminders go in the tier)
+    "days_before": (_l("Reminder this many days before a due date (0: none)"), "days"),
+    "on_due_date": (_l("Reminder on the due date"), "bool"),
+    "days_after": (_l("Reminder this many days after a missed due date (0: none)"), "days"),
 }
 
 PLAN_TYPES: dict[str, Any] = {
@@ -82,8 +88,12 @@ PLAN_TYPES: dict[str, Any] = {
     "personalised": _l("Personalised installment plan"),
 }
 
-# The parts of a tier, as headings: its plan types, then the missed-payment rules.
-SECTIONS: dict[str, Any] = {**PLAN_TYPES, "missed_payment": _l("If a payment is missed")}
+# The parts of a tier, as headings: its plan types, the missed-payment rules, reminders.
+SECTIONS: dict[str, Any] = {
+    **PLAN_TYPES,
+    "missed_payment": _l("If a payment is missed"),
+    "reminders": _l("Payment reminders"),
+}
 
 PRICING: dict[str, Any] = {
     "monthly_fee": _l("Monthly fee on the original amount"),

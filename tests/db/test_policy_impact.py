@@ -68,15 +68,24 @@ def generate(app, count: int, seed: int) -> list[dict]:
             account.minimum_due = min(account.minimum_due, account.balance)  # never more than is owed
             db.session.add(account)
             db.session.flush()
-            plans = []
+            plans: list[tuple[str, datetime | None, datetime | None]] = []  # state, ended, accepted
             kind = rng.random()
             if kind < 0.1:
-                plans.append(("active", None))
+                plans.append(("active", None, None))
             elif kind < 0.2:
-                plans.append(("broken", NOW - timedelta(days=rng.choice([10, 60, 200]))))
+                plans.append(("broken", NOW - timedelta(days=rng.choice([10, 60, 200])), None))
             elif kind < 0.25:
-                plans.append(("completed", NOW - timedelta(days=20)))
-            for state, ended in plans:
+                plans.append(("completed", NOW - timedelta(days=20), None))
+            elif kind < 0.4:
+                # Re-ageing: a plan broken long ago, then new plans accepted after it
+                # (one to three), so the 12-month and 5-year limits each bite on some.
+                broke = NOW - timedelta(days=rng.choice([700, 1500, 2000]))
+                plans.append(("broken", broke, broke - timedelta(days=200)))
+                for days in sorted(rng.sample([150, 300, 500, 650], rng.choice([1, 2, 3]))):
+                    accepted = NOW - timedelta(days=days)
+                    if accepted > broke:
+                        plans.append(("completed", accepted + timedelta(days=100), accepted))
+            for state, ended, accepted in plans:
                 db.session.add(
                     Plan(
                         account_id=account.id,
@@ -95,6 +104,7 @@ def generate(app, count: int, seed: int) -> list[dict]:
                         ear=ZERO,
                         locale="en",
                         ended_at=ended,
+                        accepted_at=accepted,
                     )
                 )
             rows.append({"account": account, "plans": plans})
@@ -106,7 +116,11 @@ def generate(app, count: int, seed: int) -> list[dict]:
 
 
 def snapshot_of(account: CardAccount, plans: list) -> AccountSnapshot:
-    broken = [ended for state, ended in plans if state == "broken"]
+    zone = ZoneInfo("Asia/Shanghai")
+    broken = [ended for state, ended, _ in plans if state == "broken"]
+    after = [
+        accepted.astimezone(zone).date() for _, _, accepted in plans if broken and accepted and accepted > min(broken)
+    ]
     return AccountSnapshot(
         currency=account.currency,
         principal=account.principal,
@@ -118,8 +132,9 @@ def snapshot_of(account: CardAccount, plans: list) -> AccountSnapshot:
         days_past_due=account.days_past_due,
         due_date=account.due_date,
         flags=frozenset(account.flags),
-        has_active_plan=any(state in OPEN_STATES for state, _ in plans),
-        last_broken_plan_on=max(broken).astimezone(ZoneInfo("Asia/Shanghai")).date() if broken else None,
+        has_active_plan=any(state in OPEN_STATES for state, _, _ in plans),
+        last_broken_plan_on=max(broken).astimezone(zone).date() if broken else None,
+        new_plans_after_broken=tuple(sorted(after)),
     )
 
 

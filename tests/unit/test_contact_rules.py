@@ -313,3 +313,16 @@ def test_service_messages_keep_hours_and_opt_outs_but_not_collection_blocks():
         blocked = service(noon, flags=frozenset({flag}))
         assert (blocked.action, blocked.reason) == (BLOCK, flag)
     assert decide_service("fax", noon, ContactFacts(time_zone=SH), DEFAULT).reason == "unknown_channel"
+
+
+def test_an_active_plan_does_not_silence_the_reminders_of_a_plan_or_promise():
+    from portal.notifications.rules import REMINDER_KINDS, blocking_reason
+
+    assert {"plan_reminder", "promise_reminder"} == REMINDER_KINDS
+    for kind in REMINDER_KINDS:
+        assert blocking_reason("sms", [], True, kind) is None
+        # Every other rule still holds for them.
+        assert blocking_reason("sms", ["do_not_contact"], True, kind) == "do_not_contact"
+        assert blocking_reason("sms", ["optout_sms"], True, kind) == "optout_sms"
+    for kind in ("plan_link", "plan_broken", None):
+        assert blocking_reason("sms", [], True, kind) == "active_plan"

@@ -625,3 +625,28 @@ def test_the_list_shows_a_due_scheduled_version_as_active(app, maker, checker, q
     html = later.get("/admin/policies/").get_data(as_text=True)
     assert "Scheduled" not in html and "Retired" in html
     assert state_of(query, number) == "active"  # every request commits due activations first
+
+
+def test_reminder_cadence_and_new_plan_limits_are_edited_saved_and_checked(app, maker, query):
+    number = new_draft(maker)
+    fields = page_form(maker, f"/admin/policies/{number}/edit")
+    assert fields["tiers-2-reminders-days_before"] == "3"
+    assert fields["tiers-2-reminders-days_after"] == "3"
+    assert fields["max_new_plans_12_months"] == "1" and fields["max_new_plans_5_years"] == "2"
+    html = maker.get(f"/admin/policies/{number}/edit").get_data(as_text=True)
+    assert "Payment reminders" in html and "Reminder on the due date" in html
+    assert "New plans after a broken one: most in any 12 months" in html
+    changes = {
+        "tiers-2-reminders-days_before": "5",
+        "tiers-2-reminders-on_due_date": None,  # an unticked box is not posted
+        "max_new_plans_5_years": "3",
+    }
+    assert edit(maker, number, **changes).status_code == 302
+    document = query.one(select(PolicyVersion.document).where(PolicyVersion.number == number))
+    assert document["tiers"][2]["reminders"] == {"days_before": 5, "on_due_date": False, "days_after": 3}
+    assert document["max_new_plans_5_years"] == 3
+    response = edit(maker, number, **{"tiers-2-reminders-days_after": "15", "max_new_plans_12_months": "4"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Must be from 0 to 14 (you entered 15)." in field_error(page, "tiers-2-reminders-days_after")
+    assert "Must not be more than" in field_error(page, "max_new_plans_12_months")

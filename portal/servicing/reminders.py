@@ -1,0 +1,419 @@
+"""Reminders of plan installments and promises to pay, queued by the daily run.
+
+``queue_reminders(day)`` queues one message per unpaid installment of an ACTIVE plan and
+per OPEN promise whose due date (``pay_by``) is a reminder day under the tier's cadence
+(``Tier.reminders``, policy data: by default 3 days before, on the day and 3 days after;
+``portal.domain.reminder_cadence``). The plan's tier is the one it was made in (its
+``tier`` name in the policy in force for its currency), else the account's current tier;
+a promise follows the account's current tier; without an active policy or a tier, the
+default cadence.
+
+Each reminder is a collection message under every contact rule (hours, caps, opt-outs,
+do-not-contact flags), except that the plan or promise it belongs to does not silence it
+(``rules.REMINDER_KINDS``). It goes by text, or by e-mail when texts are refused or there
+is no phone, in the cardholder's language, and says the amount still due, the due date
+and the account reference to quote when paying, with the opt-out line. A reminder the
+rules block is kept as a blocked row with its case event, like any blocked attempt.
+
+Running a day twice queues nothing new: each reminder carries a ``dedupe_key``
+(``reminder:installment:<id>:<offset>``, ``reminder:promise:<id>:<offset>``; the offset is
+days from the due date, negative before it) and is inserted or skipped. The work is set
+based: installments and promises are read in chunks by id, only those due on one of the
+day's target dates, with their accounts, earlier messages and existing keys read once
+per chunk. The function flushes and never commits: the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from sqlalchemy import Table, and_, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
+
+from portal import jurisdictions
+from portal.accounts.models import CardAccount
+from portal.audit.actions import Action
+from portal.audit.service import SYSTEM, record_many
+from portal.cases.models import CaseEvent, CaseEventKind, Promise, PromiseState
+from portal.db_types import utcnow
+from portal.domain.policy import OfferPolicy
+from portal.domain.reminder_cadence import ReminderCadence, due_dates_to_remind, offsets
+from portal.extensions import db
+from portal.i18n import local_date, money
+from portal.notifications.models import OutboxMessage, OutboxStatus
+from portal.notifications.optout import unsubscribe_url
+from portal.notifications.rules import BLOCK, HOLD, PLAN_REMINDER, PROMISE_REMINDER, ContactFacts, decide
+from portal.notifications.service import COUNTED_STATUSES, contact_settings
+from portal.payments.models import Payment, counts_as_repayment
+from portal.plans.models import Plan, PlanInstallment, PlanState
+from portal.policies.cache import policy_cache
+
+__all__ = ["CHUNK", "queue_reminders", "reminder_channel", "reminder_text"]
+
+CHUNK = 1000
+DEFAULT_CADENCE = ReminderCadence()
+
+
+@dataclass(frozen=True)
+class _Due:
+    """One payment that may get a reminder today."""
+
+    kind: str  # PLAN_REMINDER or PROMISE_REMINDER
+    source: str  # installment, promise
+    source_id: int
+    account_id: int
+    tier: str | None  # the plan's tier; None: the account's current tier
+    currency: str
+    due_date: date
+    amount: Decimal  # still to pay
+
+    def key(self, offset: int) -> str:
+        return f"reminder:{self.source}:{self.source_id}:{offset}"
+
+
+def queue_reminders(day: date) -> int:
+    """Queue the reminders due on ``day`` (see the module notes); the caller commits.
+
+    Returns how many were queued to be sent (held to contact hours or not); reminders the
+    contact rules block are kept as blocked rows and not counted.
+    """
+    policies = _active_policies()
+    targets = sorted(_target_dates(day, policies.values()))
+    if not targets:
+        return 0
+    queued = 0
+    for chunk in _installment_chunks(targets):
+        queued += _queue_chunk(day, chunk, policies)
+    for chunk in _promise_chunks(targets):
+        queued += _queue_chunk(day, chunk, policies)
+    return queued
+
+
+# --- what is due --------------------------------------------------------------------------
+
+
+def _active_policies() -> dict[str, OfferPolicy]:
+    """The policy in force per currency that has plans or promises to remind of."""
+    currencies = set(
+        db.session.execute(select(Plan.currency).where(Plan.state == PlanState.ACTIVE).distinct()).scalars()
+    )
+    currencies |= set(
+        db.session.execute(select(Promise.currency).where(Promise.state == PromiseState.OPEN).distinct()).scalars()
+    )
+    found = {}
+    for currency in currencies:
+        version = policy_cache().active(currency)
+        if version is not None:
+            found[currency] = version.policy
+    return found
+
+
+def _target_dates(day: date, policies: Iterable[OfferPolicy]) -> set[date]:
+    """Every due date some cadence in force reminds of on ``day`` (the default cadence too,
+    for plans whose currency or tier has none)."""
+    cadences = {DEFAULT_CADENCE} | {t.reminders for p in policies for t in p.tiers}
+    return {due for cadence in cadences for due in due_dates_to_remind(day, cadence)}
+
+
+def _installment_chunks(targets: Sequence[date]) -> Iterable[list[_Due]]:
+    last = 0
+    while True:
+        query = (
+            select(
+                PlanInstallment.id,
+                PlanInstallment.due_date,
+                PlanInstallment.total - PlanInstallment.paid,
+                Plan.account_id,
+                Plan.tier,
+                Plan.currency,
+            )
+            .join(Plan, Plan.id == PlanInstallment.plan_id)
+            .where(
+                PlanInstallment.id > last,
+                PlanInstallment.due_date.in_(targets),
+                PlanInstallment.paid < PlanInstallment.total,
+                Plan.state == PlanState.ACTIVE,
+            )
+            .order_by(PlanInstallment.id)
+            .limit(CHUNK)
+        )
+        rows = db.session.execute(query).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield [
+            _Due(PLAN_REMINDER, "installment", i, account, tier, currency, due, amount)
+            for i, due, amount, account, tier, currency in rows
+        ]
+
+
+def _promise_chunks(targets: Sequence[date]) -> Iterable[list[_Due]]:
+    last = 0
+    while True:
+        query = (
+            select(Promise.id, Promise.account_id, Promise.currency, Promise.pay_by, Promise.amount)
+            .where(Promise.id > last, Promise.state == PromiseState.OPEN, Promise.pay_by.in_(targets))
+            .order_by(Promise.id)
+            .limit(CHUNK)
+        )
+        rows = db.session.execute(query).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        paid = _paid_since_promised([r[0] for r in rows])
+        dues = [
+            _Due(PROMISE_REMINDER, "promise", pid, account, None, currency, pay_by, amount - paid.get(pid, Decimal(0)))
+            for pid, account, currency, pay_by, amount in rows
+        ]
+        yield [d for d in dues if d.amount > 0]
+
+
+def _paid_since_promised(promise_ids: list[int]) -> dict[int, Decimal]:
+    """Money in on each promise's account since the promise was made (one query)."""
+    query = (
+        select(Promise.id, func.sum(Payment.amount))
+        .join(Payment, and_(Payment.account_id == Promise.account_id, Payment.paid_at >= Promise.created_at))
+        .where(Promise.id.in_(promise_ids), counts_as_repayment(), Payment.currency == Promise.currency)
+        .group_by(Promise.id)
+    )
+    return {pid: total or Decimal(0) for pid, total in db.session.execute(query)}
+
+
+def _cadence(policies: dict[str, OfferPolicy], due: _Due, account: CardAccount) -> ReminderCadence:
+    policy = policies.get(due.currency)
+    if policy is None:
+        return DEFAULT_CADENCE
+    tier = next((t for t in policy.tiers if t.name == due.tier), None) if due.tier else None
+    tier = tier or policy.tier_for(account.days_past_due)
+    return tier.reminders if tier is not None else DEFAULT_CADENCE
+
+
+# --- one chunk ------------------------------------------------------------------------------
+
+
+def _queue_chunk(day: date, dues: list[_Due], policies: dict[str, OfferPolicy]) -> int:
+    if not dues:
+        return 0
+    accounts = _accounts({d.account_id for d in dues})
+    wanted: list[tuple[_Due, str]] = []
+    for due in dues:
+        account = accounts.get(due.account_id)
+        offset = (day - due.due_date).days
+        if account is not None and offset in offsets(_cadence(policies, due, account)):
+            wanted.append((due, due.key(offset)))
+    if not wanted:
+        return 0
+    existing = set(
+        db.session.execute(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_([k for _, k in wanted]))
+        ).scalars()
+    )
+    wanted = [(d, k) for d, k in wanted if k not in existing]
+    others = _counted_times({d.account_id for d, _ in wanted})
+    settings, now = contact_settings(), utcnow()
+    rows = []
+    for due, key in wanted:
+        account = accounts[due.account_id]
+        channel = reminder_channel(account)
+        if channel is None:
+            continue  # no phone and no e-mail on file: nowhere to write to
+        # The plan or promise a reminder belongs to never blocks it (rules.REMINDER_KINDS).
+        facts = ContactFacts(account.time_zone, frozenset(account.flags or ()), False, tuple(others[account.id]))
+        decision = decide(channel, now, facts, settings, due.kind)
+        subject, body = reminder_text(account, channel, due.kind, (day - due.due_date).days, due.amount, due.due_date)
+        blocked = decision.action == BLOCK
+        if not blocked:
+            others[account.id].append(decision.send_at)  # it counts against the caps of the next
+        rows.append(
+            {
+                "account_id": account.id,
+                "kind": due.kind,
+                "channel": channel,
+                "recipient": account.cardholder.phone if channel == "sms" else account.cardholder.email,
+                "locale": account.cardholder.locale,
+                "subject": subject,
+                "body": body,
+                "status": OutboxStatus.BLOCKED if blocked else OutboxStatus.QUEUED,
+                "collection": True,
+                "created_at": now,
+                "send_after": decision.send_at,
+                "held_reason": decision.reason if decision.action == HOLD else None,
+                "blocked_reason": (decision.reason or "blocked") if blocked else None,
+                "attempts": 0,
+                "dedupe_key": key,
+            }
+        )
+    return _insert(rows)
+
+
+def _accounts(ids: set[int]) -> dict[int, CardAccount]:
+    query = select(CardAccount).options(joinedload(CardAccount.cardholder)).where(CardAccount.id.in_(ids))
+    return {a.id: a for a in db.session.execute(query).scalars()}
+
+
+def _counted_times(account_ids: set[int]) -> dict[int, list[datetime]]:
+    """Per account, when its other collection messages went or will go (the caps count them)."""
+    found: dict[int, list[datetime]] = defaultdict(list)
+    if not account_ids:
+        return found
+    query = select(
+        OutboxMessage.account_id, OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.send_after
+    ).where(
+        OutboxMessage.account_id.in_(account_ids),
+        OutboxMessage.collection.is_(True),
+        OutboxMessage.status.in_(COUNTED_STATUSES),
+    )
+    for account_id, status, sent_at, send_after in db.session.execute(query):
+        found[account_id].append(sent_at if status == OutboxStatus.SENT and sent_at else send_after)
+    return found
+
+
+def _insert(rows: list[dict[str, Any]]) -> int:
+    """Insert the rows, skipping any whose key another run stored meanwhile; audit each,
+    and put each blocked one on its case file. Returns how many were queued to send."""
+    if not rows:
+        return 0
+    table: Table = OutboxMessage.__table__  # type: ignore[assignment]
+    dialect = db.session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        make(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id, table.c.dedupe_key)
+    )
+    ids = dict((key, i) for i, key in db.session.execute(statement, rows).all())
+    stored = [(ids[r["dedupe_key"]], r) for r in rows if r["dedupe_key"] in ids]
+    queued = [(i, r) for i, r in stored if r["status"] == OutboxStatus.QUEUED]
+    blocked = [(i, r) for i, r in stored if r["status"] == OutboxStatus.BLOCKED]
+    events = [
+        (
+            Action.Message.QUEUED,
+            ("outbox_message", i),
+            {
+                "kind": r["kind"],
+                "channel": r["channel"],
+                "send_after": r["send_after"].isoformat(),
+                "held_reason": r["held_reason"],
+            },
+        )
+        for i, r in queued
+    ]
+    events += [(Action.Message.BLOCKED, ("outbox_message", i), {"reason": r["blocked_reason"]}) for i, r in blocked]
+    record_many(SYSTEM, events)
+    if blocked:
+        db.session.execute(
+            insert(CaseEvent),
+            [
+                {
+                    "account_id": r["account_id"],
+                    "kind": CaseEventKind.MESSAGE_BLOCKED.value,
+                    "data": {"message": i, "kind": r["kind"], "channel": r["channel"], "reason": r["blocked_reason"]},
+                    "actor_type": SYSTEM.type.value,
+                    "actor_id": SYSTEM.id,
+                }
+                for i, r in blocked
+            ],
+        )
+    return len(queued)
+
+
+# --- channel and words ------------------------------------------------------------------------
+
+
+def reminder_channel(account: CardAccount) -> str | None:
+    """Texts first; e-mail when texts are refused or there is no phone. When both are
+    refused, the text is tried (and blocked by the rules, which the case file shows)."""
+    flags = set(account.flags or ())
+    holder = account.cardholder
+    if holder.phone and "optout_sms" not in flags:
+        return "sms"
+    if holder.email and "optout_email" not in flags:
+        return "email"
+    return "sms" if holder.phone else "email" if holder.email else None
+
+
+def _core(kind: str, offset: int, amount: str, when: str, reference: str, phone: str) -> str:
+    """The reminder's own sentences, calm, with the reference to quote."""
+    if kind == PLAN_REMINDER:
+        if offset < 0:
+            return gettext(
+                "A reminder: your plan payment of %(amount)s is due on %(date)s. When you pay, quote "
+                "your reference %(reference)s.",
+                amount=amount,
+                date=when,
+                reference=reference,
+            )
+        if offset == 0:
+            return gettext(
+                "Your plan payment of %(amount)s is due today, %(date)s. When you pay, quote your "
+                "reference %(reference)s.",
+                amount=amount,
+                date=when,
+                reference=reference,
+            )
+        return gettext(
+            "Your plan payment of %(amount)s was due on %(date)s and we have not received it yet. If you "
+            "have paid, thank you. When you pay, quote your reference %(reference)s. If paying is hard "
+            "right now, call us on %(phone)s and we will look at it with you.",
+            amount=amount,
+            date=when,
+            reference=reference,
+            phone=phone,
+        )
+    if offset < 0:
+        return gettext(
+            "A reminder: you told us you would pay %(amount)s by %(date)s. When you pay, quote your "
+            "reference %(reference)s.",
+            amount=amount,
+            date=when,
+            reference=reference,
+        )
+    if offset == 0:
+        return gettext(
+            "A reminder: you told us you would pay %(amount)s by today, %(date)s. When you pay, quote "
+            "your reference %(reference)s.",
+            amount=amount,
+            date=when,
+            reference=reference,
+        )
+    return gettext(
+        "You told us you would pay %(amount)s by %(date)s and we have not received it yet. If you have "
+        "paid, thank you. When you pay, quote your reference %(reference)s. If paying is hard right "
+        "now, call us on %(phone)s and we will look at it with you.",
+        amount=amount,
+        date=when,
+        reference=reference,
+        phone=phone,
+    )
+
+
+def reminder_text(
+    account: CardAccount, channel: str, kind: str, offset: int, amount: Decimal, due_date: date
+) -> tuple[str | None, str]:
+    """(subject, body) of one reminder in the cardholder's language, with its opt-out line."""
+    holder = account.cardholder
+    bank = current_app.config["BANK_NAME"]
+    with force_locale(holder.locale), jurisdictions.serving(account.jurisdiction) as place:
+        core = _core(
+            kind, offset, money(amount, account.currency), local_date(due_date), account.reference, place.care_phone
+        )
+        if channel == "sms":
+            return None, gettext("%(bank)s: %(text)s Reply STOP to stop these texts.", bank=bank, text=core)
+        subject = gettext("A reminder about your payment")
+        body = gettext(
+            "Hello %(name)s,\n\n%(text)s\n\nQuestions? Call us free on %(phone)s, 08:00 to 21:00 every day.\n\n"
+            "%(bank)s\n\nTo stop these e-mails: %(unsubscribe)s",
+            name=holder.full_name,
+            text=core,
+            phone=place.care_phone,
+            bank=bank,
+            unsubscribe=unsubscribe_url(account.id),
+        )
+        return subject, body
