@@ -6,7 +6,7 @@ run the same day twice; a nullable UNIQUE key (``reminder:installment:<id>:<offs
 reminder query reads only the installments due on a few dates: an index on due_date.
 
 Revision ID: 06a6d6c68750
-Revises: 4d7a2c9e1f63
+Revises: b67455a93444
 Create Date: 2026-12-01 09:00:00.000000
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '06a6d6c68750'
-down_revision = '4d7a2c9e1f63'
+down_revision = 'b67455a93444'
 branch_labels = None
 depends_on = None
 
