@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "portal.journey.views",
     "portal.policies.views",
     "portal.audit.views",
+    "portal.integrations.core_banking.views",
 ]
 
 

@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from portal.agreements.cli import agreements_cli, keys_command
 from portal.audit.cli import audit_cli
 from portal.demo import DEMO_CARDHOLDERS, load_demo, write_demo_statement
+from portal.integrations.core_banking.export_cli import plans_cli
 from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
 from portal.offers.cli import offers_command
@@ -31,6 +32,7 @@ portal_cli.add_command(agreements_cli)
 portal_cli.add_command(keys_command)
 portal_cli.add_command(staff_cli)
 portal_cli.add_command(payments_cli)
+portal_cli.add_command(plans_cli)
 
 
 @portal_cli.command("outbox")

@@ -2,7 +2,8 @@
 
 Life of a row: ``queued`` (``send_after`` says when; ``held_reason`` says why it waits)
 → ``sending`` (claimed by one worker) → ``sent``, or back to ``queued`` for a retry, or
-``failed`` after the last attempt. A collection message that the contact rules forbid
+``failed`` after the last attempt (for a webhook to the core system that is its dead
+letter, which staff can requeue). A collection message that the contact rules forbid
 ends ``blocked`` with ``blocked_reason``.
 
 A sign-in code or a plan-link token is never part of ``body``: the body holds
@@ -70,6 +71,8 @@ class OutboxMessage(Model):
     # The code or token that replaces SECRET_MASK in the body when sent; None once forgotten.
     secret: Mapped[str | None] = mapped_column(String(128))
     secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A webhook to the core banking system carries one plan event (channel ``webhook``).
+    plan_event_id: Mapped[int | None] = mapped_column(ForeignKey("plan_events.id"), index=True)
 
     @property
     def readable_body(self) -> str:
