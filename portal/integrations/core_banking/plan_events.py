@@ -40,6 +40,7 @@ from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, record_many
 from portal.bulk import among, bulk_insert
 from portal.db_types import utcnow
+from portal.domain.money import currency_places
 from portal.extensions import db
 from portal.integrations.core_banking.models import PlanEvent, PlanEventKind
 from portal.notifications.models import OutboxMessage, OutboxStatus
@@ -67,16 +68,18 @@ def new_event_id() -> str:
     return f"evt_{secrets.token_hex(12)}"
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: decimals as strings (never floats), dates as ISO 8601."""
+def _plain(value: Any, places: int) -> Any:
+    """JSON-ready: decimals as strings with the currency's minor-unit places ("245.00",
+    whatever scale the column keeps; never floats), dates as ISO 8601."""
     if isinstance(value, Decimal):
-        return str(value)
+        shown = value.quantize(Decimal(1).scaleb(-places))
+        return str(shown if shown == value else value.normalize())
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, places) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, places) for v in value]
     if isinstance(value, float):
         raise TypeError("plan event amounts are Decimal, never float")
     return value
@@ -166,7 +169,7 @@ def emit_plan_events(events: Sequence[NewPlanEvent]) -> int:
                 "account_id": plan["account_id"],
                 "event": str(kind),
                 "installment_number": number,
-                "data": _plain(data),
+                "data": _plain(data, currency_places(data["currency"])),
                 "occurred_at": event.at or now,
                 "created_at": now,
             }
