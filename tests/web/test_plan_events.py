@@ -184,6 +184,8 @@ def test_a_cancelled_plan_is_announced_and_an_installment_event_must_name_its_in
         emit_plan_event(plan, PlanEventKind.CANCELLED, {"by": "care"})
         with pytest.raises(ValueError, match="names its installment"):
             emit_plan_event(plan, PlanEventKind.INSTALLMENT_PAID)
+        with pytest.raises(ValueError, match="timezone-aware"):
+            emit_plan_event(plan, PlanEventKind.BROKEN, at=datetime(2026, 12, 1, 8, 0))
         with pytest.raises(TypeError, match="never float"):
             emit_plan_event(plan, PlanEventKind.BROKEN, {"amount": 1.5})
     (event,) = events(query)

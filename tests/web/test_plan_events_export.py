@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from portal.extensions import db
 from portal.integrations.core_banking.export import COLUMNS
@@ -26,7 +27,8 @@ def some_events(app) -> list[int]:
     with unit(app):
         emit_plan_events(
             [
-                NewPlanEvent(plans[2], PlanEventKind.COMPLETED, at=at(23, 59)),
+                # 07:59 in Shanghai on the 2nd is 23:59 UTC on the 1st: the day is a UTC day.
+                NewPlanEvent(plans[2], PlanEventKind.COMPLETED, at=at(23, 59).astimezone(ZoneInfo("Asia/Shanghai"))),
                 NewPlanEvent(plans[0], PlanEventKind.INSTALLMENT_PAID, {"amount": "120.5"}, at(8), installment=1),
                 NewPlanEvent(plans[1], PlanEventKind.BROKEN, {"reason": "missed_in_a_row"}, at(8)),
                 # The days around it are not part of it (UTC days).
@@ -77,6 +79,7 @@ def test_the_same_day_gives_the_same_bytes_and_jsonl_lines_are_the_webhook_bodie
     assert first.read_bytes() == second.read_bytes() and first.read_bytes().count(b"\n") == 4
     lines = run(app, "--date", "2026-12-01", "--format", "jsonl").stdout.splitlines()
     assert [json.loads(line)["type"] for line in lines] == ["plan.installment_paid", "plan.broken", "plan.completed"]
+    assert json.loads(lines[-1])["timestamp"] == "2026-12-01T23:59:00+00:00"
     with app.app_context():
         bodies = set(db.session.execute(select(OutboxMessage.body)).scalars())
     assert set(lines) <= bodies

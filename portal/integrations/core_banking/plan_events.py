@@ -27,7 +27,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -83,6 +83,13 @@ def _plain(value: Any, places: int) -> Any:
     if isinstance(value, float):
         raise TypeError("plan event amounts are Decimal, never float")
     return value
+
+
+def _utc(moment: datetime) -> datetime:
+    """Events are kept and told in UTC; a naive time is refused (whose clock would it be?)."""
+    if moment.tzinfo is None:
+        raise ValueError("a plan event's time must be timezone-aware")
+    return moment.astimezone(UTC)
 
 
 def webhook_body(public_id: str, kind: str, occurred_at: datetime, data: Mapping[str, Any]) -> str:
@@ -170,7 +177,7 @@ def emit_plan_events(events: Sequence[NewPlanEvent]) -> int:
                 "event": str(kind),
                 "installment_number": number,
                 "data": _plain(data, currency_places(data["currency"])),
-                "occurred_at": event.at or now,
+                "occurred_at": _utc(event.at) if event.at else now,
                 "created_at": now,
             }
         )
