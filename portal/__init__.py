@@ -26,6 +26,7 @@ BLUEPRINTS = [
     "portal.policies.views",
     "portal.audit.views",
     "portal.api.views",
+    "portal.integrations.core_banking.views",
 ]
 
 

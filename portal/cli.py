@@ -13,6 +13,7 @@ from portal.agreements.cli import agreements_cli, keys_command
 from portal.audit.cli import audit_cli
 from portal.demo import DEMO_CARDHOLDERS, load_demo, write_demo_statement
 from portal.integrations.core_banking.cli import api_cli
+from portal.integrations.core_banking.export_cli import plans_cli
 from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
 from portal.offers.cli import offers_command
@@ -33,6 +34,7 @@ portal_cli.add_command(keys_command)
 portal_cli.add_command(staff_cli)
 portal_cli.add_command(payments_cli)
 portal_cli.add_command(api_cli)
+portal_cli.add_command(plans_cli)
 
 
 @portal_cli.command("outbox")

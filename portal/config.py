@@ -166,6 +166,38 @@ def _smtp_tls(env: dict[str, str]) -> str:
 
 MIN_KEY_LENGTH = 32
 MIN_KEY_BITS = 80
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
+MIN_WEBHOOK_SECRET_BYTES = 24
+
+
+def _core_webhook(env: dict[str, str], production: bool) -> dict[str, str]:
+    """``PORTAL_CORE_WEBHOOK_URL`` and ``PORTAL_CORE_WEBHOOK_SECRET``: where plan events go
+    as signed webhooks (Standard Webhooks), and the shared secret, ``whsec_`` + base64 of
+    24 to 64 random bytes. No URL: events are only recorded (and exported as a daily file).
+    Checked now, so a mistyped secret stops the portal instead of every delivery failing."""
+    import base64
+    import binascii
+
+    url = env.get("PORTAL_CORE_WEBHOOK_URL", "").strip()
+    secret = env.get("PORTAL_CORE_WEBHOOK_SECRET", "").strip()
+    if not url:
+        return {"CORE_WEBHOOK_URL": "", "CORE_WEBHOOK_SECRET": secret}
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 254:
+        raise ConfigError(f"PORTAL_CORE_WEBHOOK_URL must be an http(s) address of at most 254 characters, not {url!r}")
+    if production and parts.scheme != "https":
+        raise ConfigError("PORTAL_CORE_WEBHOOK_URL must be an https:// address in production")
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX) or not MIN_WEBHOOK_SECRET_BYTES <= len(key) <= 64:
+        raise ConfigError(
+            "PORTAL_CORE_WEBHOOK_SECRET must be set when PORTAL_CORE_WEBHOOK_URL is: whsec_ followed by the base64 "
+            "of 24 to 64 random bytes; make one with: python -c 'import base64, secrets; "
+            'print("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())\''
+        )
+    return {"CORE_WEBHOOK_URL": url, "CORE_WEBHOOK_SECRET": secret}
 
 
 def estimated_bits(key: str) -> float:
@@ -322,6 +354,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
 
     return {
         **messaging,
+        **_core_webhook(env, production),
         **_jurisdictions(env),
         # The bank's own web address, named in the scam guide as the only place the portal
         # asks for a card number and birth date.

@@ -6,6 +6,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode, WebSession
 from portal.cases.models import CaseEvent, Promise
 from portal.integrations.core_banking.models import ApiMessage, IdempotencyRecord
+from portal.integrations.core_banking.models import PlanEvent
 from portal.links.models import PlanLink
 from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment
@@ -22,6 +23,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "Plan",
+    "PlanEvent",
     "PlanInstallment",
     "PlanLink",
     "PolicyVersion",

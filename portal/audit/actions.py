@@ -74,6 +74,9 @@ class Action:
         DELIVERED = "message.delivered"
         UNDELIVERED = "message.undelivered"
 
+    class Outbox(AuditAction):
+        REQUEUED = "outbox.requeued"  # staff put a dead-lettered webhook back in the queue
+
     class Payment(AuditAction):
         POSTED = "payment.posted"  # matched to an account on arrival
         UNMATCHED = "payment.unmatched"  # recorded; waits for care staff

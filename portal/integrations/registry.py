@@ -1,5 +1,5 @@
-"""Which channels this deployment sends through: the development outbox, or live SMTP
-and an SMS gateway, from the configuration."""
+"""Which channels this deployment sends through: the development outbox, or live SMTP,
+an SMS gateway and the core banking system's webhook endpoint, from the configuration."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
 from portal.integrations.dev import DevChannel
 from portal.integrations.email import SmtpEmailChannel
 from portal.integrations.sms import HttpSmsChannel
+from portal.integrations.webhook import WebhookChannel
 
 
 class Unconfigured:
@@ -25,7 +26,8 @@ class Unconfigured:
 def channels_for(config: Mapping[str, Any]) -> dict[str, Channel]:
     """The channels this deployment uses (``MESSAGE_BACKEND`` dev or live)."""
     if config["MESSAGE_BACKEND"] == "dev":
-        return {"sms": DevChannel("sms"), "email": DevChannel("email")}
+        # Webhooks too: in development they are "sent" to the outbox page, signed nowhere.
+        return {"sms": DevChannel("sms"), "email": DevChannel("email"), "webhook": DevChannel("webhook")}
     sms: Channel = HttpSmsChannel(config["SMS_URL"], config["SMS_KEY"]) if config["SMS_URL"] else Unconfigured("sms")
     email: Channel = (
         SmtpEmailChannel(
@@ -40,4 +42,7 @@ def channels_for(config: Mapping[str, Any]) -> dict[str, Channel]:
         if config["SMTP_HOST"]
         else Unconfigured("email")
     )
-    return {"sms": sms, "email": email}
+    webhook: Channel = (
+        WebhookChannel(config["CORE_WEBHOOK_SECRET"]) if config.get("CORE_WEBHOOK_SECRET") else Unconfigured("webhook")
+    )
+    return {"sms": sms, "email": email, "webhook": webhook}

@@ -32,6 +32,7 @@ from portal.cases.service import add_event
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
+from portal.integrations.core_banking.models import PlanEvent
 from portal.integrations.registry import channels_for
 from portal.links.service import record_delivery
 from portal.notifications import confirmations
@@ -109,13 +110,20 @@ def claim_due(worker: str, batch: int) -> list[int]:
 
 
 def envelope_for(message: OutboxMessage) -> Envelope:
-    """What the channel needs; collection e-mails carry a List-Unsubscribe header."""
+    """What the channel needs; collection e-mails carry a List-Unsubscribe header. A
+    webhook's reference is its plan event's public id: the same ``webhook-id`` on every
+    attempt, so the core system can drop a repeat."""
+    reference = str(message.id)
+    if message.plan_event_id is not None:
+        event = db.session.get(PlanEvent, message.plan_event_id)
+        assert event is not None, "a webhook row points at its event (foreign key)"
+        reference = event.public_id
     headers: dict[str, str] = {}
     if message.channel == "email" and message.collection and message.account_id is not None:
         headers["List-Unsubscribe"] = f"<{unsubscribe_url(message.account_id)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     return Envelope(
-        reference=str(message.id),
+        reference=reference,
         to=message.recipient,
         body=message.readable_body,
         subject=message.subject,

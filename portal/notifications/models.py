@@ -2,7 +2,8 @@
 
 Life of a row: ``queued`` (``send_after`` says when; ``held_reason`` says why it waits)
 → ``sending`` (claimed by one worker) → ``sent``, or back to ``queued`` for a retry, or
-``failed`` after the last attempt. A collection message that the contact rules forbid
+``failed`` after the last attempt (for a webhook to the core system that is its dead
+letter, which staff can requeue). A collection message that the contact rules forbid
 ends ``blocked`` with ``blocked_reason``.
 
 A sign-in code or a plan-link token is never part of ``body``: the body holds
@@ -73,6 +74,8 @@ class OutboxMessage(Model):
     # A message the daily run may queue twice (a reminder, the message after a broken
     # plan) carries a key naming what it is about; the second insert is skipped.
     dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # A webhook to the core banking system carries one plan event (channel ``webhook``).
+    plan_event_id: Mapped[int | None] = mapped_column(ForeignKey("plan_events.id"), index=True)
 
     @property
     def readable_body(self) -> str:

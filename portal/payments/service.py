@@ -10,7 +10,9 @@ a statement of 100,000 entries costs a few queries per 2,000 entries.
 
 Balances are not touched here: the core system is their source of truth and sends
 snapshots. A payment on a plan re-allocates that plan's installments (oldest first,
-``portal.domain.allocation``), so a reversal takes its money back out of them too.
+``portal.domain.allocation``), so a reversal takes its money back out of them too. An
+installment paid in full is announced to the core system as an ``installment_paid`` plan
+event, once (a reversal un-pays it silently; paying it again is not announced again).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from portal.bulk import among, bulk_insert
 from portal.db_types import utcnow
 from portal.domain.allocation import Due, allocate
 from portal.extensions import db
+from portal.integrations.core_banking.models import PlanEventKind
+from portal.integrations.core_banking.plan_events import NewPlanEvent, emit_plan_events
 from portal.locks import transaction_lock
 from portal.payments.entries import StatementEntry
 from portal.payments.matching import Directory, candidates
@@ -340,10 +344,17 @@ def reallocate_plans(plan_ids: Iterable[int]) -> None:
     for plan_id, amount in amounts:
         paid_in[plan_id].append(amount)
     changes: list[dict[str, Any]] = []
+    paid_off: list[NewPlanEvent] = []
     for plan_id, installments in dues.items():
         result = allocate([due for _, due, _ in installments], paid_in[plan_id])
         for installment_id, due, paid in installments:
-            if paid != result.paid[due.number]:
-                changes.append({"id": installment_id, "paid": result.paid[due.number]})
+            now_paid = result.paid[due.number]
+            if paid != now_paid:
+                changes.append({"id": installment_id, "paid": now_paid})
+            if paid < due.amount <= now_paid:
+                data = {"due_date": due.due_date, "amount": due.amount, "paid": now_paid}
+                paid_off.append(NewPlanEvent(plan_id, PlanEventKind.INSTALLMENT_PAID, data, installment=due.number))
     if changes:
         db.session.execute(update(PlanInstallment), changes)  # ORM bulk UPDATE by primary key
+    # The core system hears of each installment paid in full, once (see plan_events).
+    emit_plan_events(paid_off)

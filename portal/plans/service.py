@@ -1,8 +1,9 @@
 """Accepting offers and signing approved plans (requests and decisions: `plans.requests`).
 
 Acceptance is one transaction: plan, installments, signature evidence, the pending
-agreement, the case-file entry and the audit event (and, through a link, the link's
-single-use stamp: the view adds it before the request commits). Nothing here commits:
+agreement, the case-file entry, the audit event, the ``accepted`` plan event for the
+core system (and, through a link, the link's single-use stamp: the view adds it before
+the request commits). Nothing here commits:
 the request does, once; the agreement PDF is rendered and signed after that commit. The
 offer is re-computed from the current policy and balance and matched by fingerprint, so
 a cardholder can only accept exactly what the bank would offer them now. One open plan
@@ -36,6 +37,8 @@ from portal.domain.offers import Offer
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
 from portal.extensions import db
+from portal.integrations.core_banking.models import PlanEventKind
+from portal.integrations.core_banking.plan_events import emit_plan_event
 from portal.notifications.confirmations import plan_accepted
 from portal.offers.adapter import offers_for_account
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, PlanState, Signature
@@ -194,7 +197,17 @@ def _after_signing(plan: Plan, account: CardAccount, actor: Actor) -> int:
     agreement = create_pending_agreement(plan)
     first = plan.installments[0]
     plan_accepted(account, agreement.reference, first.total, first.due_date, actor)
+    emit_plan_event(plan, PlanEventKind.ACCEPTED, accepted_event_data(plan), plan.accepted_at)
     return agreement.id
+
+
+def accepted_event_data(plan: Plan) -> dict[str, Any]:
+    """What the core system learns of a plan when it is accepted: its totals and schedule."""
+    return {
+        "total_repaid": plan.total_repaid,
+        "total_cost": plan.total_cost,
+        "installments": [{"number": i.number, "due_date": i.due_date, "amount": i.total} for i in plan.installments],
+    }
 
 
 def _produce_after_commit(agreement_id: int) -> None:
