@@ -16,7 +16,9 @@ from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
 from portal.offers.cli import offers_command
 from portal.payments.cli import payments_cli
+from portal.plans.cli import plans_cli
 from portal.policies.cli import policy_cli, quote_command
+from portal.servicing.cli import servicing_cli
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
 from portal.unit_of_work import unit_of_work
@@ -31,6 +33,8 @@ portal_cli.add_command(agreements_cli)
 portal_cli.add_command(keys_command)
 portal_cli.add_command(staff_cli)
 portal_cli.add_command(payments_cli)
+portal_cli.add_command(plans_cli)
+portal_cli.add_command(servicing_cli)
 
 
 @portal_cli.command("outbox")

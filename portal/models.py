@@ -10,6 +10,7 @@ from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment
 from portal.plans.models import Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
+from portal.servicing.models import ServicingRun
 from portal.staff.models import EnrolmentToken, StaffSignInThrottle, StaffUser
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "PlanLink",
     "PolicyVersion",
     "Promise",
+    "ServicingRun",
     "Signature",
 ]
 __all__ += ["EnrolmentToken", "StaffSignInThrottle", "StaffUser", "WebSession"]

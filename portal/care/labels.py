@@ -78,6 +78,10 @@ EVENT_KINDS: dict[str, object] = {
     CaseEventKind.LINK_OFFER_VIEWED: _l("Suggested offer viewed"),
     CaseEventKind.LINK_ACCEPTED: _l("Plan accepted through the link"),
     CaseEventKind.LINK_REVOKED: _l("Plan link revoked"),
+    CaseEventKind.PLAN_COMPLETED: _l("Plan completed"),
+    CaseEventKind.PLAN_BROKEN: _l("Plan broken"),
+    CaseEventKind.PROMISE_KEPT: _l("Promise kept"),
+    CaseEventKind.PROMISE_BROKEN: _l("Promise broken"),
     "payment": _l("Payment"),
 }
 

@@ -1,0 +1,1 @@
+"""The daily servicing run: ages accounts, judges plans and promises, queues reminders."""
