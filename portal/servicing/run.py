@@ -7,7 +7,7 @@
 
 Each step streams its rows in chunks, one commit per chunk, so memory stays bounded and
 a crash loses at most one chunk's work; running the day again finishes what is left.
-Running the same day twice changes nothing (the second run counts 0 everywhere): only
+Running the same day twice changes nothing (the second run counts 0 in ``CHANGES``): only
 accounts not yet dated the run date are aged, and only active plans and open promises
 are judged. Running days in order from a past date catches up, day by day.
 
@@ -48,6 +48,8 @@ COUNTS = (
     "tiers_changed",
     "reminders_queued",
 )
+# What a run changed; a second run of the same day counts 0 in each (it may still check).
+CHANGES = tuple(name for name in COUNTS if not name.endswith("_checked"))
 
 
 @dataclass
@@ -81,8 +83,8 @@ def run_day(day: date) -> RunReport:
     report = RunReport(day)
     for step in (step_age_accounts, step_judge_plans, step_judge_promises, step_queue_reminders):
         step(report)
-        _seal()
     _finished(report)
+    _seal()
     return report
 
 
@@ -136,8 +138,8 @@ def _finished(report: RunReport) -> None:
 
 
 def _seal() -> None:
-    """Chain the step's audit events now: a year of catch-up must not leave its backlog
-    to the bounded sealing after cardholders' requests."""
+    """Chain the run's audit events now, all of them: the hook after each commit seals a
+    bounded number, and a run's backlog must not fall to cardholders' requests."""
     try:
         seal_pending()
     except SealRefused as refused:  # the verdicts stand; the trail's own check reports the head

@@ -167,7 +167,7 @@ def test_running_the_same_day_twice_changes_nothing(app):
     before = snapshot(app)
     again = run(app, day)
     assert set(again) >= CONTRACT
-    assert {k: v for k, v in again.items() if k != "date"} == dict.fromkeys(set(again) - {"date"}, 0)
+    assert {k: v for k, v in again.items() if k != "date"} == dict.fromkeys(set(again) - {"date"}, 0)  # none checked
     assert snapshot(app) == before
     with app.app_context():
         kept = db.session.execute(select(ServicingRun)).scalar_one()
