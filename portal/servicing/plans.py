@@ -52,20 +52,23 @@ def judge_plans(day: date, chunk_size: int = CHUNK) -> list[PlanChunk]:
     while True:
         with unit_of_work():
             transaction_lock(RUN_LOCK)  # two runs at once take turns; the second finds nothing left
-            chunk, after = _judge_chunk(day, after, chunk_size)
+            chunk, after = judge_chunk(day, after, chunk_size)
         if chunk is None:
             return chunks
         chunks.append(chunk)
 
 
-def _judge_chunk(day: date, after: int, size: int) -> tuple[PlanChunk | None, int]:
-    rows = db.session.execute(
+def judge_chunk(day: date, after: int, size: int, only: list[int] | None = None) -> tuple[PlanChunk | None, int]:
+    """Judge the next ``size`` active plans after id ``after`` (of ``only``, if given) in
+    the caller's unit of work; None when none is left."""
+    query = (
         select(Plan.id, Plan.account_id, Plan.terms, Plan.currency, CardAccount.time_zone)
         .join(CardAccount, CardAccount.id == Plan.account_id)
         .where(Plan.state == PlanState.ACTIVE, Plan.id > after)
-        .order_by(Plan.id)
-        .limit(size)
-    ).all()
+    )
+    if only is not None:
+        query = query.where(Plan.id.in_(only))
+    rows = db.session.execute(query.order_by(Plan.id).limit(size)).all()
     if not rows:
         return None, after
     installments: dict[int, list[Installment]] = defaultdict(list)
@@ -113,7 +116,8 @@ def verdict_data(
     plan_id: int, currency: str, day: date, items: list[Installment], health: PlanHealth
 ) -> dict[str, Any]:
     """Why the plan ended, as the case file and the audit trail keep it (amounts as strings)."""
-    missed = [i for i in sorted(items, key=lambda i: i.number) if health.states[i.number] != InstallmentState.PAID]
+    overdue = (InstallmentState.LATE, InstallmentState.MISSED)
+    missed = [i for i in sorted(items, key=lambda i: i.number) if health.states[i.number] in overdue]
     return {
         "plan_id": plan_id,
         "day": day.isoformat(),

@@ -49,12 +49,14 @@ def judge_promises(day: date, chunk_size: int = CHUNK) -> PromiseCounts:
     while after is not None:
         with unit_of_work():
             transaction_lock(RUN_LOCK)
-            after = _judge_chunk(day, after, chunk_size, counts)
+            after = judge_chunk(day, after, chunk_size, counts)
     return counts
 
 
-def _judge_chunk(day: date, after: int, size: int, counts: PromiseCounts) -> int | None:
-    rows = db.session.execute(
+def judge_chunk(day: date, after: int, size: int, counts: PromiseCounts, only: list[int] | None = None) -> int | None:
+    """Judge the next ``size`` open promises after id ``after`` (of ``only``, if given) in
+    the caller's unit of work; the last id judged, or None when none is left."""
+    query = (
         select(
             Promise.id,
             Promise.account_id,
@@ -66,9 +68,10 @@ def _judge_chunk(day: date, after: int, size: int, counts: PromiseCounts) -> int
         )
         .join(CardAccount, CardAccount.id == Promise.account_id)
         .where(Promise.state == PromiseState.OPEN, Promise.id > after)
-        .order_by(Promise.id)
-        .limit(size)
-    ).all()
+    )
+    if only is not None:
+        query = query.where(Promise.id.in_(only))
+    rows = db.session.execute(query.order_by(Promise.id).limit(size)).all()
     if not rows:
         return None
     counts.checked += len(rows)
