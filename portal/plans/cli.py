@@ -26,6 +26,7 @@ from portal.domain.money import round_money
 from portal.domain.plan_health import Installment, judge_plan
 from portal.extensions import db
 from portal.plans.models import Plan
+from portal.servicing.as_of import as_of
 from portal.unit_of_work import unit_of_work
 
 plans_cli = AppGroup("plans", help="Plans and how they stand.")
@@ -45,7 +46,8 @@ def find_plan(key: str) -> Plan | None:
 
 def plan_as_dict(plan: Plan, day: date) -> dict[str, Any]:
     """The plan as ``plans show --json`` prints it, judged on ``day``."""
-    items = [Installment(i.number, i.due_date, i.total, i.paid) for i in plan.installments]
+    stored = [Installment(i.number, i.due_date, i.total, i.paid) for i in plan.installments]
+    items = as_of(day, {plan.id: stored})[plan.id]  # on a past day, without what was booked after it
     health = judge_plan(items, day, from_terms(plan.terms))
     account = db.session.get(CardAccount, plan.account_id)
     agreement = db.session.execute(select(Agreement.reference).where(Agreement.plan_id == plan.id)).scalar()

@@ -30,6 +30,7 @@ from portal.domain.plan_health import Installment, InstallmentState, PlanHealth,
 from portal.extensions import db
 from portal.locks import transaction_lock
 from portal.plans.models import Plan, PlanInstallment, PlanState
+from portal.servicing.as_of import as_of
 from portal.servicing.records import RUN_LOCK, SERVICING, case_row, day_start
 from portal.unit_of_work import unit_of_work
 
@@ -83,6 +84,7 @@ def judge_chunk(day: date, after: int, size: int, only: list[int] | None = None)
     )
     for plan_id, number, due_date, total, paid in found:
         installments[plan_id].append(Installment(number, due_date, total, paid))
+    installments = as_of(day, installments)  # a past day: without money booked after it
     chunk = PlanChunk(checked=len(rows))
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []

@@ -44,7 +44,7 @@ def test_show_finds_a_plan_by_its_agreement_reference_and_shows_payments(app):
     data = json.loads(show(app, reference.lower(), "--json", "--date", FIRST_DUE.isoformat()).output)
     assert data["id"] == plan and data["agreement_reference"] == reference and data["paid"] == "1000.00"
     assert data["installments"][0]["state"] == "paid" and data["installments"][1]["paid"] != "0.00"
-    table = show(app, str(plan))
+    table = show(app, str(plan), "--date", FIRST_DUE.isoformat())
     assert table.exit_code == 0 and "1 of 12 installments" in table.output and reference in table.output
 
 

@@ -185,6 +185,21 @@ def test_running_days_in_order_from_a_past_date_catches_up(app):
         assert db.session.execute(select(func.count()).select_from(ServicingRun)).scalar_one() == 40
 
 
+def test_catching_up_does_not_count_a_payment_booked_after_the_day_being_run(app):
+    account = make_account(app)
+    plan = make_plan(app, account, "installment", "en")
+    first = dues(app, plan)[0]
+    pay(app, account, first[2], FIRST_DUE + timedelta(days=35), plan)  # known before the catch-up runs
+    show = app.test_cli_runner().invoke(
+        args=["portal", "plans", "show", str(plan), "--json", "--date", (FIRST_DUE + timedelta(days=31)).isoformat()]
+    )
+    assert json.loads(show.output)["installments"][0]["paid"] == "0.00"  # as it stood that day
+    days = run_days(app, FIRST_DUE, FIRST_DUE + timedelta(days=40))
+    # As a daily run would have: 31 days late, broken, though the money came 4 days later.
+    assert [d["date"] for d in days if d["plans_broken"]] == [(FIRST_DUE + timedelta(days=31)).isoformat()]
+    assert case_events(app, "plan_broken")[0]["paid"] == "0.00"
+
+
 def test_the_cli_prints_the_contract_as_json_and_counts_in_words(app):
     make_account(app)
     runner = app.test_cli_runner()
