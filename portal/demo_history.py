@@ -14,11 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from sqlalchemy import update
+
 from portal.accounts.models import CardAccount
 from portal.agreements.service import create_pending_agreement
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
-from portal.cases.models import CaseEventKind
+from portal.cases.models import CaseEvent, CaseEventKind
 from portal.cases.service import add_event, record_promise
 from portal.domain.dates import add_months
 from portal.domain.missed_payment import DEFAULT_MISSED_PAYMENT_RULES, to_terms
@@ -99,9 +101,10 @@ def _plan(account: CardAccount, today: date, accepted: date, *, months: int, pay
     db.session.flush()
     db.session.add(_signature(plan, account, signed))
     create_pending_agreement(plan)
-    add_event(
+    accepted_entry = add_event(
         account.id, CaseEventKind.PLAN_ACCEPTED, Actor.cardholder(account.id), {"plan": plan.id, "type": "installment"}
     )
+    accepted_entry.created_at = signed  # on the timeline where it happened
     record(Actor.cardholder(account.id), Action.Plan.ACCEPTED, ("plan", plan.id), after={"type": "installment"})
     paid_on = {i.number: i.due_date for i in result.installments[:paying] if i.due_date <= today}
     for item in result.installments:
@@ -140,6 +143,12 @@ def _promise(account: CardAccount, today: date, share: Decimal) -> None:
     amount = round_money(account.overdue_amount / 2, account.currency)
     promise = record_promise(account.id, amount, account.currency, pay_by, Actor.cardholder(account.id))
     promise.created_at = datetime.combine(made, time(4), UTC)
+    db.session.execute(  # its case-file entry too, on the timeline where it happened
+        update(CaseEvent)
+        .where(CaseEvent.account_id == account.id, CaseEvent.kind == CaseEventKind.PROMISE)
+        .values(created_at=promise.created_at),
+        execution_options={"synchronize_session": False},
+    )
     paid = round_money(amount * share, account.currency)
     paid_on = pay_by - timedelta(days=2)
     _pay(account, paid, paid_on, None)

@@ -85,6 +85,12 @@ EVENT_KINDS: dict[str, object] = {
     "payment": _l("Payment"),
 }
 
+# Why the servicing run ended a plan (``portal.domain.plan_health.judge_plan``'s reason).
+BREAK_REASONS: dict[str, object] = {
+    "missed_in_a_row": _l("Installments missed in a row"),
+    "days_late": _l("An installment stayed unpaid too long"),
+}
+
 PLAN_STATES: dict[str, object] = {
     PlanState.PENDING_APPROVAL: _l("Waiting for approval"),
     PlanState.PENDING_SIGNATURE: _l("Waiting for signature"),
@@ -158,6 +164,7 @@ TABLES = {
     "event": EVENT_KINDS,
     "plan_type": PLAN_TYPES,
     "plan_state": PLAN_STATES,
+    "break_reason": BREAK_REASONS,
     "promise_state": PROMISE_STATES,
     "link_state": LINK_STATES,
     "link_channel": LINK_CHANNELS,

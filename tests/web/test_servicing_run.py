@@ -211,3 +211,17 @@ def test_the_cli_prints_the_contract_as_json_and_counts_in_words(app):
     assert words.exit_code == 0 and "0 completed, 0 broken" in words.output
     runs = runner.invoke(args=["portal", "servicing", "runs", "--json"])
     assert json.loads(runs.output)[0]["runs"] == 2
+
+
+def test_the_case_file_shows_why_a_plan_ended(app, client):
+    from portal.staff.models import Role
+    from tests.staff_helpers import signed_in_staff
+
+    account = make_account(app)
+    make_plan(app, account, "installment", "en")
+    run(app, FIRST_DUE + timedelta(days=31))
+    signed_in_staff(app, client, Role.AGENT)
+    page = client.get(f"/care/accounts/{account}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Plan broken" in html and "An installment stayed unpaid too long" in html
+    assert "0 of 12 installments paid" in html and f"Installment 1, due {FIRST_DUE.isoformat()}" in html
