@@ -28,7 +28,9 @@ from portal.accounts.sql import tier_index
 from portal.db_types import rowcount
 from portal.domain.policy import Tier
 from portal.extensions import db
+from portal.locks import transaction_lock
 from portal.policies.service import NoActivePolicy, active_version
+from portal.servicing.records import RUN_LOCK
 from portal.unit_of_work import unit_of_work
 
 ID_RANGE = 20_000  # ids per chunk: one commit each
@@ -67,6 +69,7 @@ def age_accounts(day: date) -> AgingCounts:
         return counts
     for start in range(low, high + 1, ID_RANGE):
         with unit_of_work():
+            transaction_lock(RUN_LOCK)  # two runs at once take turns; the second finds the range dated
             aged, moved = _age_range(day, start, start + ID_RANGE - 1, tiers)
         counts.accounts_aged += aged
         counts.tiers_changed += moved

@@ -46,14 +46,14 @@ class PlanChunk:
     broken: list[int] = field(default_factory=list)
 
 
-def judge_plans(day: date, chunk_size: int = CHUNK) -> list[PlanChunk]:
+def judge_plans(day: date, chunk_size: int | None = None) -> list[PlanChunk]:
     """Judge every active plan on ``day``; one unit of work (and commit) per chunk."""
     chunks: list[PlanChunk] = []
     after = 0
     while True:
         with unit_of_work():
             transaction_lock(RUN_LOCK)  # two runs at once take turns; the second finds nothing left
-            chunk, after = judge_chunk(day, after, chunk_size)
+            chunk, after = judge_chunk(day, after, chunk_size or CHUNK)
         if chunk is None:
             return chunks
         chunks.append(chunk)

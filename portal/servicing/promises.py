@@ -42,14 +42,14 @@ class PromiseCounts:
     broken: int = 0
 
 
-def judge_promises(day: date, chunk_size: int = CHUNK) -> PromiseCounts:
+def judge_promises(day: date, chunk_size: int | None = None) -> PromiseCounts:
     """Judge every open promise on ``day``; one unit of work (and commit) per chunk."""
     counts = PromiseCounts()
     after: int | None = 0
     while after is not None:
         with unit_of_work():
             transaction_lock(RUN_LOCK)
-            after = judge_chunk(day, after, chunk_size, counts)
+            after = judge_chunk(day, after, chunk_size or CHUNK, counts)
     return counts
 
 
