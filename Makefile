@@ -11,7 +11,7 @@ PORT    ?= 5000
 PUBLIC_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),localhost,$(HOST))
 run demo db-upgrade public-url: export PORTAL_PUBLIC_URL ?= http://$(PUBLIC_HOST):$(PORT)
 
-.PHONY: run test setup setup-test i18n i18n-extract i18n-update db-upgrade demo lint fmt bench bench-pages clean public-url
+.PHONY: run test setup setup-test i18n i18n-extract i18n-update db-upgrade demo lint fmt bench bench-pages bench-servicing clean public-url
 
 run: setup db-upgrade demo
 	@echo "Serving on http://$(HOST):$(PORT), links use $$PORTAL_PUBLIC_URL  (stop with Ctrl-C)"
@@ -75,6 +75,11 @@ bench: setup-test
 # (a fresh database of its own, PORTAL_BENCH_PG_DB, default portal_bench).
 bench-pages: setup-test
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+# One servicing day over 200,000 accounts and 50,000 plans on PostgreSQL (a database of
+# its own, PORTAL_BENCH_PG_URL, default portal_bench_servicing).
+bench-servicing: setup-test
+	$(BIN)/python bench/servicing.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .stamp-* node_modules instance/portal.sqlite3

@@ -13,12 +13,13 @@ from portal.agreements.cli import agreements_cli, keys_command
 from portal.audit.cli import audit_cli
 from portal.demo import DEMO_CARDHOLDERS, load_demo, write_demo_statement
 from portal.integrations.core_banking.cli import api_cli
-from portal.integrations.core_banking.export_cli import plans_cli
 from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
 from portal.offers.cli import offers_command
 from portal.payments.cli import payments_cli
+from portal.plans.cli import plans_cli
 from portal.policies.cli import policy_cli, quote_command
+from portal.servicing.cli import servicing_cli
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
 from portal.unit_of_work import unit_of_work
@@ -35,6 +36,7 @@ portal_cli.add_command(staff_cli)
 portal_cli.add_command(payments_cli)
 portal_cli.add_command(api_cli)
 portal_cli.add_command(plans_cli)
+portal_cli.add_command(servicing_cli)
 
 
 @portal_cli.command("outbox")

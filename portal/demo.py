@@ -19,6 +19,7 @@ from portal.agreements.models import Agreement
 from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, record
 from portal.db_types import utcnow
+from portal.demo_history import add_history
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.statement import EntrySpec, StatementSpec, write_camt
@@ -85,6 +86,12 @@ DEMO_CARDHOLDERS: tuple[DemoCardholder, ...] = (
     DemoCardholder("林怡君", date(1987, 8, 5), "zh_Hant", "HKD", 160, D("22400.00"), D("2210.60"), D("150.00"), D("600.00"), D("25000"), 10, "Asia/Hong_Kong"),
     DemoCardholder("周杰", date(1981, 5, 16), "zh_Hans", "CNY", 210, D("31200.00"), D("4680.00"), D("300.00"), D("900.00"), D("40000"), 11),
     DemoCardholder("Maria Ho", date(1993, 10, 9), "en", "HKD", 400, D("7200.00"), D("1640.00"), D("0"), D("900.00"), D("10000"), 12, "Asia/Hong_Kong"),
+    # With a past (portal.demo_history.STORIES): a plan kept, broken, completed; a promise kept, broken.
+    DemoCardholder("Wu Fang", date(1986, 3, 3), "en", "CNY", 20, D("6000.00"), D("120.00"), D("0"), D("60.00"), D("12000"), 13),
+    DemoCardholder("鄭家豪", date(1978, 12, 20), "zh_Hant", "HKD", 95, D("18800.00"), D("940.00"), D("100.00"), D("300.00"), D("30000"), 14, "Asia/Hong_Kong"),
+    DemoCardholder("Chen Jie", date(1991, 6, 25), "en", "CNY", 8, D("1500.00"), D("30.00"), D("0"), D("0"), D("8000"), 15),
+    DemoCardholder("何静", date(1984, 9, 18), "zh_Hans", "CNY", 30, D("4200.00"), D("150.00"), D("0"), D("80.00"), D("10000"), 16),
+    DemoCardholder("Lee Siu Ming", date(1972, 4, 1), "en", "HKD", 45, D("9600.00"), D("420.00"), D("0"), D("150.00"), D("15000"), 17, "Asia/Hong_Kong"),
 )
 # fmt: on
 
@@ -99,6 +106,7 @@ def load_demo(today: date | None = None) -> int:
     key = current_app.config["CARD_HASH_KEY"]
     today = today or utcnow().date()
     created = 0
+    ensure_default_policy(SYSTEM)  # before the accounts: the ones with a past have plans under it
     for demo in DEMO_CARDHOLDERS:
         hashed = card_hash(demo.card_number, key)
         if db.session.query(CardAccount.id).filter_by(card_hash=hashed).first():
@@ -129,6 +137,7 @@ def load_demo(today: date | None = None) -> int:
             minimum_due=_minimum_due(balance, overdue),
             due_date=today - timedelta(days=demo.days_past_due) + timedelta(days=30 * months_behind),
             days_past_due=demo.days_past_due,
+            days_past_due_as_of=today,
             time_zone=demo.time_zone,
             jurisdiction=demo.jurisdiction,
             flags=[],
@@ -150,8 +159,8 @@ def load_demo(today: date | None = None) -> int:
             )
         db.session.flush()
         record(SYSTEM, Action.Demo.ACCOUNT_CREATED, ("card_account", account.id))
+        add_history(account, demo.serial, today)
         created += 1
-    ensure_default_policy(SYSTEM)
     if current_app.config["PORTAL_ENV"] != "production":  # fixed demo passwords never reach production
         ensure_demo_staff(SYSTEM, current_app.config["SECRET_KEY"])
     db.session.flush()

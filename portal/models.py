@@ -5,13 +5,13 @@ from portal.agreements.models import Agreement  # noqa: F401
 from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode, WebSession
 from portal.cases.models import CaseEvent, Promise
-from portal.integrations.core_banking.models import ApiMessage, IdempotencyRecord
-from portal.integrations.core_banking.models import PlanEvent
+from portal.integrations.core_banking.models import ApiMessage, IdempotencyRecord, PlanEvent
 from portal.links.models import PlanLink
 from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment
 from portal.plans.models import Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
+from portal.servicing.models import ServicingRun
 from portal.staff.models import EnrolmentToken, StaffSignInThrottle, StaffUser
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PlanLink",
     "PolicyVersion",
     "Promise",
+    "ServicingRun",
     "Signature",
 ]
 __all__ += ["ApiMessage", "IdempotencyRecord"]

@@ -81,6 +81,9 @@ class CardAccount(Model):
     minimum_due: Mapped[Decimal] = mapped_column(Money())
     due_date: Mapped[date] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer)
+    # The day ``days_past_due`` was true on: the core system's snapshot date, or the last
+    # servicing run that aged it (portal.servicing.aging). NULL: never aged nor dated.
+    days_past_due_as_of: Mapped[date | None] = mapped_column(Date)
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     # Where the account is serviced: its rules, regulator and phone numbers (portal.jurisdictions).
     jurisdiction: Mapped[str] = mapped_column(String(2), default="CN", server_default="CN")

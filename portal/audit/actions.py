@@ -88,6 +88,8 @@ class Action:
         REQUEST_WITHDRAWN = "plan.request_withdrawn"
         REQUEST_APPROVED = "plan.request_approved"
         REQUEST_DECLINED = "plan.request_declined"
+        COMPLETED = "plan.completed"  # the servicing run: every installment paid
+        BROKEN = "plan.broken"  # the servicing run: broken by the plan's own frozen rules
 
     class Policy(AuditAction):
         DRAFT_CREATED = "policy.draft_created"
@@ -101,6 +103,8 @@ class Action:
 
     class Promise(AuditAction):
         MADE = "promise.made"
+        KEPT = "promise.kept"  # the servicing run: paid in full since it was made
+        BROKEN = "promise.broken"  # the servicing run: its date (and settle days) passed unpaid
 
     class SignIn(AuditAction):
         """A cardholder's sign-in."""

@@ -78,7 +78,17 @@ EVENT_KINDS: dict[str, object] = {
     CaseEventKind.LINK_OFFER_VIEWED: _l("Suggested offer viewed"),
     CaseEventKind.LINK_ACCEPTED: _l("Plan accepted through the link"),
     CaseEventKind.LINK_REVOKED: _l("Plan link revoked"),
+    CaseEventKind.PLAN_COMPLETED: _l("Plan completed"),
+    CaseEventKind.PLAN_BROKEN: _l("Plan broken"),
+    CaseEventKind.PROMISE_KEPT: _l("Promise kept"),
+    CaseEventKind.PROMISE_BROKEN: _l("Promise broken"),
     "payment": _l("Payment"),
+}
+
+# Why the servicing run ended a plan (``portal.domain.plan_health.judge_plan``'s reason).
+BREAK_REASONS: dict[str, object] = {
+    "missed_in_a_row": _l("Installments missed in a row"),
+    "days_late": _l("An installment stayed unpaid too long"),
 }
 
 PLAN_STATES: dict[str, object] = {
@@ -154,6 +164,7 @@ TABLES = {
     "event": EVENT_KINDS,
     "plan_type": PLAN_TYPES,
     "plan_state": PLAN_STATES,
+    "break_reason": BREAK_REASONS,
     "promise_state": PROMISE_STATES,
     "link_state": LINK_STATES,
     "link_channel": LINK_CHANNELS,

@@ -44,6 +44,11 @@ class CaseEventKind(StrEnum):
     LINK_VERIFIED = "link_verified"
     LINK_OFFER_VIEWED = "link_offer_viewed"
     LINK_ACCEPTED = "link_accepted"
+    # The daily servicing run's verdicts (portal.servicing): data says which plan or promise and why.
+    PLAN_COMPLETED = "plan_completed"
+    PLAN_BROKEN = "plan_broken"
+    PROMISE_KEPT = "promise_kept"
+    PROMISE_BROKEN = "promise_broken"
     # Written before plan requests replaced them; old case files still hold them.
     PERSONALISED_REQUESTED = "personalised_requested"
     PERSONALISED_DECIDED = "personalised_decided"

@@ -1,2 +1,3 @@
-"""Servicing: what the portal does each day with what it learns (plan health, reminders,
-the message after a broken plan). The daily run (``portal servicing run``) calls in here."""
+"""Servicing: what the portal does each day with what it learns. The daily run
+(``portal servicing run``) ages accounts, judges plans and promises (plan health) and queues
+reminders and the message after a broken plan, all from here."""

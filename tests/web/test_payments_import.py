@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from portal.agreements.models import Agreement
 from portal.audit.models import AuditEvent
 from portal.audit.service import verify_chain
+from portal.demo import DEMO_CARDHOLDERS
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.plans.models import PlanInstallment
@@ -227,8 +228,9 @@ def test_the_demo_statement_is_schema_valid_and_posts_to_the_demo_accounts(app, 
     path = tmp_path / "demo.xml"
     path.write_bytes(result.stdout_bytes)
     data = counts(app, path)
-    assert data["posted"] == 12 and data["unmatched"] == 1  # one per demo account, one quoting nothing
-    assert counts(app, path)["duplicates"] == 13
+    demo = len(DEMO_CARDHOLDERS)
+    assert data["posted"] == demo and data["unmatched"] == 1  # one per demo account, one quoting nothing
+    assert counts(app, path)["duplicates"] == demo + 1
 
 
 def test_the_account_page_shows_an_imported_payment_until_it_is_reversed(app, client, auth, tmp_path):

@@ -1,8 +1,7 @@
 """``flask --app wsgi portal plans export --date YYYY-MM-DD [--out FILE] [--format csv|jsonl]``.
 
-The command lives here, not in ``portal/plans/cli.py``, and is added to the ``plans``
-group defined below; when that group gains other commands (``plans show``), keep one
-group and add :data:`export_command` to it.
+The command lives beside the export it runs; ``portal/plans/cli.py`` adds it to the one
+``plans`` group, beside ``plans show``.
 """
 
 from __future__ import annotations
@@ -12,11 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from portal.integrations.core_banking.export import FORMATS, write_export
-
-plans_cli = AppGroup("plans", help="Repayment plans.")
 
 
 @click.command("export")
@@ -40,6 +37,3 @@ def export_command(day: datetime, out: Path | None, fmt: str) -> None:
         count = write_export(handle, day.date(), fmt)
     partial.replace(out)  # a reader never sees half a file
     click.echo(f"{count} plan events of {day.date().isoformat()} written to {out}", err=True)
-
-
-plans_cli.add_command(export_command)

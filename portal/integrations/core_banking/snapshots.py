@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -77,6 +78,8 @@ def apply_snapshot(reference: str, data: dict[str, Any], actor: Actor, now: date
             setattr(account, name, value)
         account.due_date = snapshot.due_date
         account.days_past_due = snapshot.days_past_due
+        # True on the snapshot's day where the account is: the daily run ages it from there.
+        account.days_past_due_as_of = snapshot.as_of.astimezone(ZoneInfo(account.time_zone)).date()
         account.snapshot_at = snapshot.as_of
         db.session.flush()
         record(actor, Action.Account.SNAPSHOT_APPLIED, ("account", account.id), before=before, after=_figures(account))
