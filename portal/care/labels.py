@@ -78,6 +78,7 @@ EVENT_KINDS: dict[str, object] = {
     CaseEventKind.LINK_OFFER_VIEWED: _l("Suggested offer viewed"),
     CaseEventKind.LINK_ACCEPTED: _l("Plan accepted through the link"),
     CaseEventKind.LINK_REVOKED: _l("Plan link revoked"),
+    CaseEventKind.PAYMENT_ASSIGNED: _l("Payment assigned by care staff"),
     "payment": _l("Payment"),
 }
 

@@ -44,6 +44,8 @@ class CaseEventKind(StrEnum):
     LINK_VERIFIED = "link_verified"
     LINK_OFFER_VIEWED = "link_offer_viewed"
     LINK_ACCEPTED = "link_accepted"
+    # Care staff assigned a payment from the unmatched review list to this account.
+    PAYMENT_ASSIGNED = "payment_assigned"
     # Written before plan requests replaced them; old case files still hold them.
     PERSONALISED_REQUESTED = "personalised_requested"
     PERSONALISED_DECIDED = "personalised_decided"
