@@ -49,9 +49,13 @@ def review_error_message(code: str) -> str:
     messages = {
         "already_handled": _("Someone else has already dealt with this payment. Nothing was changed."),
         "unknown_account": _("We could not find an account with that reference. Check it and try again."),
-        "other_currency": _("That account is kept in another currency. A payment can only go to an account in its own currency."),
+        "other_currency": _(
+            "That account is kept in another currency. A payment can only go to an account in its own currency."
+        ),
         "reference_required": _("Enter the account reference."),
-        "not_assignable": _("This is money taken back, not a payment, so it cannot go onto an account. Mark it as not ours."),
+        "not_assignable": _(
+            "This is money taken back, not a payment, so it cannot go onto an account. Mark it as not ours."
+        ),
         "note_required": _("Write why it is not ours."),
         "note_too_long": _("Keep the note under 500 characters."),
         "not_allowed": _("Your role cannot do this."),

@@ -33,7 +33,6 @@ __all__ = [
     "InstallmentLine",
     "PlanProgress",
     "broken_reason_text",
-    "installment_state_text",
     "latest_plan",
     "plan_progress",
 ]
@@ -162,17 +161,5 @@ def broken_reason_text(reason: str | None, rules: MissedPaymentRules) -> str:
         return ngettext("%(num)s payment was not made.", "%(num)s payments in a row were not made.", n)
     if reason == "days_late":
         n = rules.break_days_late
-        return ngettext(
-            "A payment was more than %(num)s day late.", "A payment was more than %(num)s days late.", n
-        )
+        return ngettext("A payment was more than %(num)s day late.", "A payment was more than %(num)s days late.", n)
     return _("Payments were not made as the plan set out.")
-
-
-def installment_state_text(state: InstallmentState) -> str:
-    texts = {
-        InstallmentState.PAID: _("Paid"),
-        InstallmentState.UPCOMING: _("To pay"),
-        InstallmentState.LATE: _("Late"),
-        InstallmentState.MISSED: _("Not paid"),
-    }
-    return texts[state]

@@ -73,7 +73,7 @@ def test_the_list_shows_waiting_payments_oldest_first_with_why_and_source(app, c
     assert "It names more than one account." in html
     assert "No reference we know" in html
     assert "CSV file" in html
-    assert "<code class=\"remittance\">DEMO0001 DEMO0002</code>" in html
+    assert '<code class="remittance">DEMO0001 DEMO0002</code>' in html
     assert f"/care/payments/{first}" in html
     # The navigation counts them on every care page.
     assert '<span class="count">2' in client.get("/care/").get_data(as_text=True)

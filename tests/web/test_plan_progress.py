@@ -172,7 +172,7 @@ def test_the_case_file_shows_progress_payments_and_why_a_plan_broke(app, client,
 
 
 def test_the_case_file_says_when_an_active_plan_is_broken_by_its_rules(app, client, frozen):
-    account, plan = plan_with_three_paid(app)
+    account, _plan = plan_with_three_paid(app)
     frozen.set(datetime(2027, 5, 10, 4, tzinfo=UTC))  # 4th and 5th missed: broken by the rules
     signed_in_staff(app, client, Role.SUPERVISOR)
     html = client.get(f"/care/accounts/{account}").get_data(as_text=True)
