@@ -60,7 +60,12 @@ class QueueFilterForm(QueryForm):
     flag = SelectField(
         _l("Flag"),
         validators=[Optional()],
-        choices=[SelectChoice("", _l("Any")), SelectChoice("none", _l("No flags")), *_choices(labels.FLAGS, FLAGS)],
+        choices=[
+            SelectChoice("", _l("Any")),
+            SelectChoice("none", _l("No flags")),
+            *_choices(labels.FLAGS, FLAGS),
+            SelectChoice("plan_broken", _l("Plan broken")),
+        ],
     )
     sort = SelectField(
         _l("Sort by"),

@@ -37,6 +37,7 @@ from portal.policies.service import NoActivePolicy, active_version
 from portal.security import birth_date_hash
 
 PAGE_SIZE = 25
+PLAN_BROKEN = "plan_broken"  # a queue filter beside the flags: the latest plan broke
 SORTS = ("dpd", "amount")
 
 
@@ -143,7 +144,9 @@ def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> li
     if filters.max_balance is not None:
         conditions.append(balance <= filters.max_balance)
     dialect = db.session.get_bind().dialect.name
-    if filters.flag == "none":
+    if filters.flag == PLAN_BROKEN:
+        conditions.append(latest_plan_state() == PlanState.BROKEN)
+    elif filters.flag == "none":
         conditions.append(account_sql.has_no_flags(dialect))
     elif filters.flag:
         conditions.append(account_sql.has_any_flag([filters.flag], dialect))

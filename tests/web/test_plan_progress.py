@@ -198,3 +198,19 @@ def test_the_queue_marks_accounts_whose_latest_plan_broke(app, client, frozen):
     assert "Plan broken" in rows["BROKE001"]
     assert "Plan broken" not in rows["AGAIN001"]
     assert "Plan broken" not in rows["PLAIN001"]
+    filtered = client.get("/care/?tier=all&flag=plan_broken").get_data(as_text=True)
+    assert ">BROKE001<" in filtered and ">AGAIN001<" not in filtered and ">PLAIN001<" not in filtered
+
+
+def test_the_reason_the_daily_run_wrote_wins_over_judging_today(app, frozen):
+    from portal.plans.progress import plan_progress
+
+    account = make_account(app, reference="DEMO0001")
+    plan_id = make_plan(app, account, "installment", "en", months=12)
+    set_state(app, plan_id, "broken")
+    with app.test_request_context():
+        plan = db.session.get(Plan, plan_id)
+        judged = plan_progress(plan, date(2027, 2, 10))
+        assert judged.reason_text() == "2 payments in a row were not made."
+        written = plan_progress(plan, date(2027, 2, 10), broken_reason="days_late")
+        assert written.reason_text() == "A payment was more than 30 days late."
