@@ -22,6 +22,7 @@ BLUEPRINTS = [
     "portal.notifications.preferences_views",
     "portal.staff.views",
     "portal.care.views",
+    "portal.care.payment_views",
     "portal.journey.views",
     "portal.policies.views",
     "portal.audit.views",

@@ -8,10 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from portal.accounts.models import CardAccount
-from portal.agreements.models import Agreement
 from portal.extensions import db
-from portal.payments.models import Payment, counts_as_repayment
-from portal.plans.models import Plan, PlanInstallment
+from portal.payments.models import Direction, Payment, PaymentStatus
 
 
 @dataclass(frozen=True)
@@ -46,34 +44,17 @@ def balance_lines(account: CardAccount) -> list[BalanceLine]:
 
 
 def recent_payments(account_id: int, limit: int = 5) -> list[Payment]:
+    """The account's latest payments in, newest first: those that count, and those the
+    bank took back (shown as such, so a cardholder is never left wondering where one went)."""
     query = (
         select(Payment)
         .where(
             Payment.account_id == account_id,
-            counts_as_repayment(),
+            Payment.direction == Direction.CREDIT,
+            Payment.reverses_id.is_(None),
+            Payment.status.in_((PaymentStatus.POSTED, PaymentStatus.REVERSED)),
         )
-        .order_by(Payment.paid_at.desc())
+        .order_by(Payment.paid_at.desc(), Payment.id.desc())
         .limit(limit)
     )
     return list(db.session.execute(query).scalars())
-
-
-@dataclass(frozen=True)
-class PlanProgress:
-    """How an open plan stands, for the account page: the next payment and how many are paid."""
-
-    plan: Plan
-    next_installment: PlanInstallment | None
-    paid: int
-    count: int
-    agreement: Agreement | None
-
-
-def plan_progress(plan: Plan) -> PlanProgress:
-    """The next installment not yet paid in full, and how many are."""
-    installments = sorted(plan.installments, key=lambda i: i.number)
-    unpaid = [i for i in installments if i.paid < i.total]
-    agreement = db.session.execute(select(Agreement).where(Agreement.plan_id == plan.id)).scalar_one_or_none()
-    return PlanProgress(
-        plan, unpaid[0] if unpaid else None, len(installments) - len(unpaid), len(installments), agreement
-    )

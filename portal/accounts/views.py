@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
-from portal.accounts.service import balance_lines, plan_progress, recent_payments, stage_for
+from portal.accounts.service import balance_lines, recent_payments, stage_for
 from portal.auth import cardholder_required
 from portal.cases.service import open_promise
 from portal.db_types import utcnow
-from portal.plans.service import open_plan
+from portal.plans.models import OPEN_STATES
+from portal.plans.progress import latest_plan, plan_progress
 
 bp = Blueprint("accounts", __name__)
 
@@ -21,7 +22,9 @@ bp = Blueprint("accounts", __name__)
 def overview() -> str:
     account = current_user.account
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
-    plan = open_plan(account.id)
+    found = latest_plan(account.id)
+    progress = plan_progress(found[0], today, found[1]) if found else None
+    plan_open = progress is not None and progress.state in OPEN_STATES
     return render_template(
         "accounts/overview.html",
         account=account,
@@ -31,8 +34,9 @@ def overview() -> str:
         payments=recent_payments(account.id),
         today=today,
         now=utcnow(),
-        progress=plan_progress(plan) if plan is not None else None,
-        promise=None if plan is not None else open_promise(account.id),
+        progress=progress,
+        plan_open=plan_open,
+        promise=None if plan_open else open_promise(account.id),
     )
 
 

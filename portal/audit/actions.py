@@ -81,6 +81,8 @@ class Action:
         POSTED = "payment.posted"  # matched to an account on arrival
         UNMATCHED = "payment.unmatched"  # recorded; waits for care staff
         REVERSED = "payment.reversed"  # a reversal un-posted it
+        ASSIGNED = "payment.assigned"  # care staff assigned an unmatched payment to an account
+        NOT_OURS = "payment.not_ours"  # care staff decided an unmatched payment is not ours
 
     class Plan(AuditAction):
         ACCEPTED = "plan.accepted"

@@ -24,6 +24,7 @@ from portal.cases.service import REASONS
 from portal.domain.schedule import MAX_PLAN_MONTHS
 from portal.forms import PortalForm
 from portal.journey.forms import AmountField
+from portal.payments.review import MAX_NOTE as MAX_REVIEW_NOTE
 from portal.plans.labels import DECLINE_REASON_TEXT
 from portal.plans.models import DECLINE_REASONS
 
@@ -59,7 +60,12 @@ class QueueFilterForm(QueryForm):
     flag = SelectField(
         _l("Flag"),
         validators=[Optional()],
-        choices=[SelectChoice("", _l("Any")), SelectChoice("none", _l("No flags")), *_choices(labels.FLAGS, FLAGS)],
+        choices=[
+            SelectChoice("", _l("Any")),
+            SelectChoice("none", _l("No flags")),
+            *_choices(labels.FLAGS, FLAGS),
+            SelectChoice("plan_broken", _l("Plan broken")),
+        ],
     )
     sort = SelectField(
         _l("Sort by"),
@@ -160,3 +166,37 @@ class DecisionForm(PortalForm):
         _l("Note (the cardholder sees it with a decline; it goes on the case file)"),
         validators=[Optional(), Length(max=2000)],
     )
+
+
+class AssignPaymentForm(PortalForm):
+    """Assign an unmatched payment to the account a reference names."""
+
+    reference = StringField(
+        _l("Account reference"),
+        description=_l("As shown on the case file, for example DEMO0001."),
+        validators=[
+            InputRequired(message=_l("Enter the account reference.")),
+            Length(max=20, message=_l("An account reference has at most 20 characters.")),
+        ],
+        render_kw={"spellcheck": "false", "autocomplete": "off", "autocapitalize": "characters"},
+    )
+    note = StringField(
+        _l("Why this account (optional)"),
+        validators=[Optional(), Length(max=MAX_REVIEW_NOTE, message=_l("Keep the note under 500 characters."))],
+    )
+
+
+class NotOursForm(PortalForm):
+    """Take an unmatched payment off the list: it belongs to no account here."""
+
+    note = StringField(
+        _l("Why it is not ours"),
+        validators=[
+            InputRequired(message=_l("Write why it is not ours.")),
+            Length(max=MAX_REVIEW_NOTE, message=_l("Keep the note under 500 characters.")),
+        ],
+    )
+
+
+class ReviewPageForm(QueryForm):
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])

@@ -82,6 +82,7 @@ EVENT_KINDS: dict[str, object] = {
     CaseEventKind.PLAN_BROKEN: _l("Plan broken"),
     CaseEventKind.PROMISE_KEPT: _l("Promise kept"),
     CaseEventKind.PROMISE_BROKEN: _l("Promise broken"),
+    CaseEventKind.PAYMENT_ASSIGNED: _l("Payment assigned by care staff"),
     "payment": _l("Payment"),
 }
 

@@ -10,28 +10,34 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import SQLColumnExpression, and_, false, func, or_, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount, Cardholder
+from portal.accounts.service import recent_payments
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
 from portal.cases.models import CaseEvent, CaseEventKind, Promise
+from portal.db_types import utcnow
 from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 from portal.links.models import PlanLink
 from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanState
+from portal.plans.progress import JUDGED_STATES, SHOWN_STATES, PlanProgress, plan_progress
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.cache import load_policy
 from portal.policies.service import NoActivePolicy, active_version
 from portal.security import birth_date_hash
 
 PAGE_SIZE = 25
+PLAN_BROKEN = "plan_broken"  # a queue filter beside the flags: the latest plan broke
 SORTS = ("dpd", "amount")
 
 
@@ -108,6 +114,22 @@ class QueuePage:
     pages: int
     tier: str | None
     counts: dict[str, int] = field(default_factory=dict)
+    plan_broken: set[int] = field(default_factory=set)  # ids of the rows marked "plan broken"
+
+
+def latest_plan_state(account: Any = CardAccount) -> Any:
+    """The state of the account's latest plan that is open or ended by its payments
+    (completed or broken), as a correlated scalar subquery: the queue marks an account
+    "plan broken" when this is ``broken``, so a newer open plan clears the mark, and a
+    request declined or cancelled after the break does not."""
+    return (
+        select(Plan.state)
+        .where(Plan.account_id == account.id, Plan.state.in_(SHOWN_STATES))
+        .order_by(Plan.id.desc())
+        .limit(1)
+        .correlate(account)
+        .scalar_subquery()
+    )
 
 
 def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> list[ColumnElement[bool]]:
@@ -122,7 +144,9 @@ def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> li
     if filters.max_balance is not None:
         conditions.append(balance <= filters.max_balance)
     dialect = db.session.get_bind().dialect.name
-    if filters.flag == "none":
+    if filters.flag == PLAN_BROKEN:
+        conditions.append(latest_plan_state() == PlanState.BROKEN)
+    elif filters.flag == "none":
         conditions.append(account_sql.has_no_flags(dialect))
     elif filters.flag:
         conditions.append(account_sql.has_any_flag([filters.flag], dialect))
@@ -142,14 +166,16 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
     query = (
-        select(CardAccount)
+        select(CardAccount, latest_plan_state().label("plan_state"))
         .join(Cardholder)
         .where(*conditions)
         .order_by(*order)
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     )
-    rows = list(db.session.execute(query).scalars())
+    found = db.session.execute(query).all()
+    rows = [account for account, _state in found]
+    broken = {account.id for account, state in found if state == PlanState.BROKEN}
     counts = {}
     unfiltered_tier = QueueFilter(
         currency=filters.currency, min_balance=filters.min_balance, max_balance=filters.max_balance, flag=filters.flag
@@ -158,7 +184,7 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
         counts[name] = db.session.execute(
             select(func.count()).select_from(CardAccount).where(*_conditions(unfiltered_tier, tiers.ranges(name)))
         ).scalar_one()
-    return QueuePage(rows, total, page, pages, tier, counts)
+    return QueuePage(rows, total, page, pages, tier, counts, broken)
 
 
 # --- search ---------------------------------------------------------------------
@@ -257,6 +283,9 @@ class CaseFile:
     links: list[Any]
     # Actor keys of the timeline and of the plans' deciders → what staff read (names and roles).
     names: dict[str, str]
+    progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
+    payments: list[Payment] = field(default_factory=list)  # the latest, reversed ones included
+    plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
 
 
 def account_links(account_id: int) -> list[Any]:
@@ -288,7 +317,12 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
         ).scalars()
     )
     plans = list(
-        db.session.execute(select(Plan).where(Plan.account_id == account_id).order_by(Plan.id.desc())).scalars()
+        db.session.execute(
+            select(Plan)
+            .where(Plan.account_id == account_id)
+            .order_by(Plan.id.desc())
+            .options(selectinload(Plan.installments))
+        ).scalars()
     )
     promises = list(
         db.session.execute(
@@ -306,7 +340,35 @@ def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
 
     reason = next((e.data.get("reason") for e in events if e.kind == CaseEventKind.REASON and e.data), None)
     tier = tiers.name_for(account.currency, account.days_past_due)
-    return CaseFile(account, account.cardholder, tier, reason, timeline, plans, promises, links, names)
+    today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
+    progress = {
+        plan.id: plan_progress(plan, today, broken_reason=_broken_reason(events, plan.id))
+        for plan in plans
+        if plan.state in JUDGED_STATES
+    }
+    shown = next((plan for plan in plans if plan.state in SHOWN_STATES), None)
+    return CaseFile(
+        account,
+        account.cardholder,
+        tier,
+        reason,
+        timeline,
+        plans,
+        promises,
+        links,
+        names,
+        progress=progress,
+        payments=recent_payments(account_id, limit=10),
+        plan_broken=shown is not None and shown.state == PlanState.BROKEN,
+    )
+
+
+def _broken_reason(events: list[CaseEvent], plan_id: int) -> str | None:
+    """The reason the daily run wrote when it broke the plan (case event ``plan_broken``)."""
+    for event in events:
+        if event.kind == "plan_broken" and (event.data or {}).get("plan_id") == plan_id:
+            return (event.data or {}).get("reason")
+    return None
 
 
 def pending_approvals() -> list[Approval]:

@@ -49,6 +49,8 @@ class CaseEventKind(StrEnum):
     PLAN_BROKEN = "plan_broken"
     PROMISE_KEPT = "promise_kept"
     PROMISE_BROKEN = "promise_broken"
+    # Care staff assigned a payment from the unmatched review list to this account.
+    PAYMENT_ASSIGNED = "payment_assigned"
     # Written before plan requests replaced them; old case files still hold them.
     PERSONALISED_REQUESTED = "personalised_requested"
     PERSONALISED_DECIDED = "personalised_decided"

@@ -51,6 +51,7 @@ class MatchBasis(StrEnum):
     AMBIGUOUS = "ambiguous"  # it names more than one account
     OTHER_CURRENCY = "other_currency"  # it names an account kept in another currency
     ORIGINAL_NOT_FOUND = "original_not_found"  # a reversal of a payment we never received
+    ASSIGNED_BY_STAFF = "assigned_by_staff"  # care staff assigned it from the review list
 
 
 def _in(column: str, enum: type[StrEnum]) -> str:

@@ -33,7 +33,7 @@ def test_with_an_active_plan_the_account_page_shows_the_plan_not_choose_a_plan(a
     html = client.get("/account").get_data(as_text=True)
     assert "See your options and choose a plan" not in html
     assert "Your next payment" in html and f"/agreements/{reference}" in html
-    assert f"You have made 1 of {count} payments." in html
+    assert f"1 of {count} payments made" in html
     assert f"/plan/{plan_id}/done" in html
 
 

@@ -233,7 +233,7 @@ def test_the_demo_statement_is_schema_valid_and_posts_to_the_demo_accounts(app, 
     assert counts(app, path)["duplicates"] == demo + 1
 
 
-def test_the_account_page_shows_an_imported_payment_until_it_is_reversed(app, client, auth, tmp_path):
+def test_the_account_page_shows_an_imported_payment_and_then_that_it_was_sent_back(app, client, auth, tmp_path):
     make_account(app, reference="DEMO0001")
     counts(app, camt_file(tmp_path, [entry("1", "321.09", end_to_end_id="E1", remittance="DEMO0001")], "a.xml"))
     auth.sign_in()
@@ -241,7 +241,9 @@ def test_the_account_page_shows_an_imported_payment_until_it_is_reversed(app, cl
     returned = entry("2", "321.09", credit=False, reversal=True, end_to_end_id="E1")
     counts(app, camt_file(tmp_path, [returned], "b.xml", statement="STMT-2"))
     page = client.get("/account").get_data(as_text=True)
-    assert "321.09" not in page and "We have no payments from you" in page
+    # Still listed, struck through and said in words: a payment never silently disappears.
+    assert "<s>CN¥321.09</s>" in page and "Sent back by the bank: it does not count" in page
+    assert page.count("321.09") == 1  # the reversal entry itself is not listed as a payment
 
 
 def test_a_bad_entry_late_in_a_file_of_many_chunks_writes_nothing(app, tmp_path, monkeypatch):
