@@ -62,9 +62,12 @@ def judge_plans(day: date, chunk_size: int | None = None) -> list[PlanChunk]:
         chunks.append(chunk)
 
 
-def judge_chunk(day: date, after: int, size: int, only: list[int] | None = None) -> tuple[PlanChunk | None, int]:
+def judge_chunk(
+    day: date, after: int, size: int, only: list[int] | None = None, *, message: bool = True
+) -> tuple[PlanChunk | None, int]:
     """Judge the next ``size`` active plans after id ``after`` (of ``only``, if given) in
-    the caller's unit of work; None when none is left."""
+    the caller's unit of work; None when none is left. ``message=False`` (the demo's past)
+    queues no message to the cardholder of a plan that broke."""
     query = (
         select(Plan.id, Plan.account_id, Plan.terms, Plan.currency, CardAccount.time_zone)
         .join(CardAccount, CardAccount.id == Plan.account_id)
@@ -126,7 +129,7 @@ def judge_chunk(day: date, after: int, size: int, only: list[int] | None = None)
                 for change, data in zip(changes, verdicts, strict=True)
             ]
         )
-        for plan_id in chunk.broken:
+        for plan_id in chunk.broken if message else ():
             queue_broken_plan_message(plan_id)
     return chunk, rows[-1].id
 

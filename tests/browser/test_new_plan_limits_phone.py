@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_offers_page_says_when_a_new_plan_can_be_chosen(phone):
-    demo = DEMO_CARDHOLDERS[6]  # Chan Ka Man, English, HKD; no other browser test uses her
+    demo = DEMO_CARDHOLDERS[9]  # 林怡君, HKD, read in English here; no other browser test uses her
     app = _LIVE_APPS[0]
     with app.app_context():
         account_id = db.session.execute(
