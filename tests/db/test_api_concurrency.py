@@ -8,20 +8,21 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from portal.extensions import db
 from portal.payments.models import Payment
 from tests.api_helpers import SECRET, ApiClient, payment
 from tests.conftest import make_account
 
-pytestmark = [pytest.mark.postgres, pytest.mark.real_commits]
+# SQLite has one writer: these races exist on PostgreSQL only, so only it is asked for.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.real_commits,
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+]
 COPIES = 8
 
 
 @pytest.fixture
 def api(app):
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("concurrency on PostgreSQL only (SQLite has one writer)")
     app.config["API_SECRETS"] = (SECRET,)
     make_account(app, reference="DEMO0001")
     yield ApiClient(app)

@@ -15,10 +15,8 @@ from tests.plan_factories import FIRST_DUE, card_number, make_plan
 
 
 @pytest.mark.real_commits  # each run works on a connection of its own
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has one writer
 def test_two_runs_of_one_day_at_once_break_each_plan_once(app, monkeypatch):
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite has one writer: runs cannot overlap")
     for serial in range(1, 7):
         make_plan(app, make_account(app, card=card_number(serial), reference=f"RACE{serial:04d}"), "installment", "en")
     from portal.servicing import plans as plan_run
