@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import sys
+from datetime import datetime, timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from portal.db_types import utcnow
@@ -20,13 +22,30 @@ servicing_cli = AppGroup("servicing", help="The daily servicing run.")
     "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day to act as (default: today, UTC)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of counts.")
-def run_command(day: datetime | None, as_json: bool) -> None:
+@click.option("--allow-future", is_flag=True, help="Act as a day after tomorrow (refused in production without it).")
+def run_command(day: datetime | None, as_json: bool, allow_future: bool) -> None:
     """Run one servicing day for the whole book: age accounts, judge plans and promises,
-    queue reminders. Running a day again changes nothing."""
-    report = run_day(day.date() if day else utcnow().date())
+    queue reminders. Running a day again changes nothing.
+
+    A day after tomorrow is a rehearsal: it ages every account to that day and breaks the
+    plans that would break by then, which no later run undoes. Production refuses it
+    unless asked with ``--allow-future``; elsewhere (trying the demo) the words say so."""
+    today = utcnow().date()
+    acting = day.date() if day else today
+    if acting > today + timedelta(days=1):
+        if current_app.config.get("PORTAL_ENV") == "production" and not allow_future:
+            click.echo(
+                f"Refusing to act as {acting.isoformat()}, a day still to come: it would age every account and "
+                "break plans ahead of time. Pass --allow-future if that is meant.",
+                err=True,
+            )
+            sys.exit(2)
+    report = run_day(acting)
     if as_json:
         click.echo(json.dumps(report.as_json()))
         return
+    if acting > today + timedelta(days=1):
+        click.echo(f"Acted as {acting.isoformat()}, a day still to come: a rehearsal no later run undoes.")
     click.echo(
         f"Servicing run for {report.day.isoformat()}: {report.accounts_aged} accounts aged "
         f"({report.tiers_changed} changed tier); {report.plans_checked} active plans checked: "

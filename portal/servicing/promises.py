@@ -10,6 +10,7 @@ day is often booked by the bank the next day, and a promise kept that way is kep
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -75,23 +76,12 @@ def judge_chunk(day: date, after: int, size: int, counts: PromiseCounts, only: l
     if not rows:
         return None
     counts.checked += len(rows)
-    made_on = {row.id: row.created_at.astimezone(ZoneInfo(row.time_zone)).date() for row in rows}
-    booked: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
-    found = db.session.execute(
-        select(Payment.account_id, Payment.booking_date, Payment.amount).where(
-            among(Payment.account_id, {row.account_id for row in rows}),
-            counts_as_repayment(),
-            Payment.booking_date >= min(made_on.values()),
-            Payment.booking_date <= day,
-        )
-    )
-    for account_id, booking_date, amount in found:
-        booked[account_id].append((booking_date, amount))
+    paid_towards = _paid(rows, day)
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     audits: list[tuple[AuditAction, tuple[str, Any], dict[str, Any] | None]] = []
     for row in rows:
-        paid = sum((amount for on, amount in booked[row.account_id] if on >= made_on[row.id]), Decimal(0))
+        paid = paid_towards[row.id]
         verdict = judge_promise(row.amount, row.pay_by, paid, day, SETTLE_DAYS)
         if verdict == PromiseVerdict.OPEN:
             continue
@@ -114,3 +104,37 @@ def judge_chunk(day: date, after: int, size: int, counts: PromiseCounts, only: l
         bulk_insert(cast(Table, CaseEvent.__table__), events)
         record_many(SERVICING, audits)
     return int(rows[-1].id)
+
+
+def paid_since_made(promise_ids: Sequence[int], day: date) -> dict[int, Decimal]:
+    """What has come in towards each promise by ``day``: the one reading of it, for the
+    run's verdict and for the amount a reminder says is still to pay."""
+    rows = db.session.execute(
+        select(Promise.id, Promise.account_id, Promise.created_at, CardAccount.time_zone)
+        .join(CardAccount, CardAccount.id == Promise.account_id)
+        .where(among(Promise.id, list(promise_ids)))
+    ).all()
+    return _paid(rows, day)
+
+
+def _paid(rows: Sequence[Any], day: date) -> dict[int, Decimal]:
+    """Repayments booked on each promise's account from the day it was made (in the
+    account's time zone) up to ``day``; ``rows`` carry id, account_id, created_at, time_zone."""
+    if not rows:
+        return {}
+    made_on = {row.id: row.created_at.astimezone(ZoneInfo(row.time_zone)).date() for row in rows}
+    booked: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    found = db.session.execute(
+        select(Payment.account_id, Payment.booking_date, Payment.amount).where(
+            among(Payment.account_id, {row.account_id for row in rows}),
+            counts_as_repayment(),
+            Payment.booking_date >= min(made_on.values()),
+            Payment.booking_date <= day,
+        )
+    )
+    for account_id, booking_date, amount in found:
+        booked[account_id].append((booking_date, amount))
+    return {
+        row.id: sum((amount for on, amount in booked[row.account_id] if on >= made_on[row.id]), Decimal(0))
+        for row in rows
+    }

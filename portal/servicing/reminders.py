@@ -34,7 +34,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import Table, and_, func, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
@@ -53,9 +53,9 @@ from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK, HOLD, PLAN_REMINDER, PROMISE_REMINDER, ContactFacts, decide
 from portal.notifications.service import COUNTED_STATUSES, contact_settings
-from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.policies.cache import policy_cache
+from portal.servicing.promises import paid_since_made
 
 __all__ = ["CHUNK", "queue_reminders", "reminder_channel", "reminder_text"]
 
@@ -93,7 +93,7 @@ def queue_reminders(day: date) -> int:
     queued = 0
     for chunk in _installment_chunks(targets):
         queued += _queue_chunk(day, chunk, policies)
-    for chunk in _promise_chunks(targets):
+    for chunk in _promise_chunks(targets, day):
         queued += _queue_chunk(day, chunk, policies)
     return queued
 
@@ -156,7 +156,7 @@ def _installment_chunks(targets: Sequence[date]) -> Iterable[list[_Due]]:
         ]
 
 
-def _promise_chunks(targets: Sequence[date]) -> Iterable[list[_Due]]:
+def _promise_chunks(targets: Sequence[date], day: date) -> Iterable[list[_Due]]:
     last = 0
     while True:
         query = (
@@ -169,23 +169,12 @@ def _promise_chunks(targets: Sequence[date]) -> Iterable[list[_Due]]:
         if not rows:
             return
         last = rows[-1][0]
-        paid = _paid_since_promised([r[0] for r in rows])
+        paid = paid_since_made([r[0] for r in rows], day)
         dues = [
             _Due(PROMISE_REMINDER, "promise", pid, account, None, currency, pay_by, amount - paid.get(pid, Decimal(0)))
             for pid, account, currency, pay_by, amount in rows
         ]
         yield [d for d in dues if d.amount > 0]
-
-
-def _paid_since_promised(promise_ids: list[int]) -> dict[int, Decimal]:
-    """Money in on each promise's account since the promise was made (one query)."""
-    query = (
-        select(Promise.id, func.sum(Payment.amount))
-        .join(Payment, and_(Payment.account_id == Promise.account_id, Payment.paid_at >= Promise.created_at))
-        .where(Promise.id.in_(promise_ids), counts_as_repayment(), Payment.currency == Promise.currency)
-        .group_by(Promise.id)
-    )
-    return {pid: total or Decimal(0) for pid, total in db.session.execute(query)}
 
 
 def _cadence(policies: dict[str, OfferPolicy], due: _Due, account: CardAccount) -> ReminderCadence:

@@ -4,7 +4,7 @@
 2. ``judge_plans``      every active plan is completed, broken or left active;
 3. ``judge_promises``   every open promise is kept, broken or left open;
 4. ``queue_reminders``  reminders before and after due dates (none when catching up a
-                        day long past).
+                        day gone by).
 
 Each step streams its rows in chunks, one commit per chunk, so memory stays bounded and
 a crash loses at most one chunk's work; running the day again finishes what is left.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -115,9 +115,9 @@ def step_judge_promises(report: RunReport) -> None:
 
 def step_queue_reminders(report: RunReport) -> None:
     """Reminders before and after due dates (``portal.servicing.reminders``), after the
-    verdicts, so an ended plan gets none. Catching up a day long past queues none: "due in
-    3 days" about a date gone by would only confuse; the reminders of yesterday still go."""
-    if report.day < clock.now().date() - timedelta(days=1):
+    verdicts, so an ended plan gets none. Catching up a day gone by queues none: "due
+    today" or "due in 3 days" about a date already past would only confuse."""
+    if report.day < clock.now().date():
         return
     with unit_of_work():
         transaction_lock(RUN_LOCK)

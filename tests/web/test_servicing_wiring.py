@@ -57,8 +57,8 @@ def test_a_completed_plan_is_told_to_the_core_system(app, query, frozen):
 def test_reminders_go_out_for_today_but_not_when_catching_up_a_day_long_past(app, query, frozen):
     make_plan(app, make_account(app), "installment", "en")
     reminder_day = FIRST_DUE - timedelta(days=3)
-    frozen.set(at_noon(reminder_day + timedelta(days=5)))
-    assert run(app, reminder_day)["reminders_queued"] == 0  # five days late: "due in 3 days" is gone by
+    frozen.set(at_noon(reminder_day + timedelta(days=1)))
+    assert run(app, reminder_day)["reminders_queued"] == 0  # a day late: "due in 3 days" is already untrue
     frozen.set(at_noon(reminder_day))
     assert run(app, reminder_day)["reminders_queued"] == 1
     (reminder,) = query(select(OutboxMessage).where(OutboxMessage.kind == "plan_reminder"))
@@ -78,3 +78,23 @@ def test_a_snapshot_dates_the_days_past_due_it_sets_where_the_account_is(app, qu
     run(app, date(2026, 11, 30))
     (account,) = query(select(CardAccount))
     assert account.days_past_due == 42
+
+
+def test_a_day_still_to_come_is_refused_in_production_and_said_aloud_elsewhere(app, query, frozen):
+    plan = make_plan(app, make_account(app), "installment", "en")
+    frozen.set(at_noon(FIRST_DUE))
+    later = (FIRST_DUE + timedelta(days=60)).isoformat()
+    runner = app.test_cli_runner()
+    app.config["PORTAL_ENV"] = "production"
+    try:
+        refused = runner.invoke(args=["portal", "servicing", "run", "--date", later, "--json"])
+    finally:
+        app.config["PORTAL_ENV"] = "testing"
+    assert refused.exit_code == 2 and "--allow-future" in refused.output
+    (account,) = query(select(CardAccount))
+    assert account.days_past_due_as_of is None and query(select(PlanEvent)) == []
+    from portal.plans.models import Plan
+
+    assert query(select(Plan.state).where(Plan.id == plan)) == ["active"]
+    rehearsal = runner.invoke(args=["portal", "servicing", "run", "--date", later])
+    assert rehearsal.exit_code == 0 and "a day still to come" in rehearsal.output
