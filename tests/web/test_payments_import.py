@@ -14,7 +14,7 @@ from portal.audit.service import verify_chain
 from portal.demo import DEMO_CARDHOLDERS
 from portal.extensions import db
 from portal.payments.models import Payment
-from portal.plans.models import PlanInstallment
+from portal.plans.models import Plan, PlanInstallment, PlanState
 from tests.conftest import make_account
 from tests.payment_files import camt_file, entry
 from tests.plan_factories import make_pending_agreement, make_plan
@@ -93,6 +93,50 @@ def test_the_agreement_reference_posts_to_the_plan_and_pays_its_oldest_installme
     with app.app_context():
         paid = dict(db.session.execute(select(PlanInstallment.number, PlanInstallment.paid)).all())
     assert paid[1] == first and paid[2] == Decimal("1.00") and paid[3] == 0
+
+
+def test_a_payment_quoting_an_ended_plans_agreement_counts_towards_the_accounts_active_plan(app, tmp_path):
+    """A standing order set up for a plan that later broke keeps quoting its agreement
+    reference: the money goes to the plan the account is on now, not to the broken one."""
+    account = make_account(app, reference="ACC-8")
+    old = make_plan(app, account, "installment", "en", months=6)
+    make_pending_agreement(app, old)
+    with app.app_context():
+        reference = db.session.execute(select(Agreement.reference)).scalar_one()
+        db.session.get(Plan, old).state = PlanState.BROKEN
+        db.session.commit()
+    new = make_plan(app, account, "installment", "en", months=3)
+    with app.app_context():
+        first = db.session.execute(
+            select(PlanInstallment.total).where(PlanInstallment.plan_id == new, PlanInstallment.number == 1)
+        ).scalar_one()
+    counts(app, camt_file(tmp_path, [entry("1", str(first), remittance=f"standing order {reference}")]))
+    (payment,) = payments(app)
+    assert (payment.account_id, payment.plan_id, payment.match_basis) == (account, new, "agreement_reference")
+    with app.app_context():
+        paid = dict(
+            db.session.execute(
+                select(PlanInstallment.plan_id, func.sum(PlanInstallment.paid)).group_by(PlanInstallment.plan_id)
+            ).all()
+        )
+        first_paid = db.session.execute(
+            select(PlanInstallment.paid).where(PlanInstallment.plan_id == new, PlanInstallment.number == 1)
+        ).scalar_one()
+    assert first_paid == first and paid[old] == 0
+
+
+def test_a_payment_quoting_an_ended_plans_agreement_with_no_plan_now_is_the_accounts(app, tmp_path):
+    account = make_account(app, reference="ACC-9")
+    old = make_plan(app, account, "installment", "en", months=6)
+    make_pending_agreement(app, old)
+    with app.app_context():
+        reference = db.session.execute(select(Agreement.reference)).scalar_one()
+        db.session.get(Plan, old).state = PlanState.COMPLETED
+        db.session.commit()
+    counts(app, camt_file(tmp_path, [entry("1", "50.00", creditor_reference=reference)]))
+    (payment,) = payments(app)
+    assert (payment.account_id, payment.plan_id, payment.status) == (account, None, "posted")
+    assert payment.match_basis == "agreement_reference"
 
 
 def test_the_account_reference_of_an_account_on_a_plan_counts_towards_the_plan(app, tmp_path):
