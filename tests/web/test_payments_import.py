@@ -15,9 +15,11 @@ from portal.demo import DEMO_CARDHOLDERS
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.plans.models import Plan, PlanInstallment, PlanState
+from portal.staff.models import Role
 from tests.conftest import make_account
 from tests.payment_files import camt_file, entry
 from tests.plan_factories import make_pending_agreement, make_plan
+from tests.staff_helpers import signed_in_staff
 
 CONTRACT = {"entries", "posted", "duplicates", "unmatched"}
 
@@ -300,3 +302,34 @@ def test_a_bad_entry_late_in_a_file_of_many_chunks_writes_nothing(app, tmp_path,
     assert payments(app) == []
     path = camt_file(tmp_path, good, "good.xml")
     assert counts(app, path) == {"entries": 3, "posted": 3, "duplicates": 0, "unmatched": 0}
+
+
+def test_a_card_number_in_the_remittance_is_masked_from_every_file_and_never_shown(app, client, tmp_path):
+    """Payers were once told to quote their card number: it is matched around, stored
+    and shown with only its last four digits, whether it came in a camt or a CSV file."""
+    first = make_account(app, reference="DEMO0001")
+    second = make_account(app, card="6222000000000025", reference="DEMO0002")
+    counts(app, camt_file(tmp_path, [entry("1", "10.00", remittance="4111 1111 1111 1111 DEMO0001")]))
+    csv_path = tmp_path / "payments.csv"
+    csv_path.write_text(
+        "statement_id,entry_reference,booking_date,direction,amount,currency,end_to_end_id,remittance,reversal\n"
+        "S1,1,2026-11-30,credit,20.00,CNY,E1,Repayment 5555-5555-5555-4444 DEMO0002,false\n"
+        "S1,2,2026-11-30,credit,30.00,CNY,E2,card 4111111111111111,false\n",
+        encoding="utf-8",
+    )
+    counts(app, csv_path, "--format", "csv")
+    assert [(p.account_id, p.status, p.remittance) for p in payments(app)] == [
+        (first, "posted", "************1111 DEMO0001"),
+        (second, "posted", "Repayment ************4444 DEMO0002"),
+        (None, "unmatched", "card ************1111"),
+    ]
+    full = ("4111 1111 1111", "4111111111111", "5555-5555-5555", "5555555555554444")
+    with app.app_context():
+        audited = json.dumps([(e.action, e.after) for e in db.session.execute(select(AuditEvent)).scalars()])
+    assert audited and not any(number in audited for number in full)
+    signed_in_staff(app, client, Role.AGENT)
+    pages = [client.get("/care/payments/")] + [client.get(f"/care/payments/{p.id}") for p in payments(app)]
+    for page in pages:
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and not any(number in html for number in full)
+    assert "card ************1111" in pages[0].get_data(as_text=True)
