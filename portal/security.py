@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import unicodedata
 from datetime import date
@@ -26,6 +27,58 @@ def luhn_valid(number: str) -> bool:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return total % 10 == 0
+
+
+# A run of digits, single spaces, no-break spaces or dashes allowed between them
+# ("4111 1111 1111 1111", "4111-1111-1111-1111"); full-width digits too (\d is Unicode).
+_DIGIT_RUN = re.compile(r"\d(?:[ \-\u00a0]?\d)*")
+_GROUP_SEPARATOR = re.compile(r"[ \-\u00a0]")
+
+
+def mask_card_numbers(text: str) -> str:
+    """``text`` with every card number in it masked but its last four digits:
+    ``"4111 1111 1111 1111 DEMO0001"`` → ``"************1111 DEMO0001"``.
+
+    A card number is 13–19 digits passing the Luhn check, written in one run or in
+    groups. Within a longer run of groups, any consecutive groups that form one are
+    masked ("4111 1111 1111 1111 2026" too); other digits (amounts, phone numbers,
+    dates, account references) are left as they are.
+    """
+    if not text:
+        return text
+    return _DIGIT_RUN.sub(_mask_run, text)
+
+
+def _mask_run(found: re.Match[str]) -> str:
+    run = found.group()
+    groups = _GROUP_SEPARATOR.split(run)
+    separators = _GROUP_SEPARATOR.findall(run)
+    parts: list[str] = []
+    start = 0
+    while start < len(groups):
+        longest = min(len(groups), start + 19)  # every group has a digit: 19 at most
+        end = next((end for end in range(longest, start, -1) if _is_card(groups[start:end])), None)
+        if end is None:
+            parts.append(groups[start])
+            if start < len(separators):
+                parts.append(separators[start])
+            start += 1
+            continue
+        digits = _ascii_digits("".join(groups[start:end]))
+        parts.append("*" * (len(digits) - 4) + digits[-4:])
+        if end - 1 < len(separators):
+            parts.append(separators[end - 1])
+        start = end
+    return "".join(parts)
+
+
+def _is_card(groups: list[str]) -> bool:
+    digits = _ascii_digits("".join(groups))
+    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+
+
+def _ascii_digits(digits: str) -> str:
+    return "".join(str(unicodedata.digit(ch)) for ch in digits)
 
 
 def card_hash(number: str, key: str) -> str:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from portal.domain.money import CurrencyError, currency_places
 from portal.payments.models import Direction
+from portal.security import mask_card_numbers
 
 
 class InvalidStatement(ValueError):
@@ -36,6 +37,12 @@ class StatementEntry:
     value_date: date | None
     remittance: str  # unstructured remittance lines, joined
     creditor_references: tuple[str, ...]  # structured creditor references (CdtrRefInf/Ref)
+
+    def __post_init__(self) -> None:
+        # Payers were once told to quote their card number, so the remittance text may
+        # hold one; the full number is never stored (DESIGN), so every source (camt, CSV,
+        # API) has it masked here, before matching, storing or showing it.
+        object.__setattr__(self, "remittance", mask_card_numbers(self.remittance))
 
     @property
     def key(self) -> str:

@@ -72,6 +72,7 @@ class Directory:
 
     accounts: dict[str, tuple[int, str]] = field(default_factory=dict)  # reference → (id, currency)
     agreements: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # → (plan, account, currency)
+    ended_plans: set[int] = field(default_factory=set)  # plans named above that are no longer active
     active_plans: dict[int, int] = field(default_factory=dict)  # account id → its active plan
     currencies: dict[int, str] = field(default_factory=dict)  # account id → currency
 
@@ -94,12 +95,16 @@ class Directory:
                 directory.currencies[account_id] = currency
         for part in _slices(sorted(agreements), slice_size):
             rows = db.session.execute(
-                select(Agreement.reference, Plan.id, Plan.account_id, Plan.currency)
+                select(Agreement.reference, Plan.id, Plan.account_id, Plan.currency, Plan.state, CardAccount.currency)
                 .join(Plan, Plan.id == Agreement.plan_id)
+                .join(CardAccount, CardAccount.id == Plan.account_id)
                 .where(among(Agreement.reference, part))
             )
-            for reference, plan_id, account_id, currency in rows:
+            for reference, plan_id, account_id, currency, state, account_currency in rows:
                 directory.agreements[reference] = (plan_id, account_id, currency)
+                directory.currencies[account_id] = account_currency
+                if state != PlanState.ACTIVE:
+                    directory.ended_plans.add(plan_id)
         account_ids = sorted(directory.currencies)
         for ids in _slices(account_ids, slice_size):
             rows = db.session.execute(
@@ -120,6 +125,13 @@ class Directory:
         (account_id,) = accounts
         if by_agreement:
             plan_id, _account, plan_currency = max(by_agreement)  # the newest plan it names
+            if plan_id in self.ended_plans:
+                # A standing order still quoting a plan that was broken, completed or
+                # cancelled: the money is the account's, and counts towards the plan the
+                # account is on now, if any (as the account reference would).
+                if self.currencies[account_id] != currency:
+                    return Match(None, None, MatchBasis.OTHER_CURRENCY)
+                return Match(account_id, self.active_plans.get(account_id), MatchBasis.AGREEMENT_REFERENCE)
             if plan_currency != currency:
                 return Match(None, None, MatchBasis.OTHER_CURRENCY)
             return Match(account_id, plan_id, MatchBasis.AGREEMENT_REFERENCE)

@@ -169,3 +169,12 @@ def test_a_payment_that_is_not_right_is_refused_422(app, api, fields, field):
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.get_json()["error"]["field"] == field
     assert written(app)["payments"] == 0
+
+
+def test_a_card_number_in_the_remittance_sent_by_the_api_is_stored_masked(app, api, query):
+    account = make_account(app, reference="DEMO0001")
+    response = api.post_payment(payment(remittance="4111 1111 1111 1111 DEMO0001"))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert "4111 1111 1111" not in response.get_data(as_text=True)
+    (row,) = query(select(Payment))
+    assert (row.account_id, row.remittance) == (account, "************1111 DEMO0001")

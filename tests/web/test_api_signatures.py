@@ -66,6 +66,9 @@ def test_a_signature_made_by_hand_from_the_specification_is_accepted(app, api, q
         ({"headers": {"webhook-signature": "v1,not base64!! v2,x ,,, v1"}}, "signature_invalid"),
         ({"headers": {"webhook-signature": ""}}, "signature_missing"),
         ({"headers": {"webhook-timestamp": "17e8"}}, "timestamp_invalid"),
+        # Past the year 9999: no datetime exists for them, yet they are whole seconds.
+        ({"headers": {"webhook-timestamp": "253402300800"}}, "timestamp_out_of_window"),
+        ({"headers": {"webhook-timestamp": "999999999999"}}, "timestamp_out_of_window"),
         ({"headers": {"webhook-id": "x" * 129}}, "webhook_id_invalid"),
         ({"sent_at_shift": -timedelta(minutes=5, seconds=1)}, "timestamp_out_of_window"),
         ({"sent_at_shift": timedelta(minutes=5, seconds=1)}, "timestamp_out_of_window"),

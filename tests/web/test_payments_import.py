@@ -14,10 +14,12 @@ from portal.audit.service import verify_chain
 from portal.demo import DEMO_CARDHOLDERS
 from portal.extensions import db
 from portal.payments.models import Payment
-from portal.plans.models import PlanInstallment
+from portal.plans.models import Plan, PlanInstallment, PlanState
+from portal.staff.models import Role
 from tests.conftest import make_account
 from tests.payment_files import camt_file, entry
 from tests.plan_factories import make_pending_agreement, make_plan
+from tests.staff_helpers import signed_in_staff
 
 CONTRACT = {"entries", "posted", "duplicates", "unmatched"}
 
@@ -93,6 +95,50 @@ def test_the_agreement_reference_posts_to_the_plan_and_pays_its_oldest_installme
     with app.app_context():
         paid = dict(db.session.execute(select(PlanInstallment.number, PlanInstallment.paid)).all())
     assert paid[1] == first and paid[2] == Decimal("1.00") and paid[3] == 0
+
+
+def test_a_payment_quoting_an_ended_plans_agreement_counts_towards_the_accounts_active_plan(app, tmp_path):
+    """A standing order set up for a plan that later broke keeps quoting its agreement
+    reference: the money goes to the plan the account is on now, not to the broken one."""
+    account = make_account(app, reference="ACC-8")
+    old = make_plan(app, account, "installment", "en", months=6)
+    make_pending_agreement(app, old)
+    with app.app_context():
+        reference = db.session.execute(select(Agreement.reference)).scalar_one()
+        db.session.get(Plan, old).state = PlanState.BROKEN
+        db.session.commit()
+    new = make_plan(app, account, "installment", "en", months=3)
+    with app.app_context():
+        first = db.session.execute(
+            select(PlanInstallment.total).where(PlanInstallment.plan_id == new, PlanInstallment.number == 1)
+        ).scalar_one()
+    counts(app, camt_file(tmp_path, [entry("1", str(first), remittance=f"standing order {reference}")]))
+    (payment,) = payments(app)
+    assert (payment.account_id, payment.plan_id, payment.match_basis) == (account, new, "agreement_reference")
+    with app.app_context():
+        paid = dict(
+            db.session.execute(
+                select(PlanInstallment.plan_id, func.sum(PlanInstallment.paid)).group_by(PlanInstallment.plan_id)
+            ).all()
+        )
+        first_paid = db.session.execute(
+            select(PlanInstallment.paid).where(PlanInstallment.plan_id == new, PlanInstallment.number == 1)
+        ).scalar_one()
+    assert first_paid == first and paid[old] == 0
+
+
+def test_a_payment_quoting_an_ended_plans_agreement_with_no_plan_now_is_the_accounts(app, tmp_path):
+    account = make_account(app, reference="ACC-9")
+    old = make_plan(app, account, "installment", "en", months=6)
+    make_pending_agreement(app, old)
+    with app.app_context():
+        reference = db.session.execute(select(Agreement.reference)).scalar_one()
+        db.session.get(Plan, old).state = PlanState.COMPLETED
+        db.session.commit()
+    counts(app, camt_file(tmp_path, [entry("1", "50.00", creditor_reference=reference)]))
+    (payment,) = payments(app)
+    assert (payment.account_id, payment.plan_id, payment.status) == (account, None, "posted")
+    assert payment.match_basis == "agreement_reference"
 
 
 def test_the_account_reference_of_an_account_on_a_plan_counts_towards_the_plan(app, tmp_path):
@@ -256,3 +302,34 @@ def test_a_bad_entry_late_in_a_file_of_many_chunks_writes_nothing(app, tmp_path,
     assert payments(app) == []
     path = camt_file(tmp_path, good, "good.xml")
     assert counts(app, path) == {"entries": 3, "posted": 3, "duplicates": 0, "unmatched": 0}
+
+
+def test_a_card_number_in_the_remittance_is_masked_from_every_file_and_never_shown(app, client, tmp_path):
+    """Payers were once told to quote their card number: it is matched around, stored
+    and shown with only its last four digits, whether it came in a camt or a CSV file."""
+    first = make_account(app, reference="DEMO0001")
+    second = make_account(app, card="6222000000000025", reference="DEMO0002")
+    counts(app, camt_file(tmp_path, [entry("1", "10.00", remittance="4111 1111 1111 1111 DEMO0001")]))
+    csv_path = tmp_path / "payments.csv"
+    csv_path.write_text(
+        "statement_id,entry_reference,booking_date,direction,amount,currency,end_to_end_id,remittance,reversal\n"
+        "S1,1,2026-11-30,credit,20.00,CNY,E1,Repayment 5555-5555-5555-4444 DEMO0002,false\n"
+        "S1,2,2026-11-30,credit,30.00,CNY,E2,card 4111111111111111,false\n",
+        encoding="utf-8",
+    )
+    counts(app, csv_path, "--format", "csv")
+    assert [(p.account_id, p.status, p.remittance) for p in payments(app)] == [
+        (first, "posted", "************1111 DEMO0001"),
+        (second, "posted", "Repayment ************4444 DEMO0002"),
+        (None, "unmatched", "card ************1111"),
+    ]
+    full = ("4111 1111 1111", "4111111111111", "5555-5555-5555", "5555555555554444")
+    with app.app_context():
+        audited = json.dumps([(e.action, e.after) for e in db.session.execute(select(AuditEvent)).scalars()])
+    assert audited and not any(number in audited for number in full)
+    signed_in_staff(app, client, Role.AGENT)
+    pages = [client.get("/care/payments/")] + [client.get(f"/care/payments/{p.id}") for p in payments(app)]
+    for page in pages:
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and not any(number in html for number in full)
+    assert "card ************1111" in pages[0].get_data(as_text=True)

@@ -57,12 +57,14 @@ def verify(secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now:
         )
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise SignatureRefused("timestamp_invalid", "webhook-timestamp must be whole seconds since 1970-01-01 UTC.")
-    sent_at = datetime.fromtimestamp(int(stamp), UTC)
-    if abs(now - sent_at) > WINDOW:
+    # Compared as seconds before any datetime is made: a stamp past the year 9999 (twelve
+    # digits allow one) has no datetime, and would otherwise be an exception, not a refusal.
+    if abs(int(stamp) - now.timestamp()) > WINDOW.total_seconds():
         raise SignatureRefused(
             "timestamp_out_of_window",
             "webhook-timestamp is more than 5 minutes away from the portal's clock: sign the call again, now.",
         )
+    sent_at = datetime.fromtimestamp(int(stamp), UTC)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
