@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
 
+from bench.book import ensure_database, fresh_book  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.agreements.reference import new_reference  # noqa: E402
 from portal.payments.statement import EntrySpec, StatementSpec, write_camt  # noqa: E402
@@ -45,39 +45,16 @@ NOW = datetime(2027, 1, 31, 22, 0, tzinfo=UTC)
 CENT = Decimal("0.01")
 
 
-def ensure_database(url: str) -> None:
-    server, name = url.rsplit("/", 1)
-    engine = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-
-
 def load(accounts: int, seed: int) -> list[str]:
     """Reset the schema, COPY the accounts and their plans; return the agreement references."""
-    from flask_migrate import upgrade
 
-    from portal.audit.service import SYSTEM
     from portal.extensions import db
-    from portal.policies.service import ensure_default_policy
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": URL})
     rng = random.Random(seed)
     references: list[str] = []
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        (version, *_) = ensure_default_policy(SYSTEM, ("CNY",))
-        db.session.execute(
-            sa.text(
-                "INSERT INTO cardholders (id, full_name, date_of_birth_hash, phone, locale, created_at) "
-                "VALUES (1, 'Bench', :h, '+86 0', 'en', now())"
-            ),
-            {"h": "0" * 64},
-        )
-        db.session.commit()
+        version = fresh_book()
         raw = db.engine.raw_connection()
         try:
             cursor = raw.cursor()

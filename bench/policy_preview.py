@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
 from flask import Flask  # noqa: E402
 
+from bench.book import ensure_database, fresh_book  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.domain.default_policy import default_policy  # noqa: E402
 from portal.domain.policy import OfferPolicy  # noqa: E402
@@ -40,15 +40,6 @@ NOW = datetime(2027, 1, 31, 4, 0, tzinfo=UTC)
 BUCKETS = ((0, 0, 5), (1, 29, 43), (30, 59, 19), (60, 89, 11), (90, 179, 12), (180, 720, 10))
 FLAGS = ("dispute", "fraud", "deceased", "vip", "optout_sms")
 CENT = Decimal("0.01")
-
-
-def ensure_database(url: str) -> None:
-    server, name = url.rsplit("/", 1)
-    engine = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
 
 
 def draft_policy() -> OfferPolicy:
@@ -73,24 +64,11 @@ def draft_policy() -> OfferPolicy:
 
 def load(app: Flask, accounts: int, seed: int) -> None:
     """Reset the schema and COPY ``accounts`` generated accounts and their plans."""
-    from flask_migrate import upgrade
 
-    from portal.audit.service import SYSTEM
     from portal.extensions import db
-    from portal.policies.service import ensure_default_policy
 
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        (version, *_) = ensure_default_policy(SYSTEM, ("CNY",))
-        db.session.execute(
-            sa.text(
-                "INSERT INTO cardholders (id, full_name, date_of_birth_hash, phone, locale, created_at) "
-                "VALUES (1, 'Bench', repeat('0', 64), '+86 0', 'en', now())"
-            )
-        )
-        db.session.commit()
+        version = fresh_book()
         rng = random.Random(seed)
         weights = [b[2] for b in BUCKETS]
         raw = db.engine.raw_connection()

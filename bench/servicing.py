@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.book import ensure_database, fresh_book  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.domain.dates import add_months  # noqa: E402
 
@@ -42,15 +43,6 @@ DAY = date(2027, 1, 31)
 NOW = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
 FIRST_DUE = add_months(DAY, -6)
 AMOUNT = Decimal(100)
-
-
-def ensure_database(url: str) -> None:
-    server, name = url.rsplit("/", 1)
-    engine = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
 
 
 def paid_through(pattern: float) -> tuple[int, int]:
@@ -66,27 +58,12 @@ def paid_through(pattern: float) -> tuple[int, int]:
 
 def load(accounts: int, plans: int, promises: int, seed: int) -> None:
     """Reset the schema and COPY the book."""
-    from flask_migrate import upgrade
-
-    from portal.audit.service import SYSTEM
     from portal.extensions import db
-    from portal.policies.service import ensure_default_policy
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": URL})
     rng = random.Random(seed)
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        (version, *_) = ensure_default_policy(SYSTEM, ("CNY",))
-        db.session.execute(
-            sa.text(
-                "INSERT INTO cardholders (id, full_name, date_of_birth_hash, phone, locale, created_at) "
-                "VALUES (1, 'Bench', :h, '+86 0', 'en', now())"
-            ),
-            {"h": "0" * 64},
-        )
-        db.session.commit()
+        version = fresh_book()
         raw = db.engine.raw_connection()
         try:
             cursor = raw.cursor()
