@@ -1,7 +1,7 @@
 """The one message a cardholder gets after their plan broke.
 
 The daily run marks a plan broken (its rules, frozen into it, say when); then
-``queue_broken_plan_message(plan_id)`` queues ONE calm message: the plan has ended
+``queue_broken_plan_messages(plan_ids)`` queues ONE calm message per plan: the plan has ended
 because payments were missed, we can talk (the care number of the account's
 jurisdiction), or they can sign in and choose again when they can. Never a threat.
 
@@ -13,21 +13,30 @@ run repeated) queues nothing. Flushes; the caller commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from portal import jurisdictions
 from portal.accounts.models import CardAccount
-from portal.audit.service import SYSTEM
+from portal.db_types import utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.optout import unsubscribe_url
-from portal.notifications.service import queue_collection_message
+from portal.notifications.rules import BLOCK, ContactFacts, decide
+from portal.notifications.service import contact_settings
 from portal.plans.models import Plan, PlanState
-from portal.servicing.reminders import reminder_channel
+from portal.servicing.reminders import (
+    accounts_with_holders,
+    counted_times,
+    insert_messages,
+    outbox_row,
+    reminder_channel,
+)
 
-__all__ = ["PLAN_BROKEN", "broken_plan_text", "queue_broken_plan_message"]
+__all__ = ["PLAN_BROKEN", "broken_plan_text", "queue_broken_plan_message", "queue_broken_plan_messages"]
 
 PLAN_BROKEN = "plan_broken"  # the outbox kind
 
@@ -37,24 +46,43 @@ def dedupe_key(plan_id: int) -> str:
 
 
 def queue_broken_plan_message(plan_id: int) -> None:
-    """Queue the message after plan ``plan_id`` broke, once (see the module notes).
+    """Queue the message after plan ``plan_id`` broke, once (see the module notes)."""
+    queue_broken_plan_messages([plan_id])
 
-    Does nothing for a plan that is not broken, that already has its message, or whose
-    cardholder has neither phone nor e-mail on file.
-    """
-    plan = db.session.get(Plan, plan_id)
-    if plan is None or plan.state != PlanState.BROKEN:
-        return
-    key = dedupe_key(plan_id)
-    if db.session.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
-        return
-    account = db.session.get(CardAccount, plan.account_id)
-    assert account is not None  # a plan's account is a foreign key
-    channel = reminder_channel(account)
-    if channel is None:
-        return
-    subject, body = broken_plan_text(account, channel)
-    queue_collection_message(account, channel, PLAN_BROKEN, subject, body, SYSTEM, dedupe_key=key)
+
+def queue_broken_plan_messages(plan_ids: Sequence[int]) -> int:
+    """Queue the message after each of ``plan_ids`` broke, once each: the daily run's
+    form, a few statements for a whole chunk of plans. Skips a plan that is not broken,
+    that already has its message, or whose cardholder has neither phone nor e-mail on
+    file. Returns how many were queued to be sent (not blocked)."""
+    if not plan_ids:
+        return 0
+    found = db.session.execute(
+        select(Plan.id, Plan.account_id).where(Plan.id.in_(list(plan_ids)), Plan.state == PlanState.BROKEN)
+    ).all()
+    keys = {plan_id: dedupe_key(plan_id) for plan_id, _ in found}
+    sent = set(
+        db.session.execute(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys.values())))
+        ).scalars()
+    )
+    accounts = accounts_with_holders({account_id for _, account_id in found})
+    others = counted_times(set(accounts))
+    settings, now = contact_settings(), utcnow()
+    rows = []
+    for plan_id, account_id in found:
+        account = accounts[account_id]
+        channel = reminder_channel(account)
+        if keys[plan_id] in sent or channel is None:
+            continue
+        # The plan has ended, so no active plan silences this one: the other rules all hold.
+        facts = ContactFacts(account.time_zone, frozenset(account.flags or ()), False, tuple(others[account.id]))
+        decision = decide(channel, now, facts, settings, PLAN_BROKEN)
+        if decision.action != BLOCK:
+            others[account.id].append(decision.send_at)
+        subject, body = broken_plan_text(account, channel)
+        rows.append(outbox_row(account, PLAN_BROKEN, channel, subject, body, decision, keys[plan_id], now))
+    return insert_messages(rows)
 
 
 def broken_plan_text(account: CardAccount, channel: str) -> tuple[str | None, str]:

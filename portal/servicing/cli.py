@@ -32,19 +32,19 @@ def run_command(day: datetime | None, as_json: bool, allow_future: bool) -> None
     unless asked with ``--allow-future``; elsewhere (trying the demo) the words say so."""
     today = utcnow().date()
     acting = day.date() if day else today
-    if acting > today + timedelta(days=1):
-        if current_app.config.get("PORTAL_ENV") == "production" and not allow_future:
-            click.echo(
-                f"Refusing to act as {acting.isoformat()}, a day still to come: it would age every account and "
-                "break plans ahead of time. Pass --allow-future if that is meant.",
-                err=True,
-            )
-            sys.exit(2)
+    to_come = acting > today + timedelta(days=1)
+    if to_come and current_app.config.get("PORTAL_ENV") == "production" and not allow_future:
+        click.echo(
+            f"Refusing to act as {acting.isoformat()}, a day still to come: it would age every account and "
+            "break plans ahead of time. Pass --allow-future if that is meant.",
+            err=True,
+        )
+        sys.exit(2)
     report = run_day(acting)
     if as_json:
         click.echo(json.dumps(report.as_json()))
         return
-    if acting > today + timedelta(days=1):
+    if to_come:
         click.echo(f"Acted as {acting.isoformat()}, a day still to come: a rehearsal no later run undoes.")
     click.echo(
         f"Servicing run for {report.day.isoformat()}: {report.accounts_aged} accounts aged "

@@ -33,7 +33,7 @@ from portal.integrations.core_banking.plan_events import NewPlanEvent, emit_plan
 from portal.locks import transaction_lock
 from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.servicing.as_of import as_of
-from portal.servicing.broken import queue_broken_plan_message
+from portal.servicing.broken import queue_broken_plan_messages
 from portal.servicing.records import RUN_LOCK, SERVICING, case_row, day_start
 from portal.unit_of_work import unit_of_work
 
@@ -129,8 +129,8 @@ def judge_chunk(
                 for change, data in zip(changes, verdicts, strict=True)
             ]
         )
-        for plan_id in chunk.broken if message else ():
-            queue_broken_plan_message(plan_id)
+        if message:
+            queue_broken_plan_messages(chunk.broken)
     return chunk, rows[-1].id
 
 

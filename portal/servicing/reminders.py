@@ -51,13 +51,30 @@ from portal.extensions import db
 from portal.i18n import local_date, money
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.optout import unsubscribe_url
-from portal.notifications.rules import BLOCK, HOLD, PLAN_REMINDER, PROMISE_REMINDER, ContactFacts, decide
+from portal.notifications.rules import (
+    BLOCK,
+    HOLD,
+    PLAN_REMINDER,
+    PROMISE_REMINDER,
+    ContactFacts,
+    Decision,
+    decide,
+)
 from portal.notifications.service import COUNTED_STATUSES, contact_settings
 from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.policies.cache import policy_cache
 from portal.servicing.promises import paid_since_made
 
-__all__ = ["CHUNK", "queue_reminders", "reminder_channel", "reminder_text"]
+__all__ = [
+    "CHUNK",
+    "accounts_with_holders",
+    "counted_times",
+    "insert_messages",
+    "outbox_row",
+    "queue_reminders",
+    "reminder_channel",
+    "reminder_text",
+]
 
 CHUNK = 1000
 DEFAULT_CADENCE = ReminderCadence()
@@ -192,7 +209,7 @@ def _cadence(policies: dict[str, OfferPolicy], due: _Due, account: CardAccount) 
 def _queue_chunk(day: date, dues: list[_Due], policies: dict[str, OfferPolicy]) -> int:
     if not dues:
         return 0
-    accounts = _accounts({d.account_id for d in dues})
+    accounts = accounts_with_holders({d.account_id for d in dues})
     wanted: list[tuple[_Due, str]] = []
     for due in dues:
         account = accounts.get(due.account_id)
@@ -207,7 +224,7 @@ def _queue_chunk(day: date, dues: list[_Due], policies: dict[str, OfferPolicy]) 
         ).scalars()
     )
     wanted = [(d, k) for d, k in wanted if k not in existing]
-    others = _counted_times({d.account_id for d, _ in wanted})
+    others = counted_times({d.account_id for d, _ in wanted})
     settings, now = contact_settings(), utcnow()
     rows = []
     for due, key in wanted:
@@ -219,37 +236,49 @@ def _queue_chunk(day: date, dues: list[_Due], policies: dict[str, OfferPolicy]) 
         facts = ContactFacts(account.time_zone, frozenset(account.flags or ()), False, tuple(others[account.id]))
         decision = decide(channel, now, facts, settings, due.kind)
         subject, body = reminder_text(account, channel, due.kind, (day - due.due_date).days, due.amount, due.due_date)
-        blocked = decision.action == BLOCK
-        if not blocked:
+        if decision.action != BLOCK:
             others[account.id].append(decision.send_at)  # it counts against the caps of the next
-        rows.append(
-            {
-                "account_id": account.id,
-                "kind": due.kind,
-                "channel": channel,
-                "recipient": account.cardholder.phone if channel == "sms" else account.cardholder.email,
-                "locale": account.cardholder.locale,
-                "subject": subject,
-                "body": body,
-                "status": OutboxStatus.BLOCKED if blocked else OutboxStatus.QUEUED,
-                "collection": True,
-                "created_at": now,
-                "send_after": decision.send_at,
-                "held_reason": decision.reason if decision.action == HOLD else None,
-                "blocked_reason": (decision.reason or "blocked") if blocked else None,
-                "attempts": 0,
-                "dedupe_key": key,
-            }
-        )
-    return _insert(rows)
+        rows.append(outbox_row(account, due.kind, channel, subject, body, decision, key, now))
+    return insert_messages(rows)
 
 
-def _accounts(ids: set[int]) -> dict[int, CardAccount]:
+def outbox_row(
+    account: CardAccount,
+    kind: str,
+    channel: str,
+    subject: str | None,
+    body: str,
+    decision: Decision,
+    key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """One collection message the daily run queues in bulk, as the rules decided it."""
+    blocked = decision.action == BLOCK
+    return {
+        "account_id": account.id,
+        "kind": kind,
+        "channel": channel,
+        "recipient": account.cardholder.phone if channel == "sms" else account.cardholder.email,
+        "locale": account.cardholder.locale,
+        "subject": subject,
+        "body": body,
+        "status": OutboxStatus.BLOCKED if blocked else OutboxStatus.QUEUED,
+        "collection": True,
+        "created_at": now,
+        "send_after": decision.send_at,
+        "held_reason": decision.reason if decision.action == HOLD else None,
+        "blocked_reason": (decision.reason or "blocked") if blocked else None,
+        "attempts": 0,
+        "dedupe_key": key,
+    }
+
+
+def accounts_with_holders(ids: set[int]) -> dict[int, CardAccount]:
     query = select(CardAccount).options(joinedload(CardAccount.cardholder)).where(CardAccount.id.in_(ids))
     return {a.id: a for a in db.session.execute(query).scalars()}
 
 
-def _counted_times(account_ids: set[int]) -> dict[int, list[datetime]]:
+def counted_times(account_ids: set[int]) -> dict[int, list[datetime]]:
     """Per account, when its other collection messages went or will go (the caps count them)."""
     found: dict[int, list[datetime]] = defaultdict(list)
     if not account_ids:
@@ -266,7 +295,7 @@ def _counted_times(account_ids: set[int]) -> dict[int, list[datetime]]:
     return found
 
 
-def _insert(rows: list[dict[str, Any]]) -> int:
+def insert_messages(rows: list[dict[str, Any]]) -> int:
     """Insert the rows, skipping any whose key another run stored meanwhile; audit each,
     and put each blocked one on its case file. Returns how many were queued to send."""
     if not rows:
