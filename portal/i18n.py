@@ -81,10 +81,19 @@ def date_locale() -> str:
     return (jurisdictions.current() or jurisdictions.get(None)).format_locale(locale)
 
 
-def local_date(value: date | datetime | None, style: str = "long", tz: str | None = None) -> str:
-    """A date for the active locale; an aware datetime is first moved to ``tz``."""
-    if value is None:
+def local_date(value: date | datetime | str | None, style: str = "long", tz: str | None = None) -> str:
+    """A date for the active locale; an aware datetime is first moved to ``tz``.
+
+    An ISO date string ("2026-10-22", as case-event JSON stores dates) is read first; a
+    string that is not one is shown as it is rather than failing the page."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        text = value
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            return text
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(tz) if tz else get_timezone()).date()
     locale = date_locale()

@@ -88,21 +88,31 @@ def offers_for_account(account: CardAccount, today: date) -> tuple[ActiveVersion
 
 class NewPlanWait(NamedTuple):
     """Offers wait for a broken plan's cool-down or the limits on new plans after a
-    broken one (``reage``) until ``on``."""
+    broken one (``reage``) until ``on``; the policy's limits, to say them exactly."""
 
     on: date
     reage: bool
+    per_12_months: int
+    per_5_years: int
+
+
+# The reasons a wait alone explains: with any other (a dispute flag, nothing overdue…)
+# offers would not come back on the wait's date, so no date is given.
+_WAIT_REASONS = frozenset({"cooling_down", "reage_limit"})
 
 
 def new_plan_wait(account: CardAccount, today: date) -> NewPlanWait | None:
     """Until when ``account`` must wait for a new plan after a broken one, and why
-    (None: nothing of the kind stops offers today)."""
-    version = active_version(account.currency)
+    (None: nothing of the kind stops offers today, or something else stops them too)."""
+    policy = active_version(account.currency).policy
     facts = snapshot(account)
-    on = new_plan_possible_on(facts, version.policy, today)
+    on = new_plan_possible_on(facts, policy, today)
     if on is None:
         return None
-    return NewPlanWait(on, "reage_limit" in ineligibility(facts, version.policy, today))
+    reasons = set(ineligibility(facts, policy, today))
+    if reasons - _WAIT_REASONS:
+        return None
+    return NewPlanWait(on, "reage_limit" in reasons, policy.max_new_plans_12_months, policy.max_new_plans_5_years)
 
 
 def offered_tier(plan: Plan) -> Tier | None:

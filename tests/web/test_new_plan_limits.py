@@ -51,6 +51,9 @@ def test_over_the_limit_the_offers_page_says_why_and_from_when(app, client, auth
     html = offers_page(client, auth)
     assert "You can choose a new plan from 10 March 2027" in html
     assert "you have had a new plan since then" in html
+    # The policy's own limits (1 in 12 months, 2 in 5 years), not "a few in a year".
+    assert "we can start at most 1 new plan in any 12 months, and at most 2 in any 5 years." in html
+    assert "a few new plans" not in html
     assert "400 000 0000" in html
     assert not re.findall(r"/plan/offers/[0-9a-f]{64}", html)  # no plan to choose
 
@@ -60,6 +63,20 @@ def test_in_the_cool_down_the_page_gives_its_end(app, client, auth, account_id):
     html = offers_page(client, auth)
     assert "You can choose a new plan from 30 January 2027" in html
     assert "We wait a little while" in html
+
+
+@pytest.mark.parametrize("why", [{"flags": ["dispute"]}, {"dpd": 0}], ids=["dispute", "not_overdue"])
+def test_no_date_is_given_when_something_else_also_stops_offers(app, client, auth, frozen, why):
+    # In the cool-down, but a dispute (or nothing overdue) also stops offers: on the
+    # cool-down's last day offers would still not come, so the page gives no such date.
+    with app.app_context():
+        ensure_default_policy(SYSTEM)
+        db.session.commit()
+    account_id = make_account(app, **{"dpd": 35, **why})
+    past_plan(app, account_id, "broken", datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
+    html = offers_page(client, auth)
+    assert "You can choose a new plan from" not in html
+    assert "We cannot show plans online for your account right now." in html
 
 
 def test_the_first_plan_after_a_break_is_offered_after_the_cool_down(app, client, auth, account_id):

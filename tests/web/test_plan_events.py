@@ -22,7 +22,7 @@ from portal.integrations.core_banking.plan_events import (
 )
 from portal.notifications.models import OutboxMessage
 from portal.plans.models import Plan, PlanInstallment
-from tests.conftest import CARD, make_account, unit
+from tests.conftest import CARD, ROOT, make_account, unit
 from tests.payment_files import camt_file, entry
 from tests.plan_factories import card_number, make_pending_agreement, make_plan
 
@@ -204,3 +204,7 @@ def test_a_withdrawn_request_was_never_accepted_so_the_core_system_hears_nothing
         withdraw_request(plan_id, account_id, SYSTEM)
     assert query.one(select(Plan.state).where(Plan.id == plan_id)) == "cancelled"
     assert events(query) == []
+    # So the documentation must not promise the core system a `cancelled` event.
+    doc = (ROOT / "docs" / "plan-events-export.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| `cancelled` |"))
+    assert "Nothing sends it today." in row and "withdrawing a request" in row

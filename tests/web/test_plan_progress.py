@@ -147,6 +147,19 @@ def test_every_how_to_pay_quotes_the_account_reference(app, auth, frozen):
         assert "card ending" not in html.lower().replace("card ending 0017</p>", ""), path
 
 
+def test_a_plan_promises_only_reminders_not_silence(app, auth, frozen):
+    # Plan reminders go before, on and after each due date even to someone keeping
+    # the plan, so no page may say we will not contact them.
+    account = make_account(app, reference="DEMO0001")
+    plan = make_plan(app, account, "installment", "en", months=12)
+    make_pending_agreement(app, plan)
+    auth.sign_in()
+    for path in ("/account", f"/plan/{plan}/done"):
+        html = auth.client.get(path).get_data(as_text=True)
+        assert "we will only contact you to remind you of your payments." in html, path
+        assert "will not contact you" not in html, path
+
+
 def test_the_agreement_says_which_reference_to_quote(app):
     from portal.agreements.models import Agreement
     from portal.agreements.render import render_html

@@ -4,6 +4,7 @@ each day once however often it runs."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -224,4 +225,24 @@ def test_the_case_file_shows_why_a_plan_ended(app, client):
     page = client.get(f"/care/accounts/{account}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Plan broken" in html and "An installment stayed unpaid too long" in html
-    assert "0 of 12 installments paid" in html and f"Installment 1, due {FIRST_DUE.isoformat()}" in html
+    # The event's JSON keeps ISO dates; the page shows them as the locale writes dates.
+    assert "0 of 12 installments paid" in html and "Installment 1, due 28 Dec 2026" in html
+    assert FIRST_DUE.isoformat() not in html
+
+
+def test_the_case_file_shows_a_broken_promise_s_date_for_the_locale(app, client):
+    from portal.staff.models import Role
+    from tests.staff_helpers import signed_in_staff
+
+    account = make_account(app)
+    pay_by = date(2026, 10, 22)
+    promise(app, account, "500.00", pay_by, date(2026, 10, 1))
+    pay(app, account, "100.00", pay_by)
+    assert run(app, pay_by + timedelta(days=3))["promises_broken"] == 1
+    signed_in_staff(app, client, Role.AGENT)
+    shown = re.compile(r' datetime="[^"]*"')  # <time datetime="2026-10-22T…"> is for machines
+    html = shown.sub("", client.get(f"/care/accounts/{account}").get_data(as_text=True))
+    assert "promised by 22 Oct 2026" in html and "2026-10-22" not in html
+    client.get("/language/zh_Hans")
+    html = shown.sub("", client.get(f"/care/accounts/{account}").get_data(as_text=True))
+    assert "2026年10月22日" in html and "2026-10-22" not in html
