@@ -28,13 +28,8 @@ from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK, ContactFacts, decide
 from portal.notifications.service import contact_settings
 from portal.plans.models import Plan, PlanState
-from portal.servicing.reminders import (
-    accounts_with_holders,
-    counted_times,
-    insert_messages,
-    outbox_row,
-    reminder_channel,
-)
+from portal.servicing.bulk_messages import accounts_with_holders, counted_times, insert_messages, outbox_row
+from portal.servicing.reminders import reminder_channel
 
 __all__ = ["PLAN_BROKEN", "broken_plan_text", "queue_broken_plan_message", "queue_broken_plan_messages"]
 

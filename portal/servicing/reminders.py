@@ -25,52 +25,40 @@ per chunk. The function flushes and never commits: the caller commits.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
 
 from portal import jurisdictions
 from portal.accounts.models import CardAccount
-from portal.audit.actions import Action
-from portal.audit.service import SYSTEM, record_many
-from portal.cases.models import CaseEvent, CaseEventKind, Promise, PromiseState
+from portal.cases.models import Promise, PromiseState
 from portal.db_types import utcnow
 from portal.domain.policy import OfferPolicy
 from portal.domain.reminder_cadence import ReminderCadence, due_dates_to_remind, offsets
 from portal.extensions import db
 from portal.i18n import local_date, money
-from portal.notifications.models import OutboxMessage, OutboxStatus
+from portal.notifications.models import OutboxMessage
 from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import (
     BLOCK,
-    HOLD,
     PLAN_REMINDER,
     PROMISE_REMINDER,
     ContactFacts,
-    Decision,
     decide,
 )
-from portal.notifications.service import COUNTED_STATUSES, contact_settings
+from portal.notifications.service import contact_settings
 from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.policies.cache import policy_cache
+from portal.servicing.bulk_messages import accounts_with_holders, counted_times, insert_messages, outbox_row
 from portal.servicing.promises import paid_since_made
 
 __all__ = [
     "CHUNK",
-    "accounts_with_holders",
-    "counted_times",
-    "insert_messages",
-    "outbox_row",
     "queue_reminders",
     "reminder_channel",
     "reminder_text",
@@ -240,106 +228,6 @@ def _queue_chunk(day: date, dues: list[_Due], policies: dict[str, OfferPolicy]) 
             others[account.id].append(decision.send_at)  # it counts against the caps of the next
         rows.append(outbox_row(account, due.kind, channel, subject, body, decision, key, now))
     return insert_messages(rows)
-
-
-def outbox_row(
-    account: CardAccount,
-    kind: str,
-    channel: str,
-    subject: str | None,
-    body: str,
-    decision: Decision,
-    key: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """One collection message the daily run queues in bulk, as the rules decided it."""
-    blocked = decision.action == BLOCK
-    return {
-        "account_id": account.id,
-        "kind": kind,
-        "channel": channel,
-        "recipient": account.cardholder.phone if channel == "sms" else account.cardholder.email,
-        "locale": account.cardholder.locale,
-        "subject": subject,
-        "body": body,
-        "status": OutboxStatus.BLOCKED if blocked else OutboxStatus.QUEUED,
-        "collection": True,
-        "created_at": now,
-        "send_after": decision.send_at,
-        "held_reason": decision.reason if decision.action == HOLD else None,
-        "blocked_reason": (decision.reason or "blocked") if blocked else None,
-        "attempts": 0,
-        "dedupe_key": key,
-    }
-
-
-def accounts_with_holders(ids: set[int]) -> dict[int, CardAccount]:
-    query = select(CardAccount).options(joinedload(CardAccount.cardholder)).where(CardAccount.id.in_(ids))
-    return {a.id: a for a in db.session.execute(query).scalars()}
-
-
-def counted_times(account_ids: set[int]) -> dict[int, list[datetime]]:
-    """Per account, when its other collection messages went or will go (the caps count them)."""
-    found: dict[int, list[datetime]] = defaultdict(list)
-    if not account_ids:
-        return found
-    query = select(
-        OutboxMessage.account_id, OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.send_after
-    ).where(
-        OutboxMessage.account_id.in_(account_ids),
-        OutboxMessage.collection.is_(True),
-        OutboxMessage.status.in_(COUNTED_STATUSES),
-    )
-    for account_id, status, sent_at, send_after in db.session.execute(query):
-        found[account_id].append(sent_at if status == OutboxStatus.SENT and sent_at else send_after)
-    return found
-
-
-def insert_messages(rows: list[dict[str, Any]]) -> int:
-    """Insert the rows, skipping any whose key another run stored meanwhile; audit each,
-    and put each blocked one on its case file. Returns how many were queued to send."""
-    if not rows:
-        return 0
-    table: Table = OutboxMessage.__table__  # type: ignore[assignment]
-    dialect = db.session.get_bind().dialect.name
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        make(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id, table.c.dedupe_key)
-    )
-    ids = dict((key, i) for i, key in db.session.execute(statement, rows).all())
-    stored = [(ids[r["dedupe_key"]], r) for r in rows if r["dedupe_key"] in ids]
-    queued = [(i, r) for i, r in stored if r["status"] == OutboxStatus.QUEUED]
-    blocked = [(i, r) for i, r in stored if r["status"] == OutboxStatus.BLOCKED]
-    events = [
-        (
-            Action.Message.QUEUED,
-            ("outbox_message", i),
-            {
-                "kind": r["kind"],
-                "channel": r["channel"],
-                "send_after": r["send_after"].isoformat(),
-                "held_reason": r["held_reason"],
-            },
-        )
-        for i, r in queued
-    ]
-    events += [(Action.Message.BLOCKED, ("outbox_message", i), {"reason": r["blocked_reason"]}) for i, r in blocked]
-    record_many(SYSTEM, events)
-    if blocked:
-        db.session.execute(
-            insert(CaseEvent),
-            [
-                {
-                    "account_id": r["account_id"],
-                    "kind": CaseEventKind.MESSAGE_BLOCKED.value,
-                    "data": {"message": i, "kind": r["kind"], "channel": r["channel"], "reason": r["blocked_reason"]},
-                    "actor_type": SYSTEM.type.value,
-                    "actor_id": SYSTEM.id,
-                }
-                for i, r in blocked
-            ],
-        )
-    return len(queued)
 
 
 # --- channel and words ------------------------------------------------------------------------
