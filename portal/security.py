@@ -33,6 +33,8 @@ def luhn_valid(number: str) -> bool:
 # ("4111 1111 1111 1111", "4111-1111-1111-1111"); full-width digits too (\d is Unicode).
 _DIGIT_RUN = re.compile(r"\d(?:[ \-\u00a0]?\d)*")
 _GROUP_SEPARATOR = re.compile(r"[ \-\u00a0]")
+# No card number without 13 digits in one run: most texts (every import entry's) stop here.
+_LONG_ENOUGH = re.compile(r"\d(?:[ \-\u00a0]?\d){12}")
 
 
 def mask_card_numbers(text: str) -> str:
@@ -44,7 +46,7 @@ def mask_card_numbers(text: str) -> str:
     masked ("4111 1111 1111 1111 2026" too); other digits (amounts, phone numbers,
     dates, account references) are left as they are.
     """
-    if not text:
+    if not text or _LONG_ENOUGH.search(text) is None:
         return text
     return _DIGIT_RUN.sub(_mask_run, text)
 

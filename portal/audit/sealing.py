@@ -86,18 +86,39 @@ def _seal_batch(conn: Connection, key: bytes) -> int:
         link = link_hash(position, row.id, previous, row.content_mac, key)
         links.append({"b_id": row.id, "b_position": position, "b_prev": previous, "b_link": link})
         previous = link
-    conn.execute(
-        update(_TABLE)
-        .where(_EVENTS.id == bindparam("b_id"))
-        .values(position=bindparam("b_position"), prev_hash=bindparam("b_prev"), hash=bindparam("b_link")),
-        links,
-    )
+    _write_links(conn, links)
     head = {"event_id": last_id, "event_hash": previous, "mac": head_mac(last_id, previous, key)}
     if has_head:
         conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(**head))
     else:
         conn.execute(_HEAD.insert().values(id=1, **head))
     return len(pending)
+
+
+def _write_links(conn: Connection, links: list[dict[str, Any]]) -> None:
+    """Give each event its place and link. On PostgreSQL one UPDATE joined to the arrays
+    (a batch of 500 row updates sent one by one was a fifth of a 100,000-entry import)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "UPDATE audit_events AS e SET position = v.position, prev_hash = v.prev, hash = v.link "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:positions AS bigint[]), CAST(:prevs AS text[]), "
+                "CAST(:links AS text[])) AS v(id, position, prev, link) WHERE e.id = v.id"
+            ),
+            {
+                "ids": [link["b_id"] for link in links],
+                "positions": [link["b_position"] for link in links],
+                "prevs": [link["b_prev"] for link in links],
+                "links": [link["b_link"] for link in links],
+            },
+        )
+        return
+    conn.execute(
+        update(_TABLE)
+        .where(_EVENTS.id == bindparam("b_id"))
+        .values(position=bindparam("b_position"), prev_hash=bindparam("b_prev"), hash=bindparam("b_link")),
+        links,
+    )
 
 
 @contextmanager
