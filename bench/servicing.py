@@ -45,15 +45,18 @@ FIRST_DUE = add_months(DAY, -6)
 AMOUNT = Decimal(100)
 
 
-def paid_through(pattern: float) -> tuple[int, int]:
-    """(installments paid in full, installment number paid in part) for a plan's pattern."""
+def paid_through(pattern: float) -> tuple[int, int, int]:
+    """(installments paid in full, installment number paid in part, days the due dates
+    are moved by) for a plan's pattern."""
     if pattern < 0.10:
-        return 12, 0  # paid ahead, all of it: completed today
+        return 12, 0, 0  # paid ahead, all of it: completed today
     if pattern < 0.20:
-        return 3, 0  # stopped after three: broken today (two missed in a row)
+        return 3, 0, 0  # stopped after three: broken today (two missed in a row)
     if pattern < 0.35:
-        return 6, 7  # the latest due a day ago, half paid: late, within the grace days
-    return 7, 0  # paid to date
+        return 6, 7, -1  # the latest due a day ago, half paid: late, within the grace days
+    if pattern < 0.50:
+        return 6, 0, 3  # paid to date, the next due in 3 days: reminded today
+    return 7, 0, 0  # paid to date
 
 
 def load(accounts: int, plans: int, promises: int, seed: int) -> None:
@@ -96,10 +99,10 @@ def load(accounts: int, plans: int, promises: int, seed: int) -> None:
                 "COPY plan_installments (plan_id, number, due_date, principal, charge, total, paid) FROM STDIN"
             ) as copy:
                 for plan_id in range(1, plans + 1):
-                    full, part = paid_through(rng.random())
+                    full, part, moved = paid_through(rng.random())
                     for number in range(1, 13):
                         paid = AMOUNT if number <= full else AMOUNT / 2 if number == part else 0
-                        due = add_months(FIRST_DUE, number - 1) - timedelta(days=1 if part else 0)
+                        due = add_months(FIRST_DUE, number - 1) + timedelta(days=moved)
                         copy.write_row((plan_id, number, due, AMOUNT, 0, AMOUNT, paid))
             plan_accounts = {1 + (p - 1) * step for p in range(1, plans + 1)}
             free = [n for n in range(1, accounts + 1) if n not in plan_accounts][:promises]
