@@ -22,6 +22,7 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook
 
 from portal.integrations.channels import ChannelError, Envelope, Sent
+from portal.integrations.core_banking.signatures import sign
 
 USER_AGENT = "portal-webhooks/1"
 
@@ -31,15 +32,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
-
-
-def signed_headers(secret: str, message_id: str, body: str, at: datetime) -> dict[str, str]:
-    """The three Standard Webhooks headers for ``body`` sent at ``at``."""
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
-    }
 
 
 class WebhookChannel:
@@ -54,7 +46,7 @@ class WebhookChannel:
         if not envelope.to.startswith(("https://", "http://")):
             raise ChannelError("webhook endpoint is not an http(s) address", transient=False)
         # The real time, not the portal's clock: the receiver checks it against its own.
-        headers = signed_headers(self.secret, envelope.reference, envelope.body, datetime.now(UTC))
+        headers = sign(self.secret, envelope.reference, datetime.now(UTC), envelope.body.encode())
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
             envelope.to,
             data=envelope.body.encode(),

@@ -8,6 +8,7 @@ collection messages: the cardholder asked for them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,24 +87,33 @@ def has_active_plan(account_id: int) -> bool:
     return db.session.execute(query).first() is not None
 
 
-def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -> ContactFacts:
-    """What the rules need: zone, flags, active plan, and when the other messages go."""
-    query = select(OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.send_after).where(
-        OutboxMessage.account_id == account.id,
+def counted_times(account_ids: set[int], exclude_message_id: int | None = None) -> dict[int, list[datetime]]:
+    """Per account, when its collection messages went or will go: sent ones at their send
+    time, queued ones at their planned time (the caps count them). One query for many."""
+    found: dict[int, list[datetime]] = defaultdict(list)
+    if not account_ids:
+        return found
+    query = select(
+        OutboxMessage.account_id, OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.send_after
+    ).where(
+        OutboxMessage.account_id.in_(account_ids),
         OutboxMessage.collection.is_(True),
         OutboxMessage.status.in_(COUNTED_STATUSES),
     )
     if exclude_message_id is not None:
         query = query.where(OutboxMessage.id != exclude_message_id)
-    others = tuple(
-        (sent_at if status == OutboxStatus.SENT and sent_at else send_after)
-        for status, sent_at, send_after in db.session.execute(query)
-    )
+    for account_id, status, sent_at, send_after in db.session.execute(query):
+        found[account_id].append(sent_at if status == OutboxStatus.SENT and sent_at else send_after)
+    return found
+
+
+def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -> ContactFacts:
+    """What the rules need: zone, flags, active plan, and when the other messages go."""
     return ContactFacts(
         time_zone=account.time_zone,
         flags=frozenset(account.flags or ()),
         has_active_plan=has_active_plan(account.id),
-        others=others,
+        others=tuple(counted_times({account.id}, exclude_message_id)[account.id]),
     )
 
 

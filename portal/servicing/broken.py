@@ -26,9 +26,9 @@ from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK, ContactFacts, decide
-from portal.notifications.service import contact_settings
+from portal.notifications.service import contact_settings, counted_times
 from portal.plans.models import Plan, PlanState
-from portal.servicing.bulk_messages import accounts_with_holders, counted_times, insert_messages, outbox_row
+from portal.servicing.bulk_messages import accounts_with_holders, insert_messages, outbox_row
 from portal.servicing.reminders import reminder_channel
 
 __all__ = ["PLAN_BROKEN", "broken_plan_text", "queue_broken_plan_message", "queue_broken_plan_messages"]

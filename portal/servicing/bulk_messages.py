@@ -4,7 +4,7 @@ broken plan.
 The run decides thousands of messages a day, so it does not queue them one by one
 (``notifications.service.queue_collection_message``, a dozen statements each): it reads
 the accounts and their other messages once per chunk (``accounts_with_holders``,
-``counted_times``), lets the contact rules decide each message (``rules.decide``), builds
+``notifications.service.counted_times``), lets the contact rules decide each message (``rules.decide``), builds
 rows of one shape (``outbox_row``) and inserts them at once (``insert_messages``): a row
 whose ``dedupe_key`` another run stored meanwhile is skipped, each queued one audited,
 each blocked one put on its case file, as the one-by-one path does. Flushes only.
@@ -12,7 +12,6 @@ each blocked one put on its case file, as the one-by-one path does. Flushes only
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +27,8 @@ from portal.cases.models import CaseEvent, CaseEventKind
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.rules import BLOCK, HOLD, Decision
-from portal.notifications.service import COUNTED_STATUSES
 
-__all__ = ["accounts_with_holders", "counted_times", "insert_messages", "outbox_row"]
+__all__ = ["accounts_with_holders", "insert_messages", "outbox_row"]
 
 
 def outbox_row(
@@ -67,23 +65,6 @@ def outbox_row(
 def accounts_with_holders(ids: set[int]) -> dict[int, CardAccount]:
     query = select(CardAccount).options(joinedload(CardAccount.cardholder)).where(CardAccount.id.in_(ids))
     return {a.id: a for a in db.session.execute(query).scalars()}
-
-
-def counted_times(account_ids: set[int]) -> dict[int, list[datetime]]:
-    """Per account, when its other collection messages went or will go (the caps count them)."""
-    found: dict[int, list[datetime]] = defaultdict(list)
-    if not account_ids:
-        return found
-    query = select(
-        OutboxMessage.account_id, OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.send_after
-    ).where(
-        OutboxMessage.account_id.in_(account_ids),
-        OutboxMessage.collection.is_(True),
-        OutboxMessage.status.in_(COUNTED_STATUSES),
-    )
-    for account_id, status, sent_at, send_after in db.session.execute(query):
-        found[account_id].append(sent_at if status == OutboxStatus.SENT and sent_at else send_after)
-    return found
 
 
 def insert_messages(rows: list[dict[str, Any]]) -> int:

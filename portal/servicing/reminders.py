@@ -51,10 +51,10 @@ from portal.notifications.rules import (
     ContactFacts,
     decide,
 )
-from portal.notifications.service import contact_settings
+from portal.notifications.service import contact_settings, counted_times
 from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.policies.cache import policy_cache
-from portal.servicing.bulk_messages import accounts_with_holders, counted_times, insert_messages, outbox_row
+from portal.servicing.bulk_messages import accounts_with_holders, insert_messages, outbox_row
 from portal.servicing.promises import paid_since_made
 
 __all__ = [

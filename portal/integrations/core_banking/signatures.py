@@ -96,7 +96,8 @@ def _digest(signature: str) -> bytes:
 
 
 def sign(secret: str, webhook_id: str, sent_at: datetime, body: bytes) -> dict[str, str]:
-    """The three headers that sign ``body`` (for the README's example and for tests)."""
+    """The three Standard Webhooks headers that sign ``body`` sent at ``sent_at``: the
+    webhooks out (``integrations.webhook``), the README's example and the tests."""
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),
