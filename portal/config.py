@@ -1,8 +1,9 @@
 """Deployment settings, read once from ``PORTAL_*`` environment variables.
 
 Bank limits (offers) are policy data, not settings. What lives here is how this
-deployment runs: where the database is, which secret signs sessions, where rate-limit
-counters live, which message channels it uses and its market's legal contact rules.
+deployment runs: where the database is, which secret signs sessions, where sessions and
+rate-limit counters live (a shared Redis), which message channels it uses and its
+market's legal contact rules.
 Development defaults need no set-up; production refuses to start without the secrets
 that must not have defaults.
 """
@@ -309,6 +310,42 @@ def _rate_limit(name: str, value: str) -> str:
     return value
 
 
+def _shared_state(env: dict[str, str], production: bool) -> dict[str, str]:
+    """``PORTAL_REDIS_URL``: the Redis every node shares (``redis://``, ``rediss://`` or
+    ``unix://``). When set, server-side sessions, one-time-code attempt counters and rate
+    limits live there, so they hold across nodes and workers (``portal.redis_store``);
+    unset, sessions and counters live in the database and rate limits in each process.
+
+    ``PORTAL_RATELIMIT_STORAGE_URL`` still chooses the rate-limit storage on its own
+    (any ``limits`` storage URL). Production refuses to count rate limits in process
+    memory by default (each gunicorn worker would count on its own, multiplying every
+    limit): it takes them from ``PORTAL_REDIS_URL``, or from an explicit
+    ``PORTAL_RATELIMIT_STORAGE_URL=memory://`` for a one-worker installation, but never
+    memory beside a shared Redis, which says the portal runs on several nodes."""
+    from redis.connection import parse_url
+
+    url = env.get("PORTAL_REDIS_URL", "").strip()
+    if url:
+        try:
+            parse_url(url)
+        except ValueError as problem:
+            raise ConfigError(f"PORTAL_REDIS_URL must be a redis://, rediss:// or unix:// URL: {problem}") from None
+    explicit = env.get("PORTAL_RATELIMIT_STORAGE_URL", "").strip()
+    if production and not explicit and not url:
+        raise ConfigError(
+            "PORTAL_REDIS_URL must be set in production (rate limits, sessions and code attempts shared by every "
+            "worker and node), or PORTAL_RATELIMIT_STORAGE_URL=memory:// for a single worker on a single machine"
+        )
+    if production and url and explicit.startswith("memory://"):
+        raise ConfigError(
+            "PORTAL_RATELIMIT_STORAGE_URL must not be memory:// when PORTAL_REDIS_URL is set: every node and "
+            "worker would count its own limits"
+        )
+    # The limits library names a Redis socket redis+unix://.
+    shared = "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
+    return {"REDIS_URL": url, "RATELIMIT_STORAGE_URI": explicit or shared or "memory://"}
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -368,7 +405,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         # its bound values: card hashes, dates of birth, names searched for.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "TRUSTED_PROXIES": _trusted_proxies(env.get("PORTAL_TRUSTED_PROXIES", "")),
-        "RATELIMIT_STORAGE_URI": env.get("PORTAL_RATELIMIT_STORAGE_URL", "") or "memory://",
+        **_shared_state(env, production),
         "RATELIMIT_ENABLED": _bool(env.get("PORTAL_RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,

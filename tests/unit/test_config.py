@@ -23,6 +23,7 @@ PRODUCTION = {
     "PORTAL_SECRET_KEY": SECRET,
     "PORTAL_CARD_HASH_KEY": CARD_KEY,
     "PORTAL_DATABASE_URL": "postgresql://x/y",
+    "PORTAL_REDIS_URL": "redis://redis:6379/0",
     "PORTAL_SIGNING_P12": "/run/secrets/bank-signing.p12",
     "PORTAL_PUBLIC_URL": "https://cards.bank.example",
     "PORTAL_AUDIT_KEY": secrets.token_urlsafe(32),
@@ -165,3 +166,37 @@ def test_session_lifetime_is_eight_hours_unless_set(tmp_path: Path):
     assert load_config(tmp_path, {"PORTAL_SESSION_HOURS": "2"})["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
     with pytest.raises(ConfigError, match="PORTAL_SESSION_HOURS"):
         load_config(tmp_path, {"PORTAL_SESSION_HOURS": "0"})
+
+
+def test_one_redis_url_serves_sessions_counters_and_rate_limits(tmp_path: Path):
+    config = load_config(tmp_path, {"PORTAL_REDIS_URL": "redis://cache.internal:6379/2"})
+    assert config["REDIS_URL"] == "redis://cache.internal:6379/2"
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://cache.internal:6379/2"
+    # A socket: the limits library spells it redis+unix://.
+    config = load_config(tmp_path, {"PORTAL_REDIS_URL": "unix:///run/redis.sock?db=1"})
+    assert config["RATELIMIT_STORAGE_URI"] == "redis+unix:///run/redis.sock?db=1"
+    # The rate limits' own setting still wins.
+    config = load_config(
+        tmp_path, {"PORTAL_REDIS_URL": "redis://a:6379/0", "PORTAL_RATELIMIT_STORAGE_URL": "redis://b:6379/3"}
+    )
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://b:6379/3"
+    assert load_config(tmp_path, {})["REDIS_URL"] == ""
+
+
+@pytest.mark.parametrize("url", ["http://cache:6379", "redis://cache:port/0", "cache:6379"])
+def test_a_malformed_redis_url_stops_the_portal(tmp_path: Path, url: str):
+    with pytest.raises(ConfigError, match="PORTAL_REDIS_URL"):
+        load_config(tmp_path, {"PORTAL_REDIS_URL": url})
+
+
+def test_production_will_not_count_rate_limits_per_process_unless_told(tmp_path: Path):
+    without_redis = {k: v for k, v in PRODUCTION.items() if k != "PORTAL_REDIS_URL"}
+    with pytest.raises(ConfigError, match="PORTAL_REDIS_URL must be set in production"):
+        load_config(tmp_path, without_redis)
+    # A single worker on a single machine may say so.
+    single = load_config(tmp_path, {**without_redis, "PORTAL_RATELIMIT_STORAGE_URL": "memory://"})
+    assert single["RATELIMIT_STORAGE_URI"] == "memory://" and single["REDIS_URL"] == ""
+    # But not beside a shared Redis: that means several nodes, each counting on its own.
+    with pytest.raises(ConfigError, match="must not be memory://"):
+        load_config(tmp_path, {**PRODUCTION, "PORTAL_RATELIMIT_STORAGE_URL": "memory://"})
+    assert load_config(tmp_path, PRODUCTION)["RATELIMIT_STORAGE_URI"] == "redis://redis:6379/0"

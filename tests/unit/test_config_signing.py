@@ -20,6 +20,7 @@ PRODUCTION = {
     "PORTAL_SECRET_KEY": "kQ3v9XbT7mW2pL8rZ5nY1cH6fJ4sD0gA-uE_oI",
     "PORTAL_CARD_HASH_KEY": "Rt5Gh8Kp2Lq9Wz3Xc7Vb1Nm4Js6Df0Ae-Yu_Io",
     "PORTAL_DATABASE_URL": "postgresql://x/y",
+    "PORTAL_REDIS_URL": "redis://redis:6379/0",
     "PORTAL_PUBLIC_URL": "https://cards.bank.example",
     "PORTAL_AUDIT_KEY": "Pz8Wq1Lm5Nx7Rt3Yk9Vb2Hc6Jd4Sg0Fa-Ue_Io",
 }
