@@ -1,6 +1,7 @@
 """Signing in and out, and the checks every request makes on the session.
 
-A session lives on the server (``portal.auth.server_sessions``): the cookie holds a
+A session lives on the server (``portal.auth.server_sessions``: in the database, or in
+the Redis all nodes share when ``PORTAL_REDIS_URL`` is set): the cookie holds a
 random token, the language and a few references, never personal figures. A session
 ends on sign-out, on lockout or re-enrolment, after ``PERMANENT_SESSION_LIFETIME``
 (absolute, 8 hours by default) and after 15 minutes without a request for a cardholder,
@@ -18,6 +19,7 @@ from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.audit.service import Actor
+from portal.auth import server_sessions
 from portal.auth.server_sessions import check_session, end_session, start_session
 from portal.db_types import utcnow
 from portal.staff.service import record_sign_out
@@ -51,6 +53,7 @@ def end(reason: str = "signed_out") -> None:
 
 
 def init_app(app: Flask) -> None:
+    server_sessions.init_app(app)  # the database, or the shared Redis when configured
     timeout = app.config["CARDHOLDER_IDLE_TIMEOUT"]
     staff_timeout = app.config["STAFF_IDLE_TIMEOUT"]
     absolute = app.config["PERMANENT_SESSION_LIFETIME"]
@@ -63,7 +66,8 @@ def init_app(app: Flask) -> None:
         staff = principal.startswith("s:")
         limit = staff_timeout if staff else timeout
         # A live session is touched at most once per TOUCH_EVERY (30 s): only then is
-        # this a write, committed with the request; a plain read commits nothing.
+        # this a write, committed with the request; a plain read commits nothing. In
+        # Redis the check and the touch are one round trip and no database query.
         verdict = check_session(session.get(SESSION_TOKEN), principal, utcnow(), limit, absolute)
         if verdict is None:
             return None

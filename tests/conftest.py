@@ -179,6 +179,19 @@ def app(request: pytest.FixtureRequest, _schema_app: Flask) -> Iterator[Flask]:
     clock.freeze(None)
 
 
+@pytest.fixture(params=["database", "redis"])
+def session_store(request: pytest.FixtureRequest, app: Flask) -> Iterator[Any]:
+    """Run the test with sessions and code counters in the database, then in the shared
+    Redis (``tests.redis_helpers``); the value is the Redis client, or None."""
+    if request.param == "database":
+        yield None
+        return
+    from tests.redis_helpers import shared_redis
+
+    with shared_redis(app) as client:
+        yield client
+
+
 @pytest.fixture
 def query(app: Flask) -> Any:
     """``query(stmt)`` → all rows' first column (or ``query.one(stmt)``), in a fresh context."""

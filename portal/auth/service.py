@@ -18,9 +18,10 @@ from sqlalchemy import select, update
 from portal.accounts.models import CardAccount, Cardholder
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.auth.attempts import count_attempt
 from portal.auth.models import OneTimeCode
 from portal.auth.server_sessions import end_sessions
-from portal.db_types import rowcount, utcnow
+from portal.db_types import utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.secrets import forget_signin_codes
@@ -139,16 +140,10 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
     # The same look-up either way (no account has id -1), so both take the same time.
     account = db.session.get(CardAccount, otp.account_id if otp.account_id is not None else -1)
     usable = otp.used_at is None and otp.expires_at > now and not (account and _locked(account, now))
-    # Count the attempt atomically before comparing, so parallel guesses cannot exceed
-    # the limit between a read and a write.
-    counted = rowcount(
-        db.session.execute(
-            update(OneTimeCode)
-            .where(OneTimeCode.id == otp.id, OneTimeCode.attempts < MAX_CODE_ATTEMPTS)
-            .values(attempts=OneTimeCode.attempts + 1)
-        )
-    )
-    db.session.refresh(otp)
+    # Count the attempt atomically before comparing, so parallel guesses on any worker or
+    # node cannot exceed the limit between a read and a write (portal.auth.attempts).
+    attempts = count_attempt(otp, MAX_CODE_ATTEMPTS, CODE_LIFETIME)
+    counted = attempts is not None
     actor = Actor.anonymous(ip)
     matches = hmac.compare_digest(otp.code_hash, code_hash(code, otp.account_id or 0, settings.card_key))
     if account is not None and usable and counted and matches:
@@ -159,8 +154,8 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
         return account
 
     target = ("card_account", account.id) if account else None
-    if counted and otp.attempts >= MAX_CODE_ATTEMPTS and usable:
-        otp.used_at = now
+    if attempts == MAX_CODE_ATTEMPTS and usable:  # exactly one try reaches the limit
+        otp.used_at, otp.attempts = now, MAX_CODE_ATTEMPTS
         if account is not None:
             account.signin_locked_until = now + LOCK_DURATION
             end_sessions(f"c:{account.id}", "locked")

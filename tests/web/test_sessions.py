@@ -1,19 +1,28 @@
-"""Sessions end on the server: sign-out, lifetimes, lockout; the cookie holds no figures."""
+"""Sessions end on the server: sign-out, lifetimes, lockout; the cookie holds no figures.
+
+The session behaviours run twice (``session_store``): with sessions and code counters in
+the database, the default, and in the shared Redis, as ``PORTAL_REDIS_URL`` makes them."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal import clock
-from portal.auth.models import WebSession
+from portal.auth.attempts import KEY as ATTEMPTS
+from portal.auth.models import OneTimeCode, WebSession
+from portal.auth.redis_sessions import EPOCH, PRINCIPAL, SESSION
+from portal.auth.service import CODE_LIFETIME
 from portal.extensions import db
 from portal.staff.models import Role
 from portal.staff.service import reissue_enrolment, set_active
-from tests.conftest import csrf_token, make_account, unit
+from tests.conftest import CardholderAuth, csrf_token, last_code, make_account, unit
+from tests.redis_helpers import redis_sessions, shared_redis
 from tests.staff_helpers import StaffAuth, make_staff
 from tests.web.test_journey import post
 
@@ -47,7 +56,7 @@ def session_data(app, value: str) -> dict:
     return app.session_interface.get_signing_serializer(app).loads(value)
 
 
-def test_a_cardholder_cookie_copied_before_sign_out_opens_nothing_after(app, client, auth):
+def test_a_cardholder_cookie_copied_before_sign_out_opens_nothing_after(app, client, auth, session_store):
     make_account(app)
     auth.sign_in()
     copied = cookie(client)
@@ -57,7 +66,7 @@ def test_a_cardholder_cookie_copied_before_sign_out_opens_nothing_after(app, cli
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 
-def test_a_staff_cookie_copied_before_sign_out_opens_nothing_after(app, client, frozen):
+def test_a_staff_cookie_copied_before_sign_out_opens_nothing_after(app, client, frozen, session_store):
     _, email, password, secret = make_staff(app, Role.AGENT)
     staff = StaffAuth(client)
     staff.sign_in(email, password, secret)
@@ -68,7 +77,7 @@ def test_a_staff_cookie_copied_before_sign_out_opens_nothing_after(app, client, 
     assert response.status_code == 302 and "/care/sign-in" in response.headers["Location"]
 
 
-def test_absolute_lifetime_ends_even_a_busy_session(app, client, auth, frozen):
+def test_absolute_lifetime_ends_even_a_busy_session(app, client, auth, frozen, session_store):
     make_account(app)
     auth.sign_in()
     assert client.get_cookie(COOKIE).expires is not None  # a permanent cookie, with its own end
@@ -81,7 +90,7 @@ def test_absolute_lifetime_ends_even_a_busy_session(app, client, auth, frozen):
     assert client.get("/account").status_code == 302
 
 
-def test_idle_limit_holds_on_the_server_whatever_the_cookie_says(app, client, auth, frozen):
+def test_idle_limit_holds_on_the_server_whatever_the_cookie_says(app, client, auth, frozen, session_store):
     make_account(app)
     auth.sign_in()
     copied = cookie(client)
@@ -91,7 +100,7 @@ def test_idle_limit_holds_on_the_server_whatever_the_cookie_says(app, client, au
     assert client.get("/account").status_code == 302
 
 
-def test_re_enrolment_deactivation_and_card_lockout_end_sessions(app, client, auth, query, frozen):
+def test_re_enrolment_deactivation_and_card_lockout_end_sessions(app, client, auth, query, frozen, session_store):
     _, email, password, secret = make_staff(app, Role.AGENT)
     StaffAuth(client).sign_in(email, password, secret)
     with unit(app):
@@ -104,15 +113,16 @@ def test_re_enrolment_deactivation_and_card_lockout_end_sessions(app, client, au
     with unit(app):
         set_active(other, False, _cli_actor())
     assert desk.get("/care/").status_code == 302
-    reasons = query(select(WebSession.end_reason).order_by(WebSession.id))
-    assert reasons == ["reenrolled", "deactivated"]
+    if session_store is None:
+        reasons = query(select(WebSession.end_reason).order_by(WebSession.id))
+    else:
+        reasons = [stored.get("reason") for stored in redis_sessions(session_store)]
+    assert sorted(reasons) == ["deactivated", "reenrolled"]
 
 
-def test_five_wrong_codes_end_the_cardholders_open_sessions(app, auth, frozen):
+def test_five_wrong_codes_end_the_cardholders_open_sessions(app, auth, frozen, session_store):
     make_account(app)
     phone = app.test_client()
-    from tests.conftest import CardholderAuth, last_code
-
     CardholderAuth(phone).sign_in()
     assert phone.get("/account").status_code == 200
     auth.start()
@@ -156,11 +166,97 @@ def _cli_actor():
     return Actor("system", "test")
 
 
-def test_sessions_are_stored_as_hashes(app, client, auth, query):
+def test_sessions_are_stored_as_hashes(app, client, auth, query, session_store):
     make_account(app)
     auth.sign_in()
     token = session_data(app, cookie(client))["sid"]
-    stored = query(select(WebSession.token_hash))
-    assert len(stored) == 1 and token not in stored[0] and len(stored[0]) == 64
-    with unit(app):
-        assert db.session.execute(select(WebSession.principal)).scalar_one().startswith("c:")
+    if session_store is None:
+        stored = query(select(WebSession.token_hash))
+        assert len(stored) == 1 and token not in stored[0] and len(stored[0]) == 64
+        with unit(app):
+            assert db.session.execute(select(WebSession.principal)).scalar_one().startswith("c:")
+        return
+    [key] = session_store.scan_iter(SESSION + "*")
+    assert token not in key and len(key.removeprefix(SESSION)) == 64 and token not in str(session_store.hgetall(key))
+    assert session_store.hget(key, "principal").startswith("c:")
+    assert query(select(WebSession.id)) == []  # nothing about sessions in the database
+
+
+@contextmanager
+def session_queries(app) -> Iterator[list[str]]:
+    """The SQL statements naming the sessions table while the block runs."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement: str, *_args) -> None:
+        if "web_sessions" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_request_checks_its_session_with_one_query_or_none_in_redis(app, client, auth, frozen, session_store):
+    make_account(app)
+    auth.sign_in()
+    with session_queries(app) as seen:
+        assert client.get("/account").status_code == 200
+    assert len(seen) == (1 if session_store is None else 0)
+
+
+def last_seen(query, session_store) -> datetime:
+    if session_store is None:
+        return query.one(select(WebSession.last_seen_at))
+    [stored] = redis_sessions(session_store)
+    return EPOCH + timedelta(microseconds=int(stored["seen"]))
+
+
+def test_activity_is_noted_at_most_every_30_seconds(app, client, auth, query, frozen, session_store):
+    make_account(app)
+    auth.sign_in()
+    start = clock.now()
+    frozen.set(start + timedelta(seconds=29))
+    assert client.get("/account").status_code == 200
+    assert last_seen(query, session_store) == start  # nothing written
+    frozen.set(start + timedelta(seconds=30))
+    assert client.get("/account").status_code == 200
+    assert last_seen(query, session_store) == start + timedelta(seconds=30)
+    # Idle is counted from there: 15 minutes later is still in time, a moment more is not.
+    frozen.set(start + timedelta(seconds=30, minutes=15))
+    assert client.get("/account").status_code == 200
+    frozen.set(start + timedelta(seconds=31, minutes=30, microseconds=1))
+    assert client.get("/account").status_code == 302
+
+
+def test_redis_forgets_sessions_and_code_counts_by_itself(app, client, auth, frozen):
+    make_account(app)
+    with shared_redis(app) as redis:
+        auth.sign_in()
+        [key] = redis.scan_iter(SESSION + "*")
+        [index] = redis.scan_iter(PRINCIPAL + "*")
+        lifetime_ms = app.config["PERMANENT_SESSION_LIFETIME"] // timedelta(milliseconds=1)
+        for name in (key, index):
+            assert 2 * lifetime_ms < redis.pttl(name) <= 2 * lifetime_ms + 60_000
+        other = app.test_client()
+        CardholderAuth(other).start()
+        CardholderAuth(other).enter(wrong_code(last_code(app)))
+        counters = list(redis.scan_iter(ATTEMPTS + "*"))  # one try for each sign-in
+        assert [redis.get(counter) for counter in counters] == ["1", "1"]
+        assert all(0 < redis.ttl(counter) <= CODE_LIFETIME.total_seconds() for counter in counters)
+        # The lock, not the count, is in the database; the row counts nothing per try.
+        assert query_attempts(app) == [0, 0]
+        client.post("/sign-out", data={"csrf_token": csrf_token(client.get("/account").data)})
+        assert redis.hget(key, "reason") == "signed_out" and redis.pttl(key) > 0
+
+
+def query_attempts(app) -> list[int]:
+    with app.app_context():
+        return list(db.session.execute(select(OneTimeCode.attempts).order_by(OneTimeCode.id)).scalars())
+
+
+def wrong_code(right: str) -> str:
+    return "000000" if right != "000000" else "111111"
