@@ -17,6 +17,7 @@ from portal import clock
 from portal.auth.attempts import KEY as ATTEMPTS
 from portal.auth.models import OneTimeCode, WebSession
 from portal.auth.redis_sessions import EPOCH, PRINCIPAL, SESSION
+from portal.auth.server_sessions import check_session, end_session, end_sessions, start_session
 from portal.auth.service import CODE_LIFETIME
 from portal.extensions import db
 from portal.staff.models import Role
@@ -260,3 +261,37 @@ def query_attempts(app) -> list[int]:
 
 def wrong_code(right: str) -> str:
     return "000000" if right != "000000" else "111111"
+
+
+IDLE, LIFETIME = timedelta(minutes=15), timedelta(hours=8)
+
+
+def test_ending_all_of_a_principals_sessions_counts_the_open_ones(app, frozen, session_store):
+    now = clock.now()
+    with unit(app):
+        tokens = [start_session("s:7", now) for _ in range(3)]
+        other = start_session("s:8", now)
+    with unit(app):
+        end_session(tokens[0], now)
+    with unit(app):
+        assert end_sessions("s:7", "locked") == 2
+    with unit(app):
+        assert [check_session(token, "s:7", now, IDLE, LIFETIME) for token in tokens] == ["ended"] * 3
+        assert check_session(other, "s:7", now, IDLE, LIFETIME) == "unknown"  # another person's token
+        assert check_session(other, "s:8", now, IDLE, LIFETIME) is None
+        assert check_session("made-up", "s:8", now, IDLE, LIFETIME) == "unknown"
+        assert check_session(None, "s:8", now, IDLE, LIFETIME) == "unknown"
+
+
+def test_a_session_begun_by_a_request_that_fails_is_never_stored_in_redis(app, frozen):
+    """A session in Redis is written once its sign-in committed, as a row would be."""
+    with shared_redis(app) as redis:
+        with pytest.raises(RuntimeError), unit(app):
+            token = start_session("c:1", clock.now())
+            raise RuntimeError("the request failed after signing in")
+        assert list(redis.scan_iter(SESSION + "*")) == []
+        with unit(app):
+            token = start_session("c:1", clock.now())
+            assert list(redis.scan_iter(SESSION + "*")) == []  # not before the commit
+        with unit(app):
+            assert check_session(token, "c:1", clock.now(), IDLE, LIFETIME) is None
