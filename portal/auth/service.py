@@ -21,7 +21,7 @@ from portal.audit.service import Actor, record
 from portal.auth.attempts import count_attempt
 from portal.auth.models import OneTimeCode
 from portal.auth.server_sessions import end_sessions
-from portal.db_types import utcnow
+from portal.db_types import rowcount, utcnow
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from portal.notifications.secrets import forget_signin_codes
@@ -123,6 +123,12 @@ def _locked(account: CardAccount, now: datetime) -> bool:
     return bool(account.signin_locked_until and account.signin_locked_until > now)
 
 
+def _use_up(otp: OneTimeCode, now: datetime) -> bool:
+    """Mark the challenge used; True for the one request that did."""
+    used = update(OneTimeCode).where(OneTimeCode.id == otp.id, OneTimeCode.used_at.is_(None)).values(used_at=now)
+    return rowcount(db.session.execute(used)) == 1
+
+
 def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: str | None) -> CardAccount:
     """Check a one-time code against the pending sign-in ``challenge``.
 
@@ -146,16 +152,17 @@ def verify_code(challenge: str | None, code: str, settings: SignInSettings, ip: 
     counted = attempts is not None
     actor = Actor.anonymous(ip)
     matches = hmac.compare_digest(otp.code_hash, code_hash(code, otp.account_id or 0, settings.card_key))
-    if account is not None and usable and counted and matches:
-        otp.used_at = now
+    # Success and the lockout both use the challenge up, and only one request can: a right
+    # code cannot sign in while a parallel wrong one locks the card, nor sign in twice.
+    if account is not None and usable and counted and matches and _use_up(otp, now):
         forget_signin_codes(account.id)
         record(Actor.cardholder(account.id, ip), Action.SignIn.SUCCEEDED, ("card_account", account.id))
         db.session.flush()
         return account
 
     target = ("card_account", account.id) if account else None
-    if attempts == MAX_CODE_ATTEMPTS and usable:  # exactly one try reaches the limit
-        otp.used_at, otp.attempts = now, MAX_CODE_ATTEMPTS
+    if attempts == MAX_CODE_ATTEMPTS and usable and _use_up(otp, now):  # one try reaches the limit
+        otp.attempts = MAX_CODE_ATTEMPTS  # counted in Redis, if there; recorded on the row
         if account is not None:
             account.signin_locked_until = now + LOCK_DURATION
             end_sessions(f"c:{account.id}", "locked")

@@ -51,3 +51,33 @@ def test_wrong_codes_at_once_end_the_challenge_and_lock_once(app, session_store)
     assert locked_until is not None and code.used_at is not None and code.attempts == 5
     if session_store is not None:
         assert int(session_store.get(f"portal:otp:{code.challenge_hash}")) == TRIES + 1
+
+
+@pytest.mark.real_commits
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_right_code_racing_the_fifth_wrong_one_either_signs_in_or_locks(app, session_store):
+    make_account(app)
+    browser = app.test_client()
+    auth = CardholderAuth(browser)
+    auth.start()
+    right = last_code(app)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(3):
+        assert auth.enter(wrong).status_code == 422
+    held = browser.get_cookie(COOKIE).value
+    codes = [right, right, wrong, wrong]  # two right ones: one sign-in at most
+    start = threading.Barrier(len(codes))
+
+    def enter(code: str) -> int:
+        other = app.test_client()
+        other.set_cookie(COOKIE, held)
+        token = csrf_token(other.get("/sign-in/code").data)
+        start.wait()
+        return other.post("/sign-in/code", data={"csrf_token": token, "code": code}).status_code
+
+    with ThreadPoolExecutor(len(codes)) as pool:
+        statuses = list(pool.map(enter, codes))
+    with app.app_context():
+        actions = list(db.session.execute(select(AuditEvent.action)).scalars())
+    outcomes = actions.count(Action.SignIn.SUCCEEDED) + actions.count(Action.SignIn.LOCKED)
+    assert outcomes == 1 and statuses.count(302) == actions.count(Action.SignIn.SUCCEEDED), (statuses, actions)
