@@ -116,6 +116,8 @@ class RedisSessions:
             return "unknown"
         args: list[str | int] = [principal, micros(now), micros(idle), micros(absolute), micros(TOUCH_EVERY)]
         verdict = self._check(keys=[SESSION + token_hash(token)], args=args)
+        if isinstance(verdict, bytes):  # a client made without decode_responses
+            verdict = verdict.decode()
         return str(verdict) or None
 
     def end(self, token: str | None, now: datetime, reason: str) -> None:
