@@ -310,7 +310,7 @@ def _rate_limit(name: str, value: str) -> str:
     return value
 
 
-def _shared_state(env: dict[str, str], production: bool) -> dict[str, str]:
+def _shared_state(env: dict[str, str], production: bool) -> dict[str, Any]:
     """``PORTAL_REDIS_URL``: the Redis every node shares (``redis://``, ``rediss://`` or
     ``unix://``). When set, server-side sessions, one-time-code attempt counters and rate
     limits live there, so they hold across nodes and workers (``portal.redis_store``);
@@ -343,7 +343,10 @@ def _shared_state(env: dict[str, str], production: bool) -> dict[str, str]:
         )
     # The limits library names a Redis socket redis+unix://.
     shared = "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
-    return {"REDIS_URL": url, "RATELIMIT_STORAGE_URI": explicit or shared or "memory://"}
+    storage = explicit or shared or "memory://"
+    # A Redis that stops answering fails a request in seconds instead of holding a worker.
+    timeouts = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0} if storage.startswith("redis") else {}
+    return {"REDIS_URL": url, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_STORAGE_OPTIONS": timeouts}
 
 
 def _bool(value: str | None, default: bool) -> bool:

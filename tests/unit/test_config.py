@@ -172,6 +172,7 @@ def test_one_redis_url_serves_sessions_counters_and_rate_limits(tmp_path: Path):
     config = load_config(tmp_path, {"PORTAL_REDIS_URL": "redis://cache.internal:6379/2"})
     assert config["REDIS_URL"] == "redis://cache.internal:6379/2"
     assert config["RATELIMIT_STORAGE_URI"] == "redis://cache.internal:6379/2"
+    assert config["RATELIMIT_STORAGE_OPTIONS"] == {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
     # A socket: the limits library spells it redis+unix://.
     config = load_config(tmp_path, {"PORTAL_REDIS_URL": "unix:///run/redis.sock?db=1"})
     assert config["RATELIMIT_STORAGE_URI"] == "redis+unix:///run/redis.sock?db=1"
