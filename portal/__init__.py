@@ -43,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
 
-    from portal import access_log, auth, errors, headers, i18n, inputs, sessions, unit_of_work
+    from portal import access_log, auth, errors, headers, health, i18n, inputs, sessions, unit_of_work
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -84,6 +84,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     errors.init_app(app)
     access_log.install()
+    health.init_app(app)  # /healthz, /readyz: answered before any of the hooks above
 
     # Ids in URLs are database integers: a larger number is simply "not found".
     app.url_map.converters["int"] = BoundedInt
