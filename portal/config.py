@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import math
 import os
+import re
 from collections import Counter
 from datetime import time, timedelta
 from pathlib import Path
@@ -309,6 +310,50 @@ def _rate_limit(name: str, value: str) -> str:
     return value
 
 
+AGREEMENT_STORES = ("database", "s3")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _agreement_store(env: dict[str, str], production: bool) -> dict[str, str]:
+    """Where signed agreement PDFs are kept (``portal.integrations.storage``):
+    ``PORTAL_AGREEMENT_STORE`` ``database`` (the default) or ``s3``, with the bucket,
+    an optional endpoint for S3-compatible servers, region, key prefix and keys
+    (without keys, boto3 finds credentials as AWS tools do: an instance role, AWS_*).
+    Checked now, so a mistyped bucket or endpoint stops the portal instead of leaving
+    every new agreement pending."""
+    store = env.get("PORTAL_AGREEMENT_STORE", "").strip().lower() or "database"
+    if store not in AGREEMENT_STORES:
+        raise ConfigError(f"PORTAL_AGREEMENT_STORE must be one of {', '.join(AGREEMENT_STORES)}, not {store!r}")
+    bucket = env.get("PORTAL_S3_BUCKET", "").strip()
+    endpoint = env.get("PORTAL_S3_ENDPOINT_URL", "").strip().rstrip("/")
+    prefix = env.get("PORTAL_S3_PREFIX", "").strip() or "agreements/"
+    key_id = env.get("PORTAL_S3_ACCESS_KEY_ID", "").strip()
+    secret = env.get("PORTAL_S3_SECRET_ACCESS_KEY", "").strip()
+    if store == "s3" and not bucket:
+        raise ConfigError("PORTAL_S3_BUCKET must be set when PORTAL_AGREEMENT_STORE is s3")
+    if bucket and (not _BUCKET.fullmatch(bucket) or ".." in bucket):
+        raise ConfigError(f"PORTAL_S3_BUCKET must be an S3 bucket name (3-63 of a-z 0-9 . -), not {bucket!r}")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ConfigError(f"PORTAL_S3_ENDPOINT_URL must be an http(s) address, not {endpoint!r}")
+        if production and parts.scheme != "https":
+            raise ConfigError("PORTAL_S3_ENDPOINT_URL must be an https:// address in production")
+    if bool(key_id) != bool(secret):
+        raise ConfigError("PORTAL_S3_ACCESS_KEY_ID and PORTAL_S3_SECRET_ACCESS_KEY must be set together (or neither)")
+    if len(prefix) > 100 or prefix.startswith("/") or any(ord(ch) < 32 for ch in prefix):
+        raise ConfigError(f"PORTAL_S3_PREFIX must be a relative key prefix of at most 100 characters, not {prefix!r}")
+    return {
+        "AGREEMENT_STORE": store,
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": endpoint,
+        "S3_REGION": env.get("PORTAL_S3_REGION", "").strip(),
+        "S3_PREFIX": prefix,
+        "S3_ACCESS_KEY_ID": key_id,
+        "S3_SECRET_ACCESS_KEY": secret,
+    }
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -356,6 +401,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         **messaging,
         **_core_webhook(env, production),
         **_jurisdictions(env),
+        **_agreement_store(env, production),
         # The bank's own web address, named in the scam guide as the only place the portal
         # asks for a card number and birth date.
         "BANK_WEB_ADDRESS": (env.get("PORTAL_BANK_WEB_ADDRESS", "") or messaging["PUBLIC_URL"]).rstrip("/"),
