@@ -43,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
 
-    from portal import access_log, auth, errors, headers, health, i18n, inputs, sessions, unit_of_work
+    from portal import access_log, auth, errors, headers, health, i18n, inputs, replica, sessions, unit_of_work
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -69,6 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     import portal.models  # noqa: F401  (registers every table)
 
     db.init_app(app)
+    replica.init_app(app)  # report reads on PORTAL_DATABASE_REPLICA_URL, when set
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)

@@ -310,6 +310,24 @@ def _rate_limit(name: str, value: str) -> str:
     return value
 
 
+def _replica_url(value: str, primary: str) -> str:
+    """``PORTAL_DATABASE_REPLICA_URL``: a read replica for report reads (``portal.replica``);
+    unset, reports read from the primary. A URL SQLAlchemy cannot read stops the start."""
+    value = value.strip()
+    if not value:
+        return ""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url, main = make_url(value), make_url(primary)
+    except ArgumentError:
+        raise ConfigError("PORTAL_DATABASE_REPLICA_URL must be a database URL like the primary's") from None
+    if url.get_backend_name() != main.get_backend_name():
+        raise ConfigError("PORTAL_DATABASE_REPLICA_URL must name a database of the same kind as PORTAL_DATABASE_URL")
+    return value
+
+
 AGREEMENT_STORES = ("database", "s3")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
@@ -410,6 +428,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "CARD_HASH_KEY": card_key,
         "AUDIT_KEY": audit_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "DATABASE_REPLICA_URL": _replica_url(env.get("PORTAL_DATABASE_REPLICA_URL", ""), database_url),
         # hide_parameters: a failed statement's error (and so the error log) never carries
         # its bound values: card hashes, dates of birth, names searched for.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},

@@ -58,3 +58,14 @@ def test_production_talks_to_the_object_store_over_https_only(tmp_path: Path):
         load_config(tmp_path, {**PRODUCTION, **s3, "PORTAL_S3_ENDPOINT_URL": "http://minio:9000"})
     config = load_config(tmp_path, {**PRODUCTION, **s3, "PORTAL_S3_ENDPOINT_URL": "https://s3.bank.example"})
     assert config["AGREEMENT_STORE"] == "s3"
+
+
+def test_reports_read_the_primary_unless_a_replica_is_named(tmp_path: Path):
+    assert load_config(tmp_path, {})["DATABASE_REPLICA_URL"] == ""
+    env = {"PORTAL_DATABASE_URL": "postgresql+psycopg://portal@db/portal"}
+    replica = "postgresql+psycopg://reports@replica/portal"
+    assert load_config(tmp_path, {**env, "PORTAL_DATABASE_REPLICA_URL": replica})["DATABASE_REPLICA_URL"] == replica
+    with pytest.raises(ConfigError, match="PORTAL_DATABASE_REPLICA_URL"):
+        load_config(tmp_path, {**env, "PORTAL_DATABASE_REPLICA_URL": "not a url"})
+    with pytest.raises(ConfigError, match="same kind"):
+        load_config(tmp_path, {**env, "PORTAL_DATABASE_REPLICA_URL": "sqlite:///reports.sqlite3"})
