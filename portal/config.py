@@ -470,6 +470,16 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SIGNING_EARLIER_CERTS": earlier_certs,
         # The core banking system's API (portal.api): its signing secrets and its rate limit.
         "API_SECRETS": _api_secrets(env.get("PORTAL_API_SECRET", "")),
+        # The scheduler's times (portal.scheduler.jobs), in UTC.
+        "SCHEDULER_SERVICING_AT": _clock_time(
+            "PORTAL_SCHEDULER_SERVICING_AT", env.get("PORTAL_SCHEDULER_SERVICING_AT", "") or "00:30"
+        ),
+        "SCHEDULER_SEAL_MINUTES": _positive_int(
+            "PORTAL_SCHEDULER_SEAL_MINUTES", env.get("PORTAL_SCHEDULER_SEAL_MINUTES") or "1"
+        ),
+        "SCHEDULER_PRUNE_MINUTES": _positive_int(
+            "PORTAL_SCHEDULER_PRUNE_MINUTES", env.get("PORTAL_SCHEDULER_PRUNE_MINUTES") or "60"
+        ),
         "API_RATE_LIMIT": _rate_limit(
             "PORTAL_API_RATE_LIMIT", env.get("PORTAL_API_RATE_LIMIT", "").strip() or "1200 per minute"
         ),

@@ -69,3 +69,16 @@ def test_reports_read_the_primary_unless_a_replica_is_named(tmp_path: Path):
         load_config(tmp_path, {**env, "PORTAL_DATABASE_REPLICA_URL": "not a url"})
     with pytest.raises(ConfigError, match="same kind"):
         load_config(tmp_path, {**env, "PORTAL_DATABASE_REPLICA_URL": "sqlite:///reports.sqlite3"})
+
+
+def test_scheduler_times_have_defaults_and_are_checked(tmp_path: Path):
+    from datetime import time
+
+    config = load_config(tmp_path, {})
+    assert config["SCHEDULER_SERVICING_AT"] == time(0, 30)
+    assert (config["SCHEDULER_SEAL_MINUTES"], config["SCHEDULER_PRUNE_MINUTES"]) == (1, 60)
+    assert load_config(tmp_path, {"PORTAL_SCHEDULER_SERVICING_AT": "01:15"})["SCHEDULER_SERVICING_AT"] == time(1, 15)
+    with pytest.raises(ConfigError, match="PORTAL_SCHEDULER_SERVICING_AT"):
+        load_config(tmp_path, {"PORTAL_SCHEDULER_SERVICING_AT": "25:00"})
+    with pytest.raises(ConfigError, match="PORTAL_SCHEDULER_PRUNE_MINUTES"):
+        load_config(tmp_path, {"PORTAL_SCHEDULER_PRUNE_MINUTES": "0"})
