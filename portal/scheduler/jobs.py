@@ -86,7 +86,8 @@ def _servicing(slot: datetime) -> str:
     from portal.servicing.run import run_day
 
     report = run_day(slot.date())
-    return f"servicing day {report.day.isoformat()}: {report.counts()}"[:200]
+    counts = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in report.counts().items())
+    return f"servicing day {report.day.isoformat()}: {counts}"[:200]
 
 
 def portal_jobs(config: Mapping[str, Any]) -> list[Job]:
