@@ -116,13 +116,29 @@ def produce_agreement(agreement_id: int) -> bool:
         with unit_of_work():
             return _produce(agreement_id, steps, uploaded)
     except Exception as exc:
-        for stored in uploaded:  # no row will name it: the unit that would have rolled back
-            _stores().writer().delete(stored)
+        _forget_unused(agreement_id, uploaded)
         log.exception("agreement %s: %s failed (%s)", agreement_id, steps[-1], type(exc).__name__)
         _record_failure(agreement_id, f"{steps[-1]} failed: {type(exc).__name__}")
         return False
     finally:
         db.session.expire_all()
+
+
+def _forget_unused(agreement_id: int, uploaded: list[StoredDocument]) -> None:
+    """Delete the objects this attempt uploaded that the agreement's row does not name (its
+    unit rolled back). Asks the database first: a failure after the commit must not
+    delete the document of a signed agreement, and when in doubt the object stays."""
+    if not any(stored.key for stored in uploaded):
+        return
+    try:
+        with unit_of_work():
+            kept = db.session.execute(select(Agreement.pdf_key).where(Agreement.id == agreement_id)).scalar()
+    except Exception:
+        log.warning("agreement %s: could not tell whether its uploaded object is used; left in place", agreement_id)
+        return
+    for stored in uploaded:
+        if stored.key and stored.key != kept:
+            _stores().reader(stored).delete(stored)
 
 
 def _produce(agreement_id: int, steps: list[str], uploaded: list[StoredDocument]) -> bool:
