@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import request
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
@@ -86,9 +87,14 @@ def test_readyz_checks_redis_when_rate_limits_live_there(app, database_url):
     assert response.json["failed"] == ["redis"] and response.json["checks"]["database"] == "ok"
 
 
-def test_probes_are_not_rate_limited(database_url):
-    with other_app(database_url, RATELIMIT_DEFAULT="2 per minute") as limited:
-        client = limited.test_client()
-        pages = [client.get("/verify").status_code for _ in range(3)]
-        assert pages[-1] == 429  # the limit is real for pages ...
-        assert {client.get(path).status_code for path in ["/healthz", "/readyz"] * 10} == {200}  # ... not probes
+def test_probes_run_none_of_the_request_hooks(database_url):
+    """Rate limits, CSRF, the session check and the policy-activation check are all
+    request hooks: a probe is answered before any of them runs (a hook of the test's
+    own, added last, sees only the page)."""
+    with other_app(database_url) as made:
+        seen: list[str] = []
+        made.before_request(lambda: seen.append(request.path))
+        client = made.test_client()
+        assert {client.get(path).status_code for path in ["/healthz", "/readyz"] * 10} == {200}
+        assert client.get("/verify").status_code == 200
+        assert seen == ["/verify"]
