@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from importlib import import_module
 
     from portal import access_log, auth, errors, headers, i18n, inputs, redis_store, sessions, unit_of_work
+    from portal import access_log, auth, errors, headers, health, i18n, inputs, replica, sessions, unit_of_work
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -69,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     import portal.models  # noqa: F401  (registers every table)
 
     db.init_app(app)
+    replica.init_app(app)  # report reads on PORTAL_DATABASE_REPLICA_URL, when set
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
@@ -85,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     errors.init_app(app)
     access_log.install()
+    health.init_app(app)  # /healthz, /readyz: answered before any of the hooks above
 
     # Ids in URLs are database integers: a larger number is simply "not found".
     app.url_map.converters["int"] = BoundedInt

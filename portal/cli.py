@@ -19,6 +19,7 @@ from portal.offers.cli import offers_command
 from portal.payments.cli import payments_cli
 from portal.plans.cli import plans_cli
 from portal.policies.cli import policy_cli, quote_command
+from portal.scheduler.cli import scheduler_command
 from portal.servicing.cli import servicing_cli
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
@@ -37,6 +38,7 @@ portal_cli.add_command(payments_cli)
 portal_cli.add_command(api_cli)
 portal_cli.add_command(plans_cli)
 portal_cli.add_command(servicing_cli)
+portal_cli.add_command(scheduler_command)
 
 
 @portal_cli.command("outbox")

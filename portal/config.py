@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import math
 import os
+import re
 from collections import Counter
 from datetime import time, timedelta
 from pathlib import Path
@@ -347,6 +348,66 @@ def _shared_state(env: dict[str, str], production: bool) -> dict[str, Any]:
     # A Redis that stops answering fails a request in seconds instead of holding a worker.
     timeouts = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0} if storage.startswith("redis") else {}
     return {"REDIS_URL": url, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_STORAGE_OPTIONS": timeouts}
+def _replica_url(value: str, primary: str) -> str:
+    """``PORTAL_DATABASE_REPLICA_URL``: a read replica for report reads (``portal.replica``);
+    unset, reports read from the primary. A URL SQLAlchemy cannot read stops the start."""
+    value = value.strip()
+    if not value:
+        return ""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url, main = make_url(value), make_url(primary)
+    except ArgumentError:
+        raise ConfigError("PORTAL_DATABASE_REPLICA_URL must be a database URL like the primary's") from None
+    if url.get_backend_name() != main.get_backend_name():
+        raise ConfigError("PORTAL_DATABASE_REPLICA_URL must name a database of the same kind as PORTAL_DATABASE_URL")
+    return value
+
+
+AGREEMENT_STORES = ("database", "s3")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _agreement_store(env: dict[str, str], production: bool) -> dict[str, str]:
+    """Where signed agreement PDFs are kept (``portal.integrations.storage``):
+    ``PORTAL_AGREEMENT_STORE`` ``database`` (the default) or ``s3``, with the bucket,
+    an optional endpoint for S3-compatible servers, region, key prefix and keys
+    (without keys, boto3 finds credentials as AWS tools do: an instance role, AWS_*).
+    Checked now, so a mistyped bucket or endpoint stops the portal instead of leaving
+    every new agreement pending."""
+    store = env.get("PORTAL_AGREEMENT_STORE", "").strip().lower() or "database"
+    if store not in AGREEMENT_STORES:
+        raise ConfigError(f"PORTAL_AGREEMENT_STORE must be one of {', '.join(AGREEMENT_STORES)}, not {store!r}")
+    bucket = env.get("PORTAL_S3_BUCKET", "").strip()
+    endpoint = env.get("PORTAL_S3_ENDPOINT_URL", "").strip().rstrip("/")
+    prefix = env.get("PORTAL_S3_PREFIX", "").strip() or "agreements/"
+    key_id = env.get("PORTAL_S3_ACCESS_KEY_ID", "").strip()
+    secret = env.get("PORTAL_S3_SECRET_ACCESS_KEY", "").strip()
+    if store == "s3" and not bucket:
+        raise ConfigError("PORTAL_S3_BUCKET must be set when PORTAL_AGREEMENT_STORE is s3")
+    if bucket and (not _BUCKET.fullmatch(bucket) or ".." in bucket):
+        raise ConfigError(f"PORTAL_S3_BUCKET must be an S3 bucket name (3-63 of a-z 0-9 . -), not {bucket!r}")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ConfigError(f"PORTAL_S3_ENDPOINT_URL must be an http(s) address, not {endpoint!r}")
+        if production and parts.scheme != "https":
+            raise ConfigError("PORTAL_S3_ENDPOINT_URL must be an https:// address in production")
+    if bool(key_id) != bool(secret):
+        raise ConfigError("PORTAL_S3_ACCESS_KEY_ID and PORTAL_S3_SECRET_ACCESS_KEY must be set together (or neither)")
+    if len(prefix) > 100 or prefix.startswith("/") or any(ord(ch) < 32 for ch in prefix):
+        raise ConfigError(f"PORTAL_S3_PREFIX must be a relative key prefix of at most 100 characters, not {prefix!r}")
+    return {
+        "AGREEMENT_STORE": store,
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": endpoint,
+        "S3_REGION": env.get("PORTAL_S3_REGION", "").strip(),
+        "S3_PREFIX": prefix,
+        "S3_ACCESS_KEY_ID": key_id,
+        "S3_SECRET_ACCESS_KEY": secret,
+    }
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -396,6 +457,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         **messaging,
         **_core_webhook(env, production),
         **_jurisdictions(env),
+        **_agreement_store(env, production),
         # The bank's own web address, named in the scam guide as the only place the portal
         # asks for a card number and birth date.
         "BANK_WEB_ADDRESS": (env.get("PORTAL_BANK_WEB_ADDRESS", "") or messaging["PUBLIC_URL"]).rstrip("/"),
@@ -404,6 +466,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "CARD_HASH_KEY": card_key,
         "AUDIT_KEY": audit_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "DATABASE_REPLICA_URL": _replica_url(env.get("PORTAL_DATABASE_REPLICA_URL", ""), database_url),
         # hide_parameters: a failed statement's error (and so the error log) never carries
         # its bound values: card hashes, dates of birth, names searched for.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -445,6 +508,16 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SIGNING_EARLIER_CERTS": earlier_certs,
         # The core banking system's API (portal.api): its signing secrets and its rate limit.
         "API_SECRETS": _api_secrets(env.get("PORTAL_API_SECRET", "")),
+        # The scheduler's times (portal.scheduler.jobs), in UTC.
+        "SCHEDULER_SERVICING_AT": _clock_time(
+            "PORTAL_SCHEDULER_SERVICING_AT", env.get("PORTAL_SCHEDULER_SERVICING_AT", "") or "00:30"
+        ),
+        "SCHEDULER_SEAL_MINUTES": _positive_int(
+            "PORTAL_SCHEDULER_SEAL_MINUTES", env.get("PORTAL_SCHEDULER_SEAL_MINUTES") or "1"
+        ),
+        "SCHEDULER_PRUNE_MINUTES": _positive_int(
+            "PORTAL_SCHEDULER_PRUNE_MINUTES", env.get("PORTAL_SCHEDULER_PRUNE_MINUTES") or "60"
+        ),
         "API_RATE_LIMIT": _rate_limit(
             "PORTAL_API_RATE_LIMIT", env.get("PORTAL_API_RATE_LIMIT", "").strip() or "1200 per minute"
         ),

@@ -11,6 +11,7 @@ from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment
 from portal.plans.models import Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
+from portal.scheduler.models import SchedulerJob
 from portal.servicing.models import ServicingRun
 from portal.staff.models import EnrolmentToken, StaffSignInThrottle, StaffUser
 
@@ -28,6 +29,7 @@ __all__ = [
     "PlanLink",
     "PolicyVersion",
     "Promise",
+    "SchedulerJob",
     "ServicingRun",
     "Signature",
 ]

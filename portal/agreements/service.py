@@ -11,6 +11,10 @@ minutes, at most an hour apart, never giving up; ``flask portal agreements retry
 every pending one at once. Each agreement is a unit of work of its own (a batch chunk):
 producing, recording a failure and a worker's claim each commit once, through
 ``portal.unit_of_work``.
+
+Where the signed bytes are kept is the deployment's choice (``portal.integrations.storage``:
+the agreement's row, or an S3-compatible object store); the SHA-256 always stays in the
+row, and every read (:func:`signed_pdf`) is checked against it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from portal.audit.service import SYSTEM, record
 from portal.auth import CardholderIdentity
 from portal.db_types import rowcount, utcnow
 from portal.extensions import db
+from portal.integrations.storage import StorageError, StoredDocument, Stores
 from portal.plans.models import Plan
 from portal.security import mask_name
 from portal.unit_of_work import unit_of_work
@@ -88,6 +93,15 @@ def _record_failure(agreement_id: int, message: str) -> None:
         log.exception("agreement %s: could not record the failed attempt", agreement_id)
 
 
+def _stores() -> Stores:
+    from flask import current_app
+
+    stores = current_app.extensions.get("agreement_stores")
+    if stores is None:
+        stores = current_app.extensions["agreement_stores"] = Stores(current_app.config)
+    return stores
+
+
 def produce_agreement(agreement_id: int) -> bool:
     """Render, sign and store agreement ``agreement_id`` and audit it, in one unit of
     work of its own: call it outside any other (after a commit, or from a job).
@@ -97,10 +111,12 @@ def produce_agreement(agreement_id: int) -> bool:
     which step failed (no personal data) and False is returned.
     """
     steps = ["render"]
+    uploaded: list[StoredDocument] = []
     try:
         with unit_of_work():
-            return _produce(agreement_id, steps)
+            return _produce(agreement_id, steps, uploaded)
     except Exception as exc:
+        _forget_unused(agreement_id, uploaded)
         log.exception("agreement %s: %s failed (%s)", agreement_id, steps[-1], type(exc).__name__)
         _record_failure(agreement_id, f"{steps[-1]} failed: {type(exc).__name__}")
         return False
@@ -108,7 +124,24 @@ def produce_agreement(agreement_id: int) -> bool:
         db.session.expire_all()
 
 
-def _produce(agreement_id: int, steps: list[str]) -> bool:
+def _forget_unused(agreement_id: int, uploaded: list[StoredDocument]) -> None:
+    """Delete the objects this attempt uploaded that the agreement's row does not name (its
+    unit rolled back). Asks the database first: a failure after the commit must not
+    delete the document of a signed agreement, and when in doubt the object stays."""
+    if not any(stored.key for stored in uploaded):
+        return
+    try:
+        with unit_of_work():
+            kept = db.session.execute(select(Agreement.pdf_key).where(Agreement.id == agreement_id)).scalar()
+    except Exception:
+        log.warning("agreement %s: could not tell whether its uploaded object is used; left in place", agreement_id)
+        return
+    for stored in uploaded:
+        if stored.key and stored.key != kept:
+            _stores().reader(stored).delete(stored)
+
+
+def _produce(agreement_id: int, steps: list[str], uploaded: list[StoredDocument]) -> bool:
     agreement = db.session.get(Agreement, agreement_id)
     if agreement is None:
         log.error("agreement %s does not exist", agreement_id)
@@ -120,6 +153,9 @@ def _produce(agreement_id: int, steps: list[str]) -> bool:
     signed = signing.sign_pdf(unsigned, reason=f"Repayment agreement {agreement.reference}", location=_bank_name())
     digest = signing.sha256_hex(signed)
     steps.append("store")
+    store = _stores().writer()
+    stored = store.put(signed, digest)
+    uploaded.append(stored)
     # Conditional on still pending: two workers racing on one agreement store once,
     # so every download returns the bytes of the first signature.
     result = db.session.execute(
@@ -127,7 +163,8 @@ def _produce(agreement_id: int, steps: list[str]) -> bool:
         .where(Agreement.id == agreement_id, Agreement.state == AgreementState.PENDING)
         .values(
             state=AgreementState.SIGNED,
-            pdf=signed,
+            pdf=stored.inline,
+            pdf_key=stored.key,
             sha256=digest,
             signed_at=utcnow(),
             attempts=Agreement.attempts + 1,
@@ -137,7 +174,9 @@ def _produce(agreement_id: int, steps: list[str]) -> bool:
         .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
-        return True  # another worker stored it first: this UPDATE changed nothing
+        uploaded.clear()
+        store.delete(stored)  # another worker stored it first: this copy is nobody's
+        return True
     record(
         SYSTEM,
         Action.Agreement.SIGNED,
@@ -264,10 +303,36 @@ def _genuine(
     )
 
 
+class DocumentUnavailableError(RuntimeError):
+    """The signed PDF cannot be had now: the store did not return it. Not a verdict on it."""
+
+
+class DocumentAlteredError(RuntimeError):
+    """The stored bytes are not those the bank signed: their SHA-256 differs from the row's."""
+
+
+def signed_pdf(agreement: Agreement) -> bytes:
+    """The signed PDF of ``agreement``, from wherever it is kept, checked against the
+    SHA-256 in its row. Raises DocumentAlteredError if the bytes changed (never served)
+    and DocumentUnavailableError if the store cannot return them now."""
+    # The key first: when the object store holds the bytes, the deferred column stays unread.
+    stored = StoredDocument(key=agreement.pdf_key) if agreement.pdf_key else StoredDocument(inline=agreement.pdf)
+    try:
+        data = _stores().reader(stored).get(stored)
+    except StorageError as problem:
+        log.error("agreement %s: the stored document cannot be read: %s", agreement.id, problem)
+        raise DocumentUnavailableError(str(problem)) from None
+    if agreement.sha256 is None or signing.sha256_hex(data) != agreement.sha256:
+        log.error("agreement %s: the stored document does not match its SHA-256", agreement.id)
+        raise DocumentAlteredError("the stored document does not match its SHA-256")
+    return data
+
+
 def _stored_is_sound(agreement: Agreement) -> signing.SignatureCheck:
-    pdf = agreement.pdf or b""
-    if signing.sha256_hex(pdf) != agreement.sha256:
-        return signing.SignatureCheck(False, "the stored document does not match its SHA-256")
+    try:
+        pdf = signed_pdf(agreement)
+    except DocumentAlteredError as altered:
+        return signing.SignatureCheck(False, str(altered))
     return signing.check_signature(pdf)
 
 

@@ -28,7 +28,13 @@ def download(reference: str) -> Response:
     identity = current_user._get_current_object()
     if agreement is None or agreement.state != AgreementState.SIGNED or not service.may_download(identity, agreement):
         abort(404)
-    response = Response(agreement.pdf, mimetype="application/pdf")
+    try:
+        data = service.signed_pdf(agreement)
+    except service.DocumentUnavailableError:
+        abort(503)  # the store did not answer: the cardholder may try again shortly
+    except service.DocumentAlteredError:
+        abort(500)  # never serve bytes the bank did not sign; logged for the bank to act
+    response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{canonical}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -48,7 +54,10 @@ def verify() -> tuple[str, int]:
             if verdict.outcome == service.NOT_PDF:
                 form.document.errors = [_("That file is not a PDF. Choose the agreement PDF you downloaded.")]
         else:
-            verdict = service.verify_reference(form.reference.data)
+            try:
+                verdict = service.verify_reference(form.reference.data)
+            except service.DocumentUnavailableError:
+                abort(503)  # no verdict rather than a wrong one while the store is away
         if verdict.outcome == service.MISTYPED:
             form.reference.errors = [
                 _("Check the reference: a letter or digit seems to be wrong. It looks like PA-7K3M-9QXD-4.")

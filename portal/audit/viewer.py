@@ -1,4 +1,8 @@
-"""Reading the audit trail: filters, pages and a CSV export safe to open in a spreadsheet."""
+"""Reading the audit trail: filters, pages and a CSV export safe to open in a spreadsheet.
+
+Pages and exports read on the read replica when there is one (``portal.replica``): the
+trail only grows, so a replica a moment behind shows a true, slightly shorter trail.
+Recording that an export was taken writes to the primary, as every write does."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from portal.audit.actors import ActorType, parse_actor_key
 from portal.audit.models import AuditEvent
 from portal.audit.service import Actor, record
 from portal.extensions import db
+from portal.replica import report_session
 from portal.staff.models import StaffUser
 
 PER_PAGE = 50
@@ -56,7 +61,7 @@ class AuditFilter:
 
 def _actor_condition(actor: str) -> Any:
     if "@" in actor:
-        found = db.session.execute(select(StaffUser.id).where(StaffUser.email == actor.lower())).scalar()
+        found = report_session().execute(select(StaffUser.id).where(StaffUser.email == actor.lower())).scalar()
         return (AuditEvent.actor_type == ActorType.STAFF) & (
             AuditEvent.actor_id == str(found if found is not None else "")
         )
@@ -93,10 +98,9 @@ def filtered(f: AuditFilter) -> Select[Any]:
 def page_of(f: AuditFilter, page: int, per_page: int = PER_PAGE) -> tuple[list[AuditEvent], int]:
     """One page of matching events, newest first, and how many match in all."""
     query = filtered(f)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
-    events = db.session.execute(
-        query.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    ).scalars()
+    reads = report_session()
+    total = reads.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
+    events = reads.execute(query.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars()
     return list(events), total
 
 
@@ -126,7 +130,7 @@ def export_rows(f: AuditFilter, zone: tzinfo, batch: int = 1000) -> Iterator[lis
     """
     yield CSV_HEADER
     query = filtered(f).order_by(AuditEvent.id).execution_options(yield_per=batch)
-    for e in db.session.execute(query).scalars():
+    for e in report_session().execute(query).scalars():
         yield [
             safe_cell(v)
             for v in (
@@ -149,7 +153,7 @@ def export_rows(f: AuditFilter, zone: tzinfo, batch: int = 1000) -> Iterator[lis
 
 def try_filter(f: AuditFilter) -> None:
     """Run the filter's query once (one row) so that its errors come before streaming starts."""
-    db.session.execute(filtered(f).limit(1)).first()
+    report_session().execute(filtered(f).limit(1)).first()
 
 
 def record_export(found: AuditFilter, actor: Actor) -> None:

@@ -34,6 +34,7 @@ from portal.plans.progress import JUDGED_STATES, SHOWN_STATES, PlanProgress, pla
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.cache import load_policy
 from portal.policies.service import NoActivePolicy, active_version
+from portal.replica import report_session
 from portal.security import birth_date_hash
 
 PAGE_SIZE = 25
@@ -86,7 +87,8 @@ def policy_tiers() -> Tiers:
 
 def currencies() -> list[str]:
     """The currencies of the accounts on file."""
-    return list(db.session.execute(select(CardAccount.currency).distinct().order_by(CardAccount.currency)).scalars())
+    query = select(CardAccount.currency).distinct().order_by(CardAccount.currency)
+    return list(report_session().execute(query).scalars())
 
 
 def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
@@ -143,7 +145,7 @@ def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> li
         conditions.append(balance >= filters.min_balance)
     if filters.max_balance is not None:
         conditions.append(balance <= filters.max_balance)
-    dialect = db.session.get_bind().dialect.name
+    dialect = report_session().get_bind().dialect.name
     if filters.flag == PLAN_BROKEN:
         conditions.append(latest_plan_state() == PlanState.BROKEN)
     elif filters.flag == "none":
@@ -154,10 +156,14 @@ def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> li
 
 
 def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
-    """One page of overdue accounts, most days past due first (or largest overdue amount)."""
+    """One page of overdue accounts, most days past due first (or largest overdue amount),
+    and the count per tier: read on the replica when there is one (``portal.replica``); a
+    queue a moment behind is still the right list to work from, and the case file a
+    counsellor opens from it reads the primary."""
+    reads = report_session()
     tier = filters.tier if filters.tier in tiers.names() else None
     conditions = _conditions(filters, tiers.ranges(tier) if tier else None)
-    total = db.session.execute(select(func.count()).select_from(CardAccount).where(*conditions)).scalar_one()
+    total = reads.execute(select(func.count()).select_from(CardAccount).where(*conditions)).scalar_one()
     order: tuple[SQLColumnExpression[Any], ...]
     if filters.sort == "amount":
         order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
@@ -173,7 +179,7 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     )
-    found = db.session.execute(query).all()
+    found = reads.execute(query).all()
     rows = [account for account, _state in found]
     broken = {account.id for account, state in found if state == PlanState.BROKEN}
     counts = {}
@@ -181,7 +187,7 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
         currency=filters.currency, min_balance=filters.min_balance, max_balance=filters.max_balance, flag=filters.flag
     )
     for name in tiers.names():
-        counts[name] = db.session.execute(
+        counts[name] = reads.execute(
             select(func.count()).select_from(CardAccount).where(*_conditions(unfiltered_tier, tiers.ranges(name)))
         ).scalar_one()
     return QueuePage(rows, total, page, pages, tier, counts, broken)

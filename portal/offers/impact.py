@@ -46,8 +46,8 @@ from portal.db_types import Money
 from portal.domain.dates import add_months
 from portal.domain.money import minor_unit
 from portal.domain.policy import OfferPolicy, Tier
-from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanState
+from portal.replica import report_session
 
 __all__ = ["PLAN_TYPES", "Impact", "TierImpact", "preview"]
 
@@ -227,9 +227,11 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
 
 
 def preview(policy: OfferPolicy, now: datetime) -> Impact:
-    """Run the impact query for ``policy`` at ``now`` (see the module notes)."""
-    dialect = db.session.get_bind().dialect.name
-    rows = {row.tier: row for row in db.session.execute(_query(policy, now, dialect))}
+    """Run the impact query for ``policy`` at ``now`` (see the module notes), on the read
+    replica when there is one: a preview a moment behind the primary misleads nobody."""
+    reads = report_session()
+    dialect = reads.get_bind().dialect.name
+    rows = {row.tier: row for row in reads.execute(_query(policy, now, dialect))}
 
     def count(row: Any, prefix: str = "") -> Count:
         if row is None:
