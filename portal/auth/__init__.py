@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 
 from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import QueryableAttribute, joinedload
 
 from portal.accounts.models import CardAccount
@@ -61,21 +61,29 @@ def account_loads(*relationships: QueryableAttribute[Any]) -> Callable[[V], V]:
     query. Undeclared, they still load, each with a query of its own when first read."""
 
     def mark(view: V) -> V:
-        view.account_loads = relationships  # type: ignore[attr-defined]
+        view.account_loads = tuple(r.key for r in relationships)  # type: ignore[attr-defined]
         return view
 
     return mark
 
 
-def _page_loads() -> tuple[QueryableAttribute[Any], ...]:
+def _page_loads() -> tuple[str, ...]:
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "account_loads", ())
 
 
-def load_account(account_id: int, *relationships: QueryableAttribute[Any]) -> CardAccount | None:
-    """The account, with ``relationships`` joined into the same query."""
-    query = select(CardAccount).where(CardAccount.id == account_id).options(*(joinedload(r) for r in relationships))
-    return db.session.execute(query).unique().scalar_one_or_none()
+def load_account(account_id: int, *relationships: QueryableAttribute[Any] | str) -> CardAccount | None:
+    """The account, with ``relationships`` (or their names) joined into the same query."""
+    names = tuple(r if isinstance(r, str) else r.key for r in relationships)
+    return db.session.execute(_account_query(names), {"account_id": account_id}).unique().scalar_one_or_none()
+
+
+@cache
+def _account_query(relationships: tuple[str, ...]) -> Select[tuple[CardAccount]]:
+    # Built once per set of relationships: building a statement and its options costs
+    # more than SQLAlchemy's compiled cache then saves.
+    joined = (joinedload(getattr(CardAccount, name)) for name in relationships)
+    return select(CardAccount).where(CardAccount.id == bindparam("account_id")).options(*joined)
 
 
 def cardholder_required(view: Callable[..., Any]) -> Callable[..., Any]:

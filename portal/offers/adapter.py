@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
@@ -53,15 +53,18 @@ def snapshot(account: CardAccount) -> AccountSnapshot:
     )
 
 
+# Built once: building the statement would cost each offers page more than running it.
+_PLAN_HISTORY = select(Plan.state, Plan.accepted_at, Plan.ended_at).where(
+    Plan.account_id == bindparam("account_id"),
+    or_(Plan.state == PlanState.BROKEN, Plan.accepted_at.is_not(None), Plan.state.in_(OPEN_STATES)),
+)
+
+
 def plan_history(account: CardAccount) -> tuple[bool, date | None, tuple[date, ...]]:
     """Whether the account has an open plan; the day (the cardholder's) its last plan
     broke; and the days on which plans were accepted after an earlier plan broke (the
     re-ageing history, ``portal.domain.reage``): from one query over its few plans."""
-    query = select(Plan.state, Plan.accepted_at, Plan.ended_at).where(
-        Plan.account_id == account.id,
-        or_(Plan.state == PlanState.BROKEN, Plan.accepted_at.is_not(None), Plan.state.in_(OPEN_STATES)),
-    )
-    rows = db.session.execute(query).all()
+    rows = db.session.execute(_PLAN_HISTORY, {"account_id": account.id}).all()
     has_open_plan = any(state in OPEN_STATES for state, _accepted, _ended in rows)
     broken = [ended for state, _accepted, ended in rows if state == PlanState.BROKEN and ended is not None]
     if not broken:
