@@ -21,6 +21,7 @@ from flask import Flask, request, session
 from flask_babel import format_decimal, format_percent, get_locale, get_timezone
 
 from portal import jurisdictions
+from portal.currency_format import currency_text
 
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 DEFAULT_LOCALE = "en"
@@ -64,7 +65,9 @@ def money(amount: Decimal | None, currency: str) -> str:
     """An amount in its currency, formatted for the active locale (CN¥1,234.50, HK$…)."""
     if amount is None:
         return ""
-    return babel_format_currency(amount, currency, locale=get_locale())
+    locale = get_locale()
+    # Babel's own text, from locale data read once per locale and currency (portal.currency_format).
+    return currency_text(amount, currency, locale) or babel_format_currency(amount, currency, locale=locale)
 
 
 def percent(fraction: Decimal, digits: int = 2) -> str:
