@@ -1,16 +1,18 @@
-"""portal.currency_format writes every amount exactly as Babel's format_currency does,
-in the portal's languages and the date-format locales, for currencies with 0, 2 and 3
-decimals; and leaves patterns it does not handle to Babel."""
+"""portal.formats writes every amount and date exactly as Babel's format_currency and
+format_date do, in the portal's languages and the date-format locales, for currencies
+with 0, 2 and 3 decimals; and leaves amount patterns it does not handle to Babel."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+from babel.dates import format_date
 from babel.numbers import format_currency
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.currency_format import currency_text
+from portal.formats import currency_text, date_pattern
 from portal.i18n import LOCALES
 
 LOCALE_NAMES = (*LOCALES, "en_GB", "en_HK", "zh_Hans_CN", "zh_Hant_HK", "de_CH", "fr", "ar")
@@ -47,3 +49,13 @@ def test_a_pattern_with_an_iso_code_is_left_to_babel():
     for locale in LOCALE_NAMES:
         written = currency_text(Decimal("1234.5"), "CHF", locale)
         assert written is None or written == format_currency(Decimal("1234.5"), "CHF", locale=locale)
+
+
+@given(
+    day=st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)),
+    locale=st.sampled_from(LOCALE_NAMES),
+    style=st.sampled_from(("full", "long", "medium", "short", "d MMM y", "y/M/d")),
+)
+def test_dates_as_babel_writes_them(day, locale, style):
+    babel_locale, pattern = date_pattern(locale, style)
+    assert pattern.apply(day, babel_locale) == format_date(day, style, locale=locale)

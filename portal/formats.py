@@ -1,5 +1,5 @@
-"""Amounts in a currency exactly as Babel's ``format_currency`` writes them, without
-re-reading the locale data for every amount.
+"""Amounts and dates exactly as Babel's ``format_currency`` and ``format_date`` write
+them, without re-reading the locale data for every value.
 
 ``format_currency`` looks up the locale's pattern, number symbols, the currency's symbol,
 digits and plural name on every call (about 50 µs): a page with a dozen amounts spent
@@ -8,7 +8,8 @@ and the currency, so :func:`currency_text` reads them once per pair and then onl
 rounds and groups the amount, the way ``NumberPattern.apply`` does. A pattern other than
 the plain ``¤#,##0.00`` kind (grouping not by threes, quotes in it or in the symbols, a
 scale, significant digits, ``¤¤`` codes) is not handled here: it returns None and the
-caller asks Babel. tests/unit/test_currency_format.py compares the two over many amounts.
+caller asks Babel. A date's pattern is likewise parsed once per locale and style
+(:func:`date_pattern`). tests/unit/test_formats.py compares them with Babel's own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from babel import Locale
+from babel.dates import DateTimePattern, get_date_format, parse_pattern
 from babel.numbers import get_currency_precision, get_currency_symbol, get_decimal_quantum
 
 
@@ -66,3 +68,13 @@ def _form(locale_name: str, currency: str) -> _Form | None:
         suffix=(pattern.suffix[0].replace("¤", symbol), pattern.suffix[1].replace("¤", symbol)),
         separators=str.maketrans({",": symbols["group"], ".": symbols["decimal"]}),
     )
+
+
+@lru_cache(maxsize=64)
+def date_pattern(locale_name: str, style: str) -> tuple[Locale, DateTimePattern]:
+    """The locale and parsed pattern ``format_date(value, style, locale=locale_name)`` uses
+    (a style name or a pattern): ``pattern.apply(value, locale)`` writes what it writes."""
+    locale = Locale.parse(locale_name)
+    if style in ("full", "long", "medium", "short"):
+        return locale, parse_pattern(get_date_format(style, locale=locale))  # type: ignore[arg-type]
+    return locale, parse_pattern(style)
