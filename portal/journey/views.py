@@ -255,7 +255,7 @@ def offer(fingerprint: str) -> str | Response:
         "journey/offer.html",
         account=_account(),
         offer=chosen,
-        s=service.summary(chosen),
+        months=len(chosen.quote.installments),  # the plan's name says it; the key terms say the rest
         k=_offer_terms(chosen),
         from_link=link is not None and link.offer_fingerprint == fingerprint,
     )
@@ -344,7 +344,7 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
         "journey/accept.html",
         account=account,
         offer=chosen,
-        s=service.summary(chosen),
+        months=len(chosen.quote.installments),  # the plan's name says it; the key terms say the rest
         k=_offer_terms(chosen),
         form=form,
         consent=text,
