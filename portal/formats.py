@@ -30,12 +30,14 @@ class _Form(NamedTuple):
     separators: dict[int, str]  # str.translate table: "," and "." to the locale's symbols
 
 
-def currency_text(amount: Decimal, currency: str, locale: Locale | str) -> str | None:
+def currency_text(amount: Decimal | str | int, currency: str, locale: Locale | str) -> str | None:
     """``amount`` in ``currency`` as ``format_currency(amount, currency, locale=locale)``
     writes it, or None when the locale's pattern is not one this module handles."""
     form = _form(str(locale), currency)
     if form is None:
         return None
+    if not isinstance(amount, Decimal):  # case-file JSON keeps amounts as text; as Babel reads them
+        amount = Decimal(str(amount))
     negative = int(amount.is_signed())  # as Babel: -0 is written with the minus sign
     rounded = abs(amount).normalize().quantize(form.quantum)
     number = f"{rounded:,f}".translate(form.separators)

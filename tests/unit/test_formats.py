@@ -43,6 +43,12 @@ def test_edges_as_babel_writes_them():
                 assert currency_text(amount, currency, locale) == format_currency(amount, currency, locale=locale)
 
 
+def test_text_and_whole_numbers_are_read_as_babel_reads_them():
+    # Case-file entries keep amounts as JSON text ("300.00").
+    for value in ("300.00", "-12.345", "7", 7, 1234567):
+        assert currency_text(value, "CNY", "en") == format_currency(value, "CNY", locale="en")
+
+
 def test_a_pattern_with_an_iso_code_is_left_to_babel():
     # Swiss German writes "CHF 1’234.50" from "¤ #,##0.00"; an Arabic or a code pattern
     # may differ: whatever is not the plain form must come back as None, never as a guess.
