@@ -21,6 +21,7 @@ from flask import Flask, request, session
 from flask_babel import format_decimal, format_percent, get_locale, get_timezone
 
 from portal import jurisdictions
+from portal.formats import currency_text, date_pattern
 
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 DEFAULT_LOCALE = "en"
@@ -64,7 +65,9 @@ def money(amount: Decimal | None, currency: str) -> str:
     """An amount in its currency, formatted for the active locale (CN¥1,234.50, HK$…)."""
     if amount is None:
         return ""
-    return babel_format_currency(amount, currency, locale=get_locale())
+    locale = get_locale()
+    # Babel's own text, from locale data read once per locale and currency (portal.formats).
+    return currency_text(amount, currency, locale) or babel_format_currency(amount, currency, locale=locale)
 
 
 def percent(fraction: Decimal, digits: int = 2) -> str:
@@ -97,11 +100,12 @@ def local_date(value: date | datetime | str | None, style: str = "long", tz: str
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(tz) if tz else get_timezone()).date()
     locale = date_locale()
-    if style == "short" and not str(Locale.parse(locale).date_formats["short"].pattern).startswith("y"):
+    if style == "short" and not str(date_pattern(locale, "short")[1]).startswith("y"):
         # "1/2/2027" is read as 1 February or as January 2 depending on where one grew
         # up; only a year-first short date ("2027/2/1") is safe. Others name the month.
         style = "medium"
-    return babel_format_date(value, style, locale=locale)
+    babel_locale, pattern = date_pattern(locale, style)  # babel's format_date, its look-ups kept
+    return pattern.apply(value, babel_locale)
 
 
 def local_datetime(value: datetime | None, style: str = "medium", tz: str | None = None) -> str:

@@ -4,17 +4,47 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ColumnElement, Date, ForeignKey, Index, Integer, String, func, select
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from portal.db_types import Money, UTCDateTime, utcnow
 from portal.extensions import Model
 from portal.security import birth_date_hash
 
 if TYPE_CHECKING:
+    from portal.cases.models import Promise
     from portal.payments.models import Payment
+
+RECENT_PAYMENTS = 5  # how many payments the account page lists
+
+
+# The targets of CardAccount's row-limited relationships (below): built once, when the
+# mappers are configured, since each needs the other models and one aliased subquery for
+# its join.
+
+
+@cache
+def _recent_payments() -> tuple[Any, ColumnElement[bool], tuple[Any, ...]]:
+    from portal.accounts.service import newest_first, shown_payments
+    from portal.payments.models import Payment
+
+    rank = func.row_number().over(partition_by=Payment.account_id, order_by=newest_first(Payment))
+    ranked = select(Payment, rank.label("rank")).where(shown_payments(Payment)).subquery()
+    target = aliased(Payment, ranked)
+    return target, (target.account_id == CardAccount.id) & (ranked.c.rank <= RECENT_PAYMENTS), newest_first(target)
+
+
+@cache
+def _open_promise() -> tuple[Any, ColumnElement[bool]]:
+    from portal.cases.models import Promise, PromiseState
+
+    rank = func.row_number().over(partition_by=Promise.account_id, order_by=Promise.id.desc())
+    ranked = select(Promise, rank.label("rank")).where(Promise.state == PromiseState.OPEN).subquery()
+    target = aliased(Promise, ranked)
+    return target, (target.account_id == CardAccount.id) & (ranked.c.rank == 1)
 
 
 class Cardholder(Model):
@@ -96,6 +126,18 @@ class CardAccount(Model):
 
     cardholder: Mapped[Cardholder] = relationship(back_populates="accounts")
     payments: Mapped[list[Payment]] = relationship(back_populates="account", order_by="Payment.paid_at.desc()")
+    # What the account page shows besides the account, as relationships so that the
+    # sign-in loader can fetch them with the account in one query when the page asks
+    # (portal.auth.account_loads); read-only, and limited per account in SQL.
+    recent_payments: Mapped[list[Payment]] = relationship(
+        lambda: _recent_payments()[0],
+        primaryjoin=lambda: _recent_payments()[1],
+        order_by=lambda: _recent_payments()[2],
+        viewonly=True,
+    )
+    open_promise: Mapped[Promise | None] = relationship(
+        lambda: _open_promise()[0], primaryjoin=lambda: _open_promise()[1], uselist=False, viewonly=True
+    )
 
     @property
     def balance(self) -> Decimal:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 
-from portal.accounts.models import CardAccount
+from portal.accounts.models import RECENT_PAYMENTS, CardAccount
 from portal.extensions import db
 from portal.payments.models import Direction, Payment, PaymentStatus
 
@@ -43,18 +44,25 @@ def balance_lines(account: CardAccount) -> list[BalanceLine]:
     ]
 
 
-def recent_payments(account_id: int, limit: int = 5) -> list[Payment]:
-    """The account's latest payments in, newest first: those that count, and those the
-    bank took back (shown as such, so a cardholder is never left wondering where one went)."""
+def shown_payments(payment: Any = Payment) -> ColumnElement[bool]:
+    """The payments a cardholder is shown: money in, those that count and those the bank
+    took back (shown as such, so a cardholder is never left wondering where one went).
+    ``payment`` is ``Payment`` or an alias of it."""
+    return and_(
+        payment.direction == Direction.CREDIT,
+        payment.reverses_id.is_(None),
+        payment.status.in_((PaymentStatus.POSTED, PaymentStatus.REVERSED)),
+    )
+
+
+def newest_first(payment: Any = Payment) -> tuple[Any, ...]:
+    return (payment.paid_at.desc(), payment.id.desc())
+
+
+def recent_payments(account_id: int, limit: int = RECENT_PAYMENTS) -> list[Payment]:
+    """The account's latest payments shown, newest first. The account page reads the
+    same through ``CardAccount.recent_payments``, loaded with the account."""
     query = (
-        select(Payment)
-        .where(
-            Payment.account_id == account_id,
-            Payment.direction == Direction.CREDIT,
-            Payment.reverses_id.is_(None),
-            Payment.status.in_((PaymentStatus.POSTED, PaymentStatus.REVERSED)),
-        )
-        .order_by(Payment.paid_at.desc(), Payment.id.desc())
-        .limit(limit)
+        select(Payment).where(Payment.account_id == account_id, shown_payments()).order_by(*newest_first()).limit(limit)
     )
     return list(db.session.execute(query).scalars())

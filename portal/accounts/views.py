@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
-from portal.accounts.service import balance_lines, recent_payments, stage_for
-from portal.auth import cardholder_required
-from portal.cases.service import open_promise
+from portal.accounts.models import CardAccount
+from portal.accounts.service import balance_lines, stage_for
+from portal.auth import account_loads, cardholder_required
 from portal.db_types import utcnow
 from portal.plans.models import OPEN_STATES
 from portal.plans.progress import latest_plan, plan_progress
@@ -17,8 +17,13 @@ from portal.plans.progress import latest_plan, plan_progress
 bp = Blueprint("accounts", __name__)
 
 
+# The rows the page shows besides its plan, fetched with the account (portal.auth).
+OVERVIEW_LOADS = (CardAccount.cardholder, CardAccount.recent_payments, CardAccount.open_promise)
+
+
 @bp.route("/account")
 @cardholder_required
+@account_loads(*OVERVIEW_LOADS)
 def overview() -> str:
     account = current_user.account
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
@@ -31,17 +36,18 @@ def overview() -> str:
         holder=account.cardholder,
         stage=stage_for(account.days_past_due),
         lines=balance_lines(account),
-        payments=recent_payments(account.id),
+        payments=account.recent_payments,
         today=today,
         now=utcnow(),
         progress=progress,
         plan_open=plan_open,
-        promise=None if plan_open else open_promise(account.id),
+        promise=None if plan_open else account.open_promise,
     )
 
 
 @bp.route("/accounts/<int:account_id>")
 @cardholder_required
+@account_loads(*OVERVIEW_LOADS)
 def by_id(account_id: int) -> str:
     # A cardholder is bound to one account; any other id is "not found", never a hint.
     if account_id != current_user.account.id:

@@ -107,6 +107,8 @@ def record_promise(account_id: int, amount: Decimal, currency: str, pay_by: date
 
 
 def open_promise(account_id: int) -> Promise | None:
+    """The account's latest open promise (the account page reads the same through
+    ``CardAccount.open_promise``, loaded with the account)."""
     query = (
         select(Promise)
         .where(Promise.account_id == account_id, Promise.state == PromiseState.OPEN)

@@ -12,11 +12,12 @@ from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import payment_lines
 from portal.cases.service import latest_budget
 from portal.db_types import utcnow
+from portal.domain.account import AccountSnapshot
 from portal.domain.budget import Budget, affordable_payment
 from portal.domain.money import minor_unit
 from portal.domain.offers import Offer
 from portal.domain.schedule import PlanType
-from portal.offers.adapter import NewPlanWait, new_plan_wait, offers_for_account
+from portal.offers.adapter import NewPlanWait, new_plan_wait, offers_for_account, snapshot
 
 FIRST_SHOWN = 3
 
@@ -56,15 +57,19 @@ def budget_from_figures(figures: dict[str, str] | None) -> Budget | None:
     return Budget(**{name: Decimal(value) for name, value in figures.items()})
 
 
-def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferList:
-    """Offers in the order a person should see them.
+def list_offers(
+    account: CardAccount, figures: dict[str, str] | None, facts: AccountSnapshot | None = None
+) -> OfferList:
+    """Offers in the order a person should see them (``facts``: the account's offer
+    snapshot, if the caller has just read it).
 
     With a budget, offers that fit come first, cheapest first; otherwise the policy's
     order (installments by length, relief, settlement). A personalised plan is never
     pushed: it is shown on its own when nothing else fits or when asked for.
     """
     today = account_today(account)
-    version, offers = offers_for_account(account, today)
+    facts = facts or snapshot(account)
+    version, offers = offers_for_account(account, today, facts)
     policy = version.policy
     budget = budget_from_figures(figures)
     affordable = affordable_payment(budget, policy.affordability_share) if budget else None
@@ -86,7 +91,7 @@ def list_offers(account: CardAccount, figures: dict[str, str] | None) -> OfferLi
         affordable=affordable,
         policy_number=version.number,
         personalised=personalised,
-        wait=new_plan_wait(account, today) if not offers else None,
+        wait=new_plan_wait(account, today, facts) if not offers else None,
     )
 
 
@@ -102,8 +107,8 @@ def affordable_text(account: CardAccount) -> str | None:
     return str(amount) if amount > 0 else None
 
 
-def find_choice(account: CardAccount, fingerprint: str) -> Offer | None:
-    _, offers = offers_for_account(account, account_today(account))
+def find_choice(account: CardAccount, fingerprint: str, facts: AccountSnapshot | None = None) -> Offer | None:
+    _, offers = offers_for_account(account, account_today(account), facts)
     return next((o for o in offers if o.fingerprint == fingerprint), None)
 
 

@@ -21,6 +21,7 @@ from portal.audit.service import Actor
 from portal.auth import cardholder_required
 from portal.cases import service as cases
 from portal.cases.models import Promise
+from portal.domain.account import AccountSnapshot
 from portal.domain.policy import OfferPolicy
 from portal.domain.promise import check_promise, latest_promise_date, minimum_promise
 from portal.education.content import suggested_topic
@@ -153,9 +154,11 @@ def from_link() -> Response:
     return redirect(url_for("journey.start"))
 
 
-def _already_has_plan() -> Response | None:
-    """An account with an open plan is shown that plan, never offers for a second one."""
-    if plans.open_plan(_account().id) is None:
+def _already_has_plan(facts: AccountSnapshot | None = None) -> Response | None:
+    """An account with an open plan is shown that plan, never offers for a second one
+    (``facts``: the account's offer snapshot, if just read: it says so too)."""
+    has_plan = facts.has_active_plan if facts is not None else plans.open_plan(_account().id) is not None
+    if not has_plan:
         return None
     flash(plan_error_message("already_has_plan"), "info")
     return redirect(url_for("journey.start"))
@@ -215,21 +218,22 @@ def budget() -> Response | tuple[str, int]:
 @cardholder_required
 def offers() -> str | Response:
     account = _account()
-    if plans.open_plan(account.id) is not None:
+    facts = snapshot(account)  # one query: whether a plan is open, and the plan history
+    if facts.has_active_plan:
         return redirect(url_for("journey.start"))
-    listing = service.list_offers(account, _budget())
+    figures = _budget()
     return render_template(
         "journey/offers.html",
         account=account,
-        listing=listing,
+        listing=service.list_offers(account, figures, facts),
         show_all=request.args.get("all") == "1",
         summary=service.summary,
-        budget=service.budget_from_figures(_budget()),
+        budget=service.budget_from_figures(figures),
     )
 
 
-def _offer_or_fresh(fingerprint: str) -> Any:
-    offer = service.find_choice(_account(), fingerprint)
+def _offer_or_fresh(fingerprint: str, facts: AccountSnapshot | None = None) -> Any:
+    offer = service.find_choice(_account(), fingerprint, facts)
     if offer is None:
         flash(plan_error_message("offer_changed"), "info")
     return offer
@@ -238,9 +242,10 @@ def _offer_or_fresh(fingerprint: str) -> Any:
 @bp.route("/offers/<fingerprint>")
 @cardholder_required
 def offer(fingerprint: str) -> str | Response:
-    if (shown := _already_has_plan()) is not None:
+    facts = snapshot(_account())
+    if (shown := _already_has_plan(facts)) is not None:
         return shown
-    chosen = _offer_or_fresh(fingerprint)
+    chosen = _offer_or_fresh(fingerprint, facts)
     if chosen is None:
         return redirect(url_for("journey.offers"))
     link = _session_link(fingerprint)
@@ -250,7 +255,7 @@ def offer(fingerprint: str) -> str | Response:
         "journey/offer.html",
         account=_account(),
         offer=chosen,
-        s=service.summary(chosen),
+        months=len(chosen.quote.installments),  # the plan's name says it; the key terms say the rest
         k=_offer_terms(chosen),
         from_link=link is not None and link.offer_fingerprint == fingerprint,
     )
@@ -339,7 +344,7 @@ def accept(fingerprint: str) -> Response | tuple[str, int]:
         "journey/accept.html",
         account=account,
         offer=chosen,
-        s=service.summary(chosen),
+        months=len(chosen.quote.installments),  # the plan's name says it; the key terms say the rest
         k=_offer_terms(chosen),
         form=form,
         consent=text,

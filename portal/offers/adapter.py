@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
@@ -29,13 +29,13 @@ __all__ = ["NewPlanWait", "new_plan_wait", "offered_tier", "offers_for_account",
 
 
 def snapshot(account: CardAccount) -> AccountSnapshot:
-    """The account as the pure offer engine sees it."""
+    """The account as the pure offer engine sees it (one query, over its plans)."""
 
     # Stored amounts carry four decimals; the engine works in the currency's minor unit.
     def exact(amount: Decimal) -> Decimal:
         return round_money(amount, account.currency)
 
-    last_broken, after_broken = plan_history(account)
+    has_open_plan, last_broken, after_broken = plan_history(account)
     return AccountSnapshot(
         currency=account.currency,
         principal=exact(account.principal),
@@ -47,43 +47,46 @@ def snapshot(account: CardAccount) -> AccountSnapshot:
         days_past_due=account.days_past_due,
         due_date=account.due_date,
         flags=frozenset(account.flags or ()),
-        has_active_plan=_has_open_plan(account.id),
+        has_active_plan=has_open_plan,
         last_broken_plan_on=last_broken,
         new_plans_after_broken=after_broken,
     )
 
 
-def _has_open_plan(account_id: int) -> bool:
-    query = select(Plan.id).where(Plan.account_id == account_id, Plan.state.in_(OPEN_STATES)).limit(1)
-    return db.session.execute(query).first() is not None
+# Built once: building the statement would cost each offers page more than running it.
+_PLAN_HISTORY = select(Plan.state, Plan.accepted_at, Plan.ended_at).where(
+    Plan.account_id == bindparam("account_id"),
+    or_(Plan.state == PlanState.BROKEN, Plan.accepted_at.is_not(None), Plan.state.in_(OPEN_STATES)),
+)
 
 
-def plan_history(account: CardAccount) -> tuple[date | None, tuple[date, ...]]:
-    """The day (the cardholder's) the account's last plan broke, and the days on which
-    plans were accepted after an earlier plan broke (the re-ageing history,
-    ``portal.domain.reage``), from one query over the account's few plans."""
-    query = select(Plan.state, Plan.accepted_at, Plan.ended_at).where(
-        Plan.account_id == account.id, or_(Plan.state == PlanState.BROKEN, Plan.accepted_at.is_not(None))
-    )
-    rows = db.session.execute(query).all()
+def plan_history(account: CardAccount) -> tuple[bool, date | None, tuple[date, ...]]:
+    """Whether the account has an open plan; the day (the cardholder's) its last plan
+    broke; and the days on which plans were accepted after an earlier plan broke (the
+    re-ageing history, ``portal.domain.reage``): from one query over its few plans."""
+    rows = db.session.execute(_PLAN_HISTORY, {"account_id": account.id}).all()
+    has_open_plan = any(state in OPEN_STATES for state, _accepted, _ended in rows)
     broken = [ended for state, _accepted, ended in rows if state == PlanState.BROKEN and ended is not None]
     if not broken:
-        return None, ()
+        return has_open_plan, None, ()
     zone = ZoneInfo(account.time_zone)
     first = min(broken)
     after = sorted(
         accepted.astimezone(zone).date() for _state, accepted, _ended in rows if accepted and accepted > first
     )
-    return max(broken).astimezone(zone).date(), tuple(after)
+    return has_open_plan, max(broken).astimezone(zone).date(), tuple(after)
 
 
-def offers_for_account(account: CardAccount, today: date) -> tuple[ActiveVersion, list[Offer]]:
-    """The offers ``account`` may choose on ``today`` under its currency's active policy.
+def offers_for_account(
+    account: CardAccount, today: date, facts: AccountSnapshot | None = None
+) -> tuple[ActiveVersion, list[Offer]]:
+    """The offers ``account`` may choose on ``today`` under its currency's active policy;
+    ``facts``: its ``snapshot`` if the caller has just read it.
 
     Raises ``NoActivePolicy`` when the currency has none.
     """
     version = active_version(account.currency)
-    return version, offers_for(snapshot(account), version.policy, today)
+    return version, offers_for(facts or snapshot(account), version.policy, today)
 
 
 class NewPlanWait(NamedTuple):
@@ -101,11 +104,12 @@ class NewPlanWait(NamedTuple):
 _WAIT_REASONS = frozenset({"cooling_down", "reage_limit"})
 
 
-def new_plan_wait(account: CardAccount, today: date) -> NewPlanWait | None:
+def new_plan_wait(account: CardAccount, today: date, facts: AccountSnapshot | None = None) -> NewPlanWait | None:
     """Until when ``account`` must wait for a new plan after a broken one, and why
-    (None: nothing of the kind stops offers today, or something else stops them too)."""
+    (None: nothing of the kind stops offers today, or something else stops them too);
+    ``facts``: its ``snapshot`` if the caller has just read it."""
     policy = active_version(account.currency).policy
-    facts = snapshot(account)
+    facts = facts or snapshot(account)
     on = new_plan_possible_on(facts, policy, today)
     if on is None:
         return None

@@ -1,0 +1,82 @@
+"""Amounts and dates exactly as Babel's ``format_currency`` and ``format_date`` write
+them, without re-reading the locale data for every value.
+
+``format_currency`` looks up the locale's pattern, number symbols, the currency's symbol,
+digits and plural name on every call (about 50 µs): a page with a dozen amounts spent
+more on that than on its queries. What those look-ups give depends only on the locale
+and the currency, so :func:`currency_text` reads them once per pair and then only
+rounds and groups the amount, the way ``NumberPattern.apply`` does. A pattern other than
+the plain ``¤#,##0.00`` kind (grouping not by threes, quotes in it or in the symbols, a
+scale, significant digits, ``¤¤`` codes) is not handled here: it returns None and the
+caller asks Babel. A date's pattern is likewise parsed once per locale and style
+(:func:`date_pattern`). tests/unit/test_formats.py compares them with Babel's own.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
+
+from babel import Locale
+from babel.dates import DateTimePattern, get_date_format, parse_pattern
+from babel.numbers import get_currency_precision, get_currency_symbol, get_decimal_quantum
+
+
+class _Form(NamedTuple):
+    quantum: Decimal
+    prefix: tuple[str, str]  # positive, negative
+    suffix: tuple[str, str]
+    separators: dict[int, str]  # str.translate table: "," and "." to the locale's symbols
+
+
+def currency_text(amount: Decimal | str | int, currency: str, locale: Locale | str) -> str | None:
+    """``amount`` in ``currency`` as ``format_currency(amount, currency, locale=locale)``
+    writes it, or None when the locale's pattern is not one this module handles."""
+    form = _form(str(locale), currency)
+    if form is None:
+        return None
+    if not isinstance(amount, Decimal):  # case-file JSON keeps amounts as text; as Babel reads them
+        amount = Decimal(str(amount))
+    negative = int(amount.is_signed())  # as Babel: -0 is written with the minus sign
+    rounded = abs(amount).normalize().quantize(form.quantum)
+    number = f"{rounded:,f}".translate(form.separators)
+    return f"{form.prefix[negative]}{number}{form.suffix[negative]}"
+
+
+@lru_cache(maxsize=64)
+def _form(locale_name: str, currency: str) -> _Form | None:
+    locale = Locale.parse(locale_name)
+    pattern = locale.currency_formats["standard"]
+    symbols = locale.number_symbols["latn"]
+    affixes = (*pattern.prefix, *pattern.suffix)
+    # Babel strips quote pairs from the finished text, the group symbol's too (de_CH).
+    quoted = any("'" in text for text in (*affixes, symbols["group"], symbols["decimal"]))
+    plain = (
+        pattern.grouping == (3, 3)
+        and pattern.int_prec[0] == 1
+        and pattern.scale == 0
+        and not pattern.exp_prec
+        and "@" not in pattern.pattern
+        and not quoted
+        and not any("¤¤" in affix for affix in affixes)
+    )
+    if not plain:
+        return None
+    symbol = get_currency_symbol(currency, locale)
+    return _Form(
+        quantum=get_decimal_quantum(get_currency_precision(currency)),
+        prefix=(pattern.prefix[0].replace("¤", symbol), pattern.prefix[1].replace("¤", symbol)),
+        suffix=(pattern.suffix[0].replace("¤", symbol), pattern.suffix[1].replace("¤", symbol)),
+        separators=str.maketrans({",": symbols["group"], ".": symbols["decimal"]}),
+    )
+
+
+@lru_cache(maxsize=64)
+def date_pattern(locale_name: str, style: str) -> tuple[Locale, DateTimePattern]:
+    """The locale and parsed pattern ``format_date(value, style, locale=locale_name)`` uses
+    (a style name or a pattern): ``pattern.apply(value, locale)`` writes what it writes."""
+    locale = Locale.parse(locale_name)
+    if style in ("full", "long", "medium", "short"):
+        return locale, parse_pattern(get_date_format(style, locale=locale))  # type: ignore[arg-type]
+    return locale, parse_pattern(style)

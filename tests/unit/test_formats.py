@@ -1,0 +1,67 @@
+"""portal.formats writes every amount and date exactly as Babel's format_currency and
+format_date do, in the portal's languages and the date-format locales, for currencies
+with 0, 2 and 3 decimals; and leaves amount patterns it does not handle to Babel."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portal.formats import currency_text, date_pattern
+from portal.i18n import LOCALES
+
+LOCALE_NAMES = (*LOCALES, "en_GB", "en_HK", "zh_Hans_CN", "zh_Hant_HK", "de_CH", "fr", "ar")
+CURRENCIES = ("CNY", "HKD", "USD", "EUR", "JPY", "KWD", "MOP", "TWD")
+
+amounts = st.decimals(min_value=Decimal("-1e13"), max_value=Decimal("1e13"), places=4, allow_nan=False)
+
+
+@given(amount=amounts, locale=st.sampled_from(LOCALE_NAMES), currency=st.sampled_from(CURRENCIES))
+def test_the_same_text_as_babel(amount, locale, currency):
+    written = currency_text(amount, currency, locale)
+    if written is not None:  # None: a pattern this module leaves to Babel
+        assert written == format_currency(amount, currency, locale=locale)
+
+
+def test_the_portal_languages_are_all_handled_here():
+    for locale in LOCALES:
+        for currency in ("CNY", "HKD"):
+            assert currency_text(Decimal("1234.5"), currency, locale) is not None
+
+
+def test_edges_as_babel_writes_them():
+    cases = ["0", "-0", "-0.004", "0.005", "0.015", "999.995", "1000000", "-1234.5678", "12345678901.2"]
+    for text in cases:
+        for locale in LOCALES:
+            for currency in ("CNY", "JPY", "KWD"):
+                amount = Decimal(text)
+                assert currency_text(amount, currency, locale) == format_currency(amount, currency, locale=locale)
+
+
+def test_text_and_whole_numbers_are_read_as_babel_reads_them():
+    # Case-file entries keep amounts as JSON text ("300.00").
+    for value in ("300.00", "-12.345", "7", 7, 1234567):
+        assert currency_text(value, "CNY", "en") == format_currency(value, "CNY", locale="en")
+
+
+def test_a_pattern_with_an_iso_code_is_left_to_babel():
+    # Swiss German writes "CHF 1’234.50" from "¤ #,##0.00"; an Arabic or a code pattern
+    # may differ: whatever is not the plain form must come back as None, never as a guess.
+    for locale in LOCALE_NAMES:
+        written = currency_text(Decimal("1234.5"), "CHF", locale)
+        assert written is None or written == format_currency(Decimal("1234.5"), "CHF", locale=locale)
+
+
+@given(
+    day=st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)),
+    locale=st.sampled_from(LOCALE_NAMES),
+    style=st.sampled_from(("full", "long", "medium", "short", "d MMM y", "y/M/d")),
+)
+def test_dates_as_babel_writes_them(day, locale, style):
+    babel_locale, pattern = date_pattern(locale, style)
+    assert pattern.apply(day, babel_locale) == format_date(day, style, locale=locale)

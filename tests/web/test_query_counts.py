@@ -1,0 +1,158 @@
+"""How many SQL statements one signed-in GET of a cardholder page sends (issue 15): at most
+3 for the account page, 4 for the offers page, 3 for an offer's detail page, session
+check and user loading included, on SQLite and PostgreSQL.
+
+Counted with SQLAlchemy's ``before_cursor_execute``: every statement a cursor sends. The
+savepoints the rolled-back test transaction adds stand for the request's own BEGIN and
+ROLLBACK, which the driver sends outside any cursor, and are not counted. The clock is
+frozen, so the session is not due its every-30-seconds touch (an UPDATE) in these
+requests. Each test also checks that the page shows what the eagerly loaded rows hold,
+so that a count kept low by not loading them fails too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, update
+
+from portal.audit.service import SYSTEM, Actor
+from portal.cases.service import record_promise
+from portal.extensions import db
+from portal.payments.models import Payment
+from portal.plans.models import Plan
+from portal.policies.service import ensure_default_policy
+from tests.conftest import csrf_token, make_account, unit
+from tests.plan_factories import make_plan
+
+ACCOUNT_PAGE = 3
+OFFERS_PAGE = 4
+OFFER_PAGE = 3
+_HARNESS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs (the test harness's savepoints aside)."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(_HARNESS):
+            seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def counted_get(app: Flask, client: Any, path: str) -> tuple[str, list[str]]:
+    """The page's HTML and the statements its one GET sent."""
+    with statements(app) as seen:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True), seen
+
+
+@pytest.fixture
+def policy(app: Flask) -> None:
+    with app.app_context():
+        ensure_default_policy(SYSTEM)
+        db.session.commit()
+
+
+def add_payment(app: Flask, account_id: int, amount: str, day: date, status: str = "posted") -> None:
+    with unit(app):
+        db.session.add(
+            Payment(
+                account_id=account_id,
+                paid_at=datetime(day.year, day.month, day.day, 2, tzinfo=UTC),
+                amount=Decimal(amount),
+                currency="CNY",
+                method="bank_transfer",
+                status=status,
+                source="camt053",
+                match_basis="account_reference",
+                booking_date=day,
+            )
+        )
+
+
+def test_the_account_page_without_a_plan_sends_three(app, client, auth, frozen, policy):
+    account_id = make_account(app, reference="DEMO0001")
+    for n, amount in enumerate(("101.00", "102.00", "103.00", "104.00", "105.00", "106.00")):
+        add_payment(app, account_id, amount, date(2026, 5 + n, 3), "reversed" if n == 4 else "posted")
+    with unit(app):
+        record_promise(account_id, Decimal("200.00"), "CNY", date(2026, 12, 5), Actor.cardholder(account_id))
+        record_promise(account_id, Decimal("300.00"), "CNY", date(2026, 12, 10), Actor.cardholder(account_id))
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/account")
+    assert len(seen) <= ACCOUNT_PAGE, seen
+    assert "Hello, Li Na" in html
+    assert "To pay by 10 December 2026." in html and "CN¥300.00" in html  # the latest open promise
+    assert "To pay by 5 December" not in html and "CN¥200.00" not in html
+    shown = re.findall(r"CN¥(10\d)\.00", html)
+    assert shown == ["106", "105", "104", "103", "102"], shown  # the latest five, newest first
+    assert "<s>CN¥105.00</s>" in html  # sent back by the bank, and shown as such
+
+
+def test_the_account_page_with_a_plan_sends_three(app, client, auth, frozen, policy):
+    account_id = make_account(app, reference="DEMO0001")
+    make_plan(app, account_id, "installment", "en", months=60)
+    add_payment(app, account_id, "250.00", date(2026, 11, 20))
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/account")
+    assert len(seen) <= ACCOUNT_PAGE, seen
+    assert "Your plan" in html and "Your next payment" in html
+    assert "CN¥250.00" in html
+
+
+def test_the_offers_page_sends_at_most_four(app, client, auth, frozen, policy):
+    make_account(app, dpd=35)
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/plan/offers")
+    assert len(seen) <= OFFERS_PAGE, seen
+    assert re.search(r"/plan/offers/[0-9a-f]{64}", html)
+
+
+def test_the_offers_page_after_a_budget_sends_at_most_four(app, client, auth, frozen, policy):
+    make_account(app, dpd=35)
+    auth.sign_in()
+    token = csrf_token(client.get("/plan/budget").data)
+    budget = {"csrf_token": token, "earnings": "9000", "housing": "3000", "food_housekeeping": "1500"}
+    assert client.post("/plan/budget", data=budget).status_code == 302
+    html, seen = counted_get(app, client, "/plan/offers")
+    assert len(seen) <= OFFERS_PAGE, seen
+    assert "a plan should ask no more than" in html
+
+
+def test_the_offers_page_that_says_to_wait_sends_at_most_four(app, client, auth, frozen, policy):
+    account_id = make_account(app, dpd=35)
+    plan_id = make_plan(app, account_id, "installment", "en", months=6)
+    with app.app_context():
+        broke = {"accepted_at": datetime(2026, 6, 1, tzinfo=UTC), "ended_at": datetime(2026, 11, 1, 1, tzinfo=UTC)}
+        db.session.execute(update(Plan).where(Plan.id == plan_id).values(state="broken", **broke))
+        db.session.commit()
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/plan/offers")
+    assert len(seen) <= OFFERS_PAGE, seen
+    assert "You can choose a new plan from 30 January 2027" in html
+
+
+def test_an_offer_page_sends_three(app, client, auth, frozen, policy):
+    make_account(app, dpd=35)
+    auth.sign_in()
+    offer = re.search(r"/plan/offers/[0-9a-f]{64}", client.get("/plan/offers").get_data(as_text=True))
+    assert offer is not None
+    html, seen = counted_get(app, client, offer[0])
+    assert len(seen) <= OFFER_PAGE, seen
+    assert "Your payments" in html
