@@ -80,7 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     inputs.init_app(app)  # first hook: nothing runs on input it refuses
     headers.init_app(app)
-    scheduling.init_app(app)  # before the session check: it ends its own transaction first
+    scheduling.init_app(app)  # the policy cache; activation is the scheduler's (no per-request work)
     sessions.init_app(app)
     errors.init_app(app)
     access_log.install()
