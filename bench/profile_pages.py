@@ -60,7 +60,8 @@ def main() -> None:
         reset_schema(app)
         with app.app_context(), unit_of_work():  # load_demo flushes; the unit commits
             load_demo()
-        cardholder, agent, public = app.test_client(), app.test_client(), app.test_client()
+        # The signed-out visitor keeps no cookie, as wrk in bench/pages.py does not.
+        cardholder, agent, public = app.test_client(), app.test_client(), app.test_client(use_cookies=False)
         CardholderAuth(cardholder).sign_in(card=CARDHOLDER.card_number, dob=CARDHOLDER.date_of_birth.isoformat())
         StaffAuth(agent).sign_in(AGENT.email, AGENT.password, AGENT.totp_secret)
         with app.app_context():
