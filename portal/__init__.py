@@ -43,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
 
-    from portal import access_log, auth, errors, headers, i18n, inputs, sessions, templating, unit_of_work
+    from portal import access_log, auth, compression, errors, headers, i18n, inputs, sessions, templating, unit_of_work
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -77,6 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_login(login_manager)
 
     unit_of_work.init_app(app)  # first after_request hook, so it runs last: the one commit
+    compression.init_app(app)  # next, so it runs just before: on the response every other hook made
     i18n.init_app(app)
     templating.init_app(app)
     inputs.init_app(app)  # first hook: nothing runs on input it refuses
