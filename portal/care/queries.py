@@ -90,10 +90,22 @@ def currencies() -> list[str]:
     return list(db.session.execute(select(CardAccount.currency).distinct().order_by(CardAccount.currency)).scalars())
 
 
+_TIER_SQL: dict[tuple[tuple[str, int, int | None], ...], ColumnElement[bool]] = {}
+
+
 def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
-    """Accounts in the tier by this name under their own currency's policy."""
-    parts = [and_(CardAccount.currency == currency, account_sql.in_tier(tier)) for currency, tier in ranges]
-    return or_(*parts) if parts else false()
+    """Accounts in the tier by this name under their own currency's policy.
+
+    Built once per set of ranges and kept (a SQL expression can be reused by any number of
+    statements): the queue asks for every tier on every page."""
+    key = tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
+    found = _TIER_SQL.get(key)
+    if found is None:
+        parts = [and_(CardAccount.currency == currency, account_sql.in_tier(tier)) for currency, tier in ranges]
+        found = or_(*parts) if parts else false()
+        if len(_TIER_SQL) < 256:  # policies have a handful of tiers; never grow without bound
+            _TIER_SQL[key] = found
+    return found
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,7 @@ def queue() -> tuple[str, int]:
     return render_template(
         "care/queue.html",
         form=form,
+        on_file=on_file,
         tiers=tiers,
         page=page,
         filters=filters,
