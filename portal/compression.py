@@ -12,7 +12,7 @@ turns this off so the work is done once, by the proxy.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 from flask_compress import Compress
 
 ALGORITHMS = ["br", "gzip"]  # preferred first when the browser accepts both equally
@@ -42,3 +42,13 @@ def init_app(app: Flask) -> None:
         COMPRESS_LEVEL=6,
     )
     compress.init_app(app)
+
+    # Registered after Flask-Compress, so it runs just before it: Flask-Compress swaps a
+    # streamed body (a static file) for its compressing generator and never closes the
+    # file it read from; closing the response now closes that file too.
+    @app.after_request
+    def close_what_compression_replaces(response: Response) -> Response:
+        body = response.response
+        if response.is_streamed and hasattr(body, "close"):
+            response.call_on_close(body.close)
+        return response

@@ -3,6 +3,7 @@ not; small bodies and PDFs never; every other header as it was; off with PORTAL_
 
 from __future__ import annotations
 
+import gc
 import gzip
 from pathlib import Path
 
@@ -79,3 +80,13 @@ def test_portal_compress_is_read_from_the_environment(tmp_path: Path, value: str
 def test_a_mistyped_portal_compress_stops_the_portal(tmp_path: Path):
     with pytest.raises(ConfigError, match="PORTAL_COMPRESS"):
         load_config(tmp_path, {"PORTAL_COMPRESS": "flase"})
+
+
+def test_a_stylesheet_comes_back_brotli_encoded_and_its_file_is_closed(client):
+    plain = client.get("/static/css/site.css")
+    response = client.get("/static/css/site.css", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert response.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(response.data) == plain.data
+    response.close()
+    plain.close()
+    gc.collect()  # an unclosed file would warn here, and warnings are errors
