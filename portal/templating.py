@@ -9,7 +9,7 @@ everything the fragment shows: the locale, the jurisdiction, a setting, which pa
 marks as current. A key part that is none or undefined renders the fragment afresh and
 keeps nothing, for fragments that can be cached only sometimes (a form before it was
 submitted). Nothing personal and nothing per session, such as a CSRF token, belongs
-inside one.
+inside one. Under the debug server, which reloads edited templates, nothing is kept.
 
 The language switcher, which names the current page, is built once per request by
 :func:`language_links`; and in production every template is compiled when the app is
@@ -54,7 +54,8 @@ class FragmentCache(Extension):
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
     def _fragment(self, key: Sequence[Any], caller: Callable[[], Markup | str]) -> Markup | str:
-        if any(part is None or isinstance(part, Undefined) for part in key):
+        # auto_reload (the debug server): templates change while it runs, so keep nothing.
+        if self.environment.auto_reload or any(part is None or isinstance(part, Undefined) for part in key):
             return caller()
         found = self.fragments.get(tuple(key))
         if found is None:

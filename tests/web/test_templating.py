@@ -7,7 +7,9 @@ import pytest
 from flask import render_template_string, url_for
 from flask_babel import force_locale
 
+from portal.extensions import db
 from portal.templating import FragmentCache, language_links
+from tests.conftest import make_app
 
 
 def fragments(app) -> dict:
@@ -92,3 +94,27 @@ def test_a_guide_marks_help_as_the_current_area_and_the_sign_in_page_does_not(cl
     sign_in = client.get("/sign-in").text
     assert 'class="header-help" href="/learn" aria-current="page"' in guide
     assert 'class="header-help" href="/learn">' in sign_in
+
+
+def test_the_debug_server_keeps_no_fragment_so_edited_templates_show(app, monkeypatch):
+    monkeypatch.setattr(app.jinja_env, "auto_reload", True)
+    template = app.jinja_env.from_string('{% cache "edited", 1 %}{{ count() }}{% endcache %}')
+    calls = []
+
+    def count() -> int:
+        calls.append(1)
+        return len(calls)
+
+    with app.test_request_context("/"):
+        assert [template.render(count=count) for _ in range(2)] == ["1", "2"]
+
+
+def test_a_production_worker_compiles_every_template_before_its_first_request(database_url):
+    app = make_app(database_url, PORTAL_ENV="production")
+    try:
+        names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
+        assert app.jinja_env.auto_reload is False
+        assert len(app.jinja_env.cache) >= len(names) > 50
+    finally:
+        with app.app_context():
+            db.engine.dispose()
