@@ -4,9 +4,11 @@ Run from the repository root:
     python bench/profile_pages.py [--database URL] [--repeats N] [--top N] [PATH ...]
 
 Loads the demo data into an empty database (default: a temporary SQLite file; pass a
-PostgreSQL URL of an empty database to profile there), signs a demo cardholder in through
-the real pages, warms the worker up, then for each page (default: /account and
-/plan/offers) prints the median time of N requests, the SQL statements one request runs,
+PostgreSQL URL of an empty database to profile there), signs a demo cardholder and the
+demo care agent in through the real pages, warms the worker up, then for each page
+(default: /account and /plan/offers; a path under /care/ is asked as the agent,
+/sign-in and /learn/… signed out, any other as the cardholder; ``case`` stands for the
+first case file in the care queue) prints the median time of N requests, the SQL statements one request runs,
 and the functions that cost most over M profiled requests (own time and cumulative). The
 profile counts this process's CPU time, not wall time, so that other load on a shared
 machine does not land on whichever function was running; time the database server spends
@@ -19,6 +21,7 @@ import argparse
 import cProfile
 import io
 import pstats
+import re
 import statistics
 import sys
 import tempfile
@@ -33,9 +36,14 @@ from sqlalchemy import event  # noqa: E402 - after sys.path
 
 from portal.demo import DEMO_CARDHOLDERS, load_demo  # noqa: E402 - after sys.path
 from portal.extensions import db  # noqa: E402 - after sys.path
+from portal.staff.service import DEMO_STAFF  # noqa: E402 - after sys.path
+from portal.unit_of_work import unit_of_work  # noqa: E402 - after sys.path
 from tests.conftest import CardholderAuth, make_app, reset_schema  # noqa: E402 - after sys.path
+from tests.staff_helpers import StaffAuth  # noqa: E402 - after sys.path
 
-CARDHOLDER = DEMO_CARDHOLDERS[3]  # the same cardholder as bench/pages.py
+CARDHOLDER = DEMO_CARDHOLDERS[3]  # the same cardholder and agent as bench/pages.py
+AGENT = next(s for s in DEMO_STAFF if s.email == "agent@example.com")
+PUBLIC = ("/sign-in", "/learn")
 
 
 def main() -> None:
@@ -50,10 +58,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(args.database or f"sqlite:///{tmp}/profile.sqlite3", RATELIMIT_ENABLED=False)
         reset_schema(app)
-        with app.app_context():
+        with app.app_context(), unit_of_work():  # load_demo flushes; the unit commits
             load_demo()
-        client = app.test_client()
-        CardholderAuth(client).sign_in(card=CARDHOLDER.card_number, dob=CARDHOLDER.date_of_birth.isoformat())
+        # The signed-out visitor keeps no cookie, as wrk in bench/pages.py does not.
+        cardholder, agent, public = app.test_client(), app.test_client(), app.test_client(use_cookies=False)
+        CardholderAuth(cardholder).sign_in(card=CARDHOLDER.card_number, dob=CARDHOLDER.date_of_birth.isoformat())
+        StaffAuth(agent).sign_in(AGENT.email, AGENT.password, AGENT.totp_secret)
         with app.app_context():
             engine = db.engine
         statements: list[str] = []
@@ -62,6 +72,11 @@ def main() -> None:
             statements.append(" ".join(statement.split())[:150])
 
         for path in args.paths:
+            if path == "case":
+                found = re.search(r'href="(/care/accounts/\d+)"', agent.get("/care/").text)
+                assert found is not None, "no case file in the care queue"
+                path = found[1]
+            client = agent if path.startswith("/care/") else public if path.startswith(PUBLIC) else cardholder
             for _ in range(5):  # compiled templates, connections, caches
                 assert client.get(path).status_code == 200, path
             times = []

@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from importlib import import_module
 
     from portal import access_log, auth, errors, headers, health, i18n, inputs, redis_store, replica, sessions, unit_of_work
+    from portal import access_log, auth, compression, errors, headers, i18n, inputs, sessions, templating, unit_of_work
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -79,10 +80,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_login(login_manager)
 
     unit_of_work.init_app(app)  # first after_request hook, so it runs last: the one commit
+    compression.init_app(app)  # next, so it runs just before: on the response every other hook made
     i18n.init_app(app)
+    templating.init_app(app)
     inputs.init_app(app)  # first hook: nothing runs on input it refuses
     headers.init_app(app)
-    scheduling.init_app(app)  # before the session check: it ends its own transaction first
+    scheduling.init_app(app)  # the policy cache; activation is the scheduler's (no per-request work)
     sessions.init_app(app)
     errors.init_app(app)
     access_log.install()

@@ -408,6 +408,16 @@ def _agreement_store(env: dict[str, str], production: bool) -> dict[str, str]:
         "S3_ACCESS_KEY_ID": key_id,
         "S3_SECRET_ACCESS_KEY": secret,
     }
+def _switch(name: str, value: str | None, default: bool) -> bool:
+    """An on/off setting, refused unless it says clearly which (a typo must not pass as off)."""
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -496,6 +506,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "PAYMENT_ACCOUNT_NAME": env.get("PORTAL_PAYMENT_ACCOUNT_NAME", "Example Bank Card Repayments"),
         "PAYMENT_ACCOUNT_NUMBER": env.get("PORTAL_PAYMENT_ACCOUNT_NUMBER", "6222 0000 0000 0000 888"),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Compress responses (brotli, gzip; portal.compression). Off behind a proxy that does it.
+        "COMPRESS": _switch("PORTAL_COMPRESS", env.get("PORTAL_COMPRESS"), True),
         # How long a worker trusts what it knows about the active policy versions before it
         # asks the database again: a version approved on another worker or node is seen
         # within this many seconds (portal.policies.cache).

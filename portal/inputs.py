@@ -48,6 +48,8 @@ def has_control(text: str, *, multi_line: bool = False) -> bool:
     return (_CONTROL_IN_TEXT if multi_line else _CONTROL_IN_LINE).search(text) is not None
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})  # what request.form parses
+
 # Views that read control characters themselves and must not lose the message: a text
 # reply badly decoded by the SMS gateway may still say STOP.
 _CLEANS_ITS_OWN_INPUT: set[str] = set()
@@ -81,7 +83,9 @@ def refuse_control_characters() -> None:
     for key, value in [*request.args.items(multi=True), *view_args]:
         if has_control(key) or has_control(value):
             raise ControlCharacterError()
-    for key, value in request.form.items(multi=True):
+    # request.form is empty unless the body is a form: only then parse it (not on every GET).
+    form = request.form.items(multi=True) if request.mimetype in _FORM_TYPES else ()
+    for key, value in form:
         if has_control(key) or has_control(value, multi_line=True):
             raise ControlCharacterError()
     if any(has_control(text, multi_line=True) for text in strings):

@@ -203,6 +203,8 @@ def one_unit_of_work(command: Callable[P, R]) -> Callable[P, R]:
 
 def finish_request(response: Response) -> Response:
     """Commit or roll back the request's unit of work according to its status."""
+    if not db.session.registry.has():
+        return response  # the request never opened a session: nothing to end (a guide, a form)
     status = response.status_code
     if status < 400:
         commit()

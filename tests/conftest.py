@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 
 from portal import clock, create_app
 from portal.extensions import db, limiter
+from portal.templating import forget_fragments
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -176,6 +177,7 @@ def app(request: pytest.FixtureRequest, _schema_app: Flask) -> Iterator[Flask]:
             yield app
     # The cache outlives the rolled-back rows: the versions it knows are gone, and their ids will be reused.
     app.extensions["policy_cache"].clear()
+    forget_fragments(app)  # and layout fragments rendered under settings a test changed
     clock.freeze(None)
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import SQLColumnExpression, and_, false, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
@@ -74,10 +74,11 @@ class Tiers:
         return bool(self.by_currency)
 
 
-def policy_tiers() -> Tiers:
-    """The tiers of each currency's active policy (currencies without one are left out)."""
+def policy_tiers(on_file: list[str] | None = None) -> Tiers:
+    """The tiers of each currency's active policy (currencies without one are left out),
+    for the currencies ``on_file`` (default: those of the accounts on file)."""
     tiers = Tiers()
-    for currency in currencies():
+    for currency in currencies() if on_file is None else on_file:
         try:
             tiers.by_currency[currency] = load_policy(active_version(currency))
         except NoActivePolicy:
@@ -91,10 +92,22 @@ def currencies() -> list[str]:
     return list(report_session().execute(query).scalars())
 
 
+_TIER_SQL: dict[tuple[tuple[str, int, int | None], ...], ColumnElement[bool]] = {}
+
+
 def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
-    """Accounts in the tier by this name under their own currency's policy."""
-    parts = [and_(CardAccount.currency == currency, account_sql.in_tier(tier)) for currency, tier in ranges]
-    return or_(*parts) if parts else false()
+    """Accounts in the tier by this name under their own currency's policy.
+
+    Built once per set of ranges and kept (a SQL expression can be reused by any number of
+    statements): the queue asks for every tier on every page."""
+    key = tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
+    found = _TIER_SQL.get(key)
+    if found is None:
+        parts = [and_(CardAccount.currency == currency, account_sql.in_tier(tier)) for currency, tier in ranges]
+        found = or_(*parts) if parts else false()
+        if len(_TIER_SQL) < 256:  # policies have a handful of tiers; never grow without bound
+            _TIER_SQL[key] = found
+    return found
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,23 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     tier = filters.tier if filters.tier in tiers.names() else None
     conditions = _conditions(filters, tiers.ranges(tier) if tier else None)
     total = reads.execute(select(func.count()).select_from(CardAccount).where(*conditions)).scalar_one()
+    """One page of overdue accounts, most days past due first (or largest overdue amount).
+
+    Two statements: the count of the page's tier and of every tab in one pass over the
+    matching accounts, then the page's rows with their holders."""
+    tier = filters.tier if filters.tier in tiers.names() else None
+    names = tiers.names()
+    # The tabs count each tier under the same filters (currency, balance, flag) as the page.
+    unfiltered_tier = QueueFilter(
+        currency=filters.currency, min_balance=filters.min_balance, max_balance=filters.max_balance, flag=filters.flag
+    )
+    shared = _conditions(unfiltered_tier, None)
+    in_page = _in_tier(tiers.ranges(tier)) if tier else None
+    counting = select(
+        func.count() if in_page is None else func.count().filter(in_page),
+        *(func.count().filter(_in_tier(tiers.ranges(name))) for name in names),
+    ).select_from(CardAccount)
+    total, *tier_counts = db.session.execute(counting.where(*shared)).one()
     order: tuple[SQLColumnExpression[Any], ...]
     if filters.sort == "amount":
         order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
@@ -174,7 +204,8 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     query = (
         select(CardAccount, latest_plan_state().label("plan_state"))
         .join(Cardholder)
-        .where(*conditions)
+        .options(contains_eager(CardAccount.cardholder))
+        .where(*shared, *([] if in_page is None else [in_page]))
         .order_by(*order)
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
@@ -191,6 +222,7 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
             select(func.count()).select_from(CardAccount).where(*_conditions(unfiltered_tier, tiers.ranges(name)))
         ).scalar_one()
     return QueuePage(rows, total, page, pages, tier, counts, broken)
+    return QueuePage(rows, total, page, pages, tier, dict(zip(names, tier_counts, strict=True)), broken)
 
 
 # --- search ---------------------------------------------------------------------
@@ -299,10 +331,12 @@ def account_links(account_id: int) -> list[Any]:
     return list(db.session.execute(query).scalars())
 
 
-def case_file(account_id: int, tiers: Tiers) -> CaseFile | None:
-    account = db.session.get(CardAccount, account_id)
+def case_file(account_id: int) -> CaseFile | None:
+    """Everything the case page shows of one account (None: no such account)."""
+    account = db.session.get(CardAccount, account_id, options=[joinedload(CardAccount.cardholder)])
     if account is None:
         return None
+    tiers = policy_tiers([account.currency])  # its tier is named by its own currency's policy
     events = list(
         db.session.execute(
             select(CaseEvent)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -91,8 +92,9 @@ def _today(account: CardAccount) -> date:
 @staff_required(*CARE)
 def queue() -> tuple[str, int]:
     form = QueueFilterForm(formdata=request.args)
-    form.currency.choices = [SelectChoice("", _("Any")), *(SelectChoice(c) for c in queries.currencies())]
-    tiers = queries.policy_tiers()
+    on_file = queries.currencies()
+    form.currency.choices = [SelectChoice("", _("Any")), *(SelectChoice(c) for c in on_file)]
+    tiers = queries.policy_tiers(on_file)
     valid = form.validate()
     filters = queries.QueueFilter(
         tier=form.tier.data or next(iter(tiers.names()), None),
@@ -110,6 +112,7 @@ def queue() -> tuple[str, int]:
     return render_template(
         "care/queue.html",
         form=form,
+        on_file=on_file,
         tiers=tiers,
         page=page,
         filters=filters,
@@ -145,8 +148,7 @@ def search() -> tuple[str, int]:
 
 
 def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str, int]:
-    tiers = queries.policy_tiers()
-    case = queries.case_file(account_id, tiers)
+    case = queries.case_file(account_id)
     if case is None:
         abort(404)
     forms.setdefault("note_form", NoteForm(formdata=None))
@@ -169,10 +171,12 @@ def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str,
 @bp.route("/accounts/<int:account_id>")
 @staff_required(*CARE)
 def account(account_id: int) -> tuple[str, int]:
-    if db.session.get(CardAccount, account_id) is None:
+    # Held while the page is built: the case file finds it (and its holder) in the session.
+    found = db.session.get(CardAccount, account_id, options=[joinedload(CardAccount.cardholder)])
+    if found is None:
         abort(404)
     record_case_viewed(account_id, staff_actor())
-    return _render_case(account_id)
+    return _render_case(found.id)
 
 
 @bp.route("/accounts/<int:account_id>/notes", methods=["POST"])

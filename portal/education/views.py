@@ -27,8 +27,9 @@ def topic(slug: str) -> str:
     found = content.get(_locale(), slug)
     if found is None:
         abort(404)
+    # body is called only when the page's cached fragment is rendered (templates/education/topic.html).
     return render_template(
-        "education/topic.html", topic=found, related=content.related(found), body=with_inserts(found.html)
+        "education/topic.html", topic=found, related=content.related(found), body=lambda: with_inserts(found.html)
     )
 
 

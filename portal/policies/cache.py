@@ -8,18 +8,20 @@ Two caches per app (one per database), both in process memory:
   can no longer change are cached; a draft is parsed afresh each time. The entry keeps a
   copy of the document it was parsed from and is used only for an equal document, so a
   reused id (tests empty the tables) can never serve another version's policy.
-* What is known about the versions: the active version of each currency and the
-  earliest time a scheduled version takes effect (``next_activation``). It is read from
-  the database when unknown and again after ``POLICY_CACHE_SECONDS`` (5 by default), so
-  a version approved or activated by another worker or node is seen within that time.
-  This process forgets it at once when it changes a version itself: every flush that
-  writes a ``PolicyVersion`` marks the transaction, reads in that transaction (or with a
-  changed version not yet flushed) see its own changes straight from the session, and its
-  commit or rollback drops what is known.
+* What is known about the versions: the active version of each currency, the scheduled
+  ones with their times, and so the earliest time a scheduled version takes effect
+  (``next_activation``). It is read from the database when unknown and again after
+  ``POLICY_CACHE_SECONDS`` (5 by default), so a version approved or activated by another
+  worker or node is seen within that time. This process forgets it at once when it
+  changes a version itself: every flush that writes a ``PolicyVersion`` marks the
+  transaction, reads in that transaction (or with a changed version not yet flushed) see
+  its own changes straight from the session, and its commit or rollback drops what is
+  known.
 
-So an ordinary request reads no policy table: only when ``now >= next_activation`` does a
-request (portal.policies.scheduling) or the scheduler (``portal policy activate-due``)
-activate, and the next reader refreshes.
+So an ordinary request reads no policy table and writes none. Once ``now`` passes
+``next_activation``, readers take the scheduled version that is due as the one in effect,
+from memory, before the scheduler (``portal policy activate-due``) has marked it active:
+a page never shows a policy past its time, and no request commits an activation.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from types import MappingProxyType
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from portal.db_types import utcnow
 from portal.domain.policy import OfferPolicy
 from portal.extensions import db
 from portal.policies.models import PolicyState, PolicyVersion
@@ -60,9 +63,23 @@ class ActiveVersion:
 
 @dataclass(frozen=True)
 class _Known:
-    active: MappingProxyType[str, ActiveVersion]
+    active: MappingProxyType[str, tuple[datetime | None, ActiveVersion]]  # with its effective time
+    # Scheduled versions of each currency, earliest first, with the time each takes effect.
+    scheduled: MappingProxyType[str, tuple[tuple[datetime, ActiveVersion], ...]]
     next_activation: datetime | None
     read_at: float  # time.monotonic()
+
+    def in_effect(self, currency: str, now: datetime) -> ActiveVersion | None:
+        """The version of ``currency`` in effect at ``now``: the latest scheduled one whose
+        time has come (the scheduler may not have activated it yet) unless the active one
+        took effect after it, else the active one."""
+        active = self.active.get(currency)
+        if self.next_activation is None or now < self.next_activation:
+            return active[1] if active else None
+        due = [(at, version) for at, version in self.scheduled.get(currency, ()) if at <= now]
+        if due and (active is None or active[0] is None or due[-1][0] >= active[0]):
+            return due[-1][1]
+        return active[1] if active else None
 
 
 @dataclass
@@ -89,24 +106,13 @@ class PolicyCache:
 
     # --- what is active, and when the next version takes effect -------------------------
 
-    def activation_due(self, now: datetime, *, refresh: bool = True) -> bool:
-        """True when a scheduled version may have reached its time (or this transaction
-        changed versions, so only the database can say). With ``refresh=False`` nothing
-        is read: an unknown state counts as not due."""
-        if _changed_here():
-            return True
-        known = self._current() if refresh else self._known
-        return known is not None and known.next_activation is not None and now >= known.next_activation
-
-    def active(self, currency: str) -> ActiveVersion | None:
-        """The active version of ``currency``, or None when it has none."""
+    def active(self, currency: str, now: datetime | None = None) -> ActiveVersion | None:
+        """The version of ``currency`` in effect at ``now`` (default: the portal clock's
+        now), or None when it has none."""
+        now = now or utcnow()
         if _changed_here():  # this transaction's own, uncommitted view
-            return self._read_active(currency)
-        return self._current().active.get(currency)
-
-    def knows(self) -> bool:
-        """Whether the versions have been read (however long ago)."""
-        return self._known is not None
+            return self._read().in_effect(currency, now)
+        return self._current().in_effect(currency, now)
 
     def forget(self) -> None:
         """Drop what is known about the versions; the next reader asks the database."""
@@ -127,17 +133,26 @@ class PolicyCache:
         return known
 
     def _read(self) -> _Known:
-        rows = db.session.execute(select(PolicyVersion).where(PolicyVersion.state == PolicyState.ACTIVE)).scalars()
-        active = {v.currency: self._snapshot(v) for v in rows}
-        scheduled = select(func.min(PolicyVersion.effective_from)).where(PolicyVersion.state == PolicyState.SCHEDULED)
-        return _Known(MappingProxyType(active), db.session.execute(scheduled).scalar(), time.monotonic())
-
-    def _read_active(self, currency: str) -> ActiveVersion | None:
-        query = select(PolicyVersion).where(
-            PolicyVersion.state == PolicyState.ACTIVE, PolicyVersion.currency == currency
+        states = (PolicyState.ACTIVE, PolicyState.SCHEDULED)
+        query = (
+            select(PolicyVersion)
+            .where(PolicyVersion.state.in_(states))
+            .order_by(PolicyVersion.effective_from, PolicyVersion.id)
         )
-        found = db.session.execute(query).scalar_one_or_none()
-        return None if found is None else self._snapshot(found)
+        active: dict[str, tuple[datetime | None, ActiveVersion]] = {}
+        scheduled: dict[str, list[tuple[datetime, ActiveVersion]]] = {}
+        for version in db.session.execute(query).scalars():
+            if version.state == PolicyState.ACTIVE:
+                active[version.currency] = (version.effective_from, self._snapshot(version))
+            elif version.effective_from is not None:
+                scheduled.setdefault(version.currency, []).append((version.effective_from, self._snapshot(version)))
+        times = [at for versions in scheduled.values() for at, _ in versions]
+        return _Known(
+            MappingProxyType(active),
+            MappingProxyType({currency: tuple(versions) for currency, versions in scheduled.items()}),
+            min(times, default=None),
+            time.monotonic(),
+        )
 
     def _snapshot(self, version: PolicyVersion) -> ActiveVersion:
         return ActiveVersion(version.id, version.number, version.currency, self.parsed(version.id, version.document))

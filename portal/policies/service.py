@@ -17,7 +17,6 @@ from portal.extensions import db
 from portal.policies.cache import ActiveVersion, policy_cache
 from portal.policies.cache import load_policy as load_policy  # re-exported for the features that read policies
 from portal.policies.models import PolicyState, PolicyVersion
-from portal.policies.workflow import activate_due_versions
 
 
 class NoActivePolicy(LookupError):
@@ -25,18 +24,14 @@ class NoActivePolicy(LookupError):
 
 
 def active_version(currency: str) -> ActiveVersion:
-    """The active policy version for accounts in ``currency``, with its parsed policy.
+    """The policy version in effect for accounts in ``currency``, with its parsed policy.
 
     Read from this worker's cache (portal.policies.cache): no query unless the cache is
-    unknown or older than ``POLICY_CACHE_SECONDS``. When a scheduled version's time has
-    come and no request has activated it yet, it is activated here, in this transaction,
-    so a change takes effect at its date without anyone acting (see policies.scheduling).
+    unknown or older than ``POLICY_CACHE_SECONDS``. A scheduled version takes effect at
+    its time here, from memory, though the scheduler may mark it active a little later
+    (see policies.scheduling): reading never writes.
     """
-    now = utcnow()
-    cache = policy_cache()
-    if cache.activation_due(now) and not activate_due_versions(now):
-        cache.forget()  # someone else activated it: learn the next time afresh
-    found = cache.active(currency)
+    found = policy_cache().active(currency, utcnow())
     if found is None:
         raise NoActivePolicy(f"no active offer policy for {currency}")
     return found

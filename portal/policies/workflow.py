@@ -2,10 +2,11 @@
 
 One policy admin drafts and submits; a different one approves or rejects (maker-checker,
 checked here and by a CHECK constraint). Approval takes effect at once or at a future
-instant; a scheduled version becomes active by itself when its time comes
-(:func:`activate_due_versions`, called by ``flask --app wsgi portal policy activate-due``
-and by the first request or reader after that time, see policies.scheduling). Each currency has one line of versions
-and exactly one active version.
+instant; a scheduled version takes effect for every reader when its time comes and is
+marked active by the scheduler (:func:`activate_due_versions`, called by
+``flask --app wsgi portal policy activate-due`` and by the policy pages before they show
+states, see policies.scheduling). Each currency has one line of versions and exactly one
+active version.
 
 Every function writes its audit event(s) in the same transaction as the change and
 flushes; the request (or CLI command) commits once (``portal.unit_of_work``). Every writer takes
@@ -275,6 +276,9 @@ def approve(
         },
     )
     if effective_from is None:
+        # Versions whose time came before this approval (the scheduler may not have run
+        # yet) take their turn first: this one replaces the last of them.
+        activate_due_versions(now)
         _activate(version, now, actor)
     else:
         version.state = PolicyState.SCHEDULED

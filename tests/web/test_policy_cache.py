@@ -5,6 +5,7 @@ within the cache's lifetime."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,22 +81,32 @@ def test_ordinary_requests_read_no_policy_table(app, auth):
     assert seen == []
 
 
-def test_a_request_activates_a_scheduled_version_when_its_known_time_comes(app, frozen):
+def offer_links(html: str) -> set[str]:
+    return set(re.findall(r'href="(/plan/offers/[0-9a-f]{8,})"', html))
+
+
+def test_a_scheduled_version_takes_effect_at_its_time_with_no_policy_query_or_write(app, auth, frozen):
+    make_account(app)
     default_cny_policy(app)
+    fewer = tuple(  # the account's tier (M2, 35 days past due) loses its longer installment plans
+        replace(t, installment=replace(t.installment, tenors=(3, 6), agent_max_tenor=6)) if t.name == "M2" else t
+        for t in default_policy().tiers
+    )
     with unit(app):
-        approve_new_version(NOW + timedelta(hours=1), cooldown_days=30)
-    client = app.test_client()
+        approve_new_version(NOW + timedelta(minutes=5), tiers=fewer)
+    auth.sign_in()
     with policy_queries(app) as first:
-        assert client.get("/learn").status_code == 200  # the first request reads the versions
-    with policy_queries(app) as before:
-        assert client.get("/learn").status_code == 200
-    frozen.set(NOW + timedelta(hours=1))
+        before = offer_links(auth.client.get("/plan/offers").text)  # this worker reads the versions
+    frozen.set(NOW + timedelta(minutes=5))
     with policy_queries(app) as due:
-        assert client.get("/learn").status_code == 200
-    assert first and before == [] and due  # read once, then memory until the time came
+        after = offer_links(auth.client.get("/plan/offers").text)
+    assert first and due == []  # read once; the time passing needs no look-up
+    assert after and after != before  # the new version's offers, at its time
+    assert states(app) == {1: "active", 2: "scheduled"}  # no request activated it
+    result = app.test_cli_runner().invoke(args=["portal", "policy", "activate-due"])
+    assert "activated CNY policy version 2" in result.output
     assert states(app) == {1: "retired", 2: "active"}
-    with app.app_context():
-        assert (active_version("CNY").number, active_version("CNY").policy.cooldown_days) == (2, 30)
+    assert offer_links(auth.client.get("/plan/offers").text) == after
 
 
 def test_a_version_approved_by_another_worker_is_seen_within_the_cache_lifetime(app, database_url):
@@ -118,26 +129,26 @@ def test_a_version_approved_by_another_worker_is_seen_within_the_cache_lifetime(
             db.engine.dispose()
 
 
-def test_a_worker_beaten_to_an_activation_goes_back_to_memory(app, database_url, frozen):
+def test_the_scheduler_activating_elsewhere_changes_nothing_a_worker_shows(app, database_url, frozen):
     default_cny_policy(app)
     with unit(app):
-        approve_new_version(NOW + timedelta(hours=1))
-    client = app.test_client()
-    client.get("/learn")  # this worker learns the next activation time
+        approve_new_version(NOW + timedelta(hours=1), cooldown_days=30)
+    with app.app_context():
+        assert active_version("CNY").number == 1  # this worker learns the versions and their times
     frozen.set(NOW + timedelta(hours=1))
-    scheduler = make_app(database_url)  # the scheduler (its own process) activates first
+    scheduler = make_app(database_url)  # the scheduler (its own process) activates
     try:
         result = scheduler.test_cli_runner().invoke(args=["portal", "policy", "activate-due"])
         assert "activated CNY policy version 2" in result.output
     finally:
         with scheduler.app_context():
             db.engine.dispose()
-    with policy_queries(app) as late:
-        client.get("/learn")  # finds nothing due, so it forgets what it knew
-        client.get("/learn")  # reads the versions again
-    with policy_queries(app) as after:
-        client.get("/learn")
-    assert late and after == []
+    with app.app_context(), policy_queries(app) as seen:
+        version = active_version("CNY")  # from memory: the due version, as before the scheduler ran
+    assert (version.number, version.policy.cooldown_days, seen) == (2, 30, [])
+    app.extensions["policy_cache"].forget()
+    with app.app_context():
+        assert active_version("CNY").number == 2  # and from the database alike
     assert states(app) == {1: "retired", 2: "active"}
 
 

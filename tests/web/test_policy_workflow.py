@@ -19,7 +19,7 @@ from portal.policies import workflow
 from portal.policies.cache import load_policy
 from portal.policies.models import PolicyVersion
 from portal.policies.service import active_version, ensure_default_policy
-from portal.unit_of_work import unit_of_work
+from portal.unit_of_work import unit_of_work, wrote
 
 MAKER = Actor("staff", "1")
 CHECKER = Actor("staff", "2")
@@ -179,7 +179,7 @@ def test_approving_now_activates_and_retires_the_previous_version(ctx):
     assert verify_chain() is None
 
 
-def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ctx):
+def test_a_scheduled_version_is_in_effect_at_its_date_and_the_scheduler_marks_it_active(app, ctx):
     frozen = ctx
     at = NOW + timedelta(days=2)
     version = pending_draft(cooldown_days=30)
@@ -189,12 +189,17 @@ def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ct
     frozen.set(at - timedelta(seconds=1))
     assert active_version("CNY").number == 1
     frozen.set(at + timedelta(minutes=5))
-    assert active_version("CNY").number == 2  # the read itself activated it, in this transaction
-    db.session.commit()
+    assert active_version("CNY").number == 2  # in effect from its time, before the scheduler ran
+    assert load_policy(active_version("CNY")).cooldown_days == 30
+    db.session.remove()
+    assert states() == {1: "active", 2: "scheduled"}  # reading wrote nothing
+    result = app.test_cli_runner().invoke(args=["portal", "policy", "activate-due"])
+    assert "activated CNY policy version 2" in result.output
     db.session.remove()
     assert states() == {1: "retired", 2: "active"}
+    assert active_version("CNY").number == 2
     old = db.session.execute(select(PolicyVersion).where(PolicyVersion.number == 1)).scalar_one()
-    assert old.retired_at == at  # retired at the effective moment, not when someone looked
+    assert old.retired_at == at  # retired at the effective moment, not when the scheduler ran
     retired, activated = events()[-2:]
     assert (retired.action, retired.actor_type, activated.action, activated.actor_type) == (
         "policy.retired",
@@ -205,27 +210,49 @@ def test_a_scheduled_version_becomes_active_at_its_date_without_anyone_acting(ct
     assert activated.before == {"state": "scheduled"} and activated.after["replaces"] == 1
 
 
-def test_a_lazy_activation_rolled_back_by_its_reader_happens_again(ctx):
+def test_reading_a_due_version_writes_nothing(ctx):
     frozen = ctx
     version = pending_draft()
     flow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
+    db.session.remove()
+    recorded = len(events())
     frozen.set(NOW + timedelta(hours=2))
     assert active_version("CNY").number == 2
+    assert not wrote() and not (db.session.new or db.session.dirty)
     db.session.rollback()  # a read-only request ends without committing
-    assert states()[2] == "scheduled"
-    assert active_version("CNY").number == 2
+    assert active_version("CNY").number == 2  # and nothing was lost by that
+    assert states() == {1: "active", 2: "scheduled"} and len(events()) == recorded
 
 
-def test_any_request_makes_a_due_version_active_for_good(app, ctx):
-    """Even a read-only page (here: a guide) commits the activation, before its own work."""
+def test_a_version_approved_now_replaces_one_whose_time_came_before_the_scheduler_ran(app, ctx):
+    frozen = ctx
+    scheduled = pending_draft(cooldown_days=60)
+    flow.approve(scheduled.number, CHECKER, workflow.review_digest(scheduled), NOW + timedelta(hours=1))
+    later = pending_draft(cooldown_days=30)  # drafted and submitted before that time
+    frozen.set(NOW + timedelta(hours=2))
+    assert active_version("CNY").number == 2  # in effect, not yet marked active
+    flow.approve(later.number, CHECKER, workflow.review_digest(later))
+    db.session.remove()
+    assert states() == {1: "retired", 2: "retired", 3: "active"}
+    assert active_version("CNY").number == 3
+    result = app.test_cli_runner().invoke(args=["portal", "policy", "activate-due"])
+    assert "no scheduled policy version is due" in result.output  # nothing left to undo the approval
+
+
+def test_no_request_commits_an_activation(app, ctx, commits):
+    """A page after a version's time reads it from memory; making it active is the scheduler's."""
     frozen = ctx
     version = pending_draft()
     flow.approve(version.number, CHECKER, workflow.review_digest(version), NOW + timedelta(hours=1))
     db.session.remove()
+    client = app.test_client()
+    assert client.get("/learn").status_code == 200
     frozen.set(NOW + timedelta(hours=2))
-    assert app.test_client().get("/learn").status_code == 200
+    for page in ("/learn", "/sign-in", "/learn/annualised-rate"):
+        response, made = commits.during(lambda page=page: client.get(page))
+        assert (response.status_code, made) == (200, 0), page
     db.session.remove()
-    assert states() == {1: "retired", 2: "active"}
+    assert states() == {1: "active", 2: "scheduled"}
 
 
 def test_the_cli_activates_due_versions_in_order(app, ctx):

@@ -1,0 +1,114 @@
+"""Rendering the shared layouts cheaply: fragments cached per locale, templates kept warm.
+
+Every page renders a header and a footer whose text changes only with the language, the
+account's jurisdiction and the deployment's settings, yet cost a dozen Babel look-ups,
+URL builds and jurisdiction reads per request. ``{% cache key, … %}…{% endcache %}``
+renders such a fragment once per key in each worker and reuses the markup afterwards
+(Jinja's documented fragment-cache extension, kept in process memory). The key must name
+everything the fragment shows: the locale, the jurisdiction, a setting, which page it
+marks as current. A key part that is none or undefined renders the fragment afresh and
+keeps nothing, for fragments that can be cached only sometimes (a form before it was
+submitted). Nothing personal and nothing per session, such as a CSRF token, belongs
+inside one. Under the debug server, which reloads edited templates, nothing is kept.
+
+The language switcher, which names the current page, is built once per request by
+:func:`language_links`; and in production every template is compiled when the app is
+made, not on a cardholder's first request to each worker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+from jinja2 import Environment, Undefined, nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
+from markupsafe import Markup
+
+from portal.i18n import LOCALES
+
+FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
+
+
+class FragmentCache(Extension):
+    """``{% cache "name", key… %}body{% endcache %}``: the body rendered once per key."""
+
+    tags = {"cache"}  # noqa: RUF012 - jinja2.ext.Extension declares it a set
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        self.fragments: dict[tuple[Any, ...], Markup | str] = {}
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        key = [parser.parse_expression()]
+        while parser.stream.skip_if("comma"):
+            key.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        call = self.call_method("_fragment", [nodes.List(key)])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _fragment(self, key: Sequence[Any], caller: Callable[[], Markup | str]) -> Markup | str:
+        # auto_reload (the debug server): templates change while it runs, so keep nothing.
+        if self.environment.auto_reload or any(part is None or isinstance(part, Undefined) for part in key):
+            return caller()
+        found = self.fragments.get(tuple(key))
+        if found is None:
+            found = caller()
+            if len(self.fragments) < FRAGMENT_LIMIT:
+                self.fragments[tuple(key)] = found
+        return found
+
+
+class LanguageLink(NamedTuple):
+    lang: str  # the BCP 47 tag: zh-Hans
+    name: str
+    href: str
+    current: bool
+
+
+def language_links() -> list[LanguageLink]:
+    """The language switcher's links, each back to this page (``next``), built once."""
+    current = str(get_locale())
+    # What url_for('auth.set_language', code=…, next=…) writes, with the query encoded
+    # once instead of per language: werkzeug encodes query arguments with these safe
+    # characters (werkzeug.urls._urlencode).
+    query = urlencode({"next": request.full_path.rstrip("?")}, safe="!$'()*,/:;?@")
+    return [
+        LanguageLink(
+            code.replace("_", "-"), name, f"{url_for('auth.set_language', code=code)}?{query}", code == current
+        )
+        for code, name in LOCALES.items()
+    ]
+
+
+def forget_fragments(app: Flask) -> None:
+    """Drop every cached fragment (tests that change settings between pages)."""
+    for extension in app.jinja_env.extensions.values():
+        if isinstance(extension, FragmentCache):
+            extension.fragments.clear()
+
+
+def warm(app: Flask) -> int:
+    """Compile every template now (a worker's start), so no request waits for it."""
+    names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension(FragmentCache)
+    app.jinja_env.globals.update(language_links=language_links)
+    if app.config["PORTAL_ENV"] == "production":
+        # Templates never change under a running production worker: no file checks on
+        # each render, and every one compiled before the first request. Not for CLI
+        # commands (the flask command says so): a scheduler's job renders few pages.
+        app.jinja_env.auto_reload = False
+        if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+            warm(app)

@@ -1,0 +1,120 @@
+"""The shared layouts rendered cheaply, and still right: fragments cached per key, the
+language switcher built once per request, template translations kept per request."""
+
+from __future__ import annotations
+
+import pytest
+from flask import render_template_string, url_for
+from flask_babel import force_locale
+
+from portal.extensions import db
+from portal.templating import FragmentCache, language_links
+from tests.conftest import make_app
+
+
+def fragments(app) -> dict:
+    return next(e for e in app.jinja_env.extensions.values() if isinstance(e, FragmentCache)).fragments
+
+
+def test_a_cached_fragment_is_rendered_once_per_key(app):
+    template = app.jinja_env.from_string('{% cache "t", key %}{{ count() }}{% endcache %}')
+    calls = []
+
+    def count() -> int:
+        calls.append(1)
+        return len(calls)
+
+    with app.test_request_context("/"):
+        shown = [template.render(key=key, count=count) for key in ("a", "a", "b", "a")]
+    assert shown == ["1", "1", "2", "1"] and len(calls) == 2
+
+
+@pytest.mark.parametrize("key", ["none", "undefined"])
+def test_a_fragment_whose_key_is_missing_is_rendered_every_time_and_kept_nowhere(app, key):
+    source = '{% cache "never", ' + ("None" if key == "none" else "missing") + " %}{{ count() }}{% endcache %}"
+    template = app.jinja_env.from_string(source)
+    calls = []
+
+    def count() -> int:
+        calls.append(1)
+        return len(calls)
+
+    with app.test_request_context("/"):
+        assert [template.render(count=count) for _ in range(3)] == ["1", "2", "3"]
+    assert not [k for k in fragments(app) if k[0] == "never"]
+
+
+def test_a_cached_fragment_stays_escaped_markup(app):
+    template = app.jinja_env.from_string('{% cache "t", 1 %}<b>{{ text }}</b>{% endcache %}')
+    with app.test_request_context("/"):
+        assert [template.render(text="<i>") for _ in range(2)] == ["<b>&lt;i&gt;</b>"] * 2
+
+
+@pytest.mark.parametrize(
+    "path", ["/learn", "/learn/annualised-rate?x=1&y=a b", "/care/?q=王 小明&tier=M1", "/sign-in?next=/l/x'y(z)"]
+)
+def test_the_language_links_are_what_url_for_writes(app, path):
+    with app.test_request_context(path):
+        links = language_links()
+        expected = [
+            url_for("auth.set_language", code=code, next=path_of_request()) for code in ("en", "zh_Hans", "zh_Hant")
+        ]
+    assert [link.href for link in links] == expected
+    assert [link.lang for link in links] == ["en", "zh-Hans", "zh-Hant"]
+    assert [link.current for link in links] == [True, False, False]
+
+
+def path_of_request() -> str:
+    from flask import request
+
+    return request.full_path.rstrip("?")
+
+
+def test_template_translations_follow_a_forced_locale_within_a_request(app):
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert render_template_string('{{ _("Help") }}') == "帮助"
+        with force_locale("zh_Hant"):
+            assert render_template_string('{{ _("Help") }}') == "幫助"
+        with force_locale("en"):
+            assert render_template_string('{{ _("Help") }}') == "Help"
+        assert render_template_string('{{ _("Help") }}') == "帮助"
+
+
+def test_the_layout_follows_each_visitors_language(client):
+    english = client.get("/learn/annualised-rate", headers={"Accept-Language": "en"}).text
+    chinese = client.get("/learn/annualised-rate", headers={"Accept-Language": "zh-TW"}).text
+    again = client.get("/learn/annualised-rate", headers={"Accept-Language": "en"}).text
+    assert 'lang="en"' in english and "Skip to main content" in english and "幫助" not in english
+    assert 'lang="zh-Hant"' in chinese and "幫助" in chinese and "Skip to main content" not in chinese
+    assert again == english
+
+
+def test_a_guide_marks_help_as_the_current_area_and_the_sign_in_page_does_not(client):
+    guide = client.get("/learn/annualised-rate").text
+    sign_in = client.get("/sign-in").text
+    assert 'class="header-help" href="/learn" aria-current="page"' in guide
+    assert 'class="header-help" href="/learn">' in sign_in
+
+
+def test_the_debug_server_keeps_no_fragment_so_edited_templates_show(app, monkeypatch):
+    monkeypatch.setattr(app.jinja_env, "auto_reload", True)
+    template = app.jinja_env.from_string('{% cache "edited", 1 %}{{ count() }}{% endcache %}')
+    calls = []
+
+    def count() -> int:
+        calls.append(1)
+        return len(calls)
+
+    with app.test_request_context("/"):
+        assert [template.render(count=count) for _ in range(2)] == ["1", "2"]
+
+
+def test_a_production_worker_compiles_every_template_before_its_first_request(database_url):
+    app = make_app(database_url, PORTAL_ENV="production")
+    try:
+        names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
+        assert app.jinja_env.auto_reload is False
+        assert len(app.jinja_env.cache) >= len(names) > 50
+    finally:
+        with app.app_context():
+            db.engine.dispose()
