@@ -51,7 +51,8 @@ from portal.domain.policy import (
 )
 from portal.domain.reage import reage_possible_on
 from portal.domain.schedule import NO_WAIVER, PlanType, Pricing, Quote
-from portal.domain.terms import PlanTerms, fingerprint
+from portal.domain.terms import PlanTerms
+from portal.domain.terms import fingerprint as terms_fingerprint
 
 __all__ = ["Offer", "ineligibility", "new_plan_possible_on", "offers_for"]
 
@@ -67,8 +68,8 @@ class Offer(NamedTuple):
     needs_approval         a supervisor must approve before it binds
     needs_hardship_reason  a recorded hardship reason is required (personalised)
     agent_may_offer        within an agent's own authority (never if needs_approval)
-    fingerprint            SHA-256 hex of the canonical JSON of terms and schedule
     missed_payment         the tier's missed-payment rules, frozen into the plan it makes
+    fingerprint            (derived) SHA-256 hex of the canonical JSON of terms and schedule
     """
 
     tier: str
@@ -77,13 +78,22 @@ class Offer(NamedTuple):
     needs_approval: bool
     needs_hardship_reason: bool
     agent_may_offer: bool
-    fingerprint: str
     missed_payment: MissedPaymentRules
 
     @property
     def plan(self) -> PlanType:
         """The plan type."""
         return self.terms.plan
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 hex of the canonical JSON of the terms and schedule (`terms.fingerprint`).
+
+        Derived when read, not when the offer is made: a page shows a few of the offers
+        it computes, acceptance stops at the one that matches, and the canonical text of
+        a schedule and its hash were a third of the time `offers_for` took.
+        """
+        return terms_fingerprint(self.terms, self.quote)
 
 
 def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) -> list[str]:
@@ -154,7 +164,6 @@ def _offer(tier: Tier, terms: PlanTerms, quote: Quote, *, approval: bool, agent:
             approval,
             hardship,
             agent and not approval,
-            fingerprint(terms, quote),
             tier.missed_payment,
         ),
     )
