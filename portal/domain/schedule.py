@@ -249,6 +249,7 @@ def finish_quote_in_context(
     principal: Decimal,
     installments: list[Installment] | LevelRows,
     waived: Waived,
+    runs: list[tuple[Decimal, int, int]] | None = None,
 ) -> Quote:
     """Total a schedule and price it with its IRR-based APR and EAR.
 
@@ -257,8 +258,9 @@ def finish_quote_in_context(
     rule every schedule follows); waivers are brought to the unit here. Fee rows
     (`LevelRows`) are totalled from their two kinds of row, without making the rest.
     Other rows are scanned once into runs of equal totals (a 60-month annuity is about
-    three): the rate is solved on them, what is paid is their sum, and the cost is what
-    is paid less the principal, with no sum over sixty charges and sixty totals.
+    three), unless the builder knows them and passes `runs` (`rates.payment_runs`): the
+    rate is solved on them, what is paid is their sum, and the cost is what is paid
+    less the principal, with no sum over sixty charges and sixty totals.
     """
     unit = minor_unit(currency)
     level = installments if type(installments) is LevelRows else None  # fee rows, typed as such
@@ -266,7 +268,8 @@ def finish_quote_in_context(
         total_cost, paid = level.charges(), level.paid()
         runs = payment_runs(level.regular[2], len(level), level.last[2])
     else:
-        runs = runs_of_payments(map(_TOTAL, installments))
+        if runs is None:
+            runs = runs_of_payments(map(_TOTAL, installments))
         # Reported amounts all carry the currency's exponent ("0.00", not "0").
         paid = sum([total * count for total, _, count in runs], ZERO.quantize(unit))
         total_cost = paid - principal
