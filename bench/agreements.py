@@ -1,16 +1,23 @@
 """Benchmark an agreement PDF: a 60-month personalised plan in 简体中文, rendered and signed.
 
-Run from the repository root:  python bench/agreements.py [--repeats N]
+Run from the repository root:  python bench/agreements.py [--repeats N] [--no-warm-up]
 
-Prints, for the first call in this fresh process (cold: fonts, stylesheet, key loaded)
-and as the median of N further calls (warm), the time of each step: the HTML template,
-the WeasyPrint layout to PDF, and the pyHanko PAdES signature. DESIGN.md §10 reports
-this as a median; the target is warm layout + signing under 300 ms.
+In this fresh process, as a gunicorn worker does: the worker's warm-up
+(`portal.agreements.warm.warm_up`, from gunicorn.conf.py's post_worker_init hook), then
+the first agreement after it (cold), then the median of N further ones (warm), each
+split into the HTML template, the WeasyPrint layout and the pyHanko PAdES signature.
+Targets (issue 15): warm template + layout + signing <= 200 ms, cold <= 1 s. With
+--no-warm-up the first agreement loads everything itself, as before the hook existed.
+
+The machine is shared, so CPU time of this process (time.process_time) is printed
+beside wall time, and the verdicts compare CPU time: wall time there mostly measures
+the other engineers' load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -20,27 +27,46 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGET_MS = 300.0
+WARM_TARGET_MS = 200.0
+COLD_TARGET_MS = 1000.0
+
+
+def verdict(cpu_ms: float, target_ms: float) -> str:
+    return f"target <= {target_ms:.0f} ms (CPU): {'PASS' if cpu_ms <= target_ms else 'FAIL'}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="warm calls to take the median of (>= 10)")
+    parser.add_argument("--no-warm-up", action="store_true", help="skip the worker warm-up (the old behaviour)")
     args = parser.parse_args()
     repeats = max(args.repeats, 10)
 
     from portal.agreements import render, signing
     from portal.agreements.models import Agreement
+    from portal.agreements.warm import warm_up
     from portal.extensions import db
     from tests.conftest import make_account, make_app, reset_schema
     from tests.plan_factories import card_number, make_pending_agreement, make_plan
 
     with tempfile.TemporaryDirectory() as tmp:
-        # The development key under instance/ (made on first use), as a running portal has it.
+        # The development key under instance/, as a running portal has it on disk: made
+        # here if missing, so that neither figure includes generating an RSA key.
         app = make_app(f"sqlite:///{tmp}/bench.sqlite3")
+        if not app.config.get("SIGNING_P12"):
+            folder = Path(app.config.get("SIGNING_DEV_DIR") or app.instance_path)
+            if not (folder / signing.DEV_KEY_NAME).exists():
+                signing._load_dev_key(folder, app.config["BANK_NAME"])
         reset_schema(app)
         account = make_account(app, card=card_number(60), name="王小明", locale="zh_Hans")
         agreement_id = make_pending_agreement(app, make_plan(app, account, "personalised", "zh_Hans", months=60))
+
+        warm_wall = warm_cpu = 0.0
+        if not args.no_warm_up:
+            w0, c0 = time.perf_counter(), time.process_time()
+            warm_up(app)
+            warm_wall, warm_cpu = (time.perf_counter() - w0) * 1e3, (time.process_time() - c0) * 1e3
+
         with app.app_context():
             agreement = db.session.get(Agreement, agreement_id)
             assert len(agreement.plan.installments) == 60
@@ -70,18 +96,24 @@ def main() -> None:
         return statistics.median(row[index] for row in warm)
 
     print(f"Agreement: personalised plan, 60 installments, zh_Hans; signed PDF {cold[3] / 1024:.0f} KiB")
-    print("Wall-clock times; CPU time of this process in brackets (less disturbed by a busy machine).")
-    print(f"{'step':<22}{'cold (1st call)':>24}{f'warm (median of {repeats})':>28}")
+    print(f"Load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs. Wall-clock ms, CPU ms of this process")
+    print("in brackets; verdicts compare CPU time (wall time on a shared machine measures its load).")
+    if args.no_warm_up:
+        print("worker warm-up: skipped (--no-warm-up)")
+    else:
+        print(f"worker warm-up (post_worker_init): {warm_wall:9.1f} ms [{warm_cpu:7.1f}]")
+    print(f"{'step':<22}{'cold (1st agreement)':>26}{f'warm (median of {repeats})':>28}")
     for label, index in (("template (HTML)", 0), ("layout (WeasyPrint)", 1), ("signing (pyHanko)", 2)):
         print(
-            f"{label:<22}{cold[index]:>9.1f} ms [{cold[index + 4]:>7.1f}]{median(index):>15.1f} ms"
+            f"{label:<22}{cold[index]:>11.1f} ms [{cold[index + 4]:>7.1f}]{median(index):>15.1f} ms"
             f" [{median(index + 4):>7.1f}]"
         )
-    total, cpu = median(1) + median(2), median(5) + median(6)
-    print(
-        f"{'layout + signing':<22}{cold[1] + cold[2]:>9.1f} ms [{cold[5] + cold[6]:>7.1f}]{total:>15.1f} ms"
-        f" [{cpu:>7.1f}]   (target < {TARGET_MS:.0f} ms: {'met' if total < TARGET_MS else 'NOT met'})"
-    )
+    cold_wall, cold_cpu = cold[0] + cold[1] + cold[2], cold[4] + cold[5] + cold[6]
+    warm_total = statistics.median(row[0] + row[1] + row[2] for row in warm)
+    warm_total_cpu = statistics.median(row[4] + row[5] + row[6] for row in warm)
+    print(f"{'total':<22}{cold_wall:>11.1f} ms [{cold_cpu:>7.1f}]{warm_total:>15.1f} ms [{warm_total_cpu:>7.1f}]")
+    print(f"cold, first agreement after warm-up: {cold_cpu:7.1f} ms CPU   {verdict(cold_cpu, COLD_TARGET_MS)}")
+    print(f"warm, median of {repeats}:{'':>17}{warm_total_cpu:7.1f} ms CPU   {verdict(warm_total_cpu, WARM_TARGET_MS)}")
 
 
 if __name__ == "__main__":

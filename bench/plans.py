@@ -4,7 +4,13 @@ Run from the repository root:  python bench/plans.py [--accounts N] [--repeats N
 
 Prints the median time to build a 60-month schedule with its APR/EAR (both pricing
 conventions) and the time to compute offers for 10,000 generated accounts under
-default_policy(), against the targets of DESIGN.md §10 (< 200 µs, < 2 s).
+default_policy(), against issue 15's targets: <= 50 µs a schedule, <= 1.0 s for the
+offers. An offer's fingerprint is derived when read (a page reads a few); a second
+offers figure reads every one of them too, for comparison.
+
+The machine is shared (2 cores, several engineers' benchmarks), so both wall time and
+the CPU time of this process (time.process_time) are printed, and the PASS/FAIL
+verdicts compare CPU time: wall time there mostly measures the others' load.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ from portal.domain.default_policy import default_policy  # noqa: E402 - after sy
 from portal.domain.offers import offers_for  # noqa: E402 - after sys.path
 from portal.domain.schedule import Pricing  # noqa: E402 - after sys.path
 
-SCHEDULE_TARGET_US = 200.0
-OFFERS_TARGET_S = 2.0
+SCHEDULE_TARGET_US = 50.0
+OFFERS_TARGET_S = 1.0
 TODAY = date(2027, 1, 31)
 
 # Share of accounts per delinquency bucket: most overdue accounts are early-stage,
@@ -89,8 +95,8 @@ def generate_accounts(count: int, seed: int = 20270131) -> list[AccountSnapshot]
     return accounts
 
 
-def verdict(value: float, target: float) -> str:
-    return "OK" if value < target else "OVER TARGET"
+def verdict(cpu: float, target: float) -> str:
+    return "PASS" if cpu <= target else "FAIL"
 
 
 def main() -> int:
@@ -100,12 +106,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="passes over all accounts")
     args = parser.parse_args()
 
-    # Wall time suffers when other processes share the CPUs; CPU time of this process
-    # is the steadier figure then, so both are shown.
     load = os.getloadavg()[0]
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f}")
+    print("Verdicts compare CPU time of this process (wall time on a shared machine measures its load).")
     print(
-        f"60-month schedule + APR/EAR, median per build ({args.repeats} batches of 50), target < "
+        f"60-month schedule + APR/EAR, median per build ({args.repeats} batches of 50), target <= "
         f"{SCHEDULE_TARGET_US:.0f} µs:"
     )
     for label, pricing, rate in (
@@ -113,27 +118,32 @@ def main() -> int:
         ("annuity 18 % a year", Pricing.ANNUAL_RATE, "0.18"),
     ):
         wall_us, cpu_us = schedule_median_us(pricing, rate, args.repeats)
-        print(f"  {label:<20} wall {wall_us:7.1f} µs   CPU {cpu_us:7.1f} µs   {verdict(wall_us, SCHEDULE_TARGET_US)}")
+        print(f"  {label:<20} wall {wall_us:7.1f} µs   CPU {cpu_us:7.1f} µs   {verdict(cpu_us, SCHEDULE_TARGET_US)}")
 
     policy = default_policy()
     accounts = generate_accounts(args.accounts)
     offers_for(accounts[0], policy, TODAY)  # warm-up
-    wall_runs, cpu_runs = [], []
-    offer_count = 0
-    for _ in range(args.runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        offer_count = sum(len(offers_for(a, policy, TODAY)) for a in accounts)
-        wall_runs.append(time.perf_counter() - wall)
-        cpu_runs.append(time.process_time() - cpu)
-    wall_s, cpu_s = statistics.median(wall_runs), statistics.median(cpu_runs)
-    print(
-        f"offers_for() on {len(accounts):,} generated accounts under default_policy() "
-        f"({offer_count:,} offers), median of {args.runs} runs, target < {OFFERS_TARGET_S:.0f} s:"
-    )
-    print(
-        f"  wall {wall_s:6.3f} s (best {min(wall_runs):.3f} s)   CPU {cpu_s:6.3f} s   "
-        f"{wall_s / len(accounts) * 1e6:.0f} µs per account   {verdict(wall_s, OFFERS_TARGET_S)}"
-    )
+    print(f"offers_for() on {len(accounts):,} generated accounts under default_policy(), median of {args.runs} runs:")
+    for label, read in (("offers", False), ("offers + every fingerprint", True)):
+        wall_runs, cpu_runs = [], []
+        offer_count = 0
+        for _ in range(args.runs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            offer_count = 0
+            for account in accounts:
+                offers = offers_for(account, policy, TODAY)
+                offer_count += len(offers)
+                if read:
+                    for offer in offers:
+                        offer.fingerprint  # noqa: B018 - derived on read: reading it is the work
+            wall_runs.append(time.perf_counter() - wall)
+            cpu_runs.append(time.process_time() - cpu)
+        wall_s, cpu_s = statistics.median(wall_runs), statistics.median(cpu_runs)
+        target = f"target <= {OFFERS_TARGET_S:.1f} s: {verdict(cpu_s, OFFERS_TARGET_S)}" if not read else "(no target)"
+        print(
+            f"  {label:<27} ({offer_count:,} offers) wall {wall_s:6.3f} s   CPU {cpu_s:6.3f} s   "
+            f"{cpu_s / len(accounts) * 1e6:.0f} µs CPU per account   {target}"
+        )
     return 0
 
 

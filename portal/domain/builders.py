@@ -28,7 +28,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from portal.domain.dates import monthly_dates
 from portal.domain.money import ZERO, ceil_money, computing_in_context, minor_unit
-from portal.domain.rates import in_context_annuity_payment
+from portal.domain.rates import in_context_annuity_payment, payment_runs
 from portal.domain.schedule import (
     NO_WAIVER,
     Installment,
@@ -83,17 +83,22 @@ def _annuity_rows(
     dates: Sequence[date],
     unit: Decimal,
     first_number: int = 1,
-) -> list[Installment]:
+) -> tuple[list[Installment], Decimal | None]:
+    """Annuity rows, and the level payment when every row but the last pays it (None
+    when a tiny loan's rows do not), so the plan's payment runs are known unscanned."""
     months = len(dates)
     if not monthly_rate:
-        return [r._replace(number=r.number + first_number - 1) for r in _fee_rows(principal, ZERO, dates, unit)]
+        rows = [r._replace(number=r.number + first_number - 1) for r in _fee_rows(principal, ZERO, dates, unit)]
+        return rows, None
     exact = in_context_annuity_payment(principal, monthly_rate, months)
-    rows, early = _level_rows(principal, monthly_rate, exact.quantize(unit, ROUND_HALF_UP), dates, unit, first_number)
+    payment = exact.quantize(unit, ROUND_HALF_UP)
+    rows, early = _level_rows(principal, monthly_rate, payment, dates, unit, first_number)
     if early:
         # Tiny loans only: a payment rounded up repays everything before the last
         # month. Rounded down instead, the last installment absorbs the difference.
         rows, _ = _level_rows(principal, monthly_rate, exact.quantize(unit, ROUND_DOWN), dates, unit, first_number)
-    return rows
+        return rows, None
+    return rows, payment
 
 
 def _level_rows(
@@ -154,10 +159,11 @@ def in_context_installment_plan(
     principal = amount - waived.written_off - down_payment
     dates = monthly_dates(first_due, months)
     if pricing is Pricing.MONTHLY_FEE:
-        rows: LevelRows | list[Installment] = _fee_rows(principal, rate, dates, unit)
-    else:
-        rows = _annuity_rows(principal, rate / TWELVE, dates, unit)
-    return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
+        rows = _fee_rows(principal, rate, dates, unit)
+        return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
+    annuity, level = _annuity_rows(principal, rate / TWELVE, dates, unit)
+    runs = None if level is None else payment_runs(level, months, annuity[-1].total)
+    return finish_quote_in_context(plan, currency, amount, down_payment, principal, annuity, waived, runs)
 
 
 installment_plan = computing_in_context(in_context_installment_plan)
@@ -222,7 +228,7 @@ def in_context_relief_plan(
         # left over are one payment, not a row of zeros.
         after = min(max(after_months, 1), int(balance / unit))
         after_dates = dates[relief_months : relief_months + after]
-        rows.extend(_annuity_rows(balance, normal_monthly, after_dates, unit, relief_months + 1))
+        rows.extend(_annuity_rows(balance, normal_monthly, after_dates, unit, relief_months + 1)[0])
     waived = Waived(
         interest=forgone,
         fees=waived.fees,

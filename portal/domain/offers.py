@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
+from functools import cached_property
 from typing import NamedTuple
 
 from portal.domain.account import AccountSnapshot
@@ -51,7 +52,8 @@ from portal.domain.policy import (
 )
 from portal.domain.reage import reage_possible_on
 from portal.domain.schedule import NO_WAIVER, PlanType, Pricing, Quote
-from portal.domain.terms import PlanTerms, fingerprint
+from portal.domain.terms import PlanTerms
+from portal.domain.terms import fingerprint as terms_fingerprint
 
 __all__ = ["Offer", "ineligibility", "new_plan_possible_on", "offers_for"]
 
@@ -61,29 +63,44 @@ _new = tuple.__new__  # a NamedTuple without its Python-level __new__
 Limits = InstallmentLimits | ReliefLimits | SettlementLimits | PersonalisedLimits
 
 
-class Offer(NamedTuple):
-    """One choice for the cardholder: its terms, priced schedule and who may grant it.
-
-    needs_approval         a supervisor must approve before it binds
-    needs_hardship_reason  a recorded hardship reason is required (personalised)
-    agent_may_offer        within an agent's own authority (never if needs_approval)
-    fingerprint            SHA-256 hex of the canonical JSON of terms and schedule
-    missed_payment         the tier's missed-payment rules, frozen into the plan it makes
-    """
-
+class _OfferFields(NamedTuple):
     tier: str
     terms: PlanTerms
     quote: Quote
     needs_approval: bool
     needs_hardship_reason: bool
     agent_may_offer: bool
-    fingerprint: str
     missed_payment: MissedPaymentRules
+
+
+class Offer(_OfferFields):
+    """One choice for the cardholder: its terms, priced schedule and who may grant it.
+
+    needs_approval         a supervisor must approve before it binds
+    needs_hardship_reason  a recorded hardship reason is required (personalised)
+    agent_may_offer        within an agent's own authority (never if needs_approval)
+    missed_payment         the tier's missed-payment rules, frozen into the plan it makes
+    fingerprint            (derived) SHA-256 hex of the canonical JSON of terms and schedule
+
+    The fields are a NamedTuple's (immutable, compared and hashed as a tuple); this
+    subclass adds what is derived from them, the fingerprint memoised on first read.
+    """
 
     @property
     def plan(self) -> PlanType:
         """The plan type."""
         return self.terms.plan
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 hex of the canonical JSON of the terms and schedule (`terms.fingerprint`).
+
+        Made when first read, not when the offer is made: a page shows a few of the
+        offers it computes (reading each one's fingerprint several times), acceptance
+        stops at the one that matches, and the canonical text of every schedule and its
+        hash were a third of the time `offers_for` took.
+        """
+        return terms_fingerprint(self.terms, self.quote)
 
 
 def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) -> list[str]:
@@ -154,7 +171,6 @@ def _offer(tier: Tier, terms: PlanTerms, quote: Quote, *, approval: bool, agent:
             approval,
             hardship,
             agent and not approval,
-            fingerprint(terms, quote),
             tier.missed_payment,
         ),
     )

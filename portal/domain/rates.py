@@ -35,6 +35,7 @@ __all__ = [
     "loan_apr_ear",
     "loan_irr",
     "payment_runs",
+    "runs_of_payments",
 ]
 
 ONE = Decimal(1)
@@ -290,6 +291,12 @@ def payment_runs(regular: Decimal, count: int, last: Decimal) -> list[_Run]:
     if last:
         runs.append((last, count, 1))
     return runs
+
+
+def runs_of_payments(payments: Iterable[Decimal]) -> list[_Run]:
+    """The runs (amount, first period, count) of monthly payments due at periods 1..N:
+    a schedule's totals, scanned once for both its sum and its rate."""
+    return _runs(payments, 1)
 
 
 def _annualise(monthly_rate: Decimal) -> tuple[Decimal, Decimal]:

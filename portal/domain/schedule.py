@@ -23,7 +23,7 @@ from operator import itemgetter
 from typing import NamedTuple, overload
 
 from portal.domain.money import ZERO, computing_in_context, minor_unit
-from portal.domain.rates import RATE_PLACES, in_context_loan_apr_ear, in_context_runs_apr_ear, payment_runs
+from portal.domain.rates import RATE_PLACES, in_context_runs_apr_ear, payment_runs, runs_of_payments
 
 __all__ = [
     "MAX_PLAN_MONTHS",
@@ -171,7 +171,6 @@ class Waived(NamedTuple):
 NO_WAIVER = Waived()
 
 _NO_RATE = ZERO.quantize(RATE_PLACES)
-_CHARGE = itemgetter(3)
 _TOTAL = itemgetter(4)
 
 
@@ -250,31 +249,36 @@ def finish_quote_in_context(
     principal: Decimal,
     installments: list[Installment] | LevelRows,
     waived: Waived,
+    runs: list[tuple[Decimal, int, int]] | None = None,
 ) -> Quote:
     """Total a schedule and price it with its IRR-based APR and EAR.
 
     `amount`, `down_payment` and the rows must already be at the currency's minor unit
-    (the builders see to it); waivers are brought to it here. Fee rows (`LevelRows`) are
-    totalled from their two kinds of row, without making the rest.
+    (the builders see to it), and the rows' principal parts must sum to `principal` (the
+    rule every schedule follows); waivers are brought to the unit here. Fee rows
+    (`LevelRows`) are totalled from their two kinds of row, without making the rest.
+    Other rows are scanned once into runs of equal totals (a 60-month annuity is about
+    three), unless the builder knows them and passes `runs` (`rates.payment_runs`): the
+    rate is solved on them, what is paid is their sum, and the cost is what is paid
+    less the principal, with no sum over sixty charges and sixty totals.
     """
     unit = minor_unit(currency)
     level = installments if type(installments) is LevelRows else None  # fee rows, typed as such
     if level is not None:
         total_cost, paid = level.charges(), level.paid()
+        runs = payment_runs(level.regular[2], len(level), level.last[2])
     else:
+        if runs is None:
+            runs = runs_of_payments(map(_TOTAL, installments))
         # Reported amounts all carry the currency's exponent ("0.00", not "0").
-        nothing = ZERO.quantize(unit)
-        total_cost = sum(map(_CHARGE, installments), nothing)
-        paid = sum(map(_TOTAL, installments), nothing)
+        paid = sum([total * count for total, _, count in runs], ZERO.quantize(unit))
+        total_cost = paid - principal
     # Waivers at the currency's exponent too.
     waived = _nothing_waived(unit) if waived is NO_WAIVER else _new(Waived, (w.quantize(unit) for w in waived))
     if not total_cost:
         apr = ear = _NO_RATE
-    elif level is not None:
-        regular, last = level.regular[2], level.last[2]
-        apr, ear = in_context_runs_apr_ear(principal, payment_runs(regular, len(level), last))
     else:
-        apr, ear = in_context_loan_apr_ear(principal, map(_TOTAL, installments))
+        apr, ear = in_context_runs_apr_ear(principal, runs)
     rows = level if level is not None else tuple(installments)
     fields = (plan, currency, amount, down_payment, principal, rows, total_cost, down_payment + paid)
     return _new(Quote, (*fields, waived, apr, ear))

@@ -12,10 +12,12 @@ import socket
 import time
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.agreements.service import retry_due_agreements
+from portal.agreements.warm import warm_up
 from portal.extensions import db
 from portal.notifications.delivery import DeliveryReport, deliver_due
 
@@ -38,6 +40,8 @@ from portal.notifications.delivery import DeliveryReport, deliver_due
 def deliver_command(once: bool, batch: int, pause: float, worker: str | None) -> None:
     """Send due outbox messages. Several workers may run at once (PostgreSQL)."""
     worker = (worker or f"{socket.gethostname()}:{os.getpid()}")[:64]
+    if not once:  # a long-running worker retries agreements: load their renderer once, now
+        warm_up(current_app._get_current_object())  # type: ignore[attr-defined]
     total = DeliveryReport()
     try:
         while True:
