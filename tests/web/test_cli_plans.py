@@ -99,7 +99,7 @@ def test_installment_with_monthly_fee_matches_the_known_figure(app):
             "--payments",
             "3",
             "--deadline-days",
-            "30",
+            "45",
             "--currency",
             "CNY",
         ],
