@@ -43,7 +43,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
 
-    from portal import access_log, auth, compression, errors, headers, health, i18n, inputs, redis_store, replica, sessions, templating, unit_of_work
+    from portal import (
+        access_log,
+        auth,
+        compression,
+        errors,
+        headers,
+        health,
+        i18n,
+        inputs,
+        redis_store,
+        replica,
+        sessions,
+        templating,
+        unit_of_work,
+    )
     from portal.cli import portal_cli
     from portal.config import load_config
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
