@@ -173,14 +173,9 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     and the count per tier: read on the replica when there is one (``portal.replica``); a
     queue a moment behind is still the right list to work from, and the case file a
     counsellor opens from it reads the primary."""
+    # Two statements: the count of the page's tier and of every tab in one pass over the
+    # matching accounts, then the page's rows with their holders.
     reads = report_session()
-    tier = filters.tier if filters.tier in tiers.names() else None
-    conditions = _conditions(filters, tiers.ranges(tier) if tier else None)
-    total = reads.execute(select(func.count()).select_from(CardAccount).where(*conditions)).scalar_one()
-    """One page of overdue accounts, most days past due first (or largest overdue amount).
-
-    Two statements: the count of the page's tier and of every tab in one pass over the
-    matching accounts, then the page's rows with their holders."""
     tier = filters.tier if filters.tier in tiers.names() else None
     names = tiers.names()
     # The tabs count each tier under the same filters (currency, balance, flag) as the page.
@@ -193,7 +188,7 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
         func.count() if in_page is None else func.count().filter(in_page),
         *(func.count().filter(_in_tier(tiers.ranges(name))) for name in names),
     ).select_from(CardAccount)
-    total, *tier_counts = db.session.execute(counting.where(*shared)).one()
+    total, *tier_counts = reads.execute(counting.where(*shared)).one()
     order: tuple[SQLColumnExpression[Any], ...]
     if filters.sort == "amount":
         order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
@@ -213,15 +208,6 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     found = reads.execute(query).all()
     rows = [account for account, _state in found]
     broken = {account.id for account, state in found if state == PlanState.BROKEN}
-    counts = {}
-    unfiltered_tier = QueueFilter(
-        currency=filters.currency, min_balance=filters.min_balance, max_balance=filters.max_balance, flag=filters.flag
-    )
-    for name in tiers.names():
-        counts[name] = reads.execute(
-            select(func.count()).select_from(CardAccount).where(*_conditions(unfiltered_tier, tiers.ranges(name)))
-        ).scalar_one()
-    return QueuePage(rows, total, page, pages, tier, counts, broken)
     return QueuePage(rows, total, page, pages, tier, dict(zip(names, tier_counts, strict=True)), broken)
 
 
