@@ -348,6 +348,8 @@ def _shared_state(env: dict[str, str], production: bool) -> dict[str, Any]:
     # A Redis that stops answering fails a request in seconds instead of holding a worker.
     timeouts = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0} if storage.startswith("redis") else {}
     return {"REDIS_URL": url, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_STORAGE_OPTIONS": timeouts}
+
+
 def _replica_url(value: str, primary: str) -> str:
     """``PORTAL_DATABASE_REPLICA_URL``: a read replica for report reads (``portal.replica``);
     unset, reports read from the primary. A URL SQLAlchemy cannot read stops the start."""
@@ -408,6 +410,8 @@ def _agreement_store(env: dict[str, str], production: bool) -> dict[str, str]:
         "S3_ACCESS_KEY_ID": key_id,
         "S3_SECRET_ACCESS_KEY": secret,
     }
+
+
 def _switch(name: str, value: str | None, default: bool) -> bool:
     """An on/off setting, refused unless it says clearly which (a typo must not pass as off)."""
     text = (value or "").strip().lower()
