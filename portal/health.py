@@ -32,13 +32,12 @@ REDIS_TIMEOUT = 2.0  # seconds: a probe must answer sooner than the balancer giv
 
 
 def shared_redis_url(config: Mapping[str, Any]) -> str | None:
-    """The Redis this deployment shares between nodes, if any.
-
-    Today that is the rate-limit storage when it is a ``redis://`` or ``rediss://`` URL
-    (``PORTAL_RATELIMIT_STORAGE_URL``). When a shared ``PORTAL_REDIS_URL`` setting exists,
-    point this one function at it."""
-    url = str(config.get("RATELIMIT_STORAGE_URI") or "")
-    return url if url.startswith(("redis://", "rediss://")) else None
+    """The Redis this deployment shares between nodes (``PORTAL_REDIS_URL``), else the
+    rate-limit storage when that alone is a Redis (``PORTAL_RATELIMIT_STORAGE_URL``)."""
+    for url in (str(config.get("REDIS_URL") or ""), str(config.get("RATELIMIT_STORAGE_URI") or "")):
+        if url.startswith(("redis://", "rediss://", "unix://")):
+            return url
+    return None
 
 
 def ping_redis(url: str) -> None:

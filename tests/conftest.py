@@ -381,3 +381,32 @@ def unit(app: Flask) -> Iterator[None]:
 
     with app.app_context(), unit_of_work():
         yield
+
+
+_HARNESS_SQL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+@contextmanager
+def sql_statements(app: Flask, naming: str | None = None) -> Iterator[list[str]]:
+    """The SQL statements every cursor sends while the block runs, whitespace collapsed:
+    all of them but the savepoints of the rolled-back test transaction (they stand for a
+    request's own BEGIN and ROLLBACK, which the driver sends outside any cursor), or only
+    those that contain ``naming`` (a table name, say)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if naming is not None and naming not in statement:
+            return
+        if naming is None and statement.lstrip().upper().startswith(_HARNESS_SQL):
+            return
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -3,21 +3,14 @@ and case events there are: no query per row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from flask import Flask
-from sqlalchemy import event
 
 from portal.audit.service import SYSTEM
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
-from portal.extensions import db
 from portal.policies.service import ensure_default_policy
 from portal.staff.models import Role
-from tests.conftest import make_account, unit
+from tests.conftest import make_account, sql_statements, unit
 from tests.staff_helpers import signed_in_staff
 
 
@@ -28,23 +21,6 @@ def luhn_card(n: int) -> str:
         d = int(digit) * (2 if i % 2 == 0 else 1)
         total += d - 9 if d > 9 else d
     return body + str((10 - total % 10) % 10)
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):  # the test's own transaction
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 @pytest.fixture
@@ -70,7 +46,7 @@ def accounts(app):
 
 
 def queue_statements(app, client) -> int:
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         assert client.get("/care/?tier=all").status_code == 200
     return len(seen)
 
@@ -91,12 +67,12 @@ def test_the_case_file_asks_the_same_questions_however_long_its_timeline(app, cl
     signed_in_staff(app, client, Role.AGENT)
     account_id = accounts(1)[0]
     client.get(f"/care/accounts/{account_id}")
-    with statements(app) as short:
+    with sql_statements(app) as short:
         assert client.get(f"/care/accounts/{account_id}").status_code == 200
     with unit(app):
         for n in range(20):
             add_event(account_id, CaseEventKind.NOTE, SYSTEM, {"outcome": "no_answer", "text": f"note {n}"})
-    with statements(app) as long:
+    with sql_statements(app) as long:
         page = client.get(f"/care/accounts/{account_id}").text
     assert "note 19" in page
     assert len(long) == len(short)

@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from flask import request
 from sqlalchemy import func, select
 
@@ -74,14 +75,16 @@ def test_readyz_is_503_naming_the_database_when_its_port_is_closed():
     assert "127.0.0.1" not in response.get_data(as_text=True)  # no address leaves the node
 
 
-def test_readyz_checks_redis_when_rate_limits_live_there(app, database_url):
+@pytest.mark.parametrize("setting", ["REDIS_URL", "RATELIMIT_STORAGE_URI"])
+def test_readyz_checks_the_shared_redis(app, database_url, setting):
+    """The Redis of PORTAL_REDIS_URL, or of PORTAL_RATELIMIT_STORAGE_URL alone."""
     need(redis_available(), "Redis at 127.0.0.1:6379 (apt-get install redis-server)")
-    with other_app(database_url, RATELIMIT_STORAGE_URI=REDIS_URL) as shared:
+    with other_app(database_url, **{setting: REDIS_URL}) as shared:
         response = shared.test_client().get("/readyz")
     assert response.status_code == 200, response.data
     assert response.json["checks"] == {"database": "ok", "redis": "ok"}
 
-    with other_app(database_url, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}/15") as gone:
+    with other_app(database_url, **{setting: f"redis://127.0.0.1:{closed_port()}/15"}) as gone:
         response = gone.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.json["failed"] == ["redis"] and response.json["checks"]["database"] == "ok"

@@ -7,17 +7,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.audit.service import SYSTEM, Actor
 from portal.domain.default_policy import default_policy
@@ -26,29 +23,11 @@ from portal.policies import workflow
 from portal.policies.cache import PolicyCache
 from portal.policies.models import PolicyVersion
 from portal.policies.service import NoActivePolicy, active_version, ensure_default_policy, load_policy
-from tests.conftest import make_account, make_app, unit
+from tests.conftest import make_account, make_app, sql_statements, unit
 
 MAKER = Actor("staff", "1")
 CHECKER = Actor("staff", "2")
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
-
-
-@contextmanager
-def policy_queries(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements that name the policy table, run while the block runs."""
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "policy_versions" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def default_cny_policy(app: Flask) -> None:
@@ -75,7 +54,7 @@ def test_ordinary_requests_read_no_policy_table(app, auth):
     default_cny_policy(app)
     auth.sign_in()
     assert auth.client.get("/plan/offers").status_code == 200  # this worker learns the versions
-    with policy_queries(app) as seen:
+    with sql_statements(app, "policy_versions") as seen:
         for page in ("/account", "/plan/offers", "/plan/promise", "/learn"):
             assert auth.client.get(page).status_code == 200, page
     assert seen == []
@@ -95,10 +74,10 @@ def test_a_scheduled_version_takes_effect_at_its_time_with_no_policy_query_or_wr
     with unit(app):
         approve_new_version(NOW + timedelta(minutes=5), tiers=fewer)
     auth.sign_in()
-    with policy_queries(app) as first:
+    with sql_statements(app, "policy_versions") as first:
         before = offer_links(auth.client.get("/plan/offers").text)  # this worker reads the versions
     frozen.set(NOW + timedelta(minutes=5))
-    with policy_queries(app) as due:
+    with sql_statements(app, "policy_versions") as due:
         after = offer_links(auth.client.get("/plan/offers").text)
     assert first and due == []  # read once; the time passing needs no look-up
     assert after and after != before  # the new version's offers, at its time
@@ -117,7 +96,7 @@ def test_a_version_approved_by_another_worker_is_seen_within_the_cache_lifetime(
             assert active_version("CNY").number == 1
         with unit(app):  # another worker (its own cache) approves a new version
             approve_new_version(cooldown_days=30)
-        with worker.app_context(), policy_queries(worker) as seen:
+        with worker.app_context(), sql_statements(worker, "policy_versions") as seen:
             assert active_version("CNY").number == 1  # still trusted: no query
         assert seen == []
         time.sleep(1.1)
@@ -143,7 +122,7 @@ def test_the_scheduler_activating_elsewhere_changes_nothing_a_worker_shows(app, 
     finally:
         with scheduler.app_context():
             db.engine.dispose()
-    with app.app_context(), policy_queries(app) as seen:
+    with app.app_context(), sql_statements(app, "policy_versions") as seen:
         version = active_version("CNY")  # from memory: the due version, as before the scheduler ran
     assert (version.number, version.policy.cooldown_days, seen) == (2, 30, [])
     app.extensions["policy_cache"].forget()

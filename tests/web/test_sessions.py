@@ -6,12 +6,10 @@ the database, the default, and in the shared Redis, as ``PORTAL_REDIS_URL`` make
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal import clock
 from portal.auth.attempts import KEY as ATTEMPTS
@@ -22,7 +20,7 @@ from portal.auth.service import CODE_LIFETIME
 from portal.extensions import db
 from portal.staff.models import Role
 from portal.staff.service import reissue_enrolment, set_active
-from tests.conftest import CardholderAuth, csrf_token, last_code, make_account, unit
+from tests.conftest import CardholderAuth, csrf_token, last_code, make_account, sql_statements, unit
 from tests.redis_helpers import redis_sessions, shared_redis
 from tests.staff_helpers import StaffAuth, make_staff
 from tests.web.test_journey import post
@@ -183,28 +181,10 @@ def test_sessions_are_stored_as_hashes(app, client, auth, query, session_store):
     assert query(select(WebSession.id)) == []  # nothing about sessions in the database
 
 
-@contextmanager
-def session_queries(app) -> Iterator[list[str]]:
-    """The SQL statements naming the sessions table while the block runs."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement: str, *_args) -> None:
-        if "web_sessions" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-
-
 def test_a_request_checks_its_session_with_one_query_or_none_in_redis(app, client, auth, frozen, session_store):
     make_account(app)
     auth.sign_in()
-    with session_queries(app) as seen:
+    with sql_statements(app, "web_sessions") as seen:
         assert client.get("/account").status_code == 200
     assert len(seen) == (1 if session_store is None else 0)
 
