@@ -26,6 +26,7 @@ BLUEPRINTS = [
     "portal.journey.views",
     "portal.policies.views",
     "portal.audit.views",
+    "portal.reporting.views",
     "portal.api.views",
     "portal.integrations.core_banking.views",
 ]

@@ -11,6 +11,14 @@ from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment
 from portal.plans.models import Plan, PlanInstallment, Signature
 from portal.policies.models import PolicyVersion
+from portal.reporting.models import (  # noqa: F401
+    ReportAccountMonth,
+    ReportComment,
+    ReportDaily,
+    ReportPastDue,
+    ReportPlanMilestone,
+    ReportRoll,
+)
 from portal.scheduler.models import SchedulerJob
 from portal.servicing.models import ServicingRun
 from portal.staff.models import EnrolmentToken, StaffSignInThrottle, StaffUser

@@ -74,6 +74,8 @@ class CaseEvent(Model):
     __tablename__ = "case_events"
     __table_args__ = (
         Index("ix_case_events_account_time", "account_id", "created_at"),
+        # The servicing run folds a day's events of each kind into the reports.
+        Index("ix_case_events_kind_time", "kind", "created_at"),
         CheckConstraint(f"kind IN ({sql_values(CaseEventKind)})", name="kind_known"),
         CheckConstraint(f"actor_type IN ({sql_values(ActorType)})", name="actor_type_known"),
     )

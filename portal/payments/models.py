@@ -79,6 +79,8 @@ class Payment(Model):
             postgresql_where=text("status = 'unmatched'"),
         ),
         Index("ix_payments_end_to_end_id", "end_to_end_id"),
+        # The reports' money recovered per day (portal.reporting.aggregate).
+        Index("ix_payments_booking_date", "booking_date"),
         # The same payment reported by a camt.054 and again by the camt.053 (or by the API)
         # is found by the bank's own reference (portal.payments.service).
         Index("ix_payments_bank_reference", "bank_reference"),

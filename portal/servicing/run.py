@@ -4,7 +4,9 @@
 2. ``judge_plans``      every active plan is completed, broken or left active;
 3. ``judge_promises``   every open promise is kept, broken or left open;
 4. ``queue_reminders``  reminders before and after due dates (none when catching up a
-                        day gone by).
+                        day gone by);
+5. ``fold_reports``     the day (and the day before) folded into the report aggregates
+                        (``portal.reporting.aggregate``), after the verdicts it counts.
 
 Each step streams its rows in chunks, one commit per chunk, so memory stays bounded and
 a crash loses at most one chunk's work; running the day again finishes what is left.
@@ -30,6 +32,7 @@ from portal.audit.service import SealRefused, seal_pending
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.locks import transaction_lock
+from portal.reporting.aggregate import refresh as refresh_reports
 from portal.servicing.aging import age_accounts
 from portal.servicing.models import ServicingRun
 from portal.servicing.plans import judge_plans
@@ -84,7 +87,7 @@ def run_day(day: date) -> RunReport:
     """Run the servicing day ``day`` for the whole book (see the module's docstring)."""
     _started(day)
     report = RunReport(day)
-    for step in (step_age_accounts, step_judge_plans, step_judge_promises, step_queue_reminders):
+    for step in (step_age_accounts, step_judge_plans, step_judge_promises, step_queue_reminders, step_fold_reports):
         step(report)
     _finished(report)
     _seal()
@@ -122,6 +125,11 @@ def step_queue_reminders(report: RunReport) -> None:
     with unit_of_work():
         transaction_lock(RUN_LOCK)
         report.reminders_queued = queue_reminders(report.day)
+
+
+def step_fold_reports(report: RunReport) -> None:
+    """The report pages' aggregates; re-running a day replaces its rows."""
+    refresh_reports(report.day)
 
 
 # --- the record of runs -------------------------------------------------------------------

@@ -1,0 +1,32 @@
+"""Comments that staff read, without card or phone numbers in them.
+
+A cardholder may type a card number or a phone number into a free-text comment. Before a
+comment is stored for staff, every run of at least :data:`MIN_DIGITS` digits (spaces,
+dashes, dots, slashes and brackets between them allowed, full-width digits too) is
+replaced by :data:`MASK`. Shorter runs (an amount, "3 months") stay readable; a date
+written in digits alone may be masked too: better a lost date than a leaked number.
+"""
+
+from __future__ import annotations
+
+import re
+
+MIN_DIGITS = 7  # the shortest local phone numbers; card numbers have 13 to 19
+MASK = "•••"
+MAX_COMMENT = 200  # one line
+
+_SEPARATORS = r"[ \t\-./()\u3000\uff0d\uff0e]*"
+_NUMBER_RUN = re.compile(rf"\+?\d(?:{_SEPARATORS}\d){{{MIN_DIGITS - 1},}}")
+_SPACES = re.compile(r"\s+")
+
+
+def scrub_numbers(text: str) -> str:
+    """``text`` with every long digit run (a card or phone number) replaced by :data:`MASK`."""
+    return _NUMBER_RUN.sub(MASK, text)
+
+
+def one_line_comment(text: str) -> str:
+    """A comment as staff see it: one line, at most :data:`MAX_COMMENT` characters, no
+    card or phone numbers (scrubbed before it is shortened, so no half number is left)."""
+    line = _SPACES.sub(" ", scrub_numbers(text)).strip()
+    return line[:MAX_COMMENT]

@@ -1,0 +1,1 @@
+"""Results: daily aggregates the servicing run keeps, and the staff pages that read them."""
