@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.cases.models import CaseEvent, CaseEventKind, Promise, PromiseState
+from portal.domain.scrub import one_line_comment
 from portal.extensions import db
 
 REASONS = ("lost_job", "illness", "income_fell", "overspent", "unsure_rules", "other")
@@ -118,10 +119,16 @@ def open_promise(account_id: int) -> Promise | None:
 
 
 def record_rating(account_id: int, plan_id: int | None, rating: int, comment: str, actor: Actor) -> CaseEvent:
+    """The cardholder's rating after acceptance, with an optional one-line comment. The
+    comment is kept as staff will read it (case file, reports): one line, no card or phone
+    numbers (``portal.domain.scrub``); what was typed beyond that is never stored."""
     if not 1 <= rating <= 5:
         raise CaseError("rating_out_of_range")
     event = add_event(
-        account_id, CaseEventKind.RATING, actor, {"plan": plan_id, "rating": rating, "comment": comment[:1000]}
+        account_id,
+        CaseEventKind.RATING,
+        actor,
+        {"plan": plan_id, "rating": rating, "comment": one_line_comment(comment)},
     )
     record(actor, Action.Case.RATING_GIVEN, ("card_account", account_id), after={"rating": rating})
     return event

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField, ValidationError
+from wtforms import BooleanField, RadioField, SelectChoice, StringField, ValidationError
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from portal.domain.scrub import MAX_COMMENT
 from portal.forms import PortalForm
 from portal.journey.money_input import AmountError, parse_amount
 
@@ -146,4 +147,8 @@ class RatingForm(PortalForm):
         choices=[SelectChoice(str(n)) for n in range(1, 6)],
         validators=[InputRequired(message=_l("Choose a number from 1 to 5."))],
     )
-    comment = TextAreaField(_l("Anything you want to tell us? (optional)"), validators=[Optional(), Length(max=1000)])
+    comment = StringField(
+        _l("Anything you want to tell us? (optional)"),
+        description=_l("One line. Please do not write your card or phone number here."),
+        validators=[Optional(), Length(max=MAX_COMMENT, message=_l("Please keep it to one short line."))],
+    )

@@ -186,3 +186,18 @@ def test_journey_pages_need_a_cardholder(client):
     for url in ["/plan", "/plan/offers", "/plan/budget", "/plan/promise"]:
         response = client.get(url)
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_a_rating_comment_is_kept_as_one_line_without_card_or_phone_numbers(app, client, auth, policy, query):
+    make_account(app, dpd=35)
+    auth.sign_in()
+    fp = fingerprints(client.get("/plan/offers").get_data(as_text=True))[0]
+    done = post(client, f"/plan/offers/{fp}/accept", {"full_name": "Li Na", "consent": "y"}).headers["Location"]
+    page = client.get(done).get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="comment"[^>]*type="text"', page) and "<textarea" not in page  # one line
+    too_long = post(client, done.replace("/done", "/rating"), {"rating": "4", "comment": "x" * 201})
+    assert too_long.status_code == 422 and "Please keep it to one short line." in too_long.get_data(as_text=True)
+    typed = "Quick.\nCard 6222 0212 3456 7890, call me on +86 138 0013 8000 after 6"
+    assert post(client, done.replace("/done", "/rating"), {"rating": "4", "comment": typed}).status_code == 302
+    event = query.one(select(CaseEvent).where(CaseEvent.kind == "rating"))
+    assert event.data["comment"] == "Quick. Card •••, call me on ••• after 6"
