@@ -20,6 +20,7 @@ from portal.payments.cli import payments_cli
 from portal.plans.cli import plans_cli
 from portal.policies.cli import policy_cli, quote_command
 from portal.scheduler.cli import scheduler_command
+from portal.reporting.cli import reports_cli
 from portal.servicing.cli import servicing_cli
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
@@ -38,6 +39,7 @@ portal_cli.add_command(payments_cli)
 portal_cli.add_command(api_cli)
 portal_cli.add_command(plans_cli)
 portal_cli.add_command(servicing_cli)
+portal_cli.add_command(reports_cli)
 portal_cli.add_command(scheduler_command)
 
 

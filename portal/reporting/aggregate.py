@@ -69,6 +69,7 @@ from portal.reporting.models import (
 from portal.unit_of_work import unit_of_work
 
 CURRENT = "current"  # the tier name of an account not past due
+MAX_REBUILD_DAYS = 3 * 366
 NO_TIER = ""
 Key = tuple[str, str, str, int, str, str, str]  # metric, tier, channel, version, agent, language, currency
 

@@ -277,3 +277,14 @@ def test_the_results_tile_on_the_admin_home_links_to_the_results(app):
     for role in (Role.POLICY_ADMIN, Role.AUDITOR):
         html = staff(app, role).get("/admin/").get_data(as_text=True)
         assert '<a href="/admin/results/">Results</a>' in html
+
+
+def test_rebuild_folds_past_days_again_and_refuses_a_backwards_range(app):
+    a_book(app)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["portal", "reports", "rebuild", "--from", DAY.isoformat(), "--to", DAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "Folded 1 day(s)" in result.output
+    assert [r[4] for r in daily(app, DAY, "link_sent")] == [1, 1]
+    backwards = runner.invoke(args=["portal", "reports", "rebuild", "--from", "2026-12-02", "--to", "2026-12-01"])
+    assert backwards.exit_code == 2 and "at most" in backwards.output
