@@ -19,8 +19,8 @@ from portal.offers.cli import offers_command
 from portal.payments.cli import payments_cli
 from portal.plans.cli import plans_cli
 from portal.policies.cli import policy_cli, quote_command
-from portal.scheduler.cli import scheduler_command
 from portal.reporting.cli import reports_cli
+from portal.scheduler.cli import scheduler_command
 from portal.servicing.cli import servicing_cli
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
