@@ -288,3 +288,9 @@ def test_rebuild_folds_past_days_again_and_refuses_a_backwards_range(app):
     assert [r[4] for r in daily(app, DAY, "link_sent")] == [1, 1]
     backwards = runner.invoke(args=["portal", "reports", "rebuild", "--from", "2026-12-02", "--to", "2026-12-01"])
     assert backwards.exit_code == 2 and "at most" in backwards.output
+
+
+def test_supervisors_find_the_results_in_the_staff_menu(app):
+    html = staff(app, Role.SUPERVISOR).get("/care/").get_data(as_text=True)
+    assert '<a href="/admin/results/">Results' in html
+    assert '<a href="/admin/results/">' not in staff(app, Role.AGENT).get("/care/").get_data(as_text=True)
