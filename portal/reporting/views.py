@@ -109,12 +109,22 @@ def _percent(value: Decimal | None) -> str:
     return "" if value is None else f"{value * 100:.1f}"
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell; text a spreadsheet would run as a formula (a comment starting with "=")
+    is quoted with a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _csv(name: str, header: list[str], rows: Iterable[list[Any]]) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_cell(v) for v in row])
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",

@@ -294,3 +294,13 @@ def test_supervisors_find_the_results_in_the_staff_menu(app):
     html = staff(app, Role.SUPERVISOR).get("/care/").get_data(as_text=True)
     assert '<a href="/admin/results/">Results' in html
     assert '<a href="/admin/results/">' not in staff(app, Role.AGENT).get("/care/").get_data(as_text=True)
+
+
+def test_a_comment_that_reads_as_a_formula_is_exported_as_text(app):
+    account = make_account(app)
+    plan = make_plan(app, account, "installment", "en")
+    rate(app, account, plan, 1, '=HYPERLINK("http://x.example","click")', DAY)
+    run(app, DAY + timedelta(days=1))
+    exported = staff(app, Role.AUDITOR).get("/admin/results/outcomes.csv", query_string=RANGE).get_data(as_text=True)
+    (comment,) = [r for r in csv.DictReader(io.StringIO(exported)) if r["section"] == "comments"]
+    assert comment["value"] == '\'=HYPERLINK("http://x.example","click")'
