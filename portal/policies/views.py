@@ -22,6 +22,7 @@ from portal.audit.names import actor_names
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.inputs import InputError, parse_int
+from portal.offers.expectations import expectations
 from portal.offers.impact import compare, preview
 from portal.policies import workflow
 from portal.policies.cache import load_policy
@@ -241,8 +242,10 @@ def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: Reje
     approve_form.reviewed.data = workflow.review_digest(version)
     active = workflow.active_or_none(version.currency)
     now = utcnow()
-    proposed = preview(load_policy(version), now)
-    current = preview(load_policy(active), now) if active is not None and active.id != version.id else None
+    proposed_policy = load_policy(version)
+    current_policy = load_policy(active) if active is not None and active.id != version.id else None
+    proposed = preview(proposed_policy, now)
+    current = preview(current_policy, now) if current_policy is not None else None
     changes = (
         [row for row in document_diff(current_document(active), current_document(version)) if row.changed]
         if current and active
@@ -255,6 +258,9 @@ def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: Reje
         proposed=proposed,
         current=current,
         rows=compare(proposed, current),
+        expected=expectations(
+            proposed_policy, proposed, current_policy, current, now.astimezone(ZoneInfo(str(get_timezone()))).date()
+        ),
         changes=changes,
         names=_names([version]),
         me=_me(),

@@ -650,3 +650,50 @@ def test_reminder_cadence_and_new_plan_limits_are_edited_saved_and_checked(app, 
     page = response.get_data(as_text=True)
     assert "Must be from 0 to 14 (you entered 15)." in field_error(page, "tiers-2-reminders-days_after")
     assert "Must not be more than" in field_error(page, "max_new_plans_12_months")
+
+
+def expected_rows(html: str) -> dict[str, list[str]]:
+    """The expected-results table as {tier: [cells after the tier]}."""
+    body = re.sub(r"\s+", " ", html[html.index('<table class="impact-table expected-table">') :])
+    body = body[: body.index("</table>")]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+        if len(cells) > 3:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_the_review_page_shows_what_a_fee_cut_would_bring_at_the_observed_rates(app, maker, checker):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from portal.clock import now
+    from portal.reporting.models import ReportDaily
+    from tests.plan_factories import card_number
+
+    for serial in range(2):  # two M2 accounts, 10,629.00 each
+        make_account(app, card=card_number(40 + serial), dpd=35, principal="10000.00")
+    with app.app_context():
+        day = now().date() - timedelta(days=10)
+        for metric, count in (("book", 10), ("accepted", 4), ("kept_cycle_3", 2)):
+            db.session.add(
+                ReportDaily(day=day, metric=metric, tier="M2", channel="", policy_version_id=1, agent="",
+                            language="en", currency="CNY", count=count, amount=Decimal(0))
+            )  # fmt: skip
+        db.session.commit()
+    number = new_draft(maker)
+    fee = page_form(maker, f"/admin/policies/{number}/edit")["tiers-1-installment-max_monthly_fee_rate"]
+    assert (
+        edit(maker, number, **{"tiers-1-installment-max_monthly_fee_rate": str(Decimal(fee) * 5 / 6)}).status_code
+        == 302
+    )
+    html = checker.get(f"/admin/policies/{number}/review").get_data(as_text=True)
+    rates, *figures = expected_rows(html)["M2"]
+    assert rates == "40.0% took a plan (4 plans, 10 accounts); 50.0% kept to the third installment"
+    active_payment, active_fees, active_recovery, draft_payment, draft_fees, draft_recovery = figures
+    # 10,629.00 over 24 months at 0.6 % a month: 442.88 + 63.77; two accounts × 40 % × 50 % keep it.
+    assert (active_payment, draft_payment) == ("CN¥506.65 over 24 months", "CN¥496.03 over 24 months")
+    assert active_fees == "CN¥612.23" and draft_fees == "CN¥510.19"  # 0.4 plans kept × 1,530.58 and 1,275.48
+    assert active_recovery == draft_recovery == "CN¥4,251.60"
+    assert "Not enough results yet" in expected_rows(html)["M1"][0]
