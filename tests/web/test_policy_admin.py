@@ -654,7 +654,7 @@ def test_reminder_cadence_and_new_plan_limits_are_edited_saved_and_checked(app, 
 
 def expected_rows(html: str) -> dict[str, list[str]]:
     """The expected-results table as {tier: [cells after the tier]}."""
-    body = re.sub(r"\s+", " ", html[html.index('<table class="impact-table expected-table">') :])
+    body = re.sub(r"\s+", " ", html[html.index('<table class="expected-table">') :])
     body = body[: body.index("</table>")]
     rows = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body):
