@@ -304,3 +304,15 @@ def test_a_comment_that_reads_as_a_formula_is_exported_as_text(app):
     exported = staff(app, Role.AUDITOR).get("/admin/results/outcomes.csv", query_string=RANGE).get_data(as_text=True)
     (comment,) = [r for r in csv.DictReader(io.StringIO(exported)) if r["section"] == "comments"]
     assert comment["value"] == '\'=HYPERLINK("http://x.example","click")'
+
+
+def test_figures_split_by_week_policy_version_and_agent_name_their_groups(app):
+    a_book(app)
+    run(app, DAY + timedelta(days=1))
+    client = staff(app, Role.POLICY_ADMIN)
+    week = client.get("/admin/results/", query_string={**RANGE, "split": "week"}).get_data(as_text=True)
+    assert "Week of 2026-11-23" in week  # 28 November 2026 is a Saturday
+    version = client.get("/admin/results/", query_string={**RANGE, "split": "policy_version"}).get_data(as_text=True)
+    assert "Version 1" in version
+    agent = client.get("/admin/results/funnel.csv", query_string={**RANGE, "split": "agent"}).get_data(as_text=True)
+    assert {r["group"] for r in csv.DictReader(io.StringIO(agent))} == {"Staff member 7"}  # no such staff row
