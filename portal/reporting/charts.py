@@ -61,9 +61,12 @@ def bar_chart(
     """An SVG bar chart as a ``data:`` URI; ``series`` are (name, one value per label)."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     height = max(320, 40 + 26 * len(labels) * min(len(series), MAX_SERIES)) if horizontal else 400
-    chart = kind(**_config(title, labels, height))
+    # pygal draws a horizontal chart's first label at the bottom: reversed, the chart
+    # reads top to bottom in the table's order (a funnel's first step on top).
+    order = slice(None, None, -1) if horizontal else slice(None)
+    chart = kind(**_config(title, list(labels)[order], height))
     for name, values in list(series)[:MAX_SERIES]:
-        chart.add(name, [None if v is None else float(v) for v in values])  # drawing only: the table is exact
+        chart.add(name, [None if v is None else float(v) for v in list(values)[order]])  # drawing only: the table is exact
     svg = _without_scripts(chart.render(is_unicode=True))
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
