@@ -45,7 +45,7 @@ i18n: .stamp-runtime
 	@$(BIN)/pybabel compile -d translations 2>&1 | grep -v "^compiling" || true
 
 i18n-extract: .stamp-runtime
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	PYTHONPATH=. $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 
 i18n-update: i18n-extract
 	$(BIN)/pybabel -q update -N -i translations/messages.pot -d translations --width 100
