@@ -107,6 +107,7 @@ STATES: dict[str, Any] = {
     "active": _l("Active"),
     "retired": _l("Retired"),
     "rejected": _l("Rejected"),
+    "challenger": _l("Challenger in an experiment"),
 }
 
 
