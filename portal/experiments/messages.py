@@ -32,6 +32,9 @@ ERRORS: dict[str, Any] = {
     "comment_required": _l("Say why you reject it."),
     "changed_since_review": _l("The experiment changed since you opened the page. Review it again."),
     "champion_changed": _l("The active policy version changed since the experiment was proposed. Propose it again."),
+    "version_scheduled": _l(
+        "A policy version is scheduled to become active in this currency. Start the experiment after it is active."
+    ),
     "bad_arm": _l("Choose one of the challengers."),
 }
 

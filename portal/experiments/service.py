@@ -57,7 +57,8 @@ class ExperimentError(Exception):
     Codes: not_found, unknown_currency, no_champion, bad_design, bad_shares, bad_metric,
     not_challenger_version, currency_mismatch, changes_hardship, already_running,
     not_pending, not_running, proposal_open, no_proposal, own_proposal, own_version,
-    comment_required, changed_since_review, champion_changed, bad_arm, invalid.
+    comment_required, changed_since_review, champion_changed, version_scheduled, bad_arm,
+    invalid.
     """
 
     def __init__(self, code: str) -> None:
@@ -284,6 +285,13 @@ def _start(experiment: Experiment, actor: Actor) -> None:
     )
     if db.session.execute(running).scalar():
         raise ExperimentError("already_running")
+    scheduled = (
+        select(func.count())
+        .select_from(PolicyVersion)
+        .where(PolicyVersion.currency == experiment.currency, PolicyVersion.state == PolicyState.SCHEDULED)
+    )
+    if db.session.execute(scheduled).scalar():
+        raise ExperimentError("version_scheduled")  # it would replace the champion mid-experiment
     now = utcnow()
     for arm in experiment.arms[1:]:
         version = db.session.get(PolicyVersion, arm.policy_version_id)

@@ -33,7 +33,15 @@ bp = Blueprint("experiments", __name__, url_prefix="/admin/experiments")
 
 READERS = (Role.POLICY_ADMIN, Role.AUDITOR)
 _STATUS = {"not_found": 404, "own_proposal": 403, "own_version": 403, "changed_since_review": 409}
-_CONFLICTS = {"already_running", "not_pending", "not_running", "proposal_open", "no_proposal", "champion_changed"}
+_CONFLICTS = {
+    "already_running",
+    "not_pending",
+    "not_running",
+    "proposal_open",
+    "no_proposal",
+    "champion_changed",
+    "version_scheduled",
+}
 
 for _name, _helper in {
     "experiment_state_label": lambda state: STATES.get(state, state),

@@ -266,5 +266,9 @@ def error_message(code: str) -> str:
             "This version changed after you opened it for review. Open the review page "
             "again and check what it holds now before you decide."
         ),
+        "experiment_running": _(
+            "An experiment is running in this currency. Stop it, or promote its challenger, "
+            "before another version becomes active."
+        ),
     }
     return messages.get(code, _("That did not work."))

@@ -215,3 +215,26 @@ def test_results_use_the_same_analysis_as_the_cli(app, ctx):
     result = service.results(db.session.get(Experiment, experiment.id))
     assert result["decision"] == "not_yet" and result["comparisons"] == []
     assert service.expected_on(db.session.get(Experiment, experiment.id), TODAY) is not None
+
+
+def test_no_other_version_becomes_active_while_an_experiment_runs(ctx):
+    from portal.policies.workflow import PolicyError
+
+    start(propose(challenger_version()))
+    other = challenger_version(cooldown_days=45)
+    with pytest.raises(PolicyError, match="experiment_running"):
+        call(workflow.approve, other.number, CHECKER, workflow.review_digest(other))
+    assert db.session.get(PolicyVersion, other.id).state == "pending"
+
+
+def test_an_experiment_does_not_start_while_a_version_is_scheduled(ctx):
+    from datetime import timedelta
+
+    from portal.db_types import utcnow
+
+    scheduled = challenger_version(cooldown_days=45)
+    later = utcnow() + timedelta(days=3)
+    call(workflow.approve, scheduled.number, CHECKER, workflow.review_digest(scheduled), later)
+    experiment = propose(challenger_version())
+    with pytest.raises(ExperimentError, match="version_scheduled"):
+        start(experiment)
