@@ -241,3 +241,49 @@ def test_an_aa_test_is_significant_about_alpha_of_the_time():
         significant += result["decision"] != "no_difference"
     low, high = binom.interval(0.999, repetitions, alpha)
     assert low <= significant <= high, significant
+
+
+# --- design rules (portal.experiments.design) ------------------------------------------
+
+
+def test_the_keyed_hash_splits_accounts_as_planned_and_always_the_same_way():
+    from decimal import Decimal
+
+    from portal.experiments.design import arm_position
+
+    shares = [Decimal("0.9"), Decimal("0.1")]
+    arms = [arm_position(b"key", 7, account_id, shares) for account_id in range(20_000)]
+    counts = [arms.count(0), arms.count(1)]
+    assert stats.srm_p_value(counts, [0.9, 0.1]) > 0.001
+    assert arms == [arm_position(b"key", 7, account_id, shares) for account_id in range(20_000)]
+    # Another key or another experiment gives another split.
+    assert arms != [arm_position(b"other", 7, account_id, shares) for account_id in range(20_000)]
+    assert arms != [arm_position(b"key", 8, account_id, shares) for account_id in range(20_000)]
+
+
+def test_the_expected_date_follows_the_assignment_rate():
+    from datetime import date
+
+    from portal.experiments.design import expected_date
+
+    started, today = date(2026, 11, 1), date(2026, 11, 10)  # 10 days, 100 a day
+    assert expected_date(3000, 1000, started, today) == date(2026, 11, 30)
+    assert expected_date(3000, 3000, started, today) == today
+    assert expected_date(3000, 0, started, today) is None
+
+
+def test_a_challenger_changing_hardship_limits_or_tiers_is_caught():
+    from dataclasses import replace
+
+    from portal.domain.default_policy import default_policy
+    from portal.experiments.design import changes_hardship
+
+    champion = default_policy()
+    cheaper = replace(champion, cooldown_days=30)
+    assert not changes_hardship(champion, cheaper)
+    tiers = list(champion.tiers)
+    tiers[0] = replace(tiers[0], personalised=replace(tiers[0].personalised, max_tenor=12))
+    assert changes_hardship(champion, replace(champion, tiers=tuple(tiers)))
+    tiers = list(champion.tiers)
+    tiers[0] = replace(tiers[0], max_dpd=(tiers[0].max_dpd or 0) + 5)
+    assert changes_hardship(champion, replace(champion, tiers=tuple(tiers)))

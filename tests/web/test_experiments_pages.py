@@ -129,3 +129,19 @@ def test_an_unknown_experiment_is_404(app):
     admin = app.test_client()
     signed_in_staff(app, admin, Role.POLICY_ADMIN)
     assert admin.get(INDEX + "4242").status_code == 404
+
+
+def test_a_running_experiment_is_stopped_by_proposal_and_approval(app):
+    maker, checker = app.test_client(), app.test_client()
+    maker_id = signed_in_staff(app, maker, Role.POLICY_ADMIN, "maker@example.com")[0]
+    signed_in_staff(app, checker, Role.POLICY_ADMIN, "checker@example.com")
+    url = maker.post(INDEX + "new", data=_design(maker, _challenger(app, maker_id))).headers["Location"]
+    assert checker.post(url + "/approve", data=page_form(checker, url, url + "/approve")).status_code == 302
+
+    form = page_form(checker, url, url + "/propose")
+    assert checker.post(url + "/propose", data={**form, "action": "no-such-thing"}).status_code == 400
+    assert checker.post(url + "/propose", data={**form, "action": "stop"}).status_code == 302
+    assert "Waiting for approval: Stop" in maker.get(url).get_data(as_text=True)
+    assert maker.post(url + "/approve", data=page_form(maker, url, url + "/approve")).status_code == 302
+    with app.app_context():
+        assert db.session.execute(select(Experiment.state)).scalar_one() == "stopped"

@@ -238,3 +238,24 @@ def test_an_experiment_does_not_start_while_a_version_is_scheduled(ctx):
     experiment = propose(challenger_version())
     with pytest.raises(ExperimentError, match="version_scheduled"):
         start(experiment)
+
+
+def test_without_a_challenger_the_hook_costs_no_query(app, ctx):
+    from portal.accounts.models import CardAccount
+    from tests.conftest import sql_statements
+
+    account = db.session.get(CardAccount, _accounts(app, 1)[0])
+    active_version("CNY")  # the cache knows the versions
+    with sql_statements(app) as seen:
+        version = policy_for_account(account)
+    assert version.id == active_version("CNY").id and seen == []
+
+
+def test_sending_a_plan_link_is_a_first_exposure(app, ctx):
+    from portal.links.service import issue_plan_link
+
+    start(propose(challenger_version(), share="0.5"))
+    account_id = _accounts(app, 1)[0]
+    call(issue_plan_link, account_id, "sms", Actor("staff", "9"))
+    row = db.session.execute(select(ExperimentAssignment)).scalar_one()
+    assert (row.account_id, row.exposure) == (account_id, "link_sent")
