@@ -40,6 +40,8 @@ from portal.experiments import stats
 
 SRM_THRESHOLD = 0.001
 SHARE_TOLERANCE = 1e-6
+# Far above any book (the exact posterior sums one term per success of the smaller arm).
+MAX_COUNT = 10_000_000
 
 
 class AnalysisInputError(ValueError):
@@ -61,6 +63,8 @@ def _count(value: Any, what: str) -> int:
         raise AnalysisInputError(f"{what} must be a whole number, not {value!r}")
     if value < 0:
         raise AnalysisInputError(f"{what} must not be negative, not {value!r}")
+    if value > MAX_COUNT:
+        raise AnalysisInputError(f"{what} must be at most {MAX_COUNT:,}, not {value!r}")
     return int(value)
 
 

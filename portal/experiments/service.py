@@ -99,6 +99,14 @@ def _check_challenger(version: PolicyVersion, champion: PolicyVersion) -> None:
         raise ExperimentError("changes_hardship")
 
 
+MAX_PLANNED = 2**31 - 1  # an integer column
+_RATE_PLACES = Decimal("0.000001")  # Rate(): NUMERIC(9, 6)
+
+
+def _stored_exactly(value: Decimal) -> bool:
+    return value.is_finite() and abs(value) < 1000 and value == value.quantize(_RATE_PLACES)
+
+
 def create_experiment(
     actor: Actor,
     *,
@@ -125,7 +133,7 @@ def create_experiment(
         raise ExperimentError("bad_design")
     if primary_metric not in PRIMARY_METRICS or any(g not in GUARDRAIL_METRICS for g in guardrails):
         raise ExperimentError("bad_metric")
-    if not 0 < alpha < 1 or not 0 < power < 1:
+    if not 0 < alpha < 1 or not 0 < power < 1 or not all(map(_stored_exactly, (baseline_rate, mde, alpha, power))):
         raise ExperimentError("bad_design")
     _one_at_a_time(currency)
     champion = active_or_none(currency)
@@ -134,7 +142,11 @@ def create_experiment(
     shares = [spec.share for spec in challengers]
     champion_share = Decimal(1) - sum(shares, Decimal(0))
     numbers = [spec.version_number for spec in challengers]
-    if not challengers or len(set(numbers)) != len(numbers) or any(not 0 < s < 1 for s in [*shares, champion_share]):
+    if (
+        not challengers
+        or len(set(numbers)) != len(numbers)
+        or any(not 0 < s < 1 or not _stored_exactly(s) for s in [*shares, champion_share])
+    ):
         raise ExperimentError("bad_shares")
     versions = []
     for spec in challengers:
@@ -150,6 +162,8 @@ def create_experiment(
         )
     except ValueError as error:
         raise ExperimentError("bad_design") from error
+    if planned.total > MAX_PLANNED:
+        raise ExperimentError("bad_design")  # a difference too small to find in any book
     now = utcnow()
     experiment = Experiment(
         name=name,

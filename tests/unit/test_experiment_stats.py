@@ -220,6 +220,8 @@ def test_the_guardrail_alarm_speaks_before_the_planned_sample():
         (lambda d: d["arms"][0].update(assigned=2.5), "whole number"),
         (lambda d: d.update(alpha=1.5), "alpha"),
         (lambda d: d["arms"][1].update(name="champion"), "differ"),
+        (lambda d: d["arms"][1].update(n=1e300, successes=1), "at most"),
+        (lambda d: d["arms"][1].update(share=float("nan")), "share"),
     ],
 )
 def test_bad_input_is_refused_with_a_message(change, message):

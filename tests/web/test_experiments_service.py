@@ -259,3 +259,27 @@ def test_sending_a_plan_link_is_a_first_exposure(app, ctx):
     call(issue_plan_link, account_id, "sms", Actor("staff", "9"))
     row = db.session.execute(select(ExperimentAssignment)).scalar_one()
     assert (row.account_id, row.exposure) == (account_id, "link_sent")
+
+
+def test_a_concurrent_first_exposure_keeps_the_first_row_and_audits_once(app, ctx):
+    from portal.accounts.models import CardAccount
+    from portal.experiments.assignment import _assign
+    from portal.experiments.models import Exposure
+
+    experiment = start(propose(challenger_version(), share="0.5"))
+    account = db.session.get(CardAccount, _accounts(app, 1)[0])
+    first = call(policy_for_account, account, Exposure.LINK_SENT)
+    # The other request had read "no assignment" before this one committed its row.
+    again = call(_assign, account, Exposure.OFFERS_VIEWED, active_version("CNY"))
+    assert again == first.id
+    row = db.session.execute(select(ExperimentAssignment)).scalar_one()
+    assert row.exposure == "link_sent" and row.experiment_id == experiment.id
+    assert actions().count("experiment.assigned") == 1
+
+
+def test_a_design_the_columns_cannot_hold_exactly_is_refused(ctx):
+    with pytest.raises(ExperimentError, match="bad_shares"):
+        propose(challenger_version(), share="0.1234567")
+    with pytest.raises(ExperimentError, match="bad_design"):
+        propose(challenger_version(), mde=Decimal("0.000001"), alpha=Decimal("0.000001"))
+    assert db.session.execute(select(func.count()).select_from(Experiment)).scalar() == 0
