@@ -70,6 +70,7 @@ def test_a_policy_admin_proposes_and_another_starts_it(app):
     url = created.headers["Location"]
     shown = maker.get(url).get_data(as_text=True)
     assert "Accounts the design needs" in shown and "You made this proposal" in shown
+    assert f'/admin/policies/diff?a=1&amp;b={number}&amp;changes=1">What it changes' in shown
     with app.app_context():
         experiment = db.session.execute(select(Experiment)).scalar_one()
         assert experiment.state == "pending" and f"{experiment.planned_n:,}" in shown
