@@ -232,11 +232,24 @@ def propose(
 
 
 def review_digest(experiment: Experiment) -> str:
-    """SHA-256 of what a checker reviews: the design and the open proposal. :func:`approve`
-    refuses a digest that no longer matches."""
+    """SHA-256 of what a checker reviews: the design, each arm's policy version as it is
+    now (a challenger withdrawn, edited and resubmitted since is another review), and the
+    open proposal. :func:`approve` refuses a digest that no longer matches."""
+    versions = []
+    for arm in experiment.arms:
+        version = db.session.get(PolicyVersion, arm.policy_version_id)
+        assert version is not None  # a foreign key
+        versions.append(
+            {
+                "number": version.number,
+                "document": version.document,
+                "submitted_at": version.submitted_at.isoformat() if version.submitted_at else None,
+            }
+        )
     reviewed = {
         "id": experiment.id,
         "design": design_summary(experiment),
+        "versions": versions,
         "proposal": experiment.proposed_action,
         "arm": experiment.proposed_arm_id,
         "proposed_by": experiment.proposed_by,

@@ -283,3 +283,16 @@ def test_a_design_the_columns_cannot_hold_exactly_is_refused(ctx):
     with pytest.raises(ExperimentError, match="bad_design"):
         propose(challenger_version(), mde=Decimal("0.000001"), alpha=Decimal("0.000001"))
     assert db.session.execute(select(func.count()).select_from(Experiment)).scalar() == 0
+
+
+def test_a_challenger_changed_after_review_is_not_started_by_that_review(ctx):
+    version = challenger_version()
+    experiment = propose(version)
+    digest = service.review_digest(experiment)
+    call(workflow.withdraw, version.number, THIRD)
+    draft = db.session.get(PolicyVersion, version.id)
+    call(workflow.save_draft, version.number, replace(load_policy(draft), cooldown_days=20), THIRD)
+    call(workflow.submit, version.number, THIRD, "changed")
+    with pytest.raises(ExperimentError, match="changed_since_review"):
+        call(service.approve, experiment.id, CHECKER, digest)
+    assert db.session.get(Experiment, experiment.id).state == "pending"
