@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "portal.care.payment_views",
     "portal.journey.views",
     "portal.policies.views",
+    "portal.experiments.views",
     "portal.audit.views",
     "portal.reporting.views",
     "portal.api.views",

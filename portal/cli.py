@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from portal.agreements.cli import agreements_cli, keys_command
 from portal.audit.cli import audit_cli
 from portal.demo import DEMO_CARDHOLDERS, load_demo, write_demo_statement
+from portal.experiments.cli import experiments_cli
 from portal.integrations.core_banking.cli import api_cli
 from portal.notifications.cli import deliver_command
 from portal.notifications.service import message_as_dict, recent_messages
@@ -41,6 +42,7 @@ portal_cli.add_command(plans_cli)
 portal_cli.add_command(servicing_cli)
 portal_cli.add_command(reports_cli)
 portal_cli.add_command(scheduler_command)
+portal_cli.add_command(experiments_cli)
 
 
 @portal_cli.command("outbox")

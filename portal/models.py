@@ -5,6 +5,7 @@ from portal.agreements.models import Agreement  # noqa: F401
 from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode, WebSession
 from portal.cases.models import CaseEvent, Promise
+from portal.experiments.models import Experiment, ExperimentArm, ExperimentAssignment
 from portal.integrations.core_banking.models import ApiMessage, IdempotencyRecord, PlanEvent
 from portal.links.models import PlanLink
 from portal.notifications.models import OutboxMessage
@@ -43,3 +44,4 @@ __all__ = [
 ]
 __all__ += ["ApiMessage", "IdempotencyRecord"]
 __all__ += ["EnrolmentToken", "StaffSignInThrottle", "StaffUser", "WebSession"]
+__all__ += ["Experiment", "ExperimentArm", "ExperimentAssignment"]

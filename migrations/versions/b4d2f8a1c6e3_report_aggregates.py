@@ -4,7 +4,7 @@ report_daily, report_plan_milestones, report_past_due, report_account_months,
 report_rolls, report_comments; and the indexes the run folds a day by.
 
 Revision ID: b4d2f8a1c6e3
-Revises: 8f2b6d4e1a93
+Revises: e7a1c3d5f902
 Create Date: 2026-12-03 09:00:00.000000
 
 """
@@ -16,7 +16,7 @@ import portal.db_types
 
 # revision identifiers, used by Alembic.
 revision = "b4d2f8a1c6e3"
-down_revision = "8f2b6d4e1a93"
+down_revision = "e7a1c3d5f902"
 branch_labels = None
 depends_on = None
 

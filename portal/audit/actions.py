@@ -51,6 +51,17 @@ class Action:
         ACCOUNT_CREATED = "demo.account_created"
         STAFF_CREATED = "demo.staff_created"
 
+    class Experiment(AuditAction):
+        """Champion/challenger experiments (portal.experiments), maker-checker like policies."""
+
+        CREATED = "experiment.created"
+        PROPOSED = "experiment.proposed"  # start, stop or promote, waiting for a second admin
+        REJECTED = "experiment.rejected"
+        STARTED = "experiment.started"
+        STOPPED = "experiment.stopped"
+        PROMOTED = "experiment.promoted"
+        ASSIGNED = "experiment.assigned"  # an account's arm, at its first exposure
+
     class Link(AuditAction):
         ISSUED = "link.issued"
         REVOKED = "link.revoked"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from contextlib import suppress
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,8 @@ from portal.audit.service import SYSTEM, Actor, record
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import rowcount, utcnow
+from portal.experiments.assignment import policy_for_account
+from portal.experiments.models import Exposure
 from portal.extensions import db
 from portal.i18n import local_datetime
 from portal.links.models import LinkStep, PlanLink
@@ -187,6 +190,8 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     )
     db.session.add(link)
     db.session.flush()
+    with suppress(NoActivePolicy):
+        policy_for_account(account, Exposure.LINK_SENT)  # a running experiment assigns its arm now
     # The token stays out of the body: the outbox keeps it beside it only until sent.
     subject, body = _message(account, channel, link_url(SECRET_MASK), expires_at)
     message = queue_collection_message(

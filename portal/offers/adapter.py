@@ -19,11 +19,11 @@ from portal.domain.account import AccountSnapshot
 from portal.domain.money import round_money
 from portal.domain.offers import Offer, ineligibility, new_plan_possible_on, offers_for
 from portal.domain.policy import Tier
+from portal.experiments.assignment import policy_for_account
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanState
 from portal.policies.cache import ActiveVersion, load_policy
 from portal.policies.models import PolicyVersion
-from portal.policies.service import active_version
 
 __all__ = ["NewPlanWait", "new_plan_wait", "offered_tier", "offers_for_account", "plan_history", "snapshot"]
 
@@ -80,12 +80,13 @@ def plan_history(account: CardAccount) -> tuple[bool, date | None, tuple[date, .
 def offers_for_account(
     account: CardAccount, today: date, facts: AccountSnapshot | None = None
 ) -> tuple[ActiveVersion, list[Offer]]:
-    """The offers ``account`` may choose on ``today`` under its currency's active policy;
-    ``facts``: its ``snapshot`` if the caller has just read it.
+    """The offers ``account`` may choose on ``today`` under its currency's active policy
+    (or its experiment arm's version, ``portal.experiments``); ``facts``: its ``snapshot``
+    if the caller has just read it.
 
     Raises ``NoActivePolicy`` when the currency has none.
     """
-    version = active_version(account.currency)
+    version = policy_for_account(account)
     return version, offers_for(facts or snapshot(account), version.policy, today)
 
 
@@ -108,7 +109,7 @@ def new_plan_wait(account: CardAccount, today: date, facts: AccountSnapshot | No
     """Until when ``account`` must wait for a new plan after a broken one, and why
     (None: nothing of the kind stops offers today, or something else stops them too);
     ``facts``: its ``snapshot`` if the caller has just read it."""
-    policy = active_version(account.currency).policy
+    policy = policy_for_account(account).policy
     facts = facts or snapshot(account)
     on = new_plan_possible_on(facts, policy, today)
     if on is None:

@@ -45,7 +45,9 @@ from portal.policies.models import PolicyState, PolicyVersion
 
 # States whose document can no longer be edited (a pending version is withdrawn to draft
 # before any change, so it is not one of them).
-SETTLED_STATES = frozenset({PolicyState.SCHEDULED, PolicyState.ACTIVE, PolicyState.RETIRED, PolicyState.REJECTED})
+SETTLED_STATES = frozenset(
+    {PolicyState.SCHEDULED, PolicyState.ACTIVE, PolicyState.RETIRED, PolicyState.REJECTED, PolicyState.CHALLENGER}
+)
 PARSED_LIMIT = 256  # versions kept parsed; a deployment has far fewer in use
 _CHANGED = "policy_versions_changed"  # Session.info key: this transaction wrote a version
 
@@ -68,6 +70,9 @@ class _Known:
     scheduled: MappingProxyType[str, tuple[tuple[datetime, ActiveVersion], ...]]
     next_activation: datetime | None
     read_at: float  # time.monotonic()
+    # Challenger versions by id (portal.experiments): only the accounts of a currency that
+    # has one look up an experiment arm (portal.experiments.assignment).
+    challengers: MappingProxyType[int, ActiveVersion] = field(default_factory=lambda: MappingProxyType({}))
 
     def in_effect(self, currency: str, now: datetime) -> ActiveVersion | None:
         """The version of ``currency`` in effect at ``now``: the latest scheduled one whose
@@ -114,6 +119,11 @@ class PolicyCache:
             return self._read().in_effect(currency, now)
         return self._current().in_effect(currency, now)
 
+    def challengers(self, currency: str) -> dict[int, ActiveVersion]:
+        """The challenger policy versions of ``currency`` by id (no query when known)."""
+        known = self._read() if _changed_here() else self._current()
+        return {id_: version for id_, version in known.challengers.items() if version.currency == currency}
+
     def forget(self) -> None:
         """Drop what is known about the versions; the next reader asks the database."""
         self._known = None
@@ -133,7 +143,7 @@ class PolicyCache:
         return known
 
     def _read(self) -> _Known:
-        states = (PolicyState.ACTIVE, PolicyState.SCHEDULED)
+        states = (PolicyState.ACTIVE, PolicyState.SCHEDULED, PolicyState.CHALLENGER)
         query = (
             select(PolicyVersion)
             .where(PolicyVersion.state.in_(states))
@@ -141,8 +151,11 @@ class PolicyCache:
         )
         active: dict[str, tuple[datetime | None, ActiveVersion]] = {}
         scheduled: dict[str, list[tuple[datetime, ActiveVersion]]] = {}
+        challengers: dict[int, ActiveVersion] = {}
         for version in db.session.execute(query).scalars():
-            if version.state == PolicyState.ACTIVE:
+            if version.state == PolicyState.CHALLENGER:
+                challengers[version.id] = self._snapshot(version)
+            elif version.state == PolicyState.ACTIVE:
                 active[version.currency] = (version.effective_from, self._snapshot(version))
             elif version.effective_from is not None:
                 scheduled.setdefault(version.currency, []).append((version.effective_from, self._snapshot(version)))
@@ -152,6 +165,7 @@ class PolicyCache:
             MappingProxyType({currency: tuple(versions) for currency, versions in scheduled.items()}),
             min(times, default=None),
             time.monotonic(),
+            MappingProxyType(challengers),
         )
 
     def _snapshot(self, version: PolicyVersion) -> ActiveVersion:

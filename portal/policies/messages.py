@@ -107,6 +107,7 @@ STATES: dict[str, Any] = {
     "active": _l("Active"),
     "retired": _l("Retired"),
     "rejected": _l("Rejected"),
+    "challenger": _l("Challenger in an experiment"),
 }
 
 
@@ -264,6 +265,10 @@ def error_message(code: str) -> str:
         "changed_since_review": _(
             "This version changed after you opened it for review. Open the review page "
             "again and check what it holds now before you decide."
+        ),
+        "experiment_running": _(
+            "An experiment is running in this currency. Stop it, or promote its challenger, "
+            "before another version becomes active."
         ),
     }
     return messages.get(code, _("That did not work."))

@@ -20,7 +20,9 @@ from portal.extensions import Model
 
 class PolicyState(StrEnum):
     """draft → pending (submitted) → active, or scheduled (approved for a later date) →
-    active → retired; or rejected. Back from pending to draft when withdrawn."""
+    active → retired; or rejected. Back from pending to draft when withdrawn. A pending
+    version may instead be approved as a challenger in an experiment (portal.experiments):
+    challenger → retired when the experiment stops, or → active when it is promoted."""
 
     DRAFT = "draft"
     PENDING = "pending"
@@ -28,6 +30,7 @@ class PolicyState(StrEnum):
     SCHEDULED = "scheduled"
     RETIRED = "retired"
     REJECTED = "rejected"
+    CHALLENGER = "challenger"
 
 
 class PolicyVersion(Model):

@@ -56,6 +56,7 @@ _STATUS = {
     "not_draft": 409,
     "not_pending": 409,
     "changed_since_review": 409,
+    "experiment_running": 409,
     "currency_mismatch": 400,
     "unknown_currency": 400,
     "comment_required": 400,

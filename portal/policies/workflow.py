@@ -42,7 +42,8 @@ class PolicyError(Exception):
     """A transition that may not happen; ``code`` is for the view to translate.
 
     Codes: not_found, not_draft, not_pending, not_author, own_draft, comment_required,
-    effective_in_past, currency_mismatch, unknown_currency, invalid, changed_since_review.
+    effective_in_past, currency_mismatch, unknown_currency, invalid, changed_since_review,
+    experiment_running.
     """
 
     def __init__(self, code: str) -> None:
@@ -257,6 +258,10 @@ def approve(
     if not hmac.compare_digest(reviewed.encode(), review_digest(version).encode()):
         raise PolicyError("changed_since_review")
     _check(load_policy(version), version)
+    if _experiment_running(version.currency):
+        # A new champion mid-experiment would mix two policies in one arm; stop the
+        # experiment (or promote its challenger) first.
+        raise PolicyError("experiment_running")
     now = utcnow()
     if effective_from is not None and effective_from <= now:
         raise PolicyError("effective_in_past")
@@ -284,6 +289,13 @@ def approve(
         version.state = PolicyState.SCHEDULED
     db.session.flush()
     return version
+
+
+def _experiment_running(currency: str) -> bool:
+    from portal.experiments.models import Experiment, ExperimentState  # the experiments build on policies
+
+    query = select(Experiment.id).where(Experiment.currency == currency, Experiment.state == ExperimentState.RUNNING)
+    return db.session.execute(query.limit(1)).first() is not None
 
 
 def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:

@@ -66,7 +66,9 @@ def bar_chart(
     order = slice(None, None, -1) if horizontal else slice(None)
     chart = kind(**_config(title, list(labels)[order], height))
     for name, values in list(series)[:MAX_SERIES]:
-        chart.add(name, [None if v is None else float(v) for v in list(values)[order]])  # drawing only: the table is exact
+        chart.add(
+            name, [None if v is None else float(v) for v in list(values)[order]]
+        )  # drawing only: the table is exact
     svg = _without_scripts(chart.render(is_unicode=True))
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 

@@ -1,0 +1,1 @@
+"""Champion and challenger: experiments as data, assignment, and their statistics."""

@@ -1,0 +1,73 @@
+"""Each arm's counts for the analysis: accounts assigned, and those among them that meet
+the primary metric or a guardrail (``Metric``), by plans accepted on or after assignment.
+
+Every assigned account counts in its arm's ``n`` (intention to treat): an account that
+saw the offers and chose nothing is a failure of the arm, not a missing value. Personalised
+(hardship) plans never count: they are not part of any experiment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+
+from portal.domain.schedule import PlanType
+from portal.experiments.models import Experiment, ExperimentAssignment, Metric
+from portal.extensions import db
+from portal.plans.models import Plan, PlanInstallment, PlanState
+
+
+@dataclass
+class ArmCounts:
+    assigned: int = 0
+    successes: int = 0
+    guardrails: dict[str, int] = field(default_factory=dict)
+
+
+def _plan_condition(metric: Metric) -> Any:
+    """Plans of the assigned account, accepted since its assignment, that meet ``metric``."""
+    condition = and_(
+        Plan.account_id == ExperimentAssignment.account_id,
+        Plan.accepted_at.is_not(None),
+        Plan.accepted_at >= ExperimentAssignment.assigned_at,
+        Plan.plan_type != PlanType.PERSONALISED.value,
+    )
+    if metric == Metric.PLAN_BROKEN:
+        return and_(condition, Plan.state == PlanState.BROKEN)
+    if metric == Metric.KEPT_TO_CYCLE_3:
+        third_paid = exists().where(
+            PlanInstallment.plan_id == Plan.id,
+            PlanInstallment.number == 3,
+            PlanInstallment.paid >= PlanInstallment.total,
+        )
+        return and_(condition, third_paid)
+    return condition
+
+
+def _count_meeting(experiment: Experiment, metric: Metric) -> dict[int, int]:
+    query = (
+        select(ExperimentAssignment.arm_id, func.count())
+        .where(ExperimentAssignment.experiment_id == experiment.id, exists().where(_plan_condition(metric)))
+        .group_by(ExperimentAssignment.arm_id)
+    )
+    return {arm_id: count for arm_id, count in db.session.execute(query).all()}
+
+
+def arm_counts(experiment: Experiment) -> dict[int, ArmCounts]:
+    """Counts per arm id (every arm present, zeros included)."""
+    counts = {arm.id: ArmCounts() for arm in experiment.arms}
+    assigned = (
+        select(ExperimentAssignment.arm_id, func.count())
+        .where(ExperimentAssignment.experiment_id == experiment.id)
+        .group_by(ExperimentAssignment.arm_id)
+    )
+    for arm_id, count in db.session.execute(assigned).all():
+        counts[arm_id].assigned = count
+    for arm_id, count in _count_meeting(experiment, Metric(experiment.primary_metric)).items():
+        counts[arm_id].successes = count
+    for guardrail in experiment.guardrails or []:
+        for arm_id, count in _count_meeting(experiment, Metric(guardrail)).items():
+            counts[arm_id].guardrails[guardrail] = count
+    return counts
