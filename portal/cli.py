@@ -21,6 +21,7 @@ from portal.plans.cli import plans_cli
 from portal.policies.cli import policy_cli, quote_command
 from portal.scheduler.cli import scheduler_command
 from portal.servicing.cli import servicing_cli
+from portal.simulate.cli import simulate_command
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
 from portal.unit_of_work import unit_of_work
@@ -39,6 +40,7 @@ portal_cli.add_command(api_cli)
 portal_cli.add_command(plans_cli)
 portal_cli.add_command(servicing_cli)
 portal_cli.add_command(scheduler_command)
+portal_cli.add_command(simulate_command)
 
 
 @portal_cli.command("outbox")

@@ -1,0 +1,107 @@
+"""What a simulation came to, read back from the rows the portal's services wrote.
+
+Only the simulated book's accounts are counted (other accounts in the database are not).
+Amounts are decimal strings; shares are JSON numbers rounded to four places.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import CardAccount
+from portal.bulk import among
+from portal.cases.models import Promise
+from portal.extensions import db
+from portal.links.models import PlanLink
+from portal.notifications.models import OutboxMessage
+from portal.payments.models import Payment, PaymentStatus
+from portal.plans.models import Plan, PlanInstallment
+from portal.simulate.book import SimAccount
+
+FUNNEL = ("created", "sent", "delivered", "opened", "verified", "offer_viewed", "accepted")
+
+
+def _share(part: Decimal | int, whole: Decimal | int) -> float:
+    return round(float(Decimal(part) / Decimal(whole)), 4) if whole else 0.0
+
+
+def summarise(book: list[SimAccount], start_balances: dict[str, Decimal], counts: dict[str, int]) -> dict[str, Any]:
+    """The summary ``portal simulate --json`` prints."""
+    ids = [a.account_id for a in book]
+    session = db.session
+    funnel = {
+        step: session.execute(
+            select(func.count())
+            .select_from(PlanLink)
+            .where(among(PlanLink.account_id, ids), getattr(PlanLink, f"{step}_at").is_not(None))
+        ).scalar_one()
+        for step in FUNNEL
+    }
+    plans = list(
+        session.execute(
+            select(Plan.id, Plan.state, Plan.plan_type).where(
+                among(Plan.account_id, ids), Plan.accepted_at.is_not(None)
+            )
+        )
+    )
+    plan_states = Counter(str(state) for _id, state, _type in plans)
+    plan_types = Counter(str(kind) for _id, _state, kind in plans)
+    first_three = session.execute(
+        select(PlanInstallment.plan_id, PlanInstallment.paid >= PlanInstallment.total).where(
+            among(PlanInstallment.plan_id, [plan_id for plan_id, _s, _t in plans]), PlanInstallment.number <= 3
+        )
+    ).all()
+    unpaid = {plan_id for plan_id, paid in first_three if not paid}
+    kept_to_3 = len({plan_id for plan_id, _paid in first_three} - unpaid)
+    promises = Counter(
+        str(state) for state in session.execute(select(Promise.state).where(among(Promise.account_id, ids))).scalars()
+    )
+    paid: dict[str, Decimal] = {}
+    for currency, amount in session.execute(
+        select(Payment.currency, func.sum(Payment.amount))
+        .where(among(Payment.account_id, ids), Payment.status == PaymentStatus.POSTED)
+        .group_by(Payment.currency)
+    ):
+        paid[currency] = Decimal(amount)
+    messages = Counter(
+        f"{kind}:{status}" + (f":{reason}" if reason else "")
+        for kind, status, reason in session.execute(
+            select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.blocked_reason).where(
+                among(OutboxMessage.account_id, ids), OutboxMessage.collection.is_(True)
+            )
+        )
+    )
+    accounts = list(
+        session.execute(select(CardAccount.days_past_due, CardAccount.flags).where(among(CardAccount.id, ids)))
+    )
+    cured = sum(1 for dpd, _flags in accounts if dpd == 0)
+    opted_out = sum(1 for _dpd, flags in accounts if {"optout_sms", "optout_email"} & set(flags or ()))
+    accepted = len(plans)  # signed: accepted, or approved and signed
+    return {
+        "accounts": len(book),
+        "tiers": dict(sorted(Counter(a.tier for a in book).items())),
+        "funnel": funnel,
+        "plans": {
+            "accepted": accepted,
+            "by_state": dict(sorted(plan_states.items())),
+            "by_type": dict(sorted(plan_types.items())),
+            "kept_to_cycle_3": kept_to_3,
+            "kept_to_cycle_3_rate": _share(kept_to_3, accepted),
+        },
+        "requests": {name: counts.get(f"requests_{name}", 0) for name in ("sent", "approved", "declined")},
+        "promises": dict(sorted(promises.items())),
+        "recovered": {currency: str(amount.quantize(Decimal("0.01"))) for currency, amount in sorted(paid.items())},
+        "recovered_share": {
+            currency: _share(paid.get(currency, Decimal(0)), balance)
+            for currency, balance in sorted(start_balances.items())
+        },
+        "cured": cured,
+        "cure_rate": _share(cured, len(book)),
+        "opted_out": opted_out,
+        "messages": dict(sorted(messages.items())),
+        "events": dict(sorted((name, value) for name, value in counts.items() if value)),
+    }
