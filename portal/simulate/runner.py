@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal import clock
 from portal.accounts.models import CardAccount
@@ -21,8 +23,8 @@ from portal.simulate.behaviour import BehaviourModel, Draws
 from portal.simulate.book import create_book
 from portal.simulate.play import BankStrategy, Simulation, at
 from portal.simulate.summary import summarise
-from portal.staff.models import Role
-from portal.staff.service import DEMO_STAFF, ensure_demo_staff, find_by_email
+from portal.staff.models import Role, StaffUser
+from portal.staff.service import find_by_email
 from portal.unit_of_work import unit_of_work
 
 DEFAULT_START = date(2027, 1, 4)
@@ -62,18 +64,62 @@ def _check(spec: SimulationSpec) -> None:
         )
 
 
+SUPERVISOR_EMAIL = "simulated-supervisor@example.invalid"
+
+
 def _supervisor() -> Actor:
-    """The supervisor who decides requests (the demo one, created when missing)."""
-    ensure_demo_staff(SYSTEM, current_app.config["SECRET_KEY"])
-    email = next(s.email for s in DEMO_STAFF if s.role == Role.SUPERVISOR)
-    user = find_by_email(email)
-    assert user is not None
+    """The supervisor who decides the book's requests: a staff record that names the
+    decisions and can never sign in (no password, not enrolled, inactive)."""
+    user = find_by_email(SUPERVISOR_EMAIL)
+    if user is None:
+        user = StaffUser(
+            email=SUPERVISOR_EMAIL,
+            display_name="Simulated supervisor",
+            role=Role.SUPERVISOR.value,
+            password_hash=None,
+            totp_secret="",
+            failed_attempts=0,
+            active=False,
+        )
+        db.session.add(user)
+        db.session.flush()
     return Actor.staff(user.id)
+
+
+def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous = OFF")
+    cursor.close()
+
+
+@contextmanager
+def _disposable_sqlite() -> Iterator[None]:
+    """On SQLite, commit without waiting for the disk while the simulation runs: its book
+    is synthetic and disposable, and a wait per commit (thousands a day) was most of its
+    time. PostgreSQL is left as configured."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    event.listen(engine, "connect", _no_sync)
+    db.session.remove()
+    engine.dispose()  # the next connections are opened with it
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", _no_sync)
+        db.session.remove()
+        engine.dispose()
 
 
 def simulate(spec: SimulationSpec) -> dict[str, Any]:
     """Run ``spec`` and return its summary (see ``portal.simulate.summary``). The portal
     clock is moved day by day and put back as it was at the end."""
+    with _disposable_sqlite():
+        return _simulate(spec)
+
+
+def _simulate(spec: SimulationSpec) -> dict[str, Any]:
     was = clock.frozen_at()
     try:
         clock.freeze(at(spec.start - timedelta(days=1), 9))
