@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
 from portal.simulate.runner import DEFAULT_START, SimulationError, SimulationSpec, simulate
 
@@ -26,6 +27,7 @@ from portal.simulate.runner import DEFAULT_START, SimulationError, SimulationSpe
 )
 @click.option("--label", default="SIM", show_default=True, help="Account references start with it (one per book).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@with_appcontext
 def simulate_command(accounts: int, days: int, seed: int, start: datetime, label: str, as_json: bool) -> None:
     """Create a synthetic book and play DAYS days of it through the portal's services
     (links, offers, plans, promises, payments, the daily servicing run), cardholders

@@ -1,0 +1,80 @@
+"""``portal simulate``: a synthetic book played through the portal's services; the same
+seed gives the same result; the behaviour model's parameters drive what happens."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.agreements.models import Agreement
+from portal.extensions import db
+from portal.payments.models import Payment
+from portal.plans.models import Plan
+from portal.servicing.models import ServicingRun
+from portal.simulate.behaviour import BehaviourModel
+from portal.simulate.runner import SimulationSpec, simulate
+from tests.conftest import empty_tables
+
+
+def _run(app, spec):
+    with app.app_context():
+        return simulate(spec)
+
+
+# Really committed: a simulation is thousands of units of work, each a savepoint otherwise.
+@pytest.mark.real_commits
+def test_the_same_seed_gives_the_same_result(app):
+    spec = SimulationSpec(accounts=40, days=35, seed=11)
+    first = _run(app, spec)
+    empty_tables(app)
+    second = _run(app, spec)
+    assert first == second
+    assert first["plans"]["accepted"] > 0 and first["funnel"]["opened"] > 0  # something happened to compare
+    empty_tables(app)
+    other = _run(app, replace(spec, seed=12))
+    assert other != first
+
+
+@pytest.mark.real_commits
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_small_book_plays_through_the_real_services(app):
+    result = app.test_cli_runner().invoke(
+        args=["portal", "simulate", "--accounts", "200", "--days", "60", "--seed", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    funnel = list(summary["funnel"].values())
+    assert funnel == sorted(funnel, reverse=True) and funnel[0] > 200  # each step a subset of the one before
+    assert summary["plans"]["accepted"] > 20 and summary["requests"]["sent"] > 0
+    assert summary["promises"] and summary["cured"] > 0 and summary["opted_out"] > 0
+    assert float(summary["recovered"]["CNY"]) > 0
+    with app.app_context():
+        # Plans came through acceptance (each with its agreement, left pending), payments
+        # through the statement import, and every day had its servicing run.
+        plans = db.session.execute(select(func.count()).select_from(Plan).where(Plan.accepted_at.is_not(None)))
+        agreements = db.session.execute(select(func.count()).select_from(Agreement)).scalar_one()
+        assert plans.scalar_one() == summary["plans"]["accepted"] == agreements
+        sources = set(db.session.execute(select(Payment.source).distinct()).scalars())
+        assert sources == {"camt053"}
+        assert db.session.execute(select(func.count()).select_from(ServicingRun)).scalar_one() == 60
+
+
+@pytest.mark.real_commits
+def test_cardholders_who_never_open_their_links_make_no_plans(app):
+    spec = SimulationSpec(accounts=30, days=10, seed=5, model=replace(BehaviourModel(), open_link=0.0))
+    summary = _run(app, spec)
+    assert summary["funnel"]["sent"] > 0
+    assert summary["funnel"]["opened"] == 0 and summary["plans"]["accepted"] == 0
+
+
+@pytest.mark.real_commits
+def test_a_second_book_with_the_same_label_is_refused(app):
+    runner = app.test_cli_runner()
+    args = ["portal", "simulate", "--accounts", "3", "--days", "1", "--label", "TWICE"]
+    assert runner.invoke(args=args).exit_code == 0
+    again = runner.invoke(args=args)
+    assert again.exit_code == 2 and "already in this database" in again.output
+    assert runner.invoke(args=[*args[:-1], "bad-label"]).exit_code == 2
