@@ -22,8 +22,10 @@ half of it at ``r = mid``, falling faster the larger ``steep``.
 2. The cardholder proves who they are with ``verify`` [0.85], tells the reason for
    falling behind with ``tell_reason`` [0.7] and fills the budget check with
    ``give_budget`` [0.6] (the portal then orders offers that fit first).
-3. Of the offers the journey shows first (the same `list_offers` the page uses), the
-   cardholder takes the one with the best chance
+3. Of the offers the journey shows first (the same `list_offers` the page uses: with a
+   budget, those that fit first, cheapest first; without, the policy's order), or of all
+   of them when they follow "show all" (``show_all`` [0.3]), the cardholder takes the
+   one with the best chance
    ``hill(r, accept_top, accept_mid, accept_steep) × max(0, 1 − cost_aversion × total
    cost / amount)`` [0.75, 1.0, 3.0; 1.5] and accepts it with that chance: a lower
    payment relative to the budget and a lower cost both raise acceptance.
@@ -70,6 +72,7 @@ class BehaviourModel:
     verify: float = 0.85
     tell_reason: float = 0.7
     give_budget: float = 0.6
+    show_all: float = 0.3
     accept_top: float = 0.75
     accept_mid: float = 1.0
     accept_steep: float = 3.0

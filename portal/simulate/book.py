@@ -2,7 +2,7 @@
 languages and channels, drawn from the seed (the same seed, the same book).
 
 The book's shape (shares are of accounts): tiers by days past due M1 1–29 35 %, M2 30–59
-25 %, M3 60–89 15 %, M4+ 90–179 17 %, write-off 180–400 8 %; CNY 80 % (Mainland, 简体中文
+25 %, M3 60–89 15 %, M4 90–179 17 %, W/O 180–400 8 % (the default policy's names); CNY 80 % (Mainland, 简体中文
 70 %, English 30 %), HKD 20 % (Hong Kong, 繁體中文 70 %, English 30 %); links by text
 70 %, by e-mail 30 %; principal log-normal around 12,000 (HKD: 15,000); reasons lost job
 20 %, illness 15 %, income fell 25 %, overspent 20 %, unsure of the rules 10 %, other
@@ -29,8 +29,8 @@ from portal.extensions import db
 from portal.security import card_hash
 from portal.simulate.behaviour import HARDSHIP_REASONS, Draws, Persona
 
-TIERS = {"M1": (1, 29), "M2": (30, 59), "M3": (60, 89), "M4+": (90, 179), "write-off": (180, 400)}
-TIER_SHARES = {"M1": 0.35, "M2": 0.25, "M3": 0.15, "M4+": 0.17, "write-off": 0.08}
+TIERS = {"M1": (1, 29), "M2": (30, 59), "M3": (60, 89), "M4": (90, 179), "W/O": (180, 400)}
+TIER_SHARES = {"M1": 0.35, "M2": 0.25, "M3": 0.15, "M4": 0.17, "W/O": 0.08}
 REASON_SHARES = {
     "lost_job": 0.20,
     "illness": 0.15,

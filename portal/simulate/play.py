@@ -244,7 +244,9 @@ class Simulation:
         serial = holder.account.serial
         model, draws = self.model, self.draws
         with unit_of_work():
-            token = db.session.execute(select(OutboxMessage.secret).where(OutboxMessage.link_id == link_id)).scalar()
+            sent = (OutboxMessage.link_id == link_id, OutboxMessage.status == OutboxStatus.SENT)
+            # The phone: the development channel keeps a sent token readable until the link expires.
+            token = db.session.execute(select(OutboxMessage.secret).where(*sent)).scalar()
             if token is None or open_link(token) is None:
                 return  # never sent (held or blocked), or no longer usable
             if not draws.chance(model.verify, serial, day, "verify"):
@@ -270,15 +272,16 @@ class Simulation:
                 return
             mark_offer_viewed(link_id, actor)
         self.counts["visits_with_offers"] += 1
-        self._choose(holder, day, link_id, listing.first, listing.personalised)
+        seen = listing.first + listing.rest if draws.chance(model.show_all, serial, day, "all") else listing.first
+        self._choose(holder, day, link_id, seen, listing.personalised)
 
     def _choose(
-        self, holder: Holder, day: date, link_id: int, first: list[OfferChoice], personalised: OfferChoice | None
+        self, holder: Holder, day: date, link_id: int, seen: list[OfferChoice], personalised: OfferChoice | None
     ) -> None:
         persona, model = holder.account.persona, self.model
         capacity = persona.capacity(model)
         best: tuple[float, float, OfferChoice] | None = None
-        for choice in first:
+        for choice in seen:
             if choice.offer.needs_approval:
                 continue
             quote = choice.offer.quote
@@ -293,7 +296,7 @@ class Simulation:
         if best is not None and self.draws.chance(best[0], serial, day, "accept"):
             self._accept(holder, day, link_id, best[2], best[1])
             return
-        none_fit = all(burden(c.offer.quote.max_payment, capacity) > 1 for c in first)
+        none_fit = all(burden(c.offer.quote.max_payment, capacity) > 1 for c in seen)
         if (
             none_fit
             and personalised is not None

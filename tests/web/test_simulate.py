@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.agreements.models import Agreement
+from portal.domain.default_policy import default_policy
+from portal.domain.policy import OfferPolicy
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.plans.models import Plan
+from portal.policies.models import PolicyVersion
 from portal.servicing.models import ServicingRun
 from portal.simulate.behaviour import BehaviourModel
 from portal.simulate.runner import SimulationSpec, simulate
+from portal.unit_of_work import unit_of_work
 from tests.conftest import empty_tables
 
 
@@ -78,3 +83,41 @@ def test_a_second_book_with_the_same_label_is_refused(app):
     again = runner.invoke(args=args)
     assert again.exit_code == 2 and "already in this database" in again.output
     assert runner.invoke(args=[*args[:-1], "bad-label"]).exit_code == 2
+
+
+def _fee_policy(rate: str) -> OfferPolicy:
+    """The default policy with installments in M1 to M3 at ``rate`` a month."""
+    policy = default_policy()
+    tiers = tuple(
+        replace(t, installment=replace(t.installment, max_monthly_fee_rate=Decimal(rate))) if index < 3 else t
+        for index, t in enumerate(policy.tiers)
+    )
+    return replace(policy, tiers=tiers)
+
+
+def _activate(app, policy: OfferPolicy) -> None:
+    with app.app_context(), unit_of_work():
+        for number, currency in enumerate(("CNY", "HKD"), start=1):
+            document = replace(policy, currency=currency).to_dict()
+            db.session.add(
+                PolicyVersion(
+                    number=number, currency=currency, state="active", document=document, author="a", approver="b"
+                )
+            )
+    app.extensions["policy_cache"].clear()
+
+
+@pytest.mark.real_commits
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_policy_that_asks_less_of_cardholders_shows_better_outcomes(app):
+    """The offers come from the active policy through the journey's offer service: the
+    same book and luck under installments without fees accepts more plans, and more of
+    them installments, than under a 2 % monthly fee."""
+    spec = SimulationSpec(accounts=120, days=40, seed=4)
+    _activate(app, _fee_policy("0"))
+    cheap = _run(app, spec)
+    empty_tables(app)
+    _activate(app, _fee_policy("0.02"))
+    dear = _run(app, spec)
+    assert cheap["plans"]["accepted"] > dear["plans"]["accepted"]
+    assert cheap["plans"]["by_type"]["installment"] > dear["plans"]["by_type"]["installment"]
