@@ -20,6 +20,7 @@ from portal.links.models import PlanLink
 from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment, PaymentStatus
 from portal.plans.models import Plan, PlanInstallment
+from portal.policies.models import PolicyVersion
 from portal.simulate.book import SimAccount
 
 FUNNEL = ("created", "sent", "delivered", "opened", "verified", "offer_viewed", "accepted")
@@ -43,20 +44,27 @@ def summarise(book: list[SimAccount], start_balances: dict[str, Decimal], counts
     }
     plans = list(
         session.execute(
-            select(Plan.id, Plan.state, Plan.plan_type).where(
-                among(Plan.account_id, ids), Plan.accepted_at.is_not(None)
-            )
+            select(Plan.id, Plan.state, Plan.plan_type, PolicyVersion.number)
+            .join(PolicyVersion, PolicyVersion.id == Plan.policy_version_id, isouter=True)
+            .where(among(Plan.account_id, ids), Plan.accepted_at.is_not(None))
         )
     )
-    plan_states = Counter(str(state) for _id, state, _type in plans)
-    plan_types = Counter(str(kind) for _id, _state, kind in plans)
+    plan_states = Counter(str(state) for _id, state, _type, _version in plans)
+    plan_types = Counter(str(kind) for _id, _state, kind, _version in plans)
     first_three = session.execute(
         select(PlanInstallment.plan_id, PlanInstallment.paid >= PlanInstallment.total).where(
-            among(PlanInstallment.plan_id, [plan_id for plan_id, _s, _t in plans]), PlanInstallment.number <= 3
+            among(PlanInstallment.plan_id, [plan[0] for plan in plans]), PlanInstallment.number <= 3
         )
     ).all()
     unpaid = {plan_id for plan_id, paid in first_three if not paid}
-    kept_to_3 = len({plan_id for plan_id, _paid in first_three} - unpaid)
+    kept = {plan_id for plan_id, _paid in first_three} - unpaid
+    kept_to_3 = len(kept)
+    # Per policy version (the experiments' arms, once a book runs under several).
+    by_version: dict[str, dict[str, int]] = {}
+    for plan_id, _state, _kind, version in sorted(plans, key=lambda plan: (plan[3] or 0, plan[0])):
+        counts_ = by_version.setdefault(str(version), {"accepted": 0, "kept_to_cycle_3": 0})
+        counts_["accepted"] += 1
+        counts_["kept_to_cycle_3"] += plan_id in kept
     promises = Counter(
         str(state) for state in session.execute(select(Promise.state).where(among(Promise.account_id, ids))).scalars()
     )
@@ -91,6 +99,7 @@ def summarise(book: list[SimAccount], start_balances: dict[str, Decimal], counts
             "by_type": dict(sorted(plan_types.items())),
             "kept_to_cycle_3": kept_to_3,
             "kept_to_cycle_3_rate": _share(kept_to_3, accepted),
+            "by_policy_version": by_version,
         },
         "requests": {name: counts.get(f"requests_{name}", 0) for name in ("sent", "approved", "declined")},
         "promises": dict(sorted(promises.items())),

@@ -56,6 +56,9 @@ def test_a_small_book_plays_through_the_real_services(app):
     assert summary["plans"]["accepted"] > 20 and summary["requests"]["sent"] > 0
     assert summary["promises"] and summary["cured"] > 0 and summary["opted_out"] > 0
     assert float(summary["recovered"]["CNY"]) > 0
+    by_version = summary["plans"]["by_policy_version"]  # the default CNY and HKD versions
+    assert sum(v["accepted"] for v in by_version.values()) == summary["plans"]["accepted"]
+    assert set(by_version) <= {"1", "2"}
     with app.app_context():
         # Plans came through acceptance (each with its agreement, left pending), payments
         # through the statement import, and every day had its servicing run.
