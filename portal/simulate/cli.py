@@ -55,7 +55,11 @@ def _table(summary: dict[str, Any]) -> None:
         ("links", " > ".join(f"{step} {n}" for step, n in summary["funnel"].items())),
         ("plans accepted", f"{summary['plans']['accepted']} {summary['plans']['by_type']}"),
         ("plan states", str(summary["plans"]["by_state"])),
-        ("kept to cycle 3", f"{summary['plans']['kept_to_cycle_3']} ({summary['plans']['kept_to_cycle_3_rate']:.1%})"),
+        (
+            "kept to cycle 3",
+            f"{summary['plans']['kept_to_cycle_3']} of {summary['plans']['reached_cycle_3']} that reached it "
+            f"({summary['plans']['kept_to_cycle_3_rate']:.1%})",
+        ),
         ("requests", str(summary["requests"])),
         ("promises", str(summary["promises"])),
         ("recovered", f"{summary['recovered']} share {summary['recovered_share']}"),

@@ -8,8 +8,8 @@ book's time zones are UTC+8; local times below):
   development channel) sends what is due;
 - 10:00 the bank sends a plan link (`issue_plan_link`, so the contact rules decide:
   hours, caps, opt-outs, an active plan) to each account without an open plan or promise
-  whose last link is ``link_every_days`` old, by the cardholder's channel; the worker
-  sends them;
+  whose last link is ``link_every_days`` old, by the cardholder's channel (the other one
+  after an opt-out, none after both); the worker sends them;
 - 11:00 cardholders whose link came open it (`open_link`, `verified_link`), tell their
   reason and budget (`portal.cases.service`), see the offers the journey page shows
   (`portal.journey.service.list_offers`, so the same policy version the pages use) and
@@ -19,11 +19,8 @@ book's time zones are UTC+8; local times below):
 - 14:00 a supervisor decides requests two days old (`decide_request`): approves those
   with a hardship reason, declines the rest;
 - 20:00 the day's repayments arrive as one camt.053 statement, imported by the payments
-  import service (`portal.payments.cli.import_file`); the core system then sends each
-  account that paid a balance snapshot (`apply_snapshot`): the payment comes off late
-  fees, fees, interest and principal in that order and off the overdue amount; an
-  account whose overdue amount reaches zero is current again (0 days past due). It
-  charges no new interest or fees;
+  import service, and the core system sends each account that paid a balance snapshot
+  (`portal.simulate.core`);
 - 21:00 a cardholder who received a collection message that day may opt out of its
   channel (a STOP text through `handle_inbound_sms`, the e-mail's unsubscribe link).
 
@@ -33,40 +30,32 @@ and signing is not behaviour and would cost most of the time.
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import select
 
 from portal import clock
 from portal.accounts.models import CardAccount
-from portal.agreements.models import Agreement
 from portal.audit.service import SYSTEM, Actor
+from portal.bulk import among
 from portal.cases import service as cases
 from portal.domain.budget import Budget
-from portal.domain.promise import check_promise, minimum_promise
 from portal.domain.schedule import PlanType
 from portal.extensions import db
-from portal.integrations.core_banking.snapshots import apply_snapshot
 from portal.journey.service import OfferChoice, budget_from_figures, list_offers
-from portal.links.service import LinkError, issue_plan_link, mark_accepted, mark_offer_viewed, open_link, verified_link
-from portal.notifications.confirmations import promise_recorded
+from portal.links.service import LinkError, issue_plan_link, mark_offer_viewed, open_link, verified_link
 from portal.notifications.delivery import deliver_due
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.optout import handle_inbound_sms, unsubscribe_email
-from portal.offers.adapter import snapshot
-from portal.payments.cli import import_file
-from portal.payments.statement import EntrySpec, StatementSpec, write_camt
 from portal.plans import requests
 from portal.plans import service as plans
-from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, PlanState
-from portal.policies.cache import load_policy
-from portal.policies.service import NoActivePolicy, active_version
+from portal.plans.models import OPEN_STATES, Plan, PlanState
+from portal.policies.service import NoActivePolicy
 from portal.servicing.run import run_day
+from portal.simulate import steps
 from portal.simulate.behaviour import (
     HARDSHIP_REASONS,
     BehaviourModel,
@@ -77,10 +66,10 @@ from portal.simulate.behaviour import (
     pay_chance,
 )
 from portal.simulate.book import SimAccount
-from portal.unit_of_work import discard_after_commit, unit_of_work
+from portal.simulate.core import Repayment, import_day
+from portal.unit_of_work import unit_of_work
 
 WORKER = "simulator"
-CONSENT = "Simulated cardholder consent"
 
 
 @dataclass(frozen=True)
@@ -108,13 +97,6 @@ class Holder:
     dues: list[tuple[int, date, Decimal]] = field(default_factory=list)  # (number, due, amount)
 
 
-@dataclass
-class Payment:
-    reference: str  # the account's
-    amount: Decimal
-    creditor_reference: str | None = None  # the agreement's, for a plan's installment
-
-
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     """``hour:minute`` on ``day`` in UTC+8 (the book's zones), as aware UTC."""
     return datetime.combine(day, time(hour, minute), UTC) - timedelta(hours=8)
@@ -134,7 +116,7 @@ class Simulation:
         self.model = model
         self.bank = bank
         self.supervisor = supervisor
-        self.due_payments: dict[date, list[Payment]] = defaultdict(list)
+        self.due_payments: dict[date, list[Repayment]] = defaultdict(list)
         self.counts: dict[str, int] = defaultdict(int)
 
     # --- the day -------------------------------------------------------------------------
@@ -183,16 +165,27 @@ class Simulation:
                 holder.promise = None
 
     def _send_links(self, day: date) -> None:
+        """A link to each account without a plan, promise or request whose last link is
+        ``link_every_days`` old: by the cardholder's channel, or the other one after an
+        opt-out (the outbox rules refuse a channel opted out of; the bank does not insist)."""
         every = timedelta(days=self.bank.link_every_days)
+        with unit_of_work():
+            query = select(CardAccount.id, CardAccount.flags).where(among(CardAccount.id, self.holders))
+            flags: dict[int, list[str]] = {account_id: list(f or ()) for account_id, f in db.session.execute(query)}
         for holder in self.holders.values():
             busy = holder.plan_id or holder.requested or holder.approved or holder.promise or holder.opening
             if busy or (holder.last_link_day is not None and day - holder.last_link_day < every):
                 continue
-            holder.last_link_day = day
             account_id = holder.account.account_id
+            preferred = holder.account.persona.channel
+            other = "email" if preferred == "sms" else "sms"
+            channel = next((c for c in (preferred, other) if f"optout_{c}" not in flags[account_id]), None)
+            if channel is None:
+                continue
+            holder.last_link_day = day
             try:
                 with unit_of_work():
-                    link = issue_plan_link(account_id, holder.account.persona.channel, SYSTEM)
+                    link = issue_plan_link(account_id, channel, SYSTEM)
                     link_id = link.id
             except LinkError as refused:
                 self.counts[f"links_refused_{refused.detail or refused.code}"] += 1
@@ -308,63 +301,25 @@ class Simulation:
         if self.draws.chance(model.promise_if_no_plan, serial, day, "promise"):
             self._promise(holder, day)
 
-    def _evidence(self, holder: Holder, locale: str) -> plans.Evidence:
-        return plans.Evidence(
-            f"Sim {holder.account.reference[:-6]} {holder.account.serial}", CONSENT, None, WORKER, locale
-        )
-
     def _accept(self, holder: Holder, day: date, link_id: int, choice: OfferChoice, ratio: float) -> None:
-        account_id = holder.account.account_id
-        actor = Actor.cardholder(account_id)
-        try:
-            with unit_of_work():
-                account = db.session.get(CardAccount, account_id)
-                assert account is not None
-                evidence = self._evidence(holder, account.cardholder.locale)
-                plan, _created = plans.accept_offer(
-                    account_id, choice.offer.fingerprint, evidence, actor, day, channel="link"
-                )
-                mark_accepted(link_id, plan.id, actor)
-                plan_id = plan.id
-                discard_after_commit()  # the agreement stays pending: see the module's docstring
-        except (plans.PlanError, LinkError) as refused:
-            self.counts[f"accept_refused_{getattr(refused, 'code', 'error')}"] += 1
+        outcome = steps.accept(holder.account, choice.offer.fingerprint, link_id, day)
+        if isinstance(outcome, str):
+            self.counts[f"accept_refused_{outcome}"] += 1
             return
-        self._follow_plan(holder, plan_id, ratio)
+        self._follow_plan(holder, outcome, ratio)
         self.counts["plans_accepted"] += 1
 
     def _follow_plan(self, holder: Holder, plan_id: int, ratio: float) -> None:
-        with unit_of_work():
-            reference = db.session.execute(select(Agreement.reference).where(Agreement.plan_id == plan_id)).scalar()
-            dues = db.session.execute(
-                select(PlanInstallment.number, PlanInstallment.due_date, PlanInstallment.total)
-                .where(PlanInstallment.plan_id == plan_id)
-                .order_by(PlanInstallment.number)
-            ).all()
-        holder.plan_id, holder.plan_reference, holder.plan_ratio = plan_id, reference, ratio
-        holder.dues = [(number, due, total) for number, due, total in dues]
-        holder.stopped_paying = False
+        holder.plan_reference, holder.dues = steps.plan_dues(plan_id)
+        holder.plan_id, holder.plan_ratio, holder.stopped_paying = plan_id, ratio, False
 
     def _request(self, holder: Holder, day: date, choice: OfferChoice) -> None:
-        account_id = holder.account.account_id
-        try:
-            with unit_of_work():
-                account = db.session.get(CardAccount, account_id)
-                assert account is not None
-                plan, _created = requests.request_plan(
-                    account_id,
-                    choice.offer.fingerprint,
-                    holder.account.persona.reason,
-                    Actor.cardholder(account_id),
-                    day,
-                    account.cardholder.locale,
-                    holder.account.persona.capacity(self.model).quantize(Decimal("0.01")),
-                )
-                plan_id = plan.id
-        except plans.PlanError as refused:
-            self.counts[f"request_refused_{refused.code}"] += 1
+        proposed = holder.account.persona.capacity(self.model).quantize(Decimal("0.01"))
+        outcome = steps.request(holder.account, choice.offer.fingerprint, day, proposed)
+        if isinstance(outcome, str):
+            self.counts[f"request_refused_{outcome}"] += 1
             return
-        holder.requested = (plan_id, day)
+        holder.requested = (outcome, day)
         self.counts["requests_sent"] += 1
 
     def _sign_approved(self, holder: Holder, day: date) -> None:
@@ -372,46 +327,31 @@ class Simulation:
         assert plan_id is not None
         if not self.draws.chance(self.model.sign_approved, holder.account.serial, day, "sign"):
             return
-        account_id = holder.account.account_id
-        try:
-            with unit_of_work():
-                account = db.session.get(CardAccount, account_id)
-                assert account is not None
-                evidence = self._evidence(holder, account.cardholder.locale)
-                plan = plans.sign_approved(plan_id, account_id, evidence, Actor.cardholder(account_id))
-                monthly = max(i.total for i in plan.installments)
-                discard_after_commit()
-        except plans.PlanError as refused:
-            self.counts[f"sign_refused_{refused.code}"] += 1
+        outcome = steps.sign(holder.account, plan_id)
+        if isinstance(outcome, str):
+            self.counts[f"sign_refused_{outcome}"] += 1
             return
-        self._follow_plan(holder, plan_id, burden(monthly, holder.account.persona.capacity(self.model)))
+        self._follow_plan(holder, plan_id, burden(outcome, holder.account.persona.capacity(self.model)))
         self.counts["approved_plans_signed"] += 1
 
     def _promise(self, holder: Holder, day: date) -> None:
-        account_id = holder.account.account_id
-        persona = holder.account.persona
-        capacity = persona.capacity(self.model)
-        with unit_of_work():
-            account = db.session.get(CardAccount, account_id)
-            assert account is not None
-            policy = load_policy(active_version(account.currency))
-            least = minimum_promise(account.overdue_amount, policy.promise_min_share, account.currency)
-            amount = min(max(least, capacity.quantize(Decimal("0.01"))), account.overdue_amount)
-            pay_by = day + timedelta(days=min(self.model.promise_days, policy.promise_max_days))
-            if check_promise(snapshot(account), policy, amount, pay_by, day):
-                return
-            made = cases.record_promise(account_id, amount, account.currency, pay_by, Actor.cardholder(account_id))
-            promise_recorded(account, made.amount, made.pay_by, Actor.cardholder(account_id))
-            promise_id = made.id
+        capacity = holder.account.persona.capacity(self.model)
+        made = steps.promise(holder.account, day, capacity, self.model.promise_days)
+        if made is None:
+            return
+        promise_id, amount, pay_by = made
         holder.promise = (promise_id, pay_by)
         self.counts["promises_made"] += 1
         serial = holder.account.serial
         pay_day = day + timedelta(days=int(self.draws.u(serial, day, "promise_day") * ((pay_by - day).days + 1)))
         if self.draws.chance(keep_promise_chance(self.model, burden(amount, capacity)), serial, day, "keep"):
-            self.due_payments[pay_day].append(Payment(holder.account.reference, amount))
+            self._pays(holder, pay_day, amount)
         elif self.draws.chance(self.model.promise_part, serial, day, "part"):
-            part = (amount / 2).quantize(Decimal("0.01"))
-            self.due_payments[pay_day].append(Payment(holder.account.reference, part))
+            self._pays(holder, pay_day, (amount / 2).quantize(Decimal("0.01")))
+
+    def _pays(self, holder: Holder, day: date, amount: Decimal, agreement: str | None = None) -> None:
+        sim = holder.account
+        self.due_payments[day].append(Repayment(sim.reference, sim.currency, amount, agreement))
 
     def _decide_installments(self, day: date) -> None:
         """On each installment's due date, whether (and when) the cardholder pays it."""
@@ -428,9 +368,7 @@ class Simulation:
                 holder.stopped_paying = not pays
                 if pays:
                     late = int(self.draws.u(serial, day, "late") * (model.pay_late_days + 1))
-                    self.due_payments[day + timedelta(days=late)].append(
-                        Payment(holder.account.reference, amount, holder.plan_reference)
-                    )
+                    self._pays(holder, day + timedelta(days=late), amount, holder.plan_reference)
 
     def _self_cures(self, day: date) -> None:
         chance = self.model.self_cure_monthly / 30
@@ -445,72 +383,17 @@ class Simulation:
                 overdue = account.overdue_amount.quantize(Decimal("0.01"))
             persona = holder.account.persona
             if overdue > 0 and overdue <= persona.savings + persona.capacity(self.model):
-                self.due_payments[day].append(Payment(holder.account.reference, overdue))
+                self._pays(holder, day, overdue)
                 self.counts["self_cures"] += 1
 
     # --- money in ------------------------------------------------------------------------
 
     def _import_payments(self, day: date) -> None:
-        payments = self.due_payments.pop(day, [])
-        if not payments:
-            return
-        currencies = {h.account.reference: h.account.currency for h in self.holders.values()}
-        stamp = day.strftime("%Y%m%d")
-        by_currency: dict[str, list[EntrySpec]] = defaultdict(list)
-        for payment in payments:
-            currency = currencies[payment.reference]
-            entries = by_currency[currency]
-            number = f"{len(entries) + 1:06d}"
-            entries.append(
-                EntrySpec(
-                    number,
-                    payment.amount,
-                    currency,
-                    day,
-                    end_to_end_id=f"SIM-{stamp}-{number}-{currency}",
-                    remittance=None if payment.creditor_reference else f"Card repayment {payment.reference}",
-                    creditor_reference=payment.creditor_reference,
-                )
-            )
-        statements = [
-            StatementSpec(f"SIM-{currency}-{stamp}", f"REPAYMENTS-{currency}", currency, entries, opening_date=day)
-            for currency, entries in sorted(by_currency.items())
-        ]
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"sim-{stamp}.xml"
-            with path.open("wb") as out:
-                write_camt(out, "camt053", f"SIM-{stamp}", clock.now(), statements)
-            _format, counts = import_file(path, "camt053")
-        self.counts["payments_posted"] += counts.posted
-        self.counts["payments_unmatched"] += counts.unmatched
-        paid: dict[str, Decimal] = defaultdict(Decimal)
-        for payment in payments:
-            paid[payment.reference] += payment.amount
-        for reference, amount in sorted(paid.items()):
-            self._core_snapshot(reference, amount, day)
-
-    def _core_snapshot(self, reference: str, amount: Decimal, day: date) -> None:
-        """The core system books ``amount`` and sends the account's new balance."""
-        with unit_of_work():
-            account = db.session.execute(select(CardAccount).where(CardAccount.reference == reference)).scalar_one()
-            left = amount
-            parts: dict[str, Decimal] = {}
-            for name in ("late_fees", "fees", "interest", "principal"):
-                value = getattr(account, name)
-                taken = min(value, left)
-                parts[name], left = value - taken, left - taken
-            balance = sum(parts.values(), Decimal(0))
-            overdue = max(Decimal(0), account.overdue_amount - amount)
-            current = overdue == 0
-            data = {
-                "as_of": clock.now().isoformat(),
-                **{name: str(value.quantize(Decimal("0.01"))) for name, value in parts.items()},
-                "overdue_amount": str(overdue.quantize(Decimal("0.01"))),
-                "minimum_due": str(min(balance, overdue).quantize(Decimal("0.01"))),
-                "due_date": (day + timedelta(days=30) if current else account.due_date).isoformat(),
-                "days_past_due": 0 if current else account.days_past_due,
-            }
-            apply_snapshot(reference, data, SYSTEM, clock.now())
+        repayments = self.due_payments.pop(day, [])
+        if repayments:
+            counts = import_day(day, repayments)
+            self.counts["payments_posted"] += counts.posted
+            self.counts["payments_unmatched"] += counts.unmatched
 
     # --- opting out ----------------------------------------------------------------------
 

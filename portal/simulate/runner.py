@@ -140,7 +140,7 @@ def _simulate(spec: SimulationSpec) -> dict[str, Any]:
         for offset in range(spec.days):
             simulation.play_day(spec.start + timedelta(days=offset))
         with unit_of_work():
-            summary = summarise(book, balances, simulation.counts)
+            summary = summarise(book, balances, simulation.counts, spec.start + timedelta(days=spec.days - 1))
     finally:
         clock.freeze(was)
     return {

@@ -7,6 +7,7 @@ Amounts are decimal strings; shares are JSON numbers rounded to four places.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -30,8 +31,10 @@ def _share(part: Decimal | int, whole: Decimal | int) -> float:
     return round(float(Decimal(part) / Decimal(whole)), 4) if whole else 0.0
 
 
-def summarise(book: list[SimAccount], start_balances: dict[str, Decimal], counts: dict[str, int]) -> dict[str, Any]:
-    """The summary ``portal simulate --json`` prints."""
+def summarise(
+    book: list[SimAccount], start_balances: dict[str, Decimal], counts: dict[str, int], end: date
+) -> dict[str, Any]:
+    """The summary ``portal simulate --json`` prints (``end``: the last simulated day)."""
     ids = [a.account_id for a in book]
     session = db.session
     funnel = {
@@ -51,19 +54,28 @@ def summarise(book: list[SimAccount], start_balances: dict[str, Decimal], counts
     )
     plan_states = Counter(str(state) for _id, state, _type, _version in plans)
     plan_types = Counter(str(kind) for _id, _state, kind, _version in plans)
+    # Kept to cycle 3: the first three installments (all of a shorter plan) paid in full,
+    # among the plans whose third (or last) installment fell due by the last day.
     first_three = session.execute(
-        select(PlanInstallment.plan_id, PlanInstallment.paid >= PlanInstallment.total).where(
+        select(PlanInstallment.plan_id, PlanInstallment.due_date, PlanInstallment.paid >= PlanInstallment.total).where(
             among(PlanInstallment.plan_id, [plan[0] for plan in plans]), PlanInstallment.number <= 3
         )
     ).all()
-    unpaid = {plan_id for plan_id, paid in first_three if not paid}
-    kept = {plan_id for plan_id, _paid in first_three} - unpaid
+    last_due: dict[int, date] = {}
+    unpaid: set[int] = set()
+    for plan_id, due, settled in first_three:
+        last_due[plan_id] = max(due, last_due.get(plan_id, due))
+        if not settled:
+            unpaid.add(plan_id)
+    reached = {plan_id for plan_id, due in last_due.items() if due <= end}
+    kept = reached - unpaid
     kept_to_3 = len(kept)
     # Per policy version (the experiments' arms, once a book runs under several).
     by_version: dict[str, dict[str, int]] = {}
     for plan_id, _state, _kind, version in sorted(plans, key=lambda plan: (plan[3] or 0, plan[0])):
-        counts_ = by_version.setdefault(str(version), {"accepted": 0, "kept_to_cycle_3": 0})
+        counts_ = by_version.setdefault(str(version), {"accepted": 0, "reached_cycle_3": 0, "kept_to_cycle_3": 0})
         counts_["accepted"] += 1
+        counts_["reached_cycle_3"] += plan_id in reached
         counts_["kept_to_cycle_3"] += plan_id in kept
     promises = Counter(
         str(state) for state in session.execute(select(Promise.state).where(among(Promise.account_id, ids))).scalars()
@@ -97,8 +109,9 @@ def summarise(book: list[SimAccount], start_balances: dict[str, Decimal], counts
             "accepted": accepted,
             "by_state": dict(sorted(plan_states.items())),
             "by_type": dict(sorted(plan_types.items())),
+            "reached_cycle_3": len(reached),
             "kept_to_cycle_3": kept_to_3,
-            "kept_to_cycle_3_rate": _share(kept_to_3, accepted),
+            "kept_to_cycle_3_rate": _share(kept_to_3, len(reached)),
             "by_policy_version": by_version,
         },
         "requests": {name: counts.get(f"requests_{name}", 0) for name in ("sent", "approved", "declined")},

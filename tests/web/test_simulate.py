@@ -116,7 +116,7 @@ def test_a_policy_that_asks_less_of_cardholders_shows_better_outcomes(app):
     """The offers come from the active policy through the journey's offer service: the
     same book and luck under installments without fees accepts more plans, and more of
     them installments, than under a 2 % monthly fee."""
-    spec = SimulationSpec(accounts=120, days=40, seed=4)
+    spec = SimulationSpec(accounts=100, days=35, seed=4)
     _activate(app, _fee_policy("0"))
     cheap = _run(app, spec)
     empty_tables(app)
