@@ -32,7 +32,7 @@ def _run(app, spec):
 # Really committed: a simulation is thousands of units of work, each a savepoint otherwise.
 @pytest.mark.real_commits
 def test_the_same_seed_gives_the_same_result(app):
-    spec = SimulationSpec(accounts=40, days=35, seed=11)
+    spec = SimulationSpec(accounts=30, days=30, seed=11)
     first = _run(app, spec)
     empty_tables(app)
     second = _run(app, spec)
