@@ -23,6 +23,7 @@ from portal.policies.cli import policy_cli, quote_command
 from portal.reporting.cli import reports_cli
 from portal.scheduler.cli import scheduler_command
 from portal.servicing.cli import servicing_cli
+from portal.simulate.cli import simulate_command
 from portal.staff.cli import staff_cli
 from portal.staff.service import DEMO_STAFF
 from portal.unit_of_work import unit_of_work
@@ -43,6 +44,7 @@ portal_cli.add_command(servicing_cli)
 portal_cli.add_command(reports_cli)
 portal_cli.add_command(scheduler_command)
 portal_cli.add_command(experiments_cli)
+portal_cli.add_command(simulate_command)
 
 
 @portal_cli.command("outbox")

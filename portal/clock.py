@@ -18,3 +18,8 @@ def freeze(instant: datetime | None) -> None:
     if instant is not None and instant.tzinfo is None:
         raise ValueError("freeze() needs an aware datetime")
     _frozen = instant
+
+
+def frozen_at() -> datetime | None:
+    """The instant the clock is frozen at, or None (to put it back after moving it)."""
+    return _frozen

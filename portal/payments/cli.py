@@ -59,28 +59,36 @@ def _seal_chunk() -> None:
         click.echo(f"audit events left pending: {refused}", err=True)
 
 
+def import_file(path: Path, fmt: str | None = None) -> tuple[str, ImportCounts]:
+    """Check all of ``path``, then post its entries one chunk per commit (what the command
+    does; the simulator imports its daily statements through it); its format and counts.
+    Raises InvalidStatement, having written nothing."""
+    counts = ImportCounts()
+    with tempfile.TemporaryFile() as held:
+        found, counts.skipped = check_file(path, fmt, held)
+        for chunk in unspool(held):
+            with unit_of_work():  # one commit per chunk
+                counts.add(post_entries(chunk, PaymentSource(found), SYSTEM))
+            _seal_chunk()
+    return found, counts
+
+
 @payments_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="The file's format (default: from its content).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of counts.")
 def import_command(file: Path, fmt: str | None, as_json: bool) -> None:
     """Import a camt.053 / camt.054 / CSV file of payments; importing it again posts nothing."""
-    counts = ImportCounts()
-    with tempfile.TemporaryFile() as held:
-        try:
-            fmt, counts.skipped = check_file(file, fmt, held)
-        except InvalidStatement as error:
-            click.echo(f"{file.name}: refused, nothing imported: {error}", err=True)
-            raise SystemExit(2) from None
-        for chunk in unspool(held):
-            with unit_of_work():  # one commit per chunk
-                counts.add(post_entries(chunk, PaymentSource(fmt), SYSTEM))
-            _seal_chunk()
+    try:
+        found, counts = import_file(file, fmt)
+    except InvalidStatement as error:
+        click.echo(f"{file.name}: refused, nothing imported: {error}", err=True)
+        raise SystemExit(2) from None
     if as_json:
         click.echo(json.dumps(counts.contract()))
         return
     click.echo(
-        f"{file.name} ({fmt}): {counts.entries} credit entries: {counts.posted} posted, "
+        f"{file.name} ({found}): {counts.entries} credit entries: {counts.posted} posted, "
         f"{counts.unmatched} unmatched (for review), {counts.duplicates} already imported. "
         f"{counts.debits} debit entries; {counts.reversed} reversals applied; "
         f"{counts.skipped} entries not booked, skipped."

@@ -1,0 +1,1 @@
+"""A synthetic book played through the portal's services (``portal simulate``)."""
