@@ -47,6 +47,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         access_log,
         auth,
         compression,
+        connections,
         errors,
         headers,
         health,
@@ -84,6 +85,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     replica.init_app(app)  # report reads on PORTAL_DATABASE_REPLICA_URL, when set
+    connections.init_app(app)  # pooled connections checked at checkout, without a round trip when they can be
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
