@@ -26,9 +26,10 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.sql.selectable import GenerativeSelect
 
 from portal.extensions import db
 
@@ -76,6 +77,92 @@ def watch(engine: Engine) -> None:
             raise DisconnectionError(f"the pooled connection did not answer: {type(problem).__name__}") from problem
 
 
+# --- BEGIN when the transaction first needs to be one -----------------------------------
+
+_LAZY = "portal_lazy_begin"  # this connection's transaction has not sent BEGIN yet (record.info)
+
+
+def _plain_read(statement: str, context: Any) -> bool:
+    """A SELECT built with ``select()``, without FOR UPDATE/SHARE, an advisory lock or a
+    server-side cursor: what it sees and does is the same inside a READ COMMITTED
+    transaction or outside one."""
+    compiled = getattr(context, "compiled", None)
+    if compiled is None or context.isinsert or context.isupdate or context.isdelete or context.isddl:
+        return False
+    if getattr(context, "_is_server_side", False) or context.execution_options.get("stream_results"):
+        return False  # a server-side cursor (yield_per) lives in a transaction
+    query = compiled.statement
+    return isinstance(query, GenerativeSelect) and query._for_update_arg is None and "pg_advisory" not in statement
+
+
+def begin_lazily(engine: Engine) -> None:
+    """On PostgreSQL under READ COMMITTED, send BEGIN just before a transaction's first
+    statement that is not a plain read, instead of before its first statement.
+
+    Under READ COMMITTED every statement takes its own snapshot, in a transaction or out of
+    one, so the reads that come before the first write see exactly what they would have
+    seen; the first write, a locking read, an advisory lock, a savepoint or anything not
+    built as a plain ``select()`` begins the transaction, and everything from there on is
+    in it, committed or rolled back as one. A request that only reads (most pages) then
+    sends no BEGIN and no ROLLBACK: two round trips fewer. SQLite's driver has always
+    worked this way. A connection given its own isolation level or read-only mode (the
+    audit verifier's REPEATABLE READ, the replica) is left as it is; so is a server whose
+    default isolation is not READ COMMITTED.
+    """
+    if engine.dialect.driver != "psycopg":
+        return
+    from psycopg import IsolationLevel
+    from psycopg.pq import TransactionStatus
+
+    @event.listens_for(engine, "begin")
+    def begin(conn: Connection) -> None:
+        if getattr(engine.dialect, "default_isolation_level", None) != "READ COMMITTED":
+            return
+        options = conn.get_execution_options()
+        if options.get("isolation_level") or options.get("postgresql_readonly"):
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        if (
+            dbapi_connection is None
+            or dbapi_connection.autocommit
+            or dbapi_connection.isolation_level not in (None, IsolationLevel.READ_COMMITTED)
+            or dbapi_connection.read_only
+            or dbapi_connection.info.transaction_status != TransactionStatus.IDLE
+        ):
+            return
+        dbapi_connection.autocommit = True  # statements run on their own until BEGIN is needed
+        conn.info[_LAZY] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before(conn: Connection, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool) -> None:
+        if conn.info.get(_LAZY) and not _plain_read(statement, context):
+            conn.info.pop(_LAZY)
+            _normal(conn.connection.dbapi_connection)  # the driver sends BEGIN first
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def end(conn: Connection) -> None:
+        if conn.info.pop(_LAZY, None):  # nothing but reads: no transaction was opened
+            _normal(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "checkin")
+    def returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop(_LAZY, None):  # a connection given back without its end (an error)
+            _normal(dbapi_connection)
+
+
+def begin_now(conn: Connection) -> None:
+    """Have the driver send BEGIN before its next statement, for statements sent through
+    the driver's own cursor that the ``before_cursor_execute`` hook cannot see (COPY)."""
+    if conn.info.pop(_LAZY, None):
+        _normal(conn.connection.dbapi_connection)
+
+
+def _normal(dbapi_connection: Any) -> None:
+    if dbapi_connection is not None and not dbapi_connection.closed:
+        dbapi_connection.autocommit = False
+
+
 def init_app(app: Flask) -> None:
     """Watch the app's engines: the primary and, when there is one, the read replica."""
     from portal.replica import replica_engine
@@ -85,3 +172,5 @@ def init_app(app: Flask) -> None:
     replica = replica_engine(app)
     for engine in [*engines, *([replica] if replica is not None else [])]:
         watch(engine)
+    for engine in engines:  # the replica's transactions are READ ONLY ones, kept as they are
+        begin_lazily(engine)
