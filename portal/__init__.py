@@ -71,6 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
         instance_path=str(ROOT / "instance"),
     )
+    app.jinja_environment = templating.PortalEnvironment  # before anything makes app.jinja_env
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(Path(app.instance_path)))
     if overrides:
