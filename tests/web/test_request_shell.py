@@ -7,10 +7,14 @@ without changing an answer.
 - A pooled database connection is pinged only when in doubt, and one the server ended is
   still replaced before a request uses it.
 - A signed-in cookie is sent again only when the session changed.
+- A worker's startup objects are kept out of garbage collection.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +24,7 @@ from flask import Flask
 
 from portal import connections
 from portal.extensions import db, limiter
-from tests.conftest import PG_ADMIN_URL, csrf_token, make_account, make_app
+from tests.conftest import PG_ADMIN_URL, ROOT, csrf_token, make_account, make_app
 
 COOKIE = "portal_session"
 
@@ -122,3 +126,13 @@ def test_a_connection_the_server_ended_is_replaced_before_use(pg_app, pings):
     fresh = backend_pid(pg_app)  # no error: the pool noticed and opened another connection
     assert fresh != ended and pings == [1]
     assert pg_app.test_client().get("/readyz").status_code == 200
+
+
+def test_the_served_app_keeps_what_it_loaded_out_of_garbage_collection(tmp_path):
+    """A worker imports ``wsgi``: what the app loaded is frozen out of the collector's
+    generations, so no full collection walks it during a request."""
+    script = "import gc; before = gc.get_freeze_count(); import wsgi; print(before, gc.get_freeze_count())"
+    env = {**os.environ, "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'wsgi.sqlite3'}"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    before, after = (int(n) for n in done.stdout.split())
+    assert before == 0 and after > 10_000  # the app's models, templates and locale data
