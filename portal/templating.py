@@ -11,9 +11,10 @@ keeps nothing, for fragments that can be cached only sometimes (a form before it
 submitted). Nothing personal and nothing per session, such as a CSRF token, belongs
 inside one. Under the debug server, which reloads edited templates, nothing is kept.
 
-The language switcher, which names the current page, is built once per request by
-:func:`language_links`; and in production every template is compiled when the app is
-made, not on a cardholder's first request to each worker.
+The language switcher, which names the current page, is built by :func:`language_links`
+and, in the cardholder layout, rendered once per language and page address by
+:func:`language_nav`; in production every template is compiled when the app is made,
+not on a cardholder's first request to each worker.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, get_template_attribute, request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import get_locale
 from jinja2 import Environment, Undefined, nodes
@@ -99,6 +100,29 @@ def _switch_paths(app: Flask, script_root: str) -> tuple[tuple[str, str, str, st
     )
 
 
+NAV_KEPT = 1024  # rendered language switchers kept per worker (one per language and page address)
+
+
+def language_nav(css_class: str) -> Markup:
+    """The language switcher (the ``language_nav`` macro of macros/layout.html), rendered
+    once per language, script root and page address and then reused: it shows nothing
+    else. Kept in a bounded cache of its own (least recently used out), so that addresses
+    without end (query strings) cannot crowd the layout fragments out of theirs."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.jinja_env.auto_reload:  # the debug server: templates change while it runs
+        return _render_language_nav(css_class)
+    return _kept_language_nav(app, css_class, str(get_locale()), request.script_root, request.full_path)
+
+
+@lru_cache(maxsize=NAV_KEPT)
+def _kept_language_nav(app: Flask, css_class: str, locale: str, script_root: str, full_path: str) -> Markup:
+    return _render_language_nav(css_class)  # the arguments are the key: what the macro reads
+
+
+def _render_language_nav(css_class: str) -> Markup:
+    return Markup(get_template_attribute("macros/layout.html", "language_nav")(css_class))  # noqa: S704 - the macro's autoescaped output
+
+
 class _Globals(ChainMap[str, Any]):
     """A template's globals (Jinja's ChainMap of its own and the environment's) whose
     ``keys()`` is a set. Each ``{% from "…" import … %}`` compares the importing
@@ -122,6 +146,7 @@ def forget_fragments(app: Flask) -> None:
     for extension in app.jinja_env.extensions.values():
         if isinstance(extension, FragmentCache):
             extension.fragments.clear()
+    _kept_language_nav.cache_clear()
 
 
 def warm(app: Flask) -> int:
@@ -134,7 +159,7 @@ def warm(app: Flask) -> int:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension(FragmentCache)
-    app.jinja_env.globals.update(language_links=language_links)
+    app.jinja_env.globals.update(language_links=language_links, language_nav=language_nav)
     if app.config["PORTAL_ENV"] == "production":
         # Templates never change under a running production worker: no file checks on
         # each render, and every one compiled before the first request. Not for CLI

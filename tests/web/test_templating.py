@@ -65,6 +65,18 @@ def test_the_language_links_are_what_url_for_writes(app, path, root):
     assert [link.current for link in links] == [True, False, False]
 
 
+def test_the_language_switcher_is_rendered_once_per_language_and_address(app, client):
+    from portal.templating import _kept_language_nav
+
+    _kept_language_nav.cache_clear()
+    pages = [client.get(path).get_data(as_text=True) for path in ("/learn", "/learn", "/learn?topic=1", "/learn")]
+    assert (_kept_language_nav.cache_info().misses, _kept_language_nav.cache_info().hits) == (2, 2)
+    assert pages[0] == pages[1] == pages[3] and "next=/learn?topic%3D1" in pages[2]
+    client.get("/language/zh_Hant?next=/learn")
+    assert 'lang="zh-Hant" aria-current="true"' in client.get("/learn").get_data(as_text=True)
+    assert _kept_language_nav.cache_info().misses == 3
+
+
 def test_template_globals_answer_with_a_set_of_names_and_follow_the_environment(app):
     with app.app_context():
         template = app.jinja_env.get_template("base.html")
