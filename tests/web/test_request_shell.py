@@ -136,3 +136,19 @@ def test_the_served_app_keeps_what_it_loaded_out_of_garbage_collection(tmp_path)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     before, after = (int(n) for n in done.stdout.split())
     assert before == 0 and after > 10_000  # the app's models, templates and locale data
+
+
+def test_the_cookie_serializer_is_made_once_per_set_of_keys(app, client, auth):
+    sessions = app.session_interface
+    make_account(app)
+    auth.sign_in()  # cookies written and read with the one serializer
+    assert client.get("/account").status_code == 200
+    first = sessions.get_signing_serializer(app)
+    assert sessions.get_signing_serializer(app) is first
+    saved = app.secret_key
+    try:
+        app.secret_key = "another-key-for-this-test"
+        assert sessions.get_signing_serializer(app) is not first  # a rotated key signs with itself
+        assert client.get("/account").status_code == 302  # the old cookie no longer verifies
+    finally:
+        app.secret_key = saved
