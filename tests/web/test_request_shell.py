@@ -3,7 +3,7 @@ without changing an answer.
 
 - Rate limits are resolved only for requests a declared limit can count: a GET of the
   sign-in form (whose limits count POSTs) or of a guide resolves none, a POST still
-  counts and gets its headers.
+  counts and gets its headers. CSRF exemptions are looked up only for a POST.
 - A pooled database connection is pinged only when in doubt, and one the server ended is
   still replaced before a request uses it.
 - A signed-in cookie is sent again only when the session changed.
@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request
 
 from portal import connections
-from portal.extensions import db, limiter
+from portal.extensions import csrf, db, limiter
 from tests.conftest import PG_ADMIN_URL, ROOT, csrf_token, make_account, make_app
 
 COOKIE = "portal_session"
@@ -56,6 +56,21 @@ def test_a_post_a_limit_counts_is_still_counted_with_its_headers(app, client, re
     assert "auth.sign_in" in resolved
     assert int(response.headers["X-RateLimit-Remaining"]) < int(response.headers["X-RateLimit-Limit"])
     assert not any(name.startswith("X-RateLimit") for name, _ in client.get("/sign-in").headers)
+
+
+def test_a_get_is_let_through_before_csrf_exemptions_are_looked_up(app, client, monkeypatch):
+    looked_up: list[str | None] = []
+    real = csrf._is_exempt
+
+    def watched() -> bool:
+        looked_up.append(request.endpoint)
+        return bool(real())
+
+    monkeypatch.setattr(csrf, "_is_exempt", watched)
+    assert client.get("/sign-in").status_code == 200
+    assert looked_up == []
+    refused = client.post("/sign-in", data={"card_number": "4111111111111111", "date_of_birth": "1980-01-01"})
+    assert refused.status_code == 400 and looked_up == ["auth.sign_in"]  # no token: still refused
 
 
 def test_a_signed_in_page_does_not_send_the_cookie_again(app, client, auth):
