@@ -13,7 +13,9 @@ connections) then drives the bare route and each page in turn, the bare route be
 every two pages, so that the machine's other load hits both alike: each page's ratio is
 to the mean of the bare runs just before and after it. wrk counts a redirect as a
 success, so every page must answer 200 both before and after its run, or the bench stops.
-The table ends with each target of the issue and whether this run met it.
+The table ends with each target of the issue and whether this run met it. ``--empty``
+serves ``bench/portal_empty.py`` instead, the portal with one route more that does nothing,
+and measures that route first: the cost of the per-request shell alone.
 
 Accept-Encoding: by default the requests carry none, as in the issue's measurements, so a
 page's figure is the portal's own work, comparable run to run and machine to machine; a
@@ -54,8 +56,9 @@ CARDHOLDER = DEMO_CARDHOLDERS[3]  # Zhang Wei: English, CNY, 35 days past due, s
 AGENT = next(s for s in DEMO_STAFF if s.email == "agent@example.com")
 SESSION_COOKIE = "portal_session"
 LEARN_TOPIC = "/learn/annualised-rate"
-# Targets of issue 15 (ratio to bare Flask, same run), by audience.
-TARGETS = {"public": 0.5, "cardholder": 0.3, "care": 0.2}
+# Targets of issue 15 (ratio to bare Flask, same run), by audience; "shell" is the empty
+# route of --empty (the lead's target for the per-request shell, not the issue's).
+TARGETS = {"public": 0.5, "cardholder": 0.3, "care": 0.2, "shell": 0.85}
 P99_TARGET_MS = 50.0  # cardholder pages at 32 connections
 BROWSER_ENCODINGS = "gzip, deflate, br"
 
@@ -281,20 +284,28 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database", default=os.environ.get("PORTAL_BENCH_PG_DB", "portal_bench"))
     parser.add_argument("--compressed", action="store_true", help=f"send Accept-Encoding: {BROWSER_ENCODINGS}")
+    parser.add_argument(
+        "--empty", action="store_true", help="serve bench/portal_empty.py and measure its empty route first"
+    )
     args = parser.parse_args()
 
     url = fresh_database(args.database)
     env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_ENV": "development", "PYTHONPATH": str(ROOT)}
     flask(env, "db", "upgrade")
     flask(env, "portal", "demo")
+    # --empty: the portal with one route more (bench/portal_empty.py), imported from bench/.
+    portal_app, portal_dir = ("portal_empty:app", ROOT / "bench") if args.empty else ("wsgi:app", ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         with (
             gunicorn("bare_flask:app", ROOT / "bench", env, workdir) as bare,
-            gunicorn("wsgi:app", ROOT, env, workdir) as portal,
+            gunicorn(portal_app, portal_dir, env, workdir) as portal,
         ):
             cookies = {"public": None, "cardholder": cardholder_cookie(portal, env), "care": agent_cookie(portal, env)}
+            cookies["shell"] = None
             pages = discover_pages(portal, cookies["cardholder"], cookies["care"])
+            if args.empty:
+                pages = [Page("empty route", "/bench/empty", "shell"), *pages]
 
             def check(page: Page) -> None:
                 status, _ = status_of(portal, page.path, cookies[page.audience])

@@ -49,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         access_log,
         auth,
         compression,
+        connections,
         errors,
         headers,
         health,
@@ -72,6 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
         instance_path=str(ROOT / "instance"),
     )
+    app.jinja_environment = templating.PortalEnvironment  # before anything makes app.jinja_env
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(Path(app.instance_path)))
     if overrides:
@@ -86,6 +88,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     replica.init_app(app)  # report reads on PORTAL_DATABASE_REPLICA_URL, when set
+    connections.init_app(app)  # pooled connections checked at checkout, without a round trip when they can be
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)

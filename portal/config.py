@@ -482,8 +482,9 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SQLALCHEMY_DATABASE_URI": database_url,
         "DATABASE_REPLICA_URL": _replica_url(env.get("PORTAL_DATABASE_REPLICA_URL", ""), database_url),
         # hide_parameters: a failed statement's error (and so the error log) never carries
-        # its bound values: card hashes, dates of birth, names searched for.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # its bound values: card hashes, dates of birth, names searched for. No
+        # pool_pre_ping: portal.connections checks a pooled connection without a round trip.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "TRUSTED_PROXIES": _trusted_proxies(env.get("PORTAL_TRUSTED_PROXIES", "")),
         **_shared_state(env, production),
         "RATELIMIT_ENABLED": _bool(env.get("PORTAL_RATELIMIT_ENABLED"), True),
@@ -492,6 +493,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_NAME": "portal_session",
+        # A signed-in cookie is written when the session changes (sign-in, a new form
+        # token, a message), not re-signed and re-sent on every request: it keeps the
+        # expiry it was given, the absolute lifetime, which the server enforces anyway.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "CARDHOLDER_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_IDLE_MINUTES", "15"))),
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=int(env.get("PORTAL_STAFF_IDLE_MINUTES", "30"))),
         # The absolute lifetime of a signed-in session, however busy (portal.sessions).

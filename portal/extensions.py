@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask import current_app, request
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -13,6 +13,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from portal.rate_limits import PortalLimiter
 
 # Named constraints so that Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -43,8 +45,21 @@ if TYPE_CHECKING:
 
 else:
     Model = db.Model
+
+
+class PortalCSRFProtect(CSRFProtect):
+    """Flask-WTF's CSRF protection, asking first what it asks last: a GET, HEAD or OPTIONS
+    needs no token, so it is let through before the views' and blueprints' exemptions are
+    looked up for it (Flask-WTF looks them up first). POSTs are checked as before."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return
+        super().protect(apply_exemptions=apply_exemptions)
+
+
 migrate = Migrate(compare_type=True, render_as_batch=True)
 babel = Babel()
-csrf = CSRFProtect()
+csrf = PortalCSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = PortalLimiter(key_func=get_remote_address, default_limits=[])

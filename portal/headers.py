@@ -20,19 +20,34 @@ CSP = "; ".join(
 )
 
 
+# Set on every response, replacing what a view may have set.
+FIXED = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+]
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def init_app(app: Flask) -> None:
     production = app.config["PORTAL_ENV"] == "production"
+    fixed = [*FIXED, HSTS] if production else FIXED
 
     @app.after_request
     def set_security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        headers = response.headers
+        # One look at the names already there, then each header added or replaced: the
+        # same headers as a ``headers[name] = value`` each, without a scan of the list per name.
+        present = {name.lower() for name, _value in headers.items()}
+        if "content-security-policy" not in present:  # a view may set a stricter one
+            headers.add("Content-Security-Policy", CSP)
+        for name, value in fixed:
+            if name.lower() in present:
+                headers.set(name, value)
+            else:
+                headers.add(name, value)
         if response.mimetype == "text/html":
             # Account pages must not linger in shared or back-button caches.
-            response.headers["Cache-Control"] = "no-store"
-        if production:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+            headers.set("Cache-Control", "no-store")
         return response

@@ -70,27 +70,33 @@ def refuse_control_characters() -> None:
     """Before every request: a control character anywhere the views read is a 400."""
     from flask import current_app
 
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up, not one per read
+    environ = req.environ
     strings: list[str] = []
-    if request.is_json:
+    # Only a body that says what it is gets parsed: a GET (no Content-Type) skips both.
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type and req.is_json:
         try:
-            strings = list(_strings(request.get_json(silent=True)))
+            strings = list(_strings(req.get_json(silent=True)))
         except RecursionError:  # nested deeper than Python's parser (or this walk) goes
             raise BadRequest() from None
-    view = current_app.view_functions.get(request.endpoint or "")
+    view = current_app.view_functions.get(req.endpoint or "")
     if view is not None and f"{view.__module__}.{view.__name__}" in _CLEANS_ITS_OWN_INPUT:
         return
-    view_args = [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
-    for key, value in [*request.args.items(multi=True), *view_args]:
+    view_args = [(k, v) for k, v in (req.view_args or {}).items() if isinstance(v, str)]
+    # request.args is parsed only when there is a query string.
+    query = req.args.items(multi=True) if environ.get("QUERY_STRING") else ()
+    for key, value in [*query, *view_args]:
         if has_control(key) or has_control(value):
             raise ControlCharacterError()
     # request.form is empty unless the body is a form: only then parse it (not on every GET).
-    form = request.form.items(multi=True) if request.mimetype in _FORM_TYPES else ()
+    form = req.form.items(multi=True) if content_type and req.mimetype in _FORM_TYPES else ()
     for key, value in form:
         if has_control(key) or has_control(value, multi_line=True):
             raise ControlCharacterError()
     if any(has_control(text, multi_line=True) for text in strings):
         raise ControlCharacterError()
-    if has_control(request.headers.get("User-Agent", "")):  # kept as signing evidence
+    if has_control(environ.get("HTTP_USER_AGENT", "")):  # kept as signing evidence
         raise ControlCharacterError()
 
 

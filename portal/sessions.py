@@ -14,8 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, flash, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 from portal.audit.service import Actor
@@ -52,7 +54,26 @@ def end(reason: str = "signed_out") -> None:
     fresh_session()
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, with its serializer made once per set of secret keys rather
+    than twice a request: making one costs a trial serialisation (itsdangerous asks the
+    JSON serializer what it produces), on every request, cookie or none."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)  # as Flask orders them
+        found = self._serializers.get(keys)
+        if found is None:
+            found = super().get_signing_serializer(app)
+            if found is not None:
+                self._serializers[keys] = found
+        return found
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     server_sessions.init_app(app)  # the database, or the shared Redis when configured
     timeout = app.config["CARDHOLDER_IDLE_TIMEOUT"]
     staff_timeout = app.config["STAFF_IDLE_TIMEOUT"]

@@ -11,19 +11,23 @@ keeps nothing, for fragments that can be cached only sometimes (a form before it
 submitted). Nothing personal and nothing per session, such as a CSRF token, belongs
 inside one. Under the debug server, which reloads edited templates, nothing is kept.
 
-The language switcher, which names the current page, is built once per request by
-:func:`language_links`; and in production every template is compiled when the app is
-made, not on a cardholder's first request to each worker.
+The language switcher, which names the current page, is built by :func:`language_links`
+and, in the cardholder layout, rendered once per language and page address by
+:func:`language_nav`; in production every template is compiled when the app is made,
+not on a cardholder's first request to each worker.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections import ChainMap
+from collections.abc import Callable, MutableMapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, get_template_attribute, request
+from flask.templating import Environment as FlaskEnvironment
 from flask_babel import get_locale
 from jinja2 import Environment, Undefined, nodes
 from jinja2.ext import Extension
@@ -80,11 +84,61 @@ def language_links() -> list[LanguageLink]:
     # characters (werkzeug.urls._urlencode).
     query = urlencode({"next": request.full_path.rstrip("?")}, safe="!$'()*,/:;?@")
     return [
-        LanguageLink(
-            code.replace("_", "-"), name, f"{url_for('auth.set_language', code=code)}?{query}", code == current
-        )
-        for code, name in LOCALES.items()
+        LanguageLink(lang, name, f"{path}?{query}", code == current)
+        for code, lang, name, path in _switch_paths(current_app._get_current_object(), request.script_root)  # type: ignore[attr-defined]
     ]
+
+
+@lru_cache(maxsize=64)
+def _switch_paths(app: Flask, script_root: str) -> tuple[tuple[str, str, str, str], ...]:
+    """Each language's code, BCP 47 tag, name and switch path: the same for every request
+    under one script root, so built once rather than by three url_for calls a page."""
+    urls = app.url_map.bind("localhost", script_name=script_root or "/")
+    return tuple(
+        (code, code.replace("_", "-"), name, urls.build("auth.set_language", {"code": code}))
+        for code, name in LOCALES.items()
+    )
+
+
+NAV_KEPT = 1024  # rendered language switchers kept per worker (one per language and page address)
+
+
+def language_nav(css_class: str) -> Markup:
+    """The language switcher (the ``language_nav`` macro of macros/layout.html), rendered
+    once per language, script root and page address and then reused: it shows nothing
+    else. Kept in a bounded cache of its own (least recently used out), so that addresses
+    without end (query strings) cannot crowd the layout fragments out of theirs."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.jinja_env.auto_reload:  # the debug server: templates change while it runs
+        return _render_language_nav(css_class)
+    return _kept_language_nav(app, css_class, str(get_locale()), request.script_root, request.full_path)
+
+
+@lru_cache(maxsize=NAV_KEPT)
+def _kept_language_nav(app: Flask, css_class: str, locale: str, script_root: str, full_path: str) -> Markup:
+    return _render_language_nav(css_class)  # the arguments are the key: what the macro reads
+
+
+def _render_language_nav(css_class: str) -> Markup:
+    return Markup(get_template_attribute("macros/layout.html", "language_nav")(css_class))  # noqa: S704 - the macro's autoescaped output
+
+
+class _Globals(ChainMap[str, Any]):
+    """A template's globals (Jinja's ChainMap of its own and the environment's) whose
+    ``keys()`` is a set. Each ``{% from "…" import … %}`` compares the importing
+    template's globals with the imported one's (``Template._get_default_module``); a
+    ChainMap's key view answered that one name at a time, through a generator, three
+    dozen names per import on every page."""
+
+    def keys(self) -> set[str]:  # type: ignore[override]
+        return set().union(*self.maps)
+
+
+class PortalEnvironment(FlaskEnvironment):
+    """Flask's Jinja environment, with :class:`_Globals` for every template's globals."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return _Globals({} if d is None else d, self.globals)
 
 
 def forget_fragments(app: Flask) -> None:
@@ -92,6 +146,7 @@ def forget_fragments(app: Flask) -> None:
     for extension in app.jinja_env.extensions.values():
         if isinstance(extension, FragmentCache):
             extension.fragments.clear()
+    _kept_language_nav.cache_clear()
 
 
 def warm(app: Flask) -> int:
@@ -104,7 +159,7 @@ def warm(app: Flask) -> int:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension(FragmentCache)
-    app.jinja_env.globals.update(language_links=language_links)
+    app.jinja_env.globals.update(language_links=language_links, language_nav=language_nav)
     if app.config["PORTAL_ENV"] == "production":
         # Templates never change under a running production worker: no file checks on
         # each render, and every one compiled before the first request. Not for CLI

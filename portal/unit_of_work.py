@@ -84,9 +84,13 @@ def _rolled_back(session: Session, previous: Any) -> None:
 
 
 def mark_written() -> None:
-    """Tell the unit of work that this transaction wrote, where no ORM event can see it
-    (a COPY through the driver's own cursor)."""
+    """Tell the unit of work that this transaction writes, where no ORM event can see it
+    (a COPY through the driver's own cursor), before it does: the transaction is then
+    open on the server too (``portal.connections.begin_now``), so the write is part of it."""
+    from portal.connections import begin_now
+
     db.session().info[_WROTE] = True
+    begin_now(db.session.connection())
 
 
 def wrote(session: Session | None = None) -> bool:

@@ -20,7 +20,7 @@ from functools import partial
 from typing import Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from portal import redis_store
 from portal.auth.models import WebSession
@@ -76,21 +76,23 @@ class DatabaseSessions:
     def check(
         self, token: str | None, principal: str, now: datetime, idle: timedelta, absolute: timedelta
     ) -> str | None:
-        row = None
-        if token:
-            query = select(WebSession).where(WebSession.token_hash == token_hash(token))
-            row = db.session.execute(query).scalar_one_or_none()
+        # The columns as a plain row, not a WebSession object: the check runs on every
+        # signed-in request and reads five values; the rare write is an UPDATE of its own.
+        row = db.session.execute(_CHECK, {"token_hash": token_hash(token)}).one_or_none() if token else None
         if row is None or row.principal != principal:
             return "unknown"
         if row.ended_at is not None:
             return "ended"
         verdict = "expired" if now - row.created_at > absolute else "idle" if now - row.last_seen_at > idle else None
         if verdict is not None:
-            row.ended_at, row.end_reason = now, verdict
+            db.session.execute(
+                update(WebSession)
+                .where(WebSession.id == row.id, WebSession.ended_at.is_(None))
+                .values(ended_at=now, end_reason=verdict)
+            )
         elif now - row.last_seen_at >= TOUCH_EVERY:
-            row.last_seen_at = now
+            _touch(row.id, now)
             on_refusal(partial(_touch, row.id, now))  # a refused page is activity too
-        db.session.flush()
         return verdict
 
     def end(self, token: str | None, now: datetime, reason: str) -> None:
@@ -108,6 +110,13 @@ class DatabaseSessions:
             .values(ended_at=now, end_reason=reason)
         )
         return rowcount(result)
+
+
+# A Core statement on the table (no ORM entity to compile against), built once.
+_SESSIONS = WebSession.__table__
+_CHECK = select(
+    _SESSIONS.c.id, _SESSIONS.c.principal, _SESSIONS.c.created_at, _SESSIONS.c.last_seen_at, _SESSIONS.c.ended_at
+).where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 
 
 def _touch(session_id: int, now: datetime) -> None:

@@ -53,8 +53,9 @@ def test_a_cached_fragment_stays_escaped_markup(app):
 @pytest.mark.parametrize(
     "path", ["/learn", "/learn/annualised-rate?x=1&y=a b", "/care/?q=王 小明&tier=M1", "/sign-in?next=/l/x'y(z)"]
 )
-def test_the_language_links_are_what_url_for_writes(app, path):
-    with app.test_request_context(path):
+@pytest.mark.parametrize("root", ["", "/portal"])
+def test_the_language_links_are_what_url_for_writes(app, path, root):
+    with app.test_request_context(path, base_url=f"http://localhost{root}/"):
         links = language_links()
         expected = [
             url_for("auth.set_language", code=code, next=path_of_request()) for code in ("en", "zh_Hans", "zh_Hant")
@@ -62,6 +63,31 @@ def test_the_language_links_are_what_url_for_writes(app, path):
     assert [link.href for link in links] == expected
     assert [link.lang for link in links] == ["en", "zh-Hans", "zh-Hant"]
     assert [link.current for link in links] == [True, False, False]
+
+
+def test_the_language_switcher_is_rendered_once_per_language_and_address(app, client):
+    from portal.templating import _kept_language_nav
+
+    _kept_language_nav.cache_clear()
+    pages = [client.get(path).get_data(as_text=True) for path in ("/learn", "/learn", "/learn?topic=1", "/learn")]
+    assert (_kept_language_nav.cache_info().misses, _kept_language_nav.cache_info().hits) == (2, 2)
+    assert pages[0] == pages[1] == pages[3] and "next=/learn?topic%3D1" in pages[2]
+    client.get("/language/zh_Hant?next=/learn")
+    assert 'lang="zh-Hant" aria-current="true"' in client.get("/learn").get_data(as_text=True)
+    assert _kept_language_nav.cache_info().misses == 3
+
+
+def test_template_globals_answer_with_a_set_of_names_and_follow_the_environment(app):
+    with app.app_context():
+        template = app.jinja_env.get_template("base.html")
+        names = template.globals.keys()
+        assert isinstance(names, set) and {"csrf_token", "language_links", "url_for"} <= names
+        app.jinja_env.globals["added_later"] = "seen"
+        try:
+            names = template.globals.keys()  # the set Jinja compares, made afresh
+            assert "added_later" in names and template.globals["added_later"] == "seen"
+        finally:
+            del app.jinja_env.globals["added_later"]
 
 
 def path_of_request() -> str:
