@@ -13,12 +13,19 @@ table beside it with the same figures; the chart's ``alt`` text says so.
 from __future__ import annotations
 
 import base64
+import sys
 from collections.abc import Sequence
 from decimal import Decimal
 
 import pygal
 from lxml import etree
 from pygal.style import Style
+
+# pygal puts a legacy import hook for its map plugins (unused here) on sys.meta_path, with
+# find_module() and no find_spec(). Python 3.11 warns, ImportWarning, each time an import
+# falls through to it (an optional dependency that is not installed, as urllib3's
+# brotlicffi), which is an error where warnings are errors; 3.12 ignores such a finder.
+sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, pygal.PluginImportFixer)]
 
 _STYLE = Style(
     background="white",
