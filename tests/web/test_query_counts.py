@@ -139,3 +139,27 @@ def test_an_offer_page_sends_three(app, client, auth, frozen, policy):
     html, seen = counted_get(app, client, offer[0])
     assert len(seen) <= OFFER_PAGE, seen
     assert "Your payments" in html
+
+
+def test_the_account_page_reads_no_plan_for_an_account_without_one(app, client, auth, frozen, policy):
+    # Whether there is a plan to show comes with the account (CardAccount.shown_plan):
+    # only an account with a plan has its installments and agreement read.
+    make_account(app, reference="DEMO0001")
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/account")
+    assert len(seen) == 2, seen
+    assert not any("plan_installments" in statement for statement in seen), seen
+    assert "Your plan" not in html and "See your options and choose a plan" in html
+
+
+def test_the_account_page_shows_a_broken_plan_read_with_the_account(app, client, auth, frozen, policy):
+    account_id = make_account(app, reference="DEMO0001")
+    plan_id = make_plan(app, account_id, "installment", "en", months=6)
+    with app.app_context():
+        broke = {"accepted_at": datetime(2026, 6, 1, tzinfo=UTC), "ended_at": datetime(2026, 11, 1, 1, tzinfo=UTC)}
+        db.session.execute(update(Plan).where(Plan.id == plan_id).values(state="broken", **broke))
+        db.session.commit()
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/account")
+    assert len(seen) <= ACCOUNT_PAGE, seen
+    assert "Your plan has ended" in html
