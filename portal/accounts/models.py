@@ -49,6 +49,14 @@ def _open_promise() -> tuple[Any, ColumnElement[bool]]:
 
 
 @cache
+def _offer_history() -> tuple[Any, ColumnElement[bool]]:
+    from portal.offers.adapter import counts_for_offers
+    from portal.plans.models import Plan
+
+    return Plan, (Plan.account_id == CardAccount.id) & counts_for_offers(Plan)
+
+
+@cache
 def _shown_plan() -> tuple[Any, ColumnElement[bool]]:
     from portal.plans.models import Plan
     from portal.plans.progress import SHOWN_STATES
@@ -150,6 +158,11 @@ class CardAccount(Model):
     )
     open_promise: Mapped[Promise | None] = relationship(
         lambda: _open_promise()[0], primaryjoin=lambda: _open_promise()[1], uselist=False, viewonly=True
+    )
+    # The plans the offer engine weighs (portal.offers.adapter.plan_history), for the
+    # offer pages to fetch with the account rather than by a query of their own.
+    offer_history: Mapped[list[Plan]] = relationship(
+        lambda: _offer_history()[0], primaryjoin=lambda: _offer_history()[1], viewonly=True
     )
     # Whether the account page has a plan to show: with the account, an account without
     # one needs no query of its own for it (most overdue accounts have none).

@@ -163,3 +163,24 @@ def test_the_account_page_shows_a_broken_plan_read_with_the_account(app, client,
     html, seen = counted_get(app, client, "/account")
     assert len(seen) <= ACCOUNT_PAGE, seen
     assert "Your plan has ended" in html
+
+
+@pytest.mark.parametrize("page", ["offers", "offer"])
+def test_the_offer_pages_read_the_plan_history_with_the_account(app, client, auth, frozen, policy, page):
+    # CardAccount.offer_history comes with the account: no statement of its own over plans,
+    # and a broken plan in it still holds new offers back (the cool-down).
+    account_id = make_account(app, dpd=35)
+    auth.sign_in()
+    path = re.search(r"/plan/offers/[0-9a-f]{64}", client.get("/plan/offers").get_data(as_text=True))
+    assert path is not None
+    _html, seen = counted_get(app, client, "/plan/offers" if page == "offers" else path[0])
+    assert len(seen) == 2, seen
+    assert not any(statement.lstrip().startswith("SELECT plans.") for statement in seen), seen
+    plan_id = make_plan(app, account_id, "installment", "en", months=6)
+    with app.app_context():
+        broke = {"accepted_at": datetime(2026, 6, 1, tzinfo=UTC), "ended_at": datetime(2026, 11, 1, 1, tzinfo=UTC)}
+        db.session.execute(update(Plan).where(Plan.id == plan_id).values(state="broken", **broke))
+        db.session.commit()
+    html, seen = counted_get(app, client, "/plan/offers")
+    assert len(seen) == 2, seen
+    assert "You can choose a new plan from 30 January 2027" in html
