@@ -184,3 +184,33 @@ def test_the_offer_pages_read_the_plan_history_with_the_account(app, client, aut
     html, seen = counted_get(app, client, "/plan/offers")
     assert len(seen) == 2, seen
     assert "You can choose a new plan from 30 January 2027" in html
+
+
+def test_an_offer_opened_through_a_plan_link_records_the_view_once_without_a_lock(app, client, auth, frozen, policy):
+    # Through a care link, the first view stamps the link and writes its case event and
+    # audit event in the page's own transaction: a conditional UPDATE and two INSERTs, no
+    # lock taken (the audit chain is sealed after the commit). Later views write nothing
+    # and stay within the page's three statements (the link is read by the third).
+    from portal.accounts.models import CardAccount
+    from portal.db_types import utcnow
+    from portal.offers.adapter import offers_for_account
+    from tests.web.test_links import get_link, issue
+
+    account_id = make_account(app, dpd=35)
+    with unit(app):
+        account = db.session.get(CardAccount, account_id)
+        offer = [o for o in offers_for_account(account, utcnow().date())[1] if o.agent_may_offer][0]
+    link_id, token = issue(app, account_id, fingerprint=offer.fingerprint)
+    client.get(f"/l/{token}")
+    client.get(auth.sign_in().headers["Location"])  # /plan/from-link: the link is verified
+    path = f"/plan/offers/{offer.fingerprint}"
+    html, first = counted_get(app, client, path)
+    assert "Our care team suggested this plan" in html
+    assert get_link(app, link_id).offer_viewed_at is not None
+    writes = [s.split()[0] + " " + s.split()[1 if s.startswith("UPDATE") else 2] for s in first if not s.startswith("SELECT")]
+    assert writes[:3] == ["UPDATE plan_links", "INSERT case_events", "INSERT audit_events"], first
+    page_statements = first[: first.index(next(s for s in first if s.startswith("INSERT INTO audit_events"))) + 1]
+    assert not any(re.search(r"\bLOCK\b|FOR UPDATE|advisory", s, re.IGNORECASE) for s in page_statements), first
+    _html, again = counted_get(app, client, path)
+    assert len(again) <= OFFER_PAGE, again
+    assert not any(not s.startswith("SELECT") for s in again), again
