@@ -199,7 +199,7 @@ def test_an_offer_opened_through_a_plan_link_records_the_view_once_without_a_loc
     account_id = make_account(app, dpd=35)
     with unit(app):
         account = db.session.get(CardAccount, account_id)
-        offer = [o for o in offers_for_account(account, utcnow().date())[1] if o.agent_may_offer][0]
+        offer = next(o for o in offers_for_account(account, utcnow().date())[1] if o.agent_may_offer)
     link_id, token = issue(app, account_id, fingerprint=offer.fingerprint)
     client.get(f"/l/{token}")
     client.get(auth.sign_in().headers["Location"])  # /plan/from-link: the link is verified
@@ -207,7 +207,9 @@ def test_an_offer_opened_through_a_plan_link_records_the_view_once_without_a_loc
     html, first = counted_get(app, client, path)
     assert "Our care team suggested this plan" in html
     assert get_link(app, link_id).offer_viewed_at is not None
-    writes = [s.split()[0] + " " + s.split()[1 if s.startswith("UPDATE") else 2] for s in first if not s.startswith("SELECT")]
+    writes = [
+        s.split()[0] + " " + s.split()[1 if s.startswith("UPDATE") else 2] for s in first if not s.startswith("SELECT")
+    ]
     assert writes[:3] == ["UPDATE plan_links", "INSERT case_events", "INSERT audit_events"], first
     page_statements = first[: first.index(next(s for s in first if s.startswith("INSERT INTO audit_events"))) + 1]
     assert not any(re.search(r"\bLOCK\b|FOR UPDATE|advisory", s, re.IGNORECASE) for s in page_statements), first
