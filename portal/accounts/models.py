@@ -17,6 +17,7 @@ from portal.security import birth_date_hash
 if TYPE_CHECKING:
     from portal.cases.models import Promise
     from portal.payments.models import Payment
+    from portal.plans.models import Plan
 
 RECENT_PAYMENTS = 5  # how many payments the account page lists
 
@@ -44,6 +45,26 @@ def _open_promise() -> tuple[Any, ColumnElement[bool]]:
     rank = func.row_number().over(partition_by=Promise.account_id, order_by=Promise.id.desc())
     ranked = select(Promise, rank.label("rank")).where(Promise.state == PromiseState.OPEN).subquery()
     target = aliased(Promise, ranked)
+    return target, (target.account_id == CardAccount.id) & (ranked.c.rank == 1)
+
+
+@cache
+def _offer_history() -> tuple[Any, ColumnElement[bool]]:
+    from portal.offers.adapter import counts_for_offers
+    from portal.plans.models import Plan
+
+    return Plan, (Plan.account_id == CardAccount.id) & counts_for_offers(Plan)
+
+
+@cache
+def _shown_plan() -> tuple[Any, ColumnElement[bool]]:
+    from portal.plans.models import Plan
+    from portal.plans.progress import SHOWN_STATES
+
+    # The plan ``portal.plans.progress.latest_plan`` reads: the newest in a shown state.
+    rank = func.row_number().over(partition_by=Plan.account_id, order_by=Plan.id.desc())
+    ranked = select(Plan, rank.label("rank")).where(Plan.state.in_(SHOWN_STATES)).subquery()
+    target = aliased(Plan, ranked)
     return target, (target.account_id == CardAccount.id) & (ranked.c.rank == 1)
 
 
@@ -137,6 +158,16 @@ class CardAccount(Model):
     )
     open_promise: Mapped[Promise | None] = relationship(
         lambda: _open_promise()[0], primaryjoin=lambda: _open_promise()[1], uselist=False, viewonly=True
+    )
+    # The plans the offer engine weighs (portal.offers.adapter.plan_history), for the
+    # offer pages to fetch with the account rather than by a query of their own.
+    offer_history: Mapped[list[Plan]] = relationship(
+        lambda: _offer_history()[0], primaryjoin=lambda: _offer_history()[1], viewonly=True
+    )
+    # Whether the account page has a plan to show: with the account, an account without
+    # one needs no query of its own for it (most overdue accounts have none).
+    shown_plan: Mapped[Plan | None] = relationship(
+        lambda: _shown_plan()[0], primaryjoin=lambda: _shown_plan()[1], uselist=False, viewonly=True
     )
 
     @property

@@ -17,8 +17,14 @@ from portal.plans.progress import latest_plan, plan_progress
 bp = Blueprint("accounts", __name__)
 
 
-# The rows the page shows besides its plan, fetched with the account (portal.auth).
-OVERVIEW_LOADS = (CardAccount.cardholder, CardAccount.recent_payments, CardAccount.open_promise)
+# The rows the page shows, fetched with the account (portal.auth); of its plan, only
+# whether there is one: its installments and agreement are read when there is.
+OVERVIEW_LOADS = (
+    CardAccount.cardholder,
+    CardAccount.recent_payments,
+    CardAccount.open_promise,
+    CardAccount.shown_plan,
+)
 
 
 @bp.route("/account")
@@ -27,7 +33,7 @@ OVERVIEW_LOADS = (CardAccount.cardholder, CardAccount.recent_payments, CardAccou
 def overview() -> str:
     account = current_user.account
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
-    found = latest_plan(account.id)
+    found = latest_plan(account.id) if account.shown_plan is not None else None
     progress = plan_progress(found[0], today, found[1]) if found else None
     plan_open = progress is not None and progress.state in OPEN_STATES
     return render_template(

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal import jurisdictions, unit_of_work
+from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import KeyTerms, key_terms
 from portal.agreements.models import Agreement
 from portal.agreements.render import document_context
 from portal.audit.service import Actor
-from portal.auth import cardholder_required
+from portal.auth import account_loads, cardholder_required
 from portal.cases import service as cases
 from portal.cases.models import Promise
 from portal.domain.account import AccountSnapshot
@@ -216,9 +217,10 @@ def budget() -> Response | tuple[str, int]:
 
 @bp.route("/offers")
 @cardholder_required
+@account_loads(CardAccount.offer_history)  # the plan history, with the account
 def offers() -> str | Response:
     account = _account()
-    facts = snapshot(account)  # one query: whether a plan is open, and the plan history
+    facts = snapshot(account)  # whether a plan is open, and the plan history
     if facts.has_active_plan:
         return redirect(url_for("journey.start"))
     figures = _budget()
@@ -228,6 +230,7 @@ def offers() -> str | Response:
         listing=service.list_offers(account, figures, facts),
         show_all=request.args.get("all") == "1",
         summary=service.summary,
+        labels=service.card_labels(),
         budget=service.budget_from_figures(figures),
     )
 
@@ -241,6 +244,7 @@ def _offer_or_fresh(fingerprint: str, facts: AccountSnapshot | None = None) -> A
 
 @bp.route("/offers/<fingerprint>")
 @cardholder_required
+@account_loads(CardAccount.offer_history)
 def offer(fingerprint: str) -> str | Response:
     facts = snapshot(_account())
     if (shown := _already_has_plan(facts)) is not None:

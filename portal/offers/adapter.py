@@ -7,12 +7,13 @@ was offered under, so that ``portal.plans`` needs nothing from ``portal.policies
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import ColumnElement, bindparam, inspect, or_, select
 
 from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
@@ -53,18 +54,27 @@ def snapshot(account: CardAccount) -> AccountSnapshot:
     )
 
 
+def counts_for_offers(plan: type[Plan] = Plan) -> ColumnElement[bool]:
+    """The plans the offer engine weighs: open ones, broken ones and every plan accepted."""
+    return or_(plan.state == PlanState.BROKEN, plan.accepted_at.is_not(None), plan.state.in_(OPEN_STATES))
+
+
 # Built once: building the statement would cost each offers page more than running it.
 _PLAN_HISTORY = select(Plan.state, Plan.accepted_at, Plan.ended_at).where(
-    Plan.account_id == bindparam("account_id"),
-    or_(Plan.state == PlanState.BROKEN, Plan.accepted_at.is_not(None), Plan.state.in_(OPEN_STATES)),
+    Plan.account_id == bindparam("account_id"), counts_for_offers()
 )
 
 
 def plan_history(account: CardAccount) -> tuple[bool, date | None, tuple[date, ...]]:
     """Whether the account has an open plan; the day (the cardholder's) its last plan
     broke; and the days on which plans were accepted after an earlier plan broke (the
-    re-ageing history, ``portal.domain.reage``): from one query over its few plans."""
-    rows = db.session.execute(_PLAN_HISTORY, {"account_id": account.id}).all()
+    re-ageing history, ``portal.domain.reage``): from one query over its few plans, or
+    from ``CardAccount.offer_history`` when a page loaded it with the account."""
+    rows: Sequence[tuple[str, datetime | None, datetime | None]]
+    if "offer_history" in inspect(account).unloaded:
+        rows = [tuple(row) for row in db.session.execute(_PLAN_HISTORY, {"account_id": account.id})]
+    else:
+        rows = [(plan.state, plan.accepted_at, plan.ended_at) for plan in account.offer_history]
     has_open_plan = any(state in OPEN_STATES for state, _accepted, _ended in rows)
     broken = [ended for state, _accepted, ended in rows if state == PlanState.BROKEN and ended is not None]
     if not broken:

@@ -201,3 +201,20 @@ def test_a_rating_comment_is_kept_as_one_line_without_card_or_phone_numbers(app,
     assert post(client, done.replace("/done", "/rating"), {"rating": "4", "comment": typed}).status_code == 302
     event = query.one(select(CaseEvent).where(CaseEvent.kind == "rating"))
     assert event.data["comment"] == "Quick. Card •••, call me on ••• after 6"
+
+
+def test_offer_cards_speak_each_language_in_turn(app, client, auth, policy):
+    # The card's fixed words are translated once per language (card_labels): switching
+    # language between two pages must switch them too, and a budget marks what fits.
+    make_account(app, dpd=35)
+    auth.sign_in()
+    post(client, "/plan/budget", {"earnings": "9000", "housing": "3000", "food_housekeeping": "1500"})
+    for code, words in (
+        ("zh_Hans", ("还款次数", "需还总额", "查看详情", "在您的承受范围内")),
+        ("en", ("Number of payments", "Total to repay", "See details", "Fits your budget")),
+        ("zh_Hant", ("還款次數", "還款總額", "查看詳情", "適合您的預算")),
+    ):
+        client.get(f"/language/{code}?next=/plan/offers")
+        html = client.get("/plan/offers").get_data(as_text=True)
+        for word in words:
+            assert word in html, (code, word)

@@ -139,3 +139,80 @@ def test_an_offer_page_sends_three(app, client, auth, frozen, policy):
     html, seen = counted_get(app, client, offer[0])
     assert len(seen) <= OFFER_PAGE, seen
     assert "Your payments" in html
+
+
+def test_the_account_page_reads_no_plan_for_an_account_without_one(app, client, auth, frozen, policy):
+    # Whether there is a plan to show comes with the account (CardAccount.shown_plan):
+    # only an account with a plan has its installments and agreement read.
+    make_account(app, reference="DEMO0001")
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/account")
+    assert len(seen) == 2, seen
+    assert not any("plan_installments" in statement for statement in seen), seen
+    assert "Your plan" not in html and "See your options and choose a plan" in html
+
+
+def test_the_account_page_shows_a_broken_plan_read_with_the_account(app, client, auth, frozen, policy):
+    account_id = make_account(app, reference="DEMO0001")
+    plan_id = make_plan(app, account_id, "installment", "en", months=6)
+    with app.app_context():
+        broke = {"accepted_at": datetime(2026, 6, 1, tzinfo=UTC), "ended_at": datetime(2026, 11, 1, 1, tzinfo=UTC)}
+        db.session.execute(update(Plan).where(Plan.id == plan_id).values(state="broken", **broke))
+        db.session.commit()
+    auth.sign_in()
+    html, seen = counted_get(app, client, "/account")
+    assert len(seen) <= ACCOUNT_PAGE, seen
+    assert "Your plan has ended" in html
+
+
+@pytest.mark.parametrize("page", ["offers", "offer"])
+def test_the_offer_pages_read_the_plan_history_with_the_account(app, client, auth, frozen, policy, page):
+    # CardAccount.offer_history comes with the account: no statement of its own over plans,
+    # and a broken plan in it still holds new offers back (the cool-down).
+    account_id = make_account(app, dpd=35)
+    auth.sign_in()
+    path = re.search(r"/plan/offers/[0-9a-f]{64}", client.get("/plan/offers").get_data(as_text=True))
+    assert path is not None
+    _html, seen = counted_get(app, client, "/plan/offers" if page == "offers" else path[0])
+    assert len(seen) == 2, seen
+    assert not any(statement.lstrip().startswith("SELECT plans.") for statement in seen), seen
+    plan_id = make_plan(app, account_id, "installment", "en", months=6)
+    with app.app_context():
+        broke = {"accepted_at": datetime(2026, 6, 1, tzinfo=UTC), "ended_at": datetime(2026, 11, 1, 1, tzinfo=UTC)}
+        db.session.execute(update(Plan).where(Plan.id == plan_id).values(state="broken", **broke))
+        db.session.commit()
+    html, seen = counted_get(app, client, "/plan/offers")
+    assert len(seen) == 2, seen
+    assert "You can choose a new plan from 30 January 2027" in html
+
+
+def test_an_offer_opened_through_a_plan_link_records_the_view_once_without_a_lock(app, client, auth, frozen, policy):
+    # Through a care link, the first view stamps the link and writes its case event and
+    # audit event in the page's own transaction: a conditional UPDATE and two INSERTs, no
+    # lock taken (the audit chain is sealed after the commit). Later views write nothing
+    # and stay within the page's three statements (the link is read by the third).
+    from portal.accounts.models import CardAccount
+    from portal.db_types import utcnow
+    from portal.offers.adapter import offers_for_account
+    from tests.web.test_links import get_link, issue
+
+    account_id = make_account(app, dpd=35)
+    with unit(app):
+        account = db.session.get(CardAccount, account_id)
+        offer = next(o for o in offers_for_account(account, utcnow().date())[1] if o.agent_may_offer)
+    link_id, token = issue(app, account_id, fingerprint=offer.fingerprint)
+    client.get(f"/l/{token}")
+    client.get(auth.sign_in().headers["Location"])  # /plan/from-link: the link is verified
+    path = f"/plan/offers/{offer.fingerprint}"
+    html, first = counted_get(app, client, path)
+    assert "Our care team suggested this plan" in html
+    assert get_link(app, link_id).offer_viewed_at is not None
+    writes = [
+        s.split()[0] + " " + s.split()[1 if s.startswith("UPDATE") else 2] for s in first if not s.startswith("SELECT")
+    ]
+    assert writes[:3] == ["UPDATE plan_links", "INSERT case_events", "INSERT audit_events"], first
+    page_statements = first[: first.index(next(s for s in first if s.startswith("INSERT INTO audit_events"))) + 1]
+    assert not any(re.search(r"\bLOCK\b|FOR UPDATE|advisory", s, re.IGNORECASE) for s in page_statements), first
+    _html, again = counted_get(app, client, path)
+    assert len(again) <= OFFER_PAGE, again
+    assert not any(not s.startswith("SELECT") for s in again), again
