@@ -54,6 +54,7 @@ from portal.domain.policy import Tier
 from portal.domain.scrub import one_line_comment
 from portal.extensions import db
 from portal.links.models import PlanLink
+from portal.locks import transaction_lock
 from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.policies.service import NoActivePolicy, active_version
@@ -84,15 +85,24 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return datetime.combine(day, time.min, zone), datetime.combine(day + timedelta(days=1), time.min, zone)
 
 
+FOLD_LOCK = "reporting.fold"  # one fold at a time: two runs of a day, or a run and a rebuild
+
+
 def refresh(day: date) -> None:
-    """Stamp ``day``'s milestones and spells, then replace the rows of ``day`` and the day before."""
+    """Stamp ``day``'s milestones and spells, then replace the rows of ``day`` and the day before.
+
+    Each transaction first takes the fold lock, so a second run of the day started at the
+    same time waits, then finds the stamps made and replaces the same rows with the same
+    figures (its inserts never meet the first run's uncommitted rows)."""
     with unit_of_work():
+        transaction_lock(FOLD_LOCK)
         book = _Book.load()
         stamp_milestones(day)
         stamp_past_due(day, book)
         snapshot_month(day, book)
     for each in (day - timedelta(days=1), day):
         with unit_of_work():
+            transaction_lock(FOLD_LOCK)
             fold_day(each, _Book.load(), with_book=each == day)
 
 
@@ -104,6 +114,7 @@ def rebuild(first: date, last: date) -> int:
     day = first
     while day <= last:
         with unit_of_work():
+            transaction_lock(FOLD_LOCK)
             book = book or _Book.load()
             fold_day(day, book, with_book=False)
         day += timedelta(days=1)
