@@ -21,6 +21,8 @@ repeat, with the real parts wherever they decide something:
 
 What does not change between repetitions (offers, chances) is computed once. Primary
 metric: a (non-personalised) plan accepted, per assigned account (intention to treat).
+``tests/web/test_experiments_simulated.py`` is the slow cross-check: one A/A experiment
+started in the database and a short ``portal simulate`` run.
 """
 
 from __future__ import annotations
