@@ -61,6 +61,22 @@ def budget_from_figures(figures: dict[str, str] | None) -> Budget | None:
     return Budget(**{name: Decimal(value) for name, value in figures.items()})
 
 
+def arrange_offers(
+    offers: list[Offer], affordable: Decimal | None
+) -> tuple[list[OfferChoice], OfferChoice | None, bool]:
+    """The regular offers in the order the page shows them, the personalised one apart,
+    and whether none fits ``affordable`` (None: no budget given). Pure: the simulated
+    experiments (``tests/web/test_experiments_simulated.py``) order offers with it too."""
+    choices = [OfferChoice(o, None if affordable is None else o.quote.max_payment <= affordable) for o in offers]
+    personalised = next((c for c in choices if c.offer.plan is PlanType.PERSONALISED), None)
+    regular = [c for c in choices if c.offer.plan is not PlanType.PERSONALISED]
+    if affordable is None:
+        return regular, personalised, False
+    fitting = sorted((c for c in regular if c.fits), key=lambda c: (c.offer.quote.total_cost, c.monthly))
+    others = [c for c in regular if not c.fits]
+    return fitting + others, personalised, not fitting
+
+
 def list_offers(
     account: CardAccount, figures: dict[str, str] | None, facts: AccountSnapshot | None = None
 ) -> OfferList:
@@ -77,16 +93,7 @@ def list_offers(
     policy = version.policy
     budget = budget_from_figures(figures)
     affordable = affordable_payment(budget, policy.affordability_share) if budget else None
-    choices = [OfferChoice(o, None if affordable is None else o.quote.max_payment <= affordable) for o in offers]
-    personalised = next((c for c in choices if c.offer.plan is PlanType.PERSONALISED), None)
-    regular = [c for c in choices if c.offer.plan is not PlanType.PERSONALISED]
-    if affordable is not None:
-        fitting = sorted((c for c in regular if c.fits), key=lambda c: (c.offer.quote.total_cost, c.monthly))
-        others = [c for c in regular if not c.fits]
-        ordered = fitting + others
-        none_fit = not fitting
-    else:
-        ordered, none_fit = regular, False
+    ordered, personalised, none_fit = arrange_offers(offers, affordable)
     return OfferList(
         first=ordered[:FIRST_SHOWN],
         rest=ordered[FIRST_SHOWN:],

@@ -171,6 +171,16 @@ def accept_chance(model: BehaviourModel, ratio: float, cost_share: float) -> flo
     )
 
 
+def offer_chance(
+    model: BehaviourModel, persona: Persona, payment: Decimal, total_cost: Decimal, amount: Decimal, *, settlement: bool
+) -> tuple[float, float]:
+    """(chance to accept, burden ratio) of one offer for ``persona`` (step 3): a settlement's
+    ``payment`` is weighed against the savings, an installment's against the capacity."""
+    means = max(persona.savings, model.capacity_floor) if settlement else persona.capacity(model)
+    ratio = burden(payment, means)
+    return accept_chance(model, ratio, float(total_cost / amount) if amount else 0.0), ratio
+
+
 def pay_chance(model: BehaviourModel, ratio: float) -> float:
     """The chance to pay one installment of burden ``ratio``."""
     return hill(ratio, model.pay_top, model.pay_mid, model.pay_steep)

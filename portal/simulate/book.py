@@ -86,24 +86,56 @@ def draw_persona(draws: Draws, serial: int, currency: str) -> Persona:
     )
 
 
+@dataclass(frozen=True)
+class AccountTerms:
+    """An account's figures as the book draws them (before anything is stored)."""
+
+    currency: str
+    tier: str
+    principal: Decimal
+    interest: Decimal
+    late_fees: Decimal
+    overdue: Decimal
+    minimum_due: Decimal
+    days_past_due: int
+    due_date: date
+
+
+def draw_terms(draws: Draws, serial: int, start: date) -> AccountTerms:
+    """Account ``serial``'s currency, tier and balances. Pure, so that a test can draw many
+    accounts' offers without storing them (``tests/web/test_experiments_simulated.py``)."""
+    hkd = draws.chance(0.2, serial, "currency")
+    tier = draws.pick(TIER_SHARES, serial, "tier")
+    low, high = TIERS[tier]
+    dpd = low + int(draws.u(serial, "dpd") * (high - low + 1))
+    principal = _money(_lognormal(draws, 15000 if hkd else 12000, 0.8, serial, "principal"))
+    principal = min(max(principal, Decimal("500.00")), Decimal("300000.00"))
+    interest = (principal * Decimal(str(round(0.01 + 0.07 * draws.u(serial, "interest"), 4)))).quantize(CENTS)
+    months_behind = max(1, (dpd + 29) // 30)
+    late_fees = Decimal(min(months_behind, 6) * 60)
+    balance = principal + interest + late_fees
+    overdue = min(balance, (balance * Decimal("0.10") * months_behind).quantize(CENTS))
+    return AccountTerms(
+        currency="HKD" if hkd else "CNY",
+        tier=tier,
+        principal=principal,
+        interest=interest,
+        late_fees=late_fees,
+        overdue=overdue,
+        minimum_due=min(balance, overdue + (balance * Decimal("0.10")).quantize(CENTS)),
+        days_past_due=dpd,
+        due_date=start - timedelta(days=dpd) + timedelta(days=30 * months_behind),
+    )
+
+
 def create_book(draws: Draws, accounts: int, label: str, start: date) -> list[SimAccount]:
     """Create ``accounts`` accounts referenced ``<label>000001`` … (flushes; the caller commits)."""
     key = current_app.config["CARD_HASH_KEY"]
     number = _label_number(label)
     book: list[SimAccount] = []
     for serial in range(1, accounts + 1):
-        hkd = draws.chance(0.2, serial, "currency")
-        currency = "HKD" if hkd else "CNY"
-        tier = draws.pick(TIER_SHARES, serial, "tier")
-        low, high = TIERS[tier]
-        dpd = low + int(draws.u(serial, "dpd") * (high - low + 1))
-        principal = _money(_lognormal(draws, 15000 if hkd else 12000, 0.8, serial, "principal"))
-        principal = min(max(principal, Decimal("500.00")), Decimal("300000.00"))
-        interest = (principal * Decimal(str(round(0.01 + 0.07 * draws.u(serial, "interest"), 4)))).quantize(CENTS)
-        months_behind = max(1, (dpd + 29) // 30)
-        late_fees = Decimal(min(months_behind, 6) * 60)
-        balance = principal + interest + late_fees
-        overdue = min(balance, (balance * Decimal("0.10") * months_behind).quantize(CENTS))
+        terms = draw_terms(draws, serial, start)
+        hkd, currency = terms.currency == "HKD", terms.currency
         card = with_check_digit(f"62229{number:03d}{serial:07d}")
         persona = draw_persona(draws, serial, currency)
         english = draws.chance(0.3, serial, "locale")
@@ -120,15 +152,15 @@ def create_book(draws: Draws, accounts: int, label: str, start: date) -> list[Si
             card_last4=card[-4:],
             card_hash=card_hash(card, key),
             currency=currency,
-            credit_limit=max(Decimal(1000), (principal * Decimal("1.2")).quantize(Decimal(1000))),
-            principal=principal,
-            interest=interest,
+            credit_limit=max(Decimal(1000), (terms.principal * Decimal("1.2")).quantize(Decimal(1000))),
+            principal=terms.principal,
+            interest=terms.interest,
             fees=Decimal(0),
-            late_fees=late_fees,
-            overdue_amount=overdue,
-            minimum_due=min(balance, overdue + (balance * Decimal("0.10")).quantize(CENTS)),
-            due_date=start - timedelta(days=dpd) + timedelta(days=30 * months_behind),
-            days_past_due=dpd,
+            late_fees=terms.late_fees,
+            overdue_amount=terms.overdue,
+            minimum_due=terms.minimum_due,
+            due_date=terms.due_date,
+            days_past_due=terms.days_past_due,
             days_past_due_as_of=start - timedelta(days=1),
             time_zone="Asia/Hong_Kong" if hkd else "Asia/Shanghai",
             jurisdiction="HK" if hkd else "CN",
@@ -137,6 +169,6 @@ def create_book(draws: Draws, accounts: int, label: str, start: date) -> list[Si
         db.session.add_all([holder, account])
         db.session.flush()
         record(SYSTEM, Action.Demo.ACCOUNT_CREATED, ("card_account", account.id))
-        book.append(SimAccount(serial, account.id, account.reference, currency, tier, persona))
+        book.append(SimAccount(serial, account.id, account.reference, currency, terms.tier, persona))
     db.session.flush()
     return book

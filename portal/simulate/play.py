@@ -60,9 +60,9 @@ from portal.simulate.behaviour import (
     HARDSHIP_REASONS,
     BehaviourModel,
     Draws,
-    accept_chance,
     burden,
     keep_promise_chance,
+    offer_chance,
     pay_chance,
 )
 from portal.simulate.book import SimAccount
@@ -278,11 +278,10 @@ class Simulation:
             if choice.offer.needs_approval:
                 continue
             quote = choice.offer.quote
-            if choice.offer.plan is PlanType.SETTLEMENT:
-                ratio = burden(quote.max_payment, max(persona.savings, model.capacity_floor))
-            else:
-                ratio = burden(quote.max_payment, capacity)
-            chance = accept_chance(model, ratio, float(quote.total_cost / quote.amount) if quote.amount else 0.0)
+            settlement = choice.offer.plan is PlanType.SETTLEMENT
+            chance, ratio = offer_chance(
+                model, persona, quote.max_payment, quote.total_cost, quote.amount, settlement=settlement
+            )
             if best is None or chance > best[0]:
                 best = (chance, ratio, choice)
         serial = holder.account.serial
