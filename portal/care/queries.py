@@ -9,17 +9,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import SQLColumnExpression, and_, false, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import Integer, SQLColumnExpression, and_, bindparam, false, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount, Cardholder
-from portal.accounts.service import recent_payments
+from portal.accounts.service import newest_first, shown_payments
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
 from portal.cases.models import CaseEvent, CaseEventKind, Promise
@@ -312,9 +313,56 @@ class CaseFile:
     plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
 
 
+# The case file's statements, built once (building a statement and its options costs
+# more than SQLAlchemy's compiled cache then saves); the account id is a parameter.
+CASE_EVENTS = 500  # the newest case events on the timeline
+TIMELINE_PAYMENTS = 200  # the newest payments that count, on the timeline
+LISTED_PAYMENTS = 10  # the newest payments shown (reversed ones too), in their own panel
+LINKS = 50
+
+
+@cache
+def _case_statements() -> dict[str, Any]:
+    account_id = bindparam("account_id", type_=Integer)
+    # One statement for both lists of payments: every payment shown (reversed ones too),
+    # ranked newest first, and among those that count as repayments; a row is kept when
+    # it is among the newest shown for the panel, or the newest that count for the timeline.
+    counts = counts_as_repayment().label("counts")
+    ranked = (
+        select(
+            Payment,
+            counts,
+            func.row_number().over(order_by=newest_first(Payment)).label("newest"),
+            func.row_number().over(partition_by=counts_as_repayment(), order_by=newest_first(Payment)).label("rank"),
+        )
+        .where(Payment.account_id == account_id, shown_payments(Payment))
+        .subquery()
+    )
+    payment = aliased(Payment, ranked)
+    return {
+        "events": select(CaseEvent)
+        .where(CaseEvent.account_id == account_id)
+        .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
+        .limit(CASE_EVENTS),
+        "payments": select(payment, ranked.c.counts)
+        .where(or_(ranked.c.newest <= LISTED_PAYMENTS, and_(ranked.c.counts, ranked.c.rank <= TIMELINE_PAYMENTS)))
+        .order_by(ranked.c.newest),
+        "plans": select(Plan)
+        .where(Plan.account_id == account_id)
+        .order_by(Plan.id.desc())
+        .options(joinedload(Plan.installments)),
+        "promises": select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc()),
+        "links": select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(LINKS),
+    }
+
+
+def _read(name: str, account_id: int) -> list[Any]:
+    result = db.session.execute(_case_statements()[name], {"account_id": account_id})
+    return list(result.unique().scalars() if name == "plans" else result.scalars())
+
+
 def account_links(account_id: int) -> list[Any]:
-    query = select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(50)
-    return list(db.session.execute(query).scalars())
+    return _read("links", account_id)
 
 
 def case_file(account_id: int) -> CaseFile | None:
@@ -323,39 +371,12 @@ def case_file(account_id: int) -> CaseFile | None:
     if account is None:
         return None
     tiers = policy_tiers([account.currency])  # its tier is named by its own currency's policy
-    events = list(
-        db.session.execute(
-            select(CaseEvent)
-            .where(CaseEvent.account_id == account_id)
-            .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
-            .limit(500)
-        ).scalars()
-    )
-    payments = list(
-        db.session.execute(
-            select(Payment)
-            .where(
-                Payment.account_id == account_id,
-                counts_as_repayment(),
-            )
-            .order_by(Payment.paid_at.desc())
-            .limit(200)
-        ).scalars()
-    )
-    plans = list(
-        db.session.execute(
-            select(Plan)
-            .where(Plan.account_id == account_id)
-            .order_by(Plan.id.desc())
-            .options(selectinload(Plan.installments))
-        ).scalars()
-    )
-    promises = list(
-        db.session.execute(
-            select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc())
-        ).scalars()
-    )
-    links = account_links(account_id)
+    events = _read("events", account_id)
+    shown = db.session.execute(_case_statements()["payments"], {"account_id": account_id}).all()
+    payments = [p for p, counts in shown if counts][:TIMELINE_PAYMENTS]
+    plans = _read("plans", account_id)
+    promises = _read("promises", account_id)
+    links = _read("links", account_id)
 
     timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id) for e in events]
     timeline += [
@@ -372,7 +393,7 @@ def case_file(account_id: int) -> CaseFile | None:
         for plan in plans
         if plan.state in JUDGED_STATES
     }
-    shown = next((plan for plan in plans if plan.state in SHOWN_STATES), None)
+    latest = next((plan for plan in plans if plan.state in SHOWN_STATES), None)
     return CaseFile(
         account,
         account.cardholder,
@@ -384,8 +405,8 @@ def case_file(account_id: int) -> CaseFile | None:
         links,
         names,
         progress=progress,
-        payments=recent_payments(account_id, limit=10),
-        plan_broken=shown is not None and shown.state == PlanState.BROKEN,
+        payments=[p for p, _counts in shown[:LISTED_PAYMENTS]],
+        plan_broken=latest is not None and latest.state == PlanState.BROKEN,
     )
 
 
