@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Integer, SQLColumnExpression, and_, bindparam, false, func, or_, select
-from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
@@ -34,6 +34,7 @@ from portal.plans.models import Plan, PlanState
 from portal.plans.progress import JUDGED_STATES, SHOWN_STATES, PlanProgress, plan_progress
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.cache import load_policy
+from portal.policies.models import PolicyVersion
 from portal.policies.service import NoActivePolicy, active_version
 from portal.replica import report_session
 from portal.security import birth_date_hash
@@ -311,6 +312,9 @@ class CaseFile:
     progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
     payments: list[Payment] = field(default_factory=list)  # the latest, reversed ones included
     plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
+    # The plans' policy versions, held while the page renders: the session keeps only weak
+    # references, and each plan's label reads its version from there (plan_policy_label).
+    versions: list[PolicyVersion] = field(default_factory=list)
 
 
 # The case file's statements, built once (building a statement and its options costs
@@ -347,18 +351,20 @@ def _case_statements() -> dict[str, Any]:
         "payments": select(payment, ranked.c.counts)
         .where(or_(ranked.c.newest <= LISTED_PAYMENTS, and_(ranked.c.counts, ranked.c.rank <= TIMELINE_PAYMENTS)))
         .order_by(ranked.c.newest),
-        "plans": select(Plan)
+        # With the policy version each plan was made under (its label on the page reads
+        # it from the session), but not that version's document.
+        "plans": select(Plan, PolicyVersion)
+        .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
         .where(Plan.account_id == account_id)
         .order_by(Plan.id.desc())
-        .options(joinedload(Plan.installments)),
+        .options(joinedload(Plan.installments), defer(PolicyVersion.document)),
         "promises": select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc()),
         "links": select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(LINKS),
     }
 
 
 def _read(name: str, account_id: int) -> list[Any]:
-    result = db.session.execute(_case_statements()[name], {"account_id": account_id})
-    return list(result.unique().scalars() if name == "plans" else result.scalars())
+    return list(db.session.execute(_case_statements()[name], {"account_id": account_id}).scalars())
 
 
 def account_links(account_id: int) -> list[Any]:
@@ -374,7 +380,8 @@ def case_file(account_id: int) -> CaseFile | None:
     events = _read("events", account_id)
     shown = db.session.execute(_case_statements()["payments"], {"account_id": account_id}).all()
     payments = [p for p, counts in shown if counts][:TIMELINE_PAYMENTS]
-    plans = _read("plans", account_id)
+    with_versions = db.session.execute(_case_statements()["plans"], {"account_id": account_id}).unique().all()
+    plans = [plan for plan, _version in with_versions]
     promises = _read("promises", account_id)
     links = _read("links", account_id)
 
@@ -407,6 +414,7 @@ def case_file(account_id: int) -> CaseFile | None:
         progress=progress,
         payments=[p for p, _counts in shown[:LISTED_PAYMENTS]],
         plan_broken=latest is not None and latest.state == PlanState.BROKEN,
+        versions=[version for _plan, version in with_versions if version is not None],
     )
 
 
