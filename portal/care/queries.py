@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Integer, SQLColumnExpression, and_, bindparam, false, func, or_, select
+from sqlalchemy import Integer, Select, SQLColumnExpression, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -149,18 +149,18 @@ def latest_plan_state(account: Any = CardAccount) -> Any:
     )
 
 
-def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> list[ColumnElement[bool]]:
+def _conditions(filters: QueueFilter, dialect: str) -> list[ColumnElement[bool]]:
+    """The filters' conditions (not the tier's), the values as bind parameters
+    (``currency``, ``min_balance``, ``max_balance``): a statement built from them serves
+    every value."""
     conditions: list[ColumnElement[bool]] = [CardAccount.days_past_due >= 1]
-    if tier is not None:
-        conditions.append(_in_tier(tier))
     if filters.currency:
-        conditions.append(CardAccount.currency == filters.currency)
+        conditions.append(CardAccount.currency == bindparam("currency"))
     balance = account_sql.balance()
     if filters.min_balance is not None:
-        conditions.append(balance >= filters.min_balance)
+        conditions.append(balance >= bindparam("min_balance"))
     if filters.max_balance is not None:
-        conditions.append(balance <= filters.max_balance)
-    dialect = report_session().get_bind().dialect.name
+        conditions.append(balance <= bindparam("max_balance"))
     if filters.flag == PLAN_BROKEN:
         conditions.append(latest_plan_state() == PlanState.BROKEN)
     elif filters.flag == "none":
@@ -168,6 +168,61 @@ def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> li
     elif filters.flag:
         conditions.append(account_sql.has_any_flag([filters.flag], dialect))
     return conditions
+
+
+_QUEUE_SQL: dict[tuple[Any, ...], tuple[Select[Any], Select[Any]]] = {}
+
+
+def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dialect: str) -> tuple[Any, Any]:
+    """The queue's two statements for this shape of request (which tier, which filters
+    are set, the sort, the tiers' ranges), built once and kept: building them, with a
+    filtered count per tab, cost more than running them. Values are bind parameters."""
+    names = tiers.names()
+    key = (
+        dialect,
+        tier,
+        tuple((name, _ranges_key(tiers.ranges(name))) for name in names),
+        filters.currency is not None,
+        filters.min_balance is not None,
+        filters.max_balance is not None,
+        filters.flag,
+        filters.sort,
+    )
+    found = _QUEUE_SQL.get(key)
+    if found is not None:
+        return found
+    # The tabs count each tier under the same filters (currency, balance, flag) as the page.
+    shared = _conditions(filters, dialect)
+    in_page = _in_tier(tiers.ranges(tier)) if tier else None
+    counting = (
+        select(
+            func.count() if in_page is None else func.count().filter(in_page),
+            *(func.count().filter(_in_tier(tiers.ranges(name))) for name in names),
+        )
+        .select_from(CardAccount)
+        .where(*shared)
+    )
+    order: tuple[SQLColumnExpression[Any], ...]
+    if filters.sort == "amount":
+        order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
+    else:
+        order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id)
+    rows = (
+        select(CardAccount, latest_plan_state().label("plan_state"))
+        .join(Cardholder)
+        .options(contains_eager(CardAccount.cardholder))
+        .where(*shared, *([] if in_page is None else [in_page]))
+        .order_by(*order)
+        .limit(PAGE_SIZE)
+        .offset(bindparam("offset", type_=Integer))
+    )
+    if len(_QUEUE_SQL) < 256:  # a handful of tiers and filters; never grow without bound
+        _QUEUE_SQL[key] = (counting, rows)
+    return counting, rows
+
+
+def _ranges_key(ranges: list[tuple[str, Tier]]) -> tuple[tuple[str, int, int | None], ...]:
+    return tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
 
 
 def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
@@ -178,36 +233,18 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     # Two statements: the count of the page's tier and of every tab in one pass over the
     # matching accounts, then the page's rows with their holders.
     reads = report_session()
-    tier = filters.tier if filters.tier in tiers.names() else None
     names = tiers.names()
-    # The tabs count each tier under the same filters (currency, balance, flag) as the page.
-    unfiltered_tier = QueueFilter(
-        currency=filters.currency, min_balance=filters.min_balance, max_balance=filters.max_balance, flag=filters.flag
-    )
-    shared = _conditions(unfiltered_tier, None)
-    in_page = _in_tier(tiers.ranges(tier)) if tier else None
-    counting = select(
-        func.count() if in_page is None else func.count().filter(in_page),
-        *(func.count().filter(_in_tier(tiers.ranges(name))) for name in names),
-    ).select_from(CardAccount)
-    total, *tier_counts = reads.execute(counting.where(*shared)).one()
-    order: tuple[SQLColumnExpression[Any], ...]
-    if filters.sort == "amount":
-        order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
-    else:
-        order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id)
+    tier = filters.tier if filters.tier in names else None
+    counting, query = _queue_statements(filters, tiers, tier, reads.get_bind().dialect.name)
+    values: dict[str, Any] = {
+        "currency": filters.currency,
+        "min_balance": filters.min_balance,
+        "max_balance": filters.max_balance,
+    }
+    total, *tier_counts = reads.execute(counting, values).one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    query = (
-        select(CardAccount, latest_plan_state().label("plan_state"))
-        .join(Cardholder)
-        .options(contains_eager(CardAccount.cardholder))
-        .where(*shared, *([] if in_page is None else [in_page]))
-        .order_by(*order)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    )
-    found = reads.execute(query).all()
+    found = reads.execute(query, {**values, "offset": (page - 1) * PAGE_SIZE}).all()
     rows = [account for account, _state in found]
     broken = {account.id for account, state in found if state == PlanState.BROKEN}
     return QueuePage(rows, total, page, pages, tier, dict(zip(names, tier_counts, strict=True)), broken)
