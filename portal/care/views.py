@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.form import SUBMIT_METHODS
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -16,6 +18,7 @@ from wtforms import SelectChoice
 from portal.accounts.models import CardAccount
 from portal.care import labels, queries
 from portal.care.forms import (
+    FLAG_CHOICES,
     DecisionForm,
     FlagForm,
     LinkForm,
@@ -147,15 +150,42 @@ def search() -> tuple[str, int]:
 # --- the case file ---------------------------------------------------------------------
 
 
+class _NotSubmitted:
+    """A form of the case page that this request did not submit, built only when the page
+    reads more of it than whether it was submitted and its (no) errors: the note and reason
+    fields sit in fragments cached per language, so most views never build them."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._form: Any = None
+
+    def is_submitted(self) -> bool:
+        return request.method in SUBMIT_METHODS  # as FlaskForm.is_submitted answers
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {} if self._form is None else self._form.errors  # unvalidated: none
+
+    def __getattr__(self, name: str) -> Any:
+        if self._form is None:
+            self._form = self._build()
+        return getattr(self._form, name)
+
+
+def _reason_form(reason: str | None) -> Any:
+    form = ReasonForm(formdata=None)
+    if reason and not form.is_submitted():
+        form.reason.data = reason
+    return form
+
+
 def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str, int]:
     case = queries.case_file(account_id)
     if case is None:
         abort(404)
-    forms.setdefault("note_form", NoteForm(formdata=None))
-    reason_form = forms.setdefault("reason_form", ReasonForm(formdata=None))
-    if case.reason and not reason_form.is_submitted():
-        reason_form.reason.data = case.reason
-    forms.setdefault("flag_form", FlagForm(formdata=None))
+    forms.setdefault("note_form", _NotSubmitted(lambda: NoteForm(formdata=None)))
+    forms.setdefault("reason_form", _NotSubmitted(lambda: _reason_form(case.reason)))
+    forms.setdefault("flag_form", _NotSubmitted(lambda: FlagForm(formdata=None)))
     staff = current_staff()
     return render_template(
         "care/account.html",
@@ -163,6 +193,7 @@ def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str,
         now=utcnow(),
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
+        flag_choices=[(choice.value, choice.label) for choice in FLAG_CHOICES],
         **forms,
     ), status
 
