@@ -23,6 +23,7 @@ from portal.accounts.models import CardAccount, Cardholder
 from portal.accounts.service import newest_first, shown_payments
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
+from portal.auth import load_account
 from portal.cases.models import CaseEvent, CaseEventKind, Promise
 from portal.db_types import utcnow
 from portal.domain.budget import Budget
@@ -408,9 +409,10 @@ def account_links(account_id: int) -> list[Any]:
     return _read("links", account_id)
 
 
-def case_file(account_id: int) -> CaseFile | None:
-    """Everything the case page shows of one account (None: no such account)."""
-    account = db.session.get(CardAccount, account_id, options=[joinedload(CardAccount.cardholder)])
+def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile | None:
+    """Everything the case page shows of one account (None: no such account); ``account``
+    when the caller has loaded it already, with its holder."""
+    account = account or load_account(account_id, "cardholder")
     if account is None:
         return None
     tiers = policy_tiers([account.currency])  # its tier is named by its own currency's policy

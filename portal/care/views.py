@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.form import SUBMIT_METHODS
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal.accounts.models import CardAccount
+from portal.auth import load_account
 from portal.care import labels, queries
 from portal.care.forms import (
     FLAG_CHOICES,
@@ -197,8 +197,10 @@ def _reason_form(reason: str | None) -> Any:
     return form
 
 
-def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str, int]:
-    case = queries.case_file(account_id)
+def _render_case(
+    account_id: int, status: int = 200, account: CardAccount | None = None, **forms: Any
+) -> tuple[str, int]:
+    case = queries.case_file(account_id, account)
     if case is None:
         abort(404)
     forms.setdefault("note_form", _LazyForm(lambda: NoteForm(formdata=None)))
@@ -219,12 +221,11 @@ def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str,
 @bp.route("/accounts/<int:account_id>")
 @staff_required(*CARE)
 def account(account_id: int) -> tuple[str, int]:
-    # Held while the page is built: the case file finds it (and its holder) in the session.
-    found = db.session.get(CardAccount, account_id, options=[joinedload(CardAccount.cardholder)])
+    found = load_account(account_id, "cardholder")  # with its holder, in one statement built once
     if found is None:
         abort(404)
     record_case_viewed(account_id, staff_actor())
-    return _render_case(found.id)
+    return _render_case(found.id, account=found)
 
 
 @bp.route("/accounts/<int:account_id>/notes", methods=["POST"])
