@@ -89,10 +89,12 @@ def policy_tiers(on_file: list[str] | None = None) -> Tiers:
     return tiers
 
 
+_CURRENCIES = select(CardAccount.currency).distinct().order_by(CardAccount.currency)
+
+
 def currencies() -> list[str]:
     """The currencies of the accounts on file."""
-    query = select(CardAccount.currency).distinct().order_by(CardAccount.currency)
-    return list(report_session().execute(query).scalars())
+    return list(report_session().execute(_CURRENCIES).scalars())
 
 
 _TIER_SQL: dict[tuple[tuple[str, int, int | None], ...], ColumnElement[bool]] = {}
