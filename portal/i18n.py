@@ -22,7 +22,7 @@ from flask import Flask, g, request, session
 from flask_babel import format_decimal, format_percent, get_locale, get_timezone, get_translations
 
 from portal import jurisdictions
-from portal.formats import currency_text, date_pattern
+from portal.formats import count_text, currency_text, date_pattern
 
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 DEFAULT_LOCALE = "en"
@@ -141,7 +141,10 @@ def time_with_offset(value: datetime | None, tz: str | None = None) -> str:
 
 
 def number(value: int | Decimal) -> str:
-    return format_decimal(value)
+    # A count (days past due, accounts in a tab) from the locale's symbols read once; any
+    # other number as Babel writes it.
+    written = count_text(value, get_locale()) if isinstance(value, int) else None
+    return written if written is not None else format_decimal(value)
 
 
 def _translations() -> Any:

@@ -1,5 +1,5 @@
-"""portal.formats writes every amount and date exactly as Babel's format_currency and
-format_date do, in the portal's languages and the date-format locales, for currencies
+"""portal.formats writes every amount, count and date exactly as Babel's format_currency,
+format_decimal and format_date do, in the portal's languages and the date-format locales, for currencies
 with 0, 2 and 3 decimals; and leaves amount patterns it does not handle to Babel."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.formats import currency_text, date_pattern
+from portal.formats import count_text, currency_text, date_pattern
 from portal.i18n import LOCALES
 
 LOCALE_NAMES = (*LOCALES, "en_GB", "en_HK", "zh_Hans_CN", "zh_Hant_HK", "de_CH", "fr", "ar")
@@ -28,8 +28,17 @@ def test_the_same_text_as_babel(amount, locale, currency):
         assert written == format_currency(amount, currency, locale=locale)
 
 
+@given(value=st.integers(min_value=-(10**15), max_value=10**15), locale=st.sampled_from(LOCALE_NAMES))
+def test_counts_the_same_as_babel(value, locale):
+    written = count_text(value, locale)
+    if written is not None:  # None: a negative count or a pattern this module leaves to Babel
+        assert written == format_decimal(value, locale=locale)
+    assert written is not None or value < 0 or locale not in LOCALES  # the portal's own: all here
+
+
 def test_the_portal_languages_are_all_handled_here():
     for locale in LOCALES:
+        assert count_text(1234567, locale) == format_decimal(1234567, locale=locale)
         for currency in ("CNY", "HKD"):
             assert currency_text(Decimal("1234.5"), currency, locale) is not None
 
