@@ -9,7 +9,8 @@ rounds and groups the amount, the way ``NumberPattern.apply`` does. A pattern ot
 the plain ``¤#,##0.00`` kind (grouping not by threes, quotes in it or in the symbols, a
 scale, significant digits, ``¤¤`` codes) is not handled here: it returns None and the
 caller asks Babel. A date's pattern is likewise parsed once per locale and style
-(:func:`date_pattern`). tests/unit/test_formats.py compares them with Babel's own.
+(:func:`date_pattern`, :func:`time_pattern`), and a count's group separator read once per locale
+(:func:`count_text`). tests/unit/test_formats.py compares them with Babel's own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from babel import Locale
-from babel.dates import DateTimePattern, get_date_format, parse_pattern
+from babel.dates import DateTimePattern, get_date_format, get_time_format, parse_pattern
 from babel.numbers import get_currency_precision, get_currency_symbol, get_decimal_quantum
 
 
@@ -70,6 +71,40 @@ def _form(locale_name: str, currency: str) -> _Form | None:
         suffix=(pattern.suffix[0].replace("¤", symbol), pattern.suffix[1].replace("¤", symbol)),
         separators=str.maketrans({",": symbols["group"], ".": symbols["decimal"]}),
     )
+
+
+def count_text(value: int, locale: Locale | str) -> str | None:
+    """A whole number of things (days, accounts) as ``format_decimal(value, locale=locale)``
+    writes it, or None when this module leaves it to Babel (a negative number, or a
+    pattern other than plain ``#,##0``-style grouping by threes)."""
+    group = _group_symbol(str(locale))
+    if group is None or value < 0 or isinstance(value, bool):
+        return None
+    return f"{value:,}".replace(",", group)
+
+
+@lru_cache(maxsize=64)
+def _group_symbol(locale_name: str) -> str | None:
+    locale = Locale.parse(locale_name)
+    pattern = locale.decimal_formats[None]
+    plain = (
+        pattern.grouping == (3, 3)
+        and pattern.int_prec[0] == 1
+        and pattern.frac_prec == (0, 3)
+        and pattern.scale == 0
+        and not pattern.exp_prec
+        and pattern.prefix[0] == pattern.suffix[0] == ""
+        and "'" not in locale.number_symbols["latn"]["group"]
+    )
+    return locale.number_symbols["latn"]["group"] if plain else None
+
+
+@lru_cache(maxsize=64)
+def time_pattern(locale_name: str, style: str) -> tuple[Locale, DateTimePattern]:
+    """As :func:`date_pattern`, for ``format_time(value, style, locale=locale_name)`` of a
+    time already in the zone to show it in."""
+    locale = Locale.parse(locale_name)
+    return locale, parse_pattern(get_time_format(style, locale=locale))  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=64)

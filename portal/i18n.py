@@ -13,16 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
-from babel.dates import format_time as babel_format_time
 from babel.dates import get_timezone_gmt
 from babel.numbers import format_currency as babel_format_currency
 from flask import Flask, g, request, session
 from flask_babel import format_decimal, format_percent, get_locale, get_timezone, get_translations
 
 from portal import jurisdictions
-from portal.formats import currency_text, date_pattern
+from portal.formats import count_text, currency_text, date_pattern, time_pattern
 
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 DEFAULT_LOCALE = "en"
@@ -121,10 +119,13 @@ def local_datetime(value: datetime | None, style: str = "medium", tz: str | None
     if style == "short":
         pattern = Locale.parse(locale).datetime_formats["medium"]
         when = value.astimezone(zone)
+        # Babel's format_date and format_time, with their patterns parsed once per locale.
+        date_locale_, day = date_pattern(locale, "medium")
+        time_locale, hour = time_pattern(locale, "short")
         return (
             str(pattern)
-            .replace("{1}", babel_format_date(when.date(), "medium", locale=locale))
-            .replace("{0}", babel_format_time(when, "short", tzinfo=zone, locale=locale))
+            .replace("{1}", day.apply(when.date(), date_locale_))
+            .replace("{0}", hour.apply(when, time_locale))
         )
     return babel_format_datetime(value, style, tzinfo=zone, locale=locale)
 
@@ -141,7 +142,10 @@ def time_with_offset(value: datetime | None, tz: str | None = None) -> str:
 
 
 def number(value: int | Decimal) -> str:
-    return format_decimal(value)
+    # A count (days past due, accounts in a tab) from the locale's symbols read once; any
+    # other number as Babel writes it.
+    written = count_text(value, get_locale()) if isinstance(value, int) else None
+    return written if written is not None else format_decimal(value)
 
 
 def _translations() -> Any:

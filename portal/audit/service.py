@@ -47,6 +47,7 @@ __all__ = [
     "last_hash",
     "record",
     "record_many",
+    "record_row",
     "seal_pending",
     "verify_chain",
 ]
@@ -101,6 +102,29 @@ def record(
     session.flush()
     note_recorded(session())
     return event
+
+
+_INSERT = cast(Table, AuditEvent.__table__).insert()
+
+
+def record_row(
+    actor: Actor,
+    action: AuditAction,
+    obj: tuple[str, Any] | None = None,
+    *,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """The event :func:`record` writes, as one plain INSERT with no ORM object behind it.
+
+    For the events of reading a page (a case file viewed, a search): the same columns,
+    content MAC and transaction as :func:`record`, at a fraction of an ORM flush's cost,
+    for callers that do not need the event back.
+    """
+    row = _content(actor, action, obj, None, after, at or utcnow())
+    row["content_mac"] = content_mac(SimpleNamespace(**row))
+    db.session.execute(_INSERT, row)
+    note_recorded(db.session())
 
 
 def record_many(

@@ -117,8 +117,7 @@ def init_login(manager: LoginManager) -> None:
             account = load_account(int(raw_id), *_page_loads())
             return CardholderIdentity(account) if account else None
         if kind == "s" and raw_id.isdigit():
-            user = db.session.get(StaffUser, int(raw_id))
-            identity = StaffIdentity(user) if user else None
-            # A deactivated or not-yet-enrolled member of staff has no session at all.
-            return identity if identity and identity.is_active else None
+            from portal.staff.loader import load_staff  # it builds on StaffIdentity, above
+
+            return load_staff(int(raw_id))
         return None

@@ -108,10 +108,12 @@ class ReasonForm(PortalForm):
     )
 
 
+# The flags staff set and clear on a case file, in the order the page lists them.
+FLAG_CHOICES = _choices(labels.FLAGS, FLAGS)
+
+
 class FlagForm(PortalForm):
-    flag = SelectField(
-        _l("Flag"), choices=_choices(labels.FLAGS, FLAGS), validators=[InputRequired(message=_l("Choose a flag."))]
-    )
+    flag = SelectField(_l("Flag"), choices=FLAG_CHOICES, validators=[InputRequired(message=_l("Choose a flag."))])
     action = SelectField(choices=[SelectChoice("set"), SelectChoice("clear")], validators=[InputRequired()])
     note = StringField(_l("Why (optional)"), validators=[Optional(), Length(max=500)])
 

@@ -13,7 +13,7 @@ from portal.care.forms import AssignPaymentForm, NotOursForm, ReviewPageForm
 from portal.extensions import db
 from portal.payments import review
 from portal.payments.models import MatchBasis, Payment, PaymentSource, PaymentStatus
-from portal.staff.access import staff_actor, staff_required
+from portal.staff.access import current_staff, staff_actor, staff_required
 
 bp = Blueprint("care_payments", __name__, url_prefix="/care/payments")
 
@@ -42,7 +42,14 @@ STATUSES: dict[str, Any] = {
 @bp.record_once
 def _register_template_helpers(state: Any) -> None:
     # The navigation of every staff page shows how many payments wait.
-    state.app.jinja_env.globals["unmatched_payments_count"] = review.waiting_count
+    state.app.jinja_env.globals["unmatched_payments_count"] = waiting_count
+
+
+def waiting_count() -> int:
+    """How many payments wait for review: as the staff loader read it with the signed-in
+    member of staff (no query of its own), or counted now."""
+    known = getattr(current_staff(), "waiting_payments", None)
+    return review.waiting_count() if known is None else int(known)
 
 
 def review_error_message(code: str) -> str:

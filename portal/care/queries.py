@@ -9,19 +9,21 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import SQLColumnExpression, and_, false, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import Integer, Select, SQLColumnExpression, and_, bindparam, false, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount, Cardholder
-from portal.accounts.service import recent_payments
+from portal.accounts.service import newest_first, shown_payments
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
+from portal.auth import load_account
 from portal.cases.models import CaseEvent, CaseEventKind, Promise
 from portal.db_types import utcnow
 from portal.domain.budget import Budget
@@ -33,6 +35,7 @@ from portal.plans.models import Plan, PlanState
 from portal.plans.progress import JUDGED_STATES, SHOWN_STATES, PlanProgress, plan_progress
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.cache import load_policy
+from portal.policies.models import PolicyVersion
 from portal.policies.service import NoActivePolicy, active_version
 from portal.replica import report_session
 from portal.security import birth_date_hash
@@ -86,10 +89,12 @@ def policy_tiers(on_file: list[str] | None = None) -> Tiers:
     return tiers
 
 
+_CURRENCIES = select(CardAccount.currency).distinct().order_by(CardAccount.currency)
+
+
 def currencies() -> list[str]:
     """The currencies of the accounts on file."""
-    query = select(CardAccount.currency).distinct().order_by(CardAccount.currency)
-    return list(report_session().execute(query).scalars())
+    return list(report_session().execute(_CURRENCIES).scalars())
 
 
 _TIER_SQL: dict[tuple[tuple[str, int, int | None], ...], ColumnElement[bool]] = {}
@@ -147,18 +152,18 @@ def latest_plan_state(account: Any = CardAccount) -> Any:
     )
 
 
-def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> list[ColumnElement[bool]]:
+def _conditions(filters: QueueFilter, dialect: str) -> list[ColumnElement[bool]]:
+    """The filters' conditions (not the tier's), the values as bind parameters
+    (``currency``, ``min_balance``, ``max_balance``): a statement built from them serves
+    every value."""
     conditions: list[ColumnElement[bool]] = [CardAccount.days_past_due >= 1]
-    if tier is not None:
-        conditions.append(_in_tier(tier))
     if filters.currency:
-        conditions.append(CardAccount.currency == filters.currency)
+        conditions.append(CardAccount.currency == bindparam("currency"))
     balance = account_sql.balance()
     if filters.min_balance is not None:
-        conditions.append(balance >= filters.min_balance)
+        conditions.append(balance >= bindparam("min_balance"))
     if filters.max_balance is not None:
-        conditions.append(balance <= filters.max_balance)
-    dialect = report_session().get_bind().dialect.name
+        conditions.append(balance <= bindparam("max_balance"))
     if filters.flag == PLAN_BROKEN:
         conditions.append(latest_plan_state() == PlanState.BROKEN)
     elif filters.flag == "none":
@@ -166,6 +171,61 @@ def _conditions(filters: QueueFilter, tier: list[tuple[str, Tier]] | None) -> li
     elif filters.flag:
         conditions.append(account_sql.has_any_flag([filters.flag], dialect))
     return conditions
+
+
+_QUEUE_SQL: dict[tuple[Any, ...], tuple[Select[Any], Select[Any]]] = {}
+
+
+def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dialect: str) -> tuple[Any, Any]:
+    """The queue's two statements for this shape of request (which tier, which filters
+    are set, the sort, the tiers' ranges), built once and kept: building them, with a
+    filtered count per tab, cost more than running them. Values are bind parameters."""
+    names = tiers.names()
+    key = (
+        dialect,
+        tier,
+        tuple((name, _ranges_key(tiers.ranges(name))) for name in names),
+        filters.currency is not None,
+        filters.min_balance is not None,
+        filters.max_balance is not None,
+        filters.flag,
+        filters.sort,
+    )
+    found = _QUEUE_SQL.get(key)
+    if found is not None:
+        return found
+    # The tabs count each tier under the same filters (currency, balance, flag) as the page.
+    shared = _conditions(filters, dialect)
+    in_page = _in_tier(tiers.ranges(tier)) if tier else None
+    counting = (
+        select(
+            func.count() if in_page is None else func.count().filter(in_page),
+            *(func.count().filter(_in_tier(tiers.ranges(name))) for name in names),
+        )
+        .select_from(CardAccount)
+        .where(*shared)
+    )
+    order: tuple[SQLColumnExpression[Any], ...]
+    if filters.sort == "amount":
+        order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
+    else:
+        order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id)
+    rows = (
+        select(CardAccount, latest_plan_state().label("plan_state"))
+        .join(Cardholder)
+        .options(contains_eager(CardAccount.cardholder))
+        .where(*shared, *([] if in_page is None else [in_page]))
+        .order_by(*order)
+        .limit(PAGE_SIZE)
+        .offset(bindparam("offset", type_=Integer))
+    )
+    if len(_QUEUE_SQL) < 256:  # a handful of tiers and filters; never grow without bound
+        _QUEUE_SQL[key] = (counting, rows)
+    return counting, rows
+
+
+def _ranges_key(ranges: list[tuple[str, Tier]]) -> tuple[tuple[str, int, int | None], ...]:
+    return tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
 
 
 def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
@@ -176,36 +236,18 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     # Two statements: the count of the page's tier and of every tab in one pass over the
     # matching accounts, then the page's rows with their holders.
     reads = report_session()
-    tier = filters.tier if filters.tier in tiers.names() else None
     names = tiers.names()
-    # The tabs count each tier under the same filters (currency, balance, flag) as the page.
-    unfiltered_tier = QueueFilter(
-        currency=filters.currency, min_balance=filters.min_balance, max_balance=filters.max_balance, flag=filters.flag
-    )
-    shared = _conditions(unfiltered_tier, None)
-    in_page = _in_tier(tiers.ranges(tier)) if tier else None
-    counting = select(
-        func.count() if in_page is None else func.count().filter(in_page),
-        *(func.count().filter(_in_tier(tiers.ranges(name))) for name in names),
-    ).select_from(CardAccount)
-    total, *tier_counts = reads.execute(counting.where(*shared)).one()
-    order: tuple[SQLColumnExpression[Any], ...]
-    if filters.sort == "amount":
-        order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
-    else:
-        order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id)
+    tier = filters.tier if filters.tier in names else None
+    counting, query = _queue_statements(filters, tiers, tier, reads.get_bind().dialect.name)
+    values: dict[str, Any] = {
+        "currency": filters.currency,
+        "min_balance": filters.min_balance,
+        "max_balance": filters.max_balance,
+    }
+    total, *tier_counts = reads.execute(counting, values).one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    query = (
-        select(CardAccount, latest_plan_state().label("plan_state"))
-        .join(Cardholder)
-        .options(contains_eager(CardAccount.cardholder))
-        .where(*shared, *([] if in_page is None else [in_page]))
-        .order_by(*order)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    )
-    found = reads.execute(query).all()
+    found = reads.execute(query, {**values, "offset": (page - 1) * PAGE_SIZE}).all()
     rows = [account for account, _state in found]
     broken = {account.id for account, state in found if state == PlanState.BROKEN}
     return QueuePage(rows, total, page, pages, tier, dict(zip(names, tier_counts, strict=True)), broken)
@@ -310,52 +352,79 @@ class CaseFile:
     progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
     payments: list[Payment] = field(default_factory=list)  # the latest, reversed ones included
     plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
+    # The plans' policy versions, held while the page renders: the session keeps only weak
+    # references, and each plan's label reads its version from there (plan_policy_label).
+    versions: list[PolicyVersion] = field(default_factory=list)
+
+
+# The case file's statements, built once (building a statement and its options costs
+# more than SQLAlchemy's compiled cache then saves); the account id is a parameter.
+CASE_EVENTS = 500  # the newest case events on the timeline
+TIMELINE_PAYMENTS = 200  # the newest payments that count, on the timeline
+LISTED_PAYMENTS = 10  # the newest payments shown (reversed ones too), in their own panel
+LINKS = 50
+
+
+@cache
+def _case_statements() -> dict[str, Any]:
+    account_id = bindparam("account_id", type_=Integer)
+    # One statement for both lists of payments: every payment shown (reversed ones too),
+    # ranked newest first, and among those that count as repayments; a row is kept when
+    # it is among the newest shown for the panel, or the newest that count for the timeline.
+    counts = counts_as_repayment().label("counts")
+    ranked = (
+        select(
+            Payment,
+            counts,
+            func.row_number().over(order_by=newest_first(Payment)).label("newest"),
+            func.row_number().over(partition_by=counts_as_repayment(), order_by=newest_first(Payment)).label("rank"),
+        )
+        .where(Payment.account_id == account_id, shown_payments(Payment))
+        .subquery()
+    )
+    payment = aliased(Payment, ranked)
+    return {
+        "events": select(CaseEvent)
+        .where(CaseEvent.account_id == account_id)
+        .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
+        .limit(CASE_EVENTS),
+        "payments": select(payment, ranked.c.counts)
+        .where(or_(ranked.c.newest <= LISTED_PAYMENTS, and_(ranked.c.counts, ranked.c.rank <= TIMELINE_PAYMENTS)))
+        .order_by(ranked.c.newest),
+        # With the policy version each plan was made under (its label on the page reads
+        # it from the session), but not that version's document.
+        "plans": select(Plan, PolicyVersion)
+        .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
+        .where(Plan.account_id == account_id)
+        .order_by(Plan.id.desc())
+        .options(joinedload(Plan.installments), defer(PolicyVersion.document)),
+        "promises": select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc()),
+        "links": select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(LINKS),
+    }
+
+
+def _read(name: str, account_id: int) -> list[Any]:
+    return list(db.session.execute(_case_statements()[name], {"account_id": account_id}).scalars())
 
 
 def account_links(account_id: int) -> list[Any]:
-    query = select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(50)
-    return list(db.session.execute(query).scalars())
+    return _read("links", account_id)
 
 
-def case_file(account_id: int) -> CaseFile | None:
-    """Everything the case page shows of one account (None: no such account)."""
-    account = db.session.get(CardAccount, account_id, options=[joinedload(CardAccount.cardholder)])
+def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile | None:
+    """Everything the case page shows of one account (None: no such account); ``account``
+    when the caller has loaded it already, with its holder."""
+    account = account or load_account(account_id, "cardholder")
     if account is None:
         return None
     tiers = policy_tiers([account.currency])  # its tier is named by its own currency's policy
-    events = list(
-        db.session.execute(
-            select(CaseEvent)
-            .where(CaseEvent.account_id == account_id)
-            .order_by(CaseEvent.created_at.desc(), CaseEvent.id.desc())
-            .limit(500)
-        ).scalars()
-    )
-    payments = list(
-        db.session.execute(
-            select(Payment)
-            .where(
-                Payment.account_id == account_id,
-                counts_as_repayment(),
-            )
-            .order_by(Payment.paid_at.desc())
-            .limit(200)
-        ).scalars()
-    )
-    plans = list(
-        db.session.execute(
-            select(Plan)
-            .where(Plan.account_id == account_id)
-            .order_by(Plan.id.desc())
-            .options(selectinload(Plan.installments))
-        ).scalars()
-    )
-    promises = list(
-        db.session.execute(
-            select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc())
-        ).scalars()
-    )
-    links = account_links(account_id)
+    events = _read("events", account_id)
+    shown = db.session.execute(_case_statements()["payments"], {"account_id": account_id}).all()
+    payments = [p for p, counts in shown if counts][:TIMELINE_PAYMENTS]
+    with_versions = db.session.execute(_case_statements()["plans"], {"account_id": account_id}).unique().all()
+    plans = [plan for plan, _version in with_versions]
+    promises = _read("promises", account_id)
+    links = _read("links", account_id)
 
     timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id) for e in events]
     timeline += [
@@ -372,7 +441,7 @@ def case_file(account_id: int) -> CaseFile | None:
         for plan in plans
         if plan.state in JUDGED_STATES
     }
-    shown = next((plan for plan in plans if plan.state in SHOWN_STATES), None)
+    latest = next((plan for plan in plans if plan.state in SHOWN_STATES), None)
     return CaseFile(
         account,
         account.cardholder,
@@ -384,8 +453,9 @@ def case_file(account_id: int) -> CaseFile | None:
         links,
         names,
         progress=progress,
-        payments=recent_payments(account_id, limit=10),
-        plan_broken=shown is not None and shown.state == PlanState.BROKEN,
+        payments=[p for p, _counts in shown[:LISTED_PAYMENTS]],
+        plan_broken=latest is not None and latest.state == PlanState.BROKEN,
+        versions=[version for _plan, version in with_versions if version is not None],
     )
 
 

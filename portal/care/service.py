@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
-from portal.audit.service import Actor, record
+from portal.audit.service import Actor, record, record_row
 from portal.cases.models import CaseEventKind
 from portal.cases.service import CaseError, add_event
 from portal.cases.service import set_reason as cases_set_reason
@@ -167,14 +167,12 @@ def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool
 
 def record_case_viewed(account_id: int, actor: Actor) -> None:
     """Reading a case file is audited too: who looked at whose debts, and when."""
-    record(actor, Action.Case.VIEWED, ("card_account", account_id))
-    db.session.flush()
+    record_row(actor, Action.Case.VIEWED, ("card_account", account_id))
 
 
 def record_search(kind: str, results: int, actor: Actor) -> None:
     """Searches are audited by kind and result count (not the words searched for)."""
-    record(actor, Action.Care.SEARCHED, None, after={"kind": kind, "results": results})
-    db.session.flush()
+    record_row(actor, Action.Care.SEARCHED, None, after={"kind": kind, "results": results})
 
 
 def check_link_offer(account_id: int, fingerprint: str | None, actor: Actor, today: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -9,13 +10,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from flask_wtf.form import SUBMIT_METHODS
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal.accounts.models import CardAccount
+from portal.auth import load_account
 from portal.care import labels, queries
 from portal.care.forms import (
+    FLAG_CHOICES,
     DecisionForm,
     FlagForm,
     LinkForm,
@@ -88,23 +91,51 @@ def _today(account: CardAccount) -> date:
 # --- queues and search ---------------------------------------------------------------
 
 
+class _LazyForm:
+    """A form built only when the page reads more of it than whether it was submitted
+    and its errors (none: it was not validated): pages keep the fields of a form nobody
+    filled in within fragments cached per language, so most views never build it."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._form: Any = None
+
+    def is_submitted(self) -> bool:
+        return request.method in SUBMIT_METHODS  # as FlaskForm.is_submitted answers
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {} if self._form is None else self._form.errors  # unvalidated: none
+
+    def __getattr__(self, name: str) -> Any:
+        if self._form is None:
+            self._form = self._build()
+        return getattr(self._form, name)
+
+
+def _queue_form(on_file: list[str]) -> QueueFilterForm:
+    form = QueueFilterForm(formdata=request.args)
+    form.currency.choices = [SelectChoice("", _("Any")), *(SelectChoice(c) for c in on_file)]
+    form.validate()
+    return form
+
+
 @bp.route("/")
 @staff_required(*CARE)
 def queue() -> tuple[str, int]:
-    form = QueueFilterForm(formdata=request.args)
     on_file = queries.currencies()
-    form.currency.choices = [SelectChoice("", _("Any")), *(SelectChoice(c) for c in on_file)]
     tiers = queries.policy_tiers(on_file)
-    valid = form.validate()
-    filters = queries.QueueFilter(
-        tier=form.tier.data or next(iter(tiers.names()), None),
-        currency=(form.currency.data or None) if valid else None,
-        min_balance=form.min_balance.data if valid else None,
-        max_balance=form.max_balance.data if valid else None,
-        flag=(form.flag.data or None) if valid else None,
-        sort=form.sort.data if valid and form.sort.data in queries.SORTS else "dpd",
-        page=(form.page.data or 1) if valid else 1,
-    )
+    if request.args.keys() <= {"tier"}:
+        # A tab as it is linked (at most a tier, which any text may name): nothing to
+        # check, and the filter fields sit in a fragment cached per language and tier.
+        form: Any = _LazyForm(lambda: _queue_form(on_file))
+        tier = request.args.get("tier", "").strip()  # as the form's fields strip what they read
+        filters = queries.QueueFilter(tier=tier or next(iter(tiers.names()), None))
+        valid = True
+    else:
+        form = _queue_form(on_file)
+        valid = not form.errors
+        filters = _queue_filter(form, tiers, valid)
     if filters.tier == "all":
         filters = replace(filters, tier=None)
     page = queries.work_queue(filters, tiers)
@@ -119,6 +150,18 @@ def queue() -> tuple[str, int]:
         args=args,
         tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due),
     ), 200 if valid else 422
+
+
+def _queue_filter(form: QueueFilterForm, tiers: queries.Tiers, valid: bool) -> queries.QueueFilter:
+    return queries.QueueFilter(
+        tier=form.tier.data or next(iter(tiers.names()), None),
+        currency=(form.currency.data or None) if valid else None,
+        min_balance=form.min_balance.data if valid else None,
+        max_balance=form.max_balance.data if valid else None,
+        flag=(form.flag.data or None) if valid else None,
+        sort=form.sort.data if valid and form.sort.data in queries.SORTS else "dpd",
+        page=(form.page.data or 1) if valid else 1,
+    )
 
 
 @bp.route("/search")
@@ -147,23 +190,30 @@ def search() -> tuple[str, int]:
 # --- the case file ---------------------------------------------------------------------
 
 
-def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str, int]:
-    case = queries.case_file(account_id)
+def _reason_form(reason: str | None) -> Any:
+    form = ReasonForm(formdata=None)
+    if reason and not form.is_submitted():
+        form.reason.data = reason
+    return form
+
+
+def _render_case(
+    account_id: int, status: int = 200, account: CardAccount | None = None, **forms: Any
+) -> tuple[str, int]:
+    case = queries.case_file(account_id, account)
     if case is None:
         abort(404)
-    forms.setdefault("note_form", NoteForm(formdata=None))
-    reason_form = forms.setdefault("reason_form", ReasonForm(formdata=None))
-    if case.reason and not reason_form.is_submitted():
-        reason_form.reason.data = case.reason
-    forms.setdefault("flag_form", FlagForm(formdata=None))
+    forms.setdefault("note_form", _LazyForm(lambda: NoteForm(formdata=None)))
+    forms.setdefault("reason_form", _LazyForm(lambda: _reason_form(case.reason)))
+    forms.setdefault("flag_form", _LazyForm(lambda: FlagForm(formdata=None)))
     staff = current_staff()
     return render_template(
         "care/account.html",
         case=case,
         now=utcnow(),
-        revoke_form=RevokeForm(),
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
+        flag_choices=[(choice.value, choice.label) for choice in FLAG_CHOICES],
         **forms,
     ), status
 
@@ -171,12 +221,11 @@ def _render_case(account_id: int, status: int = 200, **forms: Any) -> tuple[str,
 @bp.route("/accounts/<int:account_id>")
 @staff_required(*CARE)
 def account(account_id: int) -> tuple[str, int]:
-    # Held while the page is built: the case file finds it (and its holder) in the session.
-    found = db.session.get(CardAccount, account_id, options=[joinedload(CardAccount.cardholder)])
+    found = load_account(account_id, "cardholder")  # with its holder, in one statement built once
     if found is None:
         abort(404)
     record_case_viewed(account_id, staff_actor())
-    return _render_case(found.id)
+    return _render_case(found.id, account=found)
 
 
 @bp.route("/accounts/<int:account_id>/notes", methods=["POST"])

@@ -52,10 +52,14 @@ class ReviewPage:
     pages: int
 
 
+# How many payments wait for review (read through the partial index). The staff loader
+# reads it with the signed-in member of staff, for the navigation (portal.staff.loader).
+WAITING_COUNT = select(func.count()).select_from(Payment).where(Payment.status == PaymentStatus.UNMATCHED)
+
+
 def waiting_count() -> int:
-    """How many payments wait for review (read through the partial index)."""
-    query = select(func.count()).select_from(Payment).where(Payment.status == PaymentStatus.UNMATCHED)
-    return int(db.session.execute(query).scalar_one())
+    """How many payments wait for review."""
+    return int(db.session.execute(WAITING_COUNT).scalar_one())
 
 
 def waiting(page: int = 1) -> ReviewPage:

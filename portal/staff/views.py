@@ -14,6 +14,7 @@ from portal.staff import totp
 from portal.staff.access import can_open, current_staff, home_endpoint, staff_actor, staff_required
 from portal.staff.forms import EnrolForm, StaffSignInForm
 from portal.staff.models import Role
+from portal.staff.navigation import staff_nav
 from portal.staff.service import (
     StaffError,
     StaffSignInFailed,
@@ -29,8 +30,8 @@ bp = Blueprint("staff", __name__)
 
 @bp.app_context_processor
 def staff_template_helpers() -> dict[str, object]:
-    """``current_staff()`` and ``staff_can(endpoint)`` for the staff layouts."""
-    return {"current_staff": current_staff, "staff_can": can_open}
+    """``current_staff()``, ``staff_can(endpoint)`` and ``staff_nav()`` for the staff layouts."""
+    return {"current_staff": current_staff, "staff_can": can_open, "staff_nav": staff_nav}
 
 
 def generic_failure() -> str:

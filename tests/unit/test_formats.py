@@ -1,18 +1,19 @@
-"""portal.formats writes every amount and date exactly as Babel's format_currency and
-format_date do, in the portal's languages and the date-format locales, for currencies
+"""portal.formats writes every amount, count and date exactly as Babel's format_currency,
+format_decimal and format_date do, in the portal's languages and the date-format locales, for currencies
 with 0, 2 and 3 decimals; and leaves amount patterns it does not handle to Babel."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency, format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.formats import currency_text, date_pattern
+from portal.formats import count_text, currency_text, date_pattern, time_pattern
 from portal.i18n import LOCALES
 
 LOCALE_NAMES = (*LOCALES, "en_GB", "en_HK", "zh_Hans_CN", "zh_Hant_HK", "de_CH", "fr", "ar")
@@ -28,8 +29,17 @@ def test_the_same_text_as_babel(amount, locale, currency):
         assert written == format_currency(amount, currency, locale=locale)
 
 
+@given(value=st.integers(min_value=-(10**15), max_value=10**15), locale=st.sampled_from(LOCALE_NAMES))
+def test_counts_the_same_as_babel(value, locale):
+    written = count_text(value, locale)
+    if written is not None:  # None: a negative count or a pattern this module leaves to Babel
+        assert written == format_decimal(value, locale=locale)
+    assert written is not None or value < 0 or locale not in LOCALES  # the portal's own: all here
+
+
 def test_the_portal_languages_are_all_handled_here():
     for locale in LOCALES:
+        assert count_text(1234567, locale) == format_decimal(1234567, locale=locale)
         for currency in ("CNY", "HKD"):
             assert currency_text(Decimal("1234.5"), currency, locale) is not None
 
@@ -65,3 +75,15 @@ def test_a_pattern_with_an_iso_code_is_left_to_babel():
 def test_dates_as_babel_writes_them(day, locale, style):
     babel_locale, pattern = date_pattern(locale, style)
     assert pattern.apply(day, babel_locale) == format_date(day, style, locale=locale)
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    zone=st.sampled_from(("Asia/Shanghai", "Asia/Hong_Kong", "Europe/London", "America/New_York", "UTC")),
+    locale=st.sampled_from(LOCALE_NAMES),
+    style=st.sampled_from(("short", "medium")),
+)
+def test_times_as_babel_writes_them(moment, zone, locale, style):
+    when = moment.astimezone(ZoneInfo(zone))
+    babel_locale, pattern = time_pattern(locale, style)
+    assert pattern.apply(when, babel_locale) == format_time(when, style, tzinfo=ZoneInfo(zone), locale=locale)
