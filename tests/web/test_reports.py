@@ -290,6 +290,13 @@ def test_rebuild_folds_past_days_again_and_refuses_a_backwards_range(app):
     assert backwards.exit_code == 2 and "at most" in backwards.output
 
 
+def test_rebuild_refuses_days_outside_the_years_the_portal_reads(app):
+    runner = app.test_cli_runner()
+    for first in ("9999-12-31", "0001-01-01"):
+        result = runner.invoke(args=["portal", "reports", "rebuild", "--from", first])
+        assert result.exit_code == 2 and "in the years 1900 to 2200" in result.output, result.output
+
+
 def test_supervisors_find_the_results_in_the_staff_menu(app):
     html = staff(app, Role.SUPERVISOR).get("/care/").get_data(as_text=True)
     assert '<a href="/admin/results/">Results' in html
