@@ -274,6 +274,18 @@ def test_the_expected_date_follows_the_assignment_rate():
     assert expected_date(3000, 0, started, today) is None
 
 
+def test_a_sample_too_slow_to_reach_has_no_expected_date():
+    """One account in a month towards 200,000 is some 500 years away: no date (it was an
+    OverflowError, a 500 on the experiment page)."""
+    from datetime import date
+
+    from portal.experiments.design import expected_date
+
+    assert expected_date(200_000, 1, date(2026, 11, 1), date(2026, 11, 30)) is None
+    assert expected_date(2**31 - 1, 1, date(1990, 1, 1), date(2026, 11, 30)) is None
+    assert expected_date(3651, 1, date(2026, 11, 30), date(2026, 11, 30)) == date(2036, 11, 27)
+
+
 def test_a_challenger_changing_hardship_limits_or_tiers_is_caught():
     from dataclasses import replace
 
