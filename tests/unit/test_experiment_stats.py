@@ -216,6 +216,7 @@ def test_the_guardrail_alarm_speaks_before_the_planned_sample():
         (lambda d: d["arms"][0].update(share=0.6), "sum to 1"),
         (lambda d: d["arms"][1].update(successes=71), "above n"),
         (lambda d: d["arms"][1].update(n=-1), "negative"),
+        (lambda d: d["arms"][1].update(assigned=10), "above assigned"),
         (lambda d: d["arms"].pop(), "at least two arms"),
         (lambda d: d["arms"][0].update(assigned=2.5), "whole number"),
         (lambda d: d.update(alpha=1.5), "alpha"),
