@@ -131,12 +131,12 @@ def _commits_without_waiting() -> Iterator[None]:
 def simulate(spec: SimulationSpec) -> dict[str, Any]:
     """Run ``spec`` and return its summary (see ``portal.simulate.summary``). The portal
     clock is moved day by day and put back as it was at the end."""
+    _check_bounds(spec)  # before the engine is touched: a refusal leaves every connection as it was
     with _commits_without_waiting():
         return _simulate(spec)
 
 
 def _simulate(spec: SimulationSpec) -> dict[str, Any]:
-    _check_bounds(spec)
     was = clock.frozen_at()
     try:
         clock.freeze(at(spec.start - timedelta(days=1), 9))
