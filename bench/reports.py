@@ -312,7 +312,7 @@ def figures(app, days: int) -> None:
         print("outcomes:", {k: v for k, v in outcome.counts.items() if v})
         for r in queries.recovery(start, LAST):
             print(f"  recovered {r.currency}: {r.recovered:,} from {r.payments:,} payments, share of balance {r.share}")
-        cures = queries.cures(start, LAST, 30)
+        cures = queries.cures(start, LAST, 30, LAST)
         print("  cured within 30 days:", sum(c.cured for c in cures), "of", sum(c.started for c in cures))
         for m in queries.rolls(start, LAST, {}):
             print(f"  roll matrix {m.month} {m.currency}: {len(m.cells)} cells")

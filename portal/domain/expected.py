@@ -67,6 +67,10 @@ def expected_installments(
         )
     except QuoteError:
         return None
+    # Observed rates are flows over a window, not cohorts: more plans kept in the window
+    # than accepted in it (plans accepted before it) must not promise more than every
+    # plan kept, nor more than the balance offered.
+    take_up, kept = min(max(take_up, ZERO), Decimal(1)), min(max(kept, ZERO), Decimal(1))
     plans_kept = Decimal(accounts) * take_up * kept
     return Expected(
         tenor=tenor,

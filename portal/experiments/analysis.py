@@ -86,6 +86,10 @@ def _arm(index: int, raw: Any) -> Arm:
     counts = {key: _count(raw.get(key), f"arm {name!r}: {key}") for key in ("assigned", "n", "successes")}
     if counts["successes"] > counts["n"]:
         raise AnalysisInputError(f"arm {name!r}: successes ({counts['successes']}) above n ({counts['n']})")
+    if counts["n"] > counts["assigned"]:
+        # Accounts analysed are among those assigned; more would make the sample-ratio check
+        # (on the assigned counts) vouch for a split it never saw.
+        raise AnalysisInputError(f"arm {name!r}: n ({counts['n']}) above assigned ({counts['assigned']})")
     guardrails_raw = raw.get("guardrails", {})
     if not isinstance(guardrails_raw, dict):
         raise AnalysisInputError(f"arm {name!r}: guardrails must be an object of counts")

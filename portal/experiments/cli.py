@@ -26,6 +26,8 @@ def _read(path: str) -> Any:
         fail(f"cannot read {path}: {error.strerror}")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         fail(f"{path} is not JSON: {error}")
+    except RecursionError:
+        fail(f"{path} nests deeper than any arm counts do")
 
 
 def _number(value: float | None) -> str:

@@ -41,13 +41,19 @@ def changes_hardship(champion: OfferPolicy, challenger: OfferPolicy) -> bool:
     return hardship_terms(champion) != hardship_terms(challenger)
 
 
+FORECAST_YEARS = 10  # beyond this a date says nothing (and a slow start would overflow ``date``)
+
+
 def expected_date(planned_n: int, assigned: int, started: date, today: date) -> date | None:
     """The day the planned sample is expected, at the assignment rate since ``started``
-    (None when nobody has been assigned yet, so there is no rate; ``today`` once reached)."""
+    (``today`` once reached; None when nobody has been assigned yet, so there is no rate,
+    or when that day lies more than ``FORECAST_YEARS`` ahead)."""
     if assigned >= planned_n:
         return today
     days = max(1, (today - started).days + 1)
     if assigned == 0:
         return None
-    per_day = assigned / days
-    return today + timedelta(days=math.ceil((planned_n - assigned) / per_day))
+    needed = math.ceil((planned_n - assigned) * days / assigned)
+    if needed > FORECAST_YEARS * 366:
+        return None
+    return today + timedelta(days=needed)

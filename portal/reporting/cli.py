@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
+from portal.inputs import MAX_YEAR, MIN_YEAR
 from portal.reporting.aggregate import MAX_REBUILD_DAYS, rebuild
 
 reports_cli = AppGroup("reports", help="The results pages' daily aggregates.")
@@ -23,6 +24,9 @@ def rebuild_command(first: datetime, last: datetime | None) -> None:
     start, end = first.date(), (last or first).date()
     if end < start or (end - start).days >= MAX_REBUILD_DAYS:
         click.echo(f"Give --to on or after --from, at most {MAX_REBUILD_DAYS} days later.", err=True)
+        sys.exit(2)
+    if start.year < MIN_YEAR or end.year > MAX_YEAR:
+        click.echo(f"Give days in the years {MIN_YEAR} to {MAX_YEAR}.", err=True)
         sys.exit(2)
     days = rebuild(start, end)
     click.echo(f"Folded {days} day(s), {start.isoformat()} to {end.isoformat()}.")

@@ -215,14 +215,19 @@ def recovery(start: date, end: date) -> list[Recovery]:
 class Cure:
     currency: str
     tier: str
-    started: int
-    cured: int
-    rate: Decimal | None
+    started: int  # fell past due in the range
+    cured: int  # of those whose window has passed, current again within it
+    rate: Decimal | None  # cured / (started - waiting)
+    waiting: int = 0  # fell past due too recently for the window to have passed
 
 
-def cures(start: date, end: date, within_days: int) -> list[Cure]:
+def cures(start: date, end: date, within_days: int, as_of: date) -> list[Cure]:
     """Accounts that fell past due in the range, and how many of them were current again
-    within ``within_days`` days, per currency and the tier they fell into."""
+    within ``within_days`` days, per currency and the tier they fell into.
+
+    A spell that began less than ``within_days`` before ``as_of`` (the last day the runs
+    have seen) has not had its window yet: it is counted as waiting and left out of the
+    rate, which would otherwise fall for every recent range (right-censoring)."""
     spell = ReportPastDue
     cured = and_(spell.cured_on.is_not(None), spell.cured_on <= spell.started_on + within_days)
     if report_session().get_bind().dialect.name == "sqlite":  # dates are ISO text there
@@ -230,17 +235,24 @@ def cures(start: date, end: date, within_days: int) -> list[Cure]:
             spell.cured_on.is_not(None),
             func.julianday(spell.cured_on) - func.julianday(spell.started_on) <= within_days,
         )
+    waiting = spell.started_on > as_of - timedelta(days=within_days)
     rows = (
         report_session()
         .execute(
-            select(spell.currency, spell.tier, func.count(), func.count().filter(cured))
+            select(
+                spell.currency,
+                spell.tier,
+                func.count(),
+                func.count().filter(and_(cured, ~waiting)),
+                func.count().filter(waiting),
+            )
             .where(spell.started_on >= start, spell.started_on <= end)
             .group_by(spell.currency, spell.tier)
             .order_by(spell.currency, spell.tier)
         )
         .all()
     )
-    return [Cure(c, t, int(n), int(k), ratio(k, n)) for c, t, n, k in rows]
+    return [Cure(c, t, int(n), int(k), ratio(k, n - w), int(w)) for c, t, n, k, w in rows]
 
 
 @dataclass

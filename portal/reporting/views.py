@@ -232,7 +232,7 @@ def _outcome_figures(form: FilterForm) -> dict[str, Any]:
         "groups": groups,
         "name": _Names(split, (g.group for g in groups)),
         "recovery": queries.recovery(start, end),
-        "cures": queries.cures(start, end, cure_days),
+        "cures": queries.cures(start, end, cure_days, clock_now().astimezone(reporting_zone()).date()),
         "rolls": queries.rolls(start, end, _tier_order()),
         "comments": queries.comments(start, end),
     }
@@ -304,6 +304,7 @@ def outcomes_csv() -> Response | tuple[str, int]:
     section = f"cure_within_{f['cure_days']}_days"
     for c in f["cures"]:
         rows.append([*span, section, "tier", c.tier, "fell_past_due", c.currency, c.started, ""])
+        rows.append([*span, section, "tier", c.tier, "too_early_to_tell", c.currency, c.waiting, ""])
         rows.append([*span, section, "tier", c.tier, "cured_pct", c.currency, c.cured, _percent(c.rate)])
     for m in f["rolls"]:
         month = m.month.isoformat()

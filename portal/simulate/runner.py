@@ -18,6 +18,7 @@ from portal.accounts.models import CardAccount
 from portal.audit.service import SYSTEM, Actor
 from portal.bulk import among
 from portal.extensions import db
+from portal.inputs import MAX_YEAR, MIN_YEAR
 from portal.policies.service import ensure_default_policy
 from portal.simulate.behaviour import BehaviourModel, Draws
 from portal.simulate.book import create_book
@@ -46,15 +47,22 @@ class SimulationSpec:
     bank: BankStrategy = field(default_factory=BankStrategy)
 
 
-def _check(spec: SimulationSpec) -> None:
+def _check_bounds(spec: SimulationSpec) -> None:
+    """What the spec alone must satisfy (before the clock is moved to its first day)."""
     if current_app.config.get("PORTAL_ENV") == "production":
         raise SimulationError("simulate writes a synthetic book and moves the clock: never in production")
     if not 1 <= spec.accounts <= 999_999:
         raise SimulationError("--accounts must be from 1 to 999999")
     if not 1 <= spec.days <= 3660:
         raise SimulationError("--days must be from 1 to 3660")
+    # The book's history reaches years before --start and its plans years after the last day.
+    if not MIN_YEAR + 10 <= spec.start.year <= MAX_YEAR - 20:
+        raise SimulationError(f"--start must be in the years {MIN_YEAR + 10} to {MAX_YEAR - 20}")
     if not _LABEL.fullmatch(spec.label):
         raise SimulationError("--label must be 1 to 12 capital letters or digits, starting with a letter")
+
+
+def _check_label_free(spec: SimulationSpec) -> None:
     taken = db.session.execute(
         select(CardAccount.id).where(CardAccount.reference == f"{spec.label}{1:06d}").limit(1)
     ).first()
@@ -123,6 +131,7 @@ def _commits_without_waiting() -> Iterator[None]:
 def simulate(spec: SimulationSpec) -> dict[str, Any]:
     """Run ``spec`` and return its summary (see ``portal.simulate.summary``). The portal
     clock is moved day by day and put back as it was at the end."""
+    _check_bounds(spec)  # before the engine is touched: a refusal leaves every connection as it was
     with _commits_without_waiting():
         return _simulate(spec)
 
@@ -133,7 +142,7 @@ def _simulate(spec: SimulationSpec) -> dict[str, Any]:
         clock.freeze(at(spec.start - timedelta(days=1), 9))
         draws = Draws(spec.seed)
         with unit_of_work():
-            _check(spec)
+            _check_label_free(spec)
             ensure_default_policy(SYSTEM)
             supervisor = _supervisor()
             book = create_book(draws, spec.accounts, spec.label, spec.start)

@@ -30,3 +30,11 @@ def test_nothing_is_expected_where_no_installment_is_offered():
     none_allowed = replace(M2, allowed=False)
     assert expected_installments(none_allowed, "CNY", 5, Decimal(5000), Decimal(1), Decimal(1), FIRST_DUE) is None
     assert expected_installments(M2, "CNY", 0, Decimal(0), Decimal(1), Decimal(1), FIRST_DUE) is None
+
+
+def test_a_kept_rate_above_one_never_expects_more_than_the_balance_offered():
+    """Kept plans in the window from acceptances before it can outnumber the window's
+    acceptances (a kept rate of 1.5): the expectation stops at every plan kept."""
+    over = expected_installments(M2, "CNY", 100, Decimal("1000000"), Decimal("1"), Decimal("1.5"), FIRST_DUE)
+    assert over is not None and over.recovery == Decimal("1000000.00")
+    assert over.fee_income == Decimal("144000.00")  # 100 plans × 1,440.00

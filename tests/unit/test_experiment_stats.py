@@ -216,6 +216,7 @@ def test_the_guardrail_alarm_speaks_before_the_planned_sample():
         (lambda d: d["arms"][0].update(share=0.6), "sum to 1"),
         (lambda d: d["arms"][1].update(successes=71), "above n"),
         (lambda d: d["arms"][1].update(n=-1), "negative"),
+        (lambda d: d["arms"][1].update(assigned=10), "above assigned"),
         (lambda d: d["arms"].pop(), "at least two arms"),
         (lambda d: d["arms"][0].update(assigned=2.5), "whole number"),
         (lambda d: d.update(alpha=1.5), "alpha"),
@@ -272,6 +273,18 @@ def test_the_expected_date_follows_the_assignment_rate():
     assert expected_date(3000, 1000, started, today) == date(2026, 11, 30)
     assert expected_date(3000, 3000, started, today) == today
     assert expected_date(3000, 0, started, today) is None
+
+
+def test_a_sample_too_slow_to_reach_has_no_expected_date():
+    """One account in a month towards 200,000 is some 500 years away: no date (it was an
+    OverflowError, a 500 on the experiment page)."""
+    from datetime import date
+
+    from portal.experiments.design import expected_date
+
+    assert expected_date(200_000, 1, date(2026, 11, 1), date(2026, 11, 30)) is None
+    assert expected_date(2**31 - 1, 1, date(1990, 1, 1), date(2026, 11, 30)) is None
+    assert expected_date(3651, 1, date(2026, 11, 30), date(2026, 11, 30)) == date(2036, 11, 27)
 
 
 def test_a_challenger_changing_hardship_limits_or_tiers_is_caught():

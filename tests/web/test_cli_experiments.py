@@ -73,6 +73,7 @@ def _with(change):
         (_with(lambda d: d["arms"][0].update(assigned=-3)), "must not be negative"),
         (_with(lambda d: d["arms"].pop()), "at least two arms"),
         ("{not json", "is not JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nests deeper"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(app, tmp_path, data, message):

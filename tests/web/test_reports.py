@@ -189,6 +189,27 @@ def test_a_cure_and_a_roll_between_tiers_come_from_the_runs_that_saw_them(app):
     assert [tuple(r) for r in rolls] == [("M2", "current", 1)]
 
 
+def test_a_spell_whose_cure_window_has_not_passed_is_left_out_of_the_cure_rate(app):
+    """Two spells from 1 November (one cured on the 5th) and one from the 25th, seen on
+    the 28th with a 7-day window: the young one cannot have failed yet, so the rate is
+    1 of 2, not 1 of 3 (which every recent range would understate)."""
+    from portal.reporting import queries
+
+    accounts = [make_account(app, card=card_number(n)) for n in (1, 2, 3)]
+    with app.app_context():
+        for account, started, cured in (
+            (accounts[0], date(2026, 11, 1), date(2026, 11, 5)),
+            (accounts[1], date(2026, 11, 1), None),
+            (accounts[2], date(2026, 11, 25), None),
+        ):
+            db.session.add(
+                ReportPastDue(account_id=account, currency="CNY", tier="M1", started_on=started, cured_on=cured)
+            )
+        db.session.flush()
+        (cure,) = queries.cures(date(2026, 11, 1), date(2026, 11, 28), 7, date(2026, 11, 28))
+    assert (cure.started, cure.waiting, cure.cured, cure.rate) == (3, 1, 1, Decimal("0.5"))
+
+
 # --- the pages ----------------------------------------------------------------------------------
 
 
@@ -288,6 +309,13 @@ def test_rebuild_folds_past_days_again_and_refuses_a_backwards_range(app):
     assert [r[4] for r in daily(app, DAY, "link_sent")] == [1, 1]
     backwards = runner.invoke(args=["portal", "reports", "rebuild", "--from", "2026-12-02", "--to", "2026-12-01"])
     assert backwards.exit_code == 2 and "at most" in backwards.output
+
+
+def test_rebuild_refuses_days_outside_the_years_the_portal_reads(app):
+    runner = app.test_cli_runner()
+    for first in ("9999-12-31", "0001-01-01"):
+        result = runner.invoke(args=["portal", "reports", "rebuild", "--from", first])
+        assert result.exit_code == 2 and "in the years 1900 to 2200" in result.output, result.output
 
 
 def test_supervisors_find_the_results_in_the_staff_menu(app):

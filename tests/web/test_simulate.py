@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from portal.accounts.models import CardAccount
 from portal.agreements.models import Agreement
 from portal.domain.default_policy import default_policy
 from portal.domain.policy import OfferPolicy
@@ -87,6 +88,15 @@ def test_a_second_book_with_the_same_label_is_refused(app):
     again = runner.invoke(args=args)
     assert again.exit_code == 2 and "already in this database" in again.output
     assert runner.invoke(args=[*args[:-1], "bad-label"]).exit_code == 2
+
+
+def test_a_start_day_outside_the_years_the_portal_reads_is_refused(app):
+    runner = app.test_cli_runner()
+    for start in ("9999-12-31", "0001-01-01"):
+        result = runner.invoke(args=["portal", "simulate", "--accounts", "3", "--days", "2", "--start", start])
+        assert result.exit_code == 2 and "--start must be in the years" in result.output, result.output
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(CardAccount)).scalar() == 0
 
 
 def _fee_policy(rate: str) -> OfferPolicy:
