@@ -182,7 +182,7 @@ def check_link_offer(account_id: int, fingerprint: str | None, actor: Actor, tod
         return
     account = _account(account_id)
     try:
-        _version, offers = offers_for_account(account, today)  # type: ignore[arg-type]
+        _version, offers = offers_for_account(account, today, by_staff=True)  # type: ignore[arg-type]
     except NoActivePolicy as error:
         raise CareError("offer_not_allowed") from error
     for offer in offers:

@@ -314,7 +314,7 @@ def link_error_message(code: str, detail: str | None = None) -> str:
 
 def _offers(account: CardAccount) -> list[Any]:
     try:
-        return offers_for_account(account, _today(account))[1]
+        return offers_for_account(account, _today(account), by_staff=True)[1]
     except NoActivePolicy:
         return []
 

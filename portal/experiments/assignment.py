@@ -43,9 +43,10 @@ def running_experiment(currency: str) -> Experiment | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
-def policy_for_account(account: CardAccount, exposure: Exposure = Exposure.OFFERS_VIEWED) -> ActiveVersion:
+def policy_for_account(account: CardAccount, exposure: Exposure | None = Exposure.OFFERS_VIEWED) -> ActiveVersion:
     """The policy version ``account``'s offers come from: its experiment arm's, or the
-    active one. Raises ``NoActivePolicy`` when the currency has no active version."""
+    active one. ``exposure`` None: a look by staff, which assigns nothing. Raises
+    ``NoActivePolicy`` when the currency has no active version."""
     champion = active_version(account.currency)
     challengers = policy_cache().challengers(account.currency)
     if not challengers:
@@ -57,18 +58,33 @@ def policy_for_account(account: CardAccount, exposure: Exposure = Exposure.OFFER
     )
     version_id = db.session.execute(query).scalar_one_or_none()
     if version_id is None:
-        version_id = _assign(account, exposure, champion)
+        version_id = _assign(account, exposure, champion) if exposure is not None else _arm_of(account, champion)
     return challengers.get(version_id, champion) if version_id is not None else champion
+
+
+def _picked(account: CardAccount, champion: ActiveVersion) -> tuple[Experiment, ExperimentArm] | None:
+    """The running experiment and the arm the keyed hash gives ``account`` (None when no
+    experiment runs, or its champion is no longer the active version)."""
+    experiment = running_experiment(account.currency)
+    if experiment is None or not experiment.arms or experiment.arms[0].policy_version_id != champion.id:
+        return None
+    arms = experiment.arms
+    return experiment, arms[arm_position(assignment_key(), experiment.id, account.id, [a.share for a in arms])]
+
+
+def _arm_of(account: CardAccount, champion: ActiveVersion) -> int | None:
+    """The policy version id of the arm ``account`` would be assigned, without assigning it."""
+    picked = _picked(account, champion)
+    return picked[1].policy_version_id if picked else None
 
 
 def _assign(account: CardAccount, exposure: Exposure, champion: ActiveVersion) -> int | None:
     """Store the account's arm in the running experiment (if its champion is still the
     active version); return the arm's policy version id."""
-    experiment = running_experiment(account.currency)
-    if experiment is None or not experiment.arms or experiment.arms[0].policy_version_id != champion.id:
+    picked = _picked(account, champion)
+    if picked is None:
         return None
-    arms = experiment.arms
-    arm = arms[arm_position(assignment_key(), experiment.id, account.id, [a.share for a in arms])]
+    experiment, arm = picked
     now = utcnow()
     values = {
         "experiment_id": experiment.id,

@@ -100,7 +100,7 @@ def _check_offer(account: CardAccount, fingerprint: str | None, actor: Actor) ->
         return
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
     try:
-        _, offers = offers_for_account(account, today)
+        _, offers = offers_for_account(account, today, by_staff=True)
     except NoActivePolicy:
         raise LinkError("offer_not_allowed", "no active policy") from None
     offer = next((o for o in offers if o.fingerprint == fingerprint), None)

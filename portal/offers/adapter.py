@@ -21,6 +21,7 @@ from portal.domain.money import round_money
 from portal.domain.offers import Offer, ineligibility, new_plan_possible_on, offers_for
 from portal.domain.policy import Tier
 from portal.experiments.assignment import policy_for_account
+from portal.experiments.models import Exposure
 from portal.extensions import db
 from portal.plans.models import OPEN_STATES, Plan, PlanState
 from portal.policies.cache import ActiveVersion, load_policy
@@ -88,15 +89,16 @@ def plan_history(account: CardAccount) -> tuple[bool, date | None, tuple[date, .
 
 
 def offers_for_account(
-    account: CardAccount, today: date, facts: AccountSnapshot | None = None
+    account: CardAccount, today: date, facts: AccountSnapshot | None = None, *, by_staff: bool = False
 ) -> tuple[ActiveVersion, list[Offer]]:
     """The offers ``account`` may choose on ``today`` under its currency's active policy
     (or its experiment arm's version, ``portal.experiments``); ``facts``: its ``snapshot``
-    if the caller has just read it.
+    if the caller has just read it. ``by_staff``: staff are looking, which is not the
+    cardholder's exposure to an experiment (nothing is assigned).
 
     Raises ``NoActivePolicy`` when the currency has none.
     """
-    version = policy_for_account(account)
+    version = policy_for_account(account, None if by_staff else Exposure.OFFERS_VIEWED)
     return version, offers_for(facts or snapshot(account), version.policy, today)
 
 

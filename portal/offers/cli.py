@@ -52,7 +52,7 @@ def offers_command(account: str, as_json: bool) -> None:
         fail(f"no account {account!r}")
     today = utcnow().date()
     try:
-        version, offers = offers_for_account(found, today)
+        version, offers = offers_for_account(found, today, by_staff=True)
     except NoActivePolicy as error:
         fail(str(error))
     if as_json:

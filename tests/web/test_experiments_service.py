@@ -251,6 +251,23 @@ def test_without_a_challenger_the_hook_costs_no_query(app, ctx):
     assert version.id == active_version("CNY").id and seen == []
 
 
+def test_staff_looking_at_offers_see_the_arm_and_assign_nothing(app, ctx):
+    from portal.accounts.models import CardAccount
+
+    experiment = start(propose(challenger_version(), share="0.5"))
+    ids = _accounts(app, 12)
+    key = app.config["CARD_HASH_KEY"].encode()
+    versions = {arm.position: arm.policy_version_id for arm in experiment.arms}
+    for account_id in ids:
+        account = db.session.get(CardAccount, account_id)
+        offered, _offers = call(offers_for_account, account, TODAY, by_staff=True)
+        # The arm the account will be given at its first real exposure, not stored yet.
+        position = arm_position(key, experiment.id, account_id, [a.share for a in experiment.arms])
+        assert offered.id == versions[position]
+    assert db.session.execute(select(func.count()).select_from(ExperimentAssignment)).scalar() == 0
+    assert "experiment.assigned" not in actions()
+
+
 def test_sending_a_plan_link_is_a_first_exposure(app, ctx):
     from portal.links.service import issue_plan_link
 
