@@ -148,6 +148,15 @@ def number(value: int | Decimal) -> str:
     return written if written is not None else format_decimal(value)
 
 
+def p_value(value: float | None) -> str:
+    """A p-value to four places as the locale writes decimals ("< 0.0001" below that)."""
+    if value is None:
+        return "—"
+    if value < 0.0001:
+        return "< " + format_decimal(Decimal("0.0001"), format="0.0000")
+    return format_decimal(Decimal(repr(value)), format="0.0000")
+
+
 def _translations() -> Any:
     """The request's catalogue, as flask_babel's ``get_translations()`` finds it, kept for
     the rest of the request beside the locale it is for: a template's ``_()`` then costs
@@ -182,6 +191,7 @@ def init_app(app: Flask) -> None:
         local_date=local_date,
         local_datetime=local_datetime,
         number=number,
+        p_value=p_value,
         time_with_offset=time_with_offset,
     )
     app.jinja_env.globals.update(

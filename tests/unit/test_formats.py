@@ -87,3 +87,20 @@ def test_times_as_babel_writes_them(moment, zone, locale, style):
     when = moment.astimezone(ZoneInfo(zone))
     babel_locale, pattern = time_pattern(locale, style)
     assert pattern.apply(when, babel_locale) == format_time(when, style, tzinfo=ZoneInfo(zone), locale=locale)
+
+
+def test_a_p_value_is_written_to_four_places_by_the_locale():
+    from flask import Flask
+    from flask_babel import Babel, force_locale
+
+    from portal.i18n import p_value
+
+    app = Flask(__name__)
+    Babel(app)
+    with app.app_context(), force_locale("en"):
+        assert p_value(0.00805123) == "0.0081"
+        assert p_value(0.00000042) == "< 0.0001"
+        assert p_value(1.0) == "1.0000"
+        assert p_value(None) == "—"
+    with app.app_context(), force_locale("de"):
+        assert p_value(0.5) == "0,5000"  # the locale's decimal sign, not Python's
