@@ -24,6 +24,9 @@ METRIC_LABELS = {
     "plan_accepted": _l("Plan accepted"),
     "kept_to_cycle_3": _l("Plan kept to the third installment"),
     "plan_broken": _l("Plan broken"),
+    "opted_out": _l("Opted out of messages"),
+    "dispute_raised": _l("Dispute raised"),
+    "hardship_requested": _l("Hardship request sent"),
 }
 
 _SHARE = [InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("0.5"))]
@@ -53,6 +56,24 @@ class NewExperimentForm(PortalForm):
         validators=[InputRequired()],
     )
     guard_broken = BooleanField(_l("Guardrail: alarm if the challenger breaks more plans"), default=True)
+    guard_opted_out = BooleanField(_l("Guardrail: alarm if more of the challenger's accounts opt out"), default=True)
+    guard_dispute = BooleanField(
+        _l("Guardrail: alarm if more of the challenger's accounts raise a dispute"), default=True
+    )
+    guard_hardship = BooleanField(
+        _l("Guardrail: alarm if more of the challenger's accounts send a hardship request"), default=True
+    )
+
+    def guardrails(self) -> list[str]:
+        """The guardrails ticked, as stored (``portal.experiments.models.Metric``)."""
+        ticked = (
+            ("plan_broken", self.guard_broken),
+            ("opted_out", self.guard_opted_out),
+            ("dispute_raised", self.guard_dispute),
+            ("hardship_requested", self.guard_hardship),
+        )
+        return [metric for metric, box in ticked if box.data]
+
     baseline_rate = DecimalField(
         _l("Champion's expected rate"), description=_l("For example 0.20 for 20 %."), validators=_RATE
     )

@@ -44,16 +44,25 @@ class Metric(StrEnum):
 
     plan_accepted     a plan (not a personalised one) accepted on or after assignment
     kept_to_cycle_3   such a plan with its third installment paid in full
-    plan_broken       such a plan broken (a guardrail: a harm, lower is better)
+    plan_broken       such a plan broken
+    opted_out         opted out of collection messages since assignment
+    dispute_raised    a dispute flag set on the account since assignment (disputing the
+                      debt or complaining: the closest record of a complaint kept)
+    hardship_requested  a plan request with a hardship reason sent since assignment
+
+    The last four are guardrails: harms, lower is better.
     """
 
     PLAN_ACCEPTED = "plan_accepted"
     KEPT_TO_CYCLE_3 = "kept_to_cycle_3"
     PLAN_BROKEN = "plan_broken"
+    OPTED_OUT = "opted_out"
+    DISPUTE_RAISED = "dispute_raised"
+    HARDSHIP_REQUESTED = "hardship_requested"
 
 
 PRIMARY_METRICS = (Metric.PLAN_ACCEPTED, Metric.KEPT_TO_CYCLE_3)
-GUARDRAIL_METRICS = (Metric.PLAN_BROKEN,)
+GUARDRAIL_METRICS = (Metric.PLAN_BROKEN, Metric.OPTED_OUT, Metric.DISPUTE_RAISED, Metric.HARDSHIP_REQUESTED)
 
 
 class Exposure(StrEnum):

@@ -1,5 +1,6 @@
 """Each arm's counts for the analysis: accounts assigned, and those among them that meet
-the primary metric or a guardrail (``Metric``), by plans accepted on or after assignment.
+the primary metric or a guardrail (``Metric``), by plans accepted and events recorded on
+or after assignment.
 
 Every assigned account counts in its arm's ``n`` (intention to treat): an account that
 saw the offers and chose nothing is a failure of the arm, not a missing value. Personalised
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 
+from portal.cases.models import CaseEvent, CaseEventKind
 from portal.domain.schedule import PlanType
 from portal.experiments.models import Experiment, ExperimentAssignment, Metric
 from portal.extensions import db
@@ -46,10 +48,35 @@ def _plan_condition(metric: Metric) -> Any:
     return condition
 
 
+def _event_condition(metric: Metric) -> Any:
+    """Case events of the assigned account, since its assignment, that mean ``metric``."""
+    kind = CaseEventKind.OPTED_OUT if metric == Metric.OPTED_OUT else CaseEventKind.FLAG_SET
+    condition = and_(
+        CaseEvent.account_id == ExperimentAssignment.account_id,
+        CaseEvent.kind == kind.value,
+        CaseEvent.created_at >= ExperimentAssignment.assigned_at,
+    )
+    if metric == Metric.DISPUTE_RAISED:
+        return and_(condition, CaseEvent.data["flag"].as_string() == "dispute")
+    return condition
+
+
+def _condition(metric: Metric) -> Any:
+    if metric in (Metric.OPTED_OUT, Metric.DISPUTE_RAISED):
+        return _event_condition(metric)
+    if metric == Metric.HARDSHIP_REQUESTED:  # a request for a plan the bank must approve, with its reason
+        return and_(
+            Plan.account_id == ExperimentAssignment.account_id,
+            Plan.hardship.is_not(None),
+            Plan.created_at >= ExperimentAssignment.assigned_at,
+        )
+    return _plan_condition(metric)
+
+
 def _count_meeting(experiment: Experiment, metric: Metric) -> dict[int, int]:
     query = (
         select(ExperimentAssignment.arm_id, func.count())
-        .where(ExperimentAssignment.experiment_id == experiment.id, exists().where(_plan_condition(metric)))
+        .where(ExperimentAssignment.experiment_id == experiment.id, exists().where(_condition(metric)))
         .group_by(ExperimentAssignment.arm_id)
     )
     return {arm_id: count for arm_id, count in db.session.execute(query).all()}

@@ -116,7 +116,7 @@ def create() -> Any:
         currency=form.currency.data or "",
         challengers=challengers,
         primary_metric=form.primary_metric.data or "",
-        guardrails=["plan_broken"] if form.guard_broken.data else [],
+        guardrails=form.guardrails(),
         baseline_rate=form.baseline_rate.data or Decimal(0),
         mde=form.mde.data or Decimal(0),
         alpha=form.alpha.data or Decimal(0),

@@ -4,7 +4,7 @@ offers from the arm's policy version, and the results the pages show."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -313,3 +313,25 @@ def test_a_challenger_changed_after_review_is_not_started_by_that_review(ctx):
     with pytest.raises(ExperimentError, match="changed_since_review"):
         call(service.approve, experiment.id, CHECKER, digest)
     assert db.session.get(Experiment, experiment.id).state == "pending"
+
+
+def test_opt_outs_disputes_and_hardship_requests_count_as_guardrails_after_assignment(app, ctx):
+    from portal.accounts.models import CardAccount
+    from portal.cases.models import CaseEventKind
+    from portal.cases.service import add_event
+    from portal.experiments.outcomes import arm_counts
+
+    guardrails = ["plan_broken", "opted_out", "dispute_raised", "hardship_requested"]
+    experiment = start(propose(challenger_version(), share="0.5", guardrails=guardrails))
+    before, after, other_flag = _accounts(app, 3)
+    call(add_event, before, CaseEventKind.OPTED_OUT, SYSTEM, {"channel": "sms"})  # before its assignment
+    ctx.set(datetime(2026, 11, 28, 4, 1, tzinfo=UTC))
+    for account_id in (before, after, other_flag):
+        call(policy_for_account, db.session.get(CardAccount, account_id))
+    ctx.set(datetime(2026, 11, 28, 4, 2, tzinfo=UTC))
+    call(add_event, after, CaseEventKind.OPTED_OUT, SYSTEM, {"channel": "sms"})
+    call(add_event, after, CaseEventKind.FLAG_SET, SYSTEM, {"flag": "dispute", "note": "not my debt"})
+    call(add_event, other_flag, CaseEventKind.FLAG_SET, SYSTEM, {"flag": "deceased", "note": ""})
+    counts = arm_counts(db.session.get(Experiment, experiment.id))
+    totals = {g: sum(c.guardrails.get(g, 0) for c in counts.values()) for g in guardrails}
+    assert totals == {"plan_broken": 0, "opted_out": 1, "dispute_raised": 1, "hardship_requested": 0}
