@@ -30,7 +30,6 @@ def make_staff(
     """Create an enrolled member of staff; return ``(id, email, password, totp_secret)``."""
     from argon2 import PasswordHasher
 
-    from portal import clock
     from portal.db_types import utcnow
     from portal.extensions import db
     from portal.staff import totp
@@ -64,6 +63,7 @@ def current_totp(app: Flask, email: str, secret: str) -> str:
     chosen would find that step gone from the window."""
     from sqlalchemy import select
 
+    from portal import clock
     from portal.db_types import utcnow
     from portal.extensions import db
     from portal.staff import totp
