@@ -410,3 +410,18 @@ def sql_statements(app: Flask, naming: str | None = None) -> Iterator[list[str]]
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def counted_get(app: Flask, client: FlaskClient, path: str) -> tuple[str, list[str]]:
+    """The page's HTML and the SQL statements its one GET sent, in a worker that knows the
+    active CNY policy: a process reads the policy versions once per
+    ``POLICY_CACHE_SECONDS``, not per request (``tests/web/test_policy_cache.py`` counts
+    that read)."""
+    from portal.policies.service import active_version
+
+    with app.app_context():
+        active_version("CNY")
+    with sql_statements(app) as seen:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True), seen

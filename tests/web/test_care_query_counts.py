@@ -32,25 +32,14 @@ from portal.cases.service import record_promise
 from portal.extensions import db
 from portal.links.service import issue_plan_link
 from portal.payments.models import Payment
-from portal.policies.service import active_version, ensure_default_policy
+from portal.policies.service import ensure_default_policy
 from portal.staff.models import Role
-from tests.conftest import make_account, sql_statements, unit
+from tests.conftest import counted_get, make_account, unit
 from tests.plan_factories import make_plan
 from tests.staff_helpers import StaffAuth, make_staff
 
 CASE_FILE = {"postgresql": 13, "sqlite": 14}
 QUEUE = 5
-
-
-def counted_get(app: Flask, client: Any, path: str) -> tuple[str, list[str]]:
-    """The page's HTML and the statements its one GET sent, in a worker that knows the
-    active policy (read once per ``POLICY_CACHE_SECONDS``, not per request)."""
-    with app.app_context():
-        active_version("CNY")
-    with sql_statements(app) as seen:
-        response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    return response.get_data(as_text=True), seen
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -25,25 +24,13 @@ from portal.cases.service import record_promise
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.plans.models import Plan
-from portal.policies.service import active_version, ensure_default_policy
-from tests.conftest import csrf_token, make_account, sql_statements, unit
+from portal.policies.service import ensure_default_policy
+from tests.conftest import counted_get, csrf_token, make_account, unit
 from tests.plan_factories import make_plan
 
 ACCOUNT_PAGE = 3
 OFFERS_PAGE = 4
 OFFER_PAGE = 3
-
-
-def counted_get(app: Flask, client: Any, path: str) -> tuple[str, list[str]]:
-    """The page's HTML and the statements its one GET sent, in a worker that knows the
-    active policy: a process reads the policy versions once per ``POLICY_CACHE_SECONDS``,
-    not per request (``tests/web/test_policy_cache.py`` counts that read)."""
-    with app.app_context():
-        active_version("CNY")
-    with sql_statements(app) as seen:
-        response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    return response.get_data(as_text=True), seen
 
 
 @pytest.fixture
