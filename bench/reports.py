@@ -313,7 +313,10 @@ def figures(app, days: int) -> None:
         for r in queries.recovery(start, LAST):
             print(f"  recovered {r.currency}: {r.recovered:,} from {r.payments:,} payments, share of balance {r.share}")
         cures = queries.cures(start, LAST, 30, LAST)
-        print("  cured within 30 days:", sum(c.cured for c in cures), "of", sum(c.started for c in cures))
+        judged = sum(c.started - c.waiting for c in cures)
+        waiting = sum(c.waiting for c in cures)
+        print(f"  cured within 30 days: {sum(c.cured for c in cures):,} of {judged:,} whose 30 days have passed")
+        print(f"  ({waiting:,} fell past due less than 30 days before {LAST}: not judged yet)")
         for m in queries.rolls(start, LAST, {}):
             print(f"  roll matrix {m.month} {m.currency}: {len(m.cells)} cells")
 
