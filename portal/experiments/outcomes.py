@@ -5,25 +5,36 @@ or after assignment.
 Every assigned account counts in its arm's ``n`` (intention to treat): an account that
 saw the offers and chose nothing is a failure of the arm, not a missing value. Personalised
 (hardship) plans never count: they are not part of any experiment.
+
+Kept to the third installment needs time: a plan accepted at assignment has its third
+installment due about three months later. With that primary metric, ``n`` holds only the
+accounts assigned at least ``KEPT_MATURITY_DAYS`` ago (and the successes are counted
+among them), so recent accounts, which cannot have succeeded yet, do not dilute both
+arms. Guardrails count over every assigned account: a harm should ring early.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 
 from portal.cases.models import CaseEvent, CaseEventKind
+from portal.db_types import utcnow
 from portal.domain.schedule import PlanType
 from portal.experiments.models import Experiment, ExperimentAssignment, Metric
 from portal.extensions import db
 from portal.plans.models import Plan, PlanInstallment, PlanState
 
+KEPT_MATURITY_DAYS = 120  # three monthly installments and the grace days after the third
+
 
 @dataclass
 class ArmCounts:
     assigned: int = 0
+    n: int = 0  # the accounts the primary metric is judged on (all assigned, or the mature ones)
     successes: int = 0
     guardrails: dict[str, int] = field(default_factory=dict)
 
@@ -73,13 +84,23 @@ def _condition(metric: Metric) -> Any:
     return _plan_condition(metric)
 
 
-def _count_meeting(experiment: Experiment, metric: Metric) -> dict[int, int]:
-    query = (
-        select(ExperimentAssignment.arm_id, func.count())
-        .where(ExperimentAssignment.experiment_id == experiment.id, exists().where(_condition(metric)))
-        .group_by(ExperimentAssignment.arm_id)
+def _count_meeting(experiment: Experiment, metric: Metric, *, mature: bool = False) -> dict[int, int]:
+    query = select(ExperimentAssignment.arm_id, func.count()).where(
+        ExperimentAssignment.experiment_id == experiment.id, exists().where(_condition(metric))
     )
+    if mature:
+        query = query.where(_mature())
+    query = query.group_by(ExperimentAssignment.arm_id)
     return {arm_id: count for arm_id, count in db.session.execute(query).all()}
+
+
+def _mature() -> Any:
+    return ExperimentAssignment.assigned_at <= utcnow() - timedelta(days=KEPT_MATURITY_DAYS)
+
+
+def needs_maturity(metric: str) -> bool:
+    """Whether ``metric`` is judged only on accounts assigned ``KEPT_MATURITY_DAYS`` ago."""
+    return metric == Metric.KEPT_TO_CYCLE_3
 
 
 def arm_counts(experiment: Experiment) -> dict[int, ArmCounts]:
@@ -91,8 +112,13 @@ def arm_counts(experiment: Experiment) -> dict[int, ArmCounts]:
         .group_by(ExperimentAssignment.arm_id)
     )
     for arm_id, count in db.session.execute(assigned).all():
-        counts[arm_id].assigned = count
-    for arm_id, count in _count_meeting(experiment, Metric(experiment.primary_metric)).items():
+        counts[arm_id].assigned = counts[arm_id].n = count
+    mature = needs_maturity(experiment.primary_metric)
+    if mature:  # only the accounts assigned long enough ago; an arm without any has none
+        mature_counts: dict[int, int] = {a: c for a, c in db.session.execute(assigned.where(_mature())).all()}
+        for arm_id, arm_counted in counts.items():
+            arm_counted.n = mature_counts.get(arm_id, 0)
+    for arm_id, count in _count_meeting(experiment, Metric(experiment.primary_metric), mature=mature).items():
         counts[arm_id].successes = count
     for guardrail in experiment.guardrails or []:
         for arm_id, count in _count_meeting(experiment, Metric(guardrail)).items():

@@ -19,7 +19,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,7 +43,7 @@ from portal.experiments.models import (
     ExperimentState,
     design_summary,
 )
-from portal.experiments.outcomes import arm_counts
+from portal.experiments.outcomes import KEPT_MATURITY_DAYS, arm_counts, needs_maturity
 from portal.extensions import db
 from portal.locks import transaction_lock
 from portal.policies.cache import load_policy
@@ -408,7 +408,11 @@ def expected_on(experiment: Experiment, today: date) -> date | None:
     if experiment.started_at is None:
         return None
     assigned = sum(assigned_counts(experiment).values())
-    return expected_date(experiment.planned_n, assigned, experiment.started_at.date(), today)
+    expected = expected_date(experiment.planned_n, assigned, experiment.started_at.date(), today)
+    if expected is not None and needs_maturity(experiment.primary_metric):
+        # The last account needed must then have its plan's third installment behind it.
+        return expected + timedelta(days=KEPT_MATURITY_DAYS)
+    return expected
 
 
 def analysis_input(experiment: Experiment) -> dict[str, Any]:
@@ -422,7 +426,7 @@ def analysis_input(experiment: Experiment) -> dict[str, Any]:
                 "name": str(arm.position),
                 "share": float(arm.share),
                 "assigned": counts[arm.id].assigned,
-                "n": counts[arm.id].assigned,
+                "n": counts[arm.id].n,
                 "successes": counts[arm.id].successes,
                 "guardrails": {g: counts[arm.id].guardrails.get(g, 0) for g in experiment.guardrails or []},
             }

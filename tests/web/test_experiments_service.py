@@ -335,3 +335,26 @@ def test_opt_outs_disputes_and_hardship_requests_count_as_guardrails_after_assig
     counts = arm_counts(db.session.get(Experiment, experiment.id))
     totals = {g: sum(c.guardrails.get(g, 0) for c in counts.values()) for g in guardrails}
     assert totals == {"plan_broken": 0, "opted_out": 1, "dispute_raised": 1, "hardship_requested": 0}
+
+
+def test_kept_to_cycle_3_is_judged_on_accounts_assigned_long_enough_ago(app, ctx):
+    from datetime import timedelta
+
+    from portal.accounts.models import CardAccount
+    from portal.experiments.design import expected_date
+    from portal.experiments.outcomes import KEPT_MATURITY_DAYS
+
+    design = {"primary_metric": "kept_to_cycle_3", "mde": Decimal("0.6")}  # a small sample, so a date
+    experiment = start(propose(challenger_version(), share="0.5", **design))
+    early, late = _accounts(app, 2)
+    call(policy_for_account, db.session.get(CardAccount, early))
+    ctx.set(datetime(2026, 11, 28, 4, 0, tzinfo=UTC) + timedelta(days=KEPT_MATURITY_DAYS))
+    call(policy_for_account, db.session.get(CardAccount, late))
+    data = service.analysis_input(db.session.get(Experiment, experiment.id))
+    assert sum(arm["assigned"] for arm in data["arms"]) == 2
+    assert sum(arm["n"] for arm in data["arms"]) == 1  # the late account cannot have paid three installments yet
+    running = db.session.get(Experiment, experiment.id)
+    today = date(2027, 3, 28)
+    assigned_by = expected_date(running.planned_n, 2, running.started_at.date(), today)
+    assert assigned_by is not None
+    assert service.expected_on(running, today) == assigned_by + timedelta(days=KEPT_MATURITY_DAYS)
