@@ -11,8 +11,9 @@ Input (the first arm is the champion; ``share`` is the planned allocation)::
                "guardrails": {"complaints": N}}, ...]}
 
 ``planned_n`` (optional) is the number of accounts analysed, all arms together, that the
-design requires; ``guardrails`` (optional, per arm) counts harmful events among the arm's
-``n`` accounts.
+design requires; ``guardrails`` (optional, per arm) counts the arm's assigned accounts
+that met a harm (all assigned accounts, not only the ``n`` the primary metric judges, so
+that a harm rings early; its alpha-spending information is assigned / ``planned_n``).
 
 Decisions, in this order:
 
@@ -95,8 +96,12 @@ def _arm(index: int, raw: Any) -> Arm:
         raise AnalysisInputError(f"arm {name!r}: guardrails must be an object of counts")
     guardrails = {str(k): _count(v, f"arm {name!r}: guardrail {k!r}") for k, v in guardrails_raw.items()}
     for key, events in guardrails.items():
-        if events > counts["n"]:
-            raise AnalysisInputError(f"arm {name!r}: guardrail {key!r} ({events}) above n ({counts['n']})")
+        # A harm is counted among every assigned account (it should ring early, before a
+        # slow primary metric such as kept to cycle 3 can judge them).
+        if events > counts["assigned"]:
+            raise AnalysisInputError(
+                f"arm {name!r}: guardrail {key!r} ({events}) above assigned ({counts['assigned']})"
+            )
     return Arm(name=name, share=float(share), guardrails=guardrails, **counts)
 
 
@@ -126,7 +131,7 @@ def _guardrail_alarms(alpha: float, arms: list[Arm], information: float) -> list
     for arm in arms[1:]:
         for key in sorted(set(arm.guardrails) & set(champion.guardrails)):
             events_c, events_0 = arm.guardrails[key], champion.guardrails[key]
-            check = stats.harm_check(events_c, arm.n, events_0, champion.n, alpha, information)
+            check = stats.harm_check(events_c, arm.assigned, events_0, champion.assigned, alpha, information)
             if check is None:
                 continue
             alarms.append(
@@ -165,7 +170,8 @@ def analyse(data: Any) -> dict[str, Any]:
         "comparisons": [],
     }
     if any(arm.guardrails for arm in arms):
-        information = 1.0 if planned_n is None else min(1.0, analysed / planned_n)
+        assigned = sum(arm.assigned for arm in arms)
+        information = 1.0 if planned_n is None else min(1.0, assigned / planned_n)
         result["guardrail_alarms"] = _guardrail_alarms(alpha, arms, information)
     if result["srm_p"] < SRM_THRESHOLD:
         result["decision"] = "srm_withheld"

@@ -45,10 +45,12 @@ class Metric(StrEnum):
     plan_accepted     a plan (not a personalised one) accepted on or after assignment
     kept_to_cycle_3   such a plan with its third installment paid in full
     plan_broken       such a plan broken
-    opted_out         opted out of collection messages since assignment
+    opted_out         opted out of collection messages since assignment (by the cardholder,
+                      or a consent flag set at the care desk)
     dispute_raised    a dispute flag set on the account since assignment (disputing the
                       debt or complaining: the closest record of a complaint kept)
-    hardship_requested  a plan request with a hardship reason sent since assignment
+    hardship_requested  a plan request sent for the bank's approval since assignment (each
+                      carries the cardholder's reason; the Results pages count the same)
 
     The last four are guardrails: harms, lower is better.
     """

@@ -16,10 +16,10 @@ arms. Guardrails count over every assigned account: a harm should ring early.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from portal.cases.models import CaseEvent, CaseEventKind
 from portal.db_types import utcnow
@@ -60,16 +60,21 @@ def _plan_condition(metric: Metric) -> Any:
 
 
 def _event_condition(metric: Metric) -> Any:
-    """Case events of the assigned account, since its assignment, that mean ``metric``."""
-    kind = CaseEventKind.OPTED_OUT if metric == Metric.OPTED_OUT else CaseEventKind.FLAG_SET
-    condition = and_(
+    """Case events of the assigned account, since its assignment, that mean ``metric``:
+    an opt-out (the cardholder's own, or a consent flag set at the care desk) or a dispute
+    flag."""
+    from portal.care.service import CONSENT_FLAGS
+
+    since = and_(
         CaseEvent.account_id == ExperimentAssignment.account_id,
-        CaseEvent.kind == kind.value,
         CaseEvent.created_at >= ExperimentAssignment.assigned_at,
     )
+    flag = CaseEvent.data["flag"].as_string()
+    flag_set = CaseEvent.kind == CaseEventKind.FLAG_SET.value
     if metric == Metric.DISPUTE_RAISED:
-        return and_(condition, CaseEvent.data["flag"].as_string() == "dispute")
-    return condition
+        return and_(since, flag_set, flag == "dispute")
+    opted_out = CaseEvent.kind == CaseEventKind.OPTED_OUT.value
+    return and_(since, or_(opted_out, and_(flag_set, flag.in_(sorted(CONSENT_FLAGS)))))
 
 
 def _condition(metric: Metric) -> Any:
@@ -84,18 +89,14 @@ def _condition(metric: Metric) -> Any:
     return _plan_condition(metric)
 
 
-def _count_meeting(experiment: Experiment, metric: Metric, *, mature: bool = False) -> dict[int, int]:
+def _count_meeting(experiment: Experiment, metric: Metric, *, assigned_by: datetime | None = None) -> dict[int, int]:
     query = select(ExperimentAssignment.arm_id, func.count()).where(
         ExperimentAssignment.experiment_id == experiment.id, exists().where(_condition(metric))
     )
-    if mature:
-        query = query.where(_mature())
+    if assigned_by is not None:
+        query = query.where(ExperimentAssignment.assigned_at <= assigned_by)
     query = query.group_by(ExperimentAssignment.arm_id)
     return {arm_id: count for arm_id, count in db.session.execute(query).all()}
-
-
-def _mature() -> Any:
-    return ExperimentAssignment.assigned_at <= utcnow() - timedelta(days=KEPT_MATURITY_DAYS)
 
 
 def needs_maturity(metric: str) -> bool:
@@ -113,12 +114,15 @@ def arm_counts(experiment: Experiment) -> dict[int, ArmCounts]:
     )
     for arm_id, count in db.session.execute(assigned).all():
         counts[arm_id].assigned = counts[arm_id].n = count
-    mature = needs_maturity(experiment.primary_metric)
-    if mature:  # only the accounts assigned long enough ago; an arm without any has none
-        mature_counts: dict[int, int] = {a: c for a, c in db.session.execute(assigned.where(_mature())).all()}
+    # One cut-off for n and its successes, so that successes can never exceed n.
+    assigned_by = utcnow() - timedelta(days=KEPT_MATURITY_DAYS) if needs_maturity(experiment.primary_metric) else None
+    if assigned_by is not None:  # only the accounts assigned long enough ago; an arm without any has none
+        mature = assigned.where(ExperimentAssignment.assigned_at <= assigned_by)
+        mature_counts: dict[int, int] = {a: c for a, c in db.session.execute(mature).all()}
         for arm_id, arm_counted in counts.items():
             arm_counted.n = mature_counts.get(arm_id, 0)
-    for arm_id, count in _count_meeting(experiment, Metric(experiment.primary_metric), mature=mature).items():
+    primary = Metric(experiment.primary_metric)
+    for arm_id, count in _count_meeting(experiment, primary, assigned_by=assigned_by).items():
         counts[arm_id].successes = count
     for guardrail in experiment.guardrails or []:
         for arm_id, count in _count_meeting(experiment, Metric(guardrail)).items():

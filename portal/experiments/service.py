@@ -409,10 +409,19 @@ def expected_on(experiment: Experiment, today: date) -> date | None:
         return None
     assigned = sum(assigned_counts(experiment).values())
     expected = expected_date(experiment.planned_n, assigned, experiment.started_at.date(), today)
-    if expected is not None and needs_maturity(experiment.primary_metric):
-        # The last account needed must then have its plan's third installment behind it.
-        return expected + timedelta(days=KEPT_MATURITY_DAYS)
-    return expected
+    if expected is None or not needs_maturity(experiment.primary_metric):
+        return expected
+    # The last account needed must then have had KEPT_MATURITY_DAYS to pay three installments.
+    if assigned >= experiment.planned_n:
+        last_needed = db.session.execute(
+            select(ExperimentAssignment.assigned_at)
+            .where(ExperimentAssignment.experiment_id == experiment.id)
+            .order_by(ExperimentAssignment.assigned_at, ExperimentAssignment.id)
+            .offset(experiment.planned_n - 1)
+            .limit(1)
+        ).scalar_one()
+        expected = last_needed.date()
+    return max(today, expected + timedelta(days=KEPT_MATURITY_DAYS))
 
 
 def analysis_input(experiment: Experiment) -> dict[str, Any]:

@@ -335,6 +335,10 @@ def test_opt_outs_disputes_and_hardship_requests_count_as_guardrails_after_assig
     counts = arm_counts(db.session.get(Experiment, experiment.id))
     totals = {g: sum(c.guardrails.get(g, 0) for c in counts.values()) for g in guardrails}
     assert totals == {"plan_broken": 0, "opted_out": 1, "dispute_raised": 1, "hardship_requested": 0}
+    # An opt-out taken at the care desk (a consent flag) is an opt-out too.
+    call(add_event, other_flag, CaseEventKind.FLAG_SET, SYSTEM, {"flag": "optout_sms", "note": "asked by phone"})
+    counts = arm_counts(db.session.get(Experiment, experiment.id))
+    assert sum(c.guardrails.get("opted_out", 0) for c in counts.values()) == 2
 
 
 def test_kept_to_cycle_3_is_judged_on_accounts_assigned_long_enough_ago(app, ctx):
@@ -358,3 +362,44 @@ def test_kept_to_cycle_3_is_judged_on_accounts_assigned_long_enough_ago(app, ctx
     assigned_by = expected_date(running.planned_n, 2, running.started_at.date(), today)
     assert assigned_by is not None
     assert service.expected_on(running, today) == assigned_by + timedelta(days=KEPT_MATURITY_DAYS)
+
+
+def test_a_harm_before_the_kept_metric_can_judge_anyone_still_rings_and_never_breaks_the_page(app, ctx):
+    from portal.accounts.models import CardAccount
+    from portal.cases.models import CaseEventKind
+    from portal.cases.service import add_event
+
+    design = {"primary_metric": "kept_to_cycle_3", "guardrails": ["opted_out"]}
+    experiment = start(propose(challenger_version(), share="0.5", **design))
+    ids = _accounts(app, 4)
+    for account_id in ids:
+        call(policy_for_account, db.session.get(CardAccount, account_id))
+    ctx.set(datetime(2026, 11, 28, 5, 0, tzinfo=UTC))
+    for account_id in ids:
+        call(add_event, account_id, CaseEventKind.OPTED_OUT, SYSTEM, {"channel": "sms"})
+    running = db.session.get(Experiment, experiment.id)
+    data = service.analysis_input(running)
+    assert sum(arm["n"] for arm in data["arms"]) == 0  # nobody assigned 120 days ago yet
+    assert sum(arm["guardrails"]["opted_out"] for arm in data["arms"]) == 4  # counted among the assigned
+    result = service.results(running)  # no AnalysisInputError: harms are counted among the assigned
+    assert result["decision"] == "not_yet" and len(result["guardrail_alarms"]) == 1
+
+
+def test_the_kept_metric_is_expected_once_the_last_account_needed_has_matured(app, ctx):
+    from datetime import timedelta
+
+    from portal.accounts.models import CardAccount
+    from portal.experiments.outcomes import KEPT_MATURITY_DAYS
+
+    design = {"primary_metric": "kept_to_cycle_3", "mde": Decimal("0.6")}
+    experiment = start(propose(challenger_version(), share="0.5", **design))
+    running = db.session.get(Experiment, experiment.id)
+    ids = _accounts(app, running.planned_n)
+    for account_id in ids:
+        call(policy_for_account, db.session.get(CardAccount, account_id))
+    assigned_on = date(2026, 11, 28)
+    # Every account needed is assigned: the date no longer moves with today.
+    for today in (date(2026, 12, 5), date(2027, 1, 5)):
+        assert service.expected_on(running, today) == assigned_on + timedelta(days=KEPT_MATURITY_DAYS)
+    later = assigned_on + timedelta(days=KEPT_MATURITY_DAYS + 30)
+    assert service.expected_on(running, later) == later  # reached
