@@ -178,3 +178,25 @@ def make_signed_agreement(
     with app.app_context():
         assert produce_agreement(agreement_id), "producing the agreement failed"
         return agreement_id, db.session.get(Agreement, agreement_id).reference
+
+
+def add_payment(app: Flask, account_id: int | None, amount: str, day: date, status: str = "posted") -> None:
+    """A CNY bank transfer from a statement file, booked on ``day`` (unmatched when
+    ``account_id`` is None)."""
+    from portal.payments.models import Payment
+    from tests.conftest import unit
+
+    with unit(app):
+        db.session.add(
+            Payment(
+                account_id=account_id,
+                paid_at=datetime(day.year, day.month, day.day, 2, tzinfo=UTC),
+                amount=Decimal(amount),
+                currency="CNY",
+                method="bank_transfer",
+                status=status,
+                source="camt053",
+                match_basis="account_reference" if account_id else "no_reference",
+                booking_date=day,
+            )
+        )

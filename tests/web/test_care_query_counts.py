@@ -18,7 +18,7 @@ kept low by not loading something fails too."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -31,11 +31,10 @@ from portal.audit.service import SYSTEM, Actor
 from portal.cases.service import record_promise
 from portal.extensions import db
 from portal.links.service import issue_plan_link
-from portal.payments.models import Payment
 from portal.policies.service import ensure_default_policy
 from portal.staff.models import Role
 from tests.conftest import counted_get, make_account, unit
-from tests.plan_factories import make_plan
+from tests.plan_factories import add_payment, make_plan
 from tests.staff_helpers import StaffAuth, make_staff
 
 CASE_FILE = {"postgresql": 13, "sqlite": 14}
@@ -47,23 +46,6 @@ def policy(app: Flask) -> None:
     with app.app_context():
         ensure_default_policy(SYSTEM)
         db.session.commit()
-
-
-def add_payment(app: Flask, account_id: int | None, amount: str, day: date, status: str = "posted") -> None:
-    with unit(app):
-        db.session.add(
-            Payment(
-                account_id=account_id,
-                paid_at=datetime(day.year, day.month, day.day, 2, tzinfo=UTC),
-                amount=Decimal(amount),
-                currency="CNY",
-                method="bank_transfer",
-                status=status,
-                source="camt053",
-                match_basis="account_reference" if account_id else "no_reference",
-                booking_date=day,
-            )
-        )
 
 
 def sign_in_agent(app: Flask, client: Any) -> int:

@@ -22,11 +22,10 @@ from sqlalchemy import update
 from portal.audit.service import SYSTEM, Actor
 from portal.cases.service import record_promise
 from portal.extensions import db
-from portal.payments.models import Payment
 from portal.plans.models import Plan
 from portal.policies.service import ensure_default_policy
 from tests.conftest import counted_get, csrf_token, make_account, unit
-from tests.plan_factories import make_plan
+from tests.plan_factories import add_payment, make_plan
 
 ACCOUNT_PAGE = 3
 OFFERS_PAGE = 4
@@ -38,23 +37,6 @@ def policy(app: Flask) -> None:
     with app.app_context():
         ensure_default_policy(SYSTEM)
         db.session.commit()
-
-
-def add_payment(app: Flask, account_id: int, amount: str, day: date, status: str = "posted") -> None:
-    with unit(app):
-        db.session.add(
-            Payment(
-                account_id=account_id,
-                paid_at=datetime(day.year, day.month, day.day, 2, tzinfo=UTC),
-                amount=Decimal(amount),
-                currency="CNY",
-                method="bank_transfer",
-                status=status,
-                source="camt053",
-                match_basis="account_reference",
-                booking_date=day,
-            )
-        )
 
 
 def test_the_account_page_without_a_plan_sends_three(app, client, auth, frozen, policy):
