@@ -56,7 +56,13 @@ class SimAccount:
 
 
 def _money(value: float) -> Decimal:
+    """A randomly drawn amount (the draws are floats) made money, to the cent, once."""
     return Decimal(str(round(value, 2))).quantize(CENTS, ROUND_HALF_UP)
+
+
+def _share_of(amount: Decimal, fraction: float) -> Decimal:
+    """A drawn fraction of an amount of money, computed in Decimal."""
+    return (amount * Decimal(repr(fraction))).quantize(CENTS, ROUND_HALF_UP)
 
 
 def _lognormal(draws: Draws, median: float, spread: float, *key: object) -> float:
@@ -80,8 +86,8 @@ def draw_persona(draws: Draws, serial: int, currency: str) -> Persona:
         reason=reason,
         engagement=round(engagement, 6),
         income=income,
-        costs=_money(float(income) * cost_share),
-        savings=_money(float(income) * 1.5 * draws.u(serial, "savings")),
+        costs=_share_of(income, cost_share),
+        savings=_share_of(income, 1.5 * draws.u(serial, "savings")),
         channel="sms" if draws.chance(0.7, serial, "channel") else "email",
     )
 
