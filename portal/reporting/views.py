@@ -146,16 +146,21 @@ def _args(form: FilterForm, start: date, end: date) -> dict[str, str]:
 # --- the funnel ------------------------------------------------------------------------------
 
 
+def _funnel_figures(form: FilterForm) -> tuple[date, date, Split, list[queries.FunnelGroup], _Names]:
+    """The range, split, funnel groups and their names the page and its CSV show."""
+    start, end = form.range()
+    split = Split(form.split.data or Split.NONE)
+    groups = queries.funnel(start, end, split)
+    return start, end, split, groups, _Names(split, (g.group for g in groups))
+
+
 @bp.route("/")
 @staff_required(*READERS)
 def funnel() -> tuple[str, int]:
     form, valid = _filters()
     if not valid:
         return _bad_filters(form, "admin/reports/funnel.html")
-    start, end = form.range()
-    split = Split(form.split.data or Split.NONE)
-    groups = queries.funnel(start, end, split)
-    name = _Names(split, (g.group for g in groups))
+    start, end, _split, groups, name = _funnel_figures(form)
     chart = bar_chart(
         _("Funnel: how many reached each step"),
         [str(METRICS[m]) for m in FUNNEL],
@@ -183,10 +188,7 @@ def funnel_csv() -> Response | tuple[str, int]:
     form, valid = _filters()
     if not valid:
         return _bad_filters(form, "admin/reports/funnel.html")
-    start, end = form.range()
-    split = Split(form.split.data or Split.NONE)
-    groups = queries.funnel(start, end, split)
-    name = _Names(split, (g.group for g in groups))
+    start, end, split, groups, name = _funnel_figures(form)
     rows = (
         [
             start.isoformat(),
