@@ -325,6 +325,8 @@ def _shared_state(env: dict[str, str], production: bool) -> dict[str, Any]:
     memory beside a shared Redis, which says the portal runs on several nodes."""
     from redis.connection import parse_url
 
+    from portal.redis_store import TIMEOUT
+
     url = env.get("PORTAL_REDIS_URL", "").strip()
     if url:
         try:
@@ -346,7 +348,7 @@ def _shared_state(env: dict[str, str], production: bool) -> dict[str, Any]:
     shared = "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
     storage = explicit or shared or "memory://"
     # A Redis that stops answering fails a request in seconds instead of holding a worker.
-    timeouts = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0} if storage.startswith("redis") else {}
+    timeouts = {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT} if storage.startswith("redis") else {}
     return {"REDIS_URL": url, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_STORAGE_OPTIONS": timeouts}
 
 

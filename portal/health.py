@@ -17,18 +17,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from portal import redis_store
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-REDIS_TIMEOUT = 2.0  # seconds: a probe must answer sooner than the balancer gives up
 
 
 def shared_redis_url(config: Mapping[str, Any]) -> str | None:
@@ -40,14 +41,17 @@ def shared_redis_url(config: Mapping[str, Any]) -> str | None:
     return None
 
 
-def ping_redis(url: str) -> None:
-    """PING the Redis at ``url``; raises when it does not answer within REDIS_TIMEOUT."""
-    import redis
+def _ping(client: Any) -> None:
+    """PING a Redis client; raises when it does not answer (within the portal's timeouts)."""
+    if not client.ping():
+        raise ConnectionError("Redis did not answer PONG")
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
+
+def ping_redis(url: str) -> None:
+    """PING the Redis at ``url`` on a connection of its own."""
+    client = redis_store.connect(url)
     try:
-        if not client.ping():
-            raise ConnectionError("Redis did not answer PONG")
+        _ping(client)
     finally:
         client.close()
 
@@ -60,8 +64,11 @@ def _ping_database() -> None:
 def readiness(app: Flask) -> dict[str, str]:
     """Each dependency checked, by name: ``ok`` or ``failed: <error kind>``."""
     checks: dict[str, Callable[[], None]] = {"database": _ping_database}
+    shared = redis_store.client(app)  # the pooled client of PORTAL_REDIS_URL
     redis_url = shared_redis_url(app.config)
-    if redis_url:
+    if shared is not None:
+        checks["redis"] = partial(_ping, shared)
+    elif redis_url:  # a Redis for the rate limits alone
         checks["redis"] = lambda: ping_redis(redis_url)
     results = {}
     with app.app_context():

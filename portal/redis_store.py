@@ -52,17 +52,3 @@ def init_app(app: Flask) -> None:
 def client(app: Flask | None = None) -> Redis | None:
     """The shared Redis of ``app`` (default: the current one), or None when not configured."""
     return (app or current_app).extensions.get(EXTENSION)
-
-
-def ping(app: Flask | None = None) -> bool | None:
-    """For readiness checks: True when the shared Redis answers, False when it is
-    configured but does not answer (within a few seconds), None when none is configured."""
-    from redis import RedisError
-
-    redis = client(app)
-    if redis is None:
-        return None
-    try:
-        return bool(redis.ping())
-    except RedisError:
-        return False
