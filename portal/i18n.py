@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_gmt
 from babel.numbers import format_currency as babel_format_currency
@@ -117,10 +116,10 @@ def local_datetime(value: datetime | None, style: str = "medium", tz: str | None
     zone = ZoneInfo(tz) if tz else get_timezone()
     locale = date_locale()
     if style == "short":
-        pattern = Locale.parse(locale).datetime_formats["medium"]
         when = value.astimezone(zone)
         # Babel's format_date and format_time, with their patterns parsed once per locale.
         date_locale_, day = date_pattern(locale, "medium")
+        pattern = date_locale_.datetime_formats["medium"]
         time_locale, hour = time_pattern(locale, "short")
         return (
             str(pattern)

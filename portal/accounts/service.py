@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_
 
-from portal.accounts.models import RECENT_PAYMENTS, CardAccount
-from portal.extensions import db
+from portal.accounts.models import CardAccount
 from portal.payments.models import Direction, Payment, PaymentStatus
 
 
@@ -57,12 +56,3 @@ def shown_payments(payment: Any = Payment) -> ColumnElement[bool]:
 
 def newest_first(payment: Any = Payment) -> tuple[Any, ...]:
     return (payment.paid_at.desc(), payment.id.desc())
-
-
-def recent_payments(account_id: int, limit: int = RECENT_PAYMENTS) -> list[Payment]:
-    """The account's latest payments shown, newest first. The account page reads the
-    same through ``CardAccount.recent_payments``, loaded with the account."""
-    query = (
-        select(Payment).where(Payment.account_id == account_id, shown_payments()).order_by(*newest_first()).limit(limit)
-    )
-    return list(db.session.execute(query).scalars())
