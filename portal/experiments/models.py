@@ -147,10 +147,6 @@ class ExperimentArm(Model):
 
     experiment: Mapped[Experiment] = relationship(back_populates="arms", foreign_keys=[experiment_id])
 
-    @property
-    def is_champion(self) -> bool:
-        return self.position == 0
-
 
 class ExperimentAssignment(Model):
     """One account's arm in one experiment, made at first exposure and never changed."""

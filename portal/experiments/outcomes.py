@@ -104,23 +104,25 @@ def needs_maturity(metric: str) -> bool:
     return metric == Metric.KEPT_TO_CYCLE_3
 
 
-def arm_counts(experiment: Experiment) -> dict[int, ArmCounts]:
-    """Counts per arm id (every arm present, zeros included)."""
-    counts = {arm.id: ArmCounts() for arm in experiment.arms}
-    assigned = (
-        select(ExperimentAssignment.arm_id, func.count())
-        .where(ExperimentAssignment.experiment_id == experiment.id)
-        .group_by(ExperimentAssignment.arm_id)
-    )
-    for arm_id, count in db.session.execute(assigned).all():
-        counts[arm_id].assigned = counts[arm_id].n = count
+def assigned_counts(experiment: Experiment, assigned_by: datetime | None = None) -> dict[int, int]:
+    """Accounts assigned per arm id (only those assigned by ``assigned_by``, if given)."""
+    query = select(ExperimentAssignment.arm_id, func.count()).where(ExperimentAssignment.experiment_id == experiment.id)
+    if assigned_by is not None:
+        query = query.where(ExperimentAssignment.assigned_at <= assigned_by)
+    return {arm_id: count for arm_id, count in db.session.execute(query.group_by(ExperimentAssignment.arm_id)).all()}
+
+
+def arm_counts(experiment: Experiment, assigned: dict[int, int] | None = None) -> dict[int, ArmCounts]:
+    """Counts per arm id (every arm present, zeros included); ``assigned``: the
+    ``assigned_counts`` of the experiment, if the caller has them."""
+    assigned = assigned_counts(experiment) if assigned is None else assigned
+    counts = {arm.id: ArmCounts(assigned=assigned.get(arm.id, 0), n=assigned.get(arm.id, 0)) for arm in experiment.arms}
     # One cut-off for n and its successes, so that successes can never exceed n.
     assigned_by = utcnow() - timedelta(days=KEPT_MATURITY_DAYS) if needs_maturity(experiment.primary_metric) else None
     if assigned_by is not None:  # only the accounts assigned long enough ago; an arm without any has none
-        mature = assigned.where(ExperimentAssignment.assigned_at <= assigned_by)
-        mature_counts: dict[int, int] = {a: c for a, c in db.session.execute(mature).all()}
+        mature = assigned_counts(experiment, assigned_by)
         for arm_id, arm_counted in counts.items():
-            arm_counted.n = mature_counts.get(arm_id, 0)
+            arm_counted.n = mature.get(arm_id, 0)
     primary = Metric(experiment.primary_metric)
     for arm_id, count in _count_meeting(experiment, primary, assigned_by=assigned_by).items():
         counts[arm_id].successes = count

@@ -32,6 +32,7 @@ from portal.domain.money import is_known_currency
 from portal.domain.policy_validation import validate_policy
 from portal.experiments import stats
 from portal.experiments.analysis import analyse
+from portal.experiments.assignment import running_experiment
 from portal.experiments.design import changes_hardship, expected_date
 from portal.experiments.models import (
     GUARDRAIL_METRICS,
@@ -43,7 +44,7 @@ from portal.experiments.models import (
     ExperimentState,
     design_summary,
 )
-from portal.experiments.outcomes import KEPT_MATURITY_DAYS, arm_counts, needs_maturity
+from portal.experiments.outcomes import KEPT_MATURITY_DAYS, arm_counts, assigned_counts, needs_maturity
 from portal.extensions import db
 from portal.locks import transaction_lock
 from portal.policies.cache import load_policy
@@ -305,12 +306,7 @@ def _start(experiment: Experiment, actor: Actor) -> None:
     champion = active_or_none(experiment.currency, for_update=True)
     if champion is None or champion.id != experiment.arms[0].policy_version_id:
         raise ExperimentError("champion_changed")
-    running = (
-        select(func.count())
-        .select_from(Experiment)
-        .where(Experiment.currency == experiment.currency, Experiment.state == ExperimentState.RUNNING)
-    )
-    if db.session.execute(running).scalar():
+    if running_experiment(experiment.currency) is not None:
         raise ExperimentError("already_running")
     scheduled = (
         select(func.count())
@@ -393,21 +389,12 @@ def list_experiments() -> list[Experiment]:
     return list(db.session.execute(select(Experiment).order_by(Experiment.id.desc())).scalars())
 
 
-def assigned_counts(experiment: Experiment) -> dict[int, int]:
-    """Accounts assigned per arm id."""
-    query = (
-        select(ExperimentAssignment.arm_id, func.count())
-        .where(ExperimentAssignment.experiment_id == experiment.id)
-        .group_by(ExperimentAssignment.arm_id)
-    )
-    return {arm_id: count for arm_id, count in db.session.execute(query).all()}
-
-
-def expected_on(experiment: Experiment, today: date) -> date | None:
-    """When the planned sample is expected at the assignment rate so far (None before any)."""
+def expected_on(experiment: Experiment, today: date, per_arm: dict[int, int] | None = None) -> date | None:
+    """When the planned sample is expected at the assignment rate so far (None before any);
+    ``per_arm``: the experiment's ``assigned_counts``, if the caller has them."""
     if experiment.started_at is None:
         return None
-    assigned = sum(assigned_counts(experiment).values())
+    assigned = sum((assigned_counts(experiment) if per_arm is None else per_arm).values())
     expected = expected_date(experiment.planned_n, assigned, experiment.started_at.date(), today)
     if expected is None or not needs_maturity(experiment.primary_metric):
         return expected
@@ -424,9 +411,9 @@ def expected_on(experiment: Experiment, today: date) -> date | None:
     return max(today, expected + timedelta(days=KEPT_MATURITY_DAYS))
 
 
-def analysis_input(experiment: Experiment) -> dict[str, Any]:
+def analysis_input(experiment: Experiment, assigned: dict[int, int] | None = None) -> dict[str, Any]:
     """The experiment's counts in the CLI's input format (``portal experiments analyse``)."""
-    counts = arm_counts(experiment)
+    counts = arm_counts(experiment, assigned)
     return {
         "alpha": float(experiment.alpha),
         "planned_n": experiment.planned_n,
@@ -444,6 +431,6 @@ def analysis_input(experiment: Experiment) -> dict[str, Any]:
     }
 
 
-def results(experiment: Experiment) -> dict[str, Any]:
+def results(experiment: Experiment, assigned: dict[int, int] | None = None) -> dict[str, Any]:
     """The same analysis as the CLI, on the experiment's own counts."""
-    return analyse(analysis_input(experiment))
+    return analyse(analysis_input(experiment, assigned))

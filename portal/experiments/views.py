@@ -127,22 +127,24 @@ def create() -> Any:
 
 
 def _show(experiment: Experiment, decide: DecideForm, reject: RejectForm, propose: ProposeForm) -> str:
-    decide.reviewed.data = service.review_digest(experiment)
-    propose.action.choices = _proposal_choices(experiment)
-    today = utcnow().astimezone(ZoneInfo(str(get_timezone()))).date()
-    results = service.results(experiment) if experiment.state != ExperimentState.PENDING else None
+    # The arms' versions in one query; the review digest then finds them in the session.
     versions = {
         v.id: v
         for v in db.session.execute(
             select(PolicyVersion).where(PolicyVersion.id.in_([a.policy_version_id for a in experiment.arms]))
         ).scalars()
     }
+    decide.reviewed.data = service.review_digest(experiment)
+    propose.action.choices = _proposal_choices(experiment)
+    today = utcnow().astimezone(ZoneInfo(str(get_timezone()))).date()
+    assigned = service.assigned_counts(experiment)
+    results = service.results(experiment, assigned) if experiment.state != ExperimentState.PENDING else None
     return render_template(
         "admin/experiments/show.html",
         experiment=experiment,
         versions=versions,
-        assigned=service.assigned_counts(experiment),
-        expected_on=service.expected_on(experiment, today),
+        assigned=assigned,
+        expected_on=service.expected_on(experiment, today, assigned),
         results=results,
         names=actor_names([experiment.author, experiment.proposed_by, experiment.approver]),
         me=staff_actor().key,

@@ -292,10 +292,9 @@ def approve(
 
 
 def _experiment_running(currency: str) -> bool:
-    from portal.experiments.models import Experiment, ExperimentState  # the experiments build on policies
+    from portal.experiments.assignment import running_experiment  # the experiments build on policies
 
-    query = select(Experiment.id).where(Experiment.currency == currency, Experiment.state == ExperimentState.RUNNING)
-    return db.session.execute(query.limit(1)).first() is not None
+    return running_experiment(currency) is not None
 
 
 def reject(number: int, actor: Actor, comment: str) -> PolicyVersion:

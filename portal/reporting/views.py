@@ -25,7 +25,7 @@ from portal.reporting import queries
 from portal.reporting.aggregate import reporting_zone
 from portal.reporting.charts import bar_chart
 from portal.reporting.labels import CHANNELS, LANGUAGES, METRICS, SPLITS
-from portal.reporting.models import FUNNEL, Metric
+from portal.reporting.models import FUNNEL
 from portal.reporting.queries import Split
 from portal.staff.access import staff_required
 from portal.staff.models import Role
@@ -248,11 +248,10 @@ def outcomes() -> tuple[str, int]:
         return _bad_filters(form, "admin/reports/outcomes.html")
     figures = _outcome_figures(form)
     name, groups = figures["name"], figures["groups"]
-    plan_metrics = (Metric.ACCEPTED, Metric.KEPT_CYCLE_3, Metric.COMPLETED, Metric.BROKEN)
     plans_chart = bar_chart(
         _("Plans: accepted, kept, completed and broken"),
         [name(g.group) for g in groups],
-        [(str(METRICS[m]), [g.counts[m.value] for g in groups]) for m in plan_metrics],
+        [(str(METRICS[m]), [g.counts[m.value] for g in groups]) for m in queries.PLAN_OUTCOMES],
         horizontal=False,
     )
     cures = figures["cures"]
