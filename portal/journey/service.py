@@ -102,7 +102,7 @@ def list_offers(
         affordable=affordable,
         policy_number=version.number,
         personalised=personalised,
-        wait=new_plan_wait(account, today, facts) if not offers else None,
+        wait=new_plan_wait(account, today, facts, version) if not offers else None,
     )
 
 

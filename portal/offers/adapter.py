@@ -117,11 +117,14 @@ class NewPlanWait(NamedTuple):
 _WAIT_REASONS = frozenset({"cooling_down", "reage_limit"})
 
 
-def new_plan_wait(account: CardAccount, today: date, facts: AccountSnapshot | None = None) -> NewPlanWait | None:
+def new_plan_wait(
+    account: CardAccount, today: date, facts: AccountSnapshot | None = None, version: ActiveVersion | None = None
+) -> NewPlanWait | None:
     """Until when ``account`` must wait for a new plan after a broken one, and why
     (None: nothing of the kind stops offers today, or something else stops them too);
-    ``facts``: its ``snapshot`` if the caller has just read it."""
-    policy = policy_for_account(account).policy
+    ``facts`` and ``version``: its ``snapshot`` and policy version if the caller has just
+    read them (``offers_for_account``)."""
+    policy = (version or policy_for_account(account)).policy
     facts = facts or snapshot(account)
     on = new_plan_possible_on(facts, policy, today)
     if on is None:

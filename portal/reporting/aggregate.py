@@ -103,7 +103,7 @@ def refresh(day: date) -> None:
     for each in (day - timedelta(days=1), day):
         with unit_of_work():
             transaction_lock(FOLD_LOCK)
-            fold_day(each, _Book.load(), with_book=each == day)
+            fold_day(each, book, with_book=each == day)
 
 
 def rebuild(first: date, last: date) -> int:

@@ -18,6 +18,7 @@ from wtforms import DateField, IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from portal.audit.names import actor_names
+from portal.audit.viewer import safe_cell
 from portal.clock import now as clock_now
 from portal.forms import PortalForm
 from portal.policies.service import NoActivePolicy, active_version
@@ -110,13 +111,11 @@ def _percent(value: Decimal | None) -> str:
 
 
 def _cell(value: Any) -> Any:
-    """A CSV cell; text a spreadsheet would run as a formula (a comment starting with "=")
-    is quoted with a leading apostrophe."""
+    """A CSV cell: text as the audit export writes it (never run as a formula by a
+    spreadsheet, ``safe_cell``); numbers as they are (a negative one is no formula)."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return safe_cell(value) if isinstance(value, str) else value
 
 
 def _csv(name: str, header: list[str], rows: Iterable[list[Any]]) -> Response:
