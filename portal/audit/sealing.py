@@ -73,21 +73,25 @@ _READ = (
 # PostgreSQL: the links, the head and a look for events committed since the read, in one
 # statement. Its SELECT does not see the rows its own UPDATE changes (one snapshot), so
 # the events just linked are left out of the look by id.
-_MOVE_HEAD = text(
+_LINK_EVENTS = (
     "WITH linked AS (UPDATE audit_events AS e SET position = v.position, prev_hash = v.prev, hash = v.link "
     "FROM unnest(CAST(:ids AS bigint[]), CAST(:positions AS bigint[]), CAST(:prevs AS text[]), "
     "CAST(:links AS text[])) AS v(id, position, prev, link) WHERE e.id = v.id), "
-    "head AS (UPDATE audit_head SET event_id = :event_id, event_hash = :event_hash, mac = :mac WHERE id = 1) "
-    "SELECT EXISTS (SELECT 1 FROM audit_events WHERE position IS NULL AND chain_version = 3 "
+)
+# Built from constants only (no input reaches these strings).
+_LOOK_FOR_MORE = (
+    f"SELECT EXISTS (SELECT 1 FROM audit_events WHERE position IS NULL AND chain_version = {CHAIN_SEALED} "  # noqa: S608
     "AND NOT (id = ANY (CAST(:ids AS bigint[]))))"
 )
+_MOVE_HEAD = text(
+    _LINK_EVENTS  # noqa: S608
+    + "head AS (UPDATE audit_head SET event_id = :event_id, event_hash = :event_hash, mac = :mac WHERE id = 1) "
+    + _LOOK_FOR_MORE
+)
 _FIRST_HEAD = text(
-    "WITH linked AS (UPDATE audit_events AS e SET position = v.position, prev_hash = v.prev, hash = v.link "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:positions AS bigint[]), CAST(:prevs AS text[]), "
-    "CAST(:links AS text[])) AS v(id, position, prev, link) WHERE e.id = v.id), "
-    "head AS (INSERT INTO audit_head (id, event_id, event_hash, mac) VALUES (1, :event_id, :event_hash, :mac)) "
-    "SELECT EXISTS (SELECT 1 FROM audit_events WHERE position IS NULL AND chain_version = 3 "
-    "AND NOT (id = ANY (CAST(:ids AS bigint[]))))"
+    _LINK_EVENTS  # noqa: S608
+    + "head AS (INSERT INTO audit_head (id, event_id, event_hash, mac) VALUES (1, :event_id, :event_hash, :mac)) "
+    + _LOOK_FOR_MORE
 )
 _LINKS_SQLITE = (
     update(_TABLE)

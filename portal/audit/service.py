@@ -107,6 +107,20 @@ def record(
 _INSERT = cast(Table, AuditEvent.__table__).insert()
 
 
+def _row(
+    actor: Actor,
+    action: AuditAction,
+    obj: tuple[str, Any] | None,
+    after: dict[str, Any] | None,
+    when: datetime,
+    key: bytes | None = None,
+) -> dict[str, Any]:
+    """An event's columns with its content MAC, ready to insert."""
+    row = _content(actor, action, obj, None, after, when)
+    row["content_mac"] = content_mac(SimpleNamespace(**row), key)
+    return row
+
+
 def record_row(
     actor: Actor,
     action: AuditAction,
@@ -121,9 +135,7 @@ def record_row(
     content MAC and transaction as :func:`record`, at a fraction of an ORM flush's cost,
     for callers that do not need the event back.
     """
-    row = _content(actor, action, obj, None, after, at or utcnow())
-    row["content_mac"] = content_mac(SimpleNamespace(**row))
-    db.session.execute(_INSERT, row)
+    db.session.execute(_INSERT, _row(actor, action, obj, after, at or utcnow()))
     note_recorded(db.session())
 
 
@@ -146,9 +158,7 @@ def record_many(
     key = audit_key()
     rows: list[dict[str, Any]] = []
     for action, obj, after in events:
-        row = _content(actor, action, obj, None, after, when)
-        row["content_mac"] = content_mac(SimpleNamespace(**row), key)
-        rows.append(row)
+        rows.append(_row(actor, action, obj, after, when, key))
     bulk_insert(cast(Table, AuditEvent.__table__), rows)
     note_recorded(db.session())
     return len(rows)
