@@ -41,6 +41,8 @@ class Action:
         REASON_SET = "case.reason_set"
         BUDGET_RECORDED = "case.budget_recorded"
         RATING_GIVEN = "case.rating_given"
+        TASK_OPENED = "case.task_opened"
+        TASK_DONE = "case.task_done"
 
     class Contact(AuditAction):
         OPTED_OUT = "contact.opted_out"

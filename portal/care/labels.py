@@ -83,6 +83,8 @@ EVENT_KINDS: dict[str, object] = {
     CaseEventKind.PROMISE_KEPT: _l("Promise kept"),
     CaseEventKind.PROMISE_BROKEN: _l("Promise broken"),
     CaseEventKind.PAYMENT_ASSIGNED: _l("Payment assigned by care staff"),
+    CaseEventKind.TASK_OPENED: _l("Task for the care desk"),
+    CaseEventKind.TASK_DONE: _l("Task done"),
     "payment": _l("Payment"),
 }
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.audit.actors import ActorType
@@ -51,6 +51,9 @@ class CaseEventKind(StrEnum):
     PROMISE_BROKEN = "promise_broken"
     # Care staff assigned a payment from the unmatched review list to this account.
     PAYMENT_ASSIGNED = "payment_assigned"
+    # Work for care staff on this case (portal.cases.tasks): a call-back, a follow-up, a question.
+    TASK_OPENED = "task_opened"
+    TASK_DONE = "task_done"
     # Written before plan requests replaced them; old case files still hold them.
     PERSONALISED_REQUESTED = "personalised_requested"
     PERSONALISED_DECIDED = "personalised_decided"
@@ -66,6 +69,14 @@ class PromiseState(StrEnum):
     OPEN = "open"
     KEPT = "kept"
     BROKEN = "broken"
+
+
+class TaskKind(StrEnum):
+    """What a case task asks care staff to do."""
+
+    CALLBACK = "callback"  # ring the cardholder back at the time agreed with them
+    FOLLOW_UP = "follow_up"  # look at the case again at a date
+    QUESTION = "question"  # a cardholder's question that needs a person (``reason`` says why)
 
 
 class CaseEvent(Model):
@@ -105,3 +116,35 @@ class Promise(Model):
     pay_by: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16), default=PromiseState.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaseTask(Model):
+    """Something a person at the care desk should do on a case, by ``due_at`` (None: as soon
+    as possible), for ``owner_id`` (None: anyone on the queue). Done when ``done_at`` is set.
+
+    ``reason`` qualifies the kind (for a question: the rule that routed it to a person);
+    ``note`` is what the person doing it needs to know, never a card number or a code.
+    """
+
+    __tablename__ = "case_tasks"
+    __table_args__ = (
+        Index("ix_case_tasks_account_open", "account_id", "done_at"),
+        Index("ix_case_tasks_open_due", "done_at", "due_at"),
+        CheckConstraint(f"kind IN ({sql_values(TaskKind)})", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("card_accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))  # an actor key (portal.audit.actors)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None
