@@ -30,6 +30,9 @@ class LinkStatus(StrEnum):
     """What staff screens show for a link (not stored: derived from its columns)."""
 
     QUEUED = "queued"
+    HELD = "held"  # its message waits: outside contact hours, or a retry after a failure
+    BLOCKED = "blocked"  # its message was stopped by a contact rule: it never went
+    FAILED = "failed"  # its message could not be sent: the provider's error says why
     REVOKED = "revoked"
     USED = "used"
     EXPIRED = "expired"
