@@ -63,7 +63,8 @@ def requeue_error_message(code: str, detail: str | None = None) -> str:
         "not_stopped": _("That message is no longer failed or blocked: someone has requeued it, or it was sent."),
         "link_revoked": _("That link was revoked: its message is not sent."),
         "secret_gone": _(
-            "This message carried a one-time link or code, forgotten when it stopped. Send a new link from the case file."
+            "This message carried a one-time link or code, forgotten when it stopped. "
+            "Send a new link from the case file."
         ),
         "no_contact": _("There is no contact on file for that channel any more."),
     }

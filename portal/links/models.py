@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import Model
+
+if TYPE_CHECKING:
+    from portal.notifications.models import OutboxMessage
 
 
 class LinkStep(StrEnum):
@@ -67,6 +71,14 @@ class PlanLink(Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     offer_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The message that carries it, read-only: what became of it says what became of the
+    # link until it is sent (portal.links.status). Staff lists load it with the link.
+    message: Mapped[OutboxMessage | None] = relationship(
+        "OutboxMessage",
+        primaryjoin="foreign(PlanLink.outbox_message_id) == OutboxMessage.id",
+        viewonly=True,
+        uselist=False,
+    )
 
     def usable(self, now: datetime) -> bool:
         """Not revoked, not used for an acceptance yet, and not expired."""

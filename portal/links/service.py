@@ -277,7 +277,9 @@ def _revoke(link: PlanLink, actor: Actor, replaced_by: int | None = None) -> Non
     if replaced_by is not None:
         data["replaced_by"] = replaced_by
     add_event(link.account_id, CaseEventKind.LINK_REVOKED, actor, data)
-    record(actor, Action.Link.REVOKED, ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat(), **data})
+    record(
+        actor, Action.Link.REVOKED, ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat(), **data}
+    )
 
 
 def _revoke_older(link: PlanLink, actor: Actor, now: datetime) -> None:

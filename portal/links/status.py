@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from portal.extensions import db
 from portal.links.models import FUNNEL, LinkStatus, LinkStep, PlanLink
@@ -63,12 +63,17 @@ def link_state(link: PlanLink, message: OutboxMessage | None, now: datetime) -> 
         if getattr(link, f"{step}_at"):
             return LinkState(LinkStep(step))
     if message is not None and message.status == OutboxStatus.QUEUED and message.send_after > now:
-        return LinkState(LinkStatus.HELD, until=message.send_after, reason=message.held_reason, error=message.last_error)
+        return LinkState(
+            LinkStatus.HELD, until=message.send_after, reason=message.held_reason, error=message.last_error
+        )
     return LinkState(LinkStatus.QUEUED)
 
 
 def link_messages(links: Iterable[PlanLink]) -> dict[int, OutboxMessage]:
-    """Each link's message (by link id), in one query."""
+    """Each link's message (by link id): as loaded with the links, else in one query."""
+    links = list(links)
+    if all("message" not in inspect(link).unloaded for link in links):
+        return {link.id: link.message for link in links if link.message is not None}
     by_message = {link.outbox_message_id: link.id for link in links if link.outbox_message_id is not None}
     if not by_message:
         return {}

@@ -11,9 +11,7 @@ def test_an_empty_text_is_no_message() -> None:
     assert count_segments("") == SmsCount(GSM7, 0, 0)
 
 
-@pytest.mark.parametrize(
-    ("length", "segments"), [(1, 1), (160, 1), (161, 2), (306, 2), (307, 3), (459, 3), (460, 4)]
-)
+@pytest.mark.parametrize(("length", "segments"), [(1, 1), (160, 1), (161, 2), (306, 2), (307, 3), (459, 3), (460, 4)])
 def test_gsm7_fits_160_in_one_part_then_153_a_part(length: int, segments: int) -> None:
     assert count_segments("a" * length) == SmsCount(GSM7, length, segments)
 
