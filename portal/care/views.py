@@ -292,16 +292,8 @@ def flags(account_id: int) -> Response | tuple[str, int]:
 # --- plan links ----------------------------------------------------------------------
 
 
-def link_error_message(code: str, detail: str | None = None) -> str:
-    if code == "contact_blocked":
-        return (
-            _(
-                "The message cannot be sent: %(reason)s. It is on the case file.",
-                reason=labels.care_label("block_reason", detail or ""),
-            )
-            if detail
-            else _("Messages to this cardholder are blocked.")
-        )
+def link_error_message(code: str) -> str:
+    """A refusal to put on the form (a blocked send is a notice instead: link_blocked_notice)."""
     messages = {
         "no_channel": _("We have no contact on file for that channel."),
         "unknown_channel": _("Choose text message or e-mail."),
@@ -362,7 +354,7 @@ def link(account_id: int) -> Response | tuple[str, int]:
                 # made; the attempt is on the case file. Say so, and let them try another way.
                 flash(link_blocked_notice(error.detail), "error")
                 return redirect(url_for("care.link", account_id=account_id))
-            form.channel.errors.append(link_error_message(error.code, error.detail))
+            form.channel.errors.append(link_error_message(error.code))
             status = 422
     elif form.is_submitted():
         status = 422

@@ -85,7 +85,8 @@ class PlanLink(Model):
         return self.revoked_at is None and self.used_at is None and now < self.expires_at
 
     def status(self, now: datetime) -> LinkStatus | LinkStep:
-        """For staff screens: revoked, used, expired, or the furthest funnel step reached."""
+        """Revoked, used, expired, or the furthest funnel step reached, from the link alone.
+        Staff screens use ``portal.links.status.link_state``, which also reads its message."""
         if self.revoked_at:
             return LinkStatus.REVOKED
         if self.used_at:
