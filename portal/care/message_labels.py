@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.care.labels import care_label
 from portal.db_types import utcnow
 from portal.formats import time_pattern
 from portal.i18n import date_locale, local_datetime
@@ -108,8 +109,6 @@ def when_text(at: datetime, tz: str, now: datetime | None = None) -> str:
 
 def link_state_text(state: LinkState, tz: str, now: datetime | None = None) -> tuple[str, str | None]:
     """A link's status for staff: its label, and the detail (until when, why, the error)."""
-    from portal.care.labels import care_label  # labels imports this module's tables
-
     if state.code == LinkStatus.HELD:
         detail = _(
             "Goes %(when)s (the cardholder's time): %(reason)s.",

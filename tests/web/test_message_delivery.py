@@ -356,3 +356,31 @@ def test_requeue_needs_the_csrf_token_and_a_real_message(app, client, frozen):
     signed_in_staff(app, client, Role.SUPERVISOR)
     assert client.post("/care/messages/1/requeue").status_code == 400
     assert post(client, "/care/messages/999999/requeue").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("locale", "at", "expected"),
+    [
+        ("en", datetime(2026, 11, 28, 20, 15, tzinfo=SH), "today at 20:15"),
+        ("en", datetime(2026, 11, 29, 8, 0, tzinfo=SH), "tomorrow at 08:00"),
+        ("en", datetime(2026, 12, 2, 8, 0, tzinfo=SH), "2 Dec 2026, 08:00"),
+        ("zh_Hans", datetime(2026, 11, 29, 8, 0, tzinfo=SH), "明天 08:00"),
+        (
+            "zh_Hant",
+            datetime(2026, 11, 28, 20, 15, tzinfo=SH),
+            "今日 晚上8:15",
+        ),  # Babel's short time in Traditional Chinese
+    ],
+)
+def test_when_a_held_message_goes_is_said_in_the_cardholders_zone(app, locale, at, expected):
+    from flask_babel import force_locale
+
+    from portal.care.message_labels import when_text
+
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=SH)
+    with app.test_request_context(), force_locale(locale):
+        assert when_text(at, "Asia/Shanghai", now) == expected
+        # 08:00 in Shanghai is 01:00 in London, the same day: the cardholder's zone decides
+        assert when_text(datetime(2026, 11, 29, 8, 0, tzinfo=SH), "Europe/London", now) != when_text(
+            datetime(2026, 11, 29, 8, 0, tzinfo=SH), "Asia/Shanghai", now
+        )
