@@ -23,6 +23,7 @@ BLUEPRINTS = [
     "portal.staff.views",
     "portal.care.views",
     "portal.care.payment_views",
+    "portal.care.monitor_views",
     "portal.journey.views",
     "portal.policies.views",
     "portal.experiments.views",

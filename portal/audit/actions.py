@@ -88,7 +88,7 @@ class Action:
         UNDELIVERED = "message.undelivered"
 
     class Outbox(AuditAction):
-        REQUEUED = "outbox.requeued"  # staff put a dead-lettered webhook back in the queue
+        REQUEUED = "outbox.requeued"  # staff put a dead-lettered webhook or a failed/blocked message back in the queue
 
     class Payment(AuditAction):
         POSTED = "payment.posted"  # matched to an account on arrival

@@ -112,6 +112,9 @@ PROMISE_STATES: dict[str, object] = {
 
 LINK_STATES: dict[str, object] = {
     LinkStatus.QUEUED: _l("Queued"),
+    LinkStatus.HELD: _l("Held"),
+    LinkStatus.BLOCKED: _l("Blocked"),
+    LinkStatus.FAILED: _l("Failed"),
     LinkStep.SENT: _l("Sent"),
     LinkStep.DELIVERED: _l("Delivered"),
     LinkStep.OPENED: _l("Opened"),

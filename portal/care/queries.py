@@ -399,7 +399,12 @@ def _case_statements() -> dict[str, Any]:
         .order_by(Plan.id.desc())
         .options(joinedload(Plan.installments), defer(PolicyVersion.document)),
         "promises": select(Promise).where(Promise.account_id == account_id).order_by(Promise.id.desc()),
-        "links": select(PlanLink).where(PlanLink.account_id == account_id).order_by(PlanLink.id.desc()).limit(LINKS),
+        # With each link's message: until sent, its status is the message's (held, blocked…).
+        "links": select(PlanLink)
+        .where(PlanLink.account_id == account_id)
+        .order_by(PlanLink.id.desc())
+        .limit(LINKS)
+        .options(joinedload(PlanLink.message)),
     }
 
 

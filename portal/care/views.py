@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from portal.accounts.models import CardAccount
 from portal.auth import load_account
-from portal.care import labels, queries
+from portal.care import labels, message_labels, queries
 from portal.care.forms import (
     FLAG_CHOICES,
     DecisionForm,
@@ -42,6 +42,7 @@ from portal.care.service import (
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.links import service as link_service
+from portal.links import status as link_status
 from portal.links.models import PlanLink
 from portal.offers.adapter import offers_for_account
 from portal.plans.models import Plan
@@ -60,6 +61,9 @@ CARE = (Role.AGENT, Role.SUPERVISOR)
 def _register_template_helpers(state: Any) -> None:
     # A Jinja global (not a context processor) so imported macros see it too.
     state.app.jinja_env.globals["care_label"] = labels.care_label
+    state.app.jinja_env.globals["link_states"] = link_status.link_states
+    state.app.jinja_env.globals["link_state_text"] = message_labels.link_state_text
+    state.app.jinja_env.globals["preview_sms_count"] = link_service.preview_sms_count
 
 
 def care_error_message(code: str) -> str:
@@ -288,16 +292,8 @@ def flags(account_id: int) -> Response | tuple[str, int]:
 # --- plan links ----------------------------------------------------------------------
 
 
-def link_error_message(code: str, detail: str | None = None) -> str:
-    if code == "contact_blocked":
-        return (
-            _(
-                "The message cannot be sent: %(reason)s. It is on the case file.",
-                reason=labels.care_label("block_reason", detail or ""),
-            )
-            if detail
-            else _("Messages to this cardholder are blocked.")
-        )
+def link_error_message(code: str) -> str:
+    """A refusal to put on the form (a blocked send is a notice instead: link_blocked_notice)."""
     messages = {
         "no_channel": _("We have no contact on file for that channel."),
         "unknown_channel": _("Choose text message or e-mail."),
@@ -310,6 +306,13 @@ def link_error_message(code: str, detail: str | None = None) -> str:
         "no_account": _("We could not find that account."),
     }
     return messages.get(code, _("The link could not be sent. Please try again."))
+
+
+def link_blocked_notice(reason: str | None) -> str:
+    return _(
+        "Not sent: %(reason)s. No link was created; the attempt is on the case file.",
+        reason=message_labels.blocked_sentence(reason),
+    )
 
 
 def _offers(account: CardAccount) -> list[Any]:
@@ -336,15 +339,22 @@ def link(account_id: int) -> Response | tuple[str, int]:
         try:
             check_link_offer(account_id, fingerprint, staff_actor(), _today(account))
             if form.action.data == "send":
-                link_service.issue_plan_link(account_id, form.channel.data, staff_actor(), fingerprint)
-                flash(_("The plan link is on its way."), "info")
+                issued = link_service.issue_plan_link(account_id, form.channel.data, staff_actor(), fingerprint)
+                state = link_status.link_states([issued], utcnow())[issued.id]
+                notice = message_labels.send_notice(state, issued.channel, account.time_zone)
+                flash(notice, "info" if state.open else "error")
                 return redirect(url_for("care.account", account_id=account_id) + "#links")
             preview = link_service.preview_link_message(account_id, form.channel.data, fingerprint)
         except CareError as error:
             form.channel.errors.append(link_error_message(error.code))
             status = 422
         except link_service.LinkError as error:
-            form.channel.errors.append(link_error_message(error.code, error.detail))
+            if error.code == "contact_blocked":
+                # Not a mistake in the form: the rules refused the message. No link was
+                # made; the attempt is on the case file. Say so, and let them try another way.
+                flash(link_blocked_notice(error.detail), "error")
+                return redirect(url_for("care.link", account_id=account_id))
+            form.channel.errors.append(link_error_message(error.code))
             status = 422
     elif form.is_submitted():
         status = 422

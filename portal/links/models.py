@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import Model
+
+if TYPE_CHECKING:
+    from portal.notifications.models import OutboxMessage
 
 
 class LinkStep(StrEnum):
@@ -30,6 +34,9 @@ class LinkStatus(StrEnum):
     """What staff screens show for a link (not stored: derived from its columns)."""
 
     QUEUED = "queued"
+    HELD = "held"  # its message waits: outside contact hours, or a retry after a failure
+    BLOCKED = "blocked"  # its message was stopped by a contact rule: it never went
+    FAILED = "failed"  # its message could not be sent: the provider's error says why
     REVOKED = "revoked"
     USED = "used"
     EXPIRED = "expired"
@@ -64,13 +71,22 @@ class PlanLink(Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     offer_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The message that carries it, read-only: what became of it says what became of the
+    # link until it is sent (portal.links.status). Staff lists load it with the link.
+    message: Mapped[OutboxMessage | None] = relationship(
+        "OutboxMessage",
+        primaryjoin="foreign(PlanLink.outbox_message_id) == OutboxMessage.id",
+        viewonly=True,
+        uselist=False,
+    )
 
     def usable(self, now: datetime) -> bool:
         """Not revoked, not used for an acceptance yet, and not expired."""
         return self.revoked_at is None and self.used_at is None and now < self.expires_at
 
     def status(self, now: datetime) -> LinkStatus | LinkStep:
-        """For staff screens: revoked, used, expired, or the furthest funnel step reached."""
+        """Revoked, used, expired, or the furthest funnel step reached, from the link alone.
+        Staff screens use ``portal.links.status.link_state``, which also reads its message."""
         if self.revoked_at:
             return LinkStatus.REVOKED
         if self.used_at:

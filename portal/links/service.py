@@ -31,11 +31,13 @@ from portal.audit.service import SYSTEM, Actor, record
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import rowcount, utcnow
+from portal.domain.sms import SmsCount, count_segments, sms_text
 from portal.experiments.assignment import policy_for_account
 from portal.experiments.models import Exposure
 from portal.extensions import db
 from portal.i18n import local_datetime
 from portal.links.models import LinkStep, PlanLink
+from portal.links.status import REVOKED_REASON, link_states
 from portal.notifications.models import SECRET_MASK, OutboxMessage, OutboxStatus
 from portal.notifications.optout import unsubscribe_url
 from portal.notifications.rules import BLOCK
@@ -156,14 +158,27 @@ def preview_link_message(account_id: int, channel: str, offer_fingerprint: str |
     return _message(account, channel, link_url(_PREVIEW_TOKEN), expires)
 
 
+def preview_sms_count(body: str) -> SmsCount:
+    """How the carrier counts a previewed text once the real token replaces the placeholder
+    (as :func:`sms_text` sends it: no invisible character forcing UCS-2)."""
+    token = "x" * len(secrets.token_urlsafe(TOKEN_BYTES))  # the same length, all GSM-7
+    return count_segments(sms_text(body.replace(_PREVIEW_TOKEN, token, 1)))
+
+
 def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerprint: str | None = None) -> PlanLink:
     """Create a link and queue its message under the contact rules.
 
     Raises ``LinkError``: ``no_account``, ``unknown_channel``, ``no_channel`` (no contact
     on file), ``offer_not_allowed``, ``outside_authority`` (an offer the member of staff
-    may not pre-select, see ``portal.staff.authority``), ``contact_blocked`` (detail: the rule). A blocked attempt
-    still leaves a ``blocked`` outbox row and a ``message_blocked`` case event.
-    A message outside contact hours is held, not refused: the link is issued.
+    may not pre-select, see ``portal.staff.authority``), ``contact_blocked`` (detail: the rule).
+
+    A blocked attempt creates no link: a bank does not leave a live link lying around
+    that nobody will receive. It leaves a ``blocked`` outbox row and a ``message_blocked``
+    case event, kept though the request is refused, so the agent learns at once and the
+    contact record is complete. A message outside contact hours is held, not refused:
+    the link is issued. A new link revokes the account's older open links (each with a
+    ``link_revoked`` case event and audit record naming the new one): one live link per
+    account, so the cardholder is never unsure which one to use.
     """
     account = _account(account_id)
     _check_channel(account, channel)
@@ -207,6 +222,7 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
         secret_until=expires_at,
     )
     link.outbox_message_id = message.id
+    _revoke_older(link, actor, now)
     add_event(
         account.id,
         CaseEventKind.LINK_ISSUED,
@@ -244,17 +260,47 @@ def revoke_link(link_id: int, actor: Actor) -> PlanLink:
         return link
     if link.used_at is not None:
         raise LinkError("already_used")
+    _revoke(link, actor)
+    db.session.flush()
+    return link
+
+
+def _revoke(link: PlanLink, actor: Actor, replaced_by: int | None = None) -> None:
     link.revoked_at, link.revoked_by = utcnow(), actor.key
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.link_id == link.id, OutboxMessage.status == OutboxStatus.QUEUED)
-        .values(status=OutboxStatus.BLOCKED, blocked_reason="link_revoked", held_reason=None)
+        .values(status=OutboxStatus.BLOCKED, blocked_reason=REVOKED_REASON, held_reason=None)
     )
     forget_link_secrets(link.id)
-    add_event(link.account_id, CaseEventKind.LINK_REVOKED, actor, {"link": link.id})
-    record(actor, Action.Link.REVOKED, ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat()})
-    db.session.flush()
-    return link
+    data: dict[str, object] = {"link": link.id}
+    if replaced_by is not None:
+        data["replaced_by"] = replaced_by
+    add_event(link.account_id, CaseEventKind.LINK_REVOKED, actor, data)
+    record(
+        actor, Action.Link.REVOKED, ("plan_link", link.id), after={"revoked_at": link.revoked_at.isoformat(), **data}
+    )
+
+
+def _revoke_older(link: PlanLink, actor: Actor, now: datetime) -> None:
+    """Revoke the account's other links that may still reach the cardholder (not those
+    whose message was blocked or failed: they never went, and keep saying why)."""
+    older = db.session.execute(
+        select(PlanLink)
+        .where(
+            PlanLink.account_id == link.account_id,
+            PlanLink.id != link.id,
+            PlanLink.revoked_at.is_(None),
+            PlanLink.used_at.is_(None),
+            PlanLink.expires_at > now,
+        )
+        .order_by(PlanLink.id)
+    ).scalars()
+    older_links = list(older)
+    states = link_states(older_links, now)
+    for old_link in older_links:
+        if states[old_link.id].open:
+            _revoke(old_link, actor, replaced_by=link.id)
 
 
 # Each funnel step's case-file entry and audit action.

@@ -30,6 +30,7 @@ from portal.audit.service import SYSTEM, record
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import rowcount, utcnow
+from portal.domain.sms import sms_text
 from portal.extensions import db
 from portal.integrations.channels import Channel, ChannelError, Envelope, Sent
 from portal.integrations.core_banking.models import PlanEvent
@@ -122,10 +123,13 @@ def envelope_for(message: OutboxMessage) -> Envelope:
     if message.channel == "email" and message.collection and message.account_id is not None:
         headers["List-Unsubscribe"] = f"<{unsubscribe_url(message.account_id)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    body = message.readable_body
+    if message.channel == "sms":
+        body = sms_text(body)  # the one place every text passes: no invisible char forces UCS-2
     return Envelope(
         reference=reference,
         to=message.recipient,
-        body=message.readable_body,
+        body=body,
         subject=message.subject,
         headers=headers,
     )

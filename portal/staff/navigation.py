@@ -19,6 +19,7 @@ AREAS = (
     ("care.queue", _l("Work queues")),
     ("care.search", _l("Find an account")),
     ("care.approvals", _l("Approvals")),
+    ("care_messages.index", _l("Message delivery")),
     ("core_banking.dead_letter_list", _l("Core system deliveries")),
     ("care_payments.index", _l("Unmatched payments")),
     ("reports.funnel", _l("Results")),

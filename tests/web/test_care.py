@@ -12,6 +12,7 @@ from sqlalchemy import select
 from portal.accounts.models import CardAccount
 from portal.audit.models import AuditEvent
 from portal.cases.models import CaseEvent
+from portal.links.models import PlanLink
 from portal.plans.models import Plan
 from portal.staff.models import Role
 from tests.conftest import CardholderAuth, csrf_token, make_account, unit
@@ -468,6 +469,11 @@ def test_blocked_contact_is_explained(app, client, policy, query, frozen):
     account_id = account(app, 0, dpd=40, flags=["do_not_contact"])
     agent(app, client)
     response = post(client, f"/care/accounts/{account_id}/link", channel="sms", offer="", action="send")
-    assert response.status_code == 422 and b"cannot be sent: Do not contact" in response.data
+    # Not a mistake in the form: a notice on the link page, where another channel can be chosen.
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/care/accounts/{account_id}/link")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Not sent: the cardholder asked not to be contacted. No link was created" in page
+    assert "Please check what you entered" not in page
+    assert query(select(PlanLink)) == []
     html = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
     assert "Message blocked" in html

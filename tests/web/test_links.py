@@ -242,14 +242,17 @@ def test_a_link_gives_nothing_to_another_cardholder(app, client, query, frozen):
 
 def test_every_unusable_link_gets_the_same_page(app, client, frozen, monkeypatch):
     monkeypatch.setitem(app.config, "CONTACT_DAILY_CAP", 10)
+    # A new link revokes the older ones of its account: each kind on an account of its own.
     account_id = make_account(app)
+    other_id = make_account(app, card="6222000000000025", reference="ACC-OTHER-2")
+    used_account_id = make_account(app, card="6222000000000033", reference="ACC-OTHER-3")
     expired_id, expired = issue(app, account_id)
-    revoked_id, revoked = issue(app, account_id)
-    used_id, used = issue(app, account_id)
-    _, good = issue(app, account_id)
+    revoked_id, revoked = issue(app, other_id)
+    used_id, used = issue(app, used_account_id)
+    _, good = issue(app, other_id)
     tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
     unknown = "x" * 43
-    plan_id = make_plan(app, account_id, "installment", "en")
+    plan_id = make_plan(app, used_account_id, "installment", "en")
     with unit(app):
         revoke_link(revoked_id, Actor("staff", "1"))
         mark_accepted(used_id, plan_id)
@@ -484,10 +487,12 @@ def test_daily_cap_blocks_the_fourth_message(app, query, frozen):
     account_id = make_account(app)
     for _ in range(3):
         issue(app, account_id)
+        with app.app_context():
+            assert deliver_due("test").sent == 1  # sent: it counts (a revoked, unsent one would not)
     with pytest.raises(LinkError) as error, unit(app):
         issue_plan_link(account_id, "email", Actor("staff", "1"))
     assert (error.value.code, error.value.detail) == ("contact_blocked", "daily_cap")
-    assert query(select(OutboxMessage.status).order_by(OutboxMessage.id)) == ["queued"] * 3 + ["blocked"]
+    assert query(select(OutboxMessage.status).order_by(OutboxMessage.id)) == ["sent"] * 3 + ["blocked"]
 
 
 @pytest.mark.parametrize("flag", ["do_not_contact", "dispute"])
