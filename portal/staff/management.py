@@ -78,8 +78,8 @@ def _target(email: str) -> StaffUser:
 
 
 def staff_list() -> list[StaffUser]:
-    """Every member of staff: active ones first, then by role and name."""
-    query = select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.role, StaffUser.display_name, StaffUser.id)
+    """Every member of staff: active ones first, then by name."""
+    query = select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.display_name, StaffUser.id)
     return list(db.session.execute(query).scalars())
 
 
