@@ -168,7 +168,7 @@ def export_rows(f: AuditFilter, zone: tzinfo, batch: int = 1000) -> Iterator[lis
                 e.object_id,
                 e.before,
                 e.after,
-                e.ip,
+                None if f.scope else e.ip,  # addresses are for auditors (the whole trail) only
                 e.prev_hash,
                 e.hash,
             )

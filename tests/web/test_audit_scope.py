@@ -49,7 +49,7 @@ def test_auditors_read_the_whole_trail_with_addresses(app, client, trail):
         "signin.succeeded",
         "promise.made",
     }
-    assert CARDHOLDER_IP in html and "policy part of the trail" not in html
+    assert CARDHOLDER_IP in html and "10.1.1.1" in html and "policy part of the trail" not in html
 
 
 @pytest.mark.parametrize(
@@ -70,9 +70,10 @@ def test_policy_admins_read_only_the_policy_part(app, client, trail, args):
     html = client.get(f"/admin/audit/{args}").get_data(as_text=True)
     assert actions_on(html) <= {"policy.submitted", "experiment.started"}
     assert CARDHOLDER_IP not in html and "policy part of the trail" in html
+    assert "10.1.1.1" not in html  # nor a colleague's address: addresses are for auditors
     rows = list(csv.reader(io.StringIO(client.get(f"/admin/audit/export.csv{args}").get_data(as_text=True))))
     assert {row[5] for row in rows[1:]} <= {"policy.submitted", "experiment.started"}
-    assert all(CARDHOLDER_IP not in cell for row in rows for cell in row)
+    assert all(ip not in cell for row in rows for cell in row for ip in (CARDHOLDER_IP, "10.1.1.1"))
 
 
 def test_a_policy_admin_sees_the_policy_events_and_their_export_is_recorded_as_such(app, client, trail, query):
