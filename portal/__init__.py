@@ -21,6 +21,7 @@ BLUEPRINTS = [
     "portal.notifications.optout_views",
     "portal.notifications.preferences_views",
     "portal.staff.views",
+    "portal.staff.manage_views",
     "portal.care.views",
     "portal.care.payment_views",
     "portal.care.monitor_views",

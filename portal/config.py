@@ -85,6 +85,16 @@ def _positive_int(name: str, value: str) -> int:
     return int(value)
 
 
+def _approval_service_days(value: str) -> int:
+    """``PORTAL_APPROVAL_SERVICE_DAYS``: business days (Monday to Friday, see
+    ``portal.domain.business_time``) a request may wait for a supervisor before the
+    approvals page marks it late. Default 1; at most 20 (four weeks)."""
+    days = _positive_int("PORTAL_APPROVAL_SERVICE_DAYS", value or "1")
+    if days > 20:
+        raise ConfigError(f"PORTAL_APPROVAL_SERVICE_DAYS must be at most 20 business days, not {value!r}")
+    return days
+
+
 def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
     """Message channels and contact rules (see portal/notifications and RULES.md).
 
@@ -525,6 +535,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "POLICY_CACHE_SECONDS": _positive_int(
             "PORTAL_POLICY_CACHE_SECONDS", env.get("PORTAL_POLICY_CACHE_SECONDS") or "5"
         ),
+        "APPROVAL_SERVICE_DAYS": _approval_service_days(env.get("PORTAL_APPROVAL_SERVICE_DAYS", "").strip()),
         "SIGNING_P12": signing_p12,
         "SIGNING_P12_PASSWORD": env.get("PORTAL_SIGNING_P12_PASSWORD", ""),
         "TSA_URL": env.get("PORTAL_TSA_URL", "").strip(),

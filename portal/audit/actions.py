@@ -136,6 +136,7 @@ class Action:
         ENROLLED = "staff.enrolled"
         ACTIVATED = "staff.activated"
         DEACTIVATED = "staff.deactivated"
+        ROLE_CHANGED = "staff.role_changed"
         SIGNED_IN = "staff.signed_in"
         SIGNIN_FAILED = "staff.signin_failed"
         SIGNIN_REFUSED_LOCKED = "staff.signin_refused_locked"

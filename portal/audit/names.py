@@ -28,6 +28,7 @@ ROLES = {
     Role.SUPERVISOR: _l("Supervisor"),
     Role.POLICY_ADMIN: _l("Policy admin"),
     Role.AUDITOR: _l("Auditor"),
+    Role.STAFF_ADMIN: _l("Staff admin"),
 }
 
 

@@ -20,7 +20,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.service import Actor, record
 from portal.extensions import db
 from portal.replica import report_session
-from portal.staff.models import StaffUser
+from portal.staff.models import Role, StaffUser
 
 PER_PAGE = 50
 CSV_HEADER = [
@@ -49,6 +49,8 @@ class AuditFilter:
     actor: ``staff:12``, ``cardholder:5``, ``system``, a bare id, or a staff e-mail.
     action: an exact action, or a prefix ending in ``.`` or ``*`` (``policy.``).
     start/end: aware instants, end exclusive (the view turns the viewer's dates into them).
+    scope: ``""`` (the whole trail) or ``"policy"`` (:data:`POLICY_ACTIONS` only); set by
+    the view from the viewer's role, never from the query string.
     """
 
     actor: str = ""
@@ -57,6 +59,25 @@ class AuditFilter:
     object_id: str = ""
     start: datetime | None = None
     end: datetime | None = None
+    scope: str = ""
+
+
+# The policy part of the trail, all a policy admin reads: policy and experiment decisions.
+# Cardholder events (sign-ins and their IP addresses, payments, case work) and an
+# account's arm at its first exposure (``experiment.assigned``) are for auditors only.
+POLICY_ACTIONS: tuple[str, ...] = tuple(
+    action.value for action in (*Action.Policy, *Action.Experiment) if action is not Action.Experiment.ASSIGNED
+)
+SCOPES: dict[str, tuple[str, ...]] = {"policy": POLICY_ACTIONS}
+
+
+def scope_of(role: Role | None) -> str | None:
+    """The part of the trail ``role`` may read: ``""`` all of it, ``"policy"``, or None."""
+    if role is Role.AUDITOR:
+        return ""
+    if role is Role.POLICY_ADMIN:
+        return "policy"
+    return None
 
 
 def _actor_condition(actor: str) -> Any:
@@ -76,6 +97,8 @@ def _actor_condition(actor: str) -> Any:
 
 def filtered(f: AuditFilter) -> Select[Any]:
     query = select(AuditEvent)
+    if f.scope:
+        query = query.where(AuditEvent.action.in_(SCOPES[f.scope]))
     if f.actor:
         query = query.where(_actor_condition(f.actor))
     if f.action:
@@ -104,10 +127,11 @@ def page_of(f: AuditFilter, page: int, per_page: int = PER_PAGE) -> tuple[list[A
     return list(events), total
 
 
-def actions() -> list[str]:
-    """Every registered action (the filter's suggestions), from the registry: no scan of
-    the trail, and an action nobody has done yet can still be looked for."""
-    return sorted(action.value for action in registered())
+def actions(scope: str = "") -> list[str]:
+    """Every registered action within ``scope`` (the filter's suggestions), from the
+    registry: no scan of the trail, and an action nobody has done yet can still be looked for."""
+    within = SCOPES.get(scope)
+    return sorted(action.value for action in registered() if within is None or action.value in within)
 
 
 def safe_cell(value: Any) -> str:
@@ -144,7 +168,7 @@ def export_rows(f: AuditFilter, zone: tzinfo, batch: int = 1000) -> Iterator[lis
                 e.object_id,
                 e.before,
                 e.after,
-                e.ip,
+                None if f.scope else e.ip,  # addresses are for auditors (the whole trail) only
                 e.prev_hash,
                 e.hash,
             )

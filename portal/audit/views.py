@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField
@@ -24,11 +24,12 @@ from portal.audit.viewer import (
     export_rows,
     page_of,
     record_export,
+    scope_of,
     try_filter,
 )
 from portal.db_types import utcnow
 from portal.forms import PortalForm
-from portal.staff.access import staff_actor, staff_required
+from portal.staff.access import current_staff, staff_actor, staff_required
 from portal.staff.models import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -57,11 +58,22 @@ def _instant(day: date | None, *, next_day: bool = False) -> datetime | None:
     return datetime.combine(day + timedelta(days=next_day), time(0), tzinfo=ZoneInfo(str(get_timezone())))
 
 
+def _scope() -> str:
+    """The part of the trail the viewer's role may read (``staff_required`` let only
+    readers in, so there is one); no query argument can widen it."""
+    staff = current_staff()
+    scope = scope_of(staff.role if staff is not None else None)
+    if scope is None:
+        abort(403)
+    return scope
+
+
 def _filter() -> tuple[FilterForm, AuditFilter | None]:
     form = FilterForm(request.args)
     if request.args and not form.validate():
         return form, None
     return form, AuditFilter(
+        scope=_scope(),
         actor=(form.actor.data or "").strip(),
         action=(form.action.data or "").strip(),
         object_type=(form.object_type.data or "").strip(),
@@ -93,7 +105,8 @@ def index() -> tuple[str, int]:
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
         args=args,
-        actions=actions(),
+        actions=actions(_scope()),
+        scope=_scope(),
         zone=str(get_timezone()),
     ), (200 if found is not None else 400)
 

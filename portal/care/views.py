@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_wtf.form import SUBMIT_METHODS
 from werkzeug.wrappers import Response
@@ -17,6 +18,7 @@ from wtforms import SelectChoice
 from portal.accounts.models import CardAccount
 from portal.auth import load_account
 from portal.care import labels, message_labels, queries
+from portal.care.approvals import approval_queue, pending_approvals_count, service_level_text, waiting_text
 from portal.care.forms import (
     FLAG_CHOICES,
     DecisionForm,
@@ -50,7 +52,7 @@ from portal.plans.requests import Decision, decide_request, request_digest
 from portal.plans.service import PlanError
 from portal.policies.service import NoActivePolicy
 from portal.staff.access import current_staff, staff_actor, staff_required
-from portal.staff.authority import offer_allowed
+from portal.staff.authority import APPROVERS, offer_allowed
 from portal.staff.models import Role
 
 bp = Blueprint("care", __name__, url_prefix="/care")
@@ -64,6 +66,7 @@ def _register_template_helpers(state: Any) -> None:
     state.app.jinja_env.globals["link_states"] = link_status.link_states
     state.app.jinja_env.globals["link_state_text"] = message_labels.link_state_text
     state.app.jinja_env.globals["preview_sms_count"] = link_service.preview_sms_count
+    state.app.jinja_env.globals["pending_approvals_count"] = pending_approvals_count
 
 
 def care_error_message(code: str) -> str:
@@ -394,7 +397,7 @@ def revoke(account_id: int, link_id: int) -> Response:
 
 
 @bp.route("/approvals")
-@staff_required(Role.SUPERVISOR)
+@staff_required(*APPROVERS)
 def approvals() -> str:
     return _render_approvals({})[0]
 
@@ -416,18 +419,27 @@ def decision_error_message(code: str) -> str:
 
 
 def _render_approvals(overrides: dict[int, DecisionForm], status: int = 200) -> tuple[str, int]:
-    items = queries.pending_approvals()
+    days = current_app.config["APPROVAL_SERVICE_DAYS"]
+    queue = approval_queue(utcnow(), ZoneInfo(str(get_timezone())), days)
     forms = {}
-    for item in items:
-        form = overrides.get(item.plan.id) or DecisionForm(formdata=None, prefix=f"p{item.plan.id}")
-        if item.plan.id not in overrides:
-            form.shown.data = request_digest(item.plan)
-        forms[item.plan.id] = form
-    return render_template("care/approvals.html", items=items, forms=forms), status
+    for row in queue:
+        plan = row.approval.plan
+        form = overrides.get(plan.id) or DecisionForm(formdata=None, prefix=f"p{plan.id}")
+        if plan.id not in overrides:
+            form.shown.data = request_digest(plan)
+        forms[plan.id] = form
+    return render_template(
+        "care/approvals.html",
+        queue=queue,
+        late=sum(row.late for row in queue),
+        forms=forms,
+        service_level=service_level_text(days),
+        waiting_text=waiting_text,
+    ), status
 
 
 @bp.route("/approvals/<int:plan_id>", methods=["POST"])
-@staff_required(Role.SUPERVISOR)
+@staff_required(*APPROVERS)
 def decide(plan_id: int) -> Response | tuple[str, int]:
     if db.session.get(Plan, plan_id) is None:
         abort(404)

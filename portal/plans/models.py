@@ -56,6 +56,14 @@ class Plan(Model):
             sqlite_where=text(f"state IN ({_OPEN_LIST})"),
             postgresql_where=text(f"state IN ({_OPEN_LIST})"),
         ),
+        # Requests waiting for a supervisor, oldest first: the approvals page and the
+        # navigation's count read only this small index (portal.care.queries).
+        Index(
+            "ix_plans_pending_approval",
+            "created_at",
+            sqlite_where=text("state = 'pending_approval'"),
+            postgresql_where=text("state = 'pending_approval'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -70,4 +70,6 @@ def can_open(endpoint: str) -> bool:
 
 def home_endpoint(role: Role) -> str:
     """Where a member of staff lands after sign-in."""
+    if role is Role.STAFF_ADMIN:
+        return "staff_admin.index"
     return "care.queue" if role in (Role.AGENT, Role.SUPERVISOR) else "staff.admin_home"

@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from portal.audit.service import Actor, ActorType
 from portal.extensions import db
+from portal.staff.management import change_role, create_staff, reissue_enrolment, set_active
 from portal.staff.models import Role, StaffUser
-from portal.staff.service import StaffError, create_staff, current_code, reissue_enrolment, set_active
+from portal.staff.service import StaffError, current_code
 from portal.unit_of_work import one_unit_of_work
 
-staff_cli = AppGroup("staff", help="Staff accounts: create, re-enrol, list.")
+staff_cli = AppGroup("staff", help="Staff accounts: create, re-enrol, change role, deactivate, list.")
 
 CLI_ACTOR = Actor(ActorType.SYSTEM, "cli")
 ROLE_CHOICE = click.Choice([r.value for r in Role])
@@ -29,6 +30,7 @@ def _fail(error: StaffError) -> click.ClickException:
         "unknown_role": "Unknown role.",
         "email_taken": "A member of staff with that e-mail already exists (use `staff reissue`).",
         "unknown_staff": "No member of staff has that e-mail.",
+        "last_admin": "Refused: this is the last active staff admin. Make another staff admin first.",
     }
     return click.ClickException(messages.get(error.code, error.code))
 
@@ -73,6 +75,31 @@ def deactivate_command(email: str) -> None:
     except StaffError as error:
         raise _fail(error) from error
     click.echo(f"{email.lower()} can no longer sign in.")
+
+
+@staff_cli.command("activate")
+@click.option("--email", required=True)
+@one_unit_of_work
+def activate_command(email: str) -> None:
+    """Let a deactivated member of staff sign in again."""
+    try:
+        set_active(email, True, CLI_ACTOR)
+    except StaffError as error:
+        raise _fail(error) from error
+    click.echo(f"{email.lower()} can sign in again.")
+
+
+@staff_cli.command("role")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=ROLE_CHOICE)
+@one_unit_of_work
+def role_command(email: str, role: str) -> None:
+    """Give a member of staff another role (from their next page)."""
+    try:
+        user = change_role(email, role, CLI_ACTOR)
+    except StaffError as error:
+        raise _fail(error) from error
+    click.echo(f"{user.email} is now {user.role}.")
 
 
 @staff_cli.command("list")

@@ -1,9 +1,9 @@
-"""Staff sign-in and enrolment forms."""
+"""Staff sign-in and enrolment forms, and the forms of the staff management pages."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField, ValidationError
+from wtforms import PasswordField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length
 
 from portal.forms import PortalForm
@@ -76,3 +76,25 @@ class EnrolForm(PortalForm):
 
     def validate_code(self, field: StringField) -> None:
         _six_digits(field)
+
+
+class NewStaffForm(PortalForm):
+    """A new member of staff. The role's choices are the ones the manager may give."""
+
+    email = StringField(
+        _l("Work e-mail"),
+        validators=[InputRequired(message=_l("Enter their work e-mail address.")), Length(max=254)],
+        description=_l("They sign in with it."),
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "email"},
+    )
+    name = StringField(
+        _l("Name"),
+        validators=[Length(max=120, message=_l("Keep the name under 120 characters."))],
+        description=_l("As colleagues and the audit trail should read it."),
+        render_kw={"autocomplete": "off"},
+    )
+    role = SelectField(_l("Role"), validators=[InputRequired(message=_l("Choose a role."))], validate_choice=True)
+
+
+class RoleForm(PortalForm):
+    role = SelectField(_l("New role"), validators=[InputRequired(message=_l("Choose a role."))], validate_choice=True)

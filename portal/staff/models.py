@@ -13,12 +13,18 @@ from portal.extensions import Model
 
 
 class Role(StrEnum):
-    """What a member of staff may do; access is declared per view with ``staff_required``."""
+    """What a member of staff may do; access is declared per view with ``staff_required``.
+
+    A staff admin manages staff accounts and nothing else: kept apart from the policy
+    admins, so that nobody who drafts or approves policies can also make the second
+    policy admin who approves their own draft (see ``portal.staff.authority``).
+    """
 
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     POLICY_ADMIN = "policy_admin"
     AUDITOR = "auditor"
+    STAFF_ADMIN = "staff_admin"
 
 
 _ROLE_LIST = ", ".join(f"'{r.value}'" for r in Role)

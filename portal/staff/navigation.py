@@ -24,6 +24,7 @@ AREAS = (
     ("care_payments.index", _l("Unmatched payments")),
     ("reports.funnel", _l("Results")),
     ("staff.admin_home", _l("Administration")),
+    ("staff_admin.index", _l("Staff")),
 )
 _KEPT = 64  # keys per app: roles × languages × mount points
 

@@ -76,84 +76,6 @@ def find_by_email(email: str) -> StaffUser | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
-def create_staff(email: str, role: str, display_name: str, actor: Actor, secret_key: str) -> tuple[StaffUser, str]:
-    """Create an un-enrolled staff member; return it and a one-time enrolment token."""
-    email = normalise_email(email)
-    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
-        raise StaffError("bad_email")
-    if role not in {r.value for r in Role}:
-        raise StaffError("unknown_role")
-    if find_by_email(email) is not None:
-        raise StaffError("email_taken")
-    name = " ".join((display_name or "").split())[:120] or email.split("@")[0]
-    user = StaffUser(
-        email=email,
-        display_name=name,
-        role=role,
-        totp_secret=totp.seal(totp.new_secret(), secret_key),
-        failed_attempts=0,
-        active=True,
-        created_at=utcnow(),
-    )
-    db.session.add(user)
-    db.session.flush()
-    token = _new_enrolment(user)
-    record(actor, Action.Staff.CREATED, ("staff_user", user.id), after={"email": email, "role": role, "name": name})
-    db.session.flush()
-    return user, token
-
-
-def _new_enrolment(user: StaffUser) -> str:
-    now = utcnow()
-    # Only the newest link works.
-    db.session.execute(
-        update(EnrolmentToken)
-        .where(EnrolmentToken.staff_id == user.id, EnrolmentToken.used_at.is_(None))
-        .values(used_at=now)
-    )
-    token = secrets.token_urlsafe(32)  # 256 bits
-    db.session.add(
-        EnrolmentToken(
-            staff_id=user.id, token_hash=token_hash(token), created_at=now, expires_at=now + ENROLMENT_LIFETIME
-        )
-    )
-    return token
-
-
-def reissue_enrolment(email: str, actor: Actor, secret_key: str) -> tuple[StaffUser, str]:
-    """Start enrolment again (lost phone, forgotten password): new secret, old ones void."""
-    user = find_by_email(email)
-    if user is None:
-        raise StaffError("unknown_staff")
-    user.password_hash, user.enrolled_at, user.totp_last_step = None, None, None
-    user.totp_secret = totp.seal(totp.new_secret(), secret_key)
-    user.failed_attempts, user.locked_until = 0, None
-    token = _new_enrolment(user)
-    end_sessions(f"s:{user.id}", "reenrolled")
-    record(actor, Action.Staff.ENROLMENT_REISSUED, ("staff_user", user.id))
-    db.session.flush()
-    return user, token
-
-
-def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
-    user = find_by_email(email)
-    if user is None:
-        raise StaffError("unknown_staff")
-    before = {"active": user.active}
-    user.active = active
-    if not active:
-        end_sessions(f"s:{user.id}", "deactivated")
-    record(
-        actor,
-        Action.Staff.ACTIVATED if active else Action.Staff.DEACTIVATED,
-        ("staff_user", user.id),
-        before=before,
-        after={"active": active},
-    )
-    db.session.flush()
-    return user
-
-
 @dataclass(frozen=True)
 class Enrolment:
     """What the enrolment page shows: who is enrolling and their authenticator secret."""
@@ -405,6 +327,13 @@ DEMO_STAFF: tuple[DemoStaff, ...] = (
         Role.AUDITOR,
         "demo-auditor-password",
         "DEMOAUDITOREEEEEEEEEEEEEEEEEEEEE",
+    ),
+    DemoStaff(
+        "admin@example.com",
+        "Sasha Staffadmin",
+        Role.STAFF_ADMIN,
+        "demo-admin-password",
+        "DEMOSTAFFADMINFFFFFFFFFFFFFFFFFF",
     ),
 )
 

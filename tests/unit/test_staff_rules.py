@@ -6,13 +6,13 @@ import pytest
 
 from portal.care.queries import search_kind
 from portal.staff.access import staff_required
-from portal.staff.authority import offer_allowed
+from portal.staff.authority import may_manage, offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import normalise_email, password_problem, token_hash
 
 
-def test_roles_are_the_four_strings():
-    assert [r.value for r in Role] == ["agent", "supervisor", "policy_admin", "auditor"]
+def test_roles_are_the_five_strings():
+    assert [r.value for r in Role] == ["agent", "supervisor", "policy_admin", "auditor", "staff_admin"]
     assert Role("supervisor") is Role.SUPERVISOR and Role.AGENT == "agent"
 
 
@@ -89,3 +89,15 @@ def test_staff_required_declares_its_roles_and_needs_one():
         staff_required()
     with pytest.raises(TypeError):
         staff_required("agent")
+
+
+@pytest.mark.parametrize("target", list(Role))
+@pytest.mark.parametrize("manager", [None, *Role])
+def test_who_may_manage_whom(manager, target):
+    """A supervisor manages agents (and gives no other role); a staff admin everyone;
+    nobody else anyone."""
+    expected = manager is Role.STAFF_ADMIN or (manager is Role.SUPERVISOR and target is Role.AGENT)
+    assert may_manage(manager, target) is expected
+    for new_role in Role:
+        gives = manager is Role.STAFF_ADMIN or (manager is Role.SUPERVISOR and new_role is Role.AGENT)
+        assert may_manage(manager, target, new_role) is (expected and gives)

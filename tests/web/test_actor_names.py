@@ -65,7 +65,7 @@ def test_the_audit_viewer_shows_names_not_keys(app, client, frozen):
         record(Actor.cardholder(account_id), Action.Promise.MADE, ("promise", 1))
         record(SYSTEM, Action.Message.SENT, ("outbox_message", 1))
         db.session.commit()
-    sign_in(client, admin)
+    sign_in(client, make_staff(app, Role.AUDITOR))  # the whole trail is for auditors
     html = client.get("/admin/audit/").get_data(as_text=True)
     table = html[html.index('class="audit-table"') :]
     assert "Lin Hua (Policy admin)" in table and "Cardholder" in table and "System" in table

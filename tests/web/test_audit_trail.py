@@ -417,7 +417,7 @@ def test_dates_are_the_viewers_days_in_shanghai(app, client):
 
 def test_the_viewer_pages_through_events(app, client):
     write_events(app, 55)
-    signed_in_staff(app, client, Role.POLICY_ADMIN)
+    signed_in_staff(app, client, Role.AUDITOR)
     first = client.get("/admin/audit/?action=test.").get_data(as_text=True)
     assert "Page 1 of 2" in first and "Older" in first
     second = client.get("/admin/audit/?action=test.&page=2").get_data(as_text=True)

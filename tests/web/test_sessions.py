@@ -18,8 +18,8 @@ from portal.auth.redis_sessions import EPOCH, PRINCIPAL, SESSION
 from portal.auth.server_sessions import check_session, end_session, end_sessions, start_session
 from portal.auth.service import CODE_LIFETIME
 from portal.extensions import db
+from portal.staff.management import reissue_enrolment, set_active
 from portal.staff.models import Role
-from portal.staff.service import reissue_enrolment, set_active
 from tests.conftest import CardholderAuth, csrf_token, last_code, make_account, sql_statements, unit
 from tests.redis_helpers import redis_sessions, shared_redis
 from tests.staff_helpers import StaffAuth, make_staff
