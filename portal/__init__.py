@@ -23,6 +23,7 @@ BLUEPRINTS = [
     "portal.staff.views",
     "portal.care.views",
     "portal.care.payment_views",
+    "portal.care.workbench_views",
     "portal.journey.views",
     "portal.policies.views",
     "portal.experiments.views",

@@ -115,6 +115,11 @@ def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
     return found
 
 
+def tier_condition(tiers: Tiers, name: str) -> ColumnElement[bool]:
+    """Accounts in the tier ``name`` under their own currency's policy."""
+    return _in_tier(tiers.ranges(name))
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     tier: str | None = None

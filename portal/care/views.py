@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from portal.accounts.models import CardAccount
 from portal.auth import load_account
-from portal.care import labels, queries
+from portal.care import labels, note_templates, queries, workbench_views
 from portal.care.forms import (
     FLAG_CHOICES,
     DecisionForm,
@@ -28,6 +28,7 @@ from portal.care.forms import (
     RevokeForm,
     SearchForm,
 )
+from portal.care.workbench_forms import PhonePromiseForm, TaskForm
 from portal.care.service import (
     CONSENT_FLAGS,
     CareError,
@@ -203,7 +204,10 @@ def _render_case(
     case = queries.case_file(account_id, account)
     if case is None:
         abort(404)
-    forms.setdefault("note_form", _LazyForm(lambda: NoteForm(formdata=None)))
+    template = request.args.get("note_template") if request.method == "GET" else None
+    forms.setdefault("note_form", _LazyForm(lambda: workbench_views.note_form_for(template)))
+    forms.setdefault("task_form", _LazyForm(lambda: TaskForm(formdata=None)))
+    forms.setdefault("promise_form", _LazyForm(lambda: PhonePromiseForm(formdata=None)))
     forms.setdefault("reason_form", _LazyForm(lambda: _reason_form(case.reason)))
     forms.setdefault("flag_form", _LazyForm(lambda: FlagForm(formdata=None)))
     staff = current_staff()
@@ -214,6 +218,9 @@ def _render_case(
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
         flag_choices=[(choice.value, choice.label) for choice in FLAG_CHOICES],
+        work=workbench_views.panel(case),
+        note_templates=note_templates.TEMPLATES,
+        note_template=note_templates.find(template),
         **forms,
     ), status
 
