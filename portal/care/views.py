@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 
 from portal.accounts.models import CardAccount
 from portal.auth import load_account
-from portal.care import labels, note_templates, queries, workbench_views
+from portal.care import labels, note_templates, queries, workbench, workbench_views
 from portal.care.forms import (
     FLAG_CHOICES,
     DecisionForm,
@@ -28,7 +28,6 @@ from portal.care.forms import (
     RevokeForm,
     SearchForm,
 )
-from portal.care.workbench_forms import PhonePromiseForm, TaskForm
 from portal.care.service import (
     CONSENT_FLAGS,
     CareError,
@@ -40,6 +39,7 @@ from portal.care.service import (
     set_flag,
     set_reason,
 )
+from portal.care.workbench_forms import NextCaseForm, PhonePromiseForm, TaskForm
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.links import service as link_service
@@ -131,7 +131,7 @@ def queue() -> tuple[str, int]:
         # check, and the filter fields sit in a fragment cached per language and tier.
         form: Any = _LazyForm(lambda: _queue_form(on_file))
         tier = request.args.get("tier", "").strip()  # as the form's fields strip what they read
-        filters = queries.QueueFilter(tier=tier or next(iter(tiers.names()), None))
+        filters = queries.QueueFilter(tier=tier or next(iter(tiers.names()), None), me=_me())
         valid = True
     else:
         form = _queue_form(on_file)
@@ -143,6 +143,9 @@ def queue() -> tuple[str, int]:
     args = {k: v for k, v in request.args.items() if k not in ("page", "tier") and v}
     return render_template(
         "care/queue.html",
+        work=workbench.my_work(filters.me, utcnow(), limit=10) if filters.me else [],
+        now=utcnow(),
+        next_form=NextCaseForm(formdata=None),
         form=form,
         on_file=on_file,
         tiers=tiers,
@@ -162,7 +165,17 @@ def _queue_filter(form: QueueFilterForm, tiers: queries.Tiers, valid: bool) -> q
         flag=(form.flag.data or None) if valid else None,
         sort=form.sort.data if valid and form.sort.data in queries.SORTS else "dpd",
         page=(form.page.data or 1) if valid else 1,
+        state=(form.state.data or None) if valid else None,
+        owner=(form.owner.data or None) if valid else None,
+        outcome=(form.outcome.data or None) if valid else None,
+        next_action=(form.next_action.data or None) if valid else None,
+        me=_me(),
     )
+
+
+def _me() -> int | None:
+    staff = current_staff()
+    return staff.id if staff is not None else None
 
 
 @bp.route("/search")

@@ -20,8 +20,8 @@ from portal.care.forms import NoteForm
 from portal.care.models import CaseState
 from portal.care.note_templates import find as find_template
 from portal.care.service import CareError
-from portal.care.workbench_labels import work_label
 from portal.care.workbench_forms import NextCaseForm, OwnerForm, PhonePromiseForm, TaskDoneForm, TaskForm
+from portal.care.workbench_labels import work_label
 from portal.cases.models import CaseTask, TaskKind
 from portal.cases.tasks import open_tasks
 from portal.db_types import utcnow
