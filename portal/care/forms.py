@@ -89,7 +89,9 @@ class QueueFilterForm(QueryForm):
         ],
     )
     outcome = SelectField(
-        _l("Last outcome"), validators=[Optional()], choices=[SelectChoice("", _l("Any")), *_choices(labels.OUTCOMES, OUTCOMES)]
+        _l("Last outcome"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("Any")), *_choices(labels.OUTCOMES, OUTCOMES)],
     )
     next_action = SelectField(
         _l("Next action"),

@@ -258,7 +258,9 @@ def _case_condition(filters: QueueFilter) -> ColumnElement[bool]:
     return exists().where(CaseState.account_id == CardAccount.id, *parts)
 
 
-def row_states(account: CardAccount, plan_state: str | None, promise_open: bool, request_pending: bool) -> tuple[str, ...]:
+def row_states(
+    account: CardAccount, plan_state: str | None, promise_open: bool, request_pending: bool
+) -> tuple[str, ...]:
     """The states the queue shows for a row, the most telling first."""
     flags = set(account.flags or ())
     found = []

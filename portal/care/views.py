@@ -63,7 +63,9 @@ def _register_template_helpers(state: Any) -> None:
     state.app.jinja_env.globals["care_label"] = labels.care_label
 
 
-def care_error_message(code: str) -> str:
+def care_error_message(code: str, detail: str | None = None) -> str:
+    if code == "call_refused":
+        return workbench_views.workbench_error(code, detail)
     messages = {
         "supervisor_only": _("Only a supervisor can clear a dispute."),
         "cardholder_request_only": _(
@@ -258,7 +260,9 @@ def note(account_id: int) -> Response | tuple[str, int]:
         except CareError as error:
             if error.code == "no_account":
                 abort(404)
-            form.text.errors.append(care_error_message(error.code))
+            db.session.rollback()
+            target = form.channel if error.code == "call_refused" else form.text
+            target.errors.append(care_error_message(error.code, error.detail))
         else:
             flash(_("Note added."), "info")
             return redirect(url_for("care.account", account_id=account_id) + "#timeline")

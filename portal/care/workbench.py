@@ -11,7 +11,8 @@ tier tab they are on; every tier from "All overdue"), in this order:
 
 1. a task on the case that is due: a question a cardholder asked for a person (due at
    once), a call-back or follow-up whose time has come; the earliest first. Tasks that
-   belong to another member of staff are theirs.
+   belong to another member of staff are theirs; cases the agent owns already are in
+   their work list ("My work") and not drawn again.
 2. a plan that broke (the account's latest plan is broken);
 3. a promise to pay that broke (the account's latest promise is broken);
 4. everyone else: the highest tier first, then the highest balance.
@@ -22,8 +23,8 @@ stops while it runs), a task due later (its time is the next action), or a call 
 last ``CARE_REST_HOURS`` (default 4). The draw is race-safe: candidates are read with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and the claim itself is one conditional
 ``INSERT … ON CONFLICT DO UPDATE … WHERE`` the case is still unowned, so two agents
-pressing at once never get the same person. An agent holds one drawn case at a time:
-drawing another ends the lease on the one before (a case they took stays theirs).
+pressing at once never get the same person. A drawn case stays in the agent's work list
+until its lease runs out, they release it, or they take it for good.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, exists, literal, null, or_, select, update
+from sqlalchemy import Select, and_, case, exists, literal, null, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
@@ -204,7 +205,7 @@ def _steps(in_queue: ColumnElement[bool] | None, tier_order: ColumnElement[Any],
             CaseTask.done_at.is_(None),
             due,
             or_(CaseTask.owner_id.is_(None), CaseTask.owner_id == me),
-            or_(_free(now), CaseState.owner_id == me),
+            _free(now),  # a case the agent owns already is in their work list, not drawn again
         )
         .order_by(CaseTask.due_at.is_not(None), CaseTask.due_at, CaseTask.id)
     )
@@ -254,21 +255,12 @@ def next_case(actor: Actor, in_queue: ColumnElement[bool] | None, tier_order: Co
             query = query.with_for_update(of=CardAccount, skip_locked=True)
         for account_id in db.session.execute(query).scalars().unique():
             if _claim(account_id, me, until, now):
-                _end_other_leases(me, account_id)
                 db.session.expire_all()  # the claim wrote past the session's objects
                 facts = {"owner": me, "until": until.isoformat(), "how": "next_case"}
                 add_event(account_id, CaseEventKind.CASE_ASSIGNED, actor, facts)
                 record(actor, Action.Case.ASSIGNED, ("card_account", account_id), after=facts)
                 return int(account_id)
     return None
-
-
-def _end_other_leases(me: int, keep: int) -> None:
-    db.session.execute(
-        update(CaseState)
-        .where(CaseState.owner_id == me, CaseState.owned_until.is_not(None), CaseState.account_id != keep)
-        .values(owner_id=None, owned_until=None, owned_since=None)
-    )
 
 
 def tier_order(tiers: Any) -> ColumnElement[Any]:
