@@ -249,7 +249,7 @@ def _case_condition(filters: QueueFilter) -> ColumnElement[bool]:
         parts.append(CaseState.next_action_at > now)
     if filters.owner == "unowned" or filters.next_action == "none":
         # Accounts without a workbench row count as unowned, with nothing scheduled.
-        negated = [owned] if filters.owner == "unowned" else []
+        negated: list[ColumnElement[bool]] = [owned] if filters.owner == "unowned" else []
         if filters.next_action == "none":
             negated.append(CaseState.next_action_at.is_not(None))
         found = exists().where(CaseState.account_id == CardAccount.id, or_(*negated))

@@ -64,7 +64,7 @@ from portal.policies.cache import load_policy
 from portal.policies.service import NoActivePolicy, active_version
 from portal.staff.models import Role, StaffUser
 
-CANDIDATES = 5  # read per step of the order, to claim the first still free
+CANDIDATES = 5  # tried per step of the order, one by one, before the next step
 MAX_NOTE = 1000
 
 
@@ -250,16 +250,22 @@ def next_case(actor: Actor, in_queue: ColumnElement[bool] | None, tier_order: Co
     until = now + timedelta(minutes=lease_minutes())
     postgres = db.session.get_bind().dialect.name == "postgresql"
     for step in _steps(in_queue, tier_order, me, now):
-        query = step.limit(CANDIDATES)
-        if postgres:
-            query = query.with_for_update(of=CardAccount, skip_locked=True)
-        for account_id in db.session.execute(query).scalars().unique():
+        tried: list[int] = []
+        for _ in range(CANDIDATES):
+            # One row at a time: a lock on several would keep the others' agents from them.
+            query = step.where(CardAccount.id.not_in(tried)).limit(1) if tried else step.limit(1)
+            if postgres:
+                query = query.with_for_update(of=CardAccount, skip_locked=True)
+            account_id = db.session.execute(query).scalar()
+            if account_id is None:
+                break
             if _claim(account_id, me, until, now):
                 db.session.expire_all()  # the claim wrote past the session's objects
                 facts = {"owner": me, "until": until.isoformat(), "how": "next_case"}
                 add_event(account_id, CaseEventKind.CASE_ASSIGNED, actor, facts)
                 record(actor, Action.Case.ASSIGNED, ("card_account", account_id), after=facts)
                 return int(account_id)
+            tried.append(account_id)  # taken a moment ago by another agent
     return None
 
 

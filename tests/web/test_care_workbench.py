@@ -105,7 +105,7 @@ def test_two_agents_never_draw_the_same_case_and_a_lease_runs_out(app, client, f
 
 
 def test_next_case_leaves_out_cases_it_may_not_call_or_just_called(app, client, frozen, policy):
-    disputed, on_plan, called, owned, free = accounts(
+    _disputed, on_plan, called, owned, free = accounts(
         app, {"dpd": 90, "flags": ["dispute"]}, {"dpd": 90}, {"dpd": 90}, {"dpd": 90}, {"dpd": 3}
     )
     make_plan(app, on_plan, "installment", "en", months=6)
@@ -252,9 +252,7 @@ def test_calls_count_toward_the_message_caps(app, client, frozen, policy, query)
     for minute in range(3):  # the daily contact cap is 3
         frozen.set(NOON_SHANGHAI + timedelta(minutes=minute))
         assert call(client, account_id, "reached").status_code == 302
-    from portal.links.service import issue_plan_link
-
-    from portal.links.service import LinkError
+    from portal.links.service import LinkError, issue_plan_link
 
     with app.app_context(), pytest.raises(LinkError) as refused:
         issue_plan_link(account_id, "sms", SYSTEM)
@@ -297,7 +295,7 @@ def test_a_note_template_pre_fills_the_note_without_javascript(app, client, froz
 
 
 def test_the_queue_shows_and_filters_state_owner_last_contact_and_next_action(app, client, frozen, policy):
-    disputed, promised, called = accounts(app, {"dpd": 40, "flags": ["dispute"]}, {"dpd": 41}, {"dpd": 42})
+    _disputed, promised, called = accounts(app, {"dpd": 40, "flags": ["dispute"]}, {"dpd": 41}, {"dpd": 42})
     with unit(app):
         from portal.cases.service import record_promise
 
