@@ -74,9 +74,17 @@ def upgrade():
     with op.batch_alter_table('call_attempts', schema=None) as batch_op:
         batch_op.create_index('ix_call_attempts_account_time', ['account_id', 'called_at'], unique=False)
     _kinds(NEW_CASE_EVENT_KINDS)
+    with op.batch_alter_table('card_accounts', schema=None) as batch_op:
+        batch_op.create_index('ix_card_accounts_queue_dpd', ['days_past_due', 'overdue_amount', 'id'], unique=False)
+        batch_op.create_index('ix_card_accounts_queue_amount', ['overdue_amount', 'days_past_due', 'id'], unique=False)
+        batch_op.create_index('ix_card_accounts_currency', ['currency', 'days_past_due'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('card_accounts', schema=None) as batch_op:
+        batch_op.drop_index('ix_card_accounts_currency')
+        batch_op.drop_index('ix_card_accounts_queue_amount')
+        batch_op.drop_index('ix_card_accounts_queue_dpd')
     op.execute("DELETE FROM case_events WHERE kind IN ('case_assigned', 'case_released')")
     _kinds(CASE_EVENT_KINDS)
     op.drop_table('call_attempts')

@@ -193,7 +193,7 @@ def _latest_promise_state() -> Any:
 
 def _steps(in_queue: ColumnElement[bool] | None, tier_order: ColumnElement[Any], me: int, now: datetime) -> list[Any]:
     """The order's steps (see the module notes), each a statement of candidate ids."""
-    from portal.care.queries import latest_plan_state
+    from portal.care.queries import plan_broken
 
     dialect = db.session.get_bind().dialect.name
     rest = timedelta(hours=current_app.config["CARE_REST_HOURS"])
@@ -211,7 +211,7 @@ def _steps(in_queue: ColumnElement[bool] | None, tier_order: ColumnElement[Any],
     )
     rest_order = (tier_order.desc(), account_sql.balance().desc(), CardAccount.id)
     contactable = _contactable(now, rest, dialect)
-    broken_plan = _base(in_queue).where(latest_plan_state() == PlanState.BROKEN, *contactable).order_by(*rest_order)
+    broken_plan = _base(in_queue).where(plan_broken(), *contactable).order_by(*rest_order)
     broken_promise = (
         _base(in_queue).where(_latest_promise_state() == PromiseState.BROKEN, *contactable).order_by(*rest_order)
     )
