@@ -96,13 +96,19 @@ def _set_owner(account_id: int, owner: int | None, until: datetime | None, how: 
     state.owned_since = now if owner is not None else None
     state.updated_at = now
     db.session.flush()
-    facts = {"owner": owner, "until": until.isoformat() if until else None, "how": how}
+    facts = {"owner": owner, "owner_name": _name(owner), "until": until.isoformat() if until else None, "how": how}
     if owner is None:
         add_event(account_id, CaseEventKind.CASE_RELEASED, actor, {"owner": before["owner"]})
         record(actor, Action.Case.RELEASED, ("card_account", account_id), before=before)
     else:
         add_event(account_id, CaseEventKind.CASE_ASSIGNED, actor, facts)
         record(actor, Action.Case.ASSIGNED, ("card_account", account_id), before=before, after=facts)
+
+
+def _name(staff_id: int | None) -> str | None:
+    """The owner's name as the case file keeps it (what it was when they got the case)."""
+    user = db.session.get(StaffUser, staff_id) if staff_id is not None else None
+    return user.display_name if user is not None else None
 
 
 def care_staff() -> list[StaffUser]:
@@ -261,7 +267,7 @@ def next_case(actor: Actor, in_queue: ColumnElement[bool] | None, tier_order: Co
                 break
             if _claim(account_id, me, until, now):
                 db.session.expire_all()  # the claim wrote past the session's objects
-                facts = {"owner": me, "until": until.isoformat(), "how": "next_case"}
+                facts = {"owner": me, "owner_name": _name(me), "until": until.isoformat(), "how": "next_case"}
                 add_event(account_id, CaseEventKind.CASE_ASSIGNED, actor, facts)
                 record(actor, Action.Case.ASSIGNED, ("card_account", account_id), after=facts)
                 return int(account_id)

@@ -1,4 +1,4 @@
-"""Translated labels of the care workbench's codes: task kinds, the queue's case states."""
+"""Translated labels of the care workbench's codes: task kinds, how a case got its owner, the queue's case states."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ TASK_KINDS: dict[str, object] = {
     TaskKind.QUESTION: _l("Cardholder asked for a person"),
 }
 
+# How a case got its owner (the case file's "case owner" entries).
+OWNED_HOW: dict[str, object] = {
+    "assigned": _l("assigned by a supervisor"),
+    "taken": _l("taken"),
+    "next_case": _l("drawn by next case"),
+}
+
 # The case's state as the queue shows it (portal.care.queue_rows.row_state).
 CASE_STATES: dict[str, object] = {
     "on_plan": _l("On a plan"),
@@ -23,7 +30,7 @@ CASE_STATES: dict[str, object] = {
     "opted_out": _l("Opted out"),
 }
 
-TABLES = {"task_kind": TASK_KINDS, "case_state": CASE_STATES}
+TABLES = {"task_kind": TASK_KINDS, "owned_how": OWNED_HOW, "case_state": CASE_STATES}
 
 
 def work_label(table: str, code: object) -> str:

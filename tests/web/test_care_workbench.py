@@ -164,7 +164,7 @@ def test_a_supervisor_assigns_a_case_and_the_agent_sees_it_in_my_work(app, clien
     my_work = my_work_of(agent_client.get("/care/").text)
     assert "WB0000" in my_work and "Yours" in my_work
     after = query.one(select(AuditEvent.after).where(AuditEvent.action == "case.assigned"))
-    assert after == {"owner": agent, "until": None, "how": "assigned"}
+    assert after == {"owner": agent, "owner_name": "Agent Two", "until": None, "how": "assigned"}
 
 
 # --- call-backs and follow-ups --------------------------------------------------------------
