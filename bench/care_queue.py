@@ -10,7 +10,8 @@ builds the schema with the migrations and loads, with COPY, N generated accounts
 workbench row for a fifth of them (an owner, the last contact and its outcome, a
 call-back due). Then it signs a care agent in and GETs queue pages through the Flask test
 client as a browser would (the whole request: session, rendering), printing the median
-and the slowest of ``--runs`` requests of each against the target. ``--explain`` prints
+and the slowest of ``--runs`` requests of each against the target, and of "next case"
+(each press draws and leases a case). ``--explain`` prints
 EXPLAIN ANALYZE of the queue's statements for the first page and page 2,000.
 """
 
@@ -175,6 +176,23 @@ def time_pages(client: Any, runs: int) -> None:
         print(f"{label:<34} {median:>10.1f} {max(times):>8.1f}  {rows:>4}  {verdict}")
 
 
+def time_next_case(client: Any, runs: int) -> None:
+    """Press "next case" ``runs`` times (each draws and leases a case, as an agent would)."""
+    from tests.staff_helpers import StaffAuth
+
+    for label, tier in (("next case, M1", "M1"), ("next case, all tiers", "")):
+        times = []
+        for _ in range(runs):
+            token = StaffAuth(client).token()
+            started = time.perf_counter()
+            response = client.post("/care/next", data={"csrf_token": token, "tier": tier})
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 302 and "/care/accounts/" in response.headers["Location"], response.status
+        median = statistics.median(times)
+        verdict = "OK" if median <= TARGET_MS else "OVER TARGET"
+        print(f"{label:<34} {median:>10.1f} {max(times):>8.1f}     1  {verdict}")
+
+
 def explain(app: Any) -> None:
     from sqlalchemy import event
 
@@ -225,7 +243,9 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; the care queue through the test client, "
         f"median of {args.runs} requests, target <= {TARGET_MS:.0f} ms:"
     )
-    time_pages(signed_in_agent(app), args.runs)
+    agent = signed_in_agent(app)
+    time_pages(agent, args.runs)
+    time_next_case(agent, args.runs)
     return 0
 
 
