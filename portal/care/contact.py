@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
@@ -123,15 +125,18 @@ def record_call(account: CardAccount, outcome: str, actor: Actor, now: datetime 
 
 
 def case_state(account_id: int, lock: bool = False) -> CaseState:
-    """The account's workbench row, made when first needed (flushed)."""
+    """The account's workbench row, made when first needed. Made with ``ON CONFLICT DO
+    NOTHING``: another request (an agent's "next case") may make it at the same moment."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     query = select(CaseState).where(CaseState.account_id == account_id)
-    if lock and db.session.get_bind().dialect.name == "postgresql":
+    if lock and postgres:
         query = query.with_for_update()
     found = db.session.execute(query).scalar_one_or_none()
     if found is None:
-        found = CaseState(account_id=account_id, updated_at=utcnow())
-        db.session.add(found)
-        db.session.flush()
+        insert = pg_insert if postgres else sqlite_insert
+        made = insert(CaseState).values(account_id=account_id, updated_at=utcnow())
+        db.session.execute(made.on_conflict_do_nothing(index_elements=[CaseState.account_id]))
+        found = db.session.execute(query).scalar_one()
     return found
 
 
