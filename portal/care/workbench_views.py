@@ -12,7 +12,6 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from portal.accounts.models import CardAccount
 from portal.care import contact, labels, queries, workbench
@@ -268,7 +267,3 @@ def phone_promise(account_id: int) -> Response | tuple[str, int]:
             )
             return _back(account_id)
     return _render(account_id, 422, promise_form=form)
-
-
-def staff_choices(staff: list[StaffUser]) -> list[SelectChoice]:
-    return [SelectChoice(s.id, s.display_name) for s in staff]
