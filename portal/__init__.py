@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "portal.care.views",
     "portal.care.payment_views",
     "portal.care.monitor_views",
+    "portal.care.workbench_views",
     "portal.journey.views",
     "portal.policies.views",
     "portal.experiments.views",

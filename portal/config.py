@@ -142,6 +142,14 @@ def _messaging(env: dict[str, str], production: bool) -> dict[str, Any]:
         "CONTACT_END": end,
         "CONTACT_WEEKLY_CAP": _positive_int("PORTAL_CONTACT_WEEKLY_CAP", env.get("PORTAL_CONTACT_WEEKLY_CAP") or "7"),
         "CONTACT_DAILY_CAP": _positive_int("PORTAL_CONTACT_DAILY_CAP", env.get("PORTAL_CONTACT_DAILY_CAP") or "3"),
+        # Unanswered phone calls to one cardholder per local day (China: at most 6).
+        "CONTACT_DAILY_CALL_CAP": _positive_int(
+            "PORTAL_CONTACT_DAILY_CALL_CAP", env.get("PORTAL_CONTACT_DAILY_CALL_CAP") or "6"
+        ),
+        # How long "next case" holds a case for the agent who drew it, and how long a
+        # case just called rests before "next case" offers it again.
+        "CARE_LEASE_MINUTES": _positive_int("PORTAL_CARE_LEASE_MINUTES", env.get("PORTAL_CARE_LEASE_MINUTES") or "30"),
+        "CARE_REST_HOURS": _positive_int("PORTAL_CARE_REST_HOURS", env.get("PORTAL_CARE_REST_HOURS") or "4"),
     }
 
 

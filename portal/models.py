@@ -4,6 +4,7 @@ from portal.accounts.models import CardAccount, Cardholder
 from portal.agreements.models import Agreement  # noqa: F401
 from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode, WebSession
+from portal.care.models import CallAttempt, CaseState
 from portal.cases.models import CaseEvent, Promise
 from portal.experiments.models import Experiment, ExperimentArm, ExperimentAssignment
 from portal.integrations.core_banking.models import ApiMessage, IdempotencyRecord, PlanEvent
@@ -45,3 +46,4 @@ __all__ = [
 __all__ += ["ApiMessage", "IdempotencyRecord"]
 __all__ += ["EnrolmentToken", "StaffSignInThrottle", "StaffUser", "WebSession"]
 __all__ += ["Experiment", "ExperimentArm", "ExperimentAssignment"]
+__all__ += ["CallAttempt", "CaseState"]

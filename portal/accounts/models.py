@@ -115,6 +115,11 @@ class CardAccount(Model):
         CheckConstraint("length(jurisdiction) = 2 AND upper(jurisdiction) = jurisdiction", name="jurisdiction_code"),
         CheckConstraint("minimum_due <= principal + interest + fees + late_fees", name="minimum_due_within_balance"),
         Index("ix_card_accounts_dpd", "days_past_due"),
+        # The care queue's two sorts, read backwards (portal.care.queries), and its
+        # currencies and tier counts.
+        Index("ix_card_accounts_queue_dpd", "days_past_due", "overdue_amount", "id"),
+        Index("ix_card_accounts_queue_amount", "overdue_amount", "days_past_due", "id"),
+        Index("ix_card_accounts_currency", "currency", "days_past_due"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -43,6 +43,9 @@ class Action:
         RATING_GIVEN = "case.rating_given"
         TASK_OPENED = "case.task_opened"
         TASK_DONE = "case.task_done"
+        ASSIGNED = "case.assigned"  # an owner: by a supervisor, taken, or drawn by "next case"
+        RELEASED = "case.released"
+        CALL_RECORDED = "case.call_recorded"  # a phone call care staff made, and its outcome
 
     class Contact(AuditAction):
         OPTED_OUT = "contact.opted_out"

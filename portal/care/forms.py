@@ -18,7 +18,8 @@ from wtforms import (
 from wtforms.fields import DateField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from portal.care import labels
+from portal.care import labels, workbench_labels
+from portal.care.queries import STATES
 from portal.care.service import CONTACT_CHANNELS, FLAGS, MAX_NOTE, OUTCOMES
 from portal.cases.service import REASONS
 from portal.domain.schedule import MAX_PLAN_MONTHS
@@ -71,6 +72,36 @@ class QueueFilterForm(QueryForm):
         _l("Sort by"),
         validators=[Optional()],
         choices=[SelectChoice("dpd", _l("Days past due")), SelectChoice("amount", _l("Overdue amount"))],
+    )
+    state = SelectField(
+        _l("State"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("Any")), *_choices(workbench_labels.CASE_STATES, STATES)],
+    )
+    owner = SelectField(
+        _l("Owner"),
+        validators=[Optional()],
+        choices=[
+            SelectChoice("", _l("Anyone or nobody")),
+            SelectChoice("mine", _l("Mine")),
+            SelectChoice("unowned", _l("Nobody")),
+            SelectChoice("owned", _l("Someone")),
+        ],
+    )
+    outcome = SelectField(
+        _l("Last outcome"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("Any")), *_choices(labels.OUTCOMES, OUTCOMES)],
+    )
+    next_action = SelectField(
+        _l("Next action"),
+        validators=[Optional()],
+        choices=[
+            SelectChoice("", _l("Any")),
+            SelectChoice("due", _l("Due now")),
+            SelectChoice("later", _l("Set for later")),
+            SelectChoice("none", _l("None set")),
+        ],
     )
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100000)])
 

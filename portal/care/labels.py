@@ -15,17 +15,20 @@ from portal.plans.models import PlanState
 from portal.policies.messages import PLAN_TYPES  # plan types have one set of names for staff
 
 OUTCOMES = {
+    "reached": _l("Reached the cardholder"),
     "contacted_promised": _l("Contacted: promised to pay"),
     "contacted_refused": _l("Contacted: refused"),
     "no_answer": _l("No answer"),
     "wrong_number": _l("Wrong number"),
     "hardship_disclosed": _l("Hardship disclosed"),
+    "not_now": _l("Asked not to be called at this time"),
     "other": _l("Other"),
 }
 
 CONTACT_CHANNELS = {
     "none": _l("No contact (note only)"),
     "phone": _l("Phone call"),
+    "phone_in": _l("They called us"),
     "sms": _l("Text message"),
     "email": _l("E-mail"),
     "letter": _l("Letter"),
@@ -85,6 +88,8 @@ EVENT_KINDS: dict[str, object] = {
     CaseEventKind.PAYMENT_ASSIGNED: _l("Payment assigned by care staff"),
     CaseEventKind.TASK_OPENED: _l("Task for the care desk"),
     CaseEventKind.TASK_DONE: _l("Task done"),
+    CaseEventKind.CASE_ASSIGNED: _l("Case owner"),
+    CaseEventKind.CASE_RELEASED: _l("Case released"),
     "payment": _l("Payment"),
 }
 
@@ -150,6 +155,7 @@ BLOCK_REASONS = {
     "active_plan": _l("An active plan: collection messages stop"),
     "weekly_cap": _l("Weekly contact limit reached"),
     "daily_cap": _l("Daily contact limit reached"),
+    "daily_call_cap": _l("Daily limit of unanswered calls reached"),
     "outside_hours": _l("Outside contact hours: waits for the next allowed time"),
     "link_revoked": _l("The link was revoked"),
     "unknown_channel": _l("Unknown channel"),

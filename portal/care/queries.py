@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Integer, Select, SQLColumnExpression, and_, bindparam, false, func, or_, select
+from sqlalchemy import Integer, Select, SQLColumnExpression, and_, bindparam, case, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,8 +24,9 @@ from portal.accounts.service import newest_first, shown_payments
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
 from portal.auth import load_account
-from portal.cases.models import CaseEvent, CaseEventKind, Promise
-from portal.db_types import utcnow
+from portal.care.models import CaseState
+from portal.cases.models import CaseEvent, CaseEventKind, Promise, PromiseState
+from portal.db_types import UTCDateTime, utcnow
 from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
@@ -39,6 +40,7 @@ from portal.policies.models import PolicyVersion
 from portal.policies.service import NoActivePolicy, active_version
 from portal.replica import report_session
 from portal.security import birth_date_hash
+from portal.staff.models import StaffUser
 
 PAGE_SIZE = 25
 PLAN_BROKEN = "plan_broken"  # a queue filter beside the flags: the latest plan broke
@@ -89,7 +91,17 @@ def policy_tiers(on_file: list[str] | None = None) -> Tiers:
     return tiers
 
 
-_CURRENCIES = select(CardAccount.currency).distinct().order_by(CardAccount.currency)
+def _currencies_statement() -> Select[Any]:
+    """The distinct currencies by skipping along ``ix_card_accounts_currency`` (a
+    recursive "next currency after this one"): a handful of index probes, where DISTINCT
+    would read every account on every queue page."""
+    first = select(func.min(CardAccount.currency).label("currency")).cte("on_file", recursive=True)
+    after = select(func.min(CardAccount.currency)).where(CardAccount.currency > first.c.currency).scalar_subquery()
+    found = first.union_all(select(after).where(first.c.currency.is_not(None)))
+    return select(found.c.currency).where(found.c.currency.is_not(None)).order_by(found.c.currency)
+
+
+_CURRENCIES = _currencies_statement()
 
 
 def currencies() -> list[str]:
@@ -115,6 +127,11 @@ def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
     return found
 
 
+def tier_condition(tiers: Tiers, name: str) -> ColumnElement[bool]:
+    """Accounts in the tier ``name`` under their own currency's policy."""
+    return _in_tier(tiers.ranges(name))
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     tier: str | None = None
@@ -124,6 +141,30 @@ class QueueFilter:
     flag: str | None = None
     sort: str = "dpd"
     page: int = 1
+    state: str | None = None  # one of STATES
+    owner: str | None = None  # one of OWNERS
+    outcome: str | None = None  # the last contact's outcome
+    next_action: str | None = None  # one of NEXT_ACTIONS
+    me: int | None = None  # the member of staff asking (for owner "mine")
+
+
+# The queue's per-row states and their filters (labels: portal.care.workbench_labels).
+STATES = ("on_plan", "plan_broken", "promise_pending", "request_pending", "disputed", "opted_out")
+OWNERS = ("mine", "unowned", "owned")
+NEXT_ACTIONS = ("due", "later", "none")
+OPTED_OUT_FLAGS = ("optout_sms", "optout_email", "do_not_contact")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One row of the queue: the account and what the workbench knows of its case."""
+
+    account: CardAccount
+    states: tuple[str, ...]
+    last_contact_at: datetime | None
+    last_outcome: str | None
+    owner: str | None  # the owner's name, while they own it
+    next_action_at: datetime | None
 
 
 @dataclass
@@ -135,6 +176,7 @@ class QueuePage:
     tier: str | None
     counts: dict[str, int] = field(default_factory=dict)
     plan_broken: set[int] = field(default_factory=set)  # ids of the rows marked "plan broken"
+    details: list[QueueRow] = field(default_factory=list)
 
 
 def latest_plan_state(account: Any = CardAccount) -> Any:
@@ -165,12 +207,98 @@ def _conditions(filters: QueueFilter, dialect: str) -> list[ColumnElement[bool]]
     if filters.max_balance is not None:
         conditions.append(balance <= bindparam("max_balance"))
     if filters.flag == PLAN_BROKEN:
-        conditions.append(latest_plan_state() == PlanState.BROKEN)
+        conditions.append(plan_broken())
     elif filters.flag == "none":
         conditions.append(account_sql.has_no_flags(dialect))
     elif filters.flag:
         conditions.append(account_sql.has_any_flag([filters.flag], dialect))
+    if filters.state:
+        conditions.append(_state_condition(filters.state, dialect))
+    if filters.owner or filters.outcome or filters.next_action:
+        conditions.append(_case_condition(filters))
     return conditions
+
+
+def _promise_open() -> Any:
+    return exists().where(Promise.account_id == CardAccount.id, Promise.state == PromiseState.OPEN)
+
+
+def _request_pending() -> Any:
+    return exists().where(Plan.account_id == CardAccount.id, Plan.state == PlanState.PENDING_APPROVAL)
+
+
+def plan_broken(account: Any = CardAccount) -> ColumnElement[bool]:
+    """``latest_plan_state() == broken`` as a semi-join: a broken plan with no newer plan
+    in a shown state. The same accounts, without a subquery per account of the queue."""
+    newer = aliased(Plan)
+    return exists().where(
+        Plan.account_id == account.id,
+        Plan.state == PlanState.BROKEN,
+        ~exists().where(newer.account_id == Plan.account_id, newer.id > Plan.id, newer.state.in_(SHOWN_STATES)),
+    )
+
+
+def _state_condition(state: str, dialect: str) -> ColumnElement[bool]:
+    if state == "on_plan":
+        # An account has one open plan at most, so an active plan is its latest shown one.
+        return exists().where(Plan.account_id == CardAccount.id, Plan.state == PlanState.ACTIVE)
+    if state == "plan_broken":
+        return plan_broken()
+    if state == "promise_pending":
+        return _promise_open()
+    if state == "request_pending":
+        return _request_pending()
+    if state == "disputed":
+        return account_sql.has_any_flag(["dispute"], dialect)
+    return account_sql.has_any_flag(OPTED_OUT_FLAGS, dialect)
+
+
+def _case_condition(filters: QueueFilter) -> ColumnElement[bool]:
+    """The filters on the case's workbench row (owner, last outcome, next action); the
+    time and the asking member of staff are bind parameters (``now``, ``me``)."""
+    now = bindparam("now", type_=UTCDateTime())
+    owned = or_(CaseState.owned_until.is_(None), CaseState.owned_until > now) & CaseState.owner_id.is_not(None)
+    parts: list[ColumnElement[bool]] = []
+    if filters.owner == "mine":
+        parts.append(owned & (CaseState.owner_id == bindparam("me", type_=Integer)))
+    elif filters.owner == "owned":
+        parts.append(owned)
+    if filters.outcome:
+        parts.append(CaseState.last_outcome == bindparam("outcome"))
+    if filters.next_action == "due":
+        parts.append(CaseState.next_action_at <= now)
+    elif filters.next_action == "later":
+        parts.append(CaseState.next_action_at > now)
+    if filters.owner == "unowned" or filters.next_action == "none":
+        # Accounts without a workbench row count as unowned, with nothing scheduled.
+        negated: list[ColumnElement[bool]] = [owned] if filters.owner == "unowned" else []
+        if filters.next_action == "none":
+            negated.append(CaseState.next_action_at.is_not(None))
+        found = exists().where(CaseState.account_id == CardAccount.id, or_(*negated))
+        rest = exists().where(CaseState.account_id == CardAccount.id, *parts) if parts else None
+        return and_(~found, rest) if rest is not None else ~found
+    return exists().where(CaseState.account_id == CardAccount.id, *parts)
+
+
+def row_states(
+    account: CardAccount, plan_state: str | None, promise_open: bool, request_pending: bool
+) -> tuple[str, ...]:
+    """The states the queue shows for a row, the most telling first."""
+    flags = set(account.flags or ())
+    found = []
+    if "dispute" in flags:
+        found.append("disputed")
+    if plan_state == PlanState.ACTIVE:
+        found.append("on_plan")
+    elif plan_state == PlanState.BROKEN:
+        found.append("plan_broken")
+    if request_pending:
+        found.append("request_pending")
+    if promise_open:
+        found.append("promise_pending")
+    if flags & set(OPTED_OUT_FLAGS):
+        found.append("opted_out")
+    return tuple(found)
 
 
 _QUEUE_SQL: dict[tuple[Any, ...], tuple[Select[Any], Select[Any]]] = {}
@@ -190,6 +318,10 @@ def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dial
         filters.max_balance is not None,
         filters.flag,
         filters.sort,
+        filters.state,
+        filters.owner,
+        filters.outcome is not None,
+        filters.next_action,
     )
     found = _QUEUE_SQL.get(key)
     if found is not None:
@@ -206,18 +338,41 @@ def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dial
         .where(*shared)
     )
     order: tuple[SQLColumnExpression[Any], ...]
+    # Each sort reads one index backwards (ix_card_accounts_queue_dpd / _amount), so a page
+    # far down skips index entries rather than sorting every matching account.
     if filters.sort == "amount":
-        order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id)
+        order = (CardAccount.overdue_amount.desc(), CardAccount.days_past_due.desc(), CardAccount.id.desc())
     else:
-        order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id)
-    rows = (
-        select(CardAccount, latest_plan_state().label("plan_state"))
-        .join(Cardholder)
-        .options(contains_eager(CardAccount.cardholder))
+        order = (CardAccount.days_past_due.desc(), CardAccount.overdue_amount.desc(), CardAccount.id.desc())
+    # The page's ids first, along the index of the sort (the offset skips index entries,
+    # not joined rows), then those 25 rows with their holders and what their case holds.
+    page_ids = (
+        select(CardAccount.id)
         .where(*shared, *([] if in_page is None else [in_page]))
         .order_by(*order)
         .limit(PAGE_SIZE)
         .offset(bindparam("offset", type_=Integer))
+        .subquery()
+    )
+    now = bindparam("now", type_=UTCDateTime())
+    owned = CaseState.owner_id.is_not(None) & or_(CaseState.owned_until.is_(None), CaseState.owned_until > now)
+    rows = (
+        select(
+            CardAccount,
+            latest_plan_state().label("plan_state"),
+            _promise_open().label("promise_open"),
+            _request_pending().label("request_pending"),
+            CaseState.last_contact_at,
+            CaseState.last_outcome,
+            case((owned, StaffUser.display_name)).label("owner"),
+            CaseState.next_action_at,
+        )
+        .join(page_ids, page_ids.c.id == CardAccount.id)
+        .join(Cardholder)
+        .outerjoin(CaseState, CaseState.account_id == CardAccount.id)
+        .outerjoin(StaffUser, StaffUser.id == CaseState.owner_id)
+        .options(contains_eager(CardAccount.cardholder))
+        .order_by(*order)
     )
     if len(_QUEUE_SQL) < 256:  # a handful of tiers and filters; never grow without bound
         _QUEUE_SQL[key] = (counting, rows)
@@ -243,14 +398,21 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
         "currency": filters.currency,
         "min_balance": filters.min_balance,
         "max_balance": filters.max_balance,
+        "outcome": filters.outcome,
+        "me": filters.me,
+        "now": utcnow(),
     }
     total, *tier_counts = reads.execute(counting, values).one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
     found = reads.execute(query, {**values, "offset": (page - 1) * PAGE_SIZE}).all()
-    rows = [account for account, _state in found]
-    broken = {account.id for account, state in found if state == PlanState.BROKEN}
-    return QueuePage(rows, total, page, pages, tier, dict(zip(names, tier_counts, strict=True)), broken)
+    rows = [row[0] for row in found]
+    broken = {row[0].id for row in found if row[1] == PlanState.BROKEN}
+    details = [
+        QueueRow(account, row_states(account, state, bool(promise), bool(request)), contact, outcome, owner, due)
+        for account, state, promise, request, contact, outcome, owner, due in found
+    ]
+    return QueuePage(rows, total, page, pages, tier, dict(zip(names, tier_counts, strict=True)), broken, details)
 
 
 # --- search ---------------------------------------------------------------------

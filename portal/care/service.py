@@ -19,6 +19,7 @@ from sqlalchemy import select
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record, record_row
+from portal.care import contact
 from portal.cases.models import CaseEventKind
 from portal.cases.service import CaseError, add_event
 from portal.cases.service import set_reason as cases_set_reason
@@ -29,8 +30,20 @@ from portal.staff.authority import offer_allowed
 from portal.staff.models import Role
 from portal.staff.service import role_of
 
-OUTCOMES = ("contacted_promised", "contacted_refused", "no_answer", "wrong_number", "hardship_disclosed", "other")
-CONTACT_CHANNELS = ("phone", "sms", "email", "letter", "in_person", "none")
+# The outcome of a contact (a call above all): a short list, in the order the form shows it.
+OUTCOMES = (
+    "reached",
+    "contacted_promised",
+    "contacted_refused",
+    "hardship_disclosed",
+    "no_answer",
+    "wrong_number",
+    "not_now",
+    "other",
+)
+# "phone" is a call care staff made (the contact rules and caps hold, portal.care.contact);
+# "phone_in" a call the cardholder made to us.
+CONTACT_CHANNELS = ("phone", "phone_in", "sms", "email", "letter", "in_person", "none")
 FLAGS = ("do_not_contact", "dispute", "optout_sms", "optout_email")
 # Flags that stand for the cardholder's wish not to be contacted (see the module notes).
 CONSENT_FLAGS = frozenset({"do_not_contact", "optout_sms", "optout_email"})
@@ -40,11 +53,13 @@ MAX_NOTE = 4000
 
 
 class CareError(ValueError):
-    """A care action that cannot go ahead; ``code`` is for the view to translate."""
+    """A care action that cannot go ahead; ``code`` is for the view to translate
+    (``detail``: the rule behind a refused call, a block reason)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, detail: str | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.detail = detail
 
 
 def _account(account_id: int, lock: bool = False) -> CardAccount:
@@ -65,9 +80,14 @@ def _require_care_role(actor: Actor) -> Role:
 
 
 def add_note(account_id: int, outcome: str, text: str, actor: Actor, channel: str = "none") -> int:
-    """Add a contact note with its outcome code; returns the case event id."""
+    """Add a contact note with its outcome code; returns the case event id.
+
+    A note on the channel ``phone`` records a call care staff made: the contact rules
+    must allow it (``call_refused`` otherwise, nothing written) and it counts toward the
+    contact caps. A note on any contact channel becomes the case's last contact.
+    """
     _require_care_role(actor)
-    _account(account_id)
+    account = _account(account_id)
     text = (text or "").strip()
     if outcome not in OUTCOMES:
         raise CareError("unknown_outcome")
@@ -77,6 +97,12 @@ def add_note(account_id: int, outcome: str, text: str, actor: Actor, channel: st
         raise CareError("note_empty")
     if len(text) > MAX_NOTE:
         raise CareError("note_too_long")
+    if channel == "phone":
+        try:
+            contact.record_call(account, outcome, actor)
+        except contact.CallRefused as refused:
+            raise CareError("call_refused", refused.reason) from refused
+    contact.note_contact(account_id, channel, outcome)
     event = add_event(account_id, CaseEventKind.NOTE, actor, {"outcome": outcome, "channel": channel, "text": text})
     record(
         actor,

@@ -17,7 +17,7 @@ from wtforms import SelectChoice
 
 from portal.accounts.models import CardAccount
 from portal.auth import load_account
-from portal.care import labels, message_labels, queries
+from portal.care import labels, message_labels, note_templates, queries, workbench, workbench_views
 from portal.care.approvals import approval_queue, pending_approvals_count, service_level_text, waiting_text
 from portal.care.forms import (
     FLAG_CHOICES,
@@ -41,6 +41,7 @@ from portal.care.service import (
     set_flag,
     set_reason,
 )
+from portal.care.workbench_forms import NextCaseForm, PhonePromiseForm, TaskForm
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.links import service as link_service
@@ -69,7 +70,9 @@ def _register_template_helpers(state: Any) -> None:
     state.app.jinja_env.globals["pending_approvals_count"] = pending_approvals_count
 
 
-def care_error_message(code: str) -> str:
+def care_error_message(code: str, detail: str | None = None) -> str:
+    if code == "call_refused":
+        return workbench_views.workbench_error(code, detail)
     messages = {
         "supervisor_only": _("Only a supervisor can clear a dispute."),
         "cardholder_request_only": _(
@@ -137,7 +140,7 @@ def queue() -> tuple[str, int]:
         # check, and the filter fields sit in a fragment cached per language and tier.
         form: Any = _LazyForm(lambda: _queue_form(on_file))
         tier = request.args.get("tier", "").strip()  # as the form's fields strip what they read
-        filters = queries.QueueFilter(tier=tier or next(iter(tiers.names()), None))
+        filters = queries.QueueFilter(tier=tier or next(iter(tiers.names()), None), me=_me())
         valid = True
     else:
         form = _queue_form(on_file)
@@ -149,6 +152,9 @@ def queue() -> tuple[str, int]:
     args = {k: v for k, v in request.args.items() if k not in ("page", "tier") and v}
     return render_template(
         "care/queue.html",
+        work=workbench.my_work(filters.me, utcnow(), limit=10) if filters.me else [],
+        now=utcnow(),
+        next_form=NextCaseForm(formdata=None),
         form=form,
         on_file=on_file,
         tiers=tiers,
@@ -168,7 +174,17 @@ def _queue_filter(form: QueueFilterForm, tiers: queries.Tiers, valid: bool) -> q
         flag=(form.flag.data or None) if valid else None,
         sort=form.sort.data if valid and form.sort.data in queries.SORTS else "dpd",
         page=(form.page.data or 1) if valid else 1,
+        state=(form.state.data or None) if valid else None,
+        owner=(form.owner.data or None) if valid else None,
+        outcome=(form.outcome.data or None) if valid else None,
+        next_action=(form.next_action.data or None) if valid else None,
+        me=_me(),
     )
+
+
+def _me() -> int | None:
+    staff = current_staff()
+    return staff.id if staff is not None else None
 
 
 @bp.route("/search")
@@ -210,7 +226,10 @@ def _render_case(
     case = queries.case_file(account_id, account)
     if case is None:
         abort(404)
-    forms.setdefault("note_form", _LazyForm(lambda: NoteForm(formdata=None)))
+    template = request.args.get("note_template") if request.method == "GET" else None
+    forms.setdefault("note_form", _LazyForm(lambda: workbench_views.note_form_for(template)))
+    forms.setdefault("task_form", _LazyForm(lambda: TaskForm(formdata=None)))
+    forms.setdefault("promise_form", _LazyForm(lambda: PhonePromiseForm(formdata=None)))
     forms.setdefault("reason_form", _LazyForm(lambda: _reason_form(case.reason)))
     forms.setdefault("flag_form", _LazyForm(lambda: FlagForm(formdata=None)))
     staff = current_staff()
@@ -221,6 +240,9 @@ def _render_case(
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
         flag_choices=[(choice.value, choice.label) for choice in FLAG_CHOICES],
+        work=workbench_views.panel(case),
+        note_templates=note_templates.TEMPLATES,
+        note_template=note_templates.find(template),
         **forms,
     ), status
 
@@ -245,7 +267,9 @@ def note(account_id: int) -> Response | tuple[str, int]:
         except CareError as error:
             if error.code == "no_account":
                 abort(404)
-            form.text.errors.append(care_error_message(error.code))
+            db.session.rollback()
+            target = form.channel if error.code == "call_refused" else form.text
+            target.errors.append(care_error_message(error.code, error.detail))
         else:
             flash(_("Note added."), "info")
             return redirect(url_for("care.account", account_id=account_id) + "#timeline")

@@ -54,6 +54,9 @@ class CaseEventKind(StrEnum):
     # Work for care staff on this case (portal.cases.tasks): a call-back, a follow-up, a question.
     TASK_OPENED = "task_opened"
     TASK_DONE = "task_done"
+    # Who owns the case (portal.care.workbench): assigned, taken, drawn by "next case", released.
+    CASE_ASSIGNED = "case_assigned"
+    CASE_RELEASED = "case_released"
     # Written before plan requests replaced them; old case files still hold them.
     PERSONALISED_REQUESTED = "personalised_requested"
     PERSONALISED_DECIDED = "personalised_decided"

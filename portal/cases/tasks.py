@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
@@ -58,6 +58,7 @@ def open_task(
     }
     add_event(account_id, CaseEventKind.TASK_OPENED, actor, facts)
     record(actor, Action.Case.TASK_OPENED, ("case_task", task.id), after=facts)
+    refresh_next_action(account_id)
     return task
 
 
@@ -70,7 +71,24 @@ def close_task(task: CaseTask, actor: Actor) -> bool:
     db.session.flush()
     add_event(task.account_id, CaseEventKind.TASK_DONE, actor, {"task": task.id, "kind": task.kind})
     record(actor, Action.Case.TASK_DONE, ("case_task", task.id), after={"done": True})
+    refresh_next_action(task.account_id)
     return True
+
+
+def refresh_next_action(account_id: int) -> None:
+    """Keep the case's next action date (the care queue shows it, and "next case" reads
+    it) equal to the earliest due time of its open tasks; a task due at once counts from
+    when it was opened."""
+    from portal.care.contact import case_state  # the care workbench's row; care imports cases
+
+    due = func.min(func.coalesce(CaseTask.due_at, CaseTask.created_at))
+    earliest = db.session.execute(
+        select(due).where(CaseTask.account_id == account_id, CaseTask.done_at.is_(None))
+    ).scalar()
+    state = case_state(account_id)
+    state.next_action_at = earliest
+    state.updated_at = utcnow()
+    db.session.flush()
 
 
 def open_tasks(account_id: int) -> list[CaseTask]:

@@ -16,6 +16,12 @@ Rules (defaults are the stricter of the US and Chinese rules; see RULES.md):
   day. Messages already sent count at their send time, queued ones at their planned
   time; a message that would break a cap is blocked.
 
+Phone calls care staff make (``portal.care.contact``) are collection contacts too: they
+count toward both caps beside the messages (an SMS after a day of calls obeys the daily
+cap), must fall inside the allowed hours, and at most ``daily_call_cap`` of them a local
+day may go unanswered (China's collection guidance: 6), see ``decide_call``. A call the
+cardholder asked for (a call-back) follows the service rules instead.
+
 Messages a cardholder asked for (sign-in codes) are not collection messages and never
 reach these rules. Service messages (the confirmation of something the cardholder did or
 asked for: a request received or decided, a plan accepted, a promise recorded) follow
@@ -58,11 +64,12 @@ class ContactSettings:
     end: time = time(21, 0)
     weekly_cap: int = 7
     daily_cap: int = 3
+    daily_call_cap: int = 6  # unanswered calls a local day
 
     def __post_init__(self) -> None:
         if not self.start < self.end:
             raise ValueError("the contact window must start before it ends")
-        if self.weekly_cap < 1 or self.daily_cap < 1:
+        if self.weekly_cap < 1 or self.daily_cap < 1 or self.daily_call_cap < 1:
             raise ValueError("contact caps must be at least 1")
 
 
@@ -151,17 +158,21 @@ def cap_reason(at: datetime, time_zone: str, others: Iterable[datetime], setting
     at = _aware(at)
     times = sorted(_aware(t) for t in others)
     near = [t for t in times if at - WEEK < t < at + WEEK]
-    starts = [t for t in near if t <= at] + [at]
-    for start in starts:
-        in_week = sum(1 for t in near if start <= t < start + WEEK)
-        if in_week + 1 > settings.weekly_cap:
-            return "weekly_cap"
+    if _breaks_weekly_cap(at, near, settings):
+        return "weekly_cap"
     zone = ZoneInfo(time_zone)
     day = at.astimezone(zone).date()
     same_day = sum(1 for t in near if t.astimezone(zone).date() == day)
     if same_day + 1 > settings.daily_cap:
         return "daily_cap"
     return None
+
+
+def _breaks_weekly_cap(at: datetime, near: list[datetime], settings: ContactSettings) -> bool:
+    """One more contact at ``at`` makes some 7-day window hold more than ``weekly_cap``
+    (``near``: the other contacts within a week of ``at``, sorted)."""
+    starts = [t for t in near if t <= at] + [at]
+    return any(sum(1 for t in near if start <= t < start + WEEK) + 1 > settings.weekly_cap for start in starts)
 
 
 def decide(
@@ -204,4 +215,45 @@ def decide_service(channel: str, now: datetime, facts: ContactFacts, settings: C
     send_at = next_allowed(now, facts.time_zone, settings)
     if send_at > now:
         return Decision(HOLD, send_at, "outside_hours")
+    return Decision(SEND, now)
+
+
+CALL = "phone"
+
+
+def decide_call(
+    now: datetime,
+    facts: ContactFacts,
+    unanswered: Iterable[datetime],
+    settings: ContactSettings,
+    requested: bool = False,
+) -> Decision:
+    """Whether care staff may ring the cardholder at ``now``: ``send`` or ``block``.
+
+    A collection call obeys what a collection message does (flags, an active plan, the
+    hours, the weekly cap over messages and calls, ``facts.others``) and, instead of the
+    daily message cap, at most ``daily_call_cap`` unanswered calls (``unanswered``, their
+    times) a local day. A call the cardholder asked for (``requested``: a call-back)
+    follows the service rules: their own "no contact" choices and the hours.
+    A call is never held: outside the hours the reason is ``outside_hours``.
+    """
+    now = _aware(now).astimezone(UTC)
+    flags = set(facts.flags)
+    if requested:
+        reason = next((flag for flag in NO_SERVICE_FLAGS if flag in flags), None)
+    else:
+        reason = blocking_reason(CALL, flags, facts.has_active_plan)
+    if reason:
+        return Decision(BLOCK, now, reason)
+    if not in_window(now, facts.time_zone, settings):
+        return Decision(BLOCK, now, "outside_hours")
+    if requested:
+        return Decision(SEND, now)
+    near = sorted(t for t in (_aware(t) for t in facts.others) if now - WEEK < t < now + WEEK)
+    if _breaks_weekly_cap(now, near, settings):
+        return Decision(BLOCK, now, "weekly_cap")
+    zone = ZoneInfo(facts.time_zone)
+    today = now.astimezone(zone).date()
+    if sum(1 for t in unanswered if _aware(t).astimezone(zone).date() == today) >= settings.daily_call_cap:
+        return Decision(BLOCK, now, "daily_call_cap")
     return Decision(SEND, now)

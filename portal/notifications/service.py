@@ -19,6 +19,7 @@ from sqlalchemy import select
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.care.models import CallAttempt
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
 from portal.db_types import utcnow
@@ -78,6 +79,7 @@ def contact_settings(config: dict[str, Any] | None = None) -> ContactSettings:
         end=config["CONTACT_END"],
         weekly_cap=config["CONTACT_WEEKLY_CAP"],
         daily_cap=config["CONTACT_DAILY_CAP"],
+        daily_call_cap=config["CONTACT_DAILY_CALL_CAP"],
     )
 
 
@@ -87,9 +89,13 @@ def has_active_plan(account_id: int) -> bool:
     return db.session.execute(query).first() is not None
 
 
-def counted_times(account_ids: set[int], exclude_message_id: int | None = None) -> dict[int, list[datetime]]:
-    """Per account, when its collection messages went or will go: sent ones at their send
-    time, queued ones at their planned time (the caps count them). One query for many."""
+def counted_times(
+    account_ids: set[int], exclude_message_id: int | None = None, with_calls: bool = True
+) -> dict[int, list[datetime]]:
+    """Per account, when its collection contacts went or will go: messages sent at their
+    send time, queued ones at their planned time, and care staff's collection calls
+    (``CallAttempt``, not those the cardholder asked for) when made; the caps count them
+    all (``with_calls`` False: the messages only). Two queries for many."""
     found: dict[int, list[datetime]] = defaultdict(list)
     if not account_ids:
         return found
@@ -104,6 +110,15 @@ def counted_times(account_ids: set[int], exclude_message_id: int | None = None) 
         query = query.where(OutboxMessage.id != exclude_message_id)
     for account_id, status, sent_at, send_after in db.session.execute(query):
         found[account_id].append(sent_at if status == OutboxStatus.SENT and sent_at else send_after)
+    if not with_calls:
+        return found
+    calls = select(CallAttempt.account_id, CallAttempt.called_at).where(
+        CallAttempt.account_id.in_(account_ids),
+        CallAttempt.requested.is_(False),
+        CallAttempt.called_at > utcnow() - timedelta(days=8),  # the caps look back 7 days at most
+    )
+    for account_id, called_at in db.session.execute(calls):
+        found[account_id].append(called_at)
     return found
 
 

@@ -1,5 +1,5 @@
-"""How many SQL statements one signed-in GET of a care page sends (issue 15): at most 13
-for a full case file (14 on SQLite), 5 for the care queue, session check and staff
+"""How many SQL statements one signed-in GET of a care page sends (issue 15): at most 17
+for a full case file (18 on SQLite), 7 for the care queue, session check and staff
 loading included.
 
 Counted as ``tests/web/test_query_counts.py`` counts the cardholder pages. The case file's
@@ -8,9 +8,12 @@ waiting for review), the account with its holder, the audit event of the viewing
 case events, the payments (the panel's and the timeline's in one), the plans with their
 installments and policy versions, the promises, the links, the names of the staff on the
 timeline, and the sealer's three (its lock; where the chain ends and what waits; the
-links and the head, which SQLite writes in two statements).
-The queue's five: the session, the member of staff, the currencies on file, the counts
-of the tabs, the page's rows.
+links and the head, which SQLite writes in two statements); and the workbench panel's
+four (issue 17: the case's owner and last contact, its open tasks, the outbox's messages
+and the calls the contact caps count, for "may I call now").
+The queue's seven: the session, the member of staff, the currencies on file, the counts
+of the tabs, the page's rows (with their case's owner, last contact and next action), and
+"My work" (the agent's open tasks, the cases they own).
 
 Each test also checks that the page shows what those statements read, so that a count
 kept low by not loading something fails too."""
@@ -37,8 +40,8 @@ from tests.conftest import counted_get, make_account, unit
 from tests.plan_factories import add_payment, make_plan
 from tests.staff_helpers import StaffAuth, make_staff
 
-CASE_FILE = {"postgresql": 13, "sqlite": 14}
-QUEUE = 5
+CASE_FILE = {"postgresql": 17, "sqlite": 18}
+QUEUE = 7
 
 
 @pytest.fixture
@@ -56,11 +59,11 @@ def sign_in_agent(app: Flask, client: Any) -> int:
 
 def post_note(client: Any, account_id: int, text: str) -> None:
     token = StaffAuth(client).token()
-    form = {"csrf_token": token, "outcome": "hardship_disclosed", "channel": "phone", "text": text}
+    form = {"csrf_token": token, "outcome": "hardship_disclosed", "channel": "phone_in", "text": text}
     assert client.post(f"/care/accounts/{account_id}/notes", data=form).status_code == 302
 
 
-def test_a_full_case_file_sends_at_most_thirteen(app, client, frozen, policy):
+def test_a_full_case_file_sends_at_most_seventeen(app, client, frozen, policy):
     account_id = make_account(app, reference="CASE0001", dpd=40)
     with unit(app):  # sent before the plan: an active plan stops collection messages
         issue_plan_link(account_id, "sms", SYSTEM)
@@ -101,7 +104,7 @@ def test_a_full_case_file_sends_at_most_thirteen(app, client, frozen, policy):
     assert viewed is not None
 
 
-def test_the_care_queue_sends_at_most_five(app, client, frozen, policy):
+def test_the_care_queue_sends_at_most_seven(app, client, frozen, policy):
     for n, dpd in enumerate((5, 40, 45, 70)):
         make_account(app, card=f"62220000000000{n}9", reference=f"QUEUE{n}", name=f"Holder {n}", dpd=dpd)
     add_payment(app, None, "50.00", date(2026, 11, 21), status="unmatched")
