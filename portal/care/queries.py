@@ -1,6 +1,7 @@
 """Reading for care staff: work queues by tier, account search, and the case file.
 
-Tiers come from the active offer policy (their DPD ranges and names), never from code.
+Tiers come from the active offer policy (their DPD ranges, balance bands and names),
+never from code.
 """
 
 from __future__ import annotations
@@ -52,11 +53,12 @@ class Tiers:
     by_currency: dict[str, OfferPolicy] = field(default_factory=dict)
 
     def names(self) -> list[str]:
-        """Tier names in DPD order, across currencies."""
-        first: dict[str, int] = {}
+        """Tier names in DPD order (then balance band), across currencies."""
+        first: dict[str, tuple[int, Decimal]] = {}
         for policy in self.by_currency.values():
             for tier in policy.tiers:
-                first[tier.name] = min(first.get(tier.name, tier.min_dpd), tier.min_dpd)
+                here = (tier.min_dpd, tier.balance_from)
+                first[tier.name] = min(first.get(tier.name, here), here)
         return sorted(first, key=lambda name: (first[name], name))
 
     def ranges(self, name: str) -> list[tuple[str, Tier]]:
@@ -68,9 +70,16 @@ class Tiers:
         spans = {(t.min_dpd, t.max_dpd) for _, t in self.ranges(name)}
         return next(iter(spans)) if len(spans) == 1 else None
 
-    def name_for(self, currency: str, dpd: int) -> str | None:
-        policy = self.by_currency.get(currency)
-        tier = policy.tier_for(dpd) if policy is not None else None
+    def band(self, name: str) -> tuple[Decimal, Decimal | None] | None:
+        """The balance band of a tier when it has one and every currency agrees, else None."""
+        bands = {(t.balance_from, t.balance_below) for _, t in self.ranges(name)}
+        found = next(iter(bands)) if len(bands) == 1 else None
+        return found if found is not None and found != (Decimal(0), None) else None
+
+    def name_for(self, account: CardAccount) -> str | None:
+        """The account's tier under its own currency's policy (``OfferPolicy.tier_for``)."""
+        policy = self.by_currency.get(account.currency)
+        tier = policy.tier_for(account.days_past_due, account.balance) if policy is not None else None
         return tier.name if tier is not None else None
 
     def __bool__(self) -> bool:
@@ -97,7 +106,7 @@ def currencies() -> list[str]:
     return list(report_session().execute(_CURRENCIES).scalars())
 
 
-_TIER_SQL: dict[tuple[tuple[str, int, int | None], ...], ColumnElement[bool]] = {}
+_TIER_SQL: dict[tuple[tuple[Any, ...], ...], ColumnElement[bool]] = {}
 
 
 def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
@@ -105,7 +114,7 @@ def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
 
     Built once per set of ranges and kept (a SQL expression can be reused by any number of
     statements): the queue asks for every tier on every page."""
-    key = tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
+    key = _ranges_key(ranges)
     found = _TIER_SQL.get(key)
     if found is None:
         parts = [and_(CardAccount.currency == currency, account_sql.in_tier(tier)) for currency, tier in ranges]
@@ -224,8 +233,10 @@ def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dial
     return counting, rows
 
 
-def _ranges_key(ranges: list[tuple[str, Tier]]) -> tuple[tuple[str, int, int | None], ...]:
-    return tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
+def _ranges_key(ranges: list[tuple[str, Tier]]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(
+        (currency, tier.min_dpd, tier.max_dpd, tier.balance_from, tier.balance_below) for currency, tier in ranges
+    )
 
 
 def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
@@ -434,7 +445,7 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
     timeline.sort(key=lambda entry: entry.at, reverse=True)
 
     reason = next((e.data.get("reason") for e in events if e.kind == CaseEventKind.REASON and e.data), None)
-    tier = tiers.name_for(account.currency, account.days_past_due)
+    tier = tiers.name_for(account)
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
     progress = {
         plan.id: plan_progress(plan, today, broken_reason=_broken_reason(events, plan.id))

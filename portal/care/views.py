@@ -148,7 +148,7 @@ def queue() -> tuple[str, int]:
         page=page,
         filters=filters,
         args=args,
-        tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due),
+        tier_name=tiers.name_for,
     ), 200 if valid else 422
 
 
@@ -182,9 +182,7 @@ def search() -> tuple[str, int]:
         else:
             status = 422
     tiers = queries.policy_tiers()
-    return render_template(
-        "care/search.html", form=form, results=results, tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due)
-    ), status
+    return render_template("care/search.html", form=form, results=results, tier_name=tiers.name_for), status
 
 
 # --- the case file ---------------------------------------------------------------------
