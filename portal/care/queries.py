@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
+from portal.accounts.lookup_keys import email_key
 from portal.accounts.models import CardAccount, Cardholder
 from portal.accounts.service import newest_first, shown_payments
 from portal.audit.actors import ActorType, actor_key
@@ -39,7 +40,7 @@ from portal.policies.cache import load_policy
 from portal.policies.models import PolicyVersion
 from portal.policies.service import NoActivePolicy, active_version
 from portal.replica import report_session
-from portal.security import birth_date_hash
+from portal.security import birth_date_hash, card_hash, luhn_valid
 
 PAGE_SIZE = 25
 PLAN_BROKEN = "plan_broken"  # a queue filter beside the flags: the latest plan broke
@@ -279,16 +280,32 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# Between the digits of a card or phone number people type spaces, dashes, dots,
+# brackets and a leading plus; nothing else makes a query a number.
+_NUMBER_SEPARATORS = " -.()+\u00a0\u3000"
+
+
+def _is_number(text: str) -> bool:
+    return bool(text) and all(ch.isdigit() or ch in _NUMBER_SEPARATORS for ch in text)
+
+
 def search_kind(text: str) -> str:
-    """How a query will be read: last4, phone, reference or name (or empty)."""
+    """How a query will be read: empty, card (a full card number: 13–19 digits passing the
+    Luhn check), last4 (four digits: a card's or a phone's last four), phone (5 or more
+    digits: the end of a phone number), email (has an @), or name_or_reference."""
     text = unicodedata.normalize("NFKC", text or "").strip()
     digits = _digits(text)
     if not text:
         return "empty"
-    if len(digits) == 4 and len(text.replace(" ", "")) == 4:
-        return "last4"
-    if len(digits) >= 6 and len(digits) >= len(text.replace(" ", "").replace("+", "").replace("-", "")) - 1:
-        return "phone"
+    if "@" in text:
+        return "email"
+    if _is_number(text):
+        if 13 <= len(digits) <= 19 and luhn_valid(digits) and not set(text) & set("+()"):
+            return "card"
+        if len(digits) == 4:
+            return "last4"
+        if len(digits) >= 5:
+            return "phone"
     return "name_or_reference"
 
 
@@ -296,38 +313,56 @@ def _birth_date_hash(born: date) -> str:
     return birth_date_hash(born, current_app.config["CARD_HASH_KEY"])
 
 
+def _phone_ends_with(digits: str) -> ColumnElement[bool]:
+    """The holder's phone ends in ``digits`` (4 or more): the indexed last four narrow the
+    rows, then the stored number's digits are compared on those few."""
+    stored: Any = Cardholder.phone
+    for separator in (" ", "-", "+", "(", ")", "."):
+        stored = func.replace(stored, separator, "")
+    return and_(Cardholder.phone_last4 == digits[-4:], stored.like(f"%{_like_escape(digits)}", escape="\\"))
+
+
 def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> tuple[str, list[CardAccount]]:
-    """Find accounts by name, phone, account reference, or last four digits WITH date of birth."""
+    """Find accounts by a full card number (its keyed hash), e-mail address, the last 4 or
+    more digits of a phone number, name or account reference. Four digits alone are a
+    phone number's end; with a date of birth, also a card's last four digits. Every kind
+    is an indexed look-up except the name, which is a pattern over names."""
     text = unicodedata.normalize("NFKC", text or "").strip()[:100]
     kind = search_kind(text)
-    query = select(CardAccount).join(Cardholder)
     if kind == "empty":
         return kind, []
-    if kind == "last4":
-        if date_of_birth is None:
-            raise SearchNeedsDobError
-        query = query.where(
-            CardAccount.card_last4 == _digits(text), Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth)
-        )
-    elif kind == "phone":
-        stored = func.replace(
-            func.replace(func.replace(func.replace(Cardholder.phone, " ", ""), "-", ""), "+", ""), "(", ""
-        )
-        query = query.where(stored.like(f"%{_digits(text)}%"))
+    digits = _digits(text)
+    wanted: list[ColumnElement[bool]] = []
+    if kind == "card":
+        wanted.append(CardAccount.card_hash == card_hash(digits, current_app.config["CARD_HASH_KEY"]))
+        if len(digits) <= 15:  # as long as a phone number can be (E.164): it may be one that passes Luhn
+            wanted.append(_phone_ends_with(digits))
+    elif kind == "email":
+        wanted.append(Cardholder.email_key == email_key(text))
+    elif kind in ("last4", "phone"):
+        wanted.append(_phone_ends_with(digits))
+        if kind == "last4" and date_of_birth is not None:
+            wanted.append(CardAccount.card_last4 == digits)
     else:
         if len(text) < 2:
             return kind, []
         pattern = f"%{_like_escape(text.casefold())}%"
-        query = query.where(
-            or_(
-                func.lower(Cardholder.full_name).like(pattern, escape="\\"),
-                func.lower(CardAccount.reference) == text.casefold(),
-            )
-        )
+        wanted.append(func.lower(Cardholder.full_name).like(pattern, escape="\\"))
+        wanted.append(func.lower(CardAccount.reference) == text.casefold())
+    found: dict[int, CardAccount] = {}
+    # One statement per way of matching, so each uses its own index (an OR across the
+    # two tables would read them all).
+    for condition in wanted:
+        query = select(CardAccount).join(Cardholder).where(condition)
         if date_of_birth is not None:
             query = query.where(Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth))
-    query = query.order_by(CardAccount.days_past_due.desc(), CardAccount.id).limit(limit)
-    return kind, list(db.session.execute(query).scalars())
+        query = query.order_by(CardAccount.days_past_due.desc(), CardAccount.id).limit(limit)
+        for account in db.session.execute(query).scalars():
+            found.setdefault(account.id, account)
+    if kind == "last4" and not found and date_of_birth is None:
+        raise SearchNeedsDobError
+    results = sorted(found.values(), key=lambda a: (-a.days_past_due, a.id))[:limit]
+    return kind, results
 
 
 # --- the case file ----------------------------------------------------------------
