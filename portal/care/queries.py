@@ -26,7 +26,8 @@ from portal.accounts.service import newest_first, shown_payments
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
 from portal.auth import load_account
-from portal.cases.models import CaseEvent, CaseEventKind, Promise
+from portal.care.case_details import DueDates, case_reason, due_dates, link_hold
+from portal.cases.models import CaseEvent, Promise
 from portal.db_types import utcnow
 from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
@@ -401,6 +402,18 @@ class CaseFile:
     # The plans' policy versions, held while the page renders: the session keeps only weak
     # references, and each plan's label reads its version from there (plan_policy_label).
     versions: list[PolicyVersion] = field(default_factory=list)
+    dues: DueDates | None = None  # the missed and the next due date (case_details.due_dates)
+    link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
+    reason_from: str | None = None  # the kind of event the reason came from
+
+    @property
+    def links_by_id(self) -> dict[int, Any]:
+        """The listed links by id: the timeline names a link by its channel and day."""
+        return {link.id: link for link in self.links}
+
+    @property
+    def plans_by_id(self) -> dict[int, Plan]:
+        return {plan.id: plan for plan in self.plans}
 
 
 # The case file's statements, built once (building a statement and its options costs
@@ -479,7 +492,7 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
     names = actor_names([entry.actor_key for entry in timeline] + [p.decided_by for p in plans])
     timeline.sort(key=lambda entry: entry.at, reverse=True)
 
-    reason = next((e.data.get("reason") for e in events if e.kind == CaseEventKind.REASON and e.data), None)
+    reason, reason_from = case_reason(events)
     tier = tiers.name_for(account)
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
     progress = {
@@ -502,6 +515,9 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         payments=[p for p, _counts in shown[:LISTED_PAYMENTS]],
         plan_broken=latest is not None and latest.state == PlanState.BROKEN,
         versions=[version for _plan, version in with_versions if version is not None],
+        dues=due_dates(account.due_date, account.days_past_due, account.days_past_due_as_of, today),
+        link_hold=link_hold(account.flags, plans),
+        reason_from=reason_from,
     )
 
 

@@ -30,6 +30,7 @@ from portal.care.forms import (
 )
 from portal.care.service import (
     CONSENT_FLAGS,
+    NOTE_FLAGS,
     CareError,
     add_note,
     check_link_offer,
@@ -65,6 +66,10 @@ def _register_template_helpers(state: Any) -> None:
 def care_error_message(code: str) -> str:
     messages = {
         "supervisor_only": _("Only a supervisor can clear a dispute."),
+        "supervisor_to_clear": _("Only a supervisor can clear this flag."),
+        "flag_note_required": _(
+            "Write a note: what you learnt and from whom (for example, a call from the family on 3 May)."
+        ),
         "cardholder_request_only": _(
             "Only the cardholder can undo their opt-out or do-not-contact, on their contact "
             "preferences page, or a supervisor recording their documented request."
@@ -211,6 +216,7 @@ def _render_case(
         now=utcnow(),
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
+        note_flags=NOTE_FLAGS,
         flag_choices=[(choice.value, choice.label) for choice in FLAG_CHOICES],
         **forms,
     ), status
@@ -272,7 +278,7 @@ def flags(account_id: int) -> Response | tuple[str, int]:
             if error.code == "no_account":
                 abort(404)
             form.flag.errors.append(care_error_message(error.code))
-            refused = error.code in ("supervisor_only", "cardholder_request_only")
+            refused = error.code in ("supervisor_only", "supervisor_to_clear", "cardholder_request_only")
             return _render_case(account_id, 403 if refused else 422, flag_form=form)
         flag = labels.care_label("flag", form.flag.data)
         if form.action.data == "set":
