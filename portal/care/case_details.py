@@ -74,8 +74,8 @@ def link_hold(flags: Iterable[str] | None, plans: Sequence[Any]) -> str | None:
 
 
 # Events that carry a reason for the debt: set by staff, or given by the cardholder
-# when asking for a plan (the ordinary and the personalised request).
-_REASON_EVENTS = (CaseEventKind.REASON, CaseEventKind.PLAN_REQUESTED, CaseEventKind.PERSONALISED_REQUESTED)
+# when asking for a plan.
+_REASON_EVENTS = (CaseEventKind.REASON, CaseEventKind.PLAN_REQUESTED)
 
 
 def case_reason(events: Iterable[Any]) -> tuple[str | None, str | None]:

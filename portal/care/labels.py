@@ -90,7 +90,6 @@ MESSAGE_KINDS = {
 REASON_SOURCES: dict[str, object] = {
     CaseEventKind.REASON: _l("recorded by care staff"),
     CaseEventKind.PLAN_REQUESTED: _l("given by the cardholder with a plan request"),
-    CaseEventKind.PERSONALISED_REQUESTED: _l("given by the cardholder with a plan request"),
 }
 
 EVENT_KINDS: dict[str, object] = {
