@@ -169,13 +169,17 @@ def _queue_filter(form: QueueFilterForm, tiers: queries.Tiers, valid: bool) -> q
     )
 
 
-@bp.route("/search")
+@bp.route("/search", methods=["GET", "POST"])
 @staff_required(*CARE)
 def search() -> tuple[str, int]:
-    form = SearchForm(formdata=request.args)
+    # The page's form posts (CSRF-checked like every POST), so a full card number typed
+    # into it stays out of the address, the browser's history and proxies' logs; a GET
+    # with ?q= (a bookmarked name search) still works.
+    asked = request.form if request.method == "POST" else request.args
+    form = SearchForm(formdata=asked)
     results: list[CardAccount] | None = None
     status = 200
-    if request.args:
+    if asked:
         if form.validate():
             try:
                 kind, results = queries.search_accounts(form.q.data, form.dob.data)

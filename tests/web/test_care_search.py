@@ -111,3 +111,15 @@ def test_look_up_keys_follow_the_phone_and_email_as_they_change(app, client, pol
     holder_contacts(app, account_id, phone="12", email="")
     (holder,) = query(select(Cardholder))
     assert (holder.phone_last4, holder.email_key) == (None, None)
+
+
+def test_the_search_form_posts_so_a_card_number_stays_out_of_the_address(app, client, policy, frozen):
+    from tests.web.test_care import post
+
+    account(app, 0)
+    agent(app, client)
+    html = client.get("/care/search").get_data(as_text=True)
+    assert '<form method="post" action="/care/search"' in html and 'name="csrf_token"' in html
+    response = post(client, "/care/search", q="6222 0000 0000 0017")
+    assert response.status_code == 200 and references(response.get_data(as_text=True)) == ["REF000"]
+    assert client.post("/care/search", data={"q": CARDS[0]}).status_code == 400  # no CSRF token
