@@ -20,6 +20,7 @@ from portal.audit.actions import Action
 from portal.audit.service import SYSTEM, record
 from portal.db_types import utcnow
 from portal.demo_history import add_history
+from portal.domain.default_policy import demo_policy
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.statement import EntrySpec, StatementSpec, write_camt
@@ -106,7 +107,7 @@ def load_demo(today: date | None = None) -> int:
     key = current_app.config["CARD_HASH_KEY"]
     today = today or utcnow().date()
     created = 0
-    ensure_default_policy(SYSTEM)  # before the accounts: the ones with a past have plans under it
+    ensure_default_policy(SYSTEM, build=demo_policy)  # before the accounts: the ones with a past have plans under it
     for demo in DEMO_CARDHOLDERS:
         hashed = card_hash(demo.card_number, key)
         if db.session.query(CardAccount.id).filter_by(card_hash=hashed).first():

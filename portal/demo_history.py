@@ -71,7 +71,7 @@ def _plan(account: CardAccount, today: date, accepted: date, *, months: int, pay
         months=months,
         monthly_fee_rate=FEE,
     )
-    tier = version.policy.tier_for(account.days_past_due)
+    tier = version.policy.tier_for(account.days_past_due, account.balance)
     signed = datetime.combine(accepted, time(10), UTC)
     plan = Plan(
         account_id=account.id,

@@ -8,8 +8,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, ColumnElement, Date, ForeignKey, Index, Integer, String, func, select
-from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship, validates
 
+from portal.accounts import lookup_keys
 from portal.db_types import Money, UTCDateTime, utcnow
 from portal.extensions import Model
 from portal.security import birth_date_hash
@@ -78,10 +79,24 @@ class Cardholder(Model):
     date_of_birth_hash: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254))
+    # Look-up forms for care search (portal.accounts.lookup_keys), kept by the validators
+    # below: the phone's last four digits and the e-mail address as compared.
+    phone_last4: Mapped[str | None] = mapped_column(String(4), index=True)
+    email_key: Mapped[str | None] = mapped_column(String(254), index=True)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     accounts: Mapped[list[CardAccount]] = relationship(back_populates="cardholder")
+
+    @validates("phone")
+    def _keep_phone_key(self, _key: str, phone: str) -> str:
+        self.phone_last4 = lookup_keys.phone_last4(phone)
+        return phone
+
+    @validates("email")
+    def _keep_email_key(self, _key: str, email: str | None) -> str | None:
+        self.email_key = lookup_keys.email_key(email)
+        return email
 
     @property
     def date_of_birth(self) -> date:

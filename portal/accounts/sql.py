@@ -4,6 +4,7 @@
 |------------------|--------------------------------------------|------------------------------|
 | balance          | ``AccountSnapshot.balance``                | ``balance``, ``waivable_fees`` |
 | tier membership  | ``Tier.covers``, ``OfferPolicy.tier_for``   | ``in_tier``, ``tier_index``  |
+|  (DPD and band)  | (DPD range and balance band)               |                              |
 | flags            | ``flags & names``, ``not flags``            | ``has_any_flag``, ``has_no_flags`` |
 
 Care queues, the policy impact preview and reports build their queries from these, so a
@@ -48,19 +49,36 @@ def waivable_fees(account: Any = CardAccount) -> ColumnElement[Decimal]:
     return type_coerce(account.fees + account.late_fees, Money())
 
 
-def in_tier(tier: Tier, account: Any = CardAccount) -> ColumnElement[bool]:
-    """The account's days past due fall in the tier's range (``Tier.covers``)."""
+def in_tier(tier: Tier, account: Any = CardAccount, amount: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
+    """The account's days past due fall in the tier's range and its balance in the
+    tier's band (``Tier.covers``). ``amount``: the balance when the caller has it as a
+    column already (else it is summed from ``account``'s parts). A tier without a band
+    adds no balance condition, so its SQL is what it was before bands existed."""
     dpd = account.days_past_due
-    lower = dpd >= literal(tier.min_dpd, Integer())
-    return lower if tier.max_dpd is None else and_(lower, dpd <= literal(tier.max_dpd, Integer()))
+    parts = [dpd >= literal(tier.min_dpd, Integer())]
+    if tier.max_dpd is not None:
+        parts.append(dpd <= literal(tier.max_dpd, Integer()))
+    if tier.banded:
+        owed = balance(account) if amount is None else amount
+        parts.append(owed >= literal(tier.balance_from, Money()))
+        if tier.balance_below is not None:
+            parts.append(owed < literal(tier.balance_below, Money()))
+    return parts[0] if len(parts) == 1 else and_(*parts)
 
 
-def tier_index(tiers: Sequence[Tier], account: Any = CardAccount, otherwise: int | None = None) -> ColumnElement[Any]:
+def tier_index(
+    tiers: Sequence[Tier],
+    account: Any = CardAccount,
+    otherwise: int | None = None,
+    amount: ColumnElement[Any] | None = None,
+) -> ColumnElement[Any]:
     """The position in ``tiers`` of the first tier covering the account, like
     ``OfferPolicy.tier_for`` (which returns that tier), or ``otherwise`` when none does."""
     if not tiers:
         return literal(otherwise, Integer())
-    return case(*[(in_tier(tier, account), i) for i, tier in enumerate(tiers)], else_=literal(otherwise, Integer()))
+    return case(
+        *[(in_tier(tier, account, amount), i) for i, tier in enumerate(tiers)], else_=literal(otherwise, Integer())
+    )
 
 
 def has_any_flag(names: Iterable[str], dialect: str, account: Any = CardAccount) -> ColumnElement[bool]:

@@ -108,7 +108,7 @@ class QueueFilterForm(QueryForm):
 
 class SearchForm(QueryForm):
     q = StringField(
-        _l("Name, phone, account reference or last 4 card digits"),
+        _l("Name, card number, phone, e-mail or account reference"),
         validators=[InputRequired(message=_l("Type something to search for.")), Length(max=100)],
         render_kw={"spellcheck": "false", "autocomplete": "off"},
     )

@@ -49,8 +49,50 @@ FLAGS = {
     "dispute": _l("Dispute"),
     "optout_sms": _l("No text messages"),
     "optout_email": _l("No e-mails"),
-    "deceased": _l("Deceased"),
+    "deceased": _l("Bereavement: the cardholder has died"),
     "fraud": _l("Fraud"),
+    "vulnerable": _l("Vulnerable: contact by a person only"),
+}
+
+# Why "send a plan link" is not the case's next step (portal.care.case_details.link_hold).
+LINK_HOLDS = {
+    "fraud": _l("Fraud is suspected on this account: all collection contact and offers are stopped."),
+    "deceased": _l(
+        "The cardholder has died: collection contact and offers are stopped. Deal with the estate through the "
+        "bereavement process, not by plan link."
+    ),
+    "dispute": _l("Dispute: every collection message and every offer is paused until a supervisor clears it."),
+    "do_not_contact": _l("Do not contact: no collection messages are sent."),
+    "vulnerable": _l(
+        "The cardholder is vulnerable: talk to them first. Send a link only if they ask for one on the call."
+    ),
+    "active_plan": _l(
+        "The cardholder is on an active plan: collection stops while they keep it. A new link is only for a "
+        "change they ask for."
+    ),
+    "request_pending": _l("A plan request is waiting for a supervisor: decide it before offering anything else."),
+    "awaiting_signature": _l(
+        "A plan is waiting for the cardholder's signature: a new link would offer the choice again."
+    ),
+}
+
+# What a message in the outbox is (its kind), in words.
+MESSAGE_KINDS = {
+    "plan_link": _l("Plan link"),
+    "plan_reminder": _l("Reminder of a plan payment"),
+    "promise_reminder": _l("Reminder of a promise to pay"),
+    "plan_broken": _l("Notice that the plan has ended"),
+    "request_received": _l("Plan request received"),
+    "request_approved": _l("Plan request approved"),
+    "request_declined": _l("Plan request declined"),
+    "plan_accepted": _l("Plan accepted"),
+    "promise_recorded": _l("Promise to pay recorded"),
+}
+
+# Where a reason for the debt on the case file came from.
+REASON_SOURCES: dict[str, object] = {
+    CaseEventKind.REASON: _l("recorded by care staff"),
+    CaseEventKind.PLAN_REQUESTED: _l("given by the cardholder with a plan request"),
 }
 
 EVENT_KINDS: dict[str, object] = {
@@ -182,6 +224,9 @@ TABLES = {
     "link_channel": LINK_CHANNELS,
     "budget": BUDGET_FIGURES,
     "block_reason": BLOCK_REASONS,
+    "link_hold": LINK_HOLDS,
+    "message_kind": MESSAGE_KINDS,
+    "reason_source": REASON_SOURCES,
     "decline_reason": DECLINE_REASON_TEXT,
 }
 

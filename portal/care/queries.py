@@ -1,6 +1,7 @@
 """Reading for care staff: work queues by tier, account search, and the case file.
 
-Tiers come from the active offer policy (their DPD ranges and names), never from code.
+Tiers come from the active offer policy (their DPD ranges, balance bands and names),
+never from code.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
+from portal.accounts.lookup_keys import email_key
 from portal.accounts.models import CardAccount, Cardholder
 from portal.accounts.service import newest_first, shown_payments
 from portal.audit.actors import ActorType, actor_key
 from portal.audit.names import actor_names
 from portal.auth import load_account
+from portal.care.case_details import DueDates, case_reason, due_dates, link_hold
 from portal.care.models import CaseState
-from portal.cases.models import CaseEvent, CaseEventKind, Promise, PromiseState
+from portal.cases.models import CaseEvent, Promise, PromiseState
 from portal.db_types import UTCDateTime, utcnow
 from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
@@ -39,7 +42,7 @@ from portal.policies.cache import load_policy
 from portal.policies.models import PolicyVersion
 from portal.policies.service import NoActivePolicy, active_version
 from portal.replica import report_session
-from portal.security import birth_date_hash
+from portal.security import birth_date_hash, card_hash, luhn_valid
 from portal.staff.models import StaffUser
 
 PAGE_SIZE = 25
@@ -54,11 +57,12 @@ class Tiers:
     by_currency: dict[str, OfferPolicy] = field(default_factory=dict)
 
     def names(self) -> list[str]:
-        """Tier names in DPD order, across currencies."""
-        first: dict[str, int] = {}
+        """Tier names in DPD order (then balance band), across currencies."""
+        first: dict[str, tuple[int, Decimal]] = {}
         for policy in self.by_currency.values():
             for tier in policy.tiers:
-                first[tier.name] = min(first.get(tier.name, tier.min_dpd), tier.min_dpd)
+                here = (tier.min_dpd, tier.balance_from)
+                first[tier.name] = min(first.get(tier.name, here), here)
         return sorted(first, key=lambda name: (first[name], name))
 
     def ranges(self, name: str) -> list[tuple[str, Tier]]:
@@ -70,9 +74,16 @@ class Tiers:
         spans = {(t.min_dpd, t.max_dpd) for _, t in self.ranges(name)}
         return next(iter(spans)) if len(spans) == 1 else None
 
-    def name_for(self, currency: str, dpd: int) -> str | None:
-        policy = self.by_currency.get(currency)
-        tier = policy.tier_for(dpd) if policy is not None else None
+    def band(self, name: str) -> tuple[Decimal, Decimal | None] | None:
+        """The balance band of a tier when it has one and every currency agrees, else None."""
+        bands = {(t.balance_from, t.balance_below) for _, t in self.ranges(name)}
+        found = next(iter(bands)) if len(bands) == 1 else None
+        return found if found is not None and found != (Decimal(0), None) else None
+
+    def name_for(self, account: CardAccount) -> str | None:
+        """The account's tier under its own currency's policy (``OfferPolicy.tier_for``)."""
+        policy = self.by_currency.get(account.currency)
+        tier = policy.tier_for(account.days_past_due, account.balance) if policy is not None else None
         return tier.name if tier is not None else None
 
     def __bool__(self) -> bool:
@@ -109,7 +120,7 @@ def currencies() -> list[str]:
     return list(report_session().execute(_CURRENCIES).scalars())
 
 
-_TIER_SQL: dict[tuple[tuple[str, int, int | None], ...], ColumnElement[bool]] = {}
+_TIER_SQL: dict[tuple[tuple[Any, ...], ...], ColumnElement[bool]] = {}
 
 
 def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
@@ -117,7 +128,7 @@ def _in_tier(ranges: list[tuple[str, Tier]]) -> ColumnElement[bool]:
 
     Built once per set of ranges and kept (a SQL expression can be reused by any number of
     statements): the queue asks for every tier on every page."""
-    key = tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
+    key = _ranges_key(ranges)
     found = _TIER_SQL.get(key)
     if found is None:
         parts = [and_(CardAccount.currency == currency, account_sql.in_tier(tier)) for currency, tier in ranges]
@@ -379,8 +390,10 @@ def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dial
     return counting, rows
 
 
-def _ranges_key(ranges: list[tuple[str, Tier]]) -> tuple[tuple[str, int, int | None], ...]:
-    return tuple((currency, tier.min_dpd, tier.max_dpd) for currency, tier in ranges)
+def _ranges_key(ranges: list[tuple[str, Tier]]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(
+        (currency, tier.min_dpd, tier.max_dpd, tier.balance_from, tier.balance_below) for currency, tier in ranges
+    )
 
 
 def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
@@ -430,16 +443,32 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# Between the digits of a card or phone number people type spaces, dashes, dots,
+# brackets and a leading plus; nothing else makes a query a number.
+_NUMBER_SEPARATORS = " -.()+\u00a0\u3000"
+
+
+def _is_number(text: str) -> bool:
+    return bool(text) and all(ch.isdigit() or ch in _NUMBER_SEPARATORS for ch in text)
+
+
 def search_kind(text: str) -> str:
-    """How a query will be read: last4, phone, reference or name (or empty)."""
+    """How a query will be read: empty, card (a full card number: 13–19 digits passing the
+    Luhn check), last4 (four digits: a card's or a phone's last four), phone (5 or more
+    digits: the end of a phone number), email (has an @), or name_or_reference."""
     text = unicodedata.normalize("NFKC", text or "").strip()
     digits = _digits(text)
     if not text:
         return "empty"
-    if len(digits) == 4 and len(text.replace(" ", "")) == 4:
-        return "last4"
-    if len(digits) >= 6 and len(digits) >= len(text.replace(" ", "").replace("+", "").replace("-", "")) - 1:
-        return "phone"
+    if "@" in text:
+        return "email"
+    if _is_number(text):
+        if 13 <= len(digits) <= 19 and luhn_valid(digits) and not set(text) & set("+()"):
+            return "card"
+        if len(digits) == 4:
+            return "last4"
+        if len(digits) >= 5:
+            return "phone"
     return "name_or_reference"
 
 
@@ -447,38 +476,56 @@ def _birth_date_hash(born: date) -> str:
     return birth_date_hash(born, current_app.config["CARD_HASH_KEY"])
 
 
+def _phone_ends_with(digits: str) -> ColumnElement[bool]:
+    """The holder's phone ends in ``digits`` (4 or more): the indexed last four narrow the
+    rows, then the stored number's digits are compared on those few."""
+    stored: Any = Cardholder.phone
+    for separator in (" ", "-", "+", "(", ")", "."):
+        stored = func.replace(stored, separator, "")
+    return and_(Cardholder.phone_last4 == digits[-4:], stored.like(f"%{_like_escape(digits)}", escape="\\"))
+
+
 def search_accounts(text: str, date_of_birth: date | None, limit: int = 50) -> tuple[str, list[CardAccount]]:
-    """Find accounts by name, phone, account reference, or last four digits WITH date of birth."""
+    """Find accounts by a full card number (its keyed hash), e-mail address, the last 4 or
+    more digits of a phone number, name or account reference. Four digits alone are a
+    phone number's end; with a date of birth, also a card's last four digits. Every kind
+    is an indexed look-up except the name, which is a pattern over names."""
     text = unicodedata.normalize("NFKC", text or "").strip()[:100]
     kind = search_kind(text)
-    query = select(CardAccount).join(Cardholder)
     if kind == "empty":
         return kind, []
-    if kind == "last4":
-        if date_of_birth is None:
-            raise SearchNeedsDobError
-        query = query.where(
-            CardAccount.card_last4 == _digits(text), Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth)
-        )
-    elif kind == "phone":
-        stored = func.replace(
-            func.replace(func.replace(func.replace(Cardholder.phone, " ", ""), "-", ""), "+", ""), "(", ""
-        )
-        query = query.where(stored.like(f"%{_digits(text)}%"))
+    digits = _digits(text)
+    wanted: list[ColumnElement[bool]] = []
+    if kind == "card":
+        wanted.append(CardAccount.card_hash == card_hash(digits, current_app.config["CARD_HASH_KEY"]))
+        if len(digits) <= 15:  # as long as a phone number can be (E.164): it may be one that passes Luhn
+            wanted.append(_phone_ends_with(digits))
+    elif kind == "email":
+        wanted.append(Cardholder.email_key == email_key(text))
+    elif kind in ("last4", "phone"):
+        wanted.append(_phone_ends_with(digits))
+        if kind == "last4" and date_of_birth is not None:
+            wanted.append(CardAccount.card_last4 == digits)
     else:
         if len(text) < 2:
             return kind, []
         pattern = f"%{_like_escape(text.casefold())}%"
-        query = query.where(
-            or_(
-                func.lower(Cardholder.full_name).like(pattern, escape="\\"),
-                func.lower(CardAccount.reference) == text.casefold(),
-            )
-        )
+        wanted.append(func.lower(Cardholder.full_name).like(pattern, escape="\\"))
+        wanted.append(func.lower(CardAccount.reference) == text.casefold())
+    found: dict[int, CardAccount] = {}
+    # One statement per way of matching, so each uses its own index (an OR across the
+    # two tables would read them all).
+    for condition in wanted:
+        query = select(CardAccount).join(Cardholder).where(condition)
         if date_of_birth is not None:
             query = query.where(Cardholder.date_of_birth_hash == _birth_date_hash(date_of_birth))
-    query = query.order_by(CardAccount.days_past_due.desc(), CardAccount.id).limit(limit)
-    return kind, list(db.session.execute(query).scalars())
+        query = query.order_by(CardAccount.days_past_due.desc(), CardAccount.id).limit(limit)
+        for account in db.session.execute(query).scalars():
+            found.setdefault(account.id, account)
+    if kind == "last4" and not found and date_of_birth is None:
+        raise SearchNeedsDobError
+    results = sorted(found.values(), key=lambda a: (-a.days_past_due, a.id))[:limit]
+    return kind, results
 
 
 # --- the case file ----------------------------------------------------------------
@@ -517,6 +564,18 @@ class CaseFile:
     # The plans' policy versions, held while the page renders: the session keeps only weak
     # references, and each plan's label reads its version from there (plan_policy_label).
     versions: list[PolicyVersion] = field(default_factory=list)
+    dues: DueDates | None = None  # the missed and the next due date (case_details.due_dates)
+    link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
+    reason_from: str | None = None  # the kind of event the reason came from
+
+    @property
+    def links_by_id(self) -> dict[int, Any]:
+        """The listed links by id: the timeline names a link by its channel and day."""
+        return {link.id: link for link in self.links}
+
+    @property
+    def plans_by_id(self) -> dict[int, Plan]:
+        return {plan.id: plan for plan in self.plans}
 
 
 # The case file's statements, built once (building a statement and its options costs
@@ -600,8 +659,8 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
     names = actor_names([entry.actor_key for entry in timeline] + [p.decided_by for p in plans])
     timeline.sort(key=lambda entry: entry.at, reverse=True)
 
-    reason = next((e.data.get("reason") for e in events if e.kind == CaseEventKind.REASON and e.data), None)
-    tier = tiers.name_for(account.currency, account.days_past_due)
+    reason, reason_from = case_reason(events)
+    tier = tiers.name_for(account)
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
     progress = {
         plan.id: plan_progress(plan, today, broken_reason=_broken_reason(events, plan.id))
@@ -623,6 +682,9 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         payments=[p for p, _counts in shown[:LISTED_PAYMENTS]],
         plan_broken=latest is not None and latest.state == PlanState.BROKEN,
         versions=[version for _plan, version in with_versions if version is not None],
+        dues=due_dates(account.due_date, account.days_past_due, account.days_past_due_as_of, today),
+        link_hold=link_hold(account.flags, plans),
+        reason_from=reason_from,
     )
 
 

@@ -10,6 +10,11 @@ Any member of care staff may set a flag: that only stops messages or offers. A
 cardholder's own opt-out and a do-not-contact flag are cleared by the cardholder (on their
 contact preferences page) or by a supervisor recording the cardholder's documented
 request, with that request as the required note; an agent cannot clear them.
+
+Vulnerability, bereavement (``deceased``) and fraud change how the bank treats a person
+(``portal.notifications.rules`` and the policy's blocking flags say how), so each is set
+and cleared with a required note saying what staff learnt and from whom, and only a
+supervisor clears one: taking such a flag off by mistake would restart collection.
 """
 
 from __future__ import annotations
@@ -44,10 +49,12 @@ OUTCOMES = (
 # "phone" is a call care staff made (the contact rules and caps hold, portal.care.contact);
 # "phone_in" a call the cardholder made to us.
 CONTACT_CHANNELS = ("phone", "phone_in", "sms", "email", "letter", "in_person", "none")
-FLAGS = ("do_not_contact", "dispute", "optout_sms", "optout_email")
+FLAGS = ("vulnerable", "deceased", "fraud", "dispute", "do_not_contact", "optout_sms", "optout_email")
 # Flags that stand for the cardholder's wish not to be contacted (see the module notes).
 CONSENT_FLAGS = frozenset({"do_not_contact", "optout_sms", "optout_email"})
-SUPERVISOR_TO_CLEAR = frozenset({"dispute"}) | CONSENT_FLAGS
+# Flags about the person's circumstances: a note when set and when cleared (module notes).
+NOTE_FLAGS = frozenset({"vulnerable", "deceased", "fraud"})
+SUPERVISOR_TO_CLEAR = frozenset({"dispute"}) | CONSENT_FLAGS | NOTE_FLAGS
 MAX_FLAG_NOTE = 500
 MAX_NOTE = 4000
 
@@ -135,13 +142,15 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
     _require_care_role(actor)
     if flag not in FLAGS:
         raise CareError("unknown_flag")
+    reason = note.strip()[:MAX_FLAG_NOTE]
+    if flag in NOTE_FLAGS and not reason:
+        raise CareError("flag_note_required")
     account = _account(account_id, lock=True)
     flags = list(account.flags or [])
     if flag in flags:
         db.session.rollback()
         return False
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
-    reason = note.strip()[:MAX_FLAG_NOTE]
     add_event(account_id, CaseEventKind.FLAG_SET, actor, {"flag": flag, "note": reason})
     record(
         actor,
@@ -157,8 +166,10 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
 def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
     """Clear a flag. False if it was not set.
 
-    Only a supervisor clears a dispute, an opt-out or do-not-contact; for the last two
-    ``note`` is required: the cardholder's documented request (when, how, its reference).
+    Only a supervisor clears a dispute, an opt-out, do-not-contact, vulnerability,
+    bereavement or fraud. ``note`` is required for the consent flags (the cardholder's
+    documented request: when, how, its reference) and for the last three (why it no
+    longer holds).
     """
     role = _require_care_role(actor)
     if flag not in FLAGS:
@@ -166,10 +177,12 @@ def clear_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool
     if flag in CONSENT_FLAGS and role is not Role.SUPERVISOR:
         raise CareError("cardholder_request_only")
     if flag in SUPERVISOR_TO_CLEAR and role is not Role.SUPERVISOR:
-        raise CareError("supervisor_only")
+        raise CareError("supervisor_only" if flag == "dispute" else "supervisor_to_clear")
     reason = note.strip()[:MAX_FLAG_NOTE]
     if flag in CONSENT_FLAGS and not reason:
         raise CareError("request_note_required")
+    if flag in NOTE_FLAGS and not reason:
+        raise CareError("flag_note_required")
     account = _account(account_id, lock=True)
     flags = list(account.flags or [])
     if flag not in flags:

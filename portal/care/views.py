@@ -32,6 +32,7 @@ from portal.care.forms import (
 )
 from portal.care.service import (
     CONSENT_FLAGS,
+    NOTE_FLAGS,
     CareError,
     add_note,
     check_link_offer,
@@ -75,6 +76,10 @@ def care_error_message(code: str, detail: str | None = None) -> str:
         return workbench_views.workbench_error(code, detail)
     messages = {
         "supervisor_only": _("Only a supervisor can clear a dispute."),
+        "supervisor_to_clear": _("Only a supervisor can clear this flag."),
+        "flag_note_required": _(
+            "Write a note: what you learnt and from whom (for example, a call from the family on 3 May)."
+        ),
         "cardholder_request_only": _(
             "Only the cardholder can undo their opt-out or do-not-contact, on their contact "
             "preferences page, or a supervisor recording their documented request."
@@ -161,7 +166,7 @@ def queue() -> tuple[str, int]:
         page=page,
         filters=filters,
         args=args,
-        tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due),
+        tier_name=tiers.name_for,
     ), 200 if valid else 422
 
 
@@ -187,13 +192,17 @@ def _me() -> int | None:
     return staff.id if staff is not None else None
 
 
-@bp.route("/search")
+@bp.route("/search", methods=["GET", "POST"])
 @staff_required(*CARE)
 def search() -> tuple[str, int]:
-    form = SearchForm(formdata=request.args)
+    # The page's form posts (CSRF-checked like every POST), so a full card number typed
+    # into it stays out of the address, the browser's history and proxies' logs; a GET
+    # with ?q= (a bookmarked name search) still works.
+    asked = request.form if request.method == "POST" else request.args
+    form = SearchForm(formdata=asked)
     results: list[CardAccount] | None = None
     status = 200
-    if request.args:
+    if asked:
         if form.validate():
             try:
                 kind, results = queries.search_accounts(form.q.data, form.dob.data)
@@ -205,9 +214,7 @@ def search() -> tuple[str, int]:
         else:
             status = 422
     tiers = queries.policy_tiers()
-    return render_template(
-        "care/search.html", form=form, results=results, tier_name=lambda a: tiers.name_for(a.currency, a.days_past_due)
-    ), status
+    return render_template("care/search.html", form=form, results=results, tier_name=tiers.name_for), status
 
 
 # --- the case file ---------------------------------------------------------------------
@@ -239,6 +246,7 @@ def _render_case(
         now=utcnow(),
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
+        note_flags=NOTE_FLAGS,
         flag_choices=[(choice.value, choice.label) for choice in FLAG_CHOICES],
         work=workbench_views.panel(case),
         note_templates=note_templates.TEMPLATES,
@@ -305,7 +313,7 @@ def flags(account_id: int) -> Response | tuple[str, int]:
             if error.code == "no_account":
                 abort(404)
             form.flag.errors.append(care_error_message(error.code))
-            refused = error.code in ("supervisor_only", "cardholder_request_only")
+            refused = error.code in ("supervisor_only", "supervisor_to_clear", "cardholder_request_only")
             return _render_case(account_id, 403 if refused else 422, flag_form=form)
         flag = labels.care_label("flag", form.flag.data)
         if form.action.data == "set":

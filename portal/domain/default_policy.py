@@ -20,7 +20,7 @@ from portal.domain.policy import (
 )
 from portal.domain.schedule import Pricing
 
-__all__ = ["default_policy"]
+__all__ = ["SMALL_BALANCE", "default_policy", "demo_policy"]
 
 D = Decimal
 
@@ -177,3 +177,18 @@ def default_policy() -> OfferPolicy:
         promise_max_days=14,
         promise_min_share=D("0.2"),
     )
+
+
+# Below this an early (M1) balance is left to automated reminders and self-service links;
+# agents work the larger ones. A band, so it is the bank's figure, edited and approved.
+SMALL_BALANCE = D("2000")
+
+
+def demo_policy() -> OfferPolicy:
+    """The default policy with M1 split by balance band, as banks queue early arrears:
+    "M1 small" (1–29 days, balance below 2,000: reminders and self-service) and "M1"
+    (1–29 days, 2,000 and over: the agents' queue). Both offer the same plans."""
+    policy = default_policy()
+    m1, *rest = policy.tiers
+    small = replace(m1, name="M1 small", balance_below=SMALL_BALANCE)
+    return replace(policy, tiers=(small, replace(m1, balance_from=SMALL_BALANCE), *rest))

@@ -122,7 +122,7 @@ def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) ->
         reasons.append("reage_limit")
     if account.days_past_due < 1:
         reasons.append("not_overdue")
-    elif policy.tier_for(account.days_past_due) is None:
+    elif policy.tier_for(account.days_past_due, account.balance) is None:
         reasons.append("no_tier")
     if account.balance <= ZERO:
         reasons.append("nothing_owed")
@@ -294,7 +294,7 @@ def offers_for(account: AccountSnapshot, policy: OfferPolicy, today: date) -> li
     """
     if ineligibility(account, policy, today):
         return []
-    tier = policy.tier_for(account.days_past_due)
+    tier = policy.tier_for(account.days_past_due, account.balance)
     assert tier is not None  # ineligibility() checked it
     with localcontext(CONTEXT):
         unit = minor_unit(account.currency)

@@ -6,6 +6,13 @@ Shape and conventions (the policy admin screens and `validate_policy` rely on th
   any other currency get no offers.
 * Tiers are days-past-due ranges (`min_dpd` inclusive, `max_dpd` inclusive or None for
   open-ended). Together they must cover DPD 1 to infinity without gaps or overlaps.
+* A tier may also hold a balance band (`balance_from` inclusive, `balance_below`
+  exclusive or None for no upper end; the defaults, 0 and None, mean any balance, which
+  is what a document stored before bands existed says). Several tiers with the SAME DPD
+  range split it by balance ("M1 small": 1–29, below 2,000; "M1": 1–29, from 2,000): their
+  bands must cover every balance from 0 up, end to end. So each account (DPD ≥ 1, balance
+  ≥ 0) is in exactly one tier of a valid policy, and `tier_for` is the one place that
+  says which (its SQL twin is `portal.accounts.sql.tier_index`).
 * Each tier holds one limit set per plan type. A balance band (`min_balance` inclusive,
   `max_balance` inclusive or None) inside each limit set narrows eligibility for that
   plan type only, so a tier may, say, offer settlements only above 5,000.
@@ -19,7 +26,7 @@ Shape and conventions (the policy admin screens and `validate_policy` rely on th
   `portal.domain.reage`).
 * Percentages are stored as Decimal FRACTIONS from 0 to 1 (0.3 = 30 %); rates are
   fractions too (0.006 = 0.6 % a month, 0.18 = 18 % a year).
-* `to_dict()` gives JSON-ready data (Decimals as strings, tiers by `min_dpd`, tenors
+* `to_dict()` gives JSON-ready data (Decimals as strings, tiers by `min_dpd` then `balance_from`, tenors
   ascending, flags sorted) and `from_dict()` reads it back strictly: unknown keys and
   floats are refused, missing keys take the restrictive defaults below.
 """
@@ -144,6 +151,8 @@ class Tier:
     name: str
     min_dpd: int
     max_dpd: int | None
+    balance_from: Decimal = ZERO
+    balance_below: Decimal | None = None
     installment: InstallmentLimits = field(default_factory=InstallmentLimits)
     relief: ReliefLimits = field(default_factory=ReliefLimits)
     settlement: SettlementLimits = field(default_factory=SettlementLimits)
@@ -151,9 +160,22 @@ class Tier:
     missed_payment: MissedPaymentRules = field(default_factory=MissedPaymentRules)
     reminders: ReminderCadence = field(default_factory=ReminderCadence)
 
-    def covers(self, days_past_due: int) -> bool:
-        """True when `days_past_due` falls in this tier's range."""
+    def covers_dpd(self, days_past_due: int) -> bool:
+        """True when `days_past_due` falls in this tier's DPD range (whatever the balance)."""
         return self.min_dpd <= days_past_due and (self.max_dpd is None or days_past_due <= self.max_dpd)
+
+    def in_band(self, balance: Decimal) -> bool:
+        """True when `balance` falls in this tier's balance band."""
+        return self.balance_from <= balance and (self.balance_below is None or balance < self.balance_below)
+
+    def covers(self, days_past_due: int, balance: Decimal) -> bool:
+        """True when an account this far past due and owing `balance` belongs here."""
+        return self.covers_dpd(days_past_due) and self.in_band(balance)
+
+    @property
+    def banded(self) -> bool:
+        """The tier takes only part of the balances of its DPD range."""
+        return self.balance_from > ZERO or self.balance_below is not None
 
 
 @dataclass(frozen=True)
@@ -181,17 +203,20 @@ class OfferPolicy:
     promise_min_share: Decimal = Decimal("0.1")
     blocking_flags: frozenset[str] = DEFAULT_BLOCKING_FLAGS
 
-    def tier_for(self, days_past_due: int) -> Tier | None:
-        """The first tier covering `days_past_due` (exactly one, once validated)."""
+    def tier_for(self, days_past_due: int, balance: Decimal) -> Tier | None:
+        """The tier of an account `days_past_due` past due that owes `balance`: the first
+        tier covering both (exactly one once validated; None below DPD 1 or when an
+        invalid policy leaves a gap). Offers, the daily run's tier moves, reports, care
+        queues and experiments all choose a tier here or through its SQL twin."""
         for tier in self.tiers:
-            if tier.covers(days_past_due):
+            if tier.covers(days_past_due, balance):
                 return tier
         return None
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready data in a stable order: Decimals as strings, tiers by min_dpd."""
+        """JSON-ready data in a stable order: Decimals as strings, tiers by min_dpd and band."""
         data = dump(self)
-        data["tiers"] = [dump(t) for t in sorted(self.tiers, key=lambda t: (t.min_dpd, t.name))]
+        data["tiers"] = [dump(t) for t in sorted(self.tiers, key=lambda t: (t.min_dpd, t.balance_from, t.name))]
         return data
 
     @classmethod

@@ -7,7 +7,11 @@ layer turns codes into translated messages. The codes:
 
     empty, duplicate, gap, overlap, min_above_max, negative, out_of_range,
     tenor_over_cap, rate_out_of_range, percent_out_of_range, exceeds_limit,
-    too_many_decimals, unknown_currency
+    too_many_decimals, unknown_currency, band_gap, band_overlap
+
+Tiers with the same DPD range split it by balance band: the DPD coverage check counts
+such a group once, and the bands inside it must run from 0 up, end to end (`band_gap`,
+`band_overlap`). Tiers whose DPD ranges differ but meet are an `overlap` as before.
 
 A plan type whose `allowed` is False is not checked further: its limits are inert.
 """
@@ -25,7 +29,7 @@ from portal.domain.missed_payment import (
     MAX_MISSED_IN_A_ROW,
     MissedPaymentRules,
 )
-from portal.domain.money import currency_places, is_known_currency
+from portal.domain.money import ZERO, currency_places, is_known_currency
 from portal.domain.policy import (
     InstallmentLimits,
     OfferPolicy,
@@ -55,6 +59,8 @@ PROBLEM_CODES = frozenset(
         "exceeds_limit",
         "too_many_decimals",
         "unknown_currency",
+        "band_gap",
+        "band_overlap",
     }
 )
 ONE = Decimal(1)
@@ -222,12 +228,17 @@ def _new_plan_limits(c: _Checker, policy: OfferPolicy) -> None:
 def _coverage(c: _Checker, policy: OfferPolicy) -> None:
     # Walk the tiers by min_dpd; `expected` is the first DPD not yet covered (None once
     # an open-ended tier has covered everything).
+    # Tiers splitting one DPD range by balance count once here (see _bands).
     order = sorted(range(len(policy.tiers)), key=lambda i: policy.tiers[i].min_dpd)
     expected: int | None = 1
     previous = ""
+    ranges: set[tuple[int, int | None]] = set()
     for i in order:
         tier = policy.tiers[i]
         path = f"tiers[{i}]"
+        if (tier.min_dpd, tier.max_dpd) in ranges:
+            continue
+        ranges.add((tier.min_dpd, tier.max_dpd))
         # DPD below 1 is reported as out_of_range already; coverage starts at 1.
         start = max(tier.min_dpd, 1)
         if tier.max_dpd is not None and tier.max_dpd < start:
@@ -261,6 +272,11 @@ def validate_policy(policy: OfferPolicy) -> list[PolicyProblem]:
         c.count(f"{path}.min_dpd", tier.min_dpd, 1)
         if tier.max_dpd is not None and tier.max_dpd < tier.min_dpd:
             c.add(f"{path}.max_dpd", "min_above_max", min=tier.min_dpd, max=tier.max_dpd)
+        c.amount(f"{path}.balance_from", tier.balance_from)
+        if tier.balance_below is not None:
+            c.amount(f"{path}.balance_below", tier.balance_below)
+            if tier.balance_below <= tier.balance_from:
+                c.add(f"{path}.balance_below", "min_above_max", min=str(tier.balance_from), max=str(tier.balance_below))
         if tier.installment.allowed:
             _installment(c, f"{path}.installment", tier.installment)
         if tier.relief.allowed:
@@ -272,6 +288,7 @@ def validate_policy(policy: OfferPolicy) -> list[PolicyProblem]:
         _missed_payment(c, f"{path}.missed_payment", tier.missed_payment)
         _reminders(c, f"{path}.reminders", tier.reminders)
     _coverage(c, policy)
+    _bands(c, policy)
     c.count("cooldown_days", policy.cooldown_days, 0)
     _new_plan_limits(c, policy)
     c.count("link_expiry_hours", policy.link_expiry_hours, 1)
@@ -279,3 +296,33 @@ def validate_policy(policy: OfferPolicy) -> list[PolicyProblem]:
     c.count("promise_max_days", policy.promise_max_days, 1)
     c.fraction("promise_min_share", policy.promise_min_share)
     return c.problems
+
+
+def _bands(c: _Checker, policy: OfferPolicy) -> None:
+    """Tiers sharing a DPD range must split balances from 0 up without gap or overlap,
+    so that `OfferPolicy.tier_for` finds exactly one tier for every account."""
+    groups: dict[tuple[int, int | None], list[int]] = {}
+    for i, tier in enumerate(policy.tiers):
+        groups.setdefault((tier.min_dpd, tier.max_dpd), []).append(i)
+    for (low, high), members in groups.items():
+        where = {"min_dpd": low, "max_dpd": high}
+        if any(
+            t.balance_below is not None and t.balance_below <= t.balance_from
+            for t in map(policy.tiers.__getitem__, members)
+        ):
+            continue  # reported as min_above_max; the band covers nothing
+        members.sort(key=lambda i: (policy.tiers[i].balance_from, policy.tiers[i].balance_below is None))
+        expected: Decimal | None = ZERO  # the lowest balance not yet covered (None: all are)
+        previous = ""
+        for i in members:
+            tier, path = policy.tiers[i], f"tiers[{i}]"
+            if expected is None or tier.balance_from < expected:
+                c.add(f"{path}.balance_from", "band_overlap", value=str(tier.balance_from), other=previous, **where)
+            elif tier.balance_from > expected:
+                c.add(f"{path}.balance_from", "band_gap", start=str(expected), end=str(tier.balance_from), **where)
+            if expected is not None:
+                expected = None if tier.balance_below is None else max(expected, tier.balance_below)
+            previous = path
+        if expected is not None:
+            last = members[-1]
+            c.add(f"tiers[{last}].balance_below", "band_gap", start=str(expected), end=None, **where)

@@ -31,10 +31,14 @@ def arm_position(key: bytes, experiment_id: int, account_id: int, shares: Sequen
     return len(shares) - 1  # shares summing to a hair under 1
 
 
-def hardship_terms(policy: OfferPolicy) -> list[tuple[str, int, int | None, object]]:
+def hardship_terms(policy: OfferPolicy) -> list[tuple[str, int, int | None, object, object, object]]:
     """What a challenger must leave as the champion has it: the tiers' names and bounds
-    and their personalised (hardship) limits. Hardship offers are never experimented on."""
-    return sorted(((t.name, t.min_dpd, t.max_dpd, t.personalised) for t in policy.tiers), key=lambda x: x[:2])
+    (days past due and balance band, so both arms put an account in the same tier) and
+    their personalised (hardship) limits. Hardship offers are never experimented on."""
+    return sorted(
+        ((t.name, t.min_dpd, t.max_dpd, t.balance_from, t.balance_below, t.personalised) for t in policy.tiers),
+        key=lambda x: (x[1], x[3], x[0]),
+    )
 
 
 def changes_hardship(champion: OfferPolicy, challenger: OfferPolicy) -> bool:

@@ -185,7 +185,7 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     _check_offer(account, offer_fingerprint, actor)
     now = utcnow()
     expires_at = now + timedelta(hours=_expiry_hours(account))
-    decision = check_contact(account, channel, now)
+    decision = check_contact(account, channel, now, kind="plan_link")
     if decision.action == BLOCK:
         subject, body = _message(account, channel, link_url(_PREVIEW_TOKEN), expires_at)
         queue_collection_message(account, channel, "plan_link", subject, body, actor, decision=decision)

@@ -8,6 +8,17 @@ Rules (defaults are the stricter of the US and Chinese rules; see RULES.md):
   defaults) — except the reminders that belong to a plan or promise
   (``REMINDER_KINDS``): an active plan or an open promise no longer silences a reminder
   of its own payment. All the other rules hold for them.
+* ``vulnerable`` (illness, a recent loss, mental-health or money-advice support told to
+  care staff): no AUTOMATED collection message, such as the notice that a plan ended; a
+  vulnerable person is reached by someone who can listen and adapt (FCA CONC 7.3 and the
+  UK's guidance on vulnerable customers; the CBA's collection guidance asks the same
+  care). Two kinds still go: the reminders of a payment they agreed to
+  (``REMINDER_KINDS``: missing it would harm them more than the reminder does), and a
+  plan link an agent sends (``PERSON_SENT_KINDS``), which a person decides on after
+  talking to them. Offers stay open to them: forbearance is what they need most.
+* ``deceased`` (bereavement) and ``fraud`` stop every collection AND service message
+  (``NO_SERVICE_FLAGS``); the policy's blocking flags stop their offers too. The estate
+  or the fraud team is dealt with by people, outside this portal's messages.
 * Only inside the allowed hours in the cardholder's own time zone, ``start <= local
   time < end`` (default 08:00-21:00). A message outside them is held until the next
   window start, never dropped.
@@ -47,6 +58,11 @@ CHANNELS = ("sms", "email")
 # their plan, their promise to pay): an active plan does not block them.
 PLAN_REMINDER, PROMISE_REMINDER = "plan_reminder", "promise_reminder"
 REMINDER_KINDS = frozenset({PLAN_REMINDER, PROMISE_REMINDER})
+# A vulnerable cardholder gets no automated collection message (see the module notes);
+# these kinds are sent by a person who has spoken to them, or remind them of their own
+# agreed payment.
+VULNERABLE = "vulnerable"
+PERSON_SENT_KINDS = frozenset({"plan_link"})
 
 SEND, HOLD, BLOCK = "send", "hold", "block"
 # Every reason ``decide`` and ``decide_service`` may block with (staff screens word each).
@@ -144,6 +160,8 @@ def blocking_reason(channel: str, flags: Iterable[str], has_active_plan: bool, k
             return flag
     if f"optout_{channel}" in flags:
         return f"optout_{channel}"
+    if VULNERABLE in flags and kind not in REMINDER_KINDS | PERSON_SENT_KINDS:
+        return VULNERABLE
     if has_active_plan and kind not in REMINDER_KINDS:
         return "active_plan"
     return None

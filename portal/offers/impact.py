@@ -9,7 +9,8 @@ approval, pending signature or active), has no plan broken within ``cooldown_day
 before now, and is within the limits on new plans after a broken one (``portal.domain.reage``):
 fewer than ``max_new_plans_12_months`` plans accepted in the 12 months before now, and
 fewer than ``max_new_plans_5_years`` in the 5 years before now, after the account's first
-broken plan. Its *tier* is the first tier whose DPD range holds its days past due.
+broken plan. Its *tier* is the first tier whose DPD range holds its days past due and
+whose balance band holds its balance (``OfferPolicy.tier_for``).
 
 It counts for a *plan type* of that tier when the tier allows the type, the balance is in
 the type's band, and this approximation of the minimum payment holds (computed exactly,
@@ -69,6 +70,7 @@ class TierImpact:
     max_dpd: int | None
     eligible: Count
     plans: dict[str, Count]
+    band: tuple[Decimal, Decimal | None] | None = None  # (from, below) when the tier has a balance band
 
 
 @dataclass(frozen=True)
@@ -200,10 +202,11 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
     # OFFSET 0 keeps each level a separate step (PostgreSQL would otherwise inline it and
     # recompute the balance sum at every reference); the levels each compute once per row.
     amount, fees = accounts.c.balance, accounts.c.fees
-    ranges = [account_sql.in_tier(t, accounts.c) for t in policy.tiers]
+    ranges = [account_sql.in_tier(t, accounts.c, amount) for t in policy.tiers]
     columns: list[Any] = [
         case(
-            (~accounts.c.eligible, _INELIGIBLE), else_=account_sql.tier_index(policy.tiers, accounts.c, _NO_TIER)
+            (~accounts.c.eligible, _INELIGIBLE),
+            else_=account_sql.tier_index(policy.tiers, accounts.c, _NO_TIER, amount),
         ).label("tier"),
         amount,
     ]
@@ -243,7 +246,12 @@ def preview(policy: OfferPolicy, now: datetime) -> Impact:
         row = rows.get(i)
         tiers.append(
             TierImpact(
-                tier.name, tier.min_dpd, tier.max_dpd, count(row), {plan: count(row, f"{plan}_") for plan in PLAN_TYPES}
+                tier.name,
+                tier.min_dpd,
+                tier.max_dpd,
+                count(row),
+                {plan: count(row, f"{plan}_") for plan in PLAN_TYPES},
+                (tier.balance_from, tier.balance_below) if tier.banded else None,
             )
         )
     return Impact(policy.currency, tiers, count(rows.get(_INELIGIBLE)), count(rows.get(_NO_TIER)))
@@ -258,6 +266,7 @@ class ComparisonRow:
     plan: str | None
     current: Count | None  # None: the active version has no such tier
     proposed: Count | None  # None: the proposed version has no such tier
+    band: tuple[Decimal, Decimal | None] | None = None  # the tier's balance band, if any
 
     @property
     def changed(self) -> bool:
@@ -279,7 +288,12 @@ def compare(proposed: Impact, current: Impact | None) -> list[ComparisonRow]:
         assert shape is not None
         rows.append(
             ComparisonRow(
-                name, (shape.min_dpd, shape.max_dpd), None, old.eligible if old else None, new.eligible if new else None
+                name,
+                (shape.min_dpd, shape.max_dpd),
+                None,
+                old.eligible if old else None,
+                new.eligible if new else None,
+                shape.band,
             )
         )
         rows += [

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.domain.policy_validation import PolicyProblem
-from portal.i18n import percent
+from portal.i18n import number, percent
 
 # Kinds decide the input's hint and how a value is shown: money, fraction (0..1 shown
 # with its percentage), monthly_rate, annual_rate, months, days, hours, count, bool,
@@ -39,6 +39,8 @@ FIELDS: dict[str | tuple[str, str], tuple[Any, str]] = {
     "name": (_l("Tier name"), "text"),
     "min_dpd": (_l("From days past due"), "days"),
     "max_dpd": (_l("To days past due (empty: no upper end)"), "days"),
+    "balance_from": (_l("Balance band: from (0: any balance)"), "money"),
+    "balance_below": (_l("Balance band: below (empty: no upper end)"), "money"),
     # limits shared by several plan types
     "allowed": (_l("Offered in this tier"), "bool"),
     "pricing": (_l("Pricing"), "choice"),
@@ -187,6 +189,8 @@ def problem_message(problem: PolicyProblem, tier_names: Sequence[str] = ()) -> s
             value=p.get("value"),
             other=_tier_label(str(p.get("other") or ""), tier_names),
         )
+    if code in ("band_gap", "band_overlap"):
+        return _band_message(code, p, tier_names)
     if code == "min_above_max":
         return _("The upper end (%(max)s) is below the lower end (%(min)s).", min=p.get("min"), max=p.get("max"))
     if code == "negative":
@@ -235,6 +239,42 @@ def problem_message(problem: PolicyProblem, tier_names: Sequence[str] = ()) -> s
     if code == "unknown_currency":
         return _("%(value)s is not a currency code we know.", value=p.get("value"))
     return _("This value is not allowed.")
+
+
+def _amount(value: Any) -> str:
+    try:
+        return number(Decimal(str(value)))
+    except InvalidOperation:
+        return str(value)
+
+
+def _band_message(code: str, p: dict[str, Any], tier_names: Sequence[str]) -> str:
+    """Tiers splitting one DPD range by balance that leave a gap or overlap."""
+    if p.get("max_dpd") is None:
+        days = _("days past due %(low)s and over", low=p.get("min_dpd"))
+    else:
+        days = _("days past due %(low)s to %(high)s", low=p.get("min_dpd"), high=p.get("max_dpd"))
+    if code == "band_overlap":
+        return _(
+            "Balances from %(amount)s at %(days)s are already in %(other)s: tiers with the same days past "
+            "due must split balances without overlapping (each band starts where the previous one ends).",
+            amount=_amount(p.get("value")),
+            days=days,
+            other=_tier_label(str(p.get("other") or ""), tier_names),
+        )
+    if p.get("end") is None:
+        return _(
+            "Balances from %(start)s up at %(days)s are in no tier: leave the last band's upper end empty.",
+            start=_amount(p.get("start")),
+            days=days,
+        )
+    return _(
+        "Balances from %(start)s to below %(end)s at %(days)s are in no tier: each band must start "
+        "where the previous one ends, and the first at 0.",
+        start=_amount(p.get("start")),
+        end=_amount(p.get("end")),
+        days=days,
+    )
 
 
 def parse_message(code: str) -> str:

@@ -4,6 +4,7 @@ Turning stored accounts into the offer engine's input is ``portal.offers.adapter
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.db_types import utcnow
 from portal.domain.default_policy import default_policy
+from portal.domain.policy import OfferPolicy
 from portal.domain.policy_validation import validate_policy
 from portal.extensions import db
 from portal.policies.cache import ActiveVersion, policy_cache
@@ -40,14 +42,17 @@ def active_version(currency: str) -> ActiveVersion:
 DEMO_CURRENCIES = ("CNY", "HKD")
 
 
-def ensure_default_policy(actor: Actor, currencies: tuple[str, ...] = DEMO_CURRENCIES) -> list[PolicyVersion]:
-    """Install the default policy for each currency that has no version yet (demo set-up)."""
+def ensure_default_policy(
+    actor: Actor, currencies: tuple[str, ...] = DEMO_CURRENCIES, build: Callable[[], OfferPolicy] = default_policy
+) -> list[PolicyVersion]:
+    """Install the default policy (``build()``, in each currency) for each currency that
+    has no version yet (demo set-up)."""
     created = []
     for currency in currencies:
         exists = select(func.count()).select_from(PolicyVersion).where(PolicyVersion.currency == currency)
         if db.session.execute(exists).scalar():
             continue
-        policy = replace(default_policy(), currency=currency)
+        policy = replace(build(), currency=currency)
         problems = validate_policy(policy)
         if problems:
             raise ValueError(f"default policy is invalid: {problems}")

@@ -24,6 +24,7 @@ from portal.extensions import db
 from portal.inputs import InputError, parse_int
 from portal.offers.expectations import expectations
 from portal.offers.impact import compare, preview
+from portal.offers.tier_moves import tier_moves
 from portal.policies import workflow
 from portal.policies.cache import load_policy
 from portal.policies.diff import ABSENT
@@ -259,6 +260,7 @@ def _review(version: PolicyVersion, approve_form: ApproveForm, reject_form: Reje
         proposed=proposed,
         current=current,
         rows=compare(proposed, current),
+        moves=tier_moves(proposed_policy, current_policy) if current_policy is not None else [],
         expected=expectations(
             proposed_policy, proposed, current_policy, current, now.astimezone(ZoneInfo(str(get_timezone()))).date()
         ),

@@ -82,7 +82,14 @@ def _age_range(day: date, first: int, last: int, tiers: dict[str, tuple[Tier, ..
     in_range = and_(CardAccount.id >= first, CardAccount.id <= last, or_(as_of.is_(None), as_of < day))
     past_due = and_(in_range, CardAccount.days_past_due > 0)
     new_dpd = CardAccount.days_past_due + _days_since(day, func.coalesce(as_of, day - timedelta(days=1)), dialect)
-    aged_row = SimpleNamespace(days_past_due=new_dpd)
+    # The same account a day older: its balance (the band of a banded tier) is unchanged.
+    aged_row = SimpleNamespace(
+        days_past_due=new_dpd,
+        principal=CardAccount.principal,
+        interest=CardAccount.interest,
+        fees=CardAccount.fees,
+        late_fees=CardAccount.late_fees,
+    )
     moves = [
         and_(CardAccount.currency == currency, tier_index(t, otherwise=-1) != tier_index(t, aged_row, otherwise=-1))
         for currency, t in tiers.items()

@@ -187,7 +187,7 @@ def _cadence(policies: dict[str, OfferPolicy], due: _Due, account: CardAccount) 
     if policy is None:
         return DEFAULT_CADENCE
     tier = next((t for t in policy.tiers if t.name == due.tier), None) if due.tier else None
-    tier = tier or policy.tier_for(account.days_past_due)
+    tier = tier or policy.tier_for(account.days_past_due, account.balance)
     return tier.reminders if tier is not None else DEFAULT_CADENCE
 
 

@@ -20,23 +20,24 @@ def test_draft_validation_error_diff_and_impact(desktop, browser, live_server):
     page.wait_for_url("**/edit")
     number = page.url.split("/")[-2]
 
-    # A tenor over the 60-month cap in M3 and a negative minimum installment in M1.
-    page.locator("#tiers-2-installment-tenors").fill("6, 12, 24, 36, 72")
+    # A tenor over the 60-month cap in M3 (tier 3 of the demo policy: M1 small, M1, M2, M3 …)
+    # and a negative minimum installment in M1 small.
+    page.locator("#tiers-3-installment-tenors").fill("6, 12, 24, 36, 72")
     page.locator("#tiers-0-installment-min_installment").fill("-100")
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_load_state()
-    error = page.locator("#tiers-2-installment-tenors-error")
+    error = page.locator("#tiers-3-installment-tenors-error")
     assert "At most 60 months" in error.inner_text()
-    assert page.locator("#tiers-2-installment-tenors").get_attribute("aria-invalid") == "true"
+    assert page.locator("#tiers-3-installment-tenors").get_attribute("aria-invalid") == "true"
     assert "Must not be negative" in page.locator("#tiers-0-installment-min_installment-error").inner_text()
     summary = page.locator(".error-summary")
     assert summary.is_visible() and "M3 · Installment plan · Tenors offered" in summary.inner_text()
     assert axe_violations(page) == []
-    page.locator("#tiers-2-installment-tenors").scroll_into_view_if_needed()
+    page.locator("#tiers-3-installment-tenors").scroll_into_view_if_needed()
     screenshot(page, "policy-1-editor-validation-error")
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    page.locator("#tiers-2-installment-tenors").fill("6, 12, 24, 36, 48")
+    page.locator("#tiers-3-installment-tenors").fill("6, 12, 24, 36, 48")
     page.locator("#tiers-0-installment-min_installment").fill("150")
     page.locator("#cooldown_days").fill("60")
     page.get_by_role("button", name="Save draft").click()

@@ -1,9 +1,10 @@
 """The SQL forms of balance, tier membership and flags (``portal.accounts.sql``) agree
 with their domain twins on generated accounts, on SQLite and on PostgreSQL.
 
-Accounts come from a seeded generator: balances from nothing to hundreds of billions,
-days past due on both sides of every tier edge of several generated policies, flags as
-none, a JSON null, or any mix of known and unknown words.
+Accounts come from a seeded generator: balances from nothing to hundreds of billions and
+on both sides of (and on) every balance-band edge, days past due on both sides of every
+tier edge of several generated policies (some splitting a DPD range by balance band),
+flags as none, a JSON null, or any mix of known and unknown words.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount, Cardholder
 from portal.domain.account import AccountSnapshot
-from portal.domain.default_policy import default_policy
+from portal.domain.default_policy import default_policy, demo_policy
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 
@@ -31,6 +32,7 @@ def policies(rng: random.Random) -> list[OfferPolicy]:
     the last open-ended, one closed at the top instead so some accounts fit no tier)."""
     base = default_policy()
     found = [base]
+    banded: list[OfferPolicy] = []
     for shape in range(3):
         cuts = sorted(rng.sample(range(2, 400), rng.randint(1, 5)))
         starts = [1, *cuts]
@@ -41,7 +43,18 @@ def policies(rng: random.Random) -> list[OfferPolicy]:
                 end = start + 30  # no tier past this: tier_for gives None
             tiers.append(Tier(name=f"T{i}", min_dpd=start, max_dpd=end))
         found.append(replace(base, tiers=tuple(tiers)))
-    return found
+    # Banded: one DPD range of each random shape split into two or three balance bands.
+    for policy in found[1:]:
+        tiers = list(policy.tiers)
+        at = rng.randrange(len(tiers))
+        cuts = sorted({Decimal(rng.choice([1, 500, 2000, 10_000, 250_000])) for _ in range(rng.randint(1, 2))})
+        bounds = [Decimal(0), *cuts, None]
+        split = [
+            replace(tiers[at], name=f"{tiers[at].name}b{b}", balance_from=bounds[b], balance_below=bounds[b + 1])
+            for b in range(len(bounds) - 1)
+        ]
+        banded.append(replace(policy, tiers=tuple(tiers[:at] + split + tiers[at + 1 :])))
+    return [*found, demo_policy(), *banded]
 
 
 def edges(policy_list: list[OfferPolicy]) -> list[int]:
@@ -55,12 +68,25 @@ def edges(policy_list: list[OfferPolicy]) -> list[int]:
     return sorted(v for v in values if v >= 0)
 
 
+def band_edges(policy_list: list[OfferPolicy]) -> list[Decimal]:
+    """Every balance on, or a cent either side of, a band edge."""
+    values: set[Decimal] = set()
+    for policy in policy_list:
+        for tier in policy.tiers:
+            for edge in (tier.balance_from, tier.balance_below):
+                if edge:
+                    values |= {edge - CENTS, edge, edge + CENTS}
+    return sorted(values)
+
+
 def amount(rng: random.Random) -> Decimal:
     scale = rng.choice([0, 1, 100, 10_000, 1_000_000, 100_000_000_000])
     return (Decimal(scale) * Decimal(rng.random())).quantize(CENTS)
 
 
-def generate(app, rng: random.Random, dpds: list[int], count: int) -> dict[int, AccountSnapshot]:
+def generate(
+    app, rng: random.Random, dpds: list[int], count: int, balances: list[Decimal] | None = None
+) -> dict[int, AccountSnapshot]:
     """Store ``count`` accounts; return each one's domain snapshot by id."""
     with app.app_context():
         holder = Cardholder(full_name="Rules", date_of_birth=date(1980, 1, 1), phone="+86 1", locale="en")
@@ -71,6 +97,10 @@ def generate(app, rng: random.Random, dpds: list[int], count: int) -> dict[int, 
             parts = [amount(rng) for _ in range(4)]
             if n % 7 == 0:
                 parts = [Decimal(0)] * 4  # nothing owed
+            elif n % 4 == 1 and balances:
+                owed = rng.choice(balances)  # on a band edge, split between principal and fees
+                fees = min(owed, Decimal(rng.choice([0, 1, 99])))
+                parts = [owed - fees, Decimal(0), fees, Decimal(0)]
             account = CardAccount(
                 cardholder=holder,
                 reference=f"S{n}",
@@ -111,7 +141,7 @@ def generate(app, rng: random.Random, dpds: list[int], count: int) -> dict[int, 
 def test_balance_tier_and_flags_in_sql_agree_with_the_domain(app):
     rng = random.Random(13)
     policy_list = policies(rng)
-    accounts = generate(app, rng, edges(policy_list), 400)
+    accounts = generate(app, rng, edges(policy_list), 600, band_edges(policy_list))
     flag_sets = [set(), {"fraud"}, {"dispute", "deceased", "fraud"}, {"unknown-word", "vip"}]
     with app.app_context():
         dialect = db.session.get_bind().dialect.name
@@ -129,6 +159,7 @@ def test_balance_tier_and_flags_in_sql_agree_with_the_domain(app):
 
     assert len(rows) == len(accounts)
     tier_edges_seen = set()
+    band_edges_seen = set()
     for row in rows:
         account = accounts[row.id]
         assert row.balance == account.balance, account
@@ -137,13 +168,17 @@ def test_balance_tier_and_flags_in_sql_agree_with_the_domain(app):
         for i, names in enumerate(flag_sets):
             assert bool(getattr(row, f"flags{i}")) == bool(account.flags & names), (account.flags, names)
         for p, policy in enumerate(policy_list):
-            tier = policy.tier_for(account.days_past_due)
+            tier = policy.tier_for(account.days_past_due, account.balance)
             expected = -1 if tier is None else policy.tiers.index(tier)
-            assert getattr(row, f"tier{p}") == expected, (account.days_past_due, policy.tiers)
+            assert getattr(row, f"tier{p}") == expected, (account.days_past_due, account.balance, policy.tiers)
             for i, t in enumerate(policy.tiers):
-                covered = t.covers(account.days_past_due)
-                assert bool(getattr(row, f"in{p}_{i}")) == covered, (account.days_past_due, t)
+                covered = t.covers(account.days_past_due, account.balance)
+                assert bool(getattr(row, f"in{p}_{i}")) == covered, (account.days_past_due, account.balance, t)
                 if account.days_past_due in (t.min_dpd, t.max_dpd):
                     tier_edges_seen.add((p, i))
+                if t.covers_dpd(account.days_past_due) and account.balance in (t.balance_from, t.balance_below):
+                    band_edges_seen.add((p, i))
     # The generator did reach the edges it was built for.
     assert len(tier_edges_seen) >= sum(len(p.tiers) for p in policy_list) // 2
+    banded = [(p, i) for p, policy in enumerate(policy_list) for i, t in enumerate(policy.tiers) if t.banded]
+    assert len(band_edges_seen & set(banded)) >= len(banded) // 2

@@ -168,7 +168,7 @@ def reference(accounts: list[dict], policy: OfferPolicy) -> dict:
         if ineligibility(account, policy, TODAY):
             add("ineligible", account.balance)
             continue
-        tier = next(i for i, t in enumerate(policy.tiers) if t.covers(account.days_past_due))
+        tier = next(i for i, t in enumerate(policy.tiers) if t.covers(account.days_past_due, account.balance))
         add((tier, None), account.balance)
         for plan in PLAN_TYPES:
             if offered(plan, policy, tier, account):

@@ -326,3 +326,37 @@ def test_an_active_plan_does_not_silence_the_reminders_of_a_plan_or_promise():
         assert blocking_reason("sms", ["optout_sms"], True, kind) == "optout_sms"
     for kind in ("plan_link", "plan_broken", None):
         assert blocking_reason("sms", [], True, kind) == "active_plan"
+
+
+def test_a_vulnerable_cardholder_gets_no_automated_collection_message():
+    from portal.notifications.rules import blocking_reason
+
+    vulnerable = ["vulnerable"]
+    for kind in ("plan_broken", None, "some_new_campaign"):
+        assert blocking_reason("sms", vulnerable, False, kind) == "vulnerable"
+        assert blocking_reason("email", vulnerable, False, kind) == "vulnerable"
+    # A reminder of a payment they agreed to, and a link an agent sends after talking to them, still go.
+    for kind in ("plan_reminder", "promise_reminder", "plan_link"):
+        assert blocking_reason("sms", vulnerable, False, kind) is None
+    # The stricter flags still win, and an active plan still silences a plan link.
+    assert blocking_reason("sms", [*vulnerable, "deceased"], False, "plan_reminder") == "deceased"
+    assert blocking_reason("sms", [*vulnerable, "fraud"], False, "plan_link") == "fraud"
+    assert blocking_reason("sms", vulnerable, True, "plan_link") == "active_plan"
+    noon = local(SH, 2026, 12, 1, 12)
+    outcome = decide("sms", noon, ContactFacts(SH, flags=frozenset(vulnerable)), DEFAULT, "plan_broken")
+    assert (outcome.action, outcome.reason) == (BLOCK, "vulnerable")
+    # A confirmation of what they did themselves is a service message: it is not held back.
+    assert decide_service("sms", noon, ContactFacts(SH, flags=frozenset(vulnerable)), DEFAULT).action == SEND
+
+
+def test_bereavement_and_fraud_stop_reminders_service_messages_and_offers():
+    from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
+    from portal.notifications.rules import blocking_reason
+
+    noon = local(SH, 2026, 12, 1, 12)
+    for flag in ("deceased", "fraud"):
+        for kind in ("plan_reminder", "promise_reminder", "plan_link", "plan_broken"):
+            assert blocking_reason("sms", [flag], False, kind) == flag
+        assert decide_service("email", noon, ContactFacts(SH, flags=frozenset({flag})), DEFAULT).reason == flag
+        assert flag in DEFAULT_BLOCKING_FLAGS
+    assert "vulnerable" not in DEFAULT_BLOCKING_FLAGS  # forbearance stays open to a vulnerable person

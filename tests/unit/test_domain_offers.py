@@ -346,7 +346,7 @@ def accounts(draw: st.DrawFn) -> AccountSnapshot:
 
 
 def check_within_limits(offer: Offer, account: AccountSnapshot, policy: OfferPolicy) -> None:
-    tier = policy.tier_for(account.days_past_due)
+    tier = policy.tier_for(account.days_past_due, account.balance)
     assert tier is not None and offer.tier == tier.name
     terms, q = offer.terms, offer.quote
     balance = account.balance
@@ -417,7 +417,7 @@ def in_band(limits: Any, balance: Decimal) -> bool:
 
 def settlement_must_be_offered(snapshot: AccountSnapshot, policy: OfferPolicy) -> bool:
     """An eligible account whose one-payment settlement clears the floor with room to spare."""
-    tier = policy.tier_for(snapshot.days_past_due)
+    tier = policy.tier_for(snapshot.days_past_due, snapshot.balance)
     assert tier is not None
     lim = tier.settlement
     floor = max(lim.min_payment, D("0.01"))
@@ -448,7 +448,7 @@ def test_default_policy_offers_stay_within_it(snapshot: AccountSnapshot, shift: 
         snapshot, days_past_due=snapshot.days_past_due + shift, flags=frozenset(), last_broken_plan_on=None
     )
     offers = offers_for(snapshot, POLICY, TODAY)
-    tier = POLICY.tier_for(snapshot.days_past_due)
+    tier = POLICY.tier_for(snapshot.days_past_due, snapshot.balance)
     bands = [tier.installment, tier.relief, tier.settlement, tier.personalised] if tier else []
     if not ineligibility(snapshot, POLICY, TODAY) and any(in_band(b, snapshot.balance) for b in bands):
         # The default policy's bands are set so that a balance inside one always gets an offer.

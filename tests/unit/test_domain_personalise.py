@@ -14,15 +14,15 @@ from portal.domain.schedule import Pricing, Waived
 
 D = Decimal
 
-HARDSHIP = default_policy().tier_for(400).personalised  # 60 months, pause up to 3, minimum 50
+HARDSHIP = default_policy().tier_for(400, Decimal(10000)).personalised  # 60 months, pause up to 3, minimum 50
 FIRST = date(2026, 12, 28)
 
 
 def test_the_default_policy_allows_a_pause_only_in_hardship_tiers():
     policy = default_policy()
-    assert policy.tier_for(70).personalised.max_pause_months == 0
-    assert policy.tier_for(95).personalised.max_pause_months == 3
-    assert policy.tier_for(400).personalised.max_pause_months == 3
+    assert policy.tier_for(70, Decimal(10000)).personalised.max_pause_months == 0
+    assert policy.tier_for(95, Decimal(10000)).personalised.max_pause_months == 3
+    assert policy.tier_for(400, Decimal(10000)).personalised.max_pause_months == 3
 
 
 def test_a_given_length():

@@ -45,7 +45,7 @@ def problems(policy: OfferPolicy) -> set[tuple[str, str]]:
 def test_default_policy_is_valid_and_covers_every_dpd() -> None:
     assert validate_policy(BASE) == []
     assert [t.name for t in BASE.tiers] == ["M1", "M2", "M3", "M4", "W/O"]
-    assert [BASE.tier_for(d).name for d in (1, 29, 30, 59, 60, 89, 90, 179, 180, 5000)] == [
+    assert [BASE.tier_for(d, Decimal(1000)).name for d in (1, 29, 30, 59, 60, 89, 90, 179, 180, 5000)] == [
         "M1",
         "M1",
         "M2",
@@ -57,7 +57,7 @@ def test_default_policy_is_valid_and_covers_every_dpd() -> None:
         "W/O",
         "W/O",
     ]
-    assert BASE.tier_for(0) is None
+    assert BASE.tier_for(0, Decimal(1000)) is None
     assert all(t.personalised.max_tenor <= 60 for t in BASE.tiers)
     assert BASE.link_expiry_hours == 72
 

@@ -23,7 +23,7 @@ def test_flatten_names_every_leaf_by_tier_name():
     assert flat["tiers[M2].reminders.days_before"] == 3
     # 5 tiers × (3 tier fields + 11 + 12 + 9 + 10 limits + 3 missed-payment rules + 3 reminder
     # points) + 9 policy fields
-    assert len(flat) == 5 * 51 + 9
+    assert len(flat) == 5 * 53 + 9
 
 
 def test_identical_documents_have_no_changes():

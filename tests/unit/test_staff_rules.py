@@ -72,6 +72,13 @@ def test_offer_authority(role, agent_may, needs_approval, allowed):
         ("王小明", "name_or_reference"),
         ("00 17", "last4"),
         ("A123", "name_or_reference"),
+        ("6222 0000 0000 0017", "card"),
+        ("6222-0000-0000-0017", "card"),
+        ("6222000000000018", "phone"),  # fails the Luhn check: not a card number
+        ("li.na@Example.com", "email"),
+        ("45678", "phone"),
+        ("(0852) 5000.0001", "phone"),
+        ("DEMO 0017", "name_or_reference"),
     ],
 )
 def test_search_kind(text, kind):
