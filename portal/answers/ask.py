@@ -1,0 +1,120 @@
+"""Answering a question from our own guides: escalation by rule first, then BM25.
+
+:func:`ask` is the one path for the page and ``flask portal ask``. It never writes and
+never invents: the passage is a block of a guide quoted as written, or nothing.
+
+What an :class:`Answer` holds, in each case:
+
+* an escalation (``escalate`` set): the rule's reason; the ranking still runs, so
+  ``topic``, ``passage`` and ``related`` say which guide may help while a person is
+  found, except for words of self-harm, where they are empty (``topic`` None,
+  ``passage`` "", ``related`` []): that page shows the crisis line and nothing else;
+* a confident match: the best guide, its best passage, up to two more guides;
+* a weak match (``confident`` false): the same, to be shown as a suggestion only;
+* nothing found (no word of the question is in any guide): ``topic`` None, ``passage``
+  "", ``score`` 0, and ``related`` the first guides in reading order to suggest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from portal.answers.index import GROUP, GroupIndex, Index, Passage, current_index, scores
+from portal.answers.rules import Escalation, escalation_for
+from portal.answers.text import tokens
+from portal.answers.vocabulary import match_text
+from portal.education.content import CURRENCY_PLACEHOLDER
+
+MAX_QUESTION = 500
+RELATED = 2
+SUGGESTIONS = 3
+# The lowest top score that is a confident answer, per index, measured on the labelled
+# questions in tests/answers/ (tests/web/test_answer_quality.py prints the figures).
+THRESHOLD = {"en": 6.0, "zh": 6.0}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    locale: str
+    topic: str | None
+    passage: str
+    score: float
+    confident: bool
+    escalate: Escalation | None
+    related: list[str]
+    heading: str = ""
+    ranking: list[tuple[str, float]] = field(default_factory=list, repr=False)  # every guide that scored, best first
+
+    def as_json(self) -> dict[str, object]:
+        """The fields ``flask portal ask --json`` prints, in its order."""
+        return {
+            "topic": self.topic,
+            "passage": self.passage,
+            "score": round(self.score, 3),
+            "confident": self.confident,
+            "escalate": self.escalate.value if self.escalate else None,
+            "related": self.related,
+        }
+
+
+def expand(question: str, group: GroupIndex) -> list[str]:
+    """The question's terms, with the words of every synonym group it uses."""
+    terms = tokens(question)
+    text = match_text(question)
+    for synonyms in group.synonyms:
+        if any(word.pattern.search(text) for word in synonyms):
+            terms.extend(t for word in synonyms for t in tokens(word.text))
+    return list(dict.fromkeys(terms))
+
+
+def _ranking(index: Index, locale: str, question: str) -> tuple[list[tuple[str, float]], dict[str, Passage]]:
+    """Guides by their best passage's score (any script of the language), and the best
+    quotable passage of each in the reader's locale."""
+    group = index.groups[GROUP[locale]]
+    found = scores(group, expand(question, group))
+    best: dict[str, float] = {}
+    quote: dict[str, tuple[float, Passage]] = {}
+    for position in np.flatnonzero(found > 0):
+        passage, score = group.passages[position], float(found[position])
+        if score > best.get(passage.slug, 0.0):
+            best[passage.slug] = score
+        if passage.locale == locale and passage.quotable and score > quote.get(passage.slug, (0.0, passage))[0]:
+            quote[passage.slug] = (score, passage)
+    ranking = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+    return [(slug, score) for slug, score in ranking if index.library.get(locale, slug)], {
+        slug: passage for slug, (_, passage) in quote.items()
+    }
+
+
+def _first_passage(index: Index, locale: str, slug: str) -> Passage:
+    topic = index.library.get(locale, slug)
+    return Passage(slug, locale, "", topic.summary if topic else "")
+
+
+def ask(question: str, locale: str, *, currency: str | None = None, index: Index | None = None) -> Answer:
+    """Answer ``question`` for a reader of ``locale`` (``en``, ``zh_Hans``, ``zh_Hant``)."""
+    if locale not in GROUP:
+        raise ValueError(f"unknown locale {locale!r}")
+    question = question.strip()[:MAX_QUESTION]
+    index = index or current_index()
+    reason = escalation_for(question, index.escalation)
+    if reason is Escalation.SELF_HARM:
+        return Answer(question, locale, None, "", 0.0, False, reason, [])
+    ranking, quotes = _ranking(index, locale, question)
+    if not ranking:
+        suggestions = [t.slug for t in index.library.topics(locale)[:SUGGESTIONS]]
+        return Answer(question, locale, None, "", 0.0, False, reason, suggestions)
+    slug, score = ranking[0]
+    passage = quotes.get(slug) or _first_passage(index, locale, slug)
+    confident = score >= THRESHOLD[GROUP[locale]]
+    related = [s for s, _ in ranking[1 : 1 + (RELATED if confident else SUGGESTIONS - 1)]]
+    text = passage.text.replace(CURRENCY_PLACEHOLDER, currency) if currency else passage.text
+    return Answer(question, locale, slug, text, score, confident, reason, related, passage.heading, ranking)
+
+
+def normalised_question(question: str) -> str:
+    """The form in which staff see questions grouped: one case, one script, one space."""
+    return match_text(question)[:MAX_QUESTION]
