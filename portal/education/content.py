@@ -12,10 +12,11 @@ front matter block::
 
 and then uses a deliberately small Markdown subset: ``## headings``, paragraphs, ``-``
 bullet lists, ``**bold**`` and ``[links](/learn/plan-types)`` to internal paths only, and
-a line ``[[debt-advice]]`` or ``[[web-address]]`` alone, where the page inserts the
-services and the bank's web address of the reader's jurisdiction (from configuration, so
-that content files never hard-code a phone number); ``[[currency]]`` inside a line
-becomes the reader's currency ("港元", "yuan"). Nothing else is special. Every
+a line ``[[debt-advice]]``, ``[[care-phone]]``, ``[[complaints]]`` or ``[[web-address]]``
+alone, where the page inserts the debt-advice services, the care number, the independent
+complaint services and the bank's web address of the reader's jurisdiction (from
+configuration, so that content files never hard-code a phone number); ``[[currency]]``
+inside a line becomes the reader's currency ("港元", "yuan"). Nothing else is special. Every
 piece of text is escaped with markupsafe, so raw HTML in a content file is shown as
 text, never run. No Flask here: the parser is testable alone.
 """
@@ -40,9 +41,18 @@ SLUGS = (
     "cannot-pay",
     "your-rights",
     "scams",
+    "how-to-pay",
+    "promise-to-pay",
+    "missed-plan-payment",
+    "change-due-date",
+    "settlement",
+    "credit-record",
+    "your-agreement",
+    "identity-and-privacy",
+    "contact-us",
 )
 REQUIRED_FIELDS = ("title", "summary", "order")
-INSERTS = ("debt-advice", "web-address")
+INSERTS = ("debt-advice", "web-address", "care-phone", "complaints")
 CURRENCY_PLACEHOLDER = "[[currency]]"
 _INSERT_LINE = re.compile(r"^\[\[(?P<name>[a-z\-]+)\]\]$")
 

@@ -66,6 +66,22 @@ def test_the_debt_advice_guide_lists_every_jurisdiction_before_sign_in(client):
     assert "18288" in html and "12378" in html and "Mainland China" in html
 
 
+def test_the_contact_guide_gives_the_care_number_and_complaint_service_where_the_cardholder_lives(app, client, auth):
+    hk_account(app, "zh_Hant")
+    auth.sign_in()
+    client.get("/language/zh_Hant")
+    main = client.get("/learn/contact-us").get_data(as_text=True).split("<main", 1)[1].split("</main>", 1)[0]
+    assert '<strong class="nowrap">+852 3000 0000</strong>' in main and "金融糾紛調解中心" in main
+    assert "400 000 0000" not in main and "12378" not in main
+
+
+def test_the_contact_guide_lists_every_jurisdiction_s_numbers_before_sign_in(client):
+    main = client.get("/learn/contact-us").get_data(as_text=True).split("<main", 1)[1].split("</main>", 1)[0]
+    for number in ("400 000 0000", "+852 3000 0000", "12378", "3199 5199"):
+        assert number in main
+    assert "Mainland China" in main and "Hong Kong" in main and "Financial Dispute Resolution Centre" in main
+
+
 def test_the_scam_guide_names_the_bank_s_web_address(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "BANK_WEB_ADDRESS", "https://cards.example-bank.com")
     html = client.get("/learn/scams").get_data(as_text=True)
