@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from portal.answers.index import GROUP, GroupIndex, Index, Passage, current_index, scores
+from portal.answers.index import GROUP, GroupIndex, Index, Passage, current_index, plain, scores
 from portal.answers.rules import Escalation, escalation_for
 from portal.answers.text import tokens
 from portal.answers.vocabulary import match_text
@@ -46,6 +46,7 @@ class Answer:
     escalate: Escalation | None
     related: list[str]
     heading: str = ""
+    markdown: str = ""  # the passage as written in the content file, for the page to render
     ranking: list[tuple[str, float]] = field(default_factory=list, repr=False)  # every guide that scored, best first
 
     def as_json(self) -> dict[str, object]:
@@ -112,7 +113,9 @@ def ask(question: str, locale: str, *, currency: str | None = None, index: Index
     confident = score >= THRESHOLD[GROUP[locale]]
     related = [s for s, _ in ranking[1 : 1 + (RELATED if confident else SUGGESTIONS - 1)]]
     text = passage.text.replace(CURRENCY_PLACEHOLDER, currency) if currency else passage.text
-    return Answer(question, locale, slug, text, score, confident, reason, related, passage.heading, ranking)
+    return Answer(
+        question, locale, slug, plain(text), score, confident, reason, related, passage.heading, text, ranking
+    )
 
 
 def normalised_question(question: str) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 from portal.answers.rules import merge_rules
 from portal.answers.text import tokens
 from portal.answers.vocabulary import ANSWERS_ROOT, Synonyms, Term, load_escalation, load_synonyms
-from portal.education.content import CONTENT_ROOT, LOCALES, Library, load_library
+from portal.education.content import CONTENT_ROOT, LOCALES, Library, join_lines, load_library
 
 RECHECK_SECONDS = 2.0
 GROUP = {"en": "en", "zh_Hans": "zh", "zh_Hant": "zh"}
@@ -59,7 +59,11 @@ def blocks(body: str) -> list[tuple[str, str]]:
 
     for raw in body.splitlines():
         line = raw.strip()
-        if not line or _INSERT.match(line):
+        if _INSERT.match(line):
+            current.append(line)  # the services or number the paragraph before leads to
+            flush()
+            continue
+        if not line:
             if current and not current[-1].endswith((":", "：")):
                 flush()
             continue
@@ -70,11 +74,22 @@ def blocks(body: str) -> list[tuple[str, str]]:
         if current and not line.startswith("- ") and current[-1].startswith("- ") and not raw.startswith((" ", "\t")):
             flush()
         if current and raw.startswith((" ", "\t")) and current[-1].startswith("- "):
-            current[-1] += " " + line
+            current[-1] = join_lines([current[-1], line])
+        elif current and not line.startswith("- ") and not current[-1].startswith(("- ", "[[")):
+            current[-1] = join_lines([current[-1], line])  # a paragraph wrapped over lines
         else:
             current.append(line)
     flush()
     return found
+
+
+_MARKS = re.compile(r"\*\*(.+?)\*\*|\[([^\]\n]+)\]\([^)\s]*\)")
+
+
+def plain(block: str) -> str:
+    """A passage as plain text: its words as written, without Markdown marks or inserts."""
+    lines = [line for line in block.splitlines() if not _INSERT.match(line)]
+    return "\n".join(_MARKS.sub(lambda m: m.group(1) or m.group(2), line) for line in lines)
 
 
 @dataclass
@@ -102,7 +117,8 @@ def _passages(library: Library, folder: Path, locale: str, synonyms: Synonyms) -
         title = tokens(topic.title)
         found.append((Passage(topic.slug, locale, "", topic.summary), title + tokens(topic.summary)))
         for heading, block in blocks(body):
-            found.append((Passage(topic.slug, locale, heading, block), title + tokens(heading) + tokens(block)))
+            words = tokens(heading) + tokens(plain(block))
+            found.append((Passage(topic.slug, locale, heading, block), title + words))
         everyday = synonyms.topics.get(topic.slug, ())
         if everyday:
             words = [t for word in everyday for t in tokens(word)]

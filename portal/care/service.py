@@ -109,10 +109,22 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
     _require_care_role(actor)
     if flag not in FLAGS:
         raise CareError("unknown_flag")
+    if not add_flag(account_id, flag, actor, note):
+        db.session.rollback()  # nothing written; let go of the row lock
+        return False
+    return True
+
+
+def add_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
+    """Set ``flag`` with its case-file entry and audit record, whoever acts; False (and
+    nothing written) if it was already set. Callers check who may: care staff through
+    :func:`set_flag`, a cardholder's question that disputes the debt through
+    ``portal.answers.service``."""
+    if flag not in FLAGS:
+        raise CareError("unknown_flag")
     account = _account(account_id, lock=True)
     flags = list(account.flags or [])
     if flag in flags:
-        db.session.rollback()
         return False
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
     reason = note.strip()[:MAX_FLAG_NOTE]
