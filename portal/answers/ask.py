@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from portal.answers.index import GROUP, GroupIndex, Index, Passage, current_index, plain, scores
-from portal.answers.rules import Escalation, escalation_for
+from portal.answers.rules import REASON_TOPIC, Escalation, escalation_for
 from portal.answers.text import tokens
 from portal.answers.vocabulary import match_text
 from portal.education.content import CURRENCY_PLACEHOLDER
@@ -32,7 +32,9 @@ RELATED = 2
 SUGGESTIONS = 3
 # The lowest top score that is a confident answer, per index, measured on the labelled
 # questions in tests/answers/ (tests/web/test_answer_quality.py prints the figures).
-THRESHOLD = {"en": 6.0, "zh": 6.0}
+THRESHOLD = {"en": 3.0, "zh": 4.0}
+# How much a word found through a synonym counts beside a word of the question itself.
+SYNONYM_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -61,21 +63,25 @@ class Answer:
         }
 
 
-def expand(question: str, group: GroupIndex) -> list[str]:
-    """The question's terms, with the words of every synonym group it uses."""
-    terms = tokens(question)
+def expand(question: str, group: GroupIndex) -> tuple[list[str], list[str]]:
+    """The question's own terms (misspelt English words put right), and the words of
+    every synonym group it uses."""
+    terms = [group.spelling(t) for t in tokens(question)]
     text = match_text(question)
+    extra: list[str] = []
     for synonyms in group.synonyms:
         if any(word.pattern.search(text) for word in synonyms):
-            terms.extend(t for word in synonyms for t in tokens(word.text))
-    return list(dict.fromkeys(terms))
+            extra.extend(t for word in synonyms for t in tokens(word.text))
+    own = list(dict.fromkeys(terms))
+    return own, [t for t in dict.fromkeys(extra) if t not in own]
 
 
 def _ranking(index: Index, locale: str, question: str) -> tuple[list[tuple[str, float]], dict[str, Passage]]:
     """Guides by their best passage's score (any script of the language), and the best
     quotable passage of each in the reader's locale."""
     group = index.groups[GROUP[locale]]
-    found = scores(group, expand(question, group))
+    own, extra = expand(question, group)
+    found = scores(group, own) + SYNONYM_WEIGHT * scores(group, extra)
     best: dict[str, float] = {}
     quote: dict[str, tuple[float, Passage]] = {}
     for position in np.flatnonzero(found > 0):
@@ -105,13 +111,18 @@ def ask(question: str, locale: str, *, currency: str | None = None, index: Index
     if reason is Escalation.SELF_HARM:
         return Answer(question, locale, None, "", 0.0, False, reason, [])
     ranking, quotes = _ranking(index, locale, question)
-    if not ranking:
+    slug, score = ranking[0] if ranking else (None, 0.0)
+    confident = score >= THRESHOLD[GROUP[locale]]
+    ruled = REASON_TOPIC.get(reason) if reason else None
+    if ruled and index.library.get(locale, ruled):
+        # The guide for a hand-over is the rule's: shown whatever else the words match.
+        slug, score, confident = ruled, dict(ranking).get(ruled, 0.0), True
+    if slug is None:
         suggestions = [t.slug for t in index.library.topics(locale)[:SUGGESTIONS]]
         return Answer(question, locale, None, "", 0.0, False, reason, suggestions)
-    slug, score = ranking[0]
     passage = quotes.get(slug) or _first_passage(index, locale, slug)
-    confident = score >= THRESHOLD[GROUP[locale]]
-    related = [s for s, _ in ranking[1 : 1 + (RELATED if confident else SUGGESTIONS - 1)]]
+    others = [s for s, _ in ranking if s != slug]
+    related = others[: RELATED if confident else SUGGESTIONS - 1]
     text = passage.text.replace(CURRENCY_PLACEHOLDER, currency) if currency else passage.text
     return Answer(
         question, locale, slug, plain(text), score, confident, reason, related, passage.heading, text, ranking

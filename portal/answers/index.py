@@ -17,6 +17,7 @@ once every :data:`RECHECK_SECONDS`.
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 import time
@@ -98,6 +99,20 @@ class GroupIndex:
     retriever: bm25s.BM25
     vocabulary: dict[str, int]
     synonyms: tuple[tuple[Term, ...], ...]
+    by_initial: dict[str, list[str]] = field(default_factory=dict)  # Latin words, for spelling
+
+    def __post_init__(self) -> None:
+        for word in self.vocabulary:
+            if len(word) >= 4 and word.isascii() and word.isalpha():
+                self.by_initial.setdefault(word[0], []).append(word)
+
+    def spelling(self, term: str) -> str:
+        """A Latin word the guides never use, put right when one word is very like it
+        ("settlment" → "settlement"); any other term as it is."""
+        if term in self.vocabulary or len(term) < 5 or not (term.isascii() and term.isalpha()):
+            return term
+        close = difflib.get_close_matches(term, self.by_initial.get(term[0], ()), n=1, cutoff=0.85)
+        return close[0] if close else term
 
 
 @dataclass

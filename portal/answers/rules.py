@@ -28,6 +28,17 @@ class Escalation(StrEnum):
 
 ORDER = tuple(Escalation)  # the most urgent first
 
+# The guide shown beside each hand-over, chosen by the rule, not by the ranking (none
+# for self-harm: that page shows the crisis lines and nothing else).
+REASON_TOPIC = {
+    Escalation.HARDSHIP: "cannot-pay",
+    Escalation.FRAUD: "scams",
+    Escalation.DISPUTE: "your-rights",
+    Escalation.COMPLAINT: "your-rights",
+    Escalation.BEREAVEMENT: "contact-us",
+    Escalation.HUMAN: "contact-us",
+}
+
 
 def escalation_for(question: str, rules: dict[str, tuple[Term, ...]]) -> Escalation | None:
     """The reason ``question`` must go to a person, or None."""

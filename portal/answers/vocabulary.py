@@ -49,7 +49,10 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     parts = [part.strip() for part in normalise(phrase).replace("'", "").split("*")]
     if not all(parts):
         raise VocabularyError(f"{phrase!r}: '*' must stand between words")
-    body = r"(?:\s*\S+){0,3}?\s*".join(re.escape(part) for part in parts)
+    body = re.escape(parts[0])
+    for before, part in zip(parts, parts[1:], strict=False):
+        latin = before[-1].isascii() or part[0].isascii()
+        body += (r"(?:\s+\S+){0,3}?\s+" if latin else r".{0,6}?") + re.escape(part)
     start = r"(?<![a-z0-9])" if parts[0][0].isascii() and parts[0][0].isalnum() else ""
     end = r"(?![a-z0-9])" if parts[-1][-1].isascii() and parts[-1][-1].isalnum() else ""
     return re.compile(start + body + end)
