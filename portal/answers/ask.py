@@ -31,7 +31,7 @@ MAX_QUESTION = 500
 RELATED = 2
 SUGGESTIONS = 3
 # The lowest top score that is a confident answer, per index, measured on the labelled
-# questions in tests/answers/ (tests/web/test_answer_quality.py prints the figures).
+# questions in tests/answers/ (tests/unit/test_answer_quality.py prints the figures).
 THRESHOLD = {"en": 3.0, "zh": 4.0}
 # How much a word found through a synonym counts beside a word of the question itself.
 SYNONYM_WEIGHT = 0.5

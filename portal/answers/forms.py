@@ -31,7 +31,8 @@ class UnansweredFilter(PortalForm):
 
     language = SelectField(
         _l("Language"),
-        choices=[SelectChoice("", _l("All languages"))] + [SelectChoice(code, LOCALES[code]) for code in ANSWER_LOCALES],
+        choices=[SelectChoice("", _l("All languages"))]
+        + [SelectChoice(code, LOCALES[code]) for code in ANSWER_LOCALES],
         default="",
         validate_choice=True,
     )

@@ -150,7 +150,9 @@ def build(content_root: Path = CONTENT_ROOT, answers_root: Path = ANSWERS_ROOT) 
     groups: dict[str, GroupIndex] = {}
     for group in sorted(set(GROUP.values())):
         locales = [locale for locale in LOCALES if GROUP[locale] == group]
-        rows = [row for locale in locales for row in _passages(library, content_root / locale, locale, synonyms[locale])]
+        rows = [
+            row for locale in locales for row in _passages(library, content_root / locale, locale, synonyms[locale])
+        ]
         retriever = bm25s.BM25()
         retriever.index([row[1] or [""] for row in rows], show_progress=False)
         groups[group] = GroupIndex(

@@ -21,6 +21,7 @@ phrase stands for a few words (or a few Chinese characters). No Flask here.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     if not all(parts):
         raise VocabularyError(f"{phrase!r}: '*' must stand between words")
     body = re.escape(parts[0])
-    for before, part in zip(parts, parts[1:], strict=False):
+    for before, part in itertools.pairwise(parts):
         latin = before[-1].isascii() or part[0].isascii()
         body += (r"(?:\s+\S+){0,3}?\s+" if latin else r".{0,6}?") + re.escape(part)
     start = r"(?<![a-z0-9])" if parts[0][0].isascii() and parts[0][0].isalnum() else ""
@@ -91,7 +92,10 @@ class Synonyms:
 def load_synonyms(path: Path) -> Synonyms:
     data = _read(path)
     groups = []
-    for index, group in enumerate(data.get("group", []) or []):  # type: ignore[attr-defined]
+    listed = data.get("group", [])
+    if not isinstance(listed, list):
+        raise VocabularyError(f"{path}: 'group' must be a list of [[group]] tables")
+    for index, group in enumerate(listed):
         if not isinstance(group, dict):
             raise VocabularyError(f"{path}: group {index + 1} must be a table with 'words'")
         groups.append(tuple(term(word) for word in _strings(f"{path}: group {index + 1}", group.get("words"))))
