@@ -17,6 +17,8 @@ What an :class:`Answer` holds, in each case:
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,3 +134,16 @@ def ask(question: str, locale: str, *, currency: str | None = None, index: Index
 def normalised_question(question: str) -> str:
     """The form in which staff see questions grouped: one case, one script, one space."""
     return match_text(question)[:MAX_QUESTION]
+
+
+def warm_up() -> float:
+    """Build the index and load the segmenter and converter before the first question
+    (gunicorn's post_worker_init); the seconds it took. A failure is left for the first
+    question to meet again, never raised here."""
+    started = time.perf_counter()
+    try:
+        for locale in GROUP:
+            ask("還款 repayment 还款", locale)
+    except Exception:  # noqa: BLE001 - a worker still serves; the first question retries
+        logging.getLogger(__name__).exception("the answers index could not be warmed")
+    return time.perf_counter() - started
