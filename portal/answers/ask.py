@@ -37,6 +37,9 @@ SUGGESTIONS = 3
 THRESHOLD = {"en": 3.0, "zh": 4.0}
 # How much a word found through a synonym counts beside a word of the question itself.
 SYNONYM_WEIGHT = 0.5
+# A guide's summary is quoted instead of its best paragraph only when it scores this many
+# times higher: a paragraph says more.
+SUMMARY_PREFERRED = 1.5
 
 
 @dataclass(frozen=True)
@@ -79,23 +82,32 @@ def expand(question: str, group: GroupIndex) -> tuple[list[str], list[str]]:
 
 
 def _ranking(index: Index, locale: str, question: str) -> tuple[list[tuple[str, float]], dict[str, Passage]]:
-    """Guides by their best passage's score (any script of the language), and the best
-    quotable passage of each in the reader's locale."""
+    """Guides by their best passage's score (any script of the language), and the passage
+    of each to quote in the reader's locale: its best paragraph, or its summary when that
+    matches much better (:data:`SUMMARY_PREFERRED`)."""
     group = index.groups[GROUP[locale]]
     own, extra = expand(question, group)
     found = scores(group, own) + SYNONYM_WEIGHT * scores(group, extra)
     best: dict[str, float] = {}
-    quote: dict[str, tuple[float, Passage]] = {}
+    paragraphs: dict[str, tuple[float, Passage]] = {}
+    summaries: dict[str, tuple[float, Passage]] = {}
     for position in np.flatnonzero(found > 0):
         passage, score = group.passages[position], float(found[position])
         if score > best.get(passage.slug, 0.0):
             best[passage.slug] = score
-        if passage.locale == locale and passage.quotable and score > quote.get(passage.slug, (0.0, passage))[0]:
-            quote[passage.slug] = (score, passage)
+        if passage.locale == locale and passage.quotable:
+            kept = summaries if passage.summary else paragraphs
+            if score > kept.get(passage.slug, (0.0, passage))[0]:
+                kept[passage.slug] = (score, passage)
+    quotes = {}
+    for slug in best:
+        paragraph, summary = paragraphs.get(slug), summaries.get(slug)
+        if paragraph and (not summary or paragraph[0] * SUMMARY_PREFERRED >= summary[0]):
+            quotes[slug] = paragraph[1]
+        elif summary:
+            quotes[slug] = summary[1]
     ranking = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-    return [(slug, score) for slug, score in ranking if index.library.get(locale, slug)], {
-        slug: passage for slug, (_, passage) in quote.items()
-    }
+    return [(slug, score) for slug, score in ranking if index.library.get(locale, slug)], quotes
 
 
 def _first_passage(index: Index, locale: str, slug: str) -> Passage:
@@ -144,6 +156,6 @@ def warm_up() -> float:
     try:
         for locale in GROUP:
             ask("還款 repayment 还款", locale)
-    except Exception:  # noqa: BLE001 - a worker still serves; the first question retries
+    except Exception:
         logging.getLogger(__name__).exception("the answers index could not be warmed")
     return time.perf_counter() - started

@@ -12,12 +12,14 @@ are folded to one script (``portal.answers.text``) and kept apart only by their
 ``locale``: a question is scored against both scripts' passages and answered from the
 reader's. The index is built on first use in a process (gunicorn warms it after fork)
 and again when a content file changes (its modification time), looked at no more than
-once every :data:`RECHECK_SECONDS`.
+once every :data:`RECHECK_SECONDS`; a file that no longer reads (a typo in a word list)
+is logged and the previous index stays in use.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import threading
 import time
@@ -29,8 +31,17 @@ import numpy as np
 
 from portal.answers.rules import merge_rules
 from portal.answers.text import tokens
-from portal.answers.vocabulary import ANSWERS_ROOT, Synonyms, Term, load_escalation, load_synonyms
-from portal.education.content import CONTENT_ROOT, LOCALES, Library, join_lines, load_library
+from portal.answers.vocabulary import (
+    ANSWERS_ROOT,
+    Synonyms,
+    Term,
+    VocabularyError,
+    load_escalation,
+    load_synonyms,
+)
+from portal.education.content import CONTENT_ROOT, LOCALES, ContentError, Library, join_lines, load_library
+
+log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 2.0
 GROUP = {"en": "en", "zh_Hans": "zh", "zh_Hant": "zh"}
@@ -44,6 +55,7 @@ class Passage:
     heading: str
     text: str  # as written in the content file (inline Markdown); "" for a keyword passage
     quotable: bool = True
+    summary: bool = False  # the guide's one-line summary, quoted only when no paragraph matches as well
 
 
 def blocks(body: str) -> list[tuple[str, str]]:
@@ -130,7 +142,7 @@ def _passages(library: Library, folder: Path, locale: str, synonyms: Synonyms) -
         source = (folder / f"{topic.slug}.md").read_text(encoding="utf-8")
         body = source.split("\n---", 1)[1]  # after the front matter (checked by load_library)
         title = tokens(topic.title)
-        found.append((Passage(topic.slug, locale, "", topic.summary), title + tokens(topic.summary)))
+        found.append((Passage(topic.slug, locale, "", topic.summary, summary=True), title + tokens(topic.summary)))
         for heading, block in blocks(body):
             words = tokens(heading) + tokens(plain(block))
             found.append((Passage(topic.slug, locale, heading, block), title + words))
@@ -200,7 +212,13 @@ def current_index(content_root: Path = CONTENT_ROOT, answers_root: Path = ANSWER
     with _current.lock:
         signature = _signature(content_root, answers_root)
         if _current.index is None or signature != _current.signature:
-            _current.index = build(content_root, answers_root)
+            try:
+                _current.index = build(content_root, answers_root)
+            except (ContentError, VocabularyError):
+                if _current.index is None:
+                    raise
+                # An editor's slip in a file: keep answering from the files as they were.
+                log.exception("the answers index was not rebuilt; the previous one stays in use")
             _current.signature = signature
         _current.checked = time.monotonic()
         return _current.index

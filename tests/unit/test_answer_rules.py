@@ -132,3 +132,16 @@ def test_the_index_is_rebuilt_when_a_content_file_changes(tmp_path, monkeypatch)
 
 def test_the_index_builds_within_two_seconds():
     assert build().built_in < 2.0
+
+
+def test_a_broken_word_list_leaves_the_previous_index_in_use(tmp_path, monkeypatch):
+    content, answers = tmp_path / "education", tmp_path / "answers"
+    shutil.copytree(CONTENT_ROOT, content)
+    shutil.copytree(ANSWERS_ROOT, answers)
+    monkeypatch.setattr("portal.answers.index.RECHECK_SECONDS", 0.0)
+    first = current_index(content, answers)
+    words = answers / "en" / "synonyms.toml"
+    words.write_text("[[group]\nwords = [", encoding="utf-8")
+    later = time.time() + 5
+    os.utime(words, (later, later))
+    assert current_index(content, answers) is first
