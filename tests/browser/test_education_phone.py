@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal.education.content import load_library
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import axe_violations, open_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -67,3 +67,17 @@ def test_topic_fits_320px_without_javascript(browser, live_server):
     page.get_by_role("link", name=TOPICS.get("zh_Hant", "scams").title).click()
     page.wait_for_url("**/learn/scams")
     context.close()
+
+
+def test_the_contact_guide_with_its_phone_lists_fits_320px_without_javascript(browser, live_server):
+    with open_page(browser, live_server, viewport={"width": 320, "height": 640}, java_script_enabled=False) as page:
+        page.goto("/language/zh_Hant?next=/learn/contact-us")
+        assert page.locator("h1").inner_text() == TOPICS.get("zh_Hant", "contact-us").title
+        main = page.locator("main").inner_text()
+        assert "+852 3000 0000" in main and "金融糾紛調解中心" in main
+        assert no_horizontal_scroll(page)
+        screenshot(page, "zh_Hant-320-nojs-learn-contact-us")
+        assert page.outside_requests == []
+    with open_page(browser, live_server, viewport={"width": 320, "height": 640}) as page:
+        page.goto("/language/zh_Hant?next=/learn/contact-us")
+        assert axe_violations(page) == []

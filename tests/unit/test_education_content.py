@@ -187,6 +187,20 @@ def test_related_topics_and_links_point_to_real_topics():
                 assert href.removeprefix("/learn/") in SLUGS, f"{locale}/{topic.slug}: no topic {href!r}"
 
 
+def test_every_topic_is_reached_from_another_topic():
+    """A guide nobody links to is found only from the list; each one is a related topic
+    or a link in at least one other guide, in every language."""
+    content = load_library()
+    for locale in LOCALES:
+        reached = {
+            target
+            for topic in content.topics(locale)
+            for target in (*topic.related, *(href.removeprefix("/learn/") for href in topic.links))
+            if target != topic.slug
+        }
+        assert set(SLUGS) <= reached, f"{locale}: no guide leads to {sorted(set(SLUGS) - reached)}"
+
+
 def test_the_rate_topic_carries_the_worked_example():
     for locale in LOCALES:
         text = visible_text(str(load_library().get(locale, "annualised-rate").html))
