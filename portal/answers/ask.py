@@ -10,7 +10,9 @@ What an :class:`Answer` holds, in each case:
   found, except for words of self-harm, where they are empty (``topic`` None,
   ``passage`` "", ``related`` []): that page shows the crisis line and nothing else;
 * a confident match: the best guide, its best passage, up to two more guides;
-* a weak match (``confident`` false): the same, to be shown as a suggestion only;
+* a weak match (``confident`` false): the same, to be shown as a suggestion only; a
+  question about something the word lists name as handled elsewhere (``[outside]``:
+  savings, new cards, loans) is never more than a weak match;
 * nothing found (no word of the question is in any guide): ``topic`` None, ``passage``
   "", ``score`` 0, and ``related`` the first guides in reading order to suggest.
 """
@@ -34,12 +36,13 @@ RELATED = 2
 SUGGESTIONS = 3
 # The lowest top score that is a confident answer, per index, measured on the labelled
 # questions in tests/answers/ (tests/unit/test_answer_quality.py prints the figures).
-THRESHOLD = {"en": 3.0, "zh": 4.0}
+THRESHOLD = {"en": 3.1, "zh": 3.5}
 # How much a word found through a synonym counts beside a word of the question itself.
 SYNONYM_WEIGHT = 0.5
 # A guide's summary is quoted instead of its best paragraph only when it scores this many
 # times higher: a paragraph says more.
 SUMMARY_PREFERRED = 1.5
+SECOND_PASSAGE_WEIGHT = 0.4
 
 
 @dataclass(frozen=True)
@@ -81,24 +84,28 @@ def expand(question: str, group: GroupIndex) -> tuple[list[str], list[str]]:
     return own, [t for t in dict.fromkeys(extra) if t not in own]
 
 
-def _ranking(index: Index, locale: str, question: str) -> tuple[list[tuple[str, float]], dict[str, Passage]]:
-    """Guides by their best passage's score (any script of the language), and the passage
+def _ranking(
+    index: Index, locale: str, question: str
+) -> tuple[list[tuple[str, float]], dict[str, Passage], dict[str, float]]:
+    """Guides by their passages' scores (any script of the language), and the passage
     of each to quote in the reader's locale: its best paragraph, or its summary when that
     matches much better (:data:`SUMMARY_PREFERRED`)."""
     group = index.groups[GROUP[locale]]
     own, extra = expand(question, group)
     found = scores(group, own) + SYNONYM_WEIGHT * scores(group, extra)
-    best: dict[str, float] = {}
+    per_guide: dict[str, list[float]] = {}
     paragraphs: dict[str, tuple[float, Passage]] = {}
     summaries: dict[str, tuple[float, Passage]] = {}
     for position in np.flatnonzero(found > 0):
         passage, score = group.passages[position], float(found[position])
-        if score > best.get(passage.slug, 0.0):
-            best[passage.slug] = score
+        per_guide.setdefault(passage.slug, []).append(score)
         if passage.locale == locale and passage.quotable:
             kept = summaries if passage.summary else paragraphs
             if score > kept.get(passage.slug, (0.0, passage))[0]:
                 kept[passage.slug] = (score, passage)
+    # A guide scores by its best passage, plus a share of its second: a guide that
+    # answers in two places is likelier the one meant than one that mentions it once.
+    best = {slug: _guide_score(found) for slug, found in per_guide.items()}
     quotes = {}
     for slug in best:
         paragraph, summary = paragraphs.get(slug), summaries.get(slug)
@@ -107,7 +114,19 @@ def _ranking(index: Index, locale: str, question: str) -> tuple[list[tuple[str, 
         elif summary:
             quotes[slug] = summary[1]
     ranking = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-    return [(slug, score) for slug, score in ranking if index.library.get(locale, slug)], quotes
+    ranked = [(slug, score) for slug, score in ranking if index.library.get(locale, slug)]
+    return ranked, quotes, {slug: max(found) for slug, found in per_guide.items()}
+
+
+def _outside(question: str, group: GroupIndex) -> bool:
+    """The question is about something the bank answers elsewhere (``[outside]``)."""
+    text = match_text(question)
+    return any(word.pattern.search(text) for word in group.outside)
+
+
+def _guide_score(passage_scores: list[float]) -> float:
+    first, *rest = sorted(passage_scores, reverse=True)
+    return first + SECOND_PASSAGE_WEIGHT * (rest[0] if rest else 0.0)
 
 
 def _first_passage(index: Index, locale: str, slug: str) -> Passage:
@@ -124,13 +143,14 @@ def ask(question: str, locale: str, *, currency: str | None = None, index: Index
     reason = escalation_for(question, index.escalation)
     if reason is Escalation.SELF_HARM:
         return Answer(question, locale, None, "", 0.0, False, reason, [])
-    ranking, quotes = _ranking(index, locale, question)
-    slug, score = ranking[0] if ranking else (None, 0.0)
-    confident = score >= THRESHOLD[GROUP[locale]]
+    ranking, quotes, tops = _ranking(index, locale, question)
+    slug = ranking[0][0] if ranking else None
+    score = tops.get(slug, 0.0) if slug else 0.0  # confidence is judged on the best passage alone
+    confident = score >= THRESHOLD[GROUP[locale]] and not _outside(question, index.groups[GROUP[locale]])
     ruled = REASON_TOPIC.get(reason) if reason else None
     if ruled and index.library.get(locale, ruled):
         # The guide for a hand-over is the rule's: shown whatever else the words match.
-        slug, score, confident = ruled, dict(ranking).get(ruled, 0.0), True
+        slug, score, confident = ruled, tops.get(ruled, 0.0), True
     if slug is None:
         suggestions = [t.slug for t in index.library.topics(locale)[:SUGGESTIONS]]
         return Answer(question, locale, None, "", 0.0, False, reason, suggestions)

@@ -111,6 +111,7 @@ class GroupIndex:
     retriever: bm25s.BM25
     vocabulary: dict[str, int]
     synonyms: tuple[tuple[Term, ...], ...]
+    outside: tuple[Term, ...] = ()
     by_initial: dict[str, list[str]] = field(default_factory=dict)  # Latin words, for spelling
 
     def __post_init__(self) -> None:
@@ -172,6 +173,7 @@ def build(content_root: Path = CONTENT_ROOT, answers_root: Path = ANSWERS_ROOT) 
             retriever=retriever,
             vocabulary=dict(retriever.vocab_dict),
             synonyms=tuple(g for locale in locales for g in synonyms[locale].groups),
+            outside=tuple(t for locale in locales for t in synonyms[locale].outside),
         )
     titles = {(t.locale, t.slug): t.title for locale in LOCALES for t in library.topics(locale)}
     return Index(library, groups, escalation, time.perf_counter() - started, titles)

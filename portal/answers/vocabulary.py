@@ -8,6 +8,9 @@
     [topics]                        # everyday words for a whole guide
     scams = ["phishing", "fake text", "is this message real"]
 
+    [outside]                       # things the bank answers elsewhere (savings, new cards):
+    words = ["savings account"]     # a question about them is never answered confidently here
+
 ``escalation.toml`` lists, per reason, the phrases that send a question to a person
 before anything is looked up (see :mod:`portal.answers.rules`)::
 
@@ -16,7 +19,8 @@ before anything is looked up (see :mod:`portal.answers.rules`)::
 
 Every word is matched after :func:`portal.answers.text.normalise`, so a Traditional
 word finds a Simplified question and "Credit Score" finds "credit score". ``*`` in a
-phrase stands for a few words (or a few Chinese characters). No Flask here.
+phrase stands for a few words (or a few Chinese characters); a phrase that starts with
+``=`` must be the whole question ("=agent"). No Flask here.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ class Term:
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
     """The pattern of a list entry: whole words for Latin text, anywhere for Chinese,
     ``*`` as a gap of up to three words or six characters."""
+    if phrase.startswith("="):  # the whole question, give or take punctuation: "=agent"
+        whole = re.escape(normalise(phrase[1:]).replace("'", ""))
+        return re.compile(rf"^[\W_]*{whole}[\W_]*$")
     parts = [part.strip() for part in normalise(phrase).replace("'", "").split("*")]
     if not all(parts):
         raise VocabularyError(f"{phrase!r}: '*' must stand between words")
@@ -87,6 +94,7 @@ def _read(path: Path) -> dict[str, object]:
 class Synonyms:
     groups: tuple[tuple[Term, ...], ...]
     topics: dict[str, tuple[str, ...]]  # slug → everyday words for that guide
+    outside: tuple[Term, ...] = ()  # what the bank handles elsewhere: never a confident answer here
 
 
 def load_synonyms(path: Path) -> Synonyms:
@@ -102,8 +110,13 @@ def load_synonyms(path: Path) -> Synonyms:
     topics = data.get("topics", {}) or {}
     if not isinstance(topics, dict):
         raise VocabularyError(f"{path}: [topics] must map a guide's slug to a list of words")
+    outside = data.get("outside", {}) or {}
+    if not isinstance(outside, dict):
+        raise VocabularyError(f"{path}: [outside] must be a table with 'words'")
     return Synonyms(
-        tuple(groups), {slug: tuple(_strings(f"{path}: topics.{slug}", words)) for slug, words in topics.items()}
+        tuple(groups),
+        {slug: tuple(_strings(f"{path}: topics.{slug}", words)) for slug, words in topics.items()},
+        tuple(term(word) for word in _strings(f"{path}: outside.words", outside.get("words", []))),
     )
 
 

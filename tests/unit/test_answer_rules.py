@@ -145,3 +145,17 @@ def test_a_broken_word_list_leaves_the_previous_index_in_use(tmp_path, monkeypat
     later = time.time() + 5
     os.utime(words, (later, later))
     assert current_index(content, answers) is first
+
+
+def test_a_whole_question_phrase_matches_only_the_whole_question(rules):
+    assert escalation_for("Agent!", rules) is Escalation.HUMAN
+    assert escalation_for("should I pay a debt agent", rules) is None
+
+
+def test_a_question_about_what_the_bank_handles_elsewhere_is_never_confident():
+    from portal.answers.ask import ask
+
+    index = build()
+    assert ask("what is the interest rate on a savings account", "en", index=index).confident is False
+    assert ask("定期存款利率多少", "zh_Hans", index=index).confident is False
+    assert ask("what is the annualised rate of a plan with a monthly fee", "en", index=index).confident is True
