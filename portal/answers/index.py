@@ -3,7 +3,9 @@
 A passage is one block of a guide as its reader sees it: a paragraph, or a bulleted list
 with the sentence that leads into it, under its section heading. Each passage is indexed
 with its guide's title and its section's heading, so "interest" finds the paragraphs of
-the guide called "Interest and fees" even where they only say "it". A guide's summary is
+the guide called "Interest and fees" even where they only say "it". The standard terms
+of a plan agreement are passages too, of the guides they belong to
+(:mod:`portal.answers.agreement_terms`). A guide's summary is
 a passage too, and the everyday words content editors list for a guide
 (``synonyms.toml``, ``[topics]``) form one more, which is searched but never quoted.
 
@@ -29,6 +31,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from portal.answers.agreement_terms import standard_terms
 from portal.answers.rules import merge_rules
 from portal.answers.text import tokens
 from portal.answers.vocabulary import (
@@ -139,6 +142,10 @@ class Index:
 
 def _passages(library: Library, folder: Path, locale: str, synonyms: Synonyms) -> list[tuple[Passage, list[str]]]:
     found: list[tuple[Passage, list[str]]] = []
+    heading, terms = standard_terms(locale)
+    agreement: dict[str, list[tuple[str, str]]] = {}
+    for slug, term in terms:
+        agreement.setdefault(slug, []).append((heading, term))
     for topic in library.topics(locale):
         source = (folder / f"{topic.slug}.md").read_text(encoding="utf-8")
         body = source.split("\n---", 1)[1]  # after the front matter (checked by load_library)
@@ -147,6 +154,8 @@ def _passages(library: Library, folder: Path, locale: str, synonyms: Synonyms) -
         for heading, block in blocks(body):
             words = tokens(heading) + tokens(plain(block))
             found.append((Passage(topic.slug, locale, heading, block), title + words))
+        for heading, term in agreement.get(topic.slug, ()):
+            found.append((Passage(topic.slug, locale, heading, term), title + tokens(heading) + tokens(term)))
         everyday = synonyms.topics.get(topic.slug, ())
         if everyday:
             words = [t for word in everyday for t in tokens(word)]

@@ -159,3 +159,16 @@ def test_a_question_about_what_the_bank_handles_elsewhere_is_never_confident():
     assert ask("what is the interest rate on a savings account", "en", index=index).confident is False
     assert ask("定期存款利率多少", "zh_Hans", index=index).confident is False
     assert ask("what is the annualised rate of a plan with a monthly fee", "en", index=index).confident is True
+
+
+def test_the_standard_agreement_terms_are_passages_of_their_guides_in_every_language():
+    from portal.answers.agreement_terms import standard_terms
+
+    index = build()
+    for locale in LOCALES:
+        heading, terms = standard_terms(locale)
+        group = index.groups["en" if locale == "en" else "zh"]
+        indexed = {(p.slug, p.text) for p in group.passages if p.locale == locale and p.heading == heading}
+        assert indexed == set(terms) and len(terms) >= 10, locale
+    assert ("your-agreement", "Pay each installment in full by its due date.") in standard_terms("en")[1]
+    assert standard_terms("zh_Hant")[0] == "還款計劃協議的標準條款"
