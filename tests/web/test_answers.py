@@ -167,3 +167,12 @@ def test_prune_deletes_questions_past_the_retention_period(app, client, query):
         assert db.session.execute(select(AskedQuestion)).scalar_one().asked_at > datetime(2026, 1, 1, tzinfo=UTC) + (
             timedelta(days=180)
         )
+
+
+def test_questions_are_rate_limited_per_address(client):
+    token = csrf_token(client.get("/ask").data)
+    codes = [
+        client.post("/ask", data={"csrf_token": token, "question": "what is a settlement"}).status_code
+        for _ in range(21)
+    ]
+    assert codes[:20] == [200] * 20 and codes[20] == 429
