@@ -210,6 +210,7 @@ class _Current:
         self.index: Index | None = None
         self.signature: tuple[tuple[str, int, int], ...] = ()
         self.checked = 0.0
+        self.roots: tuple[Path, Path] | None = None
 
 
 _current = _Current()
@@ -218,10 +219,12 @@ _current = _Current()
 def current_index(content_root: Path = CONTENT_ROOT, answers_root: Path = ANSWERS_ROOT) -> Index:
     """The index of the files as they are now: built on first use, rebuilt after a change."""
     now = time.monotonic()
-    if _current.index is not None and now - _current.checked < RECHECK_SECONDS:
+    roots = (content_root, answers_root)
+    if _current.index is not None and _current.roots == roots and now - _current.checked < RECHECK_SECONDS:
         return _current.index
     with _current.lock:
         signature = _signature(content_root, answers_root)
+        _current.roots = roots
         if _current.index is None or signature != _current.signature:
             try:
                 _current.index = build(content_root, answers_root)
