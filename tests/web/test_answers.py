@@ -87,6 +87,7 @@ def test_words_of_self_harm_show_the_crisis_lines_first_and_no_guide(client):
 def test_a_signed_in_hardship_question_opens_one_task_for_care_staff(app, client, auth, query):
     account_id = make_account(app)
     auth.sign_in()
+    assert 'action="/ask"' in client.get("/account").get_data(as_text=True)  # the box on journey pages too
     html = ask(client, "I lost my job last week and can't pay, my number is 13800138000").get_data(as_text=True)
     assert "We have asked our care team to contact you" in html
     assert 'href="/learn/cannot-pay"' in html  # the hand-over's own guide, chosen by the rule
@@ -176,3 +177,11 @@ def test_questions_are_rate_limited_per_address(client):
         for _ in range(21)
     ]
     assert codes[:20] == [200] * 20 and codes[20] == 429
+
+
+def test_a_signed_in_cardholder_with_words_of_self_harm_is_called_too(app, client, auth, query):
+    make_account(app)
+    auth.sign_in()
+    html = ask(client, "i want to kill myself").get_data(as_text=True)
+    assert "12356" in html and "We have also asked our care team to contact you." in html
+    assert query.one(select(CaseTask.reason)) == "self_harm"
