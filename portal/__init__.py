@@ -17,6 +17,8 @@ BLUEPRINTS = [
     "portal.accounts.views",
     "portal.agreements.views",
     "portal.education.views",
+    "portal.answers.views",
+    "portal.answers.admin_views",
     "portal.links.views",
     "portal.notifications.optout_views",
     "portal.notifications.preferences_views",

@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from portal.agreements.cli import agreements_cli, keys_command
+from portal.answers.cli import answers_cli, ask_command
 from portal.audit.cli import audit_cli
 from portal.demo import DEMO_CARDHOLDERS, load_demo, write_demo_statement
 from portal.experiments.cli import experiments_cli
@@ -45,6 +46,8 @@ portal_cli.add_command(reports_cli)
 portal_cli.add_command(scheduler_command)
 portal_cli.add_command(experiments_cli)
 portal_cli.add_command(simulate_command)
+portal_cli.add_command(ask_command)
+portal_cli.add_command(answers_cli)
 
 
 @portal_cli.command("outbox")

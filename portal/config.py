@@ -560,6 +560,11 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         "SCHEDULER_PRUNE_MINUTES": _positive_int(
             "PORTAL_SCHEDULER_PRUNE_MINUTES", env.get("PORTAL_SCHEDULER_PRUNE_MINUTES") or "60"
         ),
+        # How long questions asked in the answers box are kept (portal.answers; pruned by
+        # ``flask portal answers prune``): long enough to see which questions keep coming.
+        "QUESTION_RETENTION_DAYS": _positive_int(
+            "PORTAL_QUESTION_RETENTION_DAYS", env.get("PORTAL_QUESTION_RETENTION_DAYS") or "180"
+        ),
         "API_RATE_LIMIT": _rate_limit(
             "PORTAL_API_RATE_LIMIT", env.get("PORTAL_API_RATE_LIMIT", "").strip() or "1200 per minute"
         ),

@@ -49,6 +49,9 @@ class Jurisdiction:
     english_formats: str
     debt_advice: tuple[Contact, ...]
     complaints: tuple[Contact, ...]
+    # Round-the-clock lines for someone in crisis, shown at once to a question with words
+    # of self-harm (portal.answers); optional, the care number stands in when none is set.
+    crisis_lines: tuple[Contact, ...] = ()
 
     def format_locale(self, locale: str) -> str:
         """The Babel locale whose date patterns pages in ``locale`` use for this account."""
@@ -111,6 +114,7 @@ def parse_jurisdictions(text: str) -> dict[str, Jurisdiction]:
             english_formats=_formats(f"{code}.english_formats", table.get("english_formats", "en_GB")),
             debt_advice=_contacts(f"{code}.debt_advice", table.get("debt_advice")),
             complaints=_contacts(f"{code}.complaints", table.get("complaints")),
+            crisis_lines=_contacts(f"{code}.crisis_lines", table["crisis_lines"]) if "crisis_lines" in table else (),
         )
     return found
 

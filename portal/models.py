@@ -2,6 +2,7 @@
 
 from portal.accounts.models import CardAccount, Cardholder
 from portal.agreements.models import Agreement  # noqa: F401
+from portal.answers.models import AskedQuestion  # noqa: F401
 from portal.audit.models import AuditEvent
 from portal.auth.models import OneTimeCode, WebSession
 from portal.care.models import CallAttempt, CaseState

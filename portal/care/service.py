@@ -142,13 +142,25 @@ def set_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
     _require_care_role(actor)
     if flag not in FLAGS:
         raise CareError("unknown_flag")
-    reason = note.strip()[:MAX_FLAG_NOTE]
-    if flag in NOTE_FLAGS and not reason:
+    if flag in NOTE_FLAGS and not note.strip():
         raise CareError("flag_note_required")
+    if not add_flag(account_id, flag, actor, note):
+        db.session.rollback()  # nothing written; let go of the row lock
+        return False
+    return True
+
+
+def add_flag(account_id: int, flag: str, actor: Actor, note: str = "") -> bool:
+    """Set ``flag`` with its case-file entry and audit record, whoever acts; False (and
+    nothing written) if it was already set. Callers check who may: care staff through
+    :func:`set_flag`, a cardholder's question that disputes the debt through
+    ``portal.answers.service``."""
+    if flag not in FLAGS:
+        raise CareError("unknown_flag")
+    reason = note.strip()[:MAX_FLAG_NOTE]
     account = _account(account_id, lock=True)
     flags = list(account.flags or [])
     if flag in flags:
-        db.session.rollback()
         return False
     account.flags = [*flags, flag]  # a new list, so the JSON column is written
     add_event(account_id, CaseEventKind.FLAG_SET, actor, {"flag": flag, "note": reason})

@@ -25,6 +25,22 @@ def scrub_numbers(text: str) -> str:
     return _NUMBER_RUN.sub(MASK, text)
 
 
+# Identity numbers: a Mainland resident ID (17 digits and a digit or X), a Hong Kong ID
+# card (one or two letters, six digits, a check digit in brackets), a passport or permit
+# (a letter or two and 7 to 9 digits). The digits alone would be masked by scrub_numbers,
+# but the letters around them would be left behind as a clue.
+_IDENTITY = re.compile(
+    r"(?<![A-Za-z0-9])(?:\d{17}[\dXx]|[A-Za-z]{1,2}\d{6}\s*[(（]\s*[0-9Aa]\s*[)）]|[A-Za-z]{1,2}\d{6,9})(?![A-Za-z0-9])"
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def scrub_identifiers(text: str) -> str:
+    """``text`` without card, phone or identity numbers or e-mail addresses: what may be
+    kept of a question typed by someone who is not signed in, or is."""
+    return scrub_numbers(_IDENTITY.sub(MASK, _EMAIL.sub(MASK, text)))
+
+
 def one_line_comment(text: str) -> str:
     """A comment as staff see it: one line, at most :data:`MAX_COMMENT` characters, no
     card or phone numbers (scrubbed before it is shortened, so no half number is left)."""

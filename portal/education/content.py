@@ -127,7 +127,7 @@ def render_inline(text: str, *, allow_bold: bool = True) -> Markup:
     return Markup("").join(parts)
 
 
-def _join_lines(lines: list[str]) -> str:
+def join_lines(lines: list[str]) -> str:
     """Join wrapped lines of one paragraph: a space between words, none between CJK characters."""
     text = ""
     for line in (line.strip() for line in lines):
@@ -150,10 +150,10 @@ def render_markdown(source: str) -> Markup:
 
     def flush() -> None:
         if paragraph:
-            blocks.append(Markup("<p>%s</p>") % render_inline(_join_lines(paragraph)))
+            blocks.append(Markup("<p>%s</p>") % render_inline(join_lines(paragraph)))
             paragraph.clear()
         if items:
-            lis = Markup("").join(Markup("<li>%s</li>") % render_inline(_join_lines(item)) for item in items)
+            lis = Markup("").join(Markup("<li>%s</li>") % render_inline(join_lines(item)) for item in items)
             blocks.append(Markup("<ul>%s</ul>") % lis)
             items.clear()
 

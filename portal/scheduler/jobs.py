@@ -6,6 +6,7 @@
 | ``audit-seal`` | every ``PORTAL_SCHEDULER_SEAL_MINUTES`` (1) | chain audit events a commit left pending |
 | ``api-prune`` | every ``PORTAL_SCHEDULER_PRUNE_MINUTES`` (60) | forget spent API message ids and old answers |
 | ``servicing-run`` | daily at ``PORTAL_SCHEDULER_SERVICING_AT`` (00:30) | the day's servicing run |
+| ``answers-prune`` | daily at 01:00 | delete questions kept past ``PORTAL_QUESTION_RETENTION_DAYS`` (180) |
 
 Each job has a due time ("slot"): the latest multiple of its interval, or the latest
 daily time, not after now. A job runs when its slot is later than the last one it
@@ -82,6 +83,17 @@ def _prune(slot: datetime) -> str:
     return f"forgot {messages} message ids and {answers} answers"
 
 
+def _answers_prune(slot: datetime) -> str:
+    from flask import current_app
+
+    from portal.answers.service import prune
+
+    keep = current_app.config.get("QUESTION_RETENTION_DAYS", 180)
+    with unit_of_work():
+        gone = prune(utcnow() - timedelta(days=keep))
+    return f"deleted {gone} questions older than {keep} days"
+
+
 def _servicing(slot: datetime) -> str:
     from portal.servicing.run import run_day
 
@@ -97,6 +109,7 @@ def portal_jobs(config: Mapping[str, Any]) -> list[Job]:
         Job("audit-seal", _seal, every=timedelta(minutes=config.get("SCHEDULER_SEAL_MINUTES", 1))),
         Job("api-prune", _prune, every=timedelta(minutes=config.get("SCHEDULER_PRUNE_MINUTES", 60))),
         Job("servicing-run", _servicing, daily_at=config.get("SCHEDULER_SERVICING_AT", time(0, 30))),
+        Job("answers-prune", _answers_prune, daily_at=time(1, 0)),
     ]
 
 

@@ -19,7 +19,7 @@ from portal.scheduler.models import SchedulerJob
 from tests.conftest import ROOT
 
 MORNING = datetime(2026, 11, 28, 4, 0, 20, tzinfo=UTC)  # the `frozen` fixture's day, 04:00 UTC
-JOBS = ["policy-activate-due", "audit-seal", "api-prune", "servicing-run"]
+JOBS = ["policy-activate-due", "audit-seal", "api-prune", "servicing-run", "answers-prune"]
 
 
 def scheduler(app) -> tuple[int, str]:

@@ -24,6 +24,7 @@ logging.getLogger().addHandler(type("H", (logging.Handler,), {{"emit": lambda se
 from tests.conftest import make_app
 app = make_app("sqlite:////nonexistent/dir/portal.sqlite3")
 from portal.agreements import render, signing
+from portal.answers import index as answers_index
 
 class Log:
     def info(self, message, *args):
@@ -34,6 +35,7 @@ class Worker:
     log = Log()
 
 before = {{"renderers": len(render._renderers), "keys": len(signing._cache), "sized": len(signing._reservations)}}
+answers_before = answers_index._current.index is not None
 settings = runpy.run_path({conf!r})
 settings["post_worker_init"](Worker())
 after = {{"renderers": len(render._renderers), "keys": len(signing._cache), "sized": len(signing._reservations)}}
@@ -44,6 +46,7 @@ print(json.dumps({{
     "errors": [r.getMessage() for r in records if r.levelno >= logging.WARNING],
     "messages": [r.getMessage() for r in records],
     "logger_class": settings["logger_class"].__name__, "accesslog": settings["accesslog"],
+    "answers": [answers_before, answers_index._current.index is not None],
 }}))
 """
 
@@ -60,5 +63,8 @@ def test_the_gunicorn_hook_loads_fonts_stylesheet_templates_and_key_without_the_
     assert report["templates"] == ["agreements/document.html", "journey/_macros.html"]
     assert report["errors"] == []
     assert any(m.startswith("agreement renderer warmed in") for m in report["messages"])
+    # The answers index is built too, so the first question does not wait for it.
+    assert report["answers"] == [False, True]
+    assert any(m.startswith("answers index built in") for m in report["messages"])
     # The access-log settings the file was written for are unchanged.
     assert (report["logger_class"], report["accesslog"]) == ("RedactingGunicornLogger", "-")

@@ -28,6 +28,8 @@ PUBLIC = {
     "auth.set_language",
     "education.index",
     "education.topic",
+    # Questions answered from the help guides, signed in or not; it never shows account data.
+    "answers.ask",
     "dev.outbox",
     "staff.sign_in",
     "staff.sign_out",

@@ -1,0 +1,174 @@
+"""The rules that hand a question to a person, per language, before any ranking; the text
+normalisation and the index they share."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from portal.answers.index import ANSWERS_ROOT, blocks, build, current_index
+from portal.answers.rules import ORDER, Escalation, escalation_for, merge_rules
+from portal.answers.text import normalise, tokens
+from portal.answers.vocabulary import VocabularyError, load_escalation, phrase_pattern
+from portal.domain.scrub import scrub_identifiers
+from portal.education.content import CONTENT_ROOT, LOCALES
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return build().escalation
+
+
+# Our own examples (not the labelled set): each must route to its reason.
+ROUTED = [
+    ("i am going to kill myself tonight", Escalation.SELF_HARM),
+    ("我真的不想活了", Escalation.SELF_HARM),
+    ("我真係唔想活落去", Escalation.SELF_HARM),
+    ("there are purchases on my statement that I did not make", Escalation.FRAUD),
+    ("我的卡被盗刷了好几笔", Escalation.FRAUD),
+    ("張卡被人盜用咗", Escalation.FRAUD),
+    ("my wife passed away last month", Escalation.BEREAVEMENT),
+    ("我母亲去世了，她的卡怎么办", Escalation.BEREAVEMENT),
+    ("我阿媽過咗身", Escalation.BEREAVEMENT),
+    ("I don't recognise this balance at all", Escalation.DISPUTE),
+    ("这笔钱根本不是我欠的", Escalation.DISPUTE),
+    ("呢筆數唔係我嘅", Escalation.DISPUTE),
+    ("how do I complain about your staff", Escalation.COMPLAINT),
+    ("我要投诉你们的催收员", Escalation.COMPLAINT),
+    ("你哋成日滋擾我", Escalation.COMPLAINT),
+    ("I've been laid off and have no income", Escalation.HARDSHIP),
+    ("我被裁员了，没有收入", Escalation.HARDSHIP),
+    ("我冇錢還", Escalation.HARDSHIP),
+    ("can I talk to a human please", Escalation.HUMAN),
+    ("帮我转人工", Escalation.HUMAN),
+    ("我想同真人傾", Escalation.HUMAN),
+]
+
+
+@pytest.mark.parametrize(("question", "reason"), ROUTED)
+def test_a_question_that_needs_a_person_is_routed_for_its_reason(rules, question, reason):
+    assert escalation_for(question, rules) is reason
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is this text message a scam?",
+        "这条短信是不是诈骗",
+        "what is an annualised rate",
+        "how do I change my due date",
+        "怎么联系你们",
+        "should I pay a debt agent to negotiate for me",
+    ],
+)
+def test_questions_the_guides_answer_are_not_handed_over(rules, question):
+    assert escalation_for(question, rules) is None
+
+
+def test_self_harm_wins_over_every_other_reason(rules):
+    assert escalation_for("I lost my job and I want to die", rules) is Escalation.SELF_HARM
+    assert ORDER[0] is Escalation.SELF_HARM
+
+
+def test_every_language_lists_phrases_for_every_reason():
+    for locale in LOCALES:
+        found = load_escalation(ANSWERS_ROOT / locale / "escalation.toml")
+        assert set(found) == {r.value for r in Escalation}, locale
+        assert all(found[r.value] for r in Escalation), locale
+
+
+def test_a_traditional_phrase_finds_a_simplified_question_and_back(rules):
+    assert escalation_for("我的卡被盜刷了", rules) is Escalation.FRAUD
+    assert normalise("還款計劃") == normalise("还款计划")
+
+
+def test_a_gap_stands_for_a_few_words_and_english_matches_whole_words():
+    assert phrase_pattern("not * my debt").search("this is not really my debt")
+    assert not phrase_pattern("not * my debt").search("not one two three four my debt")
+    assert not phrase_pattern("broke").search("the brokerage")
+    with pytest.raises(VocabularyError):
+        phrase_pattern("* debt")
+
+
+def test_an_unknown_reason_in_a_rule_file_is_refused():
+    with pytest.raises(ValueError, match="unknown escalation reason"):
+        merge_rules({"angry": ()})
+
+
+def test_tokens_fold_scripts_case_and_endings():
+    assert tokens("Payments") == tokens("payment")
+    assert "还款" in tokens("點樣還款")
+    assert "the" not in tokens("the interest")
+
+
+def test_identity_numbers_are_removed_with_their_letters():
+    kept = scrub_identifiers("HKID A123456(7), 身份证11010519491231002X, mail li@example.com, 3 months")
+    assert "A" not in kept.split(",")[0].replace("HKID", "") and "X" not in kept and "@" not in kept
+    assert "3 months" in kept
+
+
+def test_a_list_keeps_the_sentence_that_leads_into_it():
+    found = blocks("## Ways\n\nWe may be able to:\n\n- pause\n- lower\n\nAnother paragraph.\n")
+    assert found == [("Ways", "We may be able to:\n- pause\n- lower"), ("Ways", "Another paragraph.")]
+
+
+def test_the_index_is_rebuilt_when_a_content_file_changes(tmp_path, monkeypatch):
+    content, answers = tmp_path / "education", tmp_path / "answers"
+    shutil.copytree(CONTENT_ROOT, content)
+    shutil.copytree(ANSWERS_ROOT, answers)
+    monkeypatch.setattr("portal.answers.index.RECHECK_SECONDS", 0.0)
+    first = current_index(content, answers)
+    assert current_index(content, answers) is first
+    guide = content / "en" / "scams.md"
+    guide.write_text(guide.read_text(encoding="utf-8") + "\nZebracrossing words.\n", encoding="utf-8")
+    later = time.time() + 5
+    os.utime(guide, (later, later))
+    rebuilt = current_index(content, answers)
+    assert rebuilt is not first and "zebracross" in rebuilt.groups["en"].vocabulary
+
+
+def test_the_index_builds_within_two_seconds():
+    assert build().built_in < 2.0
+
+
+def test_a_broken_word_list_leaves_the_previous_index_in_use(tmp_path, monkeypatch):
+    content, answers = tmp_path / "education", tmp_path / "answers"
+    shutil.copytree(CONTENT_ROOT, content)
+    shutil.copytree(ANSWERS_ROOT, answers)
+    monkeypatch.setattr("portal.answers.index.RECHECK_SECONDS", 0.0)
+    first = current_index(content, answers)
+    words = answers / "en" / "synonyms.toml"
+    words.write_text("[[group]\nwords = [", encoding="utf-8")
+    later = time.time() + 5
+    os.utime(words, (later, later))
+    assert current_index(content, answers) is first
+
+
+def test_a_whole_question_phrase_matches_only_the_whole_question(rules):
+    assert escalation_for("Agent!", rules) is Escalation.HUMAN
+    assert escalation_for("should I pay a debt agent", rules) is None
+
+
+def test_a_question_about_what_the_bank_handles_elsewhere_is_never_confident():
+    from portal.answers.ask import ask
+
+    index = build()
+    assert ask("what is the interest rate on a savings account", "en", index=index).confident is False
+    assert ask("定期存款利率多少", "zh_Hans", index=index).confident is False
+    assert ask("what is the annualised rate of a plan with a monthly fee", "en", index=index).confident is True
+
+
+def test_the_standard_agreement_terms_are_passages_of_their_guides_in_every_language():
+    from portal.answers.agreement_terms import standard_terms
+
+    index = build()
+    for locale in LOCALES:
+        heading, terms = standard_terms(locale)
+        group = index.groups["en" if locale == "en" else "zh"]
+        indexed = {(p.slug, p.text) for p in group.passages if p.locale == locale and p.heading == heading}
+        assert indexed == set(terms) and len(terms) >= 10, locale
+    assert ("your-agreement", "Pay each installment in full by its due date.") in standard_terms("en")[1]
+    assert standard_terms("zh_Hant")[0] == "還款計劃協議的標準條款"
