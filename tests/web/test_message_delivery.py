@@ -405,3 +405,24 @@ def test_a_reminder_of_an_earlier_day_is_not_requeued_to_give_a_wrong_date(app, 
     assert "would now give the wrong date" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert query.one(select(OutboxMessage.status)) == "failed"
     assert query(select(AuditEvent).where(AuditEvent.action == "outbox.requeued")) == []
+
+
+def timeline(client: Any, account_id: int) -> str:
+    html = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
+    start = html.index("Timeline")
+    return re.sub(r"\s+", " ", html[start : start + 6000])
+
+
+def test_the_timeline_says_which_message_was_blocked_or_failed_in_words(app, client, frozen):
+    blocked = account(app, flags=["optout_sms"])
+    signed_in_staff(app, client, Role.AGENT)
+    send_link(client, blocked)
+    entry = timeline(client, blocked)
+    assert "<dt>Message</dt><dd>Plan link</dd>" in entry and "plan_link" not in entry
+
+    failed = account(app, 1)
+    send_link(client, failed)
+    deliver(app, Refusing())
+    entry = timeline(client, failed)
+    assert "Message failed" in entry and "<dt>Why</dt><dd>sms provider answered HTTP 400</dd>" in entry
+    assert "<dt>message</dt>" not in entry and "<dt>channel</dt>" not in entry
