@@ -426,3 +426,13 @@ def test_the_timeline_says_which_message_was_blocked_or_failed_in_words(app, cli
     entry = timeline(client, failed)
     assert "Message failed" in entry and "<dt>Why</dt><dd>sms provider answered HTTP 400</dd>" in entry
     assert "<dt>message</dt>" not in entry and "<dt>channel</dt>" not in entry
+
+
+def test_the_timeline_says_a_link_was_replaced_in_words(app, client, frozen):
+    account_id = account(app)
+    signed_in_staff(app, client, Role.AGENT)
+    send_link(client, account_id)
+    send_link(client, account_id)
+    entry = timeline(client, account_id)
+    assert "Plan link revoked" in entry and "A newer link replaced it." in entry
+    assert "replaced by" not in entry and "<dt>link</dt>" not in entry
