@@ -121,3 +121,15 @@ def test_a_request_not_yet_a_business_day_old_never_reads_as_24_hours(app, clien
     [panel] = panels(client.get("/care/approvals").get_data(as_text=True))
     assert "Waiting for 24 hours" not in panel and "Waiting for 1 business day" not in panel
     assert "Waiting for 23 hours" in panel
+
+
+def test_the_approvals_page_costs_the_same_statements_for_one_request_or_many(app, client, policy, frozen):  # noqa: F811
+    holders = [account(app, n, dpd=70) for n in range(4)]
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    pending_personalised(app, holders[0])
+    _, one = counted_get(app, client, "/care/approvals")
+    for holder in holders[1:]:
+        pending_personalised(app, holder)
+    html, four = counted_get(app, client, "/care/approvals")
+    assert len(panels(html)) == 4
+    assert len(four) == len(one), four
