@@ -39,8 +39,11 @@ def waiting_text(waited: timedelta) -> str:
     days = whole_business_days(waited)
     if days:
         return ngettext("%(n)s business day", "%(n)s business days", days, n=format_number(days))
+    # Whole hours (or minutes under one), counted down, not rounded: 23 h 40 min reads
+    # "23 hours", never "24 hours" while the request is not yet a business day old.
     # threshold=1: 21 hours read as "21 hours", not rounded up to "1 day".
-    return format_timedelta(max(waited, timedelta(minutes=1)), granularity="minute", threshold=1)
+    unit = timedelta(hours=1) if waited >= timedelta(hours=1) else timedelta(minutes=1)
+    return format_timedelta(max(waited // unit * unit, timedelta(minutes=1)), granularity="minute", threshold=1)
 
 
 def service_level_text(days: int) -> str:

@@ -66,6 +66,10 @@ def requeue_error_message(code: str, detail: str | None = None) -> str:
             "This message carried a one-time link or code, forgotten when it stopped. "
             "Send a new link from the case file."
         ),
+        "stale": _(
+            "This reminder was written for an earlier day, so it would now give the wrong date. "
+            "It is not sent late: the daily run sends the next reminder when one is due."
+        ),
         "no_contact": _("There is no contact on file for that channel any more."),
     }
     return messages.get(code, _("That did not work. Please try again."))

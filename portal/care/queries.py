@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Integer, Select, SQLColumnExpression, and_, bindparam, case, exists, false, func, or_, select
-from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
+from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
@@ -697,8 +697,32 @@ def _broken_reason(events: list[CaseEvent], plan_id: int) -> str | None:
 
 
 def pending_approvals() -> list[Approval]:
-    query = select(Plan).where(Plan.state == PlanState.PENDING_APPROVAL).order_by(Plan.created_at, Plan.id)
-    return [approval_view(plan) for plan in db.session.execute(query).scalars()]
+    """Every request waiting for approval, oldest first, in a fixed number of queries:
+    the plans with their installments, then their accounts (with cardholders) and policy
+    versions, which :func:`approval_view` then finds in the session."""
+    query = (
+        select(Plan)
+        .where(Plan.state == PlanState.PENDING_APPROVAL)
+        .order_by(Plan.created_at, Plan.id)
+        .options(selectinload(Plan.installments))
+    )
+    plans = list(db.session.execute(query).scalars())
+    if not plans:
+        return []
+    # Held here while the views are built: the session's identity map keeps no object
+    # nobody references.
+    accounts = db.session.execute(
+        select(CardAccount)
+        .where(CardAccount.id.in_({plan.account_id for plan in plans}))
+        .options(joinedload(CardAccount.cardholder))
+    ).scalars()
+    versions = db.session.execute(
+        select(PolicyVersion).where(PolicyVersion.id.in_({plan.policy_version_id for plan in plans}))
+    ).scalars()
+    loaded = (list(accounts), list(versions))
+    views = [approval_view(plan) for plan in plans]
+    del loaded
+    return views
 
 
 @dataclass(frozen=True)

@@ -82,8 +82,11 @@ def _expiry_hours(account: CardAccount) -> int:
         return DEFAULT_EXPIRY_HOURS
 
 
-def _account(account_id: int) -> CardAccount:
-    account = db.session.get(CardAccount, account_id)
+def _account(account_id: int, lock: bool = False) -> CardAccount:
+    """The account; with ``lock``, its row locked until the unit of work ends, so that two
+    links sent at once (a double click, two members of staff) are issued one after the
+    other: the second sees the first, revokes it and counts it toward the contact caps."""
+    account = db.session.get(CardAccount, account_id, with_for_update=lock, populate_existing=lock)
     if account is None:
         raise LinkError("no_account")
     return account
@@ -180,7 +183,7 @@ def issue_plan_link(account_id: int, channel: str, actor: Actor, offer_fingerpri
     ``link_revoked`` case event and audit record naming the new one): one live link per
     account, so the cardholder is never unsure which one to use.
     """
-    account = _account(account_id)
+    account = _account(account_id, lock=True)
     _check_channel(account, channel)
     _check_offer(account, offer_fingerprint, actor)
     now = utcnow()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, select
 
@@ -30,7 +31,7 @@ from portal.extensions import db
 from portal.links.status import REVOKED_REASON
 from portal.notifications import confirmations
 from portal.notifications.models import OutboxMessage, OutboxStatus
-from portal.notifications.rules import BLOCK, CHANNELS, HOLD
+from portal.notifications.rules import BLOCK, CHANNELS, HOLD, REMINDER_KINDS
 from portal.notifications.service import check_contact, recipient_for
 
 PAGE_SIZE = 25
@@ -83,8 +84,12 @@ class MonitorRow:
     time_zone: str | None
 
     @property
+    def refusal(self) -> str | None:
+        return requeue_refusal(self.message, self.time_zone)
+
+    @property
     def requeueable(self) -> bool:
-        return requeue_refusal(self.message) is None
+        return self.refusal is None
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,18 @@ def messages(group: str, channel: str | None = None, page: int = 1, now: datetim
     return MonitorPage(group, channel, rows, total, page, pages)
 
 
-def requeue_refusal(message: OutboxMessage) -> str | None:
-    """Why ``message`` may not be requeued whatever the rules say now (None: it may)."""
+def _stale(message: OutboxMessage, time_zone: str | None, now: datetime) -> bool:
+    """A reminder speaks of its day ("due today", "due on 3 December"): sent on a later day
+    in the cardholder's zone it would mislead them. The daily run writes the next one."""
+    if message.kind not in REMINDER_KINDS or time_zone is None:
+        return False
+    zone = ZoneInfo(time_zone)
+    return message.created_at.astimezone(zone).date() < now.astimezone(zone).date()
+
+
+def requeue_refusal(message: OutboxMessage, time_zone: str | None = None, now: datetime | None = None) -> str | None:
+    """Why ``message`` may not be requeued whatever the rules say now (None: it may);
+    ``time_zone`` is its cardholder's, to tell a reminder of an earlier day."""
     if message.channel not in CHANNELS:
         return "not_found"
     if message.status not in (OutboxStatus.FAILED, OutboxStatus.BLOCKED):
@@ -138,6 +153,8 @@ def requeue_refusal(message: OutboxMessage) -> str | None:
         return "link_revoked"
     if message.kind in SECRET_KINDS or message.secret_until is not None:
         return "secret_gone"
+    if _stale(message, time_zone, now or utcnow()):
+        return "stale"
     return None
 
 
@@ -145,8 +162,9 @@ def requeue_message(message_id: int, actor: Actor) -> OutboxMessage:
     """Queue a dead or blocked cardholder message again, under the contact rules now.
 
     Raises ``RequeueError``: ``not_found``, ``not_stopped``, ``link_revoked``,
-    ``secret_gone``, ``no_contact`` (nothing on file for its channel), ``still_blocked``
-    (detail: the rule). It goes now or is held for contact hours; attempts start again.
+    ``secret_gone``, ``stale`` (a reminder of an earlier day), ``no_contact`` (nothing on
+    file for its channel), ``still_blocked`` (detail: the rule). It goes now or is held
+    for contact hours; attempts start again.
     Audited (``outbox.requeued``, before and after). Flushes.
     """
     query = select(OutboxMessage).where(OutboxMessage.id == message_id)
@@ -155,10 +173,10 @@ def requeue_message(message_id: int, actor: Actor) -> OutboxMessage:
     message = db.session.execute(query).scalar_one_or_none()
     if message is None:
         raise RequeueError("not_found")
-    refusal = requeue_refusal(message)
+    account = db.session.get(CardAccount, message.account_id) if message.account_id is not None else None
+    refusal = requeue_refusal(message, account.time_zone if account is not None else None)
     if refusal is not None:
         raise RequeueError(refusal)
-    account = db.session.get(CardAccount, message.account_id) if message.account_id is not None else None
     if account is None or not recipient_for(account, message.channel):
         raise RequeueError("no_contact")
     if message.collection:

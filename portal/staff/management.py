@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from portal.audit.actions import Action
 from portal.audit.actors import ActorType
@@ -60,13 +60,20 @@ def _authorise(actor: Actor, target: Role, new_role: Role | None = None, target_
 
 
 def _keep_an_admin(user: StaffUser) -> None:
-    """Refuse to leave the portal without an active staff admin."""
+    """Refuse to leave the portal without an active staff admin.
+
+    The active staff admins' rows are locked (in id order, so two callers queue rather
+    than deadlock) until the change commits: two admins disabling each other at the same
+    moment would otherwise each see the other still active, and both succeed."""
     if user.role != Role.STAFF_ADMIN or not user.active:
         return
-    others = select(func.count()).where(
-        StaffUser.role == Role.STAFF_ADMIN, StaffUser.active.is_(True), StaffUser.id != user.id
+    admins = (
+        select(StaffUser.id)
+        .where(StaffUser.role == Role.STAFF_ADMIN, StaffUser.active.is_(True))
+        .order_by(StaffUser.id)
+        .with_for_update()
     )
-    if not db.session.execute(others).scalar_one():
+    if not [found for found in db.session.execute(admins).scalars() if found != user.id]:
         raise StaffError("last_admin")
 
 

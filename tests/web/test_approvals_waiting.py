@@ -105,3 +105,31 @@ def test_no_count_shows_when_nothing_waits(app, client, policy, frozen):  # noqa
     html = client.get("/care/").get_data(as_text=True)
     link = re.search(r'<a href="/care/approvals"[^>]*>.*?</a>', html, re.S)
     assert link and "count" not in link.group(0)
+
+
+def test_a_request_not_yet_a_business_day_old_never_reads_as_24_hours(app, client, policy, frozen):  # noqa: F811
+    holder = account(app, 0, dpd=70)
+    frozen.set(MONDAY_10)
+    pending_personalised(app, holder)
+    frozen.set(datetime(2026, 12, 1, 1, 40, tzinfo=UTC))  # Tuesday 09:40 in Shanghai: 23 h 40 min later
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    [panel] = panels(client.get("/care/approvals").get_data(as_text=True))
+    assert "Waiting for 23 hours" in panel and "Past the service level" not in panel
+    frozen.set(datetime(2026, 12, 1, 1, 59, tzinfo=UTC))  # 09:59 the next day
+    client = app.test_client()
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    [panel] = panels(client.get("/care/approvals").get_data(as_text=True))
+    assert "Waiting for 24 hours" not in panel and "Waiting for 1 business day" not in panel
+    assert "Waiting for 23 hours" in panel
+
+
+def test_the_approvals_page_costs_the_same_statements_for_one_request_or_many(app, client, policy, frozen):  # noqa: F811
+    holders = [account(app, n, dpd=70) for n in range(4)]
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    pending_personalised(app, holders[0])
+    _, one = counted_get(app, client, "/care/approvals")
+    for holder in holders[1:]:
+        pending_personalised(app, holder)
+    html, four = counted_get(app, client, "/care/approvals")
+    assert len(panels(html)) == 4
+    assert len(four) == len(one), four

@@ -384,3 +384,55 @@ def test_when_a_held_message_goes_is_said_in_the_cardholders_zone(app, locale, a
         assert when_text(datetime(2026, 11, 29, 8, 0, tzinfo=SH), "Europe/London", now) != when_text(
             datetime(2026, 11, 29, 8, 0, tzinfo=SH), "Asia/Shanghai", now
         )
+
+
+def test_a_reminder_of_an_earlier_day_is_not_requeued_to_give_a_wrong_date(app, client, query, frozen):
+    account_id = account(app)
+    with unit(app):
+        found = db.session.get(CardAccount, account_id)
+        body = "Your plan payment of CNY 500.00 is due today, 28 Nov 2026."
+        message_id = queue_collection_message(found, "sms", "plan_reminder", None, body, SYSTEM).id
+        db.session.commit()
+    deliver(app, Refusing())
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    assert f"/care/messages/{message_id}/requeue" in client.get("/care/messages/?group=dead").get_data(as_text=True)
+    frozen.set(datetime(2026, 11, 29, 9, 0, tzinfo=SH))  # the next morning, the cardholder's time
+    client = app.test_client()
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    html = client.get("/care/messages/?group=dead").get_data(as_text=True)
+    assert f"/care/messages/{message_id}/requeue" not in html and "A reminder of an earlier day" in html
+    response = post(client, f"/care/messages/{message_id}/requeue")
+    assert "would now give the wrong date" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert query.one(select(OutboxMessage.status)) == "failed"
+    assert query(select(AuditEvent).where(AuditEvent.action == "outbox.requeued")) == []
+
+
+def timeline(client: Any, account_id: int) -> str:
+    html = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
+    start = html.index("Timeline")
+    return re.sub(r"\s+", " ", html[start : start + 6000])
+
+
+def test_the_timeline_says_which_message_was_blocked_or_failed_in_words(app, client, frozen):
+    blocked = account(app, flags=["optout_sms"])
+    signed_in_staff(app, client, Role.AGENT)
+    send_link(client, blocked)
+    entry = timeline(client, blocked)
+    assert "<dt>Message</dt><dd>Plan link</dd>" in entry and "plan_link" not in entry
+
+    failed = account(app, 1)
+    send_link(client, failed)
+    deliver(app, Refusing())
+    entry = timeline(client, failed)
+    assert "Message failed" in entry and "<dt>Why</dt><dd>sms provider answered HTTP 400</dd>" in entry
+    assert "<dt>message</dt>" not in entry and "<dt>channel</dt>" not in entry
+
+
+def test_the_timeline_says_a_link_was_replaced_in_words(app, client, frozen):
+    account_id = account(app)
+    signed_in_staff(app, client, Role.AGENT)
+    send_link(client, account_id)
+    send_link(client, account_id)
+    entry = timeline(client, account_id)
+    assert "Plan link revoked" in entry and "A newer link replaced it." in entry
+    assert "replaced by" not in entry and "<dt>link</dt>" not in entry
