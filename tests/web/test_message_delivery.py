@@ -418,13 +418,13 @@ def test_the_timeline_says_which_message_was_blocked_or_failed_in_words(app, cli
     signed_in_staff(app, client, Role.AGENT)
     send_link(client, blocked)
     entry = timeline(client, blocked)
-    assert "<dt>Message</dt><dd>Plan link</dd>" in entry and "plan_link" not in entry
+    assert "Plan link · Text message" in entry and "plan_link" not in entry
 
     failed = account(app, 1)
     send_link(client, failed)
     deliver(app, Refusing())
     entry = timeline(client, failed)
-    assert "Message failed" in entry and "<dt>Why</dt><dd>sms provider answered HTTP 400</dd>" in entry
+    assert "Message failed" in entry and "The provider said: sms provider answered HTTP 400" in entry
     assert "<dt>message</dt>" not in entry and "<dt>channel</dt>" not in entry
 
 
