@@ -280,6 +280,33 @@ def test_a_call_back_the_cardholder_asked_for_may_go_despite_an_active_plan(app,
     assert query.one(select(CallAttempt.requested)) is True
 
 
+def test_a_call_back_set_for_later_does_not_lift_todays_call_cap(app, client, frozen, policy, query):
+    (account_id,) = accounts(app, {"dpd": 40})
+    sign_in(app, client)
+    with app.app_context():
+        app.config["CONTACT_WEEKLY_CAP"] = 50  # the daily call cap alone, here
+    try:
+        for minute in range(6):
+            frozen.set(NOON_SHANGHAI + timedelta(minutes=minute))
+            assert call(client, account_id).status_code == 302
+        frozen.set(NOON_SHANGHAI + timedelta(minutes=10))
+        later = {"csrf_token": token(client), "kind": "callback", "day": "2026-11-29", "at": "10:00", "note": ""}
+        assert client.post(f"/care/accounts/{account_id}/tasks", data=later).status_code == 302
+        assert "Do not call now: Daily limit" in client.get(f"/care/accounts/{account_id}").text
+        refused = call(client, account_id)
+        assert refused.status_code == 422 and "Daily limit of unanswered calls reached" in refused.text
+        frozen.set(datetime(2026, 11, 29, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai the next day: it is due
+        sign_in(app, client)  # a new day, a new session
+        assert "The cardholder asked for a call." in client.get(f"/care/accounts/{account_id}").text
+        assert call(client, account_id, "reached").status_code == 302
+        frozen.set(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))  # left open: a day later it asks for nothing
+        sign_in(app, client)
+        assert "The cardholder asked for a call." not in client.get(f"/care/accounts/{account_id}").text
+    finally:
+        app.config["CONTACT_WEEKLY_CAP"] = 7
+    assert query(select(CallAttempt.requested).order_by(CallAttempt.id))[-1] is True
+
+
 # --- note templates and the queue --------------------------------------------------------------
 
 
