@@ -167,6 +167,14 @@ def test_a_supervisor_assigns_a_case_and_the_agent_sees_it_in_my_work(app, clien
     assert after == {"owner": agent, "owner_name": "Agent Two", "until": None, "how": "assigned"}
 
 
+def test_assigning_to_an_id_past_any_integer_is_a_bad_request_not_an_error(app, client, frozen, policy, query):
+    (account_id,) = accounts(app, {"dpd": 40})
+    sign_in(app, client, Role.SUPERVISOR)
+    form = {"csrf_token": token(client), "action": "assign", "staff": "99999999999999999999"}
+    assert client.post(f"/care/accounts/{account_id}/owner", data=form).status_code == 400
+    assert query(select(CaseState.owner_id)) == []
+
+
 # --- call-backs and follow-ups --------------------------------------------------------------
 
 
