@@ -158,6 +158,39 @@ def release_case(account_id: int, actor: Actor) -> bool:
     return True
 
 
+def hand_back(staff_id: int, actor: Actor) -> int:
+    """What a member of staff held goes back to the desk when they leave it (disabled, or
+    given a role outside care): each case they own returns to the queue, and their open
+    call-backs and follow-ups become anyone's, so "next case" and colleagues' work lists
+    find them. Otherwise an assignment without end would keep those cases from everyone
+    until a supervisor noticed. Each case gets a ``case_released`` entry and audit event
+    (naming the tasks handed on). Returns the number of cases touched."""
+    now = utcnow()
+    owned = set(
+        db.session.execute(
+            select(CaseState.account_id).where(
+                CaseState.owner_id == staff_id, or_(CaseState.owned_until.is_(None), CaseState.owned_until > now)
+            )
+        ).scalars()
+    )
+    tasks: dict[int, list[CaseTask]] = {}
+    open_tasks = select(CaseTask).where(CaseTask.owner_id == staff_id, CaseTask.done_at.is_(None))
+    for task in db.session.execute(open_tasks).scalars():
+        tasks.setdefault(task.account_id, []).append(task)
+    for account_id in sorted(owned | set(tasks)):
+        handed = tasks.get(account_id, [])
+        for task in handed:
+            task.owner_id = None
+        if account_id in owned:
+            state = case_state(account_id, lock=True)
+            state.owner_id, state.owned_until, state.owned_since, state.updated_at = None, None, None, now
+        db.session.flush()
+        facts = {"owner": staff_id, "tasks": [task.id for task in handed], "how": "left_the_desk"}
+        add_event(account_id, CaseEventKind.CASE_RELEASED, actor, facts)
+        record(actor, Action.Case.RELEASED, ("card_account", account_id), before={"owner": staff_id}, after=facts)
+    return len(owned | set(tasks))
+
+
 # --- next case ---------------------------------------------------------------------------
 
 

@@ -167,6 +167,31 @@ def test_a_supervisor_assigns_a_case_and_the_agent_sees_it_in_my_work(app, clien
     assert after == {"owner": agent, "owner_name": "Agent Two", "until": None, "how": "assigned"}
 
 
+def test_a_disabled_agents_cases_and_call_backs_go_back_to_the_desk(app, client, frozen, policy, query):
+    owned, called_back = accounts(app, {"dpd": 40}, {"dpd": 50})
+    from portal.care.workbench import take_case
+    from portal.staff import management
+    from tests.staff_helpers import make_staff
+
+    leaver, leaver_email, *_ = make_staff(app, Role.AGENT, name="Leaves Soon")
+    with unit(app):
+        take_case(owned, Actor.staff(leaver))  # owned without end: no lease to run out
+        due = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+        open_task(called_back, TaskKind.CALLBACK, Actor.staff(leaver), due_at=due, owner_id=leaver)
+    with unit(app):
+        management.set_active(leaver_email, False, SYSTEM)
+    assert query(select(CaseState.owner_id).where(CaseState.account_id == owned)) == [None]
+    assert query(select(CaseTask.owner_id)) == [None]  # anyone's now
+    released = query(select(AuditEvent.after).where(AuditEvent.action == "case.released").order_by(AuditEvent.id))
+    assert [r["how"] for r in released] == ["left_the_desk", "left_the_desk"]
+    sign_in(app, client)  # a colleague sees both and may draw them
+    assert "WB0001" in my_work_of(client.get("/care/").text)
+    frozen.set(datetime(2026, 11, 28, 5, 1, tzinfo=UTC))
+    sign_in(app, client)
+    assert drawn(press_next(client)) == called_back
+    assert drawn(press_next(client)) == owned
+
+
 def test_assigning_to_an_id_past_any_integer_is_a_bad_request_not_an_error(app, client, frozen, policy, query):
     (account_id,) = accounts(app, {"dpd": 40})
     sign_in(app, client, Role.SUPERVISOR)
