@@ -104,6 +104,28 @@ def test_two_agents_never_draw_the_same_case_and_a_lease_runs_out(app, client, f
     assert drawn(press_next(third)) == first_case
 
 
+def test_two_agents_never_draw_two_accounts_of_the_same_person(app, client, frozen, policy, query):
+    card_one, other_person = accounts(app, {"dpd": 70}, {"dpd": 20})
+    from portal.accounts.models import CardAccount
+
+    with unit(app):  # the same cardholder's second card, as overdue
+        first = db.session.get(CardAccount, card_one)
+        values = {c.key: getattr(first, c.key) for c in CardAccount.__table__.columns if c.key != "id"}
+        values.update(reference="WB9999", card_hash="f" * 64, card_last4="9999", days_past_due=60)
+        second = CardAccount(**values)
+        db.session.add(second)
+        db.session.commit()
+        card_two = second.id
+    sign_in(app, client)
+    other = app.test_client()
+    sign_in(app, other)
+    assert drawn(press_next(client)) == card_one
+    assert drawn(press_next(other)) == other_person  # not the card_two: the first agent is calling that person
+    assert drawn(press_next(client)) == card_two  # the same agent may work their other card
+    owner = {n: query.one(select(CaseState.owner_id).where(CaseState.account_id == n)) for n in (card_one, card_two)}
+    assert owner[card_one] == owner[card_two]
+
+
 def test_next_case_leaves_out_cases_it_may_not_call_or_just_called(app, client, frozen, policy):
     _disputed, on_plan, called, owned, free = accounts(
         app, {"dpd": 90, "flags": ["dispute"]}, {"dpd": 90}, {"dpd": 90}, {"dpd": 90}, {"dpd": 3}
