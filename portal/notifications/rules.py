@@ -71,7 +71,7 @@ SEND, HOLD, BLOCK = "send", "hold", "block"
 # Every reason ``decide`` and ``decide_service`` may block with (staff screens word each).
 BLOCK_REASONS = frozenset(
     {*NO_CONTACT_FLAGS, *(f"optout_{channel}" for channel in CHANNELS), "active_plan", "weekly_cap", "daily_cap"}
-    | {"unknown_channel"}
+    | {"unknown_channel", VULNERABLE}
 )
 
 
