@@ -91,6 +91,15 @@ def test_next_case_follows_the_documented_order_and_leases_each_case(app, client
     assert query(select(AuditEvent.action).where(AuditEvent.action == "case.assigned")) == ["case.assigned"] * 4
 
 
+def test_a_drawn_case_says_what_keeping_it_means(app, client, frozen, policy):
+    (account_id,) = accounts(app, {"dpd": 40})
+    sign_in(app, client)
+    assert drawn(press_next(client)) == account_id
+    work = client.get(f"/care/accounts/{account_id}").text
+    work = work[work.index('id="work-title"') : work.index("</section>", work.index('id="work-title"'))]
+    assert "held until" in work and "Keep it past the time limit" in work  # not a bare "Keep it"
+
+
 def test_two_agents_never_draw_the_same_case_and_a_lease_runs_out(app, client, frozen, policy):
     first_case, second_case = accounts(app, {"dpd": 70}, {"dpd": 40})
     sign_in(app, client)
