@@ -252,6 +252,9 @@ def test_a_call_back_comes_due_in_the_owners_work_list(app, client, frozen, poli
     task = query.one(select(CaseTask))
     assert (task.kind, task.owner_id, task.due_at) == ("callback", agent, datetime(2026, 11, 28, 4, 20, tzinfo=UTC))
     assert query.one(select(CaseState.next_action_at)) == task.due_at  # the queue's next action
+    timeline = client.get(f"/care/accounts/{account_id}").text
+    timeline = timeline[timeline.index('id="timeline"') :]
+    assert "Call back · due 28 Nov 2026, 12:20" in timeline  # when, in words, on the case file
     assert "Due now" not in my_work_of(client.get("/care/").text)
     frozen.set(datetime(2026, 11, 28, 4, 21, tzinfo=UTC))  # 12:21 in Shanghai: the call-back is due
     my_work = my_work_of(client.get("/care/").text)
