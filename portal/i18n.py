@@ -106,13 +106,23 @@ def local_date(value: date | datetime | str | None, style: str = "long", tz: str
     return pattern.apply(value, babel_locale)
 
 
-def local_datetime(value: datetime | None, style: str = "medium", tz: str | None = None) -> str:
+def local_datetime(value: datetime | str | None, style: str = "medium", tz: str | None = None) -> str:
     """Date and time in ``tz`` (default: the request's zone), e.g. for messages.
 
     "short" is the medium date with the short time ("30 Dec 2026, 14:05"): a numeric
-    short date ("30/12/2026") is misread wherever the other order is usual."""
-    if value is None:
+    short date ("30/12/2026") is misread wherever the other order is usual. An ISO time
+    with its offset (as case-event JSON stores times) is read first; other text, or a
+    time without an offset, is shown as it is rather than failing the page."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if parsed.tzinfo is None:
+            return value
+        value = parsed
     zone = ZoneInfo(tz) if tz else get_timezone()
     locale = date_locale()
     if style == "short":

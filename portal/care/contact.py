@@ -6,7 +6,10 @@ flags or active plan stop collection, at most the weekly cap of contacts (messag
 calls together) and at most ``CONTACT_DAILY_CALL_CAP`` unanswered calls a local day. The
 outbox counts the calls too, so a text after a day of calls obeys the daily cap. A call
 the cardholder asked for (an open call-back or question task on the case) follows the
-service rules: only their own "no contact" choices and the hours hold.
+service rules: only their own "no contact" choices and the hours hold. A question is
+asked for while it is open; a call-back only from its time to the end of that day in the
+cardholder's time zone (:func:`asked_for`): a call-back set for tomorrow does not lift
+today's caps, nor one left open last week this week's.
 
 The outcome of a call goes on the case file as a note (``portal.care.service.add_note``
 with the channel ``phone``), which calls :func:`record_call` first; a call the rules
@@ -15,6 +18,7 @@ refuse is not recorded, and the agent sees why before dialling (:func:`call_stat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -63,13 +67,28 @@ class CallStatus:
         return self.decision.action == SEND
 
 
-def _requested(account_id: int) -> bool:
-    query = select(CaseTask.id).where(
-        CaseTask.account_id == account_id,
+def asked_for(tasks: Iterable[CaseTask], now: datetime, time_zone: str) -> bool:
+    """A call now is one the cardholder asked for: an open question for a person, or a
+    call-back whose time has come today (in their time zone). An agent cannot lift the
+    caps for today by setting a call-back for later."""
+    for task in tasks:
+        if task.done_at is not None:
+            continue
+        if task.kind == TaskKind.QUESTION:
+            return True
+        due = task.due_at
+        if task.kind == TaskKind.CALLBACK and due is not None and due <= now and _same_local_day(due, now, time_zone):
+            return True
+    return False
+
+
+def _requested(account: CardAccount, now: datetime) -> bool:
+    query = select(CaseTask).where(
+        CaseTask.account_id == account.id,
         CaseTask.done_at.is_(None),
         CaseTask.kind.in_((TaskKind.CALLBACK, TaskKind.QUESTION)),
     )
-    return db.session.execute(query.limit(1)).first() is not None
+    return asked_for(db.session.execute(query).scalars(), now, account.time_zone)
 
 
 def _unanswered(account_id: int, now: datetime) -> list[datetime]:
@@ -86,7 +105,7 @@ def call_status(account: CardAccount, now: datetime | None = None) -> CallStatus
     """Whether care staff may ring the cardholder now, and why not."""
     now = now or utcnow()
     settings = contact_settings()
-    requested = _requested(account.id)
+    requested = _requested(account, now)
     unanswered = _unanswered(account.id, now)
     decision = decide_call(now, contact_facts(account), unanswered, settings, requested=requested)
     zone_today = [t for t in unanswered if _same_local_day(t, now, account.time_zone)]

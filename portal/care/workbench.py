@@ -23,7 +23,10 @@ stops while it runs), a task due later (its time is the next action), or a call 
 last ``CARE_REST_HOURS`` (default 4). The draw is race-safe: candidates are read with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and the claim itself is one conditional
 ``INSERT … ON CONFLICT DO UPDATE … WHERE`` the case is still unowned, so two agents
-pressing at once never get the same person. A drawn case stays in the agent's work list
+pressing at once never get the same case. A cardholder may hold several accounts: a case
+whose cardholder another member of staff is working on another account is left out, and
+the draw takes the cardholder's row lock (``SKIP LOCKED``) and looks again before the
+claim, so two agents never call the same person. A drawn case stays in the agent's work list
 until its lease runs out, they release it, or they take it for good.
 """
 
@@ -39,10 +42,11 @@ from flask import current_app
 from sqlalchemy import Select, and_, case, exists, literal, null, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
-from portal.accounts.models import CardAccount
+from portal.accounts.models import CardAccount, Cardholder
 from portal.audit.actions import Action
 from portal.audit.actors import ActorType
 from portal.audit.service import Actor, record
@@ -158,11 +162,70 @@ def release_case(account_id: int, actor: Actor) -> bool:
     return True
 
 
+def hand_back(staff_id: int, actor: Actor) -> int:
+    """What a member of staff held goes back to the desk when they leave it (disabled, or
+    given a role outside care): each case they own returns to the queue, and their open
+    call-backs and follow-ups become anyone's, so "next case" and colleagues' work lists
+    find them. Otherwise an assignment without end would keep those cases from everyone
+    until a supervisor noticed. Each case gets a ``case_released`` entry and audit event
+    (naming the tasks handed on). Returns the number of cases touched."""
+    now = utcnow()
+    owned = set(
+        db.session.execute(
+            select(CaseState.account_id).where(
+                CaseState.owner_id == staff_id, or_(CaseState.owned_until.is_(None), CaseState.owned_until > now)
+            )
+        ).scalars()
+    )
+    tasks: dict[int, list[CaseTask]] = {}
+    open_tasks = select(CaseTask).where(CaseTask.owner_id == staff_id, CaseTask.done_at.is_(None))
+    for task in db.session.execute(open_tasks).scalars():
+        tasks.setdefault(task.account_id, []).append(task)
+    for account_id in sorted(owned | set(tasks)):
+        handed = tasks.get(account_id, [])
+        for task in handed:
+            task.owner_id = None
+        if account_id in owned:
+            state = case_state(account_id, lock=True)
+            state.owner_id, state.owned_until, state.owned_since, state.updated_at = None, None, None, now
+        db.session.flush()
+        facts = {"owner": staff_id, "tasks": [task.id for task in handed], "how": "left_the_desk"}
+        add_event(account_id, CaseEventKind.CASE_RELEASED, actor, facts)
+        record(actor, Action.Case.RELEASED, ("card_account", account_id), before={"owner": staff_id}, after=facts)
+    return len(owned | set(tasks))
+
+
 # --- next case ---------------------------------------------------------------------------
 
 
 def _free(now: datetime) -> ColumnElement[bool]:
     return or_(CaseState.owner_id.is_(None), CaseState.owned_until <= now)
+
+
+def _holder_elsewhere(me: int, now: datetime) -> ColumnElement[bool]:
+    """Another account of the same cardholder is owned now by someone other than ``me``."""
+    sibling, held = aliased(CardAccount), aliased(CaseState)
+    return exists().where(
+        sibling.cardholder_id == CardAccount.cardholder_id,
+        sibling.id != CardAccount.id,
+        held.account_id == sibling.id,
+        held.owner_id.is_not(None),
+        held.owner_id != me,
+        or_(held.owned_until.is_(None), held.owned_until > now),
+    )
+
+
+def _holder_taken(account_id: int, me: int, now: datetime, postgres: bool) -> bool:
+    """Whether the account's cardholder is being worked by someone else: their row is
+    locked by another agent's draw this moment (PostgreSQL), or another of their accounts
+    is owned now. Read after the lock, so a draw that just committed is seen."""
+    holder = select(CardAccount.cardholder_id).where(CardAccount.id == account_id).scalar_subquery()
+    if postgres:
+        lock = select(Cardholder.id).where(Cardholder.id == holder).with_for_update(skip_locked=True)
+        if db.session.execute(lock).first() is None:
+            return True
+    free = select(CardAccount.id).where(CardAccount.id == account_id, ~_holder_elsewhere(me, now))
+    return db.session.execute(free).first() is None
 
 
 def _base(in_queue: ColumnElement[bool] | None) -> Select[Any]:
@@ -212,11 +275,12 @@ def _steps(in_queue: ColumnElement[bool] | None, tier_order: ColumnElement[Any],
             due,
             or_(CaseTask.owner_id.is_(None), CaseTask.owner_id == me),
             _free(now),  # a case the agent owns already is in their work list, not drawn again
+            ~_holder_elsewhere(me, now),
         )
         .order_by(CaseTask.due_at.is_not(None), CaseTask.due_at, CaseTask.id)
     )
     rest_order = (tier_order.desc(), account_sql.balance().desc(), CardAccount.id)
-    contactable = _contactable(now, rest, dialect)
+    contactable = [*_contactable(now, rest, dialect), ~_holder_elsewhere(me, now)]
     broken_plan = _base(in_queue).where(plan_broken(), *contactable).order_by(*rest_order)
     broken_promise = (
         _base(in_queue).where(_latest_promise_state() == PromiseState.BROKEN, *contactable).order_by(*rest_order)
@@ -265,7 +329,7 @@ def next_case(actor: Actor, in_queue: ColumnElement[bool] | None, tier_order: Co
             account_id = db.session.execute(query).scalar()
             if account_id is None:
                 break
-            if _claim(account_id, me, until, now):
+            if not _holder_taken(account_id, me, now, postgres) and _claim(account_id, me, until, now):
                 db.session.expire_all()  # the claim wrote past the session's objects
                 facts = {"owner": me, "owner_name": _name(me), "until": until.isoformat(), "how": "next_case"}
                 add_event(account_id, CaseEventKind.CASE_ASSIGNED, actor, facts)
@@ -305,7 +369,6 @@ class WorkItem:
 def my_work(staff_id: int, now: datetime, limit: int = 50) -> list[WorkItem]:
     """Open tasks for this member of staff or for anyone (questions waiting for a person),
     and the cases they own; what is due first, then the rest by due time."""
-    from portal.accounts.models import Cardholder
 
     tasks = (
         select(CaseTask, CardAccount.reference, Cardholder.full_name)

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.care.workbench import MAX_NOTE
 from portal.forms import PortalForm
+from portal.inputs import bounded
 from portal.journey.forms import AmountField
 
 
@@ -18,7 +19,8 @@ class OwnerForm(PortalForm):
     action = SelectField(
         choices=[SelectChoice("take"), SelectChoice("release"), SelectChoice("assign")], validators=[InputRequired()]
     )
-    staff = SelectField(_l("Assign to"), coerce=int, validators=[Optional()], validate_choice=False)
+    # A member of staff's id: bounded like every number (a SelectField is not bounded by PortalForm).
+    staff = SelectField(_l("Assign to"), coerce=int, validators=[Optional(), bounded], validate_choice=False)
 
 
 class NextCaseForm(PortalForm):

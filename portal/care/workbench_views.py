@@ -114,7 +114,7 @@ def panel(case: queries.CaseFile) -> Panel:
     state, name = (found[0], found[1]) if found else (None, None)
     owner = workbench.owned_now(state, now)
     tasks = open_tasks(account.id)
-    requested = any(t.kind in (TaskKind.CALLBACK, TaskKind.QUESTION) for t in tasks)
+    requested = contact.asked_for(tasks, now, account.time_zone)
     active = any(p.state == PlanState.ACTIVE for p in case.plans)
     staff = current_staff()
     is_supervisor = staff is not None and staff.role is Role.SUPERVISOR

@@ -7,7 +7,7 @@ layer turns codes into translated messages. The codes:
 
     empty, duplicate, gap, overlap, min_above_max, negative, out_of_range,
     tenor_over_cap, rate_out_of_range, percent_out_of_range, exceeds_limit,
-    too_many_decimals, unknown_currency, band_gap, band_overlap
+    too_many_decimals, unknown_currency, band_gap, band_overlap, too_long
 
 Tiers with the same DPD range split it by balance band: the DPD coverage check counts
 such a group once, and the bands inside it must run from 0 up, end to end (`band_gap`,
@@ -61,8 +61,11 @@ PROBLEM_CODES = frozenset(
         "unknown_currency",
         "band_gap",
         "band_overlap",
+        "too_long",
     }
 )
+# A tier's name is kept with every plan made in it and in the reports (32 characters).
+MAX_TIER_NAME = 32
 ONE = Decimal(1)
 
 Param = str | int | None
@@ -266,6 +269,8 @@ def validate_policy(policy: OfferPolicy) -> list[PolicyProblem]:
         path = f"tiers[{i}]"
         if not tier.name.strip():
             c.add(f"{path}.name", "empty")
+        elif len(tier.name) > MAX_TIER_NAME:
+            c.add(f"{path}.name", "too_long", max=MAX_TIER_NAME)
         elif tier.name in names:
             c.add(f"{path}.name", "duplicate", value=tier.name)
         names.add(tier.name)

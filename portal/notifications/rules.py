@@ -15,7 +15,8 @@ Rules (defaults are the stricter of the US and Chinese rules; see RULES.md):
   care). Two kinds still go: the reminders of a payment they agreed to
   (``REMINDER_KINDS``: missing it would harm them more than the reminder does), and a
   plan link an agent sends (``PERSON_SENT_KINDS``), which a person decides on after
-  talking to them. Offers stay open to them: forbearance is what they need most.
+  talking to them; and care staff's own calls (``decide_call``) are the person contact
+  the flag asks for. Offers stay open to them: forbearance is what they need most.
 * ``deceased`` (bereavement) and ``fraud`` stop every collection AND service message
   (``NO_SERVICE_FLAGS``); the policy's blocking flags stop their offers too. The estate
   or the fraud team is dealt with by people, outside this portal's messages.
@@ -62,13 +63,15 @@ REMINDER_KINDS = frozenset({PLAN_REMINDER, PROMISE_REMINDER})
 # these kinds are sent by a person who has spoken to them, or remind them of their own
 # agreed payment.
 VULNERABLE = "vulnerable"
-PERSON_SENT_KINDS = frozenset({"plan_link"})
+# A call care staff make (``decide_call``) is a person's contact too.
+CALL = "phone"
+PERSON_SENT_KINDS = frozenset({"plan_link", CALL})
 
 SEND, HOLD, BLOCK = "send", "hold", "block"
 # Every reason ``decide`` and ``decide_service`` may block with (staff screens word each).
 BLOCK_REASONS = frozenset(
     {*NO_CONTACT_FLAGS, *(f"optout_{channel}" for channel in CHANNELS), "active_plan", "weekly_cap", "daily_cap"}
-    | {"unknown_channel"}
+    | {"unknown_channel", VULNERABLE}
 )
 
 
@@ -236,9 +239,6 @@ def decide_service(channel: str, now: datetime, facts: ContactFacts, settings: C
     return Decision(SEND, now)
 
 
-CALL = "phone"
-
-
 def decide_call(
     now: datetime,
     facts: ContactFacts,
@@ -260,7 +260,7 @@ def decide_call(
     if requested:
         reason = next((flag for flag in NO_SERVICE_FLAGS if flag in flags), None)
     else:
-        reason = blocking_reason(CALL, flags, facts.has_active_plan)
+        reason = blocking_reason(CALL, flags, facts.has_active_plan, kind=CALL)
     if reason:
         return Decision(BLOCK, now, reason)
     if not in_window(now, facts.time_zone, settings):

@@ -175,6 +175,8 @@ def problem_message(problem: PolicyProblem, tier_names: Sequence[str] = ()) -> s
         if problem.field.endswith(".tenors"):
             return _("Enter at least one tenor, or stop offering this plan type.")
         return _("Enter a value.")
+    if code == "too_long":
+        return _("Keep the name to %(max)s characters or fewer.", max=p.get("max"))
     if code == "duplicate":
         return _("%(value)s appears more than once.", value=p.get("value"))
     if code == "gap":

@@ -9,6 +9,8 @@ call these same functions, so one set of rules holds for both:
 - nobody acts on their own account: another person changes your role or disables you;
 - the last active staff admin cannot be disabled or given another role, so that someone
   can always manage the desk from the browser;
+- someone disabled, or given a role outside care, hands back the cases and call-backs
+  they held (``portal.care.workbench.hand_back``): an assignment has no end of its own;
 - the command line (a system actor: whoever runs it holds the server's keys) is not
   limited by role, but the last-admin rule holds for it too.
 
@@ -149,6 +151,17 @@ def reissue_enrolment(email: str, actor: Actor, secret_key: str) -> tuple[StaffU
     return user, token
 
 
+# Roles that own cases at the care desk.
+CARE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
+
+
+def _hand_back_cases(user: StaffUser, actor: Actor) -> None:
+    """Someone leaving the care desk hands back the cases and call-backs they hold."""
+    from portal.care.workbench import hand_back  # the care desk imports staff; not the other way at import time
+
+    hand_back(user.id, actor)
+
+
 def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
     """Disable (sessions end at once) or enable a member of staff."""
     user = _target(email)
@@ -161,6 +174,7 @@ def set_active(email: str, active: bool, actor: Actor) -> StaffUser:
     user.active = active
     if not active:
         end_sessions(f"s:{user.id}", "deactivated")
+        _hand_back_cases(user, actor)
     record(
         actor,
         Action.Staff.ACTIVATED if active else Action.Staff.DEACTIVATED,
@@ -183,6 +197,8 @@ def change_role(email: str, role: str, actor: Actor) -> StaffUser:
         _keep_an_admin(user)
     before = {"role": user.role}
     user.role = new_role.value
+    if new_role not in CARE_ROLES:
+        _hand_back_cases(user, actor)
     record(actor, Action.Staff.ROLE_CHANGED, ("staff_user", user.id), before=before, after={"role": new_role.value})
     db.session.flush()
     return user

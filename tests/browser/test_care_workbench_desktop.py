@@ -129,8 +129,8 @@ def test_a_call_back_comes_due_in_my_work(desk):
 def test_an_agent_records_a_promise_taken_by_phone(desk):
     page = desk
     staff_signs_in(page, AGENT, "/care/")
-    page.get_by_role("link", name="M1").click()
-    page.wait_for_url("**/care/?tier=M1*")
+    page.locator("a[href='/care/?tier=M1']").click()  # the demo policy's M1 (2,000 and over), not "M1 small"
+    page.wait_for_url("**/care/?tier=M1")
     page.locator(".queue-table tbody tr a").first.click()
     page.wait_for_url("**/care/accounts/*")
 

@@ -55,3 +55,14 @@ def test_a_call_the_cardholder_asked_for_follows_the_service_rules():
     assert decide_call(NOON, facts(flags=frozenset({"do_not_contact"})), [], SETTINGS, requested=True).action == BLOCK
     late = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
     assert decide_call(late, asked, [], SETTINGS, requested=True).reason == "outside_hours"
+
+
+def test_a_vulnerable_cardholder_may_be_called_by_a_person():
+    # The flag stops AUTOMATED collection messages; an agent's call is the contact it asks for.
+    vulnerable = facts(flags=frozenset({"vulnerable"}))
+    assert decide_call(NOON, vulnerable, [], SETTINGS).action == SEND
+    on_plan = facts(flags=frozenset({"vulnerable"}), has_active_plan=True)
+    assert decide_call(NOON, on_plan, [], SETTINGS).reason == "active_plan"  # the other rules still hold
+    from portal.notifications.rules import decide
+
+    assert decide("sms", NOON, vulnerable, SETTINGS, kind="plan_broken").reason == "vulnerable"  # automated: no

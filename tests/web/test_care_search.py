@@ -123,3 +123,16 @@ def test_the_search_form_posts_so_a_card_number_stays_out_of_the_address(app, cl
     response = post(client, "/care/search", q="6222 0000 0000 0017")
     assert response.status_code == 200 and references(response.get_data(as_text=True)) == ["REF000"]
     assert client.post("/care/search", data={"q": CARDS[0]}).status_code == 400  # no CSRF token
+
+
+def test_search_reads_the_holders_with_their_accounts_not_one_by_one(app, client, policy, frozen):
+    from tests.conftest import sql_statements
+
+    for n in range(6):  # make_account gives every holder the same phone: six share its end
+        account(app, n)
+    agent(app, client)
+    client.get("/care/search", query_string={"q": "0001"})  # warm: the policy and the session
+    with sql_statements(app, naming="cardholders") as seen:
+        response = client.get("/care/search", query_string={"q": "0000 0001"})
+    assert response.status_code == 200 and len(references(response.get_data(as_text=True))) == 6
+    assert len(seen) == 1, seen  # the search's one statement, holders joined in

@@ -91,6 +91,15 @@ def test_next_case_follows_the_documented_order_and_leases_each_case(app, client
     assert query(select(AuditEvent.action).where(AuditEvent.action == "case.assigned")) == ["case.assigned"] * 4
 
 
+def test_a_drawn_case_says_what_keeping_it_means(app, client, frozen, policy):
+    (account_id,) = accounts(app, {"dpd": 40})
+    sign_in(app, client)
+    assert drawn(press_next(client)) == account_id
+    work = client.get(f"/care/accounts/{account_id}").text
+    work = work[work.index('id="work-title"') : work.index("</section>", work.index('id="work-title"'))]
+    assert "held until" in work and "Keep it past the time limit" in work  # not a bare "Keep it"
+
+
 def test_two_agents_never_draw_the_same_case_and_a_lease_runs_out(app, client, frozen, policy):
     first_case, second_case = accounts(app, {"dpd": 70}, {"dpd": 40})
     sign_in(app, client)
@@ -102,6 +111,28 @@ def test_two_agents_never_draw_the_same_case_and_a_lease_runs_out(app, client, f
     third = app.test_client()
     sign_in(app, third)
     assert drawn(press_next(third)) == first_case
+
+
+def test_two_agents_never_draw_two_accounts_of_the_same_person(app, client, frozen, policy, query):
+    card_one, other_person = accounts(app, {"dpd": 70}, {"dpd": 20})
+    from portal.accounts.models import CardAccount
+
+    with unit(app):  # the same cardholder's second card, as overdue
+        first = db.session.get(CardAccount, card_one)
+        values = {c.key: getattr(first, c.key) for c in CardAccount.__table__.columns if c.key != "id"}
+        values.update(reference="WB9999", card_hash="f" * 64, card_last4="9999", days_past_due=60)
+        second = CardAccount(**values)
+        db.session.add(second)
+        db.session.commit()
+        card_two = second.id
+    sign_in(app, client)
+    other = app.test_client()
+    sign_in(app, other)
+    assert drawn(press_next(client)) == card_one
+    assert drawn(press_next(other)) == other_person  # not the card_two: the first agent is calling that person
+    assert drawn(press_next(client)) == card_two  # the same agent may work their other card
+    owner = {n: query.one(select(CaseState.owner_id).where(CaseState.account_id == n)) for n in (card_one, card_two)}
+    assert owner[card_one] == owner[card_two]
 
 
 def test_next_case_leaves_out_cases_it_may_not_call_or_just_called(app, client, frozen, policy):
@@ -167,6 +198,39 @@ def test_a_supervisor_assigns_a_case_and_the_agent_sees_it_in_my_work(app, clien
     assert after == {"owner": agent, "owner_name": "Agent Two", "until": None, "how": "assigned"}
 
 
+def test_a_disabled_agents_cases_and_call_backs_go_back_to_the_desk(app, client, frozen, policy, query):
+    owned, called_back = accounts(app, {"dpd": 40}, {"dpd": 50})
+    from portal.care.workbench import take_case
+    from portal.staff import management
+    from tests.staff_helpers import make_staff
+
+    leaver, leaver_email, *_ = make_staff(app, Role.AGENT, name="Leaves Soon")
+    with unit(app):
+        take_case(owned, Actor.staff(leaver))  # owned without end: no lease to run out
+        due = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+        open_task(called_back, TaskKind.CALLBACK, Actor.staff(leaver), due_at=due, owner_id=leaver)
+    with unit(app):
+        management.set_active(leaver_email, False, SYSTEM)
+    assert query(select(CaseState.owner_id).where(CaseState.account_id == owned)) == [None]
+    assert query(select(CaseTask.owner_id)) == [None]  # anyone's now
+    released = query(select(AuditEvent.after).where(AuditEvent.action == "case.released").order_by(AuditEvent.id))
+    assert [r["how"] for r in released] == ["left_the_desk", "left_the_desk"]
+    sign_in(app, client)  # a colleague sees both and may draw them
+    assert "WB0001" in my_work_of(client.get("/care/").text)
+    frozen.set(datetime(2026, 11, 28, 5, 1, tzinfo=UTC))
+    sign_in(app, client)
+    assert drawn(press_next(client)) == called_back
+    assert drawn(press_next(client)) == owned
+
+
+def test_assigning_to_an_id_past_any_integer_is_a_bad_request_not_an_error(app, client, frozen, policy, query):
+    (account_id,) = accounts(app, {"dpd": 40})
+    sign_in(app, client, Role.SUPERVISOR)
+    form = {"csrf_token": token(client), "action": "assign", "staff": "99999999999999999999"}
+    assert client.post(f"/care/accounts/{account_id}/owner", data=form).status_code == 400
+    assert query(select(CaseState.owner_id)) == []
+
+
 # --- call-backs and follow-ups --------------------------------------------------------------
 
 
@@ -188,6 +252,9 @@ def test_a_call_back_comes_due_in_the_owners_work_list(app, client, frozen, poli
     task = query.one(select(CaseTask))
     assert (task.kind, task.owner_id, task.due_at) == ("callback", agent, datetime(2026, 11, 28, 4, 20, tzinfo=UTC))
     assert query.one(select(CaseState.next_action_at)) == task.due_at  # the queue's next action
+    timeline = client.get(f"/care/accounts/{account_id}").text
+    timeline = timeline[timeline.index('id="timeline"') :]
+    assert "Call back · due 28 Nov 2026, 12:20" in timeline  # when, in words, on the case file
     assert "Due now" not in my_work_of(client.get("/care/").text)
     frozen.set(datetime(2026, 11, 28, 4, 21, tzinfo=UTC))  # 12:21 in Shanghai: the call-back is due
     my_work = my_work_of(client.get("/care/").text)
@@ -278,6 +345,33 @@ def test_a_call_back_the_cardholder_asked_for_may_go_despite_an_active_plan(app,
     assert "You may call now." in client.get(f"/care/accounts/{account_id}").text
     assert call(client, account_id, "reached").status_code == 302
     assert query.one(select(CallAttempt.requested)) is True
+
+
+def test_a_call_back_set_for_later_does_not_lift_todays_call_cap(app, client, frozen, policy, query):
+    (account_id,) = accounts(app, {"dpd": 40})
+    sign_in(app, client)
+    with app.app_context():
+        app.config["CONTACT_WEEKLY_CAP"] = 50  # the daily call cap alone, here
+    try:
+        for minute in range(6):
+            frozen.set(NOON_SHANGHAI + timedelta(minutes=minute))
+            assert call(client, account_id).status_code == 302
+        frozen.set(NOON_SHANGHAI + timedelta(minutes=10))
+        later = {"csrf_token": token(client), "kind": "callback", "day": "2026-11-29", "at": "10:00", "note": ""}
+        assert client.post(f"/care/accounts/{account_id}/tasks", data=later).status_code == 302
+        assert "Do not call now: Daily limit" in client.get(f"/care/accounts/{account_id}").text
+        refused = call(client, account_id)
+        assert refused.status_code == 422 and "Daily limit of unanswered calls reached" in refused.text
+        frozen.set(datetime(2026, 11, 29, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai the next day: it is due
+        sign_in(app, client)  # a new day, a new session
+        assert "The cardholder asked for a call." in client.get(f"/care/accounts/{account_id}").text
+        assert call(client, account_id, "reached").status_code == 302
+        frozen.set(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))  # left open: a day later it asks for nothing
+        sign_in(app, client)
+        assert "The cardholder asked for a call." not in client.get(f"/care/accounts/{account_id}").text
+    finally:
+        app.config["CONTACT_WEEKLY_CAP"] = 7
+    assert query(select(CallAttempt.requested).order_by(CallAttempt.id))[-1] is True
 
 
 # --- note templates and the queue --------------------------------------------------------------

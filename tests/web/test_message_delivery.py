@@ -169,7 +169,9 @@ def test_every_contact_rule_has_words() -> None:
     settings = ContactSettings(weekly_cap=1, daily_cap=1)
     now = datetime(2026, 11, 28, 12, 0, tzinfo=SH)
     seen = set()
-    for flags in [(f,) for f in ("do_not_contact", "dispute", "deceased", "fraud", "optout_sms", "optout_email")]:
+    for flags in [
+        (f,) for f in ("do_not_contact", "dispute", "deceased", "fraud", "optout_sms", "optout_email", "vulnerable")
+    ]:
         for channel in (*CHANNELS, "fax"):
             seen.add(decide(channel, now, ContactFacts("Asia/Shanghai", frozenset(flags)), settings).reason)
     seen.add(decide("sms", now, ContactFacts("Asia/Shanghai", has_active_plan=True), settings).reason)

@@ -81,6 +81,22 @@ def test_a_gap_between_bands_is_refused_next_to_the_band(app, maker):
     assert "Balances from 2,000 to below 2,500 at days past due 1 to 29 are in no tier" in message
 
 
+def test_a_tier_name_longer_than_plans_and_reports_keep_is_refused(app, maker, query):
+    from portal.domain.policy_validation import MAX_TIER_NAME
+    from portal.plans.models import Plan
+
+    assert Plan.__table__.c.tier.type.length == MAX_TIER_NAME  # where the name goes at acceptance
+    number = new_draft(maker)
+    before = query.one(select(PolicyVersion.document).where(PolicyVersion.number == number))
+    url = f"/admin/policies/{number}/edit"
+    long_name = "M1 small balances: automated reminders"  # 38 characters
+    response = maker.post(url, data={**page_form(maker, url), "tiers-0-name": long_name, "action": "save"})
+    assert response.status_code == 422
+    message = field_error(response.get_data(as_text=True), "tiers-0-name")
+    assert "Keep the name to 32 characters or fewer." in message
+    assert query.one(select(PolicyVersion.document).where(PolicyVersion.number == number)) == before
+
+
 def test_a_band_message_is_in_the_admins_language(app, maker):
     number = new_draft(maker)
     response = split_m1(maker, number, large_from="2500", headers={"Accept-Language": "zh-CN"})
