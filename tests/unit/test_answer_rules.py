@@ -45,7 +45,17 @@ ROUTED = [
     ("can I talk to a human please", Escalation.HUMAN),
     ("帮我转人工", Escalation.HUMAN),
     ("我想同真人傾", Escalation.HUMAN),
+    # An English phrase finds its word with a common ending ("impersonat", "threaten").
+    ("someone is impersonating your bank on whatsapp", Escalation.FRAUD),
+    ("your agent threatens me every week", Escalation.COMPLAINT),
 ]
+
+
+def test_an_english_escalation_word_finds_its_endings_but_not_a_longer_word():
+    pattern = phrase_pattern("threaten", endings=True)
+    assert pattern.search("he threatened me") and pattern.search("she threatens")
+    assert not phrase_pattern("pay", endings=True).search("my payment")
+    assert not phrase_pattern("threaten").search("he threatened me")  # synonyms keep whole words
 
 
 @pytest.mark.parametrize(("question", "reason"), ROUTED)
