@@ -120,6 +120,12 @@ def test_identity_numbers_are_removed_with_their_letters():
     assert "3 months" in kept
 
 
+@pytest.mark.parametrize("typed", ["Z 123456(A)", "z123456 (a)", "AB 987654（3）"])
+def test_a_hong_kong_id_typed_with_spaces_is_removed_whole(typed):
+    kept = scrub_identifiers(f"my HKID is {typed} ok")
+    assert kept == "my HKID is ••• ok"
+
+
 def test_a_list_keeps_the_sentence_that_leads_into_it():
     found = blocks("## Ways\n\nWe may be able to:\n\n- pause\n- lower\n\nAnother paragraph.\n")
     assert found == [("Ways", "We may be able to:\n- pause\n- lower"), ("Ways", "Another paragraph.")]
