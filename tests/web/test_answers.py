@@ -84,6 +84,16 @@ def test_words_of_self_harm_show_the_crisis_lines_first_and_no_guide(client):
     assert "<blockquote" not in html and "From our help guides" not in html
 
 
+def test_the_crisis_lines_promise_no_more_than_their_operators_do(client):
+    """12356 must be staffed 18 hours a day (National Health Commission, December 2024), and
+    the Beijing centre's 010 number is an ordinary call: neither is "free, 24 hours"."""
+    html = ask(client, "i want to kill myself").get_data(as_text=True)
+    crisis = html.split('class="card highlight crisis"')[1].split("</section>")[0]
+    mainland = crisis.split("<h3>Hong Kong</h3>")[0]  # before sign-in, every place's lines
+    assert "12356" in mainland and "free" not in mainland.lower()
+    assert "call one of these free lines" not in crisis
+
+
 def test_a_signed_in_hardship_question_opens_one_task_for_care_staff(app, client, auth, query):
     account_id = make_account(app)
     auth.sign_in()
