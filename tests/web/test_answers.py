@@ -78,6 +78,13 @@ def test_a_hand_over_before_sign_in_shows_how_to_reach_us_and_opens_nothing(clie
     assert query.one(select(AskedQuestion.escalate)) == "human"
 
 
+def test_a_confident_answer_still_offers_a_person(client):
+    """The rules miss wordings nobody wrote down (held-out recall before review was about a
+    third), so even a confident answer shows the way to a person."""
+    html = ask(client, "what does an annualised rate mean").get_data(as_text=True)
+    assert "From our help guides" in html and "Talk to a person" in html and "400 000 0000" in html
+
+
 def test_words_of_self_harm_show_the_crisis_lines_first_and_no_guide(client):
     html = ask(client, "I can't see a way out, I want to end my life").get_data(as_text=True)
     assert "You are not alone" in html and "12356" in html and "18111" in html
