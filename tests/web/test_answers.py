@@ -98,6 +98,8 @@ def test_the_crisis_lines_promise_no_more_than_their_operators_do(client):
     crisis = html.split('class="card highlight crisis"')[1].split("</section>")[0]
     mainland = crisis.split("<h3>Hong Kong</h3>")[0]  # before sign-in, every place's lines
     assert "12356" in mainland and "free" not in mainland.lower()
+    # "call the emergency services" comes with their number, in each place
+    assert 'href="tel:120"' in mainland and 'href="tel:999"' in crisis.split("<h3>Hong Kong</h3>")[1]
     assert "call one of these free lines" not in crisis
 
 
