@@ -51,6 +51,23 @@ ROUTED = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("I already paid", Escalation.DISPUTE),
+        ("how do I dispute a transaction on my statement?", Escalation.DISPUTE),
+        ("我已经还了", Escalation.DISPUTE),
+        ("can you write off some of the debt?", None),
+        ("will my debt be written off if I settle", None),
+        ("能不能核销一部分", None),
+    ],
+)
+def test_what_pauses_collection_as_a_dispute_and_what_does_not(rules, question, reason):
+    """A claim that the amount is wrong, or a question about how to dispute it, pauses
+    collection until a person checks; a question about paying less does not."""
+    assert escalation_for(question, rules) is reason
+
+
 def test_an_english_escalation_word_finds_its_endings_but_not_a_longer_word():
     pattern = phrase_pattern("threaten", endings=True)
     assert pattern.search("he threatened me") and pattern.search("she threatens")
