@@ -68,6 +68,39 @@ def test_what_pauses_collection_as_a_dispute_and_what_does_not(rules, question, 
     assert escalation_for(question, rules) is reason
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I won't be around on the due date, can I pay early?",
+        "can I jump off the plan and pay in full instead?",
+        "the debt is a burden to me, what are my options",
+        "is there a painless way to pay this off",
+        "is there a way to go without paying interest",
+        "what's the quickest way to go about paying",
+        "say goodbye to late fees: how do I set up a reminder",
+        "I wrote a note in the reference field, is that ok",
+        "the payment link is not working",
+        "when is the money taken from my account",
+        "how do I pay into my account",
+        "I logged into my account and saw a new balance",
+        "how do I update my personal details",
+        "are fees passed on to me",
+        "这个方案没有我想的好",
+        "生活太累了，有没有简单点的还款方式",
+        "我吃了药睡不着，半夜能还款吗",
+        "我睡过去了，忘了还款怎么办",
+        "今晚结束前还款算按时吗",
+        "呢個計劃冇我想像中咁好",
+        "can you write off some of the debt?",
+    ],
+)
+def test_ordinary_questions_near_the_rules_words_are_not_handed_over(rules, question):
+    """Everyday wordings that share words with the rules ("won't be around on the due
+    date", 睡过去 for oversleeping, "how do I pay into my account"): a crisis page or a
+    dispute pause in their place would be wrong."""
+    assert escalation_for(question, rules) is None
+
+
 def test_an_english_escalation_word_finds_its_endings_but_not_a_longer_word():
     pattern = phrase_pattern("threaten", endings=True)
     assert pattern.search("he threatened me") and pattern.search("she threatens")
