@@ -92,12 +92,20 @@ def test_what_pauses_collection_as_a_dispute_and_what_does_not(rules, question, 
         "今晚结束前还款算按时吗",
         "呢個計劃冇我想像中咁好",
         "can you write off some of the debt?",
+        "how long does a late payment stay on record",
+        "I made a mistake on my payment reference, what now",
+        "the page says my code is not correct",
+        "i don't owe much, can i pay it all now",
+        "我没欠多少钱，能一次还清吗",
+        "是不是还清就不欠了",
+        "这个方案不是我的首选",
+        "我冇欠幾多，可唔可以一次過還",
     ],
 )
 def test_ordinary_questions_near_the_rules_words_are_not_handed_over(rules, question):
     """Everyday wordings that share words with the rules ("won't be around on the due
-    date", 睡过去 for oversleeping, "how do I pay into my account"): a crisis page or a
-    dispute pause in their place would be wrong."""
+    date", 睡过去 for oversleeping, "I don't owe much", 没欠多少): a crisis page, or a
+    dispute pause that only a supervisor can lift, in their place would be wrong."""
     assert escalation_for(question, rules) is None
 
 
