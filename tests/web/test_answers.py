@@ -78,6 +78,15 @@ def test_a_hand_over_before_sign_in_shows_how_to_reach_us_and_opens_nothing(clie
     assert query.one(select(AskedQuestion.escalate)) == "human"
 
 
+def test_a_hand_over_before_sign_in_says_nothing_has_been_passed_on(client, query):
+    """Before sign-in nobody is told of the question: the page must not leave the reader
+    thinking that "a person will check it" is already under way."""
+    html = ask(client, "this is not my debt, I never had this card").get_data(as_text=True)
+    assert "A person should help you with this" in html
+    assert "nothing has been passed on yet" in html and 'href="/sign-in"' in html.split("hand-over")[1]
+    assert query(select(CaseTask)) == []
+
+
 def test_a_confident_answer_still_offers_a_person(client):
     """The rules miss wordings nobody wrote down (held-out recall before review was about a
     third), so even a confident answer shows the way to a person."""
@@ -109,6 +118,7 @@ def test_a_signed_in_hardship_question_opens_one_task_for_care_staff(app, client
     assert 'action="/ask"' in client.get("/account").get_data(as_text=True)  # the box on journey pages too
     html = ask(client, "I lost my job last week and can't pay, my number is 13800138000").get_data(as_text=True)
     assert "We have asked our care team to contact you" in html
+    assert "nothing has been passed on" not in html
     assert 'href="/learn/cannot-pay"' in html  # the hand-over's own guide, chosen by the rule
     again = ask(client, "still cannot pay anything").get_data(as_text=True)
     assert "already has your earlier question" in again
