@@ -48,9 +48,16 @@ class Term:
     pattern: re.Pattern[str]
 
 
-def phrase_pattern(phrase: str) -> re.Pattern[str]:
+# The endings an English word of an escalation phrase may take: "threaten" also finds
+# "threatens", "complain" finds "complained", "impersonat" finds "impersonating" and
+# "impersonation". Said once here, not in every list, so no form is forgotten.
+ENGLISH_ENDINGS = r"(?:e|s|es|d|ed|ing|ion|ions|er|ers)?"
+
+
+def phrase_pattern(phrase: str, *, endings: bool = False) -> re.Pattern[str]:
     """The pattern of a list entry: whole words for Latin text, anywhere for Chinese,
-    ``*`` as a gap of up to three words or six characters."""
+    ``*`` as a gap of up to three words or six characters; with ``endings``, a last
+    English word may also carry a common ending (:data:`ENGLISH_ENDINGS`)."""
     if phrase.startswith("="):  # the whole question, give or take punctuation: "=agent"
         whole = re.escape(normalise(phrase[1:]).replace("'", ""))
         return re.compile(rf"^[\W_]*{whole}[\W_]*$")
@@ -62,12 +69,15 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
         latin = before[-1].isascii() or part[0].isascii()
         body += (r"(?:\s+\S+){0,3}?\s+" if latin else r".{0,6}?") + re.escape(part)
     start = r"(?<![a-z0-9])" if parts[0][0].isascii() and parts[0][0].isalnum() else ""
-    end = r"(?![a-z0-9])" if parts[-1][-1].isascii() and parts[-1][-1].isalnum() else ""
+    last = parts[-1][-1]
+    end = r"(?![a-z0-9])" if last.isascii() and last.isalnum() else ""
+    if endings and end and last.isalpha():
+        end = ENGLISH_ENDINGS + end
     return re.compile(start + body + end)
 
 
-def term(phrase: str) -> Term:
-    return Term(normalise(phrase).replace("'", ""), phrase_pattern(phrase))
+def term(phrase: str, *, endings: bool = False) -> Term:
+    return Term(normalise(phrase).replace("'", ""), phrase_pattern(phrase, endings=endings))
 
 
 def match_text(text: str) -> str:
@@ -127,5 +137,7 @@ def load_escalation(path: Path) -> dict[str, tuple[Term, ...]]:
     for reason, table in data.items():
         if not isinstance(table, dict):
             raise VocabularyError(f"{path}: [{reason}] must be a table with 'phrases'")
-        found[reason] = tuple(term(p) for p in _strings(f"{path}: {reason}.phrases", table.get("phrases")))
+        found[reason] = tuple(
+            term(p, endings=True) for p in _strings(f"{path}: {reason}.phrases", table.get("phrases"))
+        )
     return found

@@ -26,11 +26,11 @@ def scrub_numbers(text: str) -> str:
 
 
 # Identity numbers: a Mainland resident ID (17 digits and a digit or X), a Hong Kong ID
-# card (one or two letters, six digits, a check digit in brackets), a passport or permit
+# card (one or two letters, a space or none, six digits, a check digit in brackets), a passport or permit
 # (a letter or two and 7 to 9 digits). The digits alone would be masked by scrub_numbers,
 # but the letters around them would be left behind as a clue.
 _IDENTITY = re.compile(
-    r"(?<![A-Za-z0-9])(?:\d{17}[\dXx]|[A-Za-z]{1,2}\d{6}\s*[(（]\s*[0-9Aa]\s*[)）]|[A-Za-z]{1,2}\d{6,9})(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])(?:\d{17}[\dXx]|[A-Za-z]{1,2}\s?\d{6}\s*[(（]\s*[0-9Aa]\s*[)）]|[A-Za-z]{1,2}\d{6,9})(?![A-Za-z0-9])"
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 

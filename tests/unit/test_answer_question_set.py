@@ -44,8 +44,9 @@ def test_each_language_has_enough_questions_and_no_repeats(locale):
     assert not [text for text, count in seen.items() if count > 1]
 
 
-def test_labels_name_real_topics_and_known_reasons(locale):
-    for q in load_questions(locale):
+@pytest.mark.parametrize("kind", ["questions", "heldout"])
+def test_labels_name_real_topics_and_known_reasons(locale, kind):
+    for q in load_questions(locale, kind):
         assert q.topic is None or q.topic in SLUGS, f"{locale}: {q}"
         assert q.escalate is None or q.escalate in ESCALATION_REASONS, f"{locale}: {q}"
         if q.escalate == "hardship":

@@ -45,7 +45,77 @@ ROUTED = [
     ("can I talk to a human please", Escalation.HUMAN),
     ("帮我转人工", Escalation.HUMAN),
     ("我想同真人傾", Escalation.HUMAN),
+    # An English phrase finds its word with a common ending ("impersonat", "threaten").
+    ("someone is impersonating your bank on whatsapp", Escalation.FRAUD),
+    ("your agent threatens me every week", Escalation.COMPLAINT),
 ]
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("I already paid", Escalation.DISPUTE),
+        ("how do I dispute a transaction on my statement?", Escalation.DISPUTE),
+        ("我已经还了", Escalation.DISPUTE),
+        ("can you write off some of the debt?", None),
+        ("will my debt be written off if I settle", None),
+        ("能不能核销一部分", None),
+    ],
+)
+def test_what_pauses_collection_as_a_dispute_and_what_does_not(rules, question, reason):
+    """A claim that the amount is wrong, or a question about how to dispute it, pauses
+    collection until a person checks; a question about paying less does not."""
+    assert escalation_for(question, rules) is reason
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I won't be around on the due date, can I pay early?",
+        "can I jump off the plan and pay in full instead?",
+        "the debt is a burden to me, what are my options",
+        "is there a painless way to pay this off",
+        "is there a way to go without paying interest",
+        "what's the quickest way to go about paying",
+        "say goodbye to late fees: how do I set up a reminder",
+        "I wrote a note in the reference field, is that ok",
+        "the payment link is not working",
+        "when is the money taken from my account",
+        "how do I pay into my account",
+        "I logged into my account and saw a new balance",
+        "how do I update my personal details",
+        "are fees passed on to me",
+        "这个方案没有我想的好",
+        "生活太累了，有没有简单点的还款方式",
+        "我吃了药睡不着，半夜能还款吗",
+        "我睡过去了，忘了还款怎么办",
+        "今晚结束前还款算按时吗",
+        "呢個計劃冇我想像中咁好",
+        "can you write off some of the debt?",
+        "what if i settled for less, would it show on my record",
+        "和解了以后还会上征信吗",
+        "how long does a late payment stay on record",
+        "I made a mistake on my payment reference, what now",
+        "the page says my code is not correct",
+        "i don't owe much, can i pay it all now",
+        "我没欠多少钱，能一次还清吗",
+        "是不是还清就不欠了",
+        "这个方案不是我的首选",
+        "我冇欠幾多，可唔可以一次過還",
+    ],
+)
+def test_ordinary_questions_near_the_rules_words_are_not_handed_over(rules, question):
+    """Everyday wordings that share words with the rules ("won't be around on the due
+    date", 睡过去 for oversleeping, "I don't owe much", 没欠多少): a crisis page, or a
+    dispute pause that only a supervisor can lift, in their place would be wrong."""
+    assert escalation_for(question, rules) is None
+
+
+def test_an_english_escalation_word_finds_its_endings_but_not_a_longer_word():
+    pattern = phrase_pattern("threaten", endings=True)
+    assert pattern.search("he threatened me") and pattern.search("she threatens")
+    assert not phrase_pattern("pay", endings=True).search("my payment")
+    assert not phrase_pattern("threaten").search("he threatened me")  # synonyms keep whole words
 
 
 @pytest.mark.parametrize(("question", "reason"), ROUTED)
@@ -108,6 +178,12 @@ def test_identity_numbers_are_removed_with_their_letters():
     kept = scrub_identifiers("HKID A123456(7), 身份证11010519491231002X, mail li@example.com, 3 months")
     assert "A" not in kept.split(",")[0].replace("HKID", "") and "X" not in kept and "@" not in kept
     assert "3 months" in kept
+
+
+@pytest.mark.parametrize("typed", ["Z 123456(A)", "z123456 (a)", "AB 987654（3）"])
+def test_a_hong_kong_id_typed_with_spaces_is_removed_whole(typed):
+    kept = scrub_identifiers(f"my HKID is {typed} ok")
+    assert kept == "my HKID is ••• ok"
 
 
 def test_a_list_keeps_the_sentence_that_leads_into_it():

@@ -78,10 +78,38 @@ def test_a_hand_over_before_sign_in_shows_how_to_reach_us_and_opens_nothing(clie
     assert query.one(select(AskedQuestion.escalate)) == "human"
 
 
+def test_a_hand_over_before_sign_in_says_nothing_has_been_passed_on(client, query):
+    """Before sign-in nobody is told of the question: the page must not leave the reader
+    thinking that "a person will check it" is already under way."""
+    html = ask(client, "this is not my debt, I never had this card").get_data(as_text=True)
+    assert "A person should help you with this" in html
+    assert "nothing has been passed on yet" in html and 'href="/sign-in"' in html.split("hand-over")[1]
+    assert query(select(CaseTask)) == []
+
+
+def test_a_confident_answer_still_offers_a_person(client):
+    """The rules miss wordings nobody wrote down (held-out recall before review was about a
+    third), so even a confident answer shows the way to a person."""
+    html = ask(client, "what does an annualised rate mean").get_data(as_text=True)
+    assert "From our help guides" in html and "Talk to a person" in html and "400 000 0000" in html
+
+
 def test_words_of_self_harm_show_the_crisis_lines_first_and_no_guide(client):
     html = ask(client, "I can't see a way out, I want to end my life").get_data(as_text=True)
     assert "You are not alone" in html and "12356" in html and "18111" in html
     assert "<blockquote" not in html and "From our help guides" not in html
+
+
+def test_the_crisis_lines_promise_no_more_than_their_operators_do(client):
+    """12356 must be staffed 18 hours a day (National Health Commission, December 2024), and
+    the Beijing centre's 010 number is an ordinary call: neither is "free, 24 hours"."""
+    html = ask(client, "i want to kill myself").get_data(as_text=True)
+    crisis = html.split('class="card highlight crisis"')[1].split("</section>")[0]
+    mainland = crisis.split("<h3>Hong Kong</h3>")[0]  # before sign-in, every place's lines
+    assert "12356" in mainland and "free" not in mainland.lower()
+    # "call the emergency services" comes with their number, in each place
+    assert 'href="tel:120"' in mainland and 'href="tel:999"' in crisis.split("<h3>Hong Kong</h3>")[1]
+    assert "call one of these free lines" not in crisis
 
 
 def test_a_signed_in_hardship_question_opens_one_task_for_care_staff(app, client, auth, query):
@@ -90,6 +118,7 @@ def test_a_signed_in_hardship_question_opens_one_task_for_care_staff(app, client
     assert 'action="/ask"' in client.get("/account").get_data(as_text=True)  # the box on journey pages too
     html = ask(client, "I lost my job last week and can't pay, my number is 13800138000").get_data(as_text=True)
     assert "We have asked our care team to contact you" in html
+    assert "nothing has been passed on" not in html
     assert 'href="/learn/cannot-pay"' in html  # the hand-over's own guide, chosen by the rule
     again = ask(client, "still cannot pay anything").get_data(as_text=True)
     assert "already has your earlier question" in again
