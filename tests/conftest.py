@@ -77,6 +77,22 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
     return create_app(config)
 
 
+@contextmanager
+def separate_postgres_app(database: str, **engine_options: Any) -> Iterator[Flask]:
+    """An app on a PostgreSQL database of its own (``database``), migrated afresh, for tests
+    whose threads commit for real (races); its engine is disposed of at the end."""
+    url = postgres_url(database)
+    need(url is not None, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
+    assert url is not None
+    app = make_app(url, SQLALCHEMY_ENGINE_OPTIONS=engine_options)
+    reset_schema(app)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":

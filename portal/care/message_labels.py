@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.care.labels import care_label
+from portal.care.labels import MESSAGE_KINDS, care_label, label
 from portal.db_types import utcnow
 from portal.formats import time_pattern
 from portal.i18n import date_locale, local_datetime
@@ -60,39 +60,21 @@ HELD = {
     "retry": _l("trying again after a failed attempt"),
 }
 
-MESSAGE_KINDS = {
-    "plan_link": _l("Plan link"),
-    "signin_code": _l("Sign-in code"),
-    "plan_reminder": _l("Installment reminder"),
-    "promise_reminder": _l("Promise reminder"),
-    "plan_broken": _l("Plan broken"),
-    "request_received": _l("Request received"),
-    "request_approved": _l("Request approved"),
-    "request_declined": _l("Request declined"),
-    "plan_accepted": _l("Plan accepted"),
-    "promise_recorded": _l("Promise recorded"),
-}
-
-
-def _text(table: dict[str, object], code: str | None) -> str:
-    found = table.get(code or "")
-    return str(found) if found is not None else str(code or "")
-
 
 def blocked_label(code: str | None) -> str:
-    return _text(BLOCKED, code or "blocked")
+    return label(BLOCKED, code or "blocked")
 
 
 def blocked_sentence(code: str | None) -> str:
-    return _text(BLOCKED_BECAUSE, code or "blocked")
+    return label(BLOCKED_BECAUSE, code or "blocked")
 
 
 def held_label(code: str | None) -> str:
-    return _text(HELD, code)
+    return label(HELD, code)
 
 
 def kind_label(code: str | None) -> str:
-    return _text(MESSAGE_KINDS, code)
+    return label(MESSAGE_KINDS, code)
 
 
 def when_text(at: datetime, tz: str, now: datetime | None = None) -> str:

@@ -67,7 +67,6 @@ def _register_template_helpers(state: Any) -> None:
     state.app.jinja_env.globals["care_label"] = labels.care_label
     state.app.jinja_env.globals["link_states"] = link_status.link_states
     state.app.jinja_env.globals["link_state_text"] = message_labels.link_state_text
-    state.app.jinja_env.globals["message_kind_label"] = message_labels.kind_label
     state.app.jinja_env.globals["preview_sms_count"] = link_service.preview_sms_count
     state.app.jinja_env.globals["pending_approvals_count"] = pending_approvals_count
 

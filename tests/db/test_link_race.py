@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.links import service
 from portal.links.models import PlanLink
 from portal.unit_of_work import unit_of_work
-from tests.conftest import PG_TEST_DB, make_account, make_app, need, postgres_url, reset_schema
+from tests.conftest import PG_TEST_DB, make_account, separate_postgres_app
 
 pytestmark = pytest.mark.postgres
 DATABASE = f"{PG_TEST_DB}_link_race"
@@ -25,14 +25,8 @@ DATABASE = f"{PG_TEST_DB}_link_race"
 
 @pytest.fixture
 def app() -> Iterator[Flask]:
-    url = postgres_url(DATABASE)
-    need(url is not None, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
-    assert url is not None
-    app = make_app(url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 2})
-    reset_schema(app)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with separate_postgres_app(DATABASE, pool_size=4, max_overflow=2) as app:
+        yield app
 
 
 def test_two_links_sent_at_once_leave_one_open(app, monkeypatch):

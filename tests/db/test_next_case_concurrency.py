@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.policies.service import ensure_default_policy
 from portal.staff.models import Role
 from portal.unit_of_work import unit_of_work
-from tests.conftest import PG_TEST_DB, make_account, make_app, need, postgres_url, reset_schema
+from tests.conftest import PG_TEST_DB, make_account, separate_postgres_app
 from tests.staff_helpers import make_staff
 
 pytestmark = pytest.mark.postgres
@@ -33,17 +33,11 @@ AGENTS = 8
 
 @pytest.fixture
 def app() -> Iterator[Flask]:
-    url = postgres_url(DATABASE)
-    need(url is not None, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
-    assert url is not None
-    app = make_app(url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2 * AGENTS + 2, "max_overflow": 4})
-    reset_schema(app)
-    with app.app_context():
-        ensure_default_policy(SYSTEM, ("CNY",))
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with separate_postgres_app(DATABASE, pool_size=2 * AGENTS + 2, max_overflow=4) as app:
+        with app.app_context():
+            ensure_default_policy(SYSTEM, ("CNY",))
+            db.session.commit()
+        yield app
 
 
 def press_at_once(app: Flask, agents: list[int]) -> tuple[list[int | None], list[BaseException]]:

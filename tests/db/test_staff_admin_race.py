@@ -18,7 +18,7 @@ from portal.staff import management
 from portal.staff.models import Role, StaffUser
 from portal.staff.service import StaffError
 from portal.unit_of_work import unit_of_work
-from tests.conftest import PG_TEST_DB, make_app, need, postgres_url, reset_schema
+from tests.conftest import PG_TEST_DB, separate_postgres_app
 from tests.staff_helpers import make_staff
 
 pytestmark = pytest.mark.postgres
@@ -27,14 +27,8 @@ DATABASE = f"{PG_TEST_DB}_staff_admin_race"
 
 @pytest.fixture
 def app() -> Iterator[Flask]:
-    url = postgres_url(DATABASE)
-    need(url is not None, "PostgreSQL at 127.0.0.1:5432 (apt-get install postgresql)")
-    assert url is not None
-    app = make_app(url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 2})
-    reset_schema(app)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with separate_postgres_app(DATABASE, pool_size=4, max_overflow=2) as app:
+        yield app
 
 
 def test_two_staff_admins_disabling_each_other_at_once_leave_one_active(app, monkeypatch):
