@@ -76,10 +76,9 @@ LINK_HOLDS = {
     ),
 }
 
-# What a message in the outbox is (its kind), in words: the timeline, link statuses, the delivery monitor.
+# What a message in the outbox is (its kind), in words.
 MESSAGE_KINDS = {
     "plan_link": _l("Plan link"),
-    "signin_code": _l("Sign-in code"),
     "plan_reminder": _l("Reminder of a plan payment"),
     "promise_reminder": _l("Reminder of a promise to pay"),
     "plan_broken": _l("Notice that the plan has ended"),

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.care.labels import MESSAGE_KINDS, care_label, label
+from portal.care.labels import care_label, label
 from portal.db_types import utcnow
 from portal.formats import time_pattern
 from portal.i18n import date_locale, local_datetime
@@ -58,6 +58,22 @@ BLOCKED_BECAUSE = {
 HELD = {
     "outside_hours": _l("outside contact hours"),
     "retry": _l("trying again after a failed attempt"),
+}
+
+
+# Short names for the delivery monitor's rows (the case timeline words them in full,
+# portal.care.labels.MESSAGE_KINDS, where a row has no column to say what it is).
+MESSAGE_KINDS = {
+    "plan_link": _l("Plan link"),
+    "signin_code": _l("Sign-in code"),
+    "plan_reminder": _l("Installment reminder"),
+    "promise_reminder": _l("Promise reminder"),
+    "plan_broken": _l("Plan broken"),
+    "request_received": _l("Request received"),
+    "request_approved": _l("Request approved"),
+    "request_declined": _l("Request declined"),
+    "plan_accepted": _l("Plan accepted"),
+    "promise_recorded": _l("Promise recorded"),
 }
 
 
