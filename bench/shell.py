@@ -104,6 +104,11 @@ def main() -> None:
         bare = bare_app()
         cases: list[tuple[str, WSGI, dict[str, Any]]] = [("bare Flask /", bare, EnvironBuilder("/").get_environ())]
         for path in args.paths:
+            signed_in_only = not (path == EMPTY or path.startswith(("/sign-in", "/learn")))
+            if signed_in_only:  # a cardholder page: only signed in
+                cookie_header = {"Cookie": f"{cookie.key}={cookie.value}"}
+                cases.append((path, app, EnvironBuilder(path, headers=cookie_header).get_environ()))
+                continue
             cases.append((path, app, EnvironBuilder(path).get_environ()))
             if path == EMPTY:
                 signed_in = EnvironBuilder(path, headers={"Cookie": f"{cookie.key}={cookie.value}"}).get_environ()
