@@ -77,7 +77,7 @@ def nodes(database_url: str) -> Iterator[list[str]]:
         servers.append(subprocess.Popen(command, cwd=ROOT, env=node_env(database_url), stderr=subprocess.DEVNULL))
         bases.append(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + 120  # a loaded machine boots and warms a worker slowly
         for base in bases:
             while not answers(base):
                 assert time.monotonic() < deadline and all(s.poll() is None for s in servers), "a node did not start"
@@ -93,7 +93,7 @@ def nodes(database_url: str) -> Iterator[list[str]]:
 def answers(base: str) -> bool:
     try:
         return Browser(base).get("/sign-in")[0] == 200
-    except urllib.error.URLError:  # not listening yet
+    except (urllib.error.URLError, TimeoutError, ConnectionError):  # not listening, or still warming up
         return False
 
 
