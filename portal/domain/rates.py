@@ -140,6 +140,20 @@ def _first_guess(s0: _Num, s1: _Num, s2: _Num) -> _Num:
     return 1 - 2 * s0 * s1 / denominator
 
 
+def _level_shape(runs: list[_Run]) -> tuple[Decimal, Decimal, int, Decimal] | None:
+    """(p, c, m, d) when the runs are p at period 0, c at periods 1..m and d (perhaps
+    0) at m+1: the shape of nearly every plan's flows (`payment_runs`)."""
+    if len(runs) == 2:
+        (lent, at, once), (payment, first, m) = runs
+        if at == 0 and once == 1 and first == 1:
+            return lent, payment, m, ZERO
+    elif len(runs) == 3:
+        (lent, at, once), (payment, first, m), (last, end, single) = runs
+        if at == 0 and once == 1 and first == 1 and end == m + 1 and single == 1:
+            return lent, payment, m, last
+    return None
+
+
 def _binary_root(runs: list[_Run]) -> Decimal | None:
     """The discount factor to about 1e-15, found by Newton's method in binary floats.
 
@@ -151,9 +165,31 @@ def _binary_root(runs: list[_Run]) -> Decimal | None:
     tenth of a Decimal one, and the Decimal solver from the Taylor start needed about
     three. None when the floats overflow, leave v > 0 or do not settle; the Decimal
     iteration then starts from the Taylor guess.
+
+    Most plans lend p at period 0 and are repaid by m equal payments c at 1..m and
+    perhaps a last one d at m+1 (`payment_runs`): for that shape the moments and each
+    step are closed forms, F = p + c·v(1 − v^m)/(1 − v) + d·v^(m+1), a few float
+    operations instead of a loop over runs (the same iterates up to float rounding).
     """
-    flows = [(float(c), a, n) for c, a, n in runs]
     try:
+        level = _level_shape(runs)
+        if level is not None:
+            lent, payment, m, last = level
+            p, c, d = float(lent), float(payment), float(last)
+            m1 = m + 1
+            v = _first_guess(p + c * m + d, c * (m * m1 // 2) + d * m1, c * ((m - 1) * m * m1 // 3) + d * m1 * m)
+            for _ in range(_MAX_BINARY):
+                if not 0.0 < v < 1e6:
+                    return None
+                gap = 1.0 - v
+                vm = v**m
+                growth = (1.0 - m1 * vm + m * vm * v) / (gap * gap)  # d/dv of v(1 − v^m)/(1 − v)
+                step = (p + c * v * (1.0 - vm) / gap + d * vm * v) / (c * growth + d * m1 * vm)
+                v -= step
+                if abs(step) < 1e-9:
+                    return Decimal(repr(v)) if 0.0 < v < 1e6 else None
+            return None
+        flows = [(float(c), a, n) for c, a, n in runs]
         v = _first_guess(*_moments(flows))
         for _ in range(_MAX_BINARY):
             if not 0.0 < v < 1e6:
