@@ -113,7 +113,17 @@ def _level_rows(
 
     Principal parts are capped at the balance, so an early payoff leaves zero rows
     at the end (which `quote` refuses and offers never show) rather than negatives.
+
+    At a positive rate and payment, a balance that once reaches zero or less stays
+    there (its interest is not positive, so each part is at least the payment): the
+    balance left before the last row says whether any part reached the balance. So
+    the rows are first made without comparing each part to the balance, and only a
+    loan that ran out early is made again with the caps.
     """
+    if monthly_rate > ZERO and payment > ZERO:
+        uncapped = _uncapped_rows(principal, monthly_rate, payment, dates, unit, first_number)
+        if uncapped is not None:
+            return uncapped, False
     balance = principal
     early = False
     rows: list[Installment] = []
@@ -133,6 +143,31 @@ def _level_rows(
     last = first_number + len(dates) - 1
     append(_row(Installment, (last, dates[-1], balance, interest, balance + interest)))
     return rows, early
+
+
+def _uncapped_rows(
+    principal: Decimal,
+    monthly_rate: Decimal,
+    payment: Decimal,
+    dates: Sequence[date],
+    unit: Decimal,
+    first_number: int,
+) -> list[Installment] | None:
+    """`_level_rows` of a loan that does not run out early, or None if it does."""
+    balance = principal
+    rows: list[Installment] = []
+    append = rows.append
+    for n, due in enumerate(dates[:-1], first_number):
+        interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+        part = payment - interest
+        append(_row(Installment, (n, due, part, interest, payment)))
+        balance -= part
+    if rows and balance <= ZERO:
+        return None
+    interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+    last = first_number + len(dates) - 1
+    append(_row(Installment, (last, dates[-1], balance, interest, balance + interest)))
+    return rows
 
 
 def in_context_installment_plan(
