@@ -58,7 +58,6 @@ from portal.domain.terms import fingerprint as terms_fingerprint
 __all__ = ["Offer", "ineligibility", "new_plan_possible_on", "offers_for"]
 
 ONE = Decimal(1)
-_PLAN_ORDER = {plan: i for i, plan in enumerate(PlanType)}
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__
 Limits = InstallmentLimits | ReliefLimits | SettlementLimits | PersonalisedLimits
 
@@ -309,5 +308,6 @@ def offers_for(account: AccountSnapshot, policy: OfferPolicy, today: date) -> li
             offers += _settlements(tier, tier.settlement, account, balance, today, unit)
         if _open(tier.personalised, balance):
             offers += _personalised(tier, tier.personalised, account, balance, first_due, unit)
-        offers.sort(key=lambda o: (_PLAN_ORDER[o.plan], len(o.quote.installments)))
+        # Already in the documented order: the plan types are taken in PlanType order,
+        # tenors ascending and settlements by payments ascending (no sort needed).
         return offers
