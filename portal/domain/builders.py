@@ -191,7 +191,8 @@ def in_context_installment_plan(
     # derived amount carries it too: "833.33", never "833.330" or "833.3".
     amount = amount.quantize(unit)
     down_payment = down_payment.quantize(unit)
-    principal = amount - waived.written_off - down_payment
+    # Offers mostly waive nothing: skip adding up three zeros (the same value and exponent).
+    principal = (amount if waived is NO_WAIVER else amount - waived.written_off) - down_payment
     dates = monthly_dates(first_due, months)
     if pricing is Pricing.MONTHLY_FEE:
         rows = _fee_rows(principal, rate, dates, unit)
@@ -289,7 +290,8 @@ def in_context_settlement_plan(
     rows = [_row(Installment, (n, d, part, nothing, part)) for n, d in enumerate(dates[:-1], 1)]
     rows.append(Installment(payments, dates[-1], last, nothing, last))
     waived = Waived(discount=amount - settled)
-    return finish_quote_in_context(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived)
+    runs = payment_runs(part, payments, last)  # known: no scan of the rows
+    return finish_quote_in_context(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived, runs)
 
 
 settlement_plan = computing_in_context(in_context_settlement_plan)

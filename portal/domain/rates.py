@@ -315,9 +315,7 @@ def _loan_irr(principal: Decimal, payments: Iterable[Decimal]) -> Decimal:
 
 
 def _runs_irr(principal: Decimal, payment_runs: Iterable[_Run]) -> Decimal:
-    runs = [(principal, 0, 1)]
-    runs.extend((-c, a, n) for c, a, n in payment_runs)
-    return _solve(runs)
+    return _solve([(principal, 0, 1), *[(-c, a, n) for c, a, n in payment_runs]])
 
 
 def payment_runs(regular: Decimal, count: int, last: Decimal) -> list[_Run]:
