@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from itertools import repeat
 
 from portal.domain.dates import monthly_dates
 from portal.domain.money import ZERO, ceil_money, computing_in_context, minor_unit
@@ -153,21 +154,23 @@ def _uncapped_rows(
     unit: Decimal,
     first_number: int,
 ) -> list[Installment] | None:
-    """`_level_rows` of a loan that does not run out early, or None if it does."""
+    """`_level_rows` of a loan that does not run out early, or None if it does.
+
+    The loop keeps plain tuples; one `map` makes them Installments at the end, in C.
+    """
     balance = principal
-    rows: list[Installment] = []
-    append = rows.append
+    fields: list[tuple[int, date, Decimal, Decimal, Decimal]] = []
+    append = fields.append
     for n, due in enumerate(dates[:-1], first_number):
         interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
         part = payment - interest
-        append(_row(Installment, (n, due, part, interest, payment)))
+        append((n, due, part, interest, payment))
         balance -= part
-    if rows and balance <= ZERO:
+    if fields and balance <= ZERO:
         return None
     interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
-    last = first_number + len(dates) - 1
-    append(_row(Installment, (last, dates[-1], balance, interest, balance + interest)))
-    return rows
+    append((first_number + len(dates) - 1, dates[-1], balance, interest, balance + interest))
+    return list(map(_row, repeat(Installment), fields))
 
 
 def in_context_installment_plan(
