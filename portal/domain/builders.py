@@ -55,6 +55,7 @@ TWELVE = Decimal(12)
 # Building a NamedTuple through tuple.__new__ skips its Python-level __new__; it matters
 # only because a 60-month schedule builds sixty rows and offers build many schedules.
 _row = tuple.__new__
+_MONTHLY_FEE = Pricing.MONTHLY_FEE  # a constant: `Pricing.X` is a descriptor look-up on 3.11
 
 
 def in_context_fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str) -> Waived:
@@ -197,7 +198,7 @@ def in_context_installment_plan(
     # Offers mostly waive nothing: skip adding up three zeros (the same value and exponent).
     principal = (amount if waived is NO_WAIVER else amount - waived.written_off) - down_payment
     dates = monthly_dates(first_due, months)
-    if pricing is Pricing.MONTHLY_FEE:
+    if pricing is _MONTHLY_FEE:
         rows = _fee_rows(principal, rate, dates, unit)
         return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
     annuity, level = _annuity_rows(principal, rate / TWELVE, dates, unit)
