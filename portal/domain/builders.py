@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from itertools import repeat
 
 from portal.domain.dates import monthly_dates
 from portal.domain.money import ZERO, ceil_money, computing_in_context, minor_unit
@@ -54,6 +55,7 @@ TWELVE = Decimal(12)
 # Building a NamedTuple through tuple.__new__ skips its Python-level __new__; it matters
 # only because a 60-month schedule builds sixty rows and offers build many schedules.
 _row = tuple.__new__
+_MONTHLY_FEE = Pricing.MONTHLY_FEE  # a constant: `Pricing.X` is a descriptor look-up on 3.11
 
 
 def in_context_fee_waiver(fees: Decimal, late_fees: Decimal, share: Decimal, currency: str) -> Waived:
@@ -113,7 +115,17 @@ def _level_rows(
 
     Principal parts are capped at the balance, so an early payoff leaves zero rows
     at the end (which `quote` refuses and offers never show) rather than negatives.
+
+    At a positive rate and payment, a balance that once reaches zero or less stays
+    there (its interest is not positive, so each part is at least the payment): the
+    balance left before the last row says whether any part reached the balance. So
+    the rows are first made without comparing each part to the balance, and only a
+    loan that ran out early is made again with the caps.
     """
+    if monthly_rate > ZERO and payment > ZERO:
+        uncapped = _uncapped_rows(principal, monthly_rate, payment, dates, unit, first_number)
+        if uncapped is not None:
+            return uncapped, False
     balance = principal
     early = False
     rows: list[Installment] = []
@@ -133,6 +145,33 @@ def _level_rows(
     last = first_number + len(dates) - 1
     append(_row(Installment, (last, dates[-1], balance, interest, balance + interest)))
     return rows, early
+
+
+def _uncapped_rows(
+    principal: Decimal,
+    monthly_rate: Decimal,
+    payment: Decimal,
+    dates: Sequence[date],
+    unit: Decimal,
+    first_number: int,
+) -> list[Installment] | None:
+    """`_level_rows` of a loan that does not run out early, or None if it does.
+
+    The loop keeps plain tuples; one `map` makes them Installments at the end, in C.
+    """
+    balance = principal
+    fields: list[tuple[int, date, Decimal, Decimal, Decimal]] = []
+    append = fields.append
+    for n, due in enumerate(dates[:-1], first_number):
+        interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+        part = payment - interest
+        append((n, due, part, interest, payment))
+        balance -= part
+    if fields and balance <= ZERO:
+        return None
+    interest = (balance * monthly_rate).quantize(unit, ROUND_HALF_UP)
+    append((first_number + len(dates) - 1, dates[-1], balance, interest, balance + interest))
+    return list(map(_row, repeat(Installment), fields))
 
 
 def in_context_installment_plan(
@@ -156,9 +195,10 @@ def in_context_installment_plan(
     # derived amount carries it too: "833.33", never "833.330" or "833.3".
     amount = amount.quantize(unit)
     down_payment = down_payment.quantize(unit)
-    principal = amount - waived.written_off - down_payment
+    # Offers mostly waive nothing: skip adding up three zeros (the same value and exponent).
+    principal = (amount if waived is NO_WAIVER else amount - waived.written_off) - down_payment
     dates = monthly_dates(first_due, months)
-    if pricing is Pricing.MONTHLY_FEE:
+    if pricing is _MONTHLY_FEE:
         rows = _fee_rows(principal, rate, dates, unit)
         return finish_quote_in_context(plan, currency, amount, down_payment, principal, rows, waived)
     annuity, level = _annuity_rows(principal, rate / TWELVE, dates, unit)
@@ -254,7 +294,8 @@ def in_context_settlement_plan(
     rows = [_row(Installment, (n, d, part, nothing, part)) for n, d in enumerate(dates[:-1], 1)]
     rows.append(Installment(payments, dates[-1], last, nothing, last))
     waived = Waived(discount=amount - settled)
-    return finish_quote_in_context(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived)
+    runs = payment_runs(part, payments, last)  # known: no scan of the rows
+    return finish_quote_in_context(PlanType.SETTLEMENT, currency, amount, nothing, settled, rows, waived, runs)
 
 
 settlement_plan = computing_in_context(in_context_settlement_plan)

@@ -58,8 +58,11 @@ from portal.domain.terms import fingerprint as terms_fingerprint
 __all__ = ["Offer", "ineligibility", "new_plan_possible_on", "offers_for"]
 
 ONE = Decimal(1)
-_PLAN_ORDER = {plan: i for i, plan in enumerate(PlanType)}
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__
+# Enum members as module constants: on Python 3.11 each `PlanType.X` is a descriptor
+# look-up, and offers name a member a few times per offer, thousands of offers a run.
+_INSTALLMENT, _SETTLEMENT, _PERSONALISED = PlanType.INSTALLMENT, PlanType.SETTLEMENT, PlanType.PERSONALISED
+_MONTHLY_FEE = Pricing.MONTHLY_FEE
 Limits = InstallmentLimits | ReliefLimits | SettlementLimits | PersonalisedLimits
 
 
@@ -109,6 +112,15 @@ def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) ->
     Codes: currency, blocked, active_plan, cooling_down, reage_limit, not_overdue,
     nothing_owed, no_tier.
     """
+    balance = account.balance
+    tier = policy.tier_for(account.days_past_due, balance) if account.days_past_due >= 1 else None
+    return _ineligibility(account, policy, today, balance, tier)
+
+
+def _ineligibility(
+    account: AccountSnapshot, policy: OfferPolicy, today: date, balance: Decimal, tier: Tier | None
+) -> list[str]:
+    """`ineligibility` given the account's balance and its tier (None below DPD 1)."""
     reasons = []
     if account.currency != policy.currency:
         reasons.append("currency")
@@ -122,9 +134,9 @@ def ineligibility(account: AccountSnapshot, policy: OfferPolicy, today: date) ->
         reasons.append("reage_limit")
     if account.days_past_due < 1:
         reasons.append("not_overdue")
-    elif policy.tier_for(account.days_past_due, account.balance) is None:
+    elif tier is None:
         reasons.append("no_tier")
-    if account.balance <= ZERO:
+    if balance <= ZERO:
         reasons.append("nothing_owed")
     return reasons
 
@@ -161,7 +173,7 @@ def _open(lim: Limits, balance: Decimal) -> bool:
 
 
 def _offer(tier: Tier, terms: PlanTerms, quote: Quote, *, approval: bool, agent: bool) -> Offer:
-    hardship = terms.plan is PlanType.PERSONALISED
+    hardship = terms.plan is _PERSONALISED
     return _new(
         Offer,
         (
@@ -178,7 +190,7 @@ def _offer(tier: Tier, terms: PlanTerms, quote: Quote, *, approval: bool, agent:
 
 def _price(lim: InstallmentLimits | PersonalisedLimits) -> Decimal:
     """The tier's price for its convention: the monthly fee rate or the annual rate."""
-    return lim.max_monthly_fee_rate if lim.pricing is Pricing.MONTHLY_FEE else lim.max_annual_rate
+    return lim.max_monthly_fee_rate if lim.pricing is _MONTHLY_FEE else lim.max_annual_rate
 
 
 def _installments(
@@ -192,11 +204,12 @@ def _installments(
     offers = []
     for months in sorted(set(lim.tenors)):
         quote = in_context_installment_plan(
-            account.currency, balance, months, lim.pricing, rate, first_due, down, NO_WAIVER, PlanType.INSTALLMENT
+            account.currency, balance, months, lim.pricing, rate, first_due, down, NO_WAIVER, _INSTALLMENT
         )
         if quote.min_payment < floor:
             continue
-        terms = PlanTerms(PlanType.INSTALLMENT, months=months, pricing=lim.pricing, rate=rate, down_payment=down)
+        # plan, months, pricing, rate, down_payment: positional, as keywords cost more.
+        terms = PlanTerms(_INSTALLMENT, months, lim.pricing, rate, down)
         above = lim.needs_supervisor_above
         offers.append(
             _offer(
@@ -258,7 +271,7 @@ def _settlements(
         quote = in_context_settlement_plan(account.currency, balance, deadline, lim.max_discount, payments)
         if quote.min_payment < floor:
             break  # more payments only make each one smaller
-        terms = PlanTerms(PlanType.SETTLEMENT, discount=lim.max_discount, payments=payments, deadline=deadline)
+        terms = PlanTerms(_SETTLEMENT, discount=lim.max_discount, payments=payments, deadline=deadline)
         offers.append(_offer(tier, terms, quote, approval=approval, agent=lim.max_discount <= lim.agent_max_discount))
     return offers
 
@@ -275,7 +288,7 @@ def _personalised(
     # fewer fixes that, so this loop runs once or twice.
     while months >= 1:
         quote = in_context_installment_plan(
-            account.currency, balance, months, lim.pricing, rate, first_due, ZERO, waived, PlanType.PERSONALISED
+            account.currency, balance, months, lim.pricing, rate, first_due, ZERO, waived, _PERSONALISED
         )
         if quote.min_payment >= floor:
             terms = PlanTerms(
@@ -292,13 +305,13 @@ def offers_for(account: AccountSnapshot, policy: OfferPolicy, today: date) -> li
     Returns [] when the account is ineligible. Never returns an offer outside the
     policy's limits; the policy is assumed valid (`validate_policy`).
     """
-    if ineligibility(account, policy, today):
+    balance = account.balance
+    tier = policy.tier_for(account.days_past_due, balance) if account.days_past_due >= 1 else None
+    if _ineligibility(account, policy, today, balance, tier):
         return []
-    tier = policy.tier_for(account.days_past_due, account.balance)
-    assert tier is not None  # ineligibility() checked it
+    assert tier is not None  # _ineligibility() checked it
     with localcontext(CONTEXT):
         unit = minor_unit(account.currency)
-        balance = account.balance
         first_due = add_months(today, 1)
         offers: list[Offer] = []
         if _open(tier.installment, balance):
@@ -309,5 +322,6 @@ def offers_for(account: AccountSnapshot, policy: OfferPolicy, today: date) -> li
             offers += _settlements(tier, tier.settlement, account, balance, today, unit)
         if _open(tier.personalised, balance):
             offers += _personalised(tier, tier.personalised, account, balance, first_due, unit)
-        offers.sort(key=lambda o: (_PLAN_ORDER[o.plan], len(o.quote.installments)))
+        # Already in the documented order: the plan types are taken in PlanType order,
+        # tenors ascending and settlements by payments ascending (no sort needed).
         return offers

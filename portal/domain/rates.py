@@ -50,6 +50,8 @@ _MAX_BISECT = 200
 
 # A run of n equal cash flows c at periods a, a+1, ..., a+n-1.
 _Run = tuple[Decimal, int, int]
+# Level flows p, c at periods 1..m, d at m+1 (`_level_shape`).
+_Level = tuple[Decimal, Decimal, int, Decimal]
 # `_moments` and `_first_guess` work in Decimal and, for `_binary_root`, in float.
 _Num = TypeVar("_Num", Decimal, float)
 
@@ -140,6 +142,20 @@ def _first_guess(s0: _Num, s1: _Num, s2: _Num) -> _Num:
     return 1 - 2 * s0 * s1 / denominator
 
 
+def _level_shape(runs: list[_Run]) -> _Level | None:
+    """(p, c, m, d) when the runs are p at period 0, c at periods 1..m and d (perhaps
+    0) at m+1: the shape of nearly every plan's flows (`payment_runs`)."""
+    if len(runs) == 2:
+        (lent, at, once), (payment, first, m) = runs
+        if at == 0 and once == 1 and first == 1:
+            return lent, payment, m, ZERO
+    elif len(runs) == 3:
+        (lent, at, once), (payment, first, m), (last, end, single) = runs
+        if at == 0 and once == 1 and first == 1 and end == m + 1 and single == 1:
+            return lent, payment, m, last
+    return None
+
+
 def _binary_root(runs: list[_Run]) -> Decimal | None:
     """The discount factor to about 1e-15, found by Newton's method in binary floats.
 
@@ -151,9 +167,33 @@ def _binary_root(runs: list[_Run]) -> Decimal | None:
     tenth of a Decimal one, and the Decimal solver from the Taylor start needed about
     three. None when the floats overflow, leave v > 0 or do not settle; the Decimal
     iteration then starts from the Taylor guess.
+
+    Most plans lend p at period 0 and are repaid by m equal payments c at 1..m and
+    perhaps a last one d at m+1 (`payment_runs`): for that shape the moments and each
+    step are closed forms, F = p + c·v(1 − v^m)/(1 − v) + d·v^(m+1), a few float
+    operations instead of a loop over runs (the same iterates up to float rounding).
     """
-    flows = [(float(c), a, n) for c, a, n in runs]
     try:
+        level = _level_shape(runs)
+        if level is not None:
+            lent, payment, m, last = level
+            p, c, d = float(lent), float(payment), float(last)
+            m1 = m + 1
+            v = _first_guess(p + c * m + d, c * (m * m1 // 2) + d * m1, c * ((m - 1) * m * m1 // 3) + d * m1 * m)
+            for _ in range(_MAX_BINARY):
+                if not 0.0 < v < 1e6:
+                    return None
+                gap = 1.0 - v
+                vm = v**m
+                growth = (1.0 - m1 * vm + m * vm * v) / (gap * gap)  # d/dv of v(1 − v^m)/(1 − v)
+                step = (p + c * v * (1.0 - vm) / gap + d * vm * v) / (c * growth + d * m1 * vm)
+                v -= step
+                if abs(step) < 1e-9:
+                    # 16 places through an integer: a third of the cost of repr() (a seed
+                    # needs no more: the float itself holds about 16 digits).
+                    return Decimal(int(v * 1e16)).scaleb(-16) if 0.0 < v < 1e6 else None
+            return None
+        flows = [(float(c), a, n) for c, a, n in runs]
         v = _first_guess(*_moments(flows))
         for _ in range(_MAX_BINARY):
             if not 0.0 < v < 1e6:
@@ -175,7 +215,7 @@ def _binary_root(runs: list[_Run]) -> Decimal | None:
             step = npv / slope
             v -= step
             if abs(step) < 1e-9:
-                return Decimal(repr(v)) if 0.0 < v < 1e6 else None
+                return Decimal(int(v * 1e16)).scaleb(-16) if 0.0 < v < 1e6 else None
     except (ArithmeticError, ValueError):  # overflow, underflow to 0 slope, complex pow
         return None
     return None
@@ -275,9 +315,7 @@ def _loan_irr(principal: Decimal, payments: Iterable[Decimal]) -> Decimal:
 
 
 def _runs_irr(principal: Decimal, payment_runs: Iterable[_Run]) -> Decimal:
-    runs = [(principal, 0, 1)]
-    runs.extend((-c, a, n) for c, a, n in payment_runs)
-    return _solve(runs)
+    return _solve([(principal, 0, 1), *[(-c, a, n) for c, a, n in payment_runs]])
 
 
 def payment_runs(regular: Decimal, count: int, last: Decimal) -> list[_Run]:

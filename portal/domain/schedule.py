@@ -172,6 +172,7 @@ NO_WAIVER = Waived()
 
 _NO_RATE = ZERO.quantize(RATE_PLACES)
 _TOTAL = itemgetter(4)
+_QUANTIZE = Decimal.quantize
 
 
 class Quote(NamedTuple):
@@ -274,7 +275,7 @@ def finish_quote_in_context(
         paid = sum([total * count for total, _, count in runs], ZERO.quantize(unit))
         total_cost = paid - principal
     # Waivers at the currency's exponent too.
-    waived = _nothing_waived(unit) if waived is NO_WAIVER else _new(Waived, (w.quantize(unit) for w in waived))
+    waived = _nothing_waived(unit) if waived is NO_WAIVER else _new(Waived, map(_QUANTIZE, waived, repeat(unit)))
     if not total_cost:
         apr = ear = _NO_RATE
     else:

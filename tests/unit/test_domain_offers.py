@@ -436,6 +436,8 @@ def test_offers_never_exceed_a_valid_policy(policy: OfferPolicy, snapshots: list
             assert any(o.plan is PlanType.SETTLEMENT for o in offers), snapshot
         plans = [o.plan for o in offers]
         assert plans == sorted(plans, key=list(PlanType).index)
+        order = [(list(PlanType).index(o.plan), len(o.quote.installments)) for o in offers]
+        assert order == sorted(order)  # then by number of payments
         for offer in offers:
             check_within_limits(offer, snapshot, policy)
             assert offer.fingerprint == fingerprint(offer.terms, offer.quote)

@@ -88,6 +88,34 @@ def test_the_binary_seed_changes_no_digit(principal: int, months: int, repaid_pe
     assert abs(seeded - taylor) < D("1e-20")
 
 
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    principal=st.integers(min_value=100_00, max_value=2_000_000_00),
+    months=st.integers(min_value=3, max_value=60),
+    repaid_percent=st.integers(min_value=80, max_value=250),
+    last_cents=st.integers(min_value=-5_000, max_value=5_000),
+)
+def test_the_level_shortcut_seeds_as_the_loop_over_runs_does(
+    principal: int, months: int, repaid_percent: int, last_cents: int
+) -> None:
+    # Level flows (lent, then m equal payments and a different last one) take the
+    # closed-form float steps; spelled as four runs they take the general loop.
+    lent = D(principal).scaleb(-2)
+    part = (lent * repaid_percent / 100 / months).quantize(D("0.01"))
+    last = part + D(last_cents).scaleb(-2)
+    assume(last > 0 and part * (months - 1) + last != lent)
+    level = [(lent, 0, 1), (-part, 1, months - 1), (-last, months, 1)]
+    assert rates._level_shape(level) is not None
+    split = [(lent, 0, 1), (-part, 1, 1), (-part, 2, months - 2), (-last, months, 1)]
+    assert rates._level_shape(split) is None
+    fast, loop = rates._binary_root(level), rates._binary_root(split)
+    assert fast is not None and loop is not None
+    assert abs(fast - loop) < D("1e-9")  # seeds only: near v = 1 floats lose digits
+    solved, reference = rates._newton(level, fast), rates._newton(split, loop)
+    assert solved is not None and reference is not None
+    assert abs(solved - reference) < D("1e-20")
+
+
 def test_without_a_binary_seed_decimal_newton_still_solves(monkeypatch: pytest.MonkeyPatch) -> None:
     expected = irr(FEE_PLAN)
     monkeypatch.setattr(rates, "_binary_root", lambda runs: None)

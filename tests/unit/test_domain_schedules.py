@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from portal.domain.builders import _level_rows
 from portal.domain.dates import add_months, monthly_dates
+from portal.domain.money import CONTEXT
 from portal.domain.quote import quote
-from portal.domain.schedule import PlanType, Quote
+from portal.domain.rates import in_context_annuity_payment
+from portal.domain.schedule import Installment, PlanType, Quote
 
 D = Decimal
 
@@ -344,3 +349,40 @@ def test_settlement_single_payment_jpy() -> None:
     # 123457 × 0.75 = 92592.75 → 92593 (up): discount 30864 ≤ 25 % of the balance.
     assert rows(q) == [("2027-02-01", "92593", "0", "92593")]
     assert q.waived.discount == D("30864")
+
+
+# --- annuity rows made without a cap, then with it if the loan ran out early ---------
+
+
+def capped_rows(principal: Decimal, rate: Decimal, payment: Decimal, count: int) -> tuple[list[Installment], bool]:
+    """Annuity rows as `builders._level_rows` defines them: each part capped at the balance."""
+    dates = monthly_dates(date(2027, 1, 31), count)
+    balance, early, made = principal, False, []
+    for n, due in enumerate(dates[:-1], 1):
+        interest = (balance * rate).quantize(D("0.01"), ROUND_HALF_UP)
+        part = payment - interest
+        if part >= balance:
+            early, part = True, balance
+        made.append(Installment(n, due, part, interest, part + interest))
+        balance -= part
+    interest = (balance * rate).quantize(D("0.01"), ROUND_HALF_UP)
+    made.append(Installment(count, dates[-1], balance, interest, balance + interest))
+    return made, early
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    principal=st.integers(min_value=1, max_value=10_000_000_00),
+    annual_bp=st.integers(min_value=0, max_value=3_600),
+    months=st.integers(min_value=1, max_value=60),
+    payment_permille=st.integers(min_value=0, max_value=3_000),
+)
+def test_level_rows_are_the_capped_rows(principal: int, annual_bp: int, months: int, payment_permille: int) -> None:
+    # Payments from nothing to three times the level one: many loans run out early.
+    lent = D(principal).scaleb(-2)
+    monthly = D(annual_bp).scaleb(-4) / 12
+    level = in_context_annuity_payment(lent, monthly, months) if monthly else lent / months
+    payment = (level * payment_permille / 1000).quantize(D("0.01"), ROUND_HALF_UP)
+    with localcontext(CONTEXT):
+        made = _level_rows(lent, monthly, payment, monthly_dates(date(2027, 1, 31), months), D("0.01"), 1)
+    assert made == capped_rows(lent, monthly, payment, months)
