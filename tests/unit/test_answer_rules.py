@@ -206,10 +206,6 @@ def test_the_index_is_rebuilt_when_a_content_file_changes(tmp_path, monkeypatch)
     assert rebuilt is not first and "zebracross" in rebuilt.groups["en"].vocabulary
 
 
-def test_the_index_builds_within_two_seconds():
-    assert build().built_in < 2.0
-
-
 def test_a_broken_word_list_leaves_the_previous_index_in_use(tmp_path, monkeypatch):
     content, answers = tmp_path / "education", tmp_path / "answers"
     shutil.copytree(CONTENT_ROOT, content)
