@@ -18,7 +18,8 @@ def _locale() -> str:
 
 @bp.route("/learn")
 def index() -> str:
-    return render_template("education/index.html", topics=library().topics(_locale()))
+    locale = _locale()
+    return render_template("education/index.html", topics=library().topics(locale), locale=locale)
 
 
 @bp.route("/learn/<slug>")
