@@ -1,16 +1,21 @@
 """``/ask``: a question answered from our own guides, signed in or not.
 
-The question is posted (CSRF) and the answer rendered in the response, so nothing the
+The question is posted and the answer rendered in the response, so nothing the
 cardholder typed lands in an address bar, a history or an access log. The page never
 shows account data: a signed-in cardholder's question may open a task for care staff,
 and the page says so, nothing more.
+
+CSRF: a signed-in person's question must carry its token, since it can open a task or
+pause an account. An anonymous question changes nothing but the kept (scrubbed)
+question, as a search form would, so it needs none: the question box on the help pages
+then asks no session of a visitor, and an anonymous help page sets no cookie.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
@@ -22,7 +27,7 @@ from portal.answers.service import answer_question
 from portal.audit.actors import Actor, ActorType
 from portal.education.content import insert_marker, render_inline
 from portal.education.views import with_inserts
-from portal.extensions import limiter
+from portal.extensions import csrf, limiter
 
 bp = Blueprint("answers", __name__)
 
@@ -40,7 +45,10 @@ def _cardholder_id() -> int | None:
 
 @bp.route("/ask", methods=["GET", "POST"])
 @limiter.limit("20 per minute; 300 per day", methods=["POST"])
+@csrf.exempt  # from the check before every view: this one checks signed-in questions itself
 def ask() -> tuple[str, int] | str:
+    if current_user.is_authenticated and request.method == "POST" and current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()  # raises CSRFError, answered as every other expired form is
     form = QuestionForm()
     if not form.validate_on_submit():
         return render_template("answers/ask.html", form=form), 422 if form.is_submitted() else 200

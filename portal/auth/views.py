@@ -75,13 +75,17 @@ def home() -> Response | str:
 def sign_in() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(_signed_in_home())
+    if request.method != "POST":
+        # The empty form reads the same for everyone in a language: the page renders its
+        # fields once per language (templates/auth/sign_in.html), so the form is made
+        # only when they are not kept yet (new_form).
+        return render_template("auth/sign_in.html", form=None, new_form=CardForm), 200
     form = CardForm()
     if form.validate_on_submit():
         challenge = start_sign_in(form.card_number.data, form.date_of_birth.data, _settings(), request.remote_addr)
         session[PENDING] = challenge
         return redirect(url_for("auth.enter_code"))
-    status = 422 if form.is_submitted() else 200
-    return render_template("auth/sign_in.html", form=form), status
+    return render_template("auth/sign_in.html", form=form), 422
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])

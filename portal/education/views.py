@@ -18,18 +18,24 @@ def _locale() -> str:
 
 @bp.route("/learn")
 def index() -> str:
-    return render_template("education/index.html", topics=library().topics(_locale()))
+    locale = _locale()
+    return render_template("education/index.html", topics=library().topics(locale), locale=locale)
 
 
 @bp.route("/learn/<slug>")
 def topic(slug: str) -> str:
     content = library()
-    found = content.get(_locale(), slug)
+    locale = _locale()
+    found = content.get(locale, slug)
     if found is None:
         abort(404)
     # body is called only when the page's cached fragment is rendered (templates/education/topic.html).
     return render_template(
-        "education/topic.html", topic=found, related=content.related(found), body=lambda: with_inserts(found.html)
+        "education/topic.html",
+        topic=found,
+        locale=locale,
+        related=content.related(found),
+        body=lambda: with_inserts(found.html),
     )
 
 

@@ -20,15 +20,47 @@ from tests.staff_helpers import signed_in_staff
 
 
 def ask(client, question: str, lang: str | None = None):
+    """Asks as a person would: through the box on /ask, with its token when it has one
+    (only a signed-in person's box does)."""
     if lang:
         client.get(f"/language/{lang}")
-    token = csrf_token(client.get("/ask").data)
-    return client.post("/ask", data={"csrf_token": token, "question": question})
+    box = client.get("/ask").get_data(as_text=True)
+    data = {"question": question}
+    if 'name="csrf_token"' in box:
+        data["csrf_token"] = csrf_token(box)
+    return client.post("/ask", data=data)
 
 
 def test_the_box_is_on_help_pages_and_posts_to_ask(client):
     page = client.get("/learn/plan-types").get_data(as_text=True)
-    assert 'action="/ask"' in page and 'method="post"' in page and 'name="csrf_token"' in page
+    assert 'action="/ask"' in page and 'method="post"' in page and 'name="question"' in page
+
+
+def test_an_anonymous_help_page_sets_no_cookie_and_asks_no_token(client):
+    """A visitor reading a guide gets no session: nothing is written for a page view, and
+    the box, which needs no token before sign-in, does not make one."""
+    for path in ("/learn/annualised-rate", "/learn", "/ask"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, path
+        assert 'name="csrf_token"' not in response.get_data(as_text=True), path
+    assert client.get_cookie("portal_session") is None
+
+
+def test_an_anonymous_question_is_answered_without_a_token_or_a_session(client, query):
+    response = client.post("/ask", data={"question": "what is an annualised rate"})
+    assert response.status_code == 200 and "From our help guides" in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+    assert query.one(select(AskedQuestion.topic)) == "annualised-rate"
+
+
+def test_a_signed_in_box_carries_a_token(app, client, auth):
+    make_account(app)
+    auth.sign_in()
+    for path in ("/learn/annualised-rate", "/ask", "/account"):
+        html = client.get(path).get_data(as_text=True)
+        box = html.split('class="card ask-box"')[1].split("</section>")[0]
+        assert csrf_token(box), path
 
 
 def test_a_confident_answer_quotes_a_guide_and_links_to_it(client, query):
@@ -55,9 +87,16 @@ def test_an_empty_question_is_refused_with_a_message(client, query):
     assert query(select(AskedQuestion)) == []
 
 
-def test_a_question_without_its_csrf_token_is_refused(client, query):
-    assert client.post("/ask", data={"question": "what is a settlement"}).status_code == 400
-    assert query(select(AskedQuestion)) == []
+def test_a_signed_in_question_without_its_csrf_token_is_refused(app, client, auth, query):
+    """Signed in, a question can open a task or pause the account: another site must not
+    be able to post one in the cardholder's name."""
+    make_account(app)
+    auth.sign_in()
+    refused = client.post("/ask", data={"question": "this is not my debt, I never had this card"})
+    assert refused.status_code == 400 and "This form has expired" in refused.get_data(as_text=True)
+    forged = client.post("/ask", data={"question": "I lost my job", "csrf_token": "not-the-token"})
+    assert forged.status_code == 400
+    assert query(select(AskedQuestion)) == [] and query(select(CaseTask)) == []
 
 
 def test_numbers_that_identify_someone_are_not_kept(client, query):
@@ -200,11 +239,8 @@ def test_prune_deletes_questions_past_the_retention_period(app, client, query):
 
 
 def test_questions_are_rate_limited_per_address(client):
-    token = csrf_token(client.get("/ask").data)
-    codes = [
-        client.post("/ask", data={"csrf_token": token, "question": "what is a settlement"}).status_code
-        for _ in range(21)
-    ]
+    """Before sign-in a question needs no token: the limit is what bounds a script."""
+    codes = [client.post("/ask", data={"question": "what is a settlement"}).status_code for _ in range(21)]
     assert codes[:20] == [200] * 20 and codes[20] == 429
 
 

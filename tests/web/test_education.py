@@ -115,6 +115,21 @@ def test_signed_in_cardholder_is_sent_back_to_their_account(app, client, auth):
     assert 'href="/sign-in"' not in main_html(html)
 
 
+def test_the_kept_guide_list_still_tells_a_visitor_and_a_cardholder_apart(app, client, auth):
+    """The guide list is rendered once per language and sign-in state: a visitor's copy
+    must never send a cardholder to sign in, nor a cardholder's send a visitor onward."""
+    from tests.conftest import make_account
+
+    visitor = app.test_client()
+    assert "Go to your account" not in visitor.get("/learn").get_data(as_text=True)
+    make_account(app)
+    auth.sign_in()
+    html = client.get("/learn").get_data(as_text=True)
+    assert "Go to your account" in html and 'href="/sign-in"' not in main_html(html)
+    again = visitor.get("/learn").get_data(as_text=True)
+    assert "Go to your account" not in again and 'href="/sign-in"' in main_html(again)
+
+
 def test_html_in_a_content_file_is_shown_as_text_on_the_page(client, tmp_path, monkeypatch):
     import portal.education.views as views
     from portal.education.content import load_library as load

@@ -83,6 +83,19 @@ def test_malformed_card_number_and_date_get_form_messages(app, client, auth):
         assert b"<script>alert" not in response.data
 
 
+def test_what_one_visitor_typed_never_shows_in_anothers_empty_form(app, client, auth):
+    """The empty form is kept once per language (templates/auth/sign_in.html); a form sent
+    back with its messages shows what was typed and must never be the one kept."""
+    first = client.get("/sign-in").text
+    refused = auth.start(card="4000 1234 5678 9999", dob="1988-13-45")
+    assert refused.status_code == 422 and 'value="4000 1234 5678 9999"' in refused.text
+    again = app.test_client().get("/sign-in")
+    assert again.status_code == 200 and "4000 1234 5678 9999" not in again.text
+    assert "Please check what you entered" not in again.text
+    assert csrf_token(again.text) != csrf_token(first)  # each visitor their own token
+    assert again.text.replace(csrf_token(again.text), "") == first.replace(csrf_token(first), "")
+
+
 def test_malformed_code_gets_a_message(app, auth):
     make_account(app)
     auth.start()
