@@ -16,7 +16,8 @@ import time
 from typing import Any
 
 from flask import Flask, Request, flash, redirect, request, session, url_for
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Response as FlaskResponse
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -102,6 +103,21 @@ class CookieSessions(SecureCookieSessionInterface):
             del self._verified[key]
             return self.session_class()
         return self.session_class(_copy(data))
+
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        if self.should_set_cookie(app, session):  # modified, or refreshed on every request
+            super().save_session(app, session, response)
+            return
+        # Nothing to send (Flask's own answer too, after it has read seven cookie
+        # settings): only the Vary header for a session that was read.
+        if session.accessed:
+            vary = response.headers.get("Vary")
+            if not vary:
+                response.headers["Vary"] = "Cookie"
+            elif vary == "Accept-Encoding":  # what compression wrote: the usual case
+                response.headers["Vary"] = "Accept-Encoding, Cookie"
+            else:
+                response.vary.add("Cookie")
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)  # as Flask orders them
