@@ -151,7 +151,7 @@ def test_a_production_worker_compiles_every_template_before_its_first_request(da
 
 FOLDABLE = (
     '{{ _("Help") }}|{{ gettext("Sign in") }}|{{ _("a %% b <i>") }}|{% trans %}x%%{% endtrans %}'
-    "|{% trans trimmed %}\n  Help\n{% endtrans %}|{% autoescape false %}{{ _(\"a <b>\") }}{% endautoescape %}"
+    '|{% trans trimmed %}\n  Help\n{% endtrans %}|{% autoescape false %}{{ _("a <b>") }}{% endautoescape %}'
     '|{{ _("a <b>")|e }}|{{ _("Help") ~ "<" }}'
 )
 LEFT = '{{ _("%(n)s days", n=3) }}|{{ ngettext("%(num)s day", "%(num)s days", 2) }}|{{ _(name) }}'
