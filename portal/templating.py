@@ -36,7 +36,7 @@ from jinja2.ext import Extension
 from jinja2.parser import Parser
 from markupsafe import Markup
 
-from portal.i18n import LOCALES
+from portal.i18n import LOCALES, locale_name
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
 
@@ -196,12 +196,14 @@ _GETTEXT_NAMES = ("_", "gettext")
 def _compiling_language() -> str | None:
     """The language a template rendered now is for: the request's, or one forced with
     ``force_locale`` in an app context; None where there is neither."""
-    if has_request_context():
-        return str(get_locale())
-    if has_app_context():
-        forced = getattr(g.get("_flask_babel"), "babel_locale", None)
-        return None if forced is None else str(forced)
-    return None
+    if not has_app_context():
+        return None
+    # The locale flask_babel settled on (or was forced to) for this context, read where it
+    # keeps it: get_locale() would look it up through three context proxies first.
+    settled = getattr(g.get("_flask_babel"), "babel_locale", None)
+    if settled is None and not has_request_context():
+        return None
+    return locale_name()
 
 
 def fold_translations(tree: nodes.Template, translations: Any) -> int:
