@@ -11,6 +11,7 @@ to the staff sign-in.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from typing import Any
@@ -96,11 +97,13 @@ class CookieSessions(SecureCookieSessionInterface):
             if not isinstance(data, dict):
                 return self.session_class(data)
             if len(self._verified) >= VERIFIED_COOKIES:
-                del self._verified[next(iter(self._verified))]  # the oldest out
+                # The oldest out; another thread of a threaded server may be at it too.
+                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                    del self._verified[next(iter(self._verified))]
             kept = self._verified[key] = (data, int(signed.timestamp()))
         data, signed_at = kept
         if not 0 <= int(time.time()) - signed_at <= max_age:  # itsdangerous's age check
-            del self._verified[key]
+            self._verified.pop(key, None)
             return self.session_class()
         return self.session_class(_copy(data))
 
