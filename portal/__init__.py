@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from inspect import iscoroutinefunction
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,32 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class PortalFlask(Flask):
+    """Flask, asking once per function whether it is a coroutine function.
+
+    Flask passes every hook and view through ``ensure_sync`` on every request, and
+    ``inspect.iscoroutinefunction`` unwraps and inspects each one anew: a dozen hooks a
+    request, a tenth of the cost of a request that does nothing. A plain function stays
+    plain, so the answer is kept (hooks and views live as long as the app); a coroutine
+    function is wrapped as Flask wraps it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set[Callable[..., Any]] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # unhashable: ask each time, as Flask does
+            return super().ensure_sync(func)
+        if iscoroutinefunction(func):
+            return self.async_to_sync(func)
+        self._plain_functions.add(func)
+        return func
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI commands."""
     from importlib import import_module
@@ -72,7 +100,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.notifications.views import bp as dev_bp
     from portal.policies import scheduling
 
-    app = Flask(
+    app = PortalFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder="static",

@@ -54,16 +54,37 @@ def select_locale() -> str:
     return negotiate(list(request.accept_languages))
 
 
+def active_locale() -> Any:
+    """flask_babel's ``get_locale()``, read where it keeps the answer once it has settled it
+    for this context (or ``force_locale`` set it): ``get_locale()`` goes through three
+    context proxies before it looks there, on each of a page's dozens of formatted values."""
+    locale = getattr(g.get("_flask_babel"), "babel_locale", None) if g else None
+    return locale if locale is not None else get_locale()
+
+
+def locale_name() -> str:
+    """``str(active_locale())`` ("zh_Hans"), written once per locale and context."""
+    locale = active_locale()
+    state = g.get("_flask_babel") if g else None
+    kept = getattr(state, "portal_locale_name", None)
+    if kept is not None and kept[0] is locale:
+        return str(kept[1])
+    name = str(locale)
+    if state is not None:
+        state.portal_locale_name = (locale, name)
+    return name
+
+
 def html_lang() -> str:
     """The BCP 47 tag for the ``lang`` attribute."""
-    return str(get_locale()).replace("_", "-")
+    return locale_name().replace("_", "-")
 
 
 def money(amount: Decimal | None, currency: str) -> str:
     """An amount in its currency, formatted for the active locale (CN¥1,234.50, HK$…)."""
     if amount is None:
         return ""
-    locale = get_locale()
+    locale = active_locale()
     # Babel's own text, from locale data read once per locale and currency (portal.formats).
     return currency_text(amount, currency, locale) or babel_format_currency(amount, currency, locale=locale)
 
@@ -78,7 +99,7 @@ def date_locale() -> str:
     """The locale whose date patterns the active language uses here: English dates for an
     account in China or Hong Kong read day-month ("30 Dec 2026", never "Dec 30, 2026");
     which English patterns is the account's jurisdiction's setting."""
-    locale = str(get_locale())
+    locale = locale_name()
     return (jurisdictions.current() or jurisdictions.get(None)).format_locale(locale)
 
 
@@ -153,7 +174,7 @@ def time_with_offset(value: datetime | None, tz: str | None = None) -> str:
 def number(value: int | Decimal) -> str:
     # A count (days past due, accounts in a tab) from the locale's symbols read once; any
     # other number as Babel writes it.
-    written = count_text(value, get_locale()) if isinstance(value, int) else None
+    written = count_text(value, active_locale()) if isinstance(value, int) else None
     return written if written is not None else format_decimal(value)
 
 
@@ -206,7 +227,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         LOCALES=LOCALES,
         html_lang=html_lang,
-        current_locale=lambda: str(get_locale()),
+        current_locale=locale_name,
         jurisdiction=jurisdictions.current,
         jurisdictions=jurisdictions.configured,
         jtext=jurisdictions.text,

@@ -167,3 +167,18 @@ def test_the_cookie_serializer_is_made_once_per_set_of_keys(app, client, auth):
         assert client.get("/account").status_code == 302  # the old cookie no longer verifies
     finally:
         app.secret_key = saved
+
+
+def test_flask_asks_once_whether_a_hook_is_a_coroutine_function_and_still_wraps_one(app, monkeypatch):
+    def plain() -> None:
+        return None
+
+    async def coroutine() -> None:
+        return None
+
+    assert app.ensure_sync(plain) is plain
+    assert plain in app._plain_functions  # the answer is kept
+    assert app.ensure_sync(plain) is plain
+    monkeypatch.setattr(app, "async_to_sync", lambda func: ("wrapped", func))  # asgiref's part
+    assert app.ensure_sync(coroutine) == ("wrapped", coroutine)
+    assert coroutine not in app._plain_functions

@@ -1,5 +1,6 @@
 """The shared layouts rendered cheaply, and still right: fragments cached per key, the
-language switcher built once per request, template translations kept per request."""
+language switcher built once per request, template translations kept per request and
+constant ones folded into each language's compiled templates."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from flask import render_template_string, url_for
 from flask_babel import force_locale
 
 from portal.extensions import db
-from portal.templating import FragmentCache, language_links
+from portal.i18n import LOCALES, _translations
+from portal.templating import FragmentCache, fold_translations, language_links
 from tests.conftest import make_app
 
 
@@ -140,7 +142,49 @@ def test_a_production_worker_compiles_every_template_before_its_first_request(da
     try:
         names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
         assert app.jinja_env.auto_reload is False
-        assert len(app.jinja_env.cache) >= len(names) > 50
+        # Once without a language (CLI, batch jobs) and once per language, translations folded.
+        assert len(app.jinja_env.cache) >= len(names) * (1 + len(LOCALES)) > 50
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+FOLDABLE = (
+    '{{ _("Help") }}|{{ gettext("Sign in") }}|{{ _("a %% b <i>") }}|{% trans %}x%%{% endtrans %}'
+    '|{% trans trimmed %}\n  Help\n{% endtrans %}|{% autoescape false %}{{ _("a <b>") }}{% endautoescape %}'
+    '|{{ _("a <b>")|e }}|{{ _("Help") ~ "<" }}'
+)
+LEFT = '{{ _("%(n)s days", n=3) }}|{{ ngettext("%(num)s day", "%(num)s days", 2) }}|{{ _(name) }}'
+
+
+def render_folded(app, source: str) -> tuple[str, int]:
+    tree = app.jinja_env.parse(source)
+    folded = fold_translations(tree, _translations())
+    template = app.jinja_env.template_class.from_code(
+        app.jinja_env, app.jinja_env.compile(tree), app.jinja_env.make_globals(None)
+    )
+    return template.render(name="Help"), folded
+
+
+@pytest.mark.parametrize("locale", list(LOCALES))
+def test_folded_translations_render_as_the_newstyle_calls_they_replace(app, locale):
+    with app.test_request_context("/"), force_locale(locale):
+        for source, count in ((FOLDABLE, 8), (LEFT, 0)):
+            folded, how_many = render_folded(app, source)
+            assert folded == render_template_string(source, name="Help")
+            assert how_many == count
+        if locale != "en":
+            assert "Help" not in render_folded(app, '{{ _("Help") }}')[0]
+
+
+def test_a_template_that_names_its_own_underscore_is_left_as_it_is(app):
+    with app.test_request_context("/"):
+        for source in ('{% for _ in [1] %}{{ _("Help") }}{% endfor %}', '{% set gettext = 1 %}{{ gettext("Help") }}'):
+            assert fold_translations(app.jinja_env.parse(source), _translations()) == 0
+
+
+def test_a_page_template_is_compiled_once_per_language(app, client):
+    for language in ("en", "zh-CN", "zh-TW"):
+        client.get("/learn/annualised-rate", headers={"Accept-Language": language})
+    keys = [key for key in app.jinja_env.cache if key[1] == "base.html"]
+    assert {key[2] for key in keys if len(key) == 3} >= {"en", "zh_Hans", "zh_Hant"}
