@@ -17,6 +17,11 @@ The table ends with each target of the issue and whether this run met it. ``--em
 serves ``bench/portal_empty.py`` instead, the portal with one route more that does nothing,
 and measures that route first: the cost of the per-request shell alone.
 
+Redis: by default the portal keeps sessions in the database and counts rate limits in each
+worker's memory, as ``make run`` does; ``--redis URL`` serves it as deploy/compose.yaml does,
+with sessions, rate limits and sign-in counters in Redis (one Redis round trip instead of a
+database statement for each signed-in request's session check).
+
 Accept-Encoding: by default the requests carry none, as in the issue's measurements, so a
 page's figure is the portal's own work, comparable run to run and machine to machine; a
 production portal behind a proxy leaves compression to it (README, "Compression") and
@@ -287,10 +292,21 @@ def main() -> None:
     parser.add_argument(
         "--empty", action="store_true", help="serve bench/portal_empty.py and measure its empty route first"
     )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="serve with PORTAL_REDIS_URL=URL, as deploy/compose.yaml does: sessions, rate limits and "
+        "sign-in counters in Redis (the database is emptied first), e.g. redis://127.0.0.1:6379/13",
+    )
     args = parser.parse_args()
 
     url = fresh_database(args.database)
     env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_ENV": "development", "PYTHONPATH": str(ROOT)}
+    if args.redis:
+        from portal.redis_store import connect
+
+        connect(args.redis).flushdb()  # sessions and counters of an earlier run
+        env["PORTAL_REDIS_URL"] = args.redis
     flask(env, "db", "upgrade")
     flask(env, "portal", "demo")
     # --empty: the portal with one route more (bench/portal_empty.py), imported from bench/.
