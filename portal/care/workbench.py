@@ -39,7 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, exists, literal, null, or_, select
+from sqlalchemy import Row, Select, and_, case, exists, literal, null, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -83,7 +83,7 @@ def _staff_id(actor: Actor) -> int:
     return int(str(actor.id))
 
 
-def owned_now(state: CaseState | None, now: datetime) -> int | None:
+def owned_now(state: CaseState | Row[Any] | None, now: datetime) -> int | None:
     """The owner of a case now: its owner, unless their lease has run out."""
     if state is None or state.owner_id is None:
         return None
