@@ -35,11 +35,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, Select, and_, case, exists, literal, null, or_, select
+from sqlalchemy import Integer, Row, Select, and_, bindparam, case, exists, literal, null, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -55,8 +56,8 @@ from portal.care.models import CallAttempt, CaseState
 from portal.care.service import CareError, _account, _require_care_role
 from portal.cases.models import CaseEventKind, CaseTask, Promise, PromiseState, TaskKind
 from portal.cases.service import add_event, record_promise
-from portal.cases.tasks import close_task, open_task
-from portal.db_types import utcnow
+from portal.cases.tasks import OpenTask, close_task, open_task
+from portal.db_types import UTCDateTime, utcnow
 from portal.domain.promise import check_promise
 from portal.extensions import db
 from portal.notifications import confirmations
@@ -358,7 +359,7 @@ class WorkItem:
     account_id: int
     reference: str
     holder: str
-    task: CaseTask | None
+    task: OpenTask | None
     due_at: datetime | None
     owned_until: datetime | None = None
 
@@ -366,29 +367,48 @@ class WorkItem:
         return self.task is not None and (self.due_at is None or self.due_at <= now)
 
 
+@cache
+def _my_work_statements() -> tuple[Select[Any], Select[Any]]:
+    """ "My work"'s two reads, built once: the open tasks for a member of staff or for
+    anyone, and the cases they own; columns, not ORM objects (the page only shows them)."""
+    tasks, states = CaseTask.__table__, CaseState.__table__
+    accounts, holders = CardAccount.__table__, Cardholder.__table__
+    staff_id, limit = bindparam("staff_id", type_=Integer), bindparam("limit", type_=Integer)
+    task, state, account, holder = tasks.c, states.c, accounts.c, holders.c
+    open_tasks = (
+        select(task.account_id, account.reference, holder.full_name, task.id, task.kind, task.note, task.due_at)
+        .select_from(
+            tasks.join(accounts, account.id == task.account_id).join(holders, holder.id == account.cardholder_id)
+        )
+        .where(task.done_at.is_(None), or_(task.owner_id == staff_id, task.owner_id.is_(None)))
+        .order_by(task.due_at.is_not(None), task.due_at, task.id)
+        .limit(limit)
+    )
+    now = bindparam("now", type_=UTCDateTime())
+    owned = (
+        select(state.account_id, state.owned_until, account.reference, holder.full_name)
+        .select_from(
+            states.join(accounts, account.id == state.account_id).join(holders, holder.id == account.cardholder_id)
+        )
+        .where(state.owner_id == staff_id, or_(state.owned_until.is_(None), state.owned_until > now))
+        .order_by(state.owned_since.desc())
+        .limit(limit)
+    )
+    return open_tasks, owned
+
+
 def my_work(staff_id: int, now: datetime, limit: int = 50) -> list[WorkItem]:
     """Open tasks for this member of staff or for anyone (questions waiting for a person),
     and the cases they own; what is due first, then the rest by due time."""
-
-    tasks = (
-        select(CaseTask, CardAccount.reference, Cardholder.full_name)
-        .join(CardAccount, CardAccount.id == CaseTask.account_id)
-        .join(Cardholder, Cardholder.id == CardAccount.cardholder_id)
-        .where(CaseTask.done_at.is_(None), or_(CaseTask.owner_id == staff_id, CaseTask.owner_id.is_(None)))
-        .order_by(CaseTask.due_at.is_not(None), CaseTask.due_at, CaseTask.id)
-        .limit(limit)
-    )
-    items = [WorkItem(t.account_id, ref, name, t, t.due_at) for t, ref, name in db.session.execute(tasks)]
+    open_tasks, owned = _my_work_statements()
+    values = {"staff_id": staff_id, "limit": limit, "now": now}
+    connection = db.session.connection()
+    items = [
+        WorkItem(r.account_id, r.reference, r.full_name, OpenTask(r.id, r.kind, r.note, r.due_at), r.due_at)
+        for r in connection.execute(open_tasks, values)
+    ]
     with_task = {item.account_id for item in items}
-    owned = (
-        select(CaseState.account_id, CaseState.owned_until, CardAccount.reference, Cardholder.full_name)
-        .join(CardAccount, CardAccount.id == CaseState.account_id)
-        .join(Cardholder, Cardholder.id == CardAccount.cardholder_id)
-        .where(CaseState.owner_id == staff_id, or_(CaseState.owned_until.is_(None), CaseState.owned_until > now))
-        .order_by(CaseState.owned_since.desc())
-        .limit(limit)
-    )
-    for account_id, until, ref, name in db.session.execute(owned):
+    for account_id, until, ref, name in connection.execute(owned, values):
         if account_id not in with_task:
             items.append(WorkItem(account_id, ref, name, None, None, until))
     return items
