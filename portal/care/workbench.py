@@ -40,7 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Integer, Row, Select, and_, bindparam, case, exists, literal, null, or_, select
+from sqlalchemy import Integer, Row, Select, and_, bindparam, case, cast, exists, literal, null, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -368,49 +368,81 @@ class WorkItem:
 
 
 @cache
-def _my_work_statements() -> tuple[Select[Any], Select[Any]]:
-    """ "My work"'s two reads, built once: the open tasks for a member of staff or for
-    anyone, and the cases they own; columns, not ORM objects (the page only shows them)."""
+def _my_work_statement() -> Select[Any]:
+    """The read behind "My work", built once: the open tasks for a member of staff or for
+    anyone, what is due first, then the cases they own, newest first (each part limited
+    on its own); columns, not ORM objects, as the page only shows them. One statement:
+    the two parts are limited subqueries under a UNION ALL, each row saying its part."""
     tasks, states = CaseTask.__table__, CaseState.__table__
     accounts, holders = CardAccount.__table__, Cardholder.__table__
     staff_id, limit = bindparam("staff_id", type_=Integer), bindparam("limit", type_=Integer)
     task, state, account, holder = tasks.c, states.c, accounts.c, holders.c
+
+    def none(type_: Any) -> Any:  # a typed NULL, so that both parts' columns agree
+        return cast(null(), type_)
+
     open_tasks = (
-        select(task.account_id, account.reference, holder.full_name, task.id, task.kind, task.note, task.due_at)
+        select(
+            literal(0).label("part"),
+            task.account_id,
+            account.reference,
+            holder.full_name,
+            task.id.label("task_id"),
+            task.kind,
+            task.note,
+            task.due_at,
+            none(UTCDateTime()).label("owned_until"),
+            none(UTCDateTime()).label("owned_since"),
+        )
         .select_from(
             tasks.join(accounts, account.id == task.account_id).join(holders, holder.id == account.cardholder_id)
         )
         .where(task.done_at.is_(None), or_(task.owner_id == staff_id, task.owner_id.is_(None)))
         .order_by(task.due_at.is_not(None), task.due_at, task.id)
         .limit(limit)
+        .subquery()
     )
     now = bindparam("now", type_=UTCDateTime())
     owned = (
-        select(state.account_id, state.owned_until, account.reference, holder.full_name)
+        select(
+            literal(1).label("part"),
+            state.account_id,
+            account.reference,
+            holder.full_name,
+            none(Integer()).label("task_id"),
+            none(task.kind.type).label("kind"),
+            none(task.note.type).label("note"),
+            none(UTCDateTime()).label("due_at"),
+            state.owned_until,
+            state.owned_since,
+        )
         .select_from(
             states.join(accounts, account.id == state.account_id).join(holders, holder.id == account.cardholder_id)
         )
         .where(state.owner_id == staff_id, or_(state.owned_until.is_(None), state.owned_until > now))
         .order_by(state.owned_since.desc())
         .limit(limit)
+        .subquery()
     )
-    return open_tasks, owned
+    both = union_all(select(open_tasks), select(owned)).subquery()
+    return select(both).order_by(
+        both.c.part, both.c.due_at.is_not(None), both.c.due_at, both.c.task_id, both.c.owned_since.desc()
+    )
 
 
 def my_work(staff_id: int, now: datetime, limit: int = 50) -> list[WorkItem]:
     """Open tasks for this member of staff or for anyone (questions waiting for a person),
     and the cases they own; what is due first, then the rest by due time."""
-    open_tasks, owned = _my_work_statements()
     values = {"staff_id": staff_id, "limit": limit, "now": now}
-    connection = db.session.connection()
-    items = [
-        WorkItem(r.account_id, r.reference, r.full_name, OpenTask(r.id, r.kind, r.note, r.due_at), r.due_at)
-        for r in connection.execute(open_tasks, values)
-    ]
-    with_task = {item.account_id for item in items}
-    for account_id, until, ref, name in connection.execute(owned, values):
-        if account_id not in with_task:
-            items.append(WorkItem(account_id, ref, name, None, None, until))
+    items: list[WorkItem] = []
+    with_task: set[int] = set()
+    for r in db.session.connection().execute(_my_work_statement(), values):
+        if r.task_id is not None:
+            task = OpenTask(r.task_id, r.kind, r.note, r.due_at)
+            items.append(WorkItem(r.account_id, r.reference, r.full_name, task, r.due_at))
+            with_task.add(r.account_id)
+        elif r.account_id not in with_task:  # a case owned, after every task
+            items.append(WorkItem(r.account_id, r.reference, r.full_name, None, None, r.owned_until))
     return items
 
 
