@@ -659,8 +659,8 @@ def _read(name: str, account_id: int) -> list[Any]:
 
 
 def _rows(name: str, account_id: int) -> Sequence[Row[Any]]:
-    """A column statement's rows, on the session's connection (flushed first, as the
-    session's own statements would be)."""
+    """A column statement's rows, on the session's connection: the session does not
+    flush for it, so its caller flushes first (``case_file``)."""
     return db.session.connection().execute(_case_statements()[name], {"account_id": account_id}).all()
 
 
