@@ -21,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,7 +34,8 @@ from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.care.models import CallAttempt, CaseState
 from portal.cases.models import CaseTask, TaskKind
-from portal.db_types import utcnow
+from portal.cases.tasks import OpenTask
+from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.notifications.rules import SEND, ContactFacts, Decision, decide_call
 from portal.notifications.service import contact_facts, contact_settings, counted_times
@@ -67,7 +70,7 @@ class CallStatus:
         return self.decision.action == SEND
 
 
-def asked_for(tasks: Iterable[CaseTask], now: datetime, time_zone: str) -> bool:
+def asked_for(tasks: Iterable[CaseTask | OpenTask], now: datetime, time_zone: str) -> bool:
     """A call now is one the cardholder asked for: an open question for a person, or a
     call-back whose time has come today (in their time zone). An agent cannot lift the
     caps for today by setting a call-back for later."""
@@ -171,18 +174,25 @@ def note_contact(account_id: int, channel: str, outcome: str, at: datetime | Non
     db.session.flush()
 
 
+@cache
+def _panel_calls() -> Select[Any]:
+    """Care staff's collection calls of one account since a time (not those the
+    cardholder asked for), with their outcomes; built once, its values parameters."""
+    call = CallAttempt.__table__.c
+    return select(call.called_at, call.outcome).where(
+        call.account_id == bindparam("account_id", type_=Integer),
+        call.requested.is_(False),
+        call.called_at > bindparam("since", type_=UTCDateTime()),
+    )
+
+
 def panel_call_status(account: CardAccount, has_active_plan: bool, requested: bool, now: datetime) -> CallStatus:
     """``call_status`` for the case file, from what the page has loaded already (the
     account's plans and open tasks): two queries, the outbox's and the calls'."""
     settings = contact_settings()
     others = counted_times({account.id}, with_calls=False)[account.id]
-    calls = db.session.execute(
-        select(CallAttempt.called_at, CallAttempt.outcome).where(
-            CallAttempt.account_id == account.id,
-            CallAttempt.requested.is_(False),
-            CallAttempt.called_at > now - timedelta(days=8),
-        )
-    ).all()
+    since = now - timedelta(days=8)  # the caps look back 7 days at most
+    calls = db.session.connection().execute(_panel_calls(), {"account_id": account.id, "since": since}).all()
     others += [called_at for called_at, _outcome in calls]
     unanswered = [called_at for called_at, outcome in calls if outcome in UNANSWERED]
     facts = ContactFacts(account.time_zone, frozenset(account.flags or ()), has_active_plan, tuple(others))

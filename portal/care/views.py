@@ -42,7 +42,7 @@ from portal.care.service import (
     set_flag,
     set_reason,
 )
-from portal.care.workbench_forms import NextCaseForm, PhonePromiseForm, TaskForm
+from portal.care.workbench_forms import PhonePromiseForm, TaskForm
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.links import service as link_service
@@ -159,7 +159,6 @@ def queue() -> tuple[str, int]:
         "care/queue.html",
         work=workbench.my_work(filters.me, utcnow(), limit=10) if filters.me else [],
         now=utcnow(),
-        next_form=NextCaseForm(formdata=None),
         form=form,
         on_file=on_file,
         tiers=tiers,
@@ -247,7 +246,7 @@ def _render_case(
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
         note_flags=NOTE_FLAGS,
-        flag_choices=[(choice.value, choice.label) for choice in FLAG_CHOICES],
+        flag_choices=[(choice.value, str(choice.label)) for choice in FLAG_CHOICES],  # each translated once
         work=workbench_views.panel(case),
         note_templates=note_templates.TEMPLATES,
         note_template=note_templates.find(template),

@@ -35,11 +35,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, exists, literal, null, or_, select
+from sqlalchemy import Integer, Row, Select, and_, bindparam, case, cast, exists, literal, null, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -55,8 +56,8 @@ from portal.care.models import CallAttempt, CaseState
 from portal.care.service import CareError, _account, _require_care_role
 from portal.cases.models import CaseEventKind, CaseTask, Promise, PromiseState, TaskKind
 from portal.cases.service import add_event, record_promise
-from portal.cases.tasks import close_task, open_task
-from portal.db_types import utcnow
+from portal.cases.tasks import OpenTask, close_task, open_task
+from portal.db_types import UTCDateTime, utcnow
 from portal.domain.promise import check_promise
 from portal.extensions import db
 from portal.notifications import confirmations
@@ -83,7 +84,7 @@ def _staff_id(actor: Actor) -> int:
     return int(str(actor.id))
 
 
-def owned_now(state: CaseState | None, now: datetime) -> int | None:
+def owned_now(state: CaseState | Row[Any] | None, now: datetime) -> int | None:
     """The owner of a case now: its owner, unless their lease has run out."""
     if state is None or state.owner_id is None:
         return None
@@ -358,7 +359,7 @@ class WorkItem:
     account_id: int
     reference: str
     holder: str
-    task: CaseTask | None
+    task: OpenTask | None
     due_at: datetime | None
     owned_until: datetime | None = None
 
@@ -366,31 +367,82 @@ class WorkItem:
         return self.task is not None and (self.due_at is None or self.due_at <= now)
 
 
+@cache
+def _my_work_statement() -> Select[Any]:
+    """The read behind "My work", built once: the open tasks for a member of staff or for
+    anyone, what is due first, then the cases they own, newest first (each part limited
+    on its own); columns, not ORM objects, as the page only shows them. One statement:
+    the two parts are limited subqueries under a UNION ALL, each row saying its part."""
+    tasks, states = CaseTask.__table__, CaseState.__table__
+    accounts, holders = CardAccount.__table__, Cardholder.__table__
+    staff_id, limit = bindparam("staff_id", type_=Integer), bindparam("limit", type_=Integer)
+    task, state, account, holder = tasks.c, states.c, accounts.c, holders.c
+
+    def none(type_: Any) -> Any:  # a typed NULL, so that both parts' columns agree
+        return cast(null(), type_)
+
+    open_tasks = (
+        select(
+            literal(0).label("part"),
+            task.account_id,
+            account.reference,
+            holder.full_name,
+            task.id.label("task_id"),
+            task.kind,
+            task.note,
+            task.due_at,
+            none(UTCDateTime()).label("owned_until"),
+            none(UTCDateTime()).label("owned_since"),
+        )
+        .select_from(
+            tasks.join(accounts, account.id == task.account_id).join(holders, holder.id == account.cardholder_id)
+        )
+        .where(task.done_at.is_(None), or_(task.owner_id == staff_id, task.owner_id.is_(None)))
+        .order_by(task.due_at.is_not(None), task.due_at, task.id)
+        .limit(limit)
+        .subquery()
+    )
+    now = bindparam("now", type_=UTCDateTime())
+    owned = (
+        select(
+            literal(1).label("part"),
+            state.account_id,
+            account.reference,
+            holder.full_name,
+            none(Integer()).label("task_id"),
+            none(task.kind.type).label("kind"),
+            none(task.note.type).label("note"),
+            none(UTCDateTime()).label("due_at"),
+            state.owned_until,
+            state.owned_since,
+        )
+        .select_from(
+            states.join(accounts, account.id == state.account_id).join(holders, holder.id == account.cardholder_id)
+        )
+        .where(state.owner_id == staff_id, or_(state.owned_until.is_(None), state.owned_until > now))
+        .order_by(state.owned_since.desc())
+        .limit(limit)
+        .subquery()
+    )
+    both = union_all(select(open_tasks), select(owned)).subquery()
+    return select(both).order_by(
+        both.c.part, both.c.due_at.is_not(None), both.c.due_at, both.c.task_id, both.c.owned_since.desc()
+    )
+
+
 def my_work(staff_id: int, now: datetime, limit: int = 50) -> list[WorkItem]:
     """Open tasks for this member of staff or for anyone (questions waiting for a person),
     and the cases they own; what is due first, then the rest by due time."""
-
-    tasks = (
-        select(CaseTask, CardAccount.reference, Cardholder.full_name)
-        .join(CardAccount, CardAccount.id == CaseTask.account_id)
-        .join(Cardholder, Cardholder.id == CardAccount.cardholder_id)
-        .where(CaseTask.done_at.is_(None), or_(CaseTask.owner_id == staff_id, CaseTask.owner_id.is_(None)))
-        .order_by(CaseTask.due_at.is_not(None), CaseTask.due_at, CaseTask.id)
-        .limit(limit)
-    )
-    items = [WorkItem(t.account_id, ref, name, t, t.due_at) for t, ref, name in db.session.execute(tasks)]
-    with_task = {item.account_id for item in items}
-    owned = (
-        select(CaseState.account_id, CaseState.owned_until, CardAccount.reference, Cardholder.full_name)
-        .join(CardAccount, CardAccount.id == CaseState.account_id)
-        .join(Cardholder, Cardholder.id == CardAccount.cardholder_id)
-        .where(CaseState.owner_id == staff_id, or_(CaseState.owned_until.is_(None), CaseState.owned_until > now))
-        .order_by(CaseState.owned_since.desc())
-        .limit(limit)
-    )
-    for account_id, until, ref, name in db.session.execute(owned):
-        if account_id not in with_task:
-            items.append(WorkItem(account_id, ref, name, None, None, until))
+    values = {"staff_id": staff_id, "limit": limit, "now": now}
+    items: list[WorkItem] = []
+    with_task: set[int] = set()
+    for r in db.session.connection().execute(_my_work_statement(), values):
+        if r.task_id is not None:
+            task = OpenTask(r.task_id, r.kind, r.note, r.due_at)
+            items.append(WorkItem(r.account_id, r.reference, r.full_name, task, r.due_at))
+            with_task.add(r.account_id)
+        elif r.account_id not in with_task:  # a case owned, after every task
+            items.append(WorkItem(r.account_id, r.reference, r.full_name, None, None, r.owned_until))
     return items
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Integer, Row, Select, and_, bindparam, select
 from werkzeug.wrappers import Response
 
 from portal.accounts.models import CardAccount
@@ -22,7 +23,7 @@ from portal.care.service import CareError
 from portal.care.workbench_forms import NextCaseForm, OwnerForm, PhonePromiseForm, TaskDoneForm, TaskForm
 from portal.care.workbench_labels import work_label
 from portal.cases.models import CaseTask, TaskKind
-from portal.cases.tasks import open_tasks
+from portal.cases.tasks import OpenTask
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.i18n import local_date, money
@@ -92,10 +93,10 @@ def promise_error(code: str, account: CardAccount | None) -> str:
 class Panel:
     """What the case file's workbench panel shows."""
 
-    state: CaseState | None
+    state: Row[Any] | None  # the case's row: owned_until, last_contact_at, last_outcome
     owner_name: str | None
     owner_id: int | None
-    tasks: list[CaseTask]
+    tasks: list[OpenTask]
     call: contact.CallStatus
     staff: list[StaffUser]
     promise_limits: tuple[Decimal, Any] | None
@@ -103,24 +104,51 @@ class Panel:
     me: int | None
 
 
+@cache
+def _panel_statement() -> Select[Any]:
+    """The case's owner and last contact with its open tasks, the most pressing first (as
+    ``cases.tasks.open_tasks`` orders them): one row a task, or one without any. Read from
+    the account, so that a case with no workbench row yet still answers. Built once."""
+    accounts, states, staff, tasks = CardAccount.__table__, CaseState.__table__, StaffUser.__table__, CaseTask.__table__
+    account, state, owner, task = accounts.c, states.c, staff.c, tasks.c
+    return (
+        select(
+            state.account_id.label("has_state"),
+            state.owner_id,
+            state.owned_until,
+            state.last_contact_at,
+            state.last_outcome,
+            owner.display_name.label("owner_name"),
+            task.id.label("task_id"),
+            task.kind,
+            task.note,
+            task.due_at,
+        )
+        .select_from(accounts)
+        .outerjoin(states, state.account_id == account.id)
+        .outerjoin(staff, owner.id == state.owner_id)
+        .outerjoin(tasks, and_(task.account_id == account.id, task.done_at.is_(None)))
+        .where(account.id == bindparam("account_id", type_=Integer))
+        .order_by(task.due_at.is_(None), task.due_at, task.id)
+    )
+
+
 def panel(case: queries.CaseFile) -> Panel:
     account = case.account
     now = utcnow()
-    found = db.session.execute(
-        select(CaseState, StaffUser.display_name)
-        .outerjoin(StaffUser, StaffUser.id == CaseState.owner_id)
-        .where(CaseState.account_id == account.id)
-    ).first()
-    state, name = (found[0], found[1]) if found else (None, None)
+    db.session.flush()  # what this request changed, before reading past the session
+    rows = db.session.connection().execute(_panel_statement(), {"account_id": account.id}).all()
+    first = rows[0] if rows else None
+    state = first if first is not None and first.has_state is not None else None
     owner = workbench.owned_now(state, now)
-    tasks = open_tasks(account.id)
+    tasks = [OpenTask(r.task_id, r.kind, r.note, r.due_at) for r in rows if r.task_id is not None]
     requested = contact.asked_for(tasks, now, account.time_zone)
     active = any(p.state == PlanState.ACTIVE for p in case.plans)
     staff = current_staff()
     is_supervisor = staff is not None and staff.role is Role.SUPERVISOR
     return Panel(
         state=state,
-        owner_name=name if owner is not None else None,
+        owner_name=state.owner_name if state is not None and owner is not None else None,
         owner_id=owner,
         tasks=tasks,
         call=contact.panel_call_status(account, active, requested, now),

@@ -8,6 +8,7 @@ closed the same way. Callers commit; the rules about who may open which task, an
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
@@ -89,6 +90,17 @@ def refresh_next_action(account_id: int) -> None:
     state.next_action_at = earliest
     state.updated_at = utcnow()
     db.session.flush()
+
+
+class OpenTask(NamedTuple):
+    """An open task as the case file's workbench panel reads it, from a row of its own
+    statement rather than an ORM object."""
+
+    id: int
+    kind: str
+    note: str
+    due_at: datetime | None
+    done_at: datetime | None = None  # open
 
 
 def open_tasks(account_id: int) -> list[CaseTask]:

@@ -1,5 +1,5 @@
-"""How many SQL statements one signed-in GET of a care page sends (issue 15): at most 17
-for a full case file (18 on SQLite), 7 for the care queue, session check and staff
+"""How many SQL statements one signed-in GET of a care page sends (issue 15): at most 16
+for a full case file (17 on SQLite), 6 for the care queue, session check and staff
 loading included.
 
 Counted as ``tests/web/test_query_counts.py`` counts the cardholder pages. The case file's
@@ -9,11 +9,11 @@ case events, the payments (the panel's and the timeline's in one), the plans wit
 installments and policy versions, the promises, the links, the names of the staff on the
 timeline, and the sealer's three (its lock; where the chain ends and what waits; the
 links and the head, which SQLite writes in two statements); and the workbench panel's
-four (issue 17: the case's owner and last contact, its open tasks, the outbox's messages
-and the calls the contact caps count, for "may I call now").
-The queue's seven: the session, the member of staff, the currencies on file, the counts
+three (issue 17: the case's owner and last contact with its open tasks, joined; the
+outbox's messages and the calls the contact caps count, for "may I call now").
+The queue's six: the session, the member of staff, the currencies on file, the counts
 of the tabs, the page's rows (with their case's owner, last contact and next action), and
-"My work" (the agent's open tasks, the cases they own).
+"My work" (the agent's open tasks and the cases they own, in one statement).
 
 Each test also checks that the page shows what those statements read, so that a count
 kept low by not loading something fails too."""
@@ -21,7 +21,7 @@ kept low by not loading something fails too."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,10 @@ from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
 from portal.audit.service import SYSTEM, Actor
+from portal.care.workbench import take_case
+from portal.cases.models import TaskKind
 from portal.cases.service import record_promise
+from portal.cases.tasks import open_task
 from portal.extensions import db
 from portal.links.service import issue_plan_link
 from portal.policies.service import ensure_default_policy
@@ -40,8 +43,8 @@ from tests.conftest import counted_get, make_account, unit
 from tests.plan_factories import add_payment, make_plan
 from tests.staff_helpers import StaffAuth, make_staff
 
-CASE_FILE = {"postgresql": 17, "sqlite": 18}
-QUEUE = 7
+CASE_FILE = {"postgresql": 16, "sqlite": 17}
+QUEUE = 6
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def post_note(client: Any, account_id: int, text: str) -> None:
     assert client.post(f"/care/accounts/{account_id}/notes", data=form).status_code == 302
 
 
-def test_a_full_case_file_sends_at_most_seventeen(app, client, frozen, policy):
+def test_a_full_case_file_sends_at_most_sixteen(app, client, frozen, policy):
     account_id = make_account(app, reference="CASE0001", dpd=40)
     with unit(app):  # sent before the plan: an active plan stops collection messages
         issue_plan_link(account_id, "sms", SYSTEM)
@@ -76,6 +79,9 @@ def test_a_full_case_file_sends_at_most_seventeen(app, client, frozen, policy):
     add_payment(app, None, "50.00", date(2026, 11, 21), status="unmatched")  # waits for review
     with unit(app):
         record_promise(account_id, Decimal("300.00"), "CNY", date(2026, 12, 10), Actor.cardholder(account_id))
+    with unit(app):  # two open tasks, read with the case's owner in one statement
+        open_task(account_id, TaskKind.FOLLOW_UP, SYSTEM, note="Check the payslip")
+        open_task(account_id, TaskKind.CALLBACK, SYSTEM, due_at=datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     sign_in_agent(app, client)
     post_note(client, account_id, "Lost her job in October; asked for time.")
 
@@ -94,6 +100,9 @@ def test_a_full_case_file_sends_at_most_seventeen(app, client, frozen, policy):
     assert "12 payments" in html and "CNY policy version 1" in html  # the plan, its installments and version
     assert "CN¥300.00 by 10 Dec 2026" in html  # the promise
     assert "Text message" in html and "Revoke this link" in html  # the link
+    work = html[html.index('id="work-title"') : html.index('id="callback"')]
+    assert work.index("Call back") < work.index("Follow up") and "Check the payslip" in work  # due time first
+    assert "Nobody owns this case." in work
     assert re.search(r'class="count">1<span class="visually-hidden"> waiting', html)  # the navigation's count
     with app.app_context():  # the viewing is on the audit trail, sealed in the same request
         viewed = db.session.execute(
@@ -104,17 +113,26 @@ def test_a_full_case_file_sends_at_most_seventeen(app, client, frozen, policy):
     assert viewed is not None
 
 
-def test_the_care_queue_sends_at_most_seven(app, client, frozen, policy):
-    for n, dpd in enumerate((5, 40, 45, 70)):
+def test_the_care_queue_sends_at_most_six(app, client, frozen, policy):
+    ids = [
         make_account(app, card=f"62220000000000{n}9", reference=f"QUEUE{n}", name=f"Holder {n}", dpd=dpd)
+        for n, dpd in enumerate((5, 40, 45, 70))
+    ]
     add_payment(app, None, "50.00", date(2026, 11, 21), status="unmatched")
     add_payment(app, None, "60.00", date(2026, 11, 22), status="unmatched")
-    sign_in_agent(app, client)
+    staff_id = sign_in_agent(app, client)
+    with unit(app):  # "My work": a task for the agent, and a case they own (without a task)
+        due = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # due an hour before the frozen clock
+        open_task(ids[0], TaskKind.CALLBACK, SYSTEM, owner_id=staff_id, due_at=due)
+        take_case(ids[3], Actor.staff(staff_id))
 
     html, seen = counted_get(app, client, "/care/?tier=M2")
     assert len(seen) <= QUEUE, "\n".join(seen)
-    assert re.findall(r">(QUEUE\d)</a>", html) == ["QUEUE2", "QUEUE1"]  # most days past due first
+    rows = html[html.index('class="queue-table"') :]  # not "My work", which names accounts too
+    assert re.findall(r">(QUEUE\d)</a>", rows) == ["QUEUE2", "QUEUE1"]  # most days past due first
     assert "Holder 2" in html and "Holder 1" in html  # their holders, joined
     tabs = dict(re.findall(r'(M\d) <span class="small">[^<]*</span>\s*<span class="count">(\d+)</span>', html))
     assert (tabs["M1"], tabs["M2"], tabs["M3"]) == ("1", "2", "1"), tabs  # every tab counted in one pass
     assert re.search(r'class="count">2<span class="visually-hidden"> waiting', html)  # the navigation's count
+    work = html[html.index('id="my-work-title"') : html.index("</section>", html.index('id="my-work-title"'))]
+    assert work.index("QUEUE0") < work.index("QUEUE3") and "Call back" in work and "Yours" in work  # tasks first
