@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ColumnElement, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.accounts import lookup_keys
@@ -16,23 +15,10 @@ from portal.extensions import Model
 from portal.security import birth_date_hash
 
 if TYPE_CHECKING:
-    from portal.accounts.overview import AccountOverview, RecentPayment
+    from portal.accounts.overview import AccountOverview, OfferHistoryPlan, RecentPayment
     from portal.payments.models import Payment
-    from portal.plans.models import Plan
 
 RECENT_PAYMENTS = 5  # how many payments the account page lists
-
-
-# The target of CardAccount.offer_history (below): built once, when the mappers are
-# configured, since it needs the plans' model.
-
-
-@cache
-def _offer_history() -> tuple[Any, ColumnElement[bool]]:
-    from portal.offers.adapter import counts_for_offers
-    from portal.plans.models import Plan
-
-    return Plan, (Plan.account_id == CardAccount.id) & counts_for_offers(Plan)
 
 
 class Cardholder(Model):
@@ -153,8 +139,11 @@ class CardAccount(Model):
     )
     # The plans the offer engine weighs (portal.offers.adapter.plan_history), for the
     # offer pages to fetch with the account rather than by a query of their own.
-    offer_history: Mapped[list[Plan]] = relationship(
-        lambda: _offer_history()[0], primaryjoin=lambda: _offer_history()[1], viewonly=True
+    offer_history: Mapped[list[OfferHistoryPlan]] = relationship(
+        "OfferHistoryPlan",
+        primaryjoin="OfferHistoryPlan.account_id == CardAccount.id",
+        foreign_keys="OfferHistoryPlan.account_id",
+        viewonly=True,
     )
 
     @property

@@ -11,6 +11,9 @@ asks for two narrow ones rather than a relationship per table with every column:
 * :class:`RecentPayment`, the payments the page lists: the newest ``RECENT_PAYMENTS``
   shown to a cardholder (``portal.accounts.service.shown_payments``), newest first.
 
+The offer pages likewise ask for :class:`OfferHistoryPlan`: of the plans the offer engine
+weighs (``portal.offers.history.counts_for_offers``), the three columns it reads.
+
 Both are mapped over SELECTs, not tables: nothing writes through them. This module is
 imported by ``portal.accounts.models`` once ``CardAccount`` exists, so that the classes
 are mapped before any query configures the relationships that target them.
@@ -28,11 +31,12 @@ from portal.accounts.models import RECENT_PAYMENTS, CardAccount, Cardholder
 from portal.accounts.service import newest_first, shown_payments
 from portal.cases.models import Promise, PromiseState
 from portal.extensions import Model
+from portal.offers.history import counts_for_offers
 from portal.payments.models import Payment
 from portal.plans.models import Plan
 from portal.plans.progress import SHOWN_STATES
 
-__all__ = ["AccountOverview", "RecentPayment"]
+__all__ = ["AccountOverview", "OfferHistoryPlan", "RecentPayment"]
 
 _newest_open_promise = (
     select(func.max(Promise.id))
@@ -100,3 +104,20 @@ class RecentPayment(Model):
     paid_at: Mapped[datetime]
     amount: Mapped[Decimal]
     status: Mapped[str]
+
+
+class OfferHistoryPlan(Model):
+    """A plan the offer engine weighs, as ``portal.offers.adapter.plan_history`` reads it:
+    its state, and when it was accepted and ended."""
+
+    __table__ = (
+        select(Plan.id, Plan.account_id, Plan.state, Plan.accepted_at, Plan.ended_at)
+        .where(counts_for_offers())
+        .subquery("offer_history")
+    )
+
+    id: Mapped[int]
+    account_id: Mapped[int]
+    state: Mapped[str]
+    accepted_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
