@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ColumnElement, Date, ForeignKey, Index, Integer, String, func, select
-from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship, validates
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.accounts import lookup_keys
 from portal.db_types import Money, UTCDateTime, utcnow
@@ -16,57 +15,10 @@ from portal.extensions import Model
 from portal.security import birth_date_hash
 
 if TYPE_CHECKING:
-    from portal.cases.models import Promise
+    from portal.accounts.overview import AccountOverview, OfferHistoryPlan, RecentPayment
     from portal.payments.models import Payment
-    from portal.plans.models import Plan
 
 RECENT_PAYMENTS = 5  # how many payments the account page lists
-
-
-# The targets of CardAccount's row-limited relationships (below): built once, when the
-# mappers are configured, since each needs the other models and one aliased subquery for
-# its join.
-
-
-@cache
-def _recent_payments() -> tuple[Any, ColumnElement[bool], tuple[Any, ...]]:
-    from portal.accounts.service import newest_first, shown_payments
-    from portal.payments.models import Payment
-
-    rank = func.row_number().over(partition_by=Payment.account_id, order_by=newest_first(Payment))
-    ranked = select(Payment, rank.label("rank")).where(shown_payments(Payment)).subquery()
-    target = aliased(Payment, ranked)
-    return target, (target.account_id == CardAccount.id) & (ranked.c.rank <= RECENT_PAYMENTS), newest_first(target)
-
-
-@cache
-def _open_promise() -> tuple[Any, ColumnElement[bool]]:
-    from portal.cases.models import Promise, PromiseState
-
-    rank = func.row_number().over(partition_by=Promise.account_id, order_by=Promise.id.desc())
-    ranked = select(Promise, rank.label("rank")).where(Promise.state == PromiseState.OPEN).subquery()
-    target = aliased(Promise, ranked)
-    return target, (target.account_id == CardAccount.id) & (ranked.c.rank == 1)
-
-
-@cache
-def _offer_history() -> tuple[Any, ColumnElement[bool]]:
-    from portal.offers.adapter import counts_for_offers
-    from portal.plans.models import Plan
-
-    return Plan, (Plan.account_id == CardAccount.id) & counts_for_offers(Plan)
-
-
-@cache
-def _shown_plan() -> tuple[Any, ColumnElement[bool]]:
-    from portal.plans.models import Plan
-    from portal.plans.progress import SHOWN_STATES
-
-    # The plan ``portal.plans.progress.latest_plan`` reads: the newest in a shown state.
-    rank = func.row_number().over(partition_by=Plan.account_id, order_by=Plan.id.desc())
-    ranked = select(Plan, rank.label("rank")).where(Plan.state.in_(SHOWN_STATES)).subquery()
-    target = aliased(Plan, ranked)
-    return target, (target.account_id == CardAccount.id) & (ranked.c.rank == 1)
 
 
 class Cardholder(Model):
@@ -167,29 +119,38 @@ class CardAccount(Model):
 
     cardholder: Mapped[Cardholder] = relationship(back_populates="accounts")
     payments: Mapped[list[Payment]] = relationship(back_populates="account", order_by="Payment.paid_at.desc()")
-    # What the account page shows besides the account, as relationships so that the
-    # sign-in loader can fetch them with the account in one query when the page asks
-    # (portal.auth.account_loads); read-only, and limited per account in SQL.
-    recent_payments: Mapped[list[Payment]] = relationship(
-        lambda: _recent_payments()[0],
-        primaryjoin=lambda: _recent_payments()[1],
-        order_by=lambda: _recent_payments()[2],
+    # What the account page shows besides the account (portal.accounts.overview), as
+    # relationships so that the sign-in loader can fetch them with the account in one
+    # query when the page asks (portal.auth.account_loads); read-only, narrow, and
+    # limited per account in SQL.
+    overview: Mapped[AccountOverview] = relationship(
+        "AccountOverview",
+        primaryjoin="AccountOverview.account_id == CardAccount.id",
+        foreign_keys="AccountOverview.account_id",
+        uselist=False,
         viewonly=True,
     )
-    open_promise: Mapped[Promise | None] = relationship(
-        lambda: _open_promise()[0], primaryjoin=lambda: _open_promise()[1], uselist=False, viewonly=True
+    recent_payments: Mapped[list[RecentPayment]] = relationship(
+        "RecentPayment",
+        primaryjoin="RecentPayment.account_id == CardAccount.id",
+        foreign_keys="RecentPayment.account_id",
+        order_by="(RecentPayment.paid_at.desc(), RecentPayment.id.desc())",
+        viewonly=True,
     )
     # The plans the offer engine weighs (portal.offers.adapter.plan_history), for the
     # offer pages to fetch with the account rather than by a query of their own.
-    offer_history: Mapped[list[Plan]] = relationship(
-        lambda: _offer_history()[0], primaryjoin=lambda: _offer_history()[1], viewonly=True
-    )
-    # Whether the account page has a plan to show: with the account, an account without
-    # one needs no query of its own for it (most overdue accounts have none).
-    shown_plan: Mapped[Plan | None] = relationship(
-        lambda: _shown_plan()[0], primaryjoin=lambda: _shown_plan()[1], uselist=False, viewonly=True
+    offer_history: Mapped[list[OfferHistoryPlan]] = relationship(
+        "OfferHistoryPlan",
+        primaryjoin="OfferHistoryPlan.account_id == CardAccount.id",
+        foreign_keys="OfferHistoryPlan.account_id",
+        viewonly=True,
     )
 
     @property
     def balance(self) -> Decimal:
         return self.principal + self.interest + self.fees + self.late_fees
+
+
+# Mapped over SELECTs that need CardAccount and the other tables: imported once both exist,
+# so that they are mapped before any query configures CardAccount's relationships.
+from portal.accounts import overview  # noqa: E402, F401

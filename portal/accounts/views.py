@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from portal.accounts.models import CardAccount
-from portal.accounts.service import balance_lines, stage_for
+from portal.accounts.service import balance_lines, overview_labels, stage_for
 from portal.auth import account_loads, cardholder_required
 from portal.db_types import utcnow
 from portal.plans.models import OPEN_STATES
@@ -17,14 +17,9 @@ from portal.plans.progress import latest_plan, plan_progress
 bp = Blueprint("accounts", __name__)
 
 
-# The rows the page shows, fetched with the account (portal.auth); of its plan, only
-# whether there is one: its installments and agreement are read when there is.
-OVERVIEW_LOADS = (
-    CardAccount.cardholder,
-    CardAccount.recent_payments,
-    CardAccount.open_promise,
-    CardAccount.shown_plan,
-)
+# The rows the page shows, fetched with the account (portal.auth; portal.accounts.overview);
+# of its plan, only whether there is one: its installments and agreement are read when there is.
+OVERVIEW_LOADS = (CardAccount.overview, CardAccount.recent_payments)
 
 
 @bp.route("/account")
@@ -32,14 +27,15 @@ OVERVIEW_LOADS = (
 @account_loads(*OVERVIEW_LOADS)
 def overview() -> str:
     account = current_user.account
+    overview = account.overview
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
-    found = latest_plan(account.id) if account.shown_plan is not None else None
+    found = latest_plan(account.id) if overview.shown_plan_id is not None else None
     progress = plan_progress(found[0], today, found[1]) if found else None
     plan_open = progress is not None and progress.state in OPEN_STATES
     return render_template(
         "accounts/overview.html",
         account=account,
-        holder=account.cardholder,
+        holder_name=overview.holder_name,
         stage=stage_for(account.days_past_due),
         lines=balance_lines(account),
         payments=account.recent_payments,
@@ -47,7 +43,8 @@ def overview() -> str:
         now=utcnow(),
         progress=progress,
         plan_open=plan_open,
-        promise=None if plan_open else account.open_promise,
+        promise=None if plan_open or overview.promise_amount is None else overview,
+        labels=overview_labels(),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from functools import cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale
@@ -162,22 +162,41 @@ def figures_from_form(values: dict[str, Decimal | None]) -> dict[str, str]:
     return {name: str(value or Decimal(0)) for name, value in values.items()}
 
 
-def summary(offer: Offer) -> dict[str, Any]:
+class OfferSummary(NamedTuple):
+    """The numbers an offer card shows (templates/journey/_macros.html, ``offer_card``)
+    and the request page repeats: attributes, which a template reads at once (a dict's
+    keys it reaches only after failing to find an attribute of that name)."""
+
+    monthly: Decimal
+    payments: list[tuple[str, str]]
+    monthly_varies: bool
+    months: int
+    first_due: date | None
+    total_repaid: Decimal
+    total_cost: Decimal
+    written_off: Decimal
+    interest_waived: Decimal
+    apr: Decimal
+    ear: Decimal
+    down_payment: Decimal
+
+
+def summary(offer: Offer) -> OfferSummary:
     """The numbers an offer card shows, in one place for the card and the detail page."""
     quote = offer.quote
     totals = [i.total for i in quote.installments]
-    return {
-        "monthly": quote.max_payment,
-        "payments": payment_lines([i.total for i in quote.installments], quote.currency),
+    return OfferSummary(
+        monthly=quote.max_payment,
+        payments=payment_lines(totals, quote.currency),
         # A last payment a few cents different (rounding) is not "varying payments".
-        "monthly_varies": max(totals) - min(totals) > max(totals) / 100,
-        "months": len(quote.installments),
-        "first_due": quote.first_due,
-        "total_repaid": quote.total_repaid,
-        "total_cost": quote.total_cost,
-        "written_off": quote.waived.written_off,
-        "interest_waived": quote.waived.interest,
-        "apr": quote.apr,
-        "ear": quote.ear,
-        "down_payment": quote.down_payment,
-    }
+        monthly_varies=max(totals) - min(totals) > max(totals) / 100,
+        months=len(totals),
+        first_due=quote.first_due,
+        total_repaid=quote.total_repaid,
+        total_cost=quote.total_cost,
+        written_off=quote.waived.written_off,
+        interest_waived=quote.waived.interest,
+        apr=quote.apr,
+        ear=quote.ear,
+        down_payment=quote.down_payment,
+    )

@@ -95,9 +95,9 @@ def plan_error_message(code: str) -> str:
 
 
 def _offer_terms(offer: Any) -> KeyTerms:
-    """The key terms of an offer, read from the plan it would make: the same plan the
-    agreement preview renders and acceptance saves."""
-    return key_terms(_offer_plan(offer), jurisdictions.care_phone())
+    """The key terms of an offer, read from the plan it would make: the same fields the
+    agreement preview renders and acceptance saves (``plans.offered_plan``)."""
+    return key_terms(plans.offered_plan(_account(), offer), jurisdictions.care_phone())
 
 
 def _offer_plan(offer: Any) -> Plan:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, bindparam, inspect, or_, select
+from sqlalchemy import bindparam, inspect, select
 
 from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
@@ -23,6 +23,7 @@ from portal.domain.policy import Tier
 from portal.experiments.assignment import policy_for_account
 from portal.experiments.models import Exposure
 from portal.extensions import db
+from portal.offers.history import counts_for_offers
 from portal.plans.models import OPEN_STATES, Plan, PlanState
 from portal.policies.cache import ActiveVersion, load_policy
 from portal.policies.models import PolicyVersion
@@ -55,11 +56,6 @@ def snapshot(account: CardAccount) -> AccountSnapshot:
     )
 
 
-def counts_for_offers(plan: type[Plan] = Plan) -> ColumnElement[bool]:
-    """The plans the offer engine weighs: open ones, broken ones and every plan accepted."""
-    return or_(plan.state == PlanState.BROKEN, plan.accepted_at.is_not(None), plan.state.in_(OPEN_STATES))
-
-
 # Built once: building the statement would cost each offers page more than running it.
 _PLAN_HISTORY = select(Plan.state, Plan.accepted_at, Plan.ended_at).where(
     Plan.account_id == bindparam("account_id"), counts_for_offers()
@@ -70,7 +66,8 @@ def plan_history(account: CardAccount) -> tuple[bool, date | None, tuple[date, .
     """Whether the account has an open plan; the day (the cardholder's) its last plan
     broke; and the days on which plans were accepted after an earlier plan broke (the
     re-ageing history, ``portal.domain.reage``): from one query over its few plans, or
-    from ``CardAccount.offer_history`` when a page loaded it with the account."""
+    from ``CardAccount.offer_history`` (those three columns of the same plans) when a
+    page loaded it with the account."""
     rows: Sequence[tuple[str, datetime | None, datetime | None]]
     if "offer_history" in inspect(account).unloaded:
         rows = [tuple(row) for row in db.session.execute(_PLAN_HISTORY, {"account_id": account.id})]

@@ -9,21 +9,22 @@ the verdict into words. Calm words: a late payment is "late", never "in default"
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, Text, bindparam, cast, select
 
 from portal.agreements.models import Agreement
 from portal.domain.missed_payment import MissedPaymentRules, from_terms
 from portal.domain.plan_health import Installment, InstallmentState, PlanHealth, PlanVerdict, judge_plan
 from portal.extensions import db
-from portal.plans.models import OPEN_STATES, Plan, PlanState
+from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, PlanState
 
 # Plans whose progress is worth showing: open ones, and how the last one ended.
 SHOWN_STATES = (*OPEN_STATES, PlanState.COMPLETED, PlanState.BROKEN)
@@ -33,6 +34,9 @@ __all__ = [
     "SHOWN_STATES",
     "InstallmentLine",
     "PlanProgress",
+    "ShownAgreement",
+    "ShownInstallment",
+    "ShownPlan",
     "broken_reason_text",
     "latest_plan",
     "plan_progress",
@@ -59,8 +63,8 @@ class InstallmentLine:
 class PlanProgress:
     """A plan judged on ``today``: counts, the next payment, late and missed ones, why it broke."""
 
-    plan: Plan
-    agreement: Agreement | None
+    plan: Plan | ShownPlan
+    agreement: Agreement | ShownAgreement | None
     today: date
     rules: MissedPaymentRules
     health: PlanHealth | None  # None for a plan not running yet (waiting for approval or signature)
@@ -112,7 +116,10 @@ class PlanProgress:
 
 
 def plan_progress(
-    plan: Plan, today: date, agreement: Agreement | None = None, broken_reason: str | None = None
+    plan: Plan | ShownPlan,
+    today: date,
+    agreement: Agreement | ShownAgreement | None = None,
+    broken_reason: str | None = None,
 ) -> PlanProgress:
     """Judge ``plan`` (its installments already loaded) on ``today``.
 
@@ -140,23 +147,79 @@ def plan_progress(
     return PlanProgress(plan, agreement, today, rules, health, lines, reason)
 
 
-def latest_plan(account_id: int) -> tuple[Plan, Agreement | None] | None:
+@dataclass(frozen=True)
+class ShownInstallment:
+    """An installment as :func:`plan_progress` reads it."""
+
+    number: int
+    due_date: date
+    total: Decimal
+    paid: Decimal
+
+
+@dataclass(frozen=True)
+class ShownPlan:
+    """The plan the account page shows, as :func:`plan_progress` and the page read it:
+    plain values from one query, not ORM rows (a 60-month plan is 61 objects to build)."""
+
+    id: int
+    state: str
+    plan_type: str
+    terms: dict[str, Any]
+    installments: tuple[ShownInstallment, ...]
+
+
+@dataclass(frozen=True)
+class ShownAgreement:
+    """The plan's agreement, as the account page links it."""
+
+    reference: str
+    state: str
+
+
+def latest_plan(account_id: int) -> tuple[ShownPlan, ShownAgreement | None] | None:
     """The account's open plan, or else how its last plan ended (completed or broken),
     with its installments and agreement, in one query."""
-    row = db.session.execute(_latest_plan_query(), {"account_id": account_id}).unique().first()
-    return (row[0], row[1]) if row is not None else None
+    rows = db.session.execute(_latest_plan_query(), {"account_id": account_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    installments = tuple(
+        ShownInstallment(row.number, row.due_date, row.total, row.paid) for row in rows if row.number is not None
+    )
+    # The terms travel as text, one copy per installment row: read once, as the JSON column reads them.
+    plan = ShownPlan(first.id, first.state, first.plan_type, json.loads(first.terms), installments)
+    agreement = ShownAgreement(first.reference, first.agreement_state) if first.reference is not None else None
+    return plan, agreement
 
 
 @cache
-def _latest_plan_query() -> Select[tuple[Plan, Agreement]]:
+def _latest_plan_query() -> Select[Any]:
     # Built once: building it costs more per request than running it (the account page).
-    return (
-        select(Plan, Agreement)
-        .outerjoin(Agreement, Agreement.plan_id == Plan.id)
+    newest = (
+        select(Plan.id)
         .where(Plan.account_id == bindparam("account_id"), Plan.state.in_(SHOWN_STATES))
         .order_by(Plan.id.desc())
         .limit(1)
-        .options(joinedload(Plan.installments))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Plan.id,
+            Plan.state,
+            Plan.plan_type,
+            cast(Plan.terms, Text).label("terms"),
+            Agreement.reference,
+            Agreement.state.label("agreement_state"),
+            PlanInstallment.number,
+            PlanInstallment.due_date,
+            PlanInstallment.total,
+            PlanInstallment.paid,
+        )
+        .outerjoin(Agreement, Agreement.plan_id == Plan.id)
+        .outerjoin(PlanInstallment, PlanInstallment.plan_id == Plan.id)
+        .where(Plan.id == newest)
+        .order_by(PlanInstallment.number)
     )
 
 

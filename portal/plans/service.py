@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -36,6 +37,7 @@ from portal.domain.missed_payment import to_terms
 from portal.domain.offers import Offer
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
 from portal.domain.policy_io import dump
+from portal.domain.schedule import Installment
 from portal.extensions import db
 from portal.integrations.core_banking.models import PlanEventKind
 from portal.integrations.core_banking.plan_events import emit_plan_event
@@ -137,7 +139,7 @@ def build_plan(
         plan_type=offer.plan.value,
         state=state,
         tier=offer.tier,
-        terms={**as_json(offer.terms), **to_terms(offer.missed_payment)},
+        terms=_plan_terms(offer),
         fingerprint=offer.fingerprint,
         currency=account.currency,
         balance_at_acceptance=account.balance,
@@ -161,6 +163,43 @@ def build_plan(
             )
         )
     return plan
+
+
+def _plan_terms(offer: Offer) -> dict[str, Any]:
+    return {**as_json(offer.terms), **to_terms(offer.missed_payment)}
+
+
+@dataclass(frozen=True)
+class OfferedPlan:
+    """What the plan an offer makes says (the fields ``build_plan`` gives it), for its
+    key terms (``portal.agreements.key_terms.key_terms`` reads these names) on the offer
+    and signing pages, without building the ORM plan and its installment rows."""
+
+    plan_type: str
+    currency: str
+    terms: dict[str, Any]
+    waived: dict[str, Any]
+    total_repaid: Decimal
+    total_cost: Decimal
+    apr: Decimal
+    ear: Decimal
+    installments: Sequence[Installment]  # the quote's
+
+
+def offered_plan(account: CardAccount, offer: Offer) -> OfferedPlan:
+    """The plan ``offer`` would make on ``account``, as ``build_plan`` would fill it."""
+    quote = offer.quote
+    return OfferedPlan(
+        plan_type=offer.plan.value,
+        currency=account.currency,
+        terms=_plan_terms(offer),
+        waived=as_json(quote.waived),
+        total_repaid=quote.total_repaid,
+        total_cost=quote.total_cost,
+        apr=quote.apr.quantize(_RATE_PLACES),
+        ear=quote.ear.quantize(_RATE_PLACES),
+        installments=quote.installments,
+    )
 
 
 def _plan_from_offer(

@@ -68,3 +68,31 @@ def test_another_cardholders_account_id_is_not_found(app, client, auth):
 def test_account_page_needs_sign_in(app, client):
     response = client.get("/account")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_account_page_labels_speak_each_language_in_turn(app, client, auth):
+    # The page's fixed words are translated once per language in each worker
+    # (portal.accounts.service.overview_labels): each language still gets its own, with
+    # the catalog's text as the template's _() would write it (an apostrophe unescaped).
+    import html as html_lib
+
+    from babel.messages.pofile import read_po
+
+    from portal.i18n import LOCALES
+
+    make_account(app)
+    auth.sign_in()
+    words = ["Minimum due", "Credit limit", "Interest", "Late fees", "Recent payments"]
+    words.append(
+        "This is the overdue amount plus this month's minimum payment. It is never more than what you owe in total."
+    )
+    for locale in (*LOCALES, "en"):
+        with open(f"translations/{locale}/LC_MESSAGES/messages.po", encoding="utf-8") as po:
+            catalog = read_po(po)
+        client.get(f"/language/{locale}?next=/account")
+        page = client.get("/account").get_data(as_text=True)
+        for word in words:
+            entry = catalog.get(word)
+            translated = entry.string if entry is not None and entry.string else word
+            assert translated in page, (locale, word)
+            assert html_lib.escape(translated) == translated or html_lib.escape(translated) not in page

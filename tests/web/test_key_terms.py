@@ -248,3 +248,30 @@ def test_an_offer_states_the_rules_of_the_policy_in_force(app, client, auth, pol
         term == "The plan ends if an installment is not paid, or if one installment is more than 20 days late."
         for term in shown
     )
+
+
+@pytest.mark.parametrize("dpd", [35, 95, 200])
+def test_an_offers_key_terms_read_without_a_plan_row_are_those_of_the_plan_it_makes(app, policy, dpd):
+    # The offer and signing pages build the key terms from plans.offered_plan, not from
+    # an ORM plan (build_plan, which the agreement preview renders and acceptance saves):
+    # the same fields, so the same words and figures, in every language.
+    from flask_babel import refresh
+
+    from portal.accounts.models import CardAccount
+    from portal.agreements.key_terms import key_terms
+    from portal.db_types import utcnow
+    from portal.offers.adapter import offers_for_account
+    from portal.plans.models import PlanState
+    from portal.plans.service import build_plan, offered_plan
+
+    account_id = make_account(app, dpd=dpd, fees=D("300.00"), late_fees=D("120.00"), interest=D("800.00"))
+    with app.test_request_context():
+        account = db.session.get(CardAccount, account_id)
+        _version, offers = offers_for_account(account, utcnow().date(), by_staff=True)
+        assert len(offers) >= 3
+        for locale in ("en", "zh_Hans", "zh_Hant"):
+            with force_locale(locale):
+                refresh()
+                for offer in offers:
+                    built = build_plan(account, None, offer, PlanState.PENDING_SIGNATURE, locale, "self_service")
+                    assert key_terms(offered_plan(account, offer), "400 800 1234") == key_terms(built, "400 800 1234")
