@@ -108,8 +108,8 @@ def record_promise(account_id: int, amount: Decimal, currency: str, pay_by: date
 
 
 def open_promise(account_id: int) -> Promise | None:
-    """The account's latest open promise (the account page reads the same through
-    ``CardAccount.open_promise``, loaded with the account)."""
+    """The account's latest open promise (the account page reads the same with the
+    account, in ``accounts.overview``'s one statement)."""
     query = (
         select(Promise)
         .where(Promise.account_id == account_id, Promise.state == PromiseState.OPEN)
