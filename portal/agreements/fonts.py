@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 __all__ = ["FACES", "FOLDER", "SCHEME", "build", "face_rules", "wanted_characters"]
 
@@ -105,6 +106,31 @@ def _rename(font, family: str, about: str) -> None:
             record.string = f"{about} {record.toUnicode()}"
 
 
+def _numbered(old: list[str], cmap: dict[int, str], groups: list[str], glyf: Any) -> list[str]:
+    """The glyph order: .notdef, then by group and code point, each glyph followed by the
+    components it is drawn from (half the ideographs are composites, and a subset needs
+    their components too), then whatever is left in the original order. The subsetter
+    keeps the original order, which puts the Mono face's Latin glyphs last."""
+    order = [old[0]]
+    placed = {old[0]}
+
+    def place(name: str) -> None:
+        if name not in placed:
+            placed.add(name)
+            order.append(name)
+            if glyf[name].isComposite():
+                for component in glyf[name].getComponentNames(glyf):
+                    place(component)
+
+    for text in groups:
+        for ch in sorted(set(text)):
+            if ord(ch) in cmap:
+                place(cmap[ord(ch)])
+    for name in old:
+        place(name)
+    return order
+
+
 def _compact_face(source: Path, index: int, family: str, groups: list[str]):
     from fontTools import subset
     from fontTools.ttLib import TTFont
@@ -124,23 +150,12 @@ def _compact_face(source: Path, index: int, family: str, groups: list[str]):
     subsetter.populate(unicodes=codes)
     subsetter.subset(font)
 
-    # Number the glyphs by group (.notdef first), then by code point: the subsetter keeps
-    # the original order, which puts the Mono face's Latin glyphs last.
-    rank: dict[str, tuple[int, int]] = {}
-    best = font.getBestCmap()
-    for group, text in enumerate(groups):
-        for ch in text:
-            glyph = best.get(ord(ch))
-            if glyph is not None:
-                rank.setdefault(glyph, (group, ord(ch)))
-    old = font.getGlyphOrder()
-    position = {name: at for at, name in enumerate(old)}
-    order = [old[0], *sorted(old[1:], key=lambda name: (rank.get(name, (len(groups), 0)), position[name]))]
     # Composite glyphs still hold their components' old ids until expanded into names.
     font.ensureDecompiled()
     glyf = font["glyf"]
     for glyph in glyf.glyphs.values():
         glyph.expand(glyf)
+    order = _numbered(font.getGlyphOrder(), font.getBestCmap(), groups, glyf)
     font.setGlyphOrder(order)
     glyf.glyphOrder = order
     _rename(font, family, f"{family}: the glyphs of {SOURCE_FAMILY} a repayment agreement uses, renumbered.")
