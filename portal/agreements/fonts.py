@@ -76,18 +76,21 @@ def _text_of(paths: Iterable[Path]) -> str:
     return "".join(path.read_text(encoding="utf-8") for path in paths)
 
 
+def _printed_sources(root: Path) -> list[Path]:
+    """The files an agreement's text comes from: its templates, the catalogs, the jurisdictions."""
+    return [
+        *sorted((root / "templates" / "agreements").glob("*.html")),
+        root / "templates" / "journey" / "_macros.html",
+        *sorted((root / "translations").glob("*/LC_MESSAGES/messages.po")),
+        root / "portal" / "jurisdictions.py",
+    ]
+
+
 def wanted_characters(root: Path) -> list[str]:
     """Groups of characters, most used first: blocks, templates and catalogs, then GB2312's
     first level (3,755 ideographs), Big5's first level (5,401) and GB2312's second (3,008)."""
     blocks = "".join(chr(code) for start, end in BLOCKS for code in range(start, end + 1))
-    printed = _text_of(
-        [
-            *sorted((root / "templates" / "agreements").glob("*.html")),
-            root / "templates" / "journey" / "_macros.html",
-            *sorted((root / "translations").glob("*/LC_MESSAGES/messages.po")),
-            root / "portal" / "jurisdictions.py",
-        ]
-    )
+    printed = _text_of(_printed_sources(root))
     return [blocks + printed, _gb2312(0xB0, 0xD7), _big5_level_1(), _gb2312(0xD8, 0xF7)]
 
 
@@ -165,8 +168,7 @@ def _compact_face(source: Path, index: int, family: str, groups: list[str]):
 def build(root: Path, folder: Path, source: Path) -> list[Path]:
     """Write the compact faces of the `source` collection into `folder`, unless they are
     newer than everything they come from; return the files written."""
-    inputs = [source, Path(__file__), *sorted((root / "translations").glob("*/LC_MESSAGES/messages.po"))]
-    inputs += sorted((root / "templates" / "agreements").glob("*.html"))
+    inputs = [source, Path(__file__), *_printed_sources(root)]
     newest = max(path.stat().st_mtime for path in inputs if path.exists())
     targets = [folder / name for _family, name, _index, _system in FACES]
     if all(path.exists() and path.stat().st_mtime >= newest for path in targets):

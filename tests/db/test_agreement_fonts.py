@@ -122,3 +122,9 @@ def test_compact_and_system_fonts_give_the_same_text_and_pixels(rare_name_agreem
     assert pages and pages == sorted(path.name.replace("system", "compact") for path in tmp_path.glob("system-*.png"))
     for page in pages:
         assert (tmp_path / page).read_bytes() == (tmp_path / page.replace("compact", "system")).read_bytes(), page
+
+
+def test_setup_leaves_them_alone_once_built() -> None:
+    need_compact_fonts()
+    # Newer than the system font, the templates and the catalogs: nothing to write again.
+    assert fonts.build(ROOT, BUILT, SYSTEM_FONT) == []
