@@ -37,6 +37,7 @@ $(BIN)/python:
 setup: .stamp-runtime i18n
 	@scripts/system-packages runtime
 	@mkdir -p instance
+	@$(BIN)/python scripts/agreement-fonts
 
 setup-test: setup .stamp-dev
 	@scripts/system-packages test
