@@ -4,7 +4,6 @@ one still active, one promise kept and one broken, days past due aged all year."
 
 from __future__ import annotations
 
-import time as timer
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -75,7 +74,6 @@ def test_a_year_of_daily_runs_ends_in_known_states(app):
     script[date(2027, 2, 10)].append(("YEAR0004", "100.00"))
     script[date(2027, 2, 16)].append(("YEAR0004", "200.00"))  # the settle day after the promised one
 
-    started = timer.perf_counter()
     verdicts: dict[str, list[tuple[str, int]]] = defaultdict(list)
     day = START
     while day <= END:
@@ -87,7 +85,6 @@ def test_a_year_of_daily_runs_ends_in_known_states(app):
             if counts[name]:
                 verdicts[name].append((counts["date"], counts[name]))
         day += timedelta(days=1)
-    elapsed = timer.perf_counter() - started
 
     last_due = dues(app, completed)[-1][1]
     fourth_due = dues(app, broken)[3][1]
@@ -110,4 +107,3 @@ def test_a_year_of_daily_runs_ends_in_known_states(app):
     assert sorted(kinds) == ["plan_broken", "plan_completed", "promise_broken", "promise_kept"]
     again = run(app, END)  # the last day once more: the one plan left is checked, nothing changes
     assert {k: v for k, v in again.items() if k in CHANGES} == dict.fromkeys(CHANGES, 0) and again["plans_checked"] == 1
-    assert elapsed < 60, f"a year of runs took {elapsed:.1f} s"
