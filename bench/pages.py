@@ -66,6 +66,11 @@ LEARN_TOPIC = "/learn/annualised-rate"
 TARGETS = {"public": 0.5, "cardholder": 0.3, "care": 0.2, "shell": 0.85}
 P99_TARGET_MS = 50.0  # cardholder pages at 32 connections
 BROWSER_ENCODINGS = "gzip, deflate, br"
+# One browser: the sign-in client, the checks and wrk all send this. Flask-Login's session
+# protection ties a session to the address and user agent it signed in with; a request
+# from another agent marks it not fresh and re-issues the cookie, which wrk never keeps,
+# so every request would pay for a new cookie no real browser asks for.
+USER_AGENT = "portal-bench/1"
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,7 @@ class Browser:
         self.base = base
         self.jar = CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
 
     def get(self, path: str) -> tuple[int, str]:
         return self._open(urllib.request.Request(self.base + path))
@@ -230,7 +236,8 @@ def status_of(base: str, path: str, cookie: str | None) -> tuple[int, str]:
         def redirect_request(self, *args: object, **kwargs: object) -> None:
             return None
 
-    request = urllib.request.Request(base + path, headers={"Cookie": cookie} if cookie else {})
+    headers = {"User-Agent": USER_AGENT, **({"Cookie": cookie} if cookie else {})}
+    request = urllib.request.Request(base + path, headers=headers)
     try:
         with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as response:
             return response.status, response.read().decode()
@@ -245,6 +252,7 @@ _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def wrk(url: str, cookie: str | None, seconds: int, threads: int, connections: int, encodings: str = "") -> Run:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command += ["-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     if encodings:

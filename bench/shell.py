@@ -98,6 +98,10 @@ def main() -> None:
             load_demo()
         client = app.test_client()
         CardholderAuth(client).sign_in(card=CARDHOLDER.card_number, dob=CARDHOLDER.date_of_birth.isoformat())
+        client.get("/account")  # as a browser lands there: the session now holds its CSRF secret
+        # The address and user agent the session signed in with: Flask-Login's session
+        # protection re-issues the cookie of a request from any other (never kept here).
+        browser = dict(client.environ_base or {})
         cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
         assert cookie is not None, "signing in set no cookie"
 
@@ -107,11 +111,13 @@ def main() -> None:
             signed_in_only = not (path == EMPTY or path.startswith(("/sign-in", "/learn")))
             if signed_in_only:  # a cardholder page: only signed in
                 cookie_header = {"Cookie": f"{cookie.key}={cookie.value}"}
-                cases.append((path, app, EnvironBuilder(path, headers=cookie_header).get_environ()))
+                asked = EnvironBuilder(path, headers=cookie_header, environ_base=browser)
+                cases.append((path, app, asked.get_environ()))
                 continue
             cases.append((path, app, EnvironBuilder(path).get_environ()))
             if path == EMPTY:
-                signed_in = EnvironBuilder(path, headers={"Cookie": f"{cookie.key}={cookie.value}"}).get_environ()
+                cookie_header = {"Cookie": f"{cookie.key}={cookie.value}"}
+                signed_in = EnvironBuilder(path, headers=cookie_header, environ_base=browser).get_environ()
                 cases.append((f"{path} (signed in)", app, signed_in))
         for name, wsgi, environ in cases:
             status = call(wsgi, environ)
