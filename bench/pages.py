@@ -13,7 +13,9 @@ connections) then drives the bare route and each page in turn, the bare route be
 every two pages, so that the machine's other load hits both alike: each page's ratio is
 to the mean of the bare runs just before and after it. wrk counts a redirect as a
 success, so every page must answer 200 both before and after its run, or the bench stops.
-The table ends with each target of the issue and whether this run met it. ``--empty``
+The table ends with each target of the issue and whether this run met it. The machine is
+shared and a page's ratio moves by a third from run to run: ``--rounds N`` measures every
+page N times in turn and prints the median and the range of its ratios. ``--empty``
 serves ``bench/portal_empty.py`` instead, the portal with one route more that does nothing,
 and measures that route first: the cost of the per-request shell alone.
 
@@ -37,6 +39,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -298,6 +301,12 @@ def main() -> None:
     parser.add_argument("--database", default=os.environ.get("PORTAL_BENCH_PG_DB", "portal_bench"))
     parser.add_argument("--compressed", action="store_true", help=f"send Accept-Encoding: {BROWSER_ENCODINGS}")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every page this many times, in turn; the table gives the medians and the ratio's range",
+    )
+    parser.add_argument(
         "--empty", action="store_true", help="serve bench/portal_empty.py and measure its empty route first"
     )
     parser.add_argument(
@@ -347,29 +356,43 @@ def main() -> None:
             measure(bare + "/", None, 1)
 
             bare_runs = [measure(bare + "/", None, args.seconds)]
-            results: list[tuple[Page, Run, float]] = []
-            for page in pages:
-                run = measure(portal + page.path, cookies[page.audience], args.seconds)
-                check(page)
-                bare_runs.append(measure(bare + "/", None, args.seconds))
-                results.append((page, run, (bare_runs[-2].rps + bare_runs[-1].rps) / 2))
+            results: dict[Page, list[tuple[Run, float]]] = {page: [] for page in pages}
+            for _ in range(max(args.rounds, 1)):
+                for page in pages:
+                    run = measure(portal + page.path, cookies[page.audience], args.seconds)
+                    check(page)
+                    bare_runs.append(measure(bare + "/", None, args.seconds))
+                    results[page].append((run, (bare_runs[-2].rps + bare_runs[-1].rps) / 2))
     report(bare_runs, results, args)
 
 
-def report(bare_runs: list[Run], results: list[tuple[Page, Run, float]], args: argparse.Namespace) -> None:
+def report(bare_runs: list[Run], results: dict[Page, list[tuple[Run, float]]], args: argparse.Namespace) -> None:
+    """One row a page: with several rounds, the median req/s, p99 and ratio (each a median
+    of its own), errors summed, and the lowest and highest ratio of the rounds."""
     encoding = f"Accept-Encoding: {BROWSER_ENCODINGS}" if args.compressed else "no Accept-Encoding"
+    rounds = max(args.rounds, 1)
     print(
         f"gunicorn 2 sync workers, wrk {args.threads} threads x {args.connections} connections, "
         f"{args.seconds} s per run, {encoding}, bare route between pages; ratio to the neighbouring bare runs"
+        + (f"; {rounds} rounds, medians" if rounds > 1 else "")
     )
-    print(f"{'page':<14} {'req/s':>8} {'p99 ms':>8} {'ratio':>7} {'target':>7} {'errors':>7}  met")
-    bare_rps = sum(r.rps for r in bare_runs) / len(bare_runs)
+    spread = f" {'range':>13}" if rounds > 1 else ""
+    print(f"{'page':<14} {'req/s':>8} {'p99 ms':>8} {'ratio':>7}{spread} {'target':>7} {'errors':>7}  met")
+    bare_rps = statistics.median(r.rps for r in bare_runs)
     bare_p99 = max(r.p99_ms for r in bare_runs)
     bare_errors = sum(r.errors for r in bare_runs)
-    print(f"{'bare Flask':<14} {bare_rps:>8.0f} {bare_p99:>8.1f} {1:>7.2f} {'':>7} {bare_errors:>7}")
+    blank = f" {'':>13}" if rounds > 1 else ""
+    print(f"{'bare Flask':<14} {bare_rps:>8.0f} {bare_p99:>8.1f} {1:>7.2f}{blank} {'':>7} {bare_errors:>7}")
     missed: dict[str, list[str]] = {}
-    for page, run, neighbours in results:
-        ratio = run.rps / neighbours
+    for page, runs in results.items():
+        ratios = [run.rps / neighbours for run, neighbours in runs]
+        ratio = statistics.median(ratios)
+        run = Run(
+            statistics.median(r.rps for r, _ in runs),
+            statistics.median(r.p99_ms for r, _ in runs),
+            sum(r.errors for r, _ in runs),
+        )
+        spread = f" {min(ratios):>6.3f}-{max(ratios):<6.3f}" if rounds > 1 else ""
         target = TARGETS[page.audience]
         misses = []
         if ratio < target:
@@ -381,7 +404,8 @@ def report(bare_runs: list[Run], results: list[tuple[Page, Run, float]], args: a
         for miss in misses:
             missed.setdefault(miss.split(" ")[0] if miss != "no errors" else miss, []).append(page.name)
         met = "yes" if not misses else "no: " + ", ".join(misses)
-        print(f"{page.name:<14} {run.rps:>8.0f} {run.p99_ms:>8.1f} {ratio:>7.3f} {target:>7.2f} {run.errors:>7}  {met}")
+        figures = f"{run.rps:>8.0f} {run.p99_ms:>8.1f} {ratio:>7.3f}{spread} {target:>7.2f} {run.errors:>7}"
+        print(f"{page.name:<14} {figures}  {met}")
     if bare_errors:
         missed.setdefault("no errors", []).append("bare Flask")
     print("targets:")
