@@ -149,14 +149,23 @@ def rollback() -> None:
     db.session.rollback()
 
 
-def commit() -> None:
+def commit(*, last: bool = False) -> None:
     """Commit the current unit of work if it wrote anything (else end its read), then
     run its after-commit work (a read that ended well runs it too). The one place a
-    request or a chunk commits."""
+    request or a chunk commits.
+
+    ``last``: nothing reads the unit's objects afterwards (the end of a request, whose
+    session is discarded at teardown). A read is then ended by closing the session, not
+    by rolling it back: the same for the database (the connection goes back to the pool,
+    which ends any transaction), without first expiring every object the page loaded.
+    A chunk of a batch job ends with a rollback: the job may read its objects again."""
     queued = _take_after_commit()
     db.session.flush()  # a change not flushed yet is a write too, not a read to end
     if wrote():
         db.session.commit()
+    elif last:
+        db.session().info.pop(_KEEP, None)  # as a rollback forgets it (_rolled_back)
+        db.session.close()  # a read, at its end: ending it costs no COMMIT
     else:
         db.session.rollback()  # a read: ending it costs no COMMIT
     _run_after_commit(queued)
@@ -217,7 +226,7 @@ def finish_request(response: Response) -> Response:
         return response  # the request never opened a session: nothing to end (a guide, a form)
     status = response.status_code
     if status < 400:
-        commit()
+        commit(last=True)
     elif status < 500 and db.session().info.get(_KEEP):
         _keep_refused()
     else:
