@@ -121,18 +121,19 @@ def desktop(browser: Any, live_server: str) -> Iterator[Any]:
         yield page
 
 
-def staff_signs_in(page: Any, email: str, landing: str) -> None:
+def staff_signs_in(page: Any, email: str, landing: str, app: Any = None) -> None:
     """Sign a demo staff member in with password and authenticator code, ending on
     `landing`. A code is accepted once, and no earlier one after it: other tests sign the
     same people in, so the code is the first step after the last one the server accepted
-    (read from the live server's database), waiting for it to come into the window."""
+    (read from the database of ``app``, the server the page talks to: by default the
+    session's live server), waiting for it to come into the window."""
     from portal.extensions import db
     from portal.staff.models import StaffUser
     from portal.staff.service import DEMO_STAFF
     from portal.staff.totp import STEP_SECONDS, VALID_WINDOW
 
     staff = next(s for s in DEMO_STAFF if s.email == email)
-    with _LIVE_APPS[0].app_context():
+    with (app or _LIVE_APPS[0]).app_context():
         last = db.session.query(StaffUser.totp_last_step).filter(StaffUser.email == email).scalar()
     step = max(int(time.time()) // STEP_SECONDS, (last if last is not None else -1) + 1)
     while step > int(time.time()) // STEP_SECONDS + VALID_WINDOW:

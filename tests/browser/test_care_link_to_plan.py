@@ -167,7 +167,7 @@ def test_agent_texts_a_link_and_the_cardholder_accepts_the_chosen_offer_on_a_pho
     sms = portal.sms
 
     # --- the agent: sign in, find the M2 account, text a link with an offer -------------
-    staff_signs_in(desk, "agent@example.com", "/care/")
+    staff_signs_in(desk, "agent@example.com", "/care/", app=portal.app)
     desk.get_by_role("link", name="M2").click()
     desk.wait_for_url("**/care/?tier=M2*")
     row = desk.locator("tbody tr", has_text=DEMO.name)
