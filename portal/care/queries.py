@@ -6,31 +6,36 @@ never from code.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import (
     Integer,
     Row,
     Select,
     SQLColumnExpression,
+    Text,
     and_,
     bindparam,
     case,
+    cast,
     exists,
     false,
     func,
     or_,
     select,
 )
-from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
@@ -49,8 +54,15 @@ from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 from portal.links.models import PlanLink
 from portal.payments.models import Payment, counts_as_repayment
-from portal.plans.models import Plan, PlanState
-from portal.plans.progress import JUDGED_STATES, SHOWN_STATES, PlanProgress, plan_progress
+from portal.plans.models import Plan, PlanInstallment, PlanState
+from portal.plans.progress import (
+    JUDGED_STATES,
+    SHOWN_STATES,
+    PlanProgress,
+    ShownInstallment,
+    ShownPlan,
+    plan_progress,
+)
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.cache import load_policy
 from portal.policies.models import PolicyVersion
@@ -561,6 +573,32 @@ class Entry:
         return actor_key(self.actor_type, self.actor_id)
 
 
+@dataclass(frozen=True)
+class CasePlan(ShownPlan):
+    """A plan as the case file shows it: plain values from one query, not ORM rows (a
+    60-month plan is 61 objects to build), with its policy version's currency and number
+    for its label."""
+
+    currency: str
+    total_repaid: Decimal
+    created_at: datetime
+    ended_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+    version_currency: str | None
+    version_number: int | None
+
+    @property
+    def policy_label(self) -> str:
+        """The policy version it was made under, e.g. "CNY policy version 3" (as
+        ``plan_policy_label`` names it)."""
+        if self.version_number is None:
+            return ""
+        return gettext(
+            "%(currency)s policy version %(number)s", currency=self.version_currency, number=self.version_number
+        )
+
+
 @dataclass
 class CaseFile:
     account: CardAccount
@@ -568,7 +606,7 @@ class CaseFile:
     tier: str | None
     reason: str | None
     timeline: list[Entry]
-    plans: list[Plan]
+    plans: list[CasePlan]
     promises: list[Row[Any]]  # amount, currency, pay_by, state
     links: list[Any]
     # Actor keys of the timeline and of the plans' deciders → what staff read (names and roles).
@@ -576,9 +614,6 @@ class CaseFile:
     progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
     payments: list[Row[Any]] = field(default_factory=list)  # the latest, reversed ones included (PAYMENT_COLUMNS)
     plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
-    # The plans' policy versions, held while the page renders: the session keeps only weak
-    # references, and each plan's label reads its version from there (plan_policy_label).
-    versions: list[PolicyVersion] = field(default_factory=list)
     dues: DueDates | None = None  # the missed and the next due date (case_details.due_dates)
     link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
     reason_from: str | None = None  # the kind of event the reason came from
@@ -589,7 +624,7 @@ class CaseFile:
         return {link.id: link for link in self.links}
 
     @property
-    def plans_by_id(self) -> dict[int, Plan]:
+    def plans_by_id(self) -> dict[int, CasePlan]:
         return {plan.id: plan for plan in self.plans}
 
 
@@ -631,13 +666,30 @@ def _case_statements() -> dict[str, Any]:
         "payments": select(*(ranked.c[name] for name in PAYMENT_COLUMNS), ranked.c.counts)
         .where(or_(ranked.c.newest <= LISTED_PAYMENTS, and_(ranked.c.counts, ranked.c.rank <= TIMELINE_PAYMENTS)))
         .order_by(ranked.c.newest),
-        # With the policy version each plan was made under (its label on the page reads
-        # it from the session), but not that version's document.
-        "plans": select(Plan, PolicyVersion)
+        # With the policy version each plan was made under (for its label) and the plan's
+        # installments, one row each; the terms travel as text, read once per plan.
+        "plans": select(
+            Plan.id,
+            Plan.state,
+            Plan.plan_type,
+            cast(Plan.terms, Text).label("terms"),
+            Plan.currency,
+            Plan.total_repaid,
+            Plan.created_at,
+            Plan.ended_at,
+            Plan.decided_by,
+            Plan.decision_note,
+            PolicyVersion.currency.label("version_currency"),
+            PolicyVersion.number.label("version_number"),
+            PlanInstallment.number,
+            PlanInstallment.due_date,
+            PlanInstallment.total,
+            PlanInstallment.paid,
+        )
         .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
+        .outerjoin(PlanInstallment, PlanInstallment.plan_id == Plan.id)
         .where(Plan.account_id == account_id)
-        .order_by(Plan.id.desc())
-        .options(joinedload(Plan.installments), defer(PolicyVersion.document)),
+        .order_by(Plan.id.desc(), PlanInstallment.number),
         "promises": select(promises.amount, promises.currency, promises.pay_by, promises.state)
         .where(promises.account_id == account_id)
         .order_by(promises.id.desc()),
@@ -664,6 +716,36 @@ def _rows(name: str, account_id: int) -> Sequence[Row[Any]]:
     return db.session.connection().execute(_case_statements()[name], {"account_id": account_id}).all()
 
 
+def _plans(account_id: int) -> list[CasePlan]:
+    """The account's plans, newest first, each with its installments in number order."""
+    rows = _rows("plans", account_id)
+    plans: list[CasePlan] = []
+    for plan_id, group in groupby(rows, key=lambda row: row.id):
+        lines = list(group)
+        first = lines[0]
+        installments = tuple(
+            ShownInstallment(row.number, row.due_date, row.total, row.paid) for row in lines if row.number is not None
+        )
+        plans.append(
+            CasePlan(
+                plan_id,
+                first.state,
+                first.plan_type,
+                json.loads(first.terms),
+                installments,
+                first.currency,
+                first.total_repaid,
+                first.created_at,
+                first.ended_at,
+                first.decided_by,
+                first.decision_note,
+                first.version_currency,
+                first.version_number,
+            )
+        )
+    return plans
+
+
 def account_links(account_id: int) -> list[Any]:
     return _read("links", account_id)
 
@@ -679,8 +761,7 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
     events = _rows("events", account_id)
     shown = _rows("payments", account_id)
     payments = [p for p in shown if p.counts][:TIMELINE_PAYMENTS]
-    with_versions = db.session.execute(_case_statements()["plans"], {"account_id": account_id}).unique().all()
-    plans = [plan for plan, _version in with_versions]
+    plans = _plans(account_id)
     promises = _rows("promises", account_id)
     links = _read("links", account_id)
 
@@ -713,7 +794,6 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         progress=progress,
         payments=list(shown[:LISTED_PAYMENTS]),
         plan_broken=latest is not None and latest.state == PlanState.BROKEN,
-        versions=[version for _plan, version in with_versions if version is not None],
         dues=due_dates(account.due_date, account.days_past_due, account.days_past_due_as_of, today),
         link_hold=link_hold(account.flags, plans),
         reason_from=reason_from,
