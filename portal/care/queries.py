@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -53,6 +53,8 @@ from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 from portal.links.models import PlanLink
+from portal.links.status import LinkView, MessageView
+from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment, counts_as_repayment
 from portal.plans.models import Plan, PlanInstallment, PlanState
 from portal.plans.progress import (
@@ -608,7 +610,7 @@ class CaseFile:
     timeline: list[Entry]
     plans: list[CasePlan]
     promises: list[Row[Any]]  # amount, currency, pay_by, state
-    links: list[Any]
+    links: list[LinkView]
     # Actor keys of the timeline and of the plans' deciders → what staff read (names and roles).
     names: dict[str, str]
     progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
@@ -619,7 +621,7 @@ class CaseFile:
     reason_from: str | None = None  # the kind of event the reason came from
 
     @property
-    def links_by_id(self) -> dict[int, Any]:
+    def links_by_id(self) -> dict[int, LinkView]:
         """The listed links by id: the timeline names a link by its channel and day."""
         return {link.id: link for link in self.links}
 
@@ -699,7 +701,32 @@ def _case_statements() -> dict[str, Any]:
         .order_by(PlanLink.id.desc())
         .limit(LINKS)
         .options(joinedload(PlanLink.message)),
+        # The same links as rows for the case file, with what their state reads of the message.
+        "link_rows": select(
+            *(getattr(PlanLink, name) for name in _LINK_COLUMNS),
+            *(getattr(OutboxMessage, name).label(f"message_{name}") for name in _MESSAGE_COLUMNS),
+            OutboxMessage.id.label("message_id"),
+        )
+        .outerjoin(OutboxMessage, OutboxMessage.id == PlanLink.outbox_message_id)
+        .where(PlanLink.account_id == account_id)
+        .order_by(PlanLink.id.desc())
+        .limit(LINKS),
     }
+
+
+_LINK_COLUMNS = tuple(f.name for f in fields(LinkView) if f.name != "message")
+_MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageView))
+
+
+def _links(account_id: int) -> list[LinkView]:
+    """The case file's links, newest first, each with its message's state."""
+    links = []
+    for row in _rows("link_rows", account_id):
+        message = None
+        if row.message_id is not None:
+            message = MessageView(*(row._mapping[f"message_{name}"] for name in _MESSAGE_COLUMNS))
+        links.append(LinkView(**{name: row._mapping[name] for name in _LINK_COLUMNS}, message=message))
+    return links
 
 
 # What the timeline and the payments panel read of a payment.
@@ -763,7 +790,7 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
     payments = [p for p in shown if p.counts][:TIMELINE_PAYMENTS]
     plans = _plans(account_id)
     promises = _rows("promises", account_id)
-    links = _read("links", account_id)
+    links = _links(account_id)
 
     timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id) for e in events]
     timeline += [
