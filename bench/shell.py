@@ -12,14 +12,20 @@ out and, for the empty route, signed in as a demo cardholder too. The figure is 
 process's CPU time (``time.process_time``) per request, the median of R rounds of N
 requests, bare route and pages interleaved round by round so that other load on a shared
 machine falls on all alike; wall time is shown beside it (it includes the database's
-round trips, which CPU time leaves out). Default pages: the empty route, /sign-in and
-/learn/annualised-rate.
+round trips, which CPU time leaves out), and the SQL statements one request runs. Default
+pages: the empty route, /sign-in and /learn/annualised-rate.
+
+Paths under /care/ are asked signed in as the demo care agent (password and the code of
+the authenticator whose secret the demo loads), as bench/pages.py signs her in; the path
+``/care/accounts/first`` stands for the first case the care queue links to, the case
+file bench/pages.py measures.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -37,11 +43,15 @@ from werkzeug.test import EnvironBuilder  # noqa: E402 - after sys.path
 
 from portal import create_app  # noqa: E402 - after sys.path
 from portal.demo import DEMO_CARDHOLDERS, load_demo  # noqa: E402 - after sys.path
+from portal.staff.service import DEMO_STAFF  # noqa: E402 - after sys.path
 from portal.unit_of_work import unit_of_work  # noqa: E402 - after sys.path
 from tests.conftest import CardholderAuth, reset_schema  # noqa: E402 - after sys.path
+from tests.staff_helpers import StaffAuth  # noqa: E402 - after sys.path
 
 CARDHOLDER = DEMO_CARDHOLDERS[3]  # the cardholder of bench/pages.py
+AGENT = next(s for s in DEMO_STAFF if s.email == "agent@example.com")  # the agent of bench/pages.py
 EMPTY = "/bench/empty"
+FIRST_CASE = "/care/accounts/first"
 WSGI = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -81,6 +91,27 @@ def per_request(app: WSGI, environ: dict[str, Any], count: int) -> tuple[float, 
     return (time.process_time() - cpu) / count * 1e6, (time.perf_counter() - wall) / count * 1e6
 
 
+def statements_per_request(app: Flask, wsgi: WSGI, environ: dict[str, Any]) -> int:
+    """How many SQL statements one request runs."""
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append("")
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        call(wsgi, environ)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=[EMPTY, "/sign-in", "/learn/annualised-rate"])
@@ -104,10 +135,26 @@ def main() -> None:
         browser = dict(client.environ_base or {})
         cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
         assert cookie is not None, "signing in set no cookie"
+        paths: list[str] = list(args.paths)
+        agent_cookie = None
+        if any(path.startswith("/care/") for path in paths):
+            staff = app.test_client()
+            StaffAuth(staff).sign_in(AGENT.email, AGENT.password, AGENT.totp_secret)
+            queue = staff.get("/care/").get_data(as_text=True)  # the session now holds its CSRF secret
+            agent_cookie = staff.get_cookie(app.config["SESSION_COOKIE_NAME"])
+            assert agent_cookie is not None, "the agent's sign-in set no cookie"
+            case = re.search(r'href="(/care/accounts/\d+)"', queue)
+            assert case is not None, "the care queue links to no case"
+            paths = [case[1] if path == FIRST_CASE else path for path in paths]
 
         bare = bare_app()
         cases: list[tuple[str, WSGI, dict[str, Any]]] = [("bare Flask /", bare, EnvironBuilder("/").get_environ())]
-        for path in args.paths:
+        for path in paths:
+            if path.startswith("/care/") and agent_cookie is not None:  # a care page: as the agent
+                cookie_header = {"Cookie": f"{agent_cookie.key}={agent_cookie.value}"}
+                asked = EnvironBuilder(path, headers=cookie_header, environ_base=browser)
+                cases.append((path, app, asked.get_environ()))
+                continue
             signed_in_only = not (path == EMPTY or path.startswith(("/sign-in", "/learn")))
             if signed_in_only:  # a cardholder page: only signed in
                 cookie_header = {"Cookie": f"{cookie.key}={cookie.value}"}
@@ -123,6 +170,9 @@ def main() -> None:
             status = call(wsgi, environ)
             assert status == 200, f"{name} answered {status}"
             per_request(wsgi, environ, 50)  # warm: templates, connections, caches
+        statements = {
+            name: statements_per_request(app, wsgi, environ) if wsgi is app else 0 for name, wsgi, environ in cases
+        }
 
         cpu: dict[str, list[float]] = {name: [] for name, _, _ in cases}
         wall: dict[str, list[float]] = {name: [] for name, _, _ in cases}
@@ -137,10 +187,11 @@ def main() -> None:
             dialect = db.engine.dialect.name
     bare_cpu = statistics.median(cpu[cases[0][0]])
     print(f"{dialect}, {args.rounds} rounds x {args.requests} requests, WSGI called directly, median of rounds")
-    print(f"{'page':<32} {'CPU µs':>8} {'wall µs':>8} {'bare/page (CPU)':>16}")
+    print(f"{'page':<32} {'CPU µs':>8} {'wall µs':>8} {'bare/page (CPU)':>16} {'statements':>10}")
     for name, _, _ in cases:
         median_cpu, median_wall = statistics.median(cpu[name]), statistics.median(wall[name])
-        print(f"{name:<32} {median_cpu:>8.0f} {median_wall:>8.0f} {bare_cpu / median_cpu:>16.3f}")
+        ratio = bare_cpu / median_cpu
+        print(f"{name:<32} {median_cpu:>8.0f} {median_wall:>8.0f} {ratio:>16.3f} {statements[name]:>10}")
 
 
 if __name__ == "__main__":

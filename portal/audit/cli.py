@@ -5,9 +5,10 @@ record, 1 naming the first event that was changed, deleted or stored out of orde
 tail that is gone. ``--known`` (a hash printed by an earlier run) is an extra check kept
 outside. It seals pending events first (their content MACs still catch a change).
 
-seal: chain the events committed since the last seal, for a scheduler (each commit
-normally seals its own events right away). Exit status 1 when the head record is
-missing or forged, so the events stay pending.
+seal: chain the events committed since the last seal, for a scheduler (a write's commit
+seals its own events right away; page reads' events may wait for the next seal:
+``portal.audit.sealing``). Exit status 1 when the head record is missing or forged, so
+the events stay pending.
 """
 
 from __future__ import annotations

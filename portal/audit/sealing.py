@@ -17,12 +17,25 @@ change to it is, by its MAC. The hook keeps that window to the moment after the 
 It is on the request's time, so it is kept short: on PostgreSQL one connection and one
 transaction of three statements (lock; where the chain ends and what waits; the links,
 the head and a last look for events committed meanwhile).
+
+Reading a page writes an event too (a case file viewed, a search: ``record_row``), and
+those are most of the events. A transaction that recorded only such reads is sealed
+right after its commit only when this process has not sealed for ``READ_SEAL_SECONDS``;
+otherwise its events wait, content MAC and all, for the next seal: the next audited
+write's commit (which seals at once, always), the next read after the interval, the
+scheduler's ``audit-seal`` (every minute), or ``portal audit verify`` (which seals
+first). Under load a worker then seals once a second instead of after every page view
+(the sealer's three statements and its connection were a tenth of a case file's CPU),
+and the window in which a read's event could vanish unseen is at most that second; in a
+quiet moment at most the scheduler's minute, as for any event whose sealer found the
+lock taken. A change to a waiting event is caught by its MAC all the while.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -42,7 +55,10 @@ _TABLE = cast(Table, AuditEvent.__table__)
 _EVENTS = _TABLE.c
 _HEAD = cast(Table, AuditHead.__table__)
 _PENDING = (_EVENTS.position.is_(None)) & (_EVENTS.chain_version == CHAIN_SEALED)
-_RECORDED = "audit_events_recorded"  # Session.info flag: this transaction wrote audit events
+_RECORDED = "audit_events_recorded"  # Session.info: this transaction wrote audit events (_READS or _WRITES)
+_READS, _WRITES = "reads", "writes"
+READ_SEAL_SECONDS = 1.0  # a transaction of read events only seals when this process has not for as long
+_last_seal = [float("-inf")]  # time.monotonic() of this process's last seal after a commit
 
 
 class SealRefused(Exception):
@@ -219,9 +235,23 @@ def seal_pending(rounds: int | None = None, bind: Engine | Connection | None = N
     return sealed
 
 
-def note_recorded(session: Session) -> None:
-    """Mark the session's transaction as having written audit events (see the hook)."""
-    session.info[_RECORDED] = True
+def note_recorded(session: Session, *, read: bool = False) -> None:
+    """Mark the session's transaction as having written audit events (see the hook);
+    ``read``: events of reading a page only, which may wait for the next seal."""
+    if not read or session.info.get(_RECORDED) != _WRITES:
+        session.info[_RECORDED] = _READS if read else _WRITES
+
+
+def read_seal_due(now: float | None = None) -> bool:
+    """Whether a transaction of read events only seals after its commit: this process
+    has not sealed for ``READ_SEAL_SECONDS``."""
+    return (time.monotonic() if now is None else now) - _last_seal[0] >= READ_SEAL_SECONDS
+
+
+def sealed_now(at: float | None = None) -> None:
+    """Note that this process sealed after a commit (tests set the clock of the interval
+    with it; ``float("-inf")`` makes the next read seal)."""
+    _last_seal[0] = time.monotonic() if at is None else at
 
 
 @event.listens_for(Session, "after_commit")
@@ -231,8 +261,13 @@ def _seal_after_commit(session: Session) -> None:
     # commit, `portal audit seal` or `portal audit verify` will.
     if session.in_nested_transaction():
         return  # a savepoint released: its events commit (or not) with the outer transaction
-    if not session.info.pop(_RECORDED, False):
+    recorded = session.info.pop(_RECORDED, None)
+    if recorded is None:
         return
+    now = time.monotonic()
+    if recorded == _READS and not read_seal_due(now):
+        return  # sealed by the next seal (module docstring): at most a second away under load
+    sealed_now(now)
     try:
         seal_pending(rounds=2, bind=session.get_bind())
     except SealRefused as refused:

@@ -133,10 +133,11 @@ def record_row(
 
     For the events of reading a page (a case file viewed, a search): the same columns,
     content MAC and transaction as :func:`record`, at a fraction of an ORM flush's cost,
-    for callers that do not need the event back.
+    for callers that do not need the event back. A transaction that recorded only these
+    is sealed at most once a second per process (``portal.audit.sealing``).
     """
     db.session.execute(_INSERT, _row(actor, action, obj, after, at or utcnow()))
-    note_recorded(db.session())
+    note_recorded(db.session(), read=True)
 
 
 def record_many(

@@ -21,11 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,10 +33,10 @@ from portal.audit.service import Actor, record
 from portal.care.models import CallAttempt, CaseState
 from portal.cases.models import CaseTask, TaskKind
 from portal.cases.tasks import OpenTask
-from portal.db_types import UTCDateTime, utcnow
+from portal.db_types import utcnow
 from portal.extensions import db
 from portal.notifications.rules import SEND, ContactFacts, Decision, decide_call
-from portal.notifications.service import contact_facts, contact_settings, counted_times
+from portal.notifications.service import account_contacts, contact_facts, contact_settings
 
 # Outcomes of a call where nobody answered: the daily call cap counts these.
 UNANSWERED = frozenset({"no_answer"})
@@ -174,25 +172,13 @@ def note_contact(account_id: int, channel: str, outcome: str, at: datetime | Non
     db.session.flush()
 
 
-@cache
-def _panel_calls() -> Select[Any]:
-    """Care staff's collection calls of one account since a time (not those the
-    cardholder asked for), with their outcomes; built once, its values parameters."""
-    call = CallAttempt.__table__.c
-    return select(call.called_at, call.outcome).where(
-        call.account_id == bindparam("account_id", type_=Integer),
-        call.requested.is_(False),
-        call.called_at > bindparam("since", type_=UTCDateTime()),
-    )
-
-
 def panel_call_status(account: CardAccount, has_active_plan: bool, requested: bool, now: datetime) -> CallStatus:
     """``call_status`` for the case file, from what the page has loaded already (the
-    account's plans and open tasks): two queries, the outbox's and the calls'."""
+    account's plans and open tasks): one query, the outbox's and the calls' (the caller
+    has flushed)."""
     settings = contact_settings()
-    others = counted_times({account.id}, with_calls=False)[account.id]
     since = now - timedelta(days=8)  # the caps look back 7 days at most
-    calls = db.session.connection().execute(_panel_calls(), {"account_id": account.id, "since": since}).all()
+    others, calls = account_contacts(account.id, since)
     others += [called_at for called_at, _outcome in calls]
     unanswered = [called_at for called_at, outcome in calls if outcome in UNANSWERED]
     facts = ContactFacts(account.time_zone, frozenset(account.flags or ()), has_active_plan, tuple(others))

@@ -6,31 +6,36 @@ never from code.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import (
     Integer,
     Row,
     Select,
     SQLColumnExpression,
+    Text,
     and_,
     bindparam,
     case,
+    cast,
     exists,
     false,
     func,
     or_,
     select,
 )
-from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, selectinload
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
@@ -48,9 +53,18 @@ from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
 from portal.links.models import PlanLink
+from portal.links.status import LinkView, MessageView
+from portal.notifications.models import OutboxMessage
 from portal.payments.models import Payment, counts_as_repayment
-from portal.plans.models import Plan, PlanState
-from portal.plans.progress import JUDGED_STATES, SHOWN_STATES, PlanProgress, plan_progress
+from portal.plans.models import Plan, PlanInstallment, PlanState
+from portal.plans.progress import (
+    JUDGED_STATES,
+    SHOWN_STATES,
+    PlanProgress,
+    ShownInstallment,
+    ShownPlan,
+    plan_progress,
+)
 from portal.plans.requests import paused_by, personalised_limits
 from portal.policies.cache import load_policy
 from portal.policies.models import PolicyVersion
@@ -561,6 +575,32 @@ class Entry:
         return actor_key(self.actor_type, self.actor_id)
 
 
+@dataclass(frozen=True)
+class CasePlan(ShownPlan):
+    """A plan as the case file shows it: plain values from one query, not ORM rows (a
+    60-month plan is 61 objects to build), with its policy version's currency and number
+    for its label."""
+
+    currency: str
+    total_repaid: Decimal
+    created_at: datetime
+    ended_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+    version_currency: str | None
+    version_number: int | None
+
+    @property
+    def policy_label(self) -> str:
+        """The policy version it was made under, e.g. "CNY policy version 3" (as
+        ``plan_policy_label`` names it)."""
+        if self.version_number is None:
+            return ""
+        return gettext(
+            "%(currency)s policy version %(number)s", currency=self.version_currency, number=self.version_number
+        )
+
+
 @dataclass
 class CaseFile:
     account: CardAccount
@@ -568,28 +608,25 @@ class CaseFile:
     tier: str | None
     reason: str | None
     timeline: list[Entry]
-    plans: list[Plan]
+    plans: list[CasePlan]
     promises: list[Row[Any]]  # amount, currency, pay_by, state
-    links: list[Any]
+    links: list[LinkView]
     # Actor keys of the timeline and of the plans' deciders → what staff read (names and roles).
     names: dict[str, str]
     progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
     payments: list[Row[Any]] = field(default_factory=list)  # the latest, reversed ones included (PAYMENT_COLUMNS)
     plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
-    # The plans' policy versions, held while the page renders: the session keeps only weak
-    # references, and each plan's label reads its version from there (plan_policy_label).
-    versions: list[PolicyVersion] = field(default_factory=list)
     dues: DueDates | None = None  # the missed and the next due date (case_details.due_dates)
     link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
     reason_from: str | None = None  # the kind of event the reason came from
 
     @property
-    def links_by_id(self) -> dict[int, Any]:
+    def links_by_id(self) -> dict[int, LinkView]:
         """The listed links by id: the timeline names a link by its channel and day."""
         return {link.id: link for link in self.links}
 
     @property
-    def plans_by_id(self) -> dict[int, Plan]:
+    def plans_by_id(self) -> dict[int, CasePlan]:
         return {plan.id: plan for plan in self.plans}
 
 
@@ -631,13 +668,30 @@ def _case_statements() -> dict[str, Any]:
         "payments": select(*(ranked.c[name] for name in PAYMENT_COLUMNS), ranked.c.counts)
         .where(or_(ranked.c.newest <= LISTED_PAYMENTS, and_(ranked.c.counts, ranked.c.rank <= TIMELINE_PAYMENTS)))
         .order_by(ranked.c.newest),
-        # With the policy version each plan was made under (its label on the page reads
-        # it from the session), but not that version's document.
-        "plans": select(Plan, PolicyVersion)
+        # With the policy version each plan was made under (for its label) and the plan's
+        # installments, one row each; the terms travel as text, read once per plan.
+        "plans": select(
+            Plan.id,
+            Plan.state,
+            Plan.plan_type,
+            cast(Plan.terms, Text).label("terms"),
+            Plan.currency,
+            Plan.total_repaid,
+            Plan.created_at,
+            Plan.ended_at,
+            Plan.decided_by,
+            Plan.decision_note,
+            PolicyVersion.currency.label("version_currency"),
+            PolicyVersion.number.label("version_number"),
+            PlanInstallment.number,
+            PlanInstallment.due_date,
+            PlanInstallment.total,
+            PlanInstallment.paid,
+        )
         .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
+        .outerjoin(PlanInstallment, PlanInstallment.plan_id == Plan.id)
         .where(Plan.account_id == account_id)
-        .order_by(Plan.id.desc())
-        .options(joinedload(Plan.installments), defer(PolicyVersion.document)),
+        .order_by(Plan.id.desc(), PlanInstallment.number),
         "promises": select(promises.amount, promises.currency, promises.pay_by, promises.state)
         .where(promises.account_id == account_id)
         .order_by(promises.id.desc()),
@@ -647,7 +701,32 @@ def _case_statements() -> dict[str, Any]:
         .order_by(PlanLink.id.desc())
         .limit(LINKS)
         .options(joinedload(PlanLink.message)),
+        # The same links as rows for the case file, with what their state reads of the message.
+        "link_rows": select(
+            *(getattr(PlanLink, name) for name in _LINK_COLUMNS),
+            *(getattr(OutboxMessage, name).label(f"message_{name}") for name in _MESSAGE_COLUMNS),
+            OutboxMessage.id.label("message_id"),
+        )
+        .outerjoin(OutboxMessage, OutboxMessage.id == PlanLink.outbox_message_id)
+        .where(PlanLink.account_id == account_id)
+        .order_by(PlanLink.id.desc())
+        .limit(LINKS),
     }
+
+
+_LINK_COLUMNS = tuple(f.name for f in fields(LinkView) if f.name != "message")
+_MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageView))
+
+
+def _links(account_id: int) -> list[LinkView]:
+    """The case file's links, newest first, each with its message's state."""
+    links = []
+    for row in _rows("link_rows", account_id):
+        message = None
+        if row.message_id is not None:
+            message = MessageView(*(row._mapping[f"message_{name}"] for name in _MESSAGE_COLUMNS))
+        links.append(LinkView(**{name: row._mapping[name] for name in _LINK_COLUMNS}, message=message))
+    return links
 
 
 # What the timeline and the payments panel read of a payment.
@@ -662,6 +741,36 @@ def _rows(name: str, account_id: int) -> Sequence[Row[Any]]:
     """A column statement's rows, on the session's connection: the session does not
     flush for it, so its caller flushes first (``case_file``)."""
     return db.session.connection().execute(_case_statements()[name], {"account_id": account_id}).all()
+
+
+def _plans(account_id: int) -> list[CasePlan]:
+    """The account's plans, newest first, each with its installments in number order."""
+    rows = _rows("plans", account_id)
+    plans: list[CasePlan] = []
+    for plan_id, group in groupby(rows, key=lambda row: row.id):
+        lines = list(group)
+        first = lines[0]
+        installments = tuple(
+            ShownInstallment(row.number, row.due_date, row.total, row.paid) for row in lines if row.number is not None
+        )
+        plans.append(
+            CasePlan(
+                plan_id,
+                first.state,
+                first.plan_type,
+                json.loads(first.terms),
+                installments,
+                first.currency,
+                first.total_repaid,
+                first.created_at,
+                first.ended_at,
+                first.decided_by,
+                first.decision_note,
+                first.version_currency,
+                first.version_number,
+            )
+        )
+    return plans
 
 
 def account_links(account_id: int) -> list[Any]:
@@ -679,10 +788,9 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
     events = _rows("events", account_id)
     shown = _rows("payments", account_id)
     payments = [p for p in shown if p.counts][:TIMELINE_PAYMENTS]
-    with_versions = db.session.execute(_case_statements()["plans"], {"account_id": account_id}).unique().all()
-    plans = [plan for plan, _version in with_versions]
+    plans = _plans(account_id)
     promises = _rows("promises", account_id)
-    links = _read("links", account_id)
+    links = _links(account_id)
 
     timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id) for e in events]
     timeline += [
@@ -713,7 +821,6 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         progress=progress,
         payments=list(shown[:LISTED_PAYMENTS]),
         plan_broken=latest is not None and latest.state == PlanState.BROKEN,
-        versions=[version for _plan, version in with_versions if version is not None],
         dues=due_dates(account.due_date, account.days_past_due, account.days_past_due_as_of, today),
         link_hold=link_hold(account.flags, plans),
         reason_from=reason_from,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import inspect, select
 
@@ -46,7 +47,7 @@ class LinkState:
         )
 
 
-def link_state(link: PlanLink, message: OutboxMessage | None, now: datetime) -> LinkState:
+def link_state(link: PlanLink | LinkView, message: OutboxMessage | MessageView | None, now: datetime) -> LinkState:
     """The link's state for staff screens, its message's fate included."""
     if link.used_at:
         return LinkState(LinkStatus.USED)
@@ -69,19 +70,63 @@ def link_state(link: PlanLink, message: OutboxMessage | None, now: datetime) -> 
     return LinkState(LinkStatus.QUEUED)
 
 
-def link_messages(links: Iterable[PlanLink]) -> dict[int, OutboxMessage]:
+@dataclass(frozen=True)
+class MessageView:
+    """What ``link_state`` reads of a link's message, as a row gives it."""
+
+    status: str
+    blocked_reason: str | None
+    last_error: str | None
+    send_after: datetime
+    held_reason: str | None
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """A plan link as a page lists it, read as a row with its message (not an ORM object:
+    the case file lists up to 50 with their messages)."""
+
+    id: int
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    used_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    verified_at: datetime | None
+    offer_viewed_at: datetime | None
+    accepted_at: datetime | None
+    message: MessageView | None
+
+    def __getitem__(self, name: str) -> Any:
+        """``link["sent_at"]``, as templates read a funnel step of an ORM link."""
+        return getattr(self, name)
+
+
+def _message_loaded(link: PlanLink | LinkView) -> bool:
+    state = inspect(link, raiseerr=False)
+    return state is None or "message" not in state.unloaded  # a LinkView carries its message
+
+
+def link_messages(links: Iterable[PlanLink | LinkView]) -> dict[int, OutboxMessage | MessageView]:
     """Each link's message (by link id): as loaded with the links, else in one query."""
     links = list(links)
-    if all("message" not in inspect(link).unloaded for link in links):
+    if all(_message_loaded(link) for link in links):
         return {link.id: link.message for link in links if link.message is not None}
-    by_message = {link.outbox_message_id: link.id for link in links if link.outbox_message_id is not None}
+    by_message = {
+        link.outbox_message_id: link.id
+        for link in links
+        if isinstance(link, PlanLink) and link.outbox_message_id is not None
+    }
     if not by_message:
         return {}
     found = db.session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(by_message))).scalars()
     return {by_message[message.id]: message for message in found}
 
 
-def link_states(links: Iterable[PlanLink], now: datetime) -> dict[int, LinkState]:
+def link_states(links: Iterable[PlanLink | LinkView], now: datetime) -> dict[int, LinkState]:
     """Every link's state (by link id), their messages read in one query."""
     links = list(links)
     messages = link_messages(links)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, null, select, union_all
 
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
@@ -22,7 +23,7 @@ from portal.audit.service import Actor, record
 from portal.care.models import CallAttempt
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
-from portal.db_types import utcnow
+from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.notifications.models import SECRET_MASK, OutboxMessage, OutboxStatus
 from portal.notifications.rules import BLOCK, HOLD, ContactFacts, ContactSettings, Decision, decide
@@ -89,6 +90,29 @@ def has_active_plan(account_id: int) -> bool:
     return db.session.execute(query).first() is not None
 
 
+@cache
+def _counted_statements() -> dict[str, Any]:
+    """counted_times' statements, built once (building one and its cache key cost more
+    than running it on the case file); the accounts are an expanding parameter."""
+    messages = OutboxMessage.__table__.c
+    calls = CallAttempt.__table__.c
+    account_ids = bindparam("account_ids", expanding=True, type_=Integer)
+    counted = select(messages.account_id, messages.status, messages.sent_at, messages.send_after).where(
+        messages.account_id.in_(account_ids),
+        messages.collection.is_(True),
+        messages.status.in_(COUNTED_STATUSES),
+    )
+    return {
+        "messages": counted,
+        "messages_but": counted.where(messages.id != bindparam("exclude", type_=Integer)),
+        "calls": select(calls.account_id, calls.called_at).where(
+            calls.account_id.in_(account_ids),
+            calls.requested.is_(False),
+            calls.called_at > bindparam("since", type_=UTCDateTime()),
+        ),
+    }
+
+
 def counted_times(
     account_ids: set[int], exclude_message_id: int | None = None, with_calls: bool = True
 ) -> dict[int, list[datetime]]:
@@ -99,27 +123,63 @@ def counted_times(
     found: dict[int, list[datetime]] = defaultdict(list)
     if not account_ids:
         return found
-    query = select(
-        OutboxMessage.account_id, OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.send_after
-    ).where(
-        OutboxMessage.account_id.in_(account_ids),
-        OutboxMessage.collection.is_(True),
-        OutboxMessage.status.in_(COUNTED_STATUSES),
-    )
-    if exclude_message_id is not None:
-        query = query.where(OutboxMessage.id != exclude_message_id)
-    for account_id, status, sent_at, send_after in db.session.execute(query):
-        found[account_id].append(sent_at if status == OutboxStatus.SENT and sent_at else send_after)
+    statements = _counted_statements()
+    ids = sorted(account_ids)
+    if exclude_message_id is None:
+        rows = db.session.execute(statements["messages"], {"account_ids": ids})
+    else:
+        rows = db.session.execute(statements["messages_but"], {"account_ids": ids, "exclude": exclude_message_id})
+    for account_id, status, sent_at, send_after in rows:
+        found[account_id].append(_counted_at(status, sent_at, send_after))
     if not with_calls:
         return found
-    calls = select(CallAttempt.account_id, CallAttempt.called_at).where(
-        CallAttempt.account_id.in_(account_ids),
-        CallAttempt.requested.is_(False),
-        CallAttempt.called_at > utcnow() - timedelta(days=8),  # the caps look back 7 days at most
-    )
-    for account_id, called_at in db.session.execute(calls):
+    since = utcnow() - timedelta(days=8)  # the caps look back 7 days at most
+    for account_id, called_at in db.session.execute(statements["calls"], {"account_ids": ids, "since": since}):
         found[account_id].append(called_at)
     return found
+
+
+def _counted_at(status: str, sent_at: datetime | None, send_after: datetime) -> datetime:
+    """When a counted message went (sent) or will go (queued, sending)."""
+    return sent_at if status == OutboxStatus.SENT and sent_at else send_after
+
+
+@cache
+def _one_account_contacts() -> Any:
+    """One account's counted messages and care staff's collection calls since a time,
+    in one statement (the case file's call panel): ``(status, sent_at, send_after,
+    outcome)``, a call's time in both time columns and no status."""
+    messages = OutboxMessage.__table__.c
+    calls = CallAttempt.__table__.c
+    account_id = bindparam("account_id", type_=Integer)
+    return union_all(
+        select(messages.status, messages.sent_at, messages.send_after, null().label("outcome")).where(
+            messages.account_id == account_id,
+            messages.collection.is_(True),
+            messages.status.in_(COUNTED_STATUSES),
+        ),
+        select(null(), calls.called_at, calls.called_at, calls.outcome).where(
+            calls.account_id == account_id,
+            calls.requested.is_(False),
+            calls.called_at > bindparam("since", type_=UTCDateTime()),
+        ),
+    )
+
+
+def account_contacts(account_id: int, since: datetime) -> tuple[list[datetime], list[tuple[datetime, str]]]:
+    """One account's counted contacts, as ``counted_times`` counts them, in one query: when
+    its counted messages went or will go, and care staff's collection calls after
+    ``since`` with their outcomes. Read on the session's connection (no flush: the
+    caller flushes what it changed)."""
+    rows = db.session.connection().execute(_one_account_contacts(), {"account_id": account_id, "since": since})
+    messages: list[datetime] = []
+    calls: list[tuple[datetime, str]] = []
+    for status, sent_at, send_after, outcome in rows:
+        if outcome is None:
+            messages.append(_counted_at(status, sent_at, send_after))
+        else:
+            calls.append((sent_at, outcome))
+    return messages, calls
 
 
 def contact_facts(account: CardAccount, exclude_message_id: int | None = None) -> ContactFacts:

@@ -16,7 +16,7 @@ from portal.audit import sealing
 from portal.audit.actions import AuditAction
 from portal.audit.hashing import content_mac, event_hash
 from portal.audit.models import AuditEvent, AuditHead
-from portal.audit.service import SYSTEM, Actor, _canonical, record, verify_chain
+from portal.audit.service import SYSTEM, Actor, _canonical, record, record_row, verify_chain
 from portal.audit.viewer import safe_cell
 from portal.extensions import db
 from portal.staff.models import Role
@@ -282,6 +282,48 @@ def test_pending_events_verify_and_the_seal_command_chains_them(app, query):
     assert result.exit_code == 0 and "sealed: 3 new events" in result.output
     assert chain_of(query) == [(sealed[0], 1), (sealed[1], 2), (pending[0], 3), (pending[1], 4), (pending[2], 5)]
     assert "audit chain intact: 5 events" in verify(app).output
+
+
+def read_event(app, n: int) -> None:
+    """A page read's event (``record_row``, as a case file viewed writes), committed."""
+    with app.app_context():
+        record_row(SYSTEM, TestAction.PENDING, ("thing", n), at=START + timedelta(minutes=n))
+        db.session.commit()
+
+
+def test_reads_within_a_second_of_a_seal_wait_and_the_next_write_seals_them(app, query, monkeypatch):
+    monkeypatch.setattr(sealing, "READ_SEAL_SECONDS", 3600.0)  # however slow the machine
+    sealing.sealed_now()  # this process has just sealed
+    read_event(app, 1)
+    read_event(app, 2)
+    assert [position for _id, position in chain_of(query)] == [None, None]  # waiting, each under its MAC
+    with app.app_context():
+        assert verify_chain() is None
+    written = write_events(app, 1)  # a write seals at once, whatever the interval
+    assert [position for _id, position in chain_of(query)] == [1, 2, 3] and chain_of(query)[-1][0] == written[0]
+    assert "audit chain intact: 3 events" in verify(app).output
+
+
+def test_a_read_seals_after_its_commit_once_the_interval_is_over(app, query, monkeypatch):
+    sealing.sealed_now(float("-inf"))  # no seal in this process for longer than READ_SEAL_SECONDS
+    read_event(app, 1)
+    assert [position for _id, position in chain_of(query)] == [1]
+    monkeypatch.setattr(sealing, "READ_SEAL_SECONDS", 3600.0)  # however slow the machine
+    read_event(app, 2)  # within the interval the first one started: waits
+    assert [position for _id, position in chain_of(query)] == [1, None]
+    monkeypatch.setattr(sealing, "READ_SEAL_SECONDS", 0.0)  # the interval is over
+    read_event(app, 3)
+    assert [position for _id, position in chain_of(query)] == [1, 2, 3]
+
+
+def test_a_read_waiting_for_its_seal_is_sealed_by_the_seal_command(app, query, monkeypatch):
+    monkeypatch.setattr(sealing, "READ_SEAL_SECONDS", 3600.0)
+    sealing.sealed_now()
+    read_event(app, 1)
+    assert chain_of(query)[0][1] is None
+    result = app.test_cli_runner().invoke(args=["portal", "audit", "seal"])  # the scheduler's job
+    assert result.exit_code == 0 and "sealed: 1 new events" in result.output
+    assert [position for _id, position in chain_of(query)] == [1]
 
 
 def test_a_tampered_unsealed_event_is_caught(app, query):
