@@ -230,7 +230,6 @@ def offers() -> str | Response:
         listing=service.list_offers(account, figures, facts),
         show_all=request.args.get("all") == "1",
         summary=service.summary,
-        labels=service.card_labels(),
         budget=service.budget_from_figures(figures),
     )
 
