@@ -136,7 +136,7 @@ class _Globals(ChainMap[str, Any]):
         return set().union(*self.maps)
 
 
-TEMPLATES_KEPT = 2000  # compiled templates per app: each of some 90, once per language and once without
+TEMPLATES_KEPT = 2000  # compiled templates per app: each of some 90, once per language (and once without, if asked)
 
 
 class PortalEnvironment(FlaskEnvironment):
@@ -256,11 +256,12 @@ def forget_fragments(app: Flask) -> None:
 
 
 def warm(app: Flask) -> int:
-    """Compile every template now (a worker's start), so no request waits for it."""
+    """Compile every template now (a worker's start), so no request waits for it: once
+    per language, its translations folded in, as requests and forced locales (agreements,
+    messages) ask for them. A template rendered with no language at all (outside a
+    request, none forced: no page or document of a worker is) is compiled when asked."""
     names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
-    for name in names:
-        app.jinja_env.get_template(name)
-    with app.app_context():  # and once per language, its translations folded in
+    with app.app_context():
         for code in LOCALES:
             with force_locale(code):
                 for name in names:
