@@ -143,10 +143,10 @@ def test_a_production_worker_compiles_every_template_before_its_first_request(da
         names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
         assert app.jinja_env.auto_reload is False
         # Once per language, translations folded: what requests and forced locales ask for.
-        compiled = {(key[1], key[2]) for key in app.jinja_env.cache.keys() if len(key) == 3}
+        compiled = {(key[1], key[2]) for key in app.jinja_env.cache if len(key) == 3}
         assert compiled >= {(name, code) for name in names for code in LOCALES} and len(names) > 50
         # Not once more without a language: no page or document a worker renders wants it.
-        assert not [key for key in app.jinja_env.cache.keys() if len(key) != 3]
+        assert not [key for key in app.jinja_env.cache if len(key) != 3]
     finally:
         with app.app_context():
             db.engine.dispose()
