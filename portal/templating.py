@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, get_template_attribute, has_app_context, has_request_context, request
+from flask import Flask, current_app, get_template_attribute, has_app_context, has_request_context, request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import force_locale, get_locale
 from jinja2 import Environment, Template, Undefined, nodes
@@ -36,7 +36,7 @@ from jinja2.ext import Extension
 from jinja2.parser import Parser
 from markupsafe import Markup
 
-from portal.i18n import LOCALES, locale_name
+from portal.i18n import LOCALES, _babel_state, locale_name
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
 
@@ -200,7 +200,7 @@ def _compiling_language() -> str | None:
         return None
     # The locale flask_babel settled on (or was forced to) for this context, read where it
     # keeps it: get_locale() would look it up through three context proxies first.
-    settled = getattr(g.get("_flask_babel"), "babel_locale", None)
+    settled = getattr(_babel_state(), "babel_locale", None)
     if settled is None and not has_request_context():
         return None
     return locale_name()
