@@ -216,6 +216,21 @@ def _translations() -> Any:
     return translations
 
 
+def gettext(string: str, **variables: Any) -> str:
+    """flask_babel's ``gettext``, from the catalogue :func:`_translations` keeps for this
+    context: the same text for a fraction of the cost (flask_babel finds its domain, its
+    catalogue cache and the locale through context proxies on every call)."""
+    text: str = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """flask_babel's ``ngettext`` (``num`` is a variable too), as :func:`gettext`."""
+    variables.setdefault("num", num)
+    text: str = _translations().ungettext(singular, plural, num)
+    return text % variables
+
+
 def init_app(app: Flask) -> None:
     """After ``babel.init_app``: templates translate through :func:`_translations`."""
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -181,9 +181,9 @@ def serving(code: str) -> Iterator[Jurisdiction]:
 
 def text(mapping: Mapping[str, str]) -> str:
     """The text of ``mapping`` in the active language."""
-    from flask_babel import get_locale
+    from portal.i18n import locale_name  # it imports this module
 
-    return mapping.get(str(get_locale()), mapping["en"])
+    return mapping.get(locale_name(), mapping["en"])
 
 
 def here() -> Jurisdiction:
