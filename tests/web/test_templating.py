@@ -108,6 +108,28 @@ def test_template_translations_follow_a_forced_locale_within_a_request(app):
         assert render_template_string('{{ _("Help") }}') == "帮助"
 
 
+def test_python_gettext_writes_what_flask_babels_does_and_follows_a_forced_locale(app):
+    import flask_babel
+
+    from portal import i18n
+
+    def both(name: str, *args, **variables) -> tuple[str, str]:
+        return getattr(i18n, name)(*args, **variables), getattr(flask_babel, name)(*args, **variables)
+
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert i18n.gettext("Help") == "帮助"
+        for locale in (*LOCALES, "zh_Hans"):
+            with force_locale(locale):
+                for ours, babels in (
+                    both("gettext", "One payment"),
+                    both("gettext", "Choose a date within %(days)d days from today.", days=30),
+                    both("ngettext", "%(num)s month with nothing to pay", "%(num)s months with nothing to pay", 1),
+                    both("ngettext", "%(num)s month with nothing to pay", "%(num)s months with nothing to pay", 3),
+                ):
+                    assert ours == babels
+        assert i18n.gettext("Help") == "帮助"
+
+
 def test_the_layout_follows_each_visitors_language(client):
     english = client.get("/learn/annualised-rate", headers={"Accept-Language": "en"}).text
     chinese = client.get("/learn/annualised-rate", headers={"Accept-Language": "zh-TW"}).text
