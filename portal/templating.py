@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, get_template_attribute, has_app_context, has_request_context, request
 from flask.templating import Environment as FlaskEnvironment
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from jinja2 import Environment, Template, Undefined, nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
@@ -80,7 +80,7 @@ class LanguageLink(NamedTuple):
 
 def language_links() -> list[LanguageLink]:
     """The language switcher's links, each back to this page (``next``), built once."""
-    current = str(get_locale())
+    current = locale_name()
     # What url_for('auth.set_language', code=…, next=…) writes, with the query encoded
     # once instead of per language: werkzeug encodes query arguments with these safe
     # characters (werkzeug.urls._urlencode).
@@ -113,7 +113,7 @@ def language_nav(css_class: str) -> Markup:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.jinja_env.auto_reload:  # the debug server: templates change while it runs
         return _render_language_nav(css_class)
-    return _kept_language_nav(app, css_class, str(get_locale()), request.script_root, request.full_path)
+    return _kept_language_nav(app, css_class, locale_name(), request.script_root, request.full_path)
 
 
 @lru_cache(maxsize=NAV_KEPT)
