@@ -148,13 +148,21 @@ def get(code: str | None) -> Jurisdiction:
 def current() -> Jurisdiction | None:
     """The jurisdiction of what is being shown: a document's account, else the signed-in
     cardholder's account; ``None`` on pages that belong to no account (sign-in, guides)."""
-    override = g.get("jurisdiction_code") if has_app_context() else None
+    if not has_app_context():
+        return None
+    # Asked several times a page (dates, the care phone): g read once, not through its
+    # proxy per attribute, and the signed-in user where Flask-Login keeps it once loaded.
+    state = g._get_current_object()
+    override = getattr(state, "jurisdiction_code", None)
     if override:
         return get(override)
     if has_request_context():
-        from flask_login import current_user
+        user = getattr(state, "_login_user", None)
+        if user is None:  # not loaded yet in this request: Flask-Login loads it
+            from flask_login import current_user
 
-        account = getattr(current_user, "account", None)
+            user = current_user._get_current_object()
+        account = getattr(user, "account", None)
         if account is not None:
             return get(account.jurisdiction)
     return None
@@ -173,9 +181,9 @@ def serving(code: str) -> Iterator[Jurisdiction]:
 
 def text(mapping: Mapping[str, str]) -> str:
     """The text of ``mapping`` in the active language."""
-    from flask_babel import get_locale
+    from portal.i18n import locale_name  # it imports this module
 
-    return mapping.get(str(get_locale()), mapping["en"])
+    return mapping.get(locale_name(), mapping["en"])
 
 
 def here() -> Jurisdiction:

@@ -28,15 +28,15 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, get_template_attribute, has_app_context, has_request_context, request
+from flask import Flask, current_app, get_template_attribute, has_app_context, has_request_context, request
 from flask.templating import Environment as FlaskEnvironment
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from jinja2 import Environment, Template, Undefined, nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 from markupsafe import Markup
 
-from portal.i18n import LOCALES, locale_name
+from portal.i18n import LOCALES, _babel_state, locale_name
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
 
@@ -80,7 +80,7 @@ class LanguageLink(NamedTuple):
 
 def language_links() -> list[LanguageLink]:
     """The language switcher's links, each back to this page (``next``), built once."""
-    current = str(get_locale())
+    current = locale_name()
     # What url_for('auth.set_language', code=…, next=…) writes, with the query encoded
     # once instead of per language: werkzeug encodes query arguments with these safe
     # characters (werkzeug.urls._urlencode).
@@ -113,7 +113,7 @@ def language_nav(css_class: str) -> Markup:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.jinja_env.auto_reload:  # the debug server: templates change while it runs
         return _render_language_nav(css_class)
-    return _kept_language_nav(app, css_class, str(get_locale()), request.script_root, request.full_path)
+    return _kept_language_nav(app, css_class, locale_name(), request.script_root, request.full_path)
 
 
 @lru_cache(maxsize=NAV_KEPT)
@@ -136,7 +136,7 @@ class _Globals(ChainMap[str, Any]):
         return set().union(*self.maps)
 
 
-TEMPLATES_KEPT = 2000  # compiled templates per app: each of some 90, once per language and once without
+TEMPLATES_KEPT = 2000  # compiled templates per app: each of some 90, once per language (and once without, if asked)
 
 
 class PortalEnvironment(FlaskEnvironment):
@@ -200,7 +200,7 @@ def _compiling_language() -> str | None:
         return None
     # The locale flask_babel settled on (or was forced to) for this context, read where it
     # keeps it: get_locale() would look it up through three context proxies first.
-    settled = getattr(g.get("_flask_babel"), "babel_locale", None)
+    settled = getattr(_babel_state(), "babel_locale", None)
     if settled is None and not has_request_context():
         return None
     return locale_name()
@@ -256,11 +256,12 @@ def forget_fragments(app: Flask) -> None:
 
 
 def warm(app: Flask) -> int:
-    """Compile every template now (a worker's start), so no request waits for it."""
+    """Compile every template now (a worker's start), so no request waits for it: once
+    per language, its translations folded in, as requests and forced locales (agreements,
+    messages) ask for them. A template rendered with no language at all (outside a
+    request, none forced: no page or document of a worker is) is compiled when asked."""
     names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
-    for name in names:
-        app.jinja_env.get_template(name)
-    with app.app_context():  # and once per language, its translations folded in
+    with app.app_context():
         for code in LOCALES:
             with force_locale(code):
                 for name in names:

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from portal.accounts.models import CardAccount
-from portal.accounts.service import balance_lines, overview_labels, stage_for
+from portal.accounts.service import balance_lines, stage_for
 from portal.auth import account_loads, cardholder_required
 from portal.db_types import utcnow
 from portal.plans.models import OPEN_STATES
@@ -44,7 +44,6 @@ def overview() -> str:
         progress=progress,
         plan_open=plan_open,
         promise=None if plan_open or overview.promise_amount is None else overview,
-        labels=overview_labels(),
     )
 
 

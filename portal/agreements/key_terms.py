@@ -20,12 +20,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup, escape
 
 from portal.domain.missed_payment import MissedPaymentRules, from_terms
-from portal.i18n import money
+from portal.i18n import gettext as _
+from portal.i18n import money, ngettext
 
 __all__ = [
     "KeyTerms",

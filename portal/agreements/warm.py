@@ -30,7 +30,7 @@ __all__ = ["warm_up"]
 
 log = logging.getLogger(__name__)
 
-# The agreement's own templates, compiled and cached by Jinja on first load.
+# The agreement's own templates, compiled and cached by Jinja on first load (per language).
 _TEMPLATES = ("agreements/document.html", "agreements/_document_body.html", "journey/_macros.html")
 
 # A page in every script an agreement is written in, laid out with the agreement
@@ -49,10 +49,10 @@ def warm_up(app: Flask) -> float:
     started = time.perf_counter()
     try:
         with app.app_context():
-            for name in _TEMPLATES:
-                app.jinja_env.get_template(name)
             for locale in LOCALES:
-                with force_locale(locale):
+                with force_locale(locale):  # as render_html asks: each language's compiled copy
+                    for name in _TEMPLATES:
+                        app.jinja_env.get_template(name)
                     money(Decimal("1234.56"), "CNY")
                     percent(Decimal("0.1303"))
                     local_date(date(2027, 2, 28), "medium")

@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from functools import cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
-
-from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from portal.accounts.models import CardAccount
 from portal.agreements.key_terms import payment_lines
@@ -121,41 +117,6 @@ def affordable_text(account: CardAccount) -> str | None:
 def find_choice(account: CardAccount, fingerprint: str, facts: AccountSnapshot | None = None) -> Offer | None:
     _, offers = offers_for_account(account, account_today(account), facts)
     return next((o for o in offers if o.fingerprint == fingerprint), None)
-
-
-class CardLabels(NamedTuple):
-    """The fixed words of an offer card (templates/journey/_macros.html, ``offer_card``)."""
-
-    rate: str
-    fits: str
-    over_budget: str
-    payments: str
-    total_repaid: str
-    total_cost: str
-    removed: str
-    details: str
-
-
-def card_labels() -> CardLabels:
-    """The offer card's fixed words in the request's language, translated once per
-    language in each worker: an offers page shows three cards or more, each with eight,
-    and a template's ``_()`` costs about 5 µs. Plain text: the template escapes it."""
-    return _card_labels(str(get_locale()))
-
-
-@cache
-def _card_labels(locale: str) -> CardLabels:
-    # Called in a request whose language is ``locale`` (card_labels).
-    return CardLabels(
-        rate=_("Annualised rate"),
-        fits=_("Fits your budget"),
-        over_budget=_("More than your budget allows"),
-        payments=_("Number of payments"),
-        total_repaid=_("Total to repay"),
-        total_cost=_("Total cost (fees and interest)"),
-        removed=_("We remove"),
-        details=_("See details"),
-    )
 
 
 def figures_from_form(values: dict[str, Decimal | None]) -> dict[str, str]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -27,6 +26,7 @@ from portal.domain.policy import OfferPolicy
 from portal.domain.promise import check_promise, latest_promise_date, minimum_promise
 from portal.education.content import suggested_topic
 from portal.extensions import db, limiter
+from portal.i18n import gettext as _
 from portal.i18n import money
 from portal.journey import service
 from portal.journey.forms import (
@@ -230,7 +230,6 @@ def offers() -> str | Response:
         listing=service.list_offers(account, figures, facts),
         show_all=request.args.get("all") == "1",
         summary=service.summary,
-        labels=service.card_labels(),
         budget=service.budget_from_figures(figures),
     )
 

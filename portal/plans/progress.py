@@ -16,14 +16,14 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import Select, Text, bindparam, cast, select
 
 from portal.agreements.models import Agreement
 from portal.domain.missed_payment import MissedPaymentRules, from_terms
 from portal.domain.plan_health import Installment, InstallmentState, PlanHealth, PlanVerdict, judge_plan
 from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.plans.models import OPEN_STATES, Plan, PlanInstallment, PlanState
 
 # Plans whose progress is worth showing: open ones, and how the last one ended.

@@ -71,9 +71,9 @@ def test_account_page_needs_sign_in(app, client):
 
 
 def test_account_page_labels_speak_each_language_in_turn(app, client, auth):
-    # The page's fixed words are translated once per language in each worker
-    # (portal.accounts.service.overview_labels): each language still gets its own, with
-    # the catalog's text as the template's _() would write it (an apostrophe unescaped).
+    # The page's fixed words are folded into each language's compiled template
+    # (portal.templating): each language still gets its own, with the catalog's text as
+    # the template's _() would write it (an apostrophe unescaped).
     import html as html_lib
 
     from babel.messages.pofile import read_po

@@ -204,7 +204,7 @@ def test_a_rating_comment_is_kept_as_one_line_without_card_or_phone_numbers(app,
 
 
 def test_offer_cards_speak_each_language_in_turn(app, client, auth, policy):
-    # The card's fixed words are translated once per language (card_labels): switching
+    # The card's fixed words are folded into each language's compiled template: switching
     # language between two pages must switch them too, and a budget marks what fits.
     make_account(app, dpd=35)
     auth.sign_in()

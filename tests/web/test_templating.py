@@ -108,6 +108,28 @@ def test_template_translations_follow_a_forced_locale_within_a_request(app):
         assert render_template_string('{{ _("Help") }}') == "帮助"
 
 
+def test_python_gettext_writes_what_flask_babels_does_and_follows_a_forced_locale(app):
+    import flask_babel
+
+    from portal import i18n
+
+    def both(name: str, *args, **variables) -> tuple[str, str]:
+        return getattr(i18n, name)(*args, **variables), getattr(flask_babel, name)(*args, **variables)
+
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert i18n.gettext("Help") == "帮助"
+        for locale in (*LOCALES, "zh_Hans"):
+            with force_locale(locale):
+                for ours, babels in (
+                    both("gettext", "One payment"),
+                    both("gettext", "Choose a date within %(days)d days from today.", days=30),
+                    both("ngettext", "%(num)s month with nothing to pay", "%(num)s months with nothing to pay", 1),
+                    both("ngettext", "%(num)s month with nothing to pay", "%(num)s months with nothing to pay", 3),
+                ):
+                    assert ours == babels
+        assert i18n.gettext("Help") == "帮助"
+
+
 def test_the_layout_follows_each_visitors_language(client):
     english = client.get("/learn/annualised-rate", headers={"Accept-Language": "en"}).text
     chinese = client.get("/learn/annualised-rate", headers={"Accept-Language": "zh-TW"}).text
@@ -142,8 +164,11 @@ def test_a_production_worker_compiles_every_template_before_its_first_request(da
     try:
         names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
         assert app.jinja_env.auto_reload is False
-        # Once without a language (CLI, batch jobs) and once per language, translations folded.
-        assert len(app.jinja_env.cache) >= len(names) * (1 + len(LOCALES)) > 50
+        # Once per language, translations folded: what requests and forced locales ask for.
+        compiled = {(key[1], key[2]) for key in app.jinja_env.cache if len(key) == 3}
+        assert compiled >= {(name, code) for name in names for code in LOCALES} and len(names) > 50
+        # Not once more without a language: no page or document a worker renders wants it.
+        assert not [key for key in app.jinja_env.cache if len(key) != 3]
     finally:
         with app.app_context():
             db.engine.dispose()
