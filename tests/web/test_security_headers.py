@@ -49,3 +49,61 @@ def test_no_third_party_urls_in_pages(app, client):
 
 def test_csrf_token_helper_finds_token(client):
     assert csrf_token(client.get("/sign-in").data)
+
+
+
+def test_the_pages_csrf_token_is_flask_wtfs_and_one_per_request(app, monkeypatch):
+    """portal.security.csrf_token makes, byte for byte, the token Flask-WTF's generate_csrf
+    makes (in the same second, of the same session value), kept once per request."""
+    from flask import g, session
+    from flask_wtf.csrf import generate_csrf
+    from itsdangerous import TimestampSigner
+
+    from portal.security import csrf_token as page_token
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_800_000_000)
+    assert app.jinja_env.globals["csrf_token"] is page_token
+    with app.test_request_context("/sign-in"):
+        token = page_token()
+        assert page_token() == token == g.csrf_token
+        kept = session["csrf_token"]
+        del g.csrf_token  # Flask-WTF's own, from the same session value
+        assert generate_csrf() == token
+        assert session["csrf_token"] == kept
+    with app.test_request_context("/sign-in"):  # another visitor: another value, another token
+        other = page_token()
+        assert other != token and session["csrf_token"] != kept
+
+
+def test_a_csrf_token_follows_a_changed_secret_key(app):
+    """The kept serializer is made again for a new key: what the old key signed is refused."""
+    import pytest
+    from flask import session
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    from portal.security import csrf_token as page_token
+
+    with app.test_request_context("/sign-in"):
+        session["csrf_token"] = "a" * 40
+        old = page_token()
+        validate_csrf(old)
+    app.config["WTF_CSRF_SECRET_KEY"] = "another key"
+    try:
+        with app.test_request_context("/sign-in"):
+            session["csrf_token"] = "a" * 40
+            new = page_token()
+            validate_csrf(new)
+            with pytest.raises(ValidationError):
+                validate_csrf(old)
+    finally:
+        del app.config["WTF_CSRF_SECRET_KEY"]
+
+def test_a_signed_out_sign_in_page_posts_with_the_token_it_shows(app, client):
+    """The sign-in form's token (portal.security) is the one the POST is checked against."""
+    make_account(app)
+    token = csrf_token(client.get("/sign-in").data)
+    response = client.post("/sign-in", data={"csrf_token": token, "card_number": CARD, "date_of_birth": "1988-04-12"})
+    assert response.status_code == 302
+    bad = client.post("/sign-in", data={"csrf_token": token[:-2] + "xx", "card_number": CARD, "date_of_birth": "x"})
+    assert bad.status_code == 400
