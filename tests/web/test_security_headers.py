@@ -51,7 +51,6 @@ def test_csrf_token_helper_finds_token(client):
     assert csrf_token(client.get("/sign-in").data)
 
 
-
 def test_the_pages_csrf_token_is_flask_wtfs_and_one_per_request(app, monkeypatch):
     """portal.security.csrf_token makes, byte for byte, the token Flask-WTF's generate_csrf
     makes (in the same second, of the same session value), kept once per request."""
@@ -98,6 +97,7 @@ def test_a_csrf_token_follows_a_changed_secret_key(app):
                 validate_csrf(old)
     finally:
         del app.config["WTF_CSRF_SECRET_KEY"]
+
 
 def test_a_signed_out_sign_in_page_posts_with_the_token_it_shows(app, client):
     """The sign-in form's token (portal.security) is the one the POST is checked against."""
