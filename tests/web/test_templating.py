@@ -92,6 +92,24 @@ def test_template_globals_answer_with_a_set_of_names_and_follow_the_environment(
             del app.jinja_env.globals["added_later"]
 
 
+def test_a_templates_context_holds_what_jinjas_own_would_and_follows_the_environment(app):
+    """portal.templating._Template hands a context its globals as one dict: the same names
+    and values as Jinja's ChainMap gave, a template's own over the environment's, and a
+    global added after the template was compiled is there on its next render."""
+    from jinja2.runtime import new_context
+
+    with app.app_context():
+        template = app.jinja_env.from_string("{{ added_later }}", globals={"own": 1, "url_for": "mine"})
+        ours = template.new_context({"view": 2}).get_all()
+        jinjas = new_context(app.jinja_env, None, {}, {"view": 2}, False, template.globals, None).get_all()
+        assert ours == jinjas and ours["url_for"] == "mine" and ours["own"] == 1 and ours["view"] == 2
+        app.jinja_env.globals["added_later"] = "seen"
+        try:
+            assert template.render() == "seen"
+        finally:
+            del app.jinja_env.globals["added_later"]
+
+
 def path_of_request() -> str:
     from flask import request
 
