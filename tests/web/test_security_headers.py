@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import CARD, csrf_token, make_account
 
 
@@ -107,3 +109,35 @@ def test_a_signed_out_sign_in_page_posts_with_the_token_it_shows(app, client):
     assert response.status_code == 302
     bad = client.post("/sign-in", data={"csrf_token": token[:-2] + "xx", "card_number": CARD, "date_of_birth": "x"})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("set_by_view", "mimetype"),
+    [
+        ([], "text/html"),
+        ([], "application/json"),
+        ([("Content-Security-Policy", "default-src 'none'")], "text/html"),
+        ([("X-Frame-Options", "SAMEORIGIN"), ("X-Frame-Options", "ALLOW")], "text/plain"),
+        ([("Cache-Control", "public, max-age=60")], "text/html"),
+        ([("Cache-Control", "public, max-age=60")], "text/css"),
+    ],
+)
+def test_security_headers_are_added_once_whatever_a_view_set(app, set_by_view, mimetype):
+    """Every response ends with each security header once: a view's stricter policy kept,
+    its other values of ours replaced, no-store on HTML only, and nothing else touched."""
+    from flask import Response
+
+    with app.test_request_context("/"):
+        response = Response("x", mimetype=mimetype, headers=[("X-Mine", "1"), *set_by_view])
+        headers = app.process_response(response).headers
+    names = [name for name, _value in headers.items()]
+    assert names.count("X-Mine") == 1
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+        assert names.count(name) == 1, name
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    csp = dict(set_by_view).get("Content-Security-Policy")
+    assert headers["Content-Security-Policy"] == csp or "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    if mimetype == "text/html":
+        assert headers.getlist("Cache-Control") == ["no-store"]
+    else:
+        assert headers.getlist("Cache-Control") == [v for k, v in set_by_view if k == "Cache-Control"]
