@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from portal.extensions import db
 from portal.i18n import LOCALES, _translations
 from portal.templating import FragmentCache, fold_translations, language_links
-from tests.conftest import make_app
+from tests.conftest import csrf_token, make_app
 
 
 def fragments(app) -> dict:
@@ -206,3 +206,39 @@ def test_a_page_template_is_compiled_once_per_language(app, client):
         client.get("/learn/annualised-rate", headers={"Accept-Language": language})
     keys = [key for key in app.jinja_env.cache if key[1] == "base.html"]
     assert {key[2] for key in keys if len(key) == 3} >= {"en", "zh_Hans", "zh_Hant"}
+
+
+def test_the_layouts_flashed_messages_read_as_the_shared_macro_writes_them(app, client):
+    """base.html writes the previous request's messages itself (no import on each page):
+    the same markup as macros/layout.html's flashed_notices, which the staff layout uses."""
+    from flask import flash, get_template_attribute
+
+    with app.test_request_context("/"):
+        flash("Paid <b>in full</b>", "info")
+        flash("Second", "error")
+        expected = str(get_template_attribute("macros/layout.html", "flashed_notices")())
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Paid <b>in full</b>"), ("error", "Second")]
+    html = client.get("/sign-in").get_data(as_text=True)
+    assert '<div class="notice notice-info" role="status">Paid &lt;b&gt;in full&lt;/b&gt;</div>' in expected
+    assert '    <div class="wrap">\n      ' + expected + "\n      " in html
+    assert "notice" not in client.get("/sign-in").get_data(as_text=True)  # shown once
+
+
+def test_a_guides_question_box_is_kept_for_signed_out_readers_only(app, client, auth):
+    """The box beside a guide is one fragment per language for a signed-out reader; a
+    signed-in reader's carries a token and is never taken from (or put in) that fragment."""
+    from tests.conftest import make_account
+
+    signed_out = client.get("/learn/annualised-rate").get_data(as_text=True)
+    box = signed_out.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+    assert "csrf_token" not in box and 'name="question"' in box
+    make_account(app)
+    auth.sign_in()
+    signed_in = client.get("/learn/annualised-rate").get_data(as_text=True)
+    box_in = signed_in.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+    token = csrf_token(box_in)
+    assert token and token not in str(fragments(app))
+    with app.test_client() as other:  # signed out again, after a signed-in render
+        again = other.get("/learn/annualised-rate").get_data(as_text=True)
+    assert again.split('class="wrap ask-aside"')[1].split("</aside>")[0] == box
