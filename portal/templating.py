@@ -159,7 +159,12 @@ class _Template(Template):
         return new_context(self.environment, self.name, self.blocks, vars, shared, flat, locals)
 
 
-TEMPLATES_KEPT = 2000  # compiled templates per app: each of some 90, once per language and once without
+# Compiled templates are kept in a plain dict (Jinja's ``cache_size=-1``): they are at most
+# the template files once per language and once without, some 400, and Jinja's LRU cache
+# moves the key to the back of a deque under a lock on every look-up, found by a linear
+# scan: 11 µs a get_template once a production worker has compiled them all (warm), 5 µs
+# with a handful; from the dict, 4.4 µs either way (the rest is finding the language).
+TEMPLATES_KEPT = -1
 
 
 class PortalEnvironment(FlaskEnvironment):
