@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_babel import Babel
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from portal.rate_limits import PortalLimiter
+from portal.security import csrf_token
 
 # Named constraints so that Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -51,6 +53,18 @@ class PortalCSRFProtect(CSRFProtect):
     """Flask-WTF's CSRF protection, asking first what it asks last: a GET, HEAD or OPTIONS
     needs no token, so it is let through before the views' and blueprints' exemptions are
     looked up for it (Flask-WTF looks them up first). POSTs are checked as before."""
+
+    def init_app(self, app: Flask) -> None:
+        super().init_app(app)
+        # Templates' csrf_token() is portal.security's: the same token, made cheaper. Flask-WTF
+        # also hands its own to every render by a context processor (the one just added),
+        # which would shadow the global: that one goes.
+        processors = app.template_context_processors[None]
+        added: Any = processors[-1]() if processors else {}
+        if added.get("csrf_token") is not generate_csrf:
+            raise RuntimeError("Flask-WTF no longer adds csrf_token by a context processor: look again")
+        processors.pop()
+        app.jinja_env.globals["csrf_token"] = csrf_token
 
     def protect(self, apply_exemptions: bool = False) -> None:
         if request.method not in current_app.config["WTF_CSRF_METHODS"]:

@@ -1,13 +1,21 @@
-"""Card numbers, dates of birth and one-time codes: checked, hashed with a server key, never stored plain."""
+"""Card numbers, dates of birth and one-time codes: checked, hashed with a server key, never
+stored plain. And the forms' CSRF tokens, as Flask-WTF makes them (:func:`csrf_token`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import os
 import re
 import secrets
 import unicodedata
 from datetime import date
+from typing import TypeVar
+
+from flask import Flask
+from flask.globals import _cv_app, _cv_request
+from itsdangerous import Signer, URLSafeTimedSerializer, base64_encode
 
 
 def normalise_digits(text: str) -> str:
@@ -118,3 +126,68 @@ def mask_name(name: str) -> str:
     if len(parts) <= 1:
         return name[:1] + "*" * max(len(name) - 1, 0)
     return " ".join(part[:1] + "*" * (len(part) - 1) for part in parts)
+
+
+_T = TypeVar("_T")
+CSRF_SALT = "wtf-csrf-token"  # Flask-WTF's: the tokens below are the ones it checks
+
+
+def csrf_token() -> str:
+    """The request's CSRF token, as Flask-WTF's ``generate_csrf()`` makes it: the same
+    token by the same rules (a random value kept in the session, signed with the secret
+    key and a timestamp, and kept for the rest of the request in ``g``), so that
+    ``validate_csrf`` and a form's own ``csrf_token`` field agree with it.
+
+    Without what ``generate_csrf`` redoes on every call, most of its cost on every
+    signed-out sign-in page: a serializer made anew (itsdangerous serialises once to
+    learn what it makes), a zlib attempt on the payload (see :func:`_signed`) and an
+    HMAC through the standard library's pure-Python path (its default SHA-1 is a lazy
+    wrapper, not OpenSSL's constructor; the signature is the same), found through eleven
+    context proxies. The signer is kept on the app beside the key it signs with, and
+    made again when that key changes."""
+    app_context = _cv_app.get()
+    app, g = app_context.app, app_context.g
+    field = _required(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "A field name is required to use CSRF.")
+    if field not in g:
+        secret = _required(
+            app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key), "A secret key is required to use CSRF."
+        )
+        session = _cv_request.get().session
+        if field not in session:
+            session[field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - Flask-WTF's random value, not a digest of anything
+        signer = _csrf_signer(app, secret)
+        try:
+            token = _signed(signer, session[field])
+        except TypeError:  # a value JSON cannot hold: started afresh, as Flask-WTF does
+            session[field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as above
+            token = _signed(signer, session[field])
+        setattr(g, field, token)
+    found: str = g.get(field)
+    return found
+
+
+def _required(value: _T | None, message: str) -> _T:
+    if value is None:
+        raise RuntimeError(message)  # what Flask-WTF raises
+    return value
+
+
+def _csrf_signer(app: Flask, secret: str | bytes) -> Signer:
+    """The signer of Flask-WTF's serializer (``URLSafeTimedSerializer(secret, salt=…)``),
+    on OpenSSL's SHA-1."""
+    kept = app.extensions.get("portal_csrf_signer")
+    if kept is None or kept[0] != secret:
+        serializer = URLSafeTimedSerializer(secret, salt=CSRF_SALT, signer_kwargs={"digest_method": hashlib.sha1})
+        kept = app.extensions["portal_csrf_signer"] = (secret, serializer.make_signer())
+    signer: Signer = kept[1]  # its TimestampSigner
+    return signer
+
+
+def _signed(signer: Signer, value: object) -> str:
+    """What that serializer's ``dumps(value)`` writes, without its zlib attempt first: it
+    keeps the compressed payload only when two bytes shorter, which the JSON of a
+    40-hex-digit value (42 bytes) never is (44 at best, in 200,000 tries), and each
+    attempt costs 12 µs or more (zlib sets up its 256 KB state). Should some value ever
+    compress, its plain payload is as valid: the loader reads both."""
+    payload = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return signer.sign(base64_encode(payload)).decode()

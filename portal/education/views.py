@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
-from flask_babel import get_locale
 from markupsafe import Markup
 
 from portal import jurisdictions
 from portal.education.content import CURRENCY_PLACEHOLDER, INSERTS, insert_marker, library
+from portal.i18n import locale_name
 
 bp = Blueprint("education", __name__)
 
 
-def _locale() -> str:
-    return str(get_locale())
-
-
 @bp.route("/learn")
 def index() -> str:
-    locale = _locale()
+    locale = locale_name()
     return render_template("education/index.html", topics=library().topics(locale), locale=locale)
 
 
 @bp.route("/learn/<slug>")
 def topic(slug: str) -> str:
     content = library()
-    locale = _locale()
+    locale = locale_name()
     found = content.get(locale, slug)
     if found is None:
         abort(404)

@@ -23,6 +23,7 @@ PUBLIC = {
     "static",
     "auth.home",
     "auth.sign_in",
+    "auth.sign_in_form",
     "auth.enter_code",
     "auth.sign_out",
     "auth.set_language",

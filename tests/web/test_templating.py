@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from portal.extensions import db
 from portal.i18n import LOCALES, _translations
 from portal.templating import FragmentCache, fold_translations, language_links
-from tests.conftest import make_app
+from tests.conftest import csrf_token, make_app
 
 
 def fragments(app) -> dict:
@@ -88,6 +88,24 @@ def test_template_globals_answer_with_a_set_of_names_and_follow_the_environment(
         try:
             names = template.globals.keys()  # the set Jinja compares, made afresh
             assert "added_later" in names and template.globals["added_later"] == "seen"
+        finally:
+            del app.jinja_env.globals["added_later"]
+
+
+def test_a_templates_context_holds_what_jinjas_own_would_and_follows_the_environment(app):
+    """portal.templating._Template hands a context its globals as one dict: the same names
+    and values as Jinja's ChainMap gave, a template's own over the environment's, and a
+    global added after the template was compiled is there on its next render."""
+    from jinja2.runtime import new_context
+
+    with app.app_context():
+        template = app.jinja_env.from_string("{{ added_later }}", globals={"own": 1, "url_for": "mine"})
+        ours = template.new_context({"view": 2}).get_all()
+        jinjas = new_context(app.jinja_env, None, {}, {"view": 2}, False, template.globals, None).get_all()
+        assert ours == jinjas and ours["url_for"] == "mine" and ours["own"] == 1 and ours["view"] == 2
+        app.jinja_env.globals["added_later"] = "seen"
+        try:
+            assert template.render() == "seen"
         finally:
             del app.jinja_env.globals["added_later"]
 
@@ -213,3 +231,39 @@ def test_a_page_template_is_compiled_once_per_language(app, client):
         client.get("/learn/annualised-rate", headers={"Accept-Language": language})
     keys = [key for key in app.jinja_env.cache if key[1] == "base.html"]
     assert {key[2] for key in keys if len(key) == 3} >= {"en", "zh_Hans", "zh_Hant"}
+
+
+def test_the_layouts_flashed_messages_read_as_the_shared_macro_writes_them(app, client):
+    """base.html writes the previous request's messages itself (no import on each page):
+    the same markup as macros/layout.html's flashed_notices, which the staff layout uses."""
+    from flask import flash, get_template_attribute
+
+    with app.test_request_context("/"):
+        flash("Paid <b>in full</b>", "info")
+        flash("Second", "error")
+        expected = str(get_template_attribute("macros/layout.html", "flashed_notices")())
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Paid <b>in full</b>"), ("error", "Second")]
+    html = client.get("/sign-in").get_data(as_text=True)
+    assert '<div class="notice notice-info" role="status">Paid &lt;b&gt;in full&lt;/b&gt;</div>' in expected
+    assert '    <div class="wrap">\n      ' + expected + "\n      " in html
+    assert "notice" not in client.get("/sign-in").get_data(as_text=True)  # shown once
+
+
+def test_a_guides_question_box_is_kept_for_signed_out_readers_only(app, client, auth):
+    """The box beside a guide is one fragment per language for a signed-out reader; a
+    signed-in reader's carries a token and is never taken from (or put in) that fragment."""
+    from tests.conftest import make_account
+
+    signed_out = client.get("/learn/annualised-rate").get_data(as_text=True)
+    box = signed_out.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+    assert "csrf_token" not in box and 'name="question"' in box
+    make_account(app)
+    auth.sign_in()
+    signed_in = client.get("/learn/annualised-rate").get_data(as_text=True)
+    box_in = signed_in.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+    token = csrf_token(box_in)
+    assert token and token not in str(fragments(app))
+    with app.test_client() as other:  # signed out again, after a signed-in render
+        again = other.get("/learn/annualised-rate").get_data(as_text=True)
+    assert again.split('class="wrap ask-aside"')[1].split("</aside>")[0] == box
