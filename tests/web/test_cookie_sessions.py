@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, session
+from flask.sessions import SecureCookieSessionInterface
 
 from portal.sessions import CookieSessions
 
@@ -80,3 +81,28 @@ def test_a_kept_cookie_counts_for_nothing_under_other_keys_or_with_another_signa
     payload, _, signature = cookie.rpartition(".")
     forged = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
     assert read_with(app, forged)["who"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "compressed"),
+    [
+        ("5f3a" * 10, False),  # a visitor's CSRF secret: written plain, without a zlib attempt
+        ("a" * 300, True),  # a large session that compresses: as itsdangerous writes it
+        ("a" * 60, False),  # small: plain even though zlib would shorten it, a few bytes longer at worst
+    ],
+)
+def test_a_cookie_is_compressed_only_when_large_and_shorter_so_and_reads_back_either_way(
+    value: str, compressed: bool
+) -> None:
+    app = Flask("cookies")
+    app.secret_key = "s" * 32
+    app.session_interface = CookieSessions()
+    serializer = app.session_interface.get_signing_serializer(app)
+    assert serializer is not None
+    written = serializer.dumps({"v": value})
+    assert written.startswith(".") is compressed
+    assert serializer.loads(written) == {"v": value}
+    # What Flask's own serializer writes reads back the same, and the reverse.
+    stock = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert stock is not None
+    assert serializer.loads(stock.dumps({"v": value})) == stock.loads(written) == {"v": value}
