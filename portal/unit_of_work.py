@@ -155,10 +155,13 @@ def commit(*, last: bool = False) -> None:
     request or a chunk commits.
 
     ``last``: nothing reads the unit's objects afterwards (the end of a request, whose
-    session is discarded at teardown). A read is then ended by closing the session, not
-    by rolling it back: the same for the database (the connection goes back to the pool,
-    which ends any transaction), without first expiring every object the page loaded.
-    A chunk of a batch job ends with a rollback: the job may read its objects again."""
+    session Flask-SQLAlchemy discards with the request's app context; only code that
+    serves requests inside an app context of its own keeps the session, and then finds
+    the objects detached rather than expired). A read is then ended by closing the
+    session, not by rolling it back: the same for the database (the connection goes back
+    to the pool, which ends any transaction), without first expiring every object the
+    page loaded. A chunk of a batch job ends with a rollback: the job may read its
+    objects again."""
     queued = _take_after_commit()
     db.session.flush()  # a change not flushed yet is a write too, not a read to end
     if wrote():

@@ -267,9 +267,9 @@ def _seal_after_commit(session: Session) -> None:
     now = time.monotonic()
     if recorded == _READS and not read_seal_due(now):
         return  # sealed by the next seal (module docstring): at most a second away under load
-    sealed_now(now)
     try:
         seal_pending(rounds=2, bind=session.get_bind())
+        sealed_now(now)  # only a seal that ran defers the next read's: a failed one is retried by it
     except SealRefused as refused:
         log.error("audit events left pending: %s (run `flask --app wsgi portal audit verify`)", refused)
     except Exception:

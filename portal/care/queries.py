@@ -592,8 +592,7 @@ class CasePlan(ShownPlan):
 
     @property
     def policy_label(self) -> str:
-        """The policy version it was made under, e.g. "CNY policy version 3" (as
-        ``plan_policy_label`` names it)."""
+        """The policy version it was made under, e.g. "CNY policy version 3"."""
         if self.version_number is None:
             return ""
         return gettext(

@@ -77,15 +77,6 @@ def refused(error: workflow.PolicyError) -> tuple[str, int]:
     ), _STATUS.get(error.code, 400)
 
 
-@bp.app_template_global()
-def plan_policy_label(plan: Any) -> str:
-    """The policy version a plan was made under, e.g. "CNY policy version 3"."""
-    version = db.session.get(PolicyVersion, plan.policy_version_id)
-    if version is None:
-        return ""
-    return _("%(currency)s policy version %(number)s", currency=version.currency, number=version.number)
-
-
 def _names(versions: list[PolicyVersion]) -> dict[str, str]:
     """Actor keys (``staff:12``) → names and roles, for authors, submitters and approvers."""
     return actor_names(k for v in versions for k in (v.author, v.submitted_by, v.approver))
