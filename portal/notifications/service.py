@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import Integer, bindparam, null, select, union_all
+from sqlalchemy import Integer, bindparam, literal, null, select, union_all
 
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
@@ -90,6 +90,18 @@ def has_active_plan(account_id: int) -> bool:
     return db.session.execute(query).first() is not None
 
 
+def _counted_messages(messages: Any) -> tuple[Any, ...]:
+    """What makes a message count toward the caps: a collection message queued, sending or
+    sent (``messages``: the outbox table's columns). The one statement of it."""
+    return (messages.collection.is_(True), messages.status.in_(COUNTED_STATUSES))
+
+
+def _counted_calls(calls: Any) -> tuple[Any, ...]:
+    """What makes a call count toward the caps: care staff's collection call (not one the
+    cardholder asked for) made after the ``since`` parameter. The one statement of it."""
+    return (calls.requested.is_(False), calls.called_at > bindparam("since", type_=UTCDateTime()))
+
+
 @cache
 def _counted_statements() -> dict[str, Any]:
     """counted_times' statements, built once (building one and its cache key cost more
@@ -98,17 +110,13 @@ def _counted_statements() -> dict[str, Any]:
     calls = CallAttempt.__table__.c
     account_ids = bindparam("account_ids", expanding=True, type_=Integer)
     counted = select(messages.account_id, messages.status, messages.sent_at, messages.send_after).where(
-        messages.account_id.in_(account_ids),
-        messages.collection.is_(True),
-        messages.status.in_(COUNTED_STATUSES),
+        messages.account_id.in_(account_ids), *_counted_messages(messages)
     )
     return {
         "messages": counted,
         "messages_but": counted.where(messages.id != bindparam("exclude", type_=Integer)),
         "calls": select(calls.account_id, calls.called_at).where(
-            calls.account_id.in_(account_ids),
-            calls.requested.is_(False),
-            calls.called_at > bindparam("since", type_=UTCDateTime()),
+            calls.account_id.in_(account_ids), *_counted_calls(calls)
         ),
     }
 
@@ -147,21 +155,21 @@ def _counted_at(status: str, sent_at: datetime | None, send_after: datetime) -> 
 @cache
 def _one_account_contacts() -> Any:
     """One account's counted messages and care staff's collection calls since a time,
-    in one statement (the case file's call panel): ``(status, sent_at, send_after,
-    outcome)``, a call's time in both time columns and no status."""
+    in one statement (the case file's call panel): ``(kind, status, sent_at, send_after,
+    outcome)``, kind ``message`` or ``call``, a call's time in both time columns."""
     messages = OutboxMessage.__table__.c
     calls = CallAttempt.__table__.c
     account_id = bindparam("account_id", type_=Integer)
     return union_all(
-        select(messages.status, messages.sent_at, messages.send_after, null().label("outcome")).where(
-            messages.account_id == account_id,
-            messages.collection.is_(True),
-            messages.status.in_(COUNTED_STATUSES),
-        ),
-        select(null(), calls.called_at, calls.called_at, calls.outcome).where(
-            calls.account_id == account_id,
-            calls.requested.is_(False),
-            calls.called_at > bindparam("since", type_=UTCDateTime()),
+        select(
+            literal("message").label("kind"),
+            messages.status,
+            messages.sent_at,
+            messages.send_after,
+            null().label("outcome"),
+        ).where(messages.account_id == account_id, *_counted_messages(messages)),
+        select(literal("call"), null(), calls.called_at, calls.called_at, calls.outcome).where(
+            calls.account_id == account_id, *_counted_calls(calls)
         ),
     )
 
@@ -174,8 +182,8 @@ def account_contacts(account_id: int, since: datetime) -> tuple[list[datetime], 
     rows = db.session.connection().execute(_one_account_contacts(), {"account_id": account_id, "since": since})
     messages: list[datetime] = []
     calls: list[tuple[datetime, str]] = []
-    for status, sent_at, send_after, outcome in rows:
-        if outcome is None:
+    for kind, status, sent_at, send_after, outcome in rows:
+        if kind == "message":
             messages.append(_counted_at(status, sent_at, send_after))
         else:
             calls.append((sent_at, outcome))
