@@ -16,11 +16,12 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_gmt
 from babel.numbers import format_currency as babel_format_currency
 from babel.numbers import format_percent as babel_format_percent
-from flask import Flask, g, has_app_context, request, session
-from flask_babel import format_decimal, get_locale, get_timezone, get_translations
+from flask import Flask, has_app_context, request, session
+from flask_babel import format_decimal, get_timezone, get_translations
 
 from portal import jurisdictions
 from portal.formats import count_text, currency_text, date_pattern, time_pattern
+from portal.locales import active_locale, babel_state, locale_name
 
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 DEFAULT_LOCALE = "en"
@@ -53,37 +54,6 @@ def select_locale() -> str:
     if chosen in LOCALES:
         return chosen
     return negotiate(list(request.accept_languages))
-
-
-def active_locale() -> Any:
-    """flask_babel's ``get_locale()``, read where it keeps the answer once it has settled it
-    for this context (or ``force_locale`` set it): ``get_locale()`` goes through three
-    context proxies before it looks there, on each of a page's dozens of formatted values."""
-    locale = getattr(_babel_state(), "babel_locale", None)
-    return locale if locale is not None else get_locale()
-
-
-def _babel_state() -> Any:
-    """Where flask_babel keeps this context's locale and catalogue (None before it has
-    settled one, or outside an app context): g read once, not through its proxy's truth
-    test and ``.get``, which cost more than the rest of a look-up."""
-    return getattr(g._get_current_object(), "_flask_babel", None) if has_app_context() else None
-
-
-def locale_name() -> str:
-    """``str(active_locale())`` ("zh_Hans"), written once per locale and context."""
-    state = _babel_state()
-    locale = getattr(state, "babel_locale", None)
-    if locale is None:
-        locale = get_locale()  # settles it, in a state it may have just made
-        state = _babel_state()
-    kept = getattr(state, "portal_locale_name", None)
-    if kept is not None and kept[0] is locale:
-        return str(kept[1])
-    name = str(locale)
-    if state is not None:
-        state.portal_locale_name = (locale, name)
-    return name
 
 
 def html_lang() -> str:
@@ -205,12 +175,12 @@ def _translations() -> Any:
     locale (``force_locale``, ``refresh``) is a different object, so it is looked up again."""
     if not has_app_context():  # flask_babel's own answer (no translations)
         return get_translations()
-    state = _babel_state()
+    state = babel_state()
     kept = getattr(state, "portal_translations", None)
     if kept is not None and kept[0] is getattr(state, "babel_locale", None):
         return kept[1]
     translations = get_translations()
-    state = _babel_state()
+    state = babel_state()
     if state is not None:
         state.portal_translations = (getattr(state, "babel_locale", None), translations)
     return translations

@@ -21,6 +21,8 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from flask import current_app, g, has_app_context, has_request_context
 
+from portal.locales import locale_name
+
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "content" / "jurisdictions.toml"
 LANGUAGES = ("en", "zh_Hans", "zh_Hant")
 _CODE = re.compile(r"^[A-Z]{2}$")
@@ -181,8 +183,6 @@ def serving(code: str) -> Iterator[Jurisdiction]:
 
 def text(mapping: Mapping[str, str]) -> str:
     """The text of ``mapping`` in the active language."""
-    from portal.i18n import locale_name  # it imports this module
-
     return mapping.get(locale_name(), mapping["en"])
 
 

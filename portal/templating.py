@@ -37,7 +37,8 @@ from jinja2.parser import Parser
 from jinja2.runtime import Context, new_context
 from markupsafe import Markup
 
-from portal.i18n import LOCALES, _babel_state, locale_name
+from portal.i18n import LOCALES
+from portal.locales import babel_state, locale_name
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
 
@@ -231,7 +232,7 @@ def _compiling_language() -> str | None:
         return None
     # The locale flask_babel settled on (or was forced to) for this context, read where it
     # keeps it: get_locale() would look it up through three context proxies first.
-    settled = getattr(_babel_state(), "babel_locale", None)
+    settled = getattr(babel_state(), "babel_locale", None)
     if settled is None and not has_request_context():
         return None
     return locale_name()

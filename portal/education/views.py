@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from portal import jurisdictions
 from portal.education.content import CURRENCY_PLACEHOLDER, INSERTS, insert_marker, library
-from portal.i18n import locale_name
+from portal.locales import locale_name
 
 bp = Blueprint("education", __name__)
 
