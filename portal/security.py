@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
 import unicodedata
+import zlib
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask
 from flask.globals import _cv_app, _cv_request
-from itsdangerous import Signer, URLSafeTimedSerializer, base64_encode
+from itsdangerous import Serializer, URLSafeTimedSerializer, base64_encode
 
 
 def normalise_digits(text: str) -> str:
@@ -140,11 +140,11 @@ def csrf_token() -> str:
 
     Without what ``generate_csrf`` redoes on every call, most of its cost on every
     signed-out sign-in page: a serializer made anew (itsdangerous serialises once to
-    learn what it makes), a zlib attempt on the payload (see :func:`_signed`) and an
-    HMAC through the standard library's pure-Python path (its default SHA-1 is a lazy
-    wrapper, not OpenSSL's constructor; the signature is the same), found through eleven
-    context proxies. The signer is kept on the app beside the key it signs with, and
-    made again when that key changes."""
+    learn what it makes), a zlib attempt on the payload (:class:`SmallPayloadSerializer`)
+    and an HMAC through the standard library's pure-Python path (its default SHA-1 is a
+    lazy wrapper, not OpenSSL's constructor; the signature is the same), found through
+    eleven context proxies. The serializer is kept on the app beside the key it signs
+    with, and made again when that key changes."""
     app_context = _cv_app.get()
     app, g = app_context.app, app_context.g
     field = _required(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "A field name is required to use CSRF.")
@@ -155,12 +155,12 @@ def csrf_token() -> str:
         session = _cv_request.get().session
         if field not in session:
             session[field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - Flask-WTF's random value, not a digest of anything
-        signer = _csrf_signer(app, secret)
+        serializer = _csrf_serializer(app, secret)
         try:
-            token = _signed(signer, session[field])
+            token = serializer.dumps(session[field])
         except TypeError:  # a value JSON cannot hold: started afresh, as Flask-WTF does
             session[field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as above
-            token = _signed(signer, session[field])
+            token = serializer.dumps(session[field])
         setattr(g, field, token)
     found: str = g.get(field)
     return found
@@ -172,22 +172,34 @@ def _required(value: _T | None, message: str) -> _T:
     return value
 
 
-def _csrf_signer(app: Flask, secret: str | bytes) -> Signer:
-    """The signer of Flask-WTF's serializer (``URLSafeTimedSerializer(secret, salt=…)``),
-    on OpenSSL's SHA-1."""
-    kept = app.extensions.get("portal_csrf_signer")
+def _csrf_serializer(app: Flask, secret: str | bytes) -> URLSafeTimedSerializer:
+    """Flask-WTF's serializer (``URLSafeTimedSerializer(secret, salt=…)``), on OpenSSL's
+    SHA-1 and without the zlib attempt on its 42-byte payloads."""
+    kept = app.extensions.get("portal_csrf_serializer")
     if kept is None or kept[0] != secret:
-        serializer = URLSafeTimedSerializer(secret, salt=CSRF_SALT, signer_kwargs={"digest_method": hashlib.sha1})
-        kept = app.extensions["portal_csrf_signer"] = (secret, serializer.make_signer())
-    signer: Signer = kept[1]  # its TimestampSigner
-    return signer
+        serializer = SmallPayloadSerializer(secret, salt=CSRF_SALT, signer_kwargs={"digest_method": hashlib.sha1})
+        kept = app.extensions["portal_csrf_serializer"] = (secret, serializer)
+    found: URLSafeTimedSerializer = kept[1]
+    return found
 
 
-def _signed(signer: Signer, value: object) -> str:
-    """What that serializer's ``dumps(value)`` writes, without its zlib attempt first: it
-    keeps the compressed payload only when two bytes shorter, which the JSON of a
-    40-hex-digit value (42 bytes) never is (44 at best, in 200,000 tries), and each
-    attempt costs 12 µs or more (zlib sets up its 256 KB state). Should some value ever
-    compress, its plain payload is as valid: the loader reads both."""
-    payload = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    return signer.sign(base64_encode(payload)).decode()
+SMALL_PAYLOAD = 96  # bytes of JSON below which a signed value is not worth compressing
+
+
+class SmallPayloadSerializer(URLSafeTimedSerializer):
+    """itsdangerous's URL-safe timed serializer, which zlib-compresses every payload and
+    keeps the result when it is at least two bytes shorter. A small payload of mostly
+    random hex (a CSRF secret, a new visitor's session: 40-60 bytes of JSON) almost never
+    is (0 of 20,000 tried): zlib's header and checksum alone are six bytes, and each
+    attempt costs some 12 µs (zlib sets up its state). Such a payload is written plain, a
+    few bytes longer at worst; a larger one as itsdangerous writes it. Reading is
+    unchanged: the loader takes either form. Used for the session cookie
+    (``portal.sessions``) and the CSRF token."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        plain = Serializer.dump_payload(self, obj)
+        if len(plain) >= SMALL_PAYLOAD:
+            compressed = zlib.compress(plain)
+            if len(compressed) < len(plain) - 1:  # as URLSafeSerializerMixin.dump_payload decides
+                return b"." + base64_encode(compressed)
+        return base64_encode(plain)

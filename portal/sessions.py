@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-import zlib
 from typing import Any
 
 from flask import Flask, Request, flash, redirect, request, session, url_for
@@ -22,18 +21,17 @@ from flask import Response as FlaskResponse
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
-from itsdangerous import BadSignature, Serializer, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 from portal.audit.service import Actor
 from portal.auth import server_sessions
 from portal.auth.server_sessions import check_session, end_session, start_session
 from portal.db_types import utcnow
+from portal.security import SmallPayloadSerializer
 from portal.staff.service import record_sign_out
 from portal.unit_of_work import keep_on_refusal
 
-SMALL_PAYLOAD = 96  # bytes of session JSON below which a cookie is never worth compressing
 VERIFIED_COOKIES = 4096  # verified session cookies kept per worker (a few hundred bytes each)
 _IMMUTABLE = (str, int, float, bool, type(None))
 
@@ -133,31 +131,13 @@ class CookieSessions(SecureCookieSessionInterface):
                 return None
             # Flask's own serializer (SecureCookieSessionInterface.get_signing_serializer),
             # writing a small session without trying to compress it first.
-            found = self._serializers[keys] = _CookieSerializer(
+            found = self._serializers[keys] = SmallPayloadSerializer(
                 list(keys),
                 salt=self.salt,
                 serializer=self.serializer,
                 signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
             )
         return found
-
-
-class _CookieSerializer(URLSafeTimedSerializer):
-    """itsdangerous's URL-safe serializer, which zlib-compresses every payload and keeps
-    the result when it is at least two bytes shorter. A session of a few short values (a
-    visitor's CSRF secret and language: some 60 bytes of JSON, mostly random hex) almost
-    never is: zlib's header and checksum alone are six bytes, and each attempt costs some
-    12 µs (zlib sets up its state), on every sign-in page a new visitor opens. Such a
-    payload is written plain, a few bytes longer at worst; a larger one as itsdangerous
-    writes it. Reading is unchanged: the loader takes either form."""
-
-    def dump_payload(self, obj: Any) -> bytes:
-        plain = Serializer.dump_payload(self, obj)
-        if len(plain) >= SMALL_PAYLOAD:
-            compressed = zlib.compress(plain)
-            if len(compressed) < len(plain) - 1:  # as URLSafeSerializerMixin.dump_payload decides
-                return b"." + base64_encode(compressed)
-        return base64_encode(plain)
 
 
 def _copy(data: dict[str, Any]) -> dict[str, Any]:
