@@ -1,6 +1,6 @@
 """Page throughput beside a bare Flask route, measured the way issue 15 does.
 
-Run from the repository root:  python bench/pages.py [--seconds 5] [--database portal_bench]
+Run from the repository root:  python bench/pages.py [--seconds 8] [--database portal_bench]
 (or ``make bench-pages``). Needs a PostgreSQL server (``PORTAL_BENCH_PG_ADMIN_URL``, by
 default the test server) and ``wrk`` (``scripts/system-packages test`` installs it).
 
@@ -295,7 +295,7 @@ def discover_pages(base: str, cardholder: str, agent: str) -> list[Page]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    parser.add_argument("--seconds", type=int, default=8, help="length of each wrk run (the issue's 8 s)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database", default=os.environ.get("PORTAL_BENCH_PG_DB", "portal_bench"))
