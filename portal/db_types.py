@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, CursorResult, DateTime, Dialect, Numeric, Result
+from sqlalchemy import BigInteger, ColumnElement, CursorResult, DateTime, Dialect, Numeric, Result, bindparam
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from portal import clock
@@ -103,3 +103,17 @@ def rowcount(result: Result[Any]) -> int:
 def sql_values(values: type[StrEnum] | tuple[StrEnum, ...]) -> str:
     """``'a', 'b'``: a state enum's stored strings, for a CHECK constraint or an index."""
     return ", ".join(f"'{member.value}'" for member in values)
+
+
+def one_of(column: Any, values: tuple[Any, ...] | frozenset[Any]) -> ColumnElement[bool]:
+    """``column IN (...)`` for a fixed set of values, written into the statement once.
+
+    ``column.in_(values)`` makes one *expanding* parameter: SQLAlchemy then writes the list
+    into the SQL string again on every execution, after its compiled cache. A parameter
+    per value compiles to the same ``IN (%(a)s, %(b)s)`` every time and costs nothing
+    after the first compile. For constants (states, kinds); a list that varies per call
+    (ids) stays ``in_``."""
+    return cast(
+        "ColumnElement[bool]",
+        column.in_([bindparam(None, value, type_=column.type) for value in sorted(values)]),
+    )

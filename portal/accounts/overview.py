@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped
 from portal.accounts.models import RECENT_PAYMENTS, CardAccount, Cardholder
 from portal.accounts.service import newest_first, shown_payments
 from portal.cases.models import Promise, PromiseState
+from portal.db_types import one_of
 from portal.extensions import Model
 from portal.offers.history import counts_for_offers
 from portal.payments.models import Payment
@@ -46,7 +47,7 @@ _newest_open_promise = (
 )
 _newest_shown_plan = (
     select(func.max(Plan.id))
-    .where(Plan.account_id == CardAccount.id, Plan.state.in_(SHOWN_STATES))
+    .where(Plan.account_id == CardAccount.id, one_of(Plan.state, SHOWN_STATES))
     .correlate(CardAccount)
     .scalar_subquery()
 )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_
 
 from portal.accounts.models import CardAccount
+from portal.db_types import one_of
 from portal.payments.models import Direction, Payment, PaymentStatus
 
 
@@ -50,7 +51,7 @@ def shown_payments(payment: Any = Payment) -> ColumnElement[bool]:
     return and_(
         payment.direction == Direction.CREDIT,
         payment.reverses_id.is_(None),
-        payment.status.in_((PaymentStatus.POSTED, PaymentStatus.REVERSED)),
+        one_of(payment.status, (PaymentStatus.POSTED, PaymentStatus.REVERSED)),
     )
 
 

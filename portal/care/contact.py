@@ -33,7 +33,7 @@ from portal.audit.service import Actor, record
 from portal.care.models import CallAttempt, CaseState
 from portal.cases.models import CaseTask, TaskKind
 from portal.cases.tasks import OpenTask
-from portal.db_types import utcnow
+from portal.db_types import one_of, utcnow
 from portal.extensions import db
 from portal.notifications.rules import SEND, ContactFacts, Decision, decide_call
 from portal.notifications.service import account_contacts, contact_facts, contact_settings
@@ -87,7 +87,7 @@ def _requested(account: CardAccount, now: datetime) -> bool:
     query = select(CaseTask).where(
         CaseTask.account_id == account.id,
         CaseTask.done_at.is_(None),
-        CaseTask.kind.in_((TaskKind.CALLBACK, TaskKind.QUESTION)),
+        one_of(CaseTask.kind, (TaskKind.CALLBACK, TaskKind.QUESTION)),
     )
     return asked_for(db.session.execute(query).scalars(), now, account.time_zone)
 
@@ -95,7 +95,7 @@ def _requested(account: CardAccount, now: datetime) -> bool:
 def _unanswered(account_id: int, now: datetime) -> list[datetime]:
     query = select(CallAttempt.called_at).where(
         CallAttempt.account_id == account_id,
-        CallAttempt.outcome.in_(UNANSWERED),
+        one_of(CallAttempt.outcome, UNANSWERED),
         CallAttempt.requested.is_(False),
         CallAttempt.called_at > now - timedelta(days=2),  # any local "today" lies within
     )

@@ -48,7 +48,7 @@ from portal.auth import load_account
 from portal.care.case_details import DueDates, case_reason, due_dates, link_hold
 from portal.care.models import CaseState
 from portal.cases.models import CaseEvent, Promise, PromiseState
-from portal.db_types import UTCDateTime, utcnow
+from portal.db_types import UTCDateTime, one_of, utcnow
 from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
 from portal.extensions import db
@@ -225,7 +225,7 @@ def latest_plan_state(account: Any = CardAccount) -> Any:
     request declined or cancelled after the break does not."""
     return (
         select(Plan.state)
-        .where(Plan.account_id == account.id, Plan.state.in_(SHOWN_STATES))
+        .where(Plan.account_id == account.id, one_of(Plan.state, SHOWN_STATES))
         .order_by(Plan.id.desc())
         .limit(1)
         .correlate(account)
@@ -273,7 +273,7 @@ def plan_broken(account: Any = CardAccount) -> ColumnElement[bool]:
     return exists().where(
         Plan.account_id == account.id,
         Plan.state == PlanState.BROKEN,
-        ~exists().where(newer.account_id == Plan.account_id, newer.id > Plan.id, newer.state.in_(SHOWN_STATES)),
+        ~exists().where(newer.account_id == Plan.account_id, newer.id > Plan.id, one_of(newer.state, SHOWN_STATES)),
     )
 
 

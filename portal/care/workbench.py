@@ -57,7 +57,7 @@ from portal.care.service import CareError, _account, _require_care_role
 from portal.cases.models import CaseEventKind, CaseTask, Promise, PromiseState, TaskKind
 from portal.cases.service import add_event, record_promise
 from portal.cases.tasks import OpenTask, close_task, open_task
-from portal.db_types import UTCDateTime, utcnow
+from portal.db_types import UTCDateTime, one_of, utcnow
 from portal.domain.promise import check_promise
 from portal.extensions import db
 from portal.notifications import confirmations
@@ -120,7 +120,7 @@ def care_staff() -> list[StaffUser]:
     """Active agents and supervisors: whom a case may be assigned to."""
     query = (
         select(StaffUser)
-        .where(StaffUser.active.is_(True), StaffUser.role.in_((Role.AGENT, Role.SUPERVISOR)))
+        .where(StaffUser.active.is_(True), one_of(StaffUser.role, (Role.AGENT, Role.SUPERVISOR)))
         .order_by(StaffUser.display_name, StaffUser.id)
     )
     return list(db.session.execute(query).scalars())

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 
 from portal.cases.models import CaseEvent, CaseEventKind
-from portal.db_types import utcnow
+from portal.db_types import one_of, utcnow
 from portal.domain.schedule import PlanType
 from portal.experiments.models import Experiment, ExperimentAssignment, Metric
 from portal.extensions import db
@@ -74,7 +74,7 @@ def _event_condition(metric: Metric) -> Any:
     if metric == Metric.DISPUTE_RAISED:
         return and_(since, flag_set, flag == "dispute")
     opted_out = CaseEvent.kind == CaseEventKind.OPTED_OUT.value
-    return and_(since, or_(opted_out, and_(flag_set, flag.in_(sorted(CONSENT_FLAGS)))))
+    return and_(since, or_(opted_out, and_(flag_set, one_of(flag, CONSENT_FLAGS))))
 
 
 def _condition(metric: Metric) -> Any:

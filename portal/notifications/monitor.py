@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
-from portal.db_types import utcnow
+from portal.db_types import one_of, utcnow
 from portal.extensions import db
 from portal.links.status import REVOKED_REASON
 from portal.notifications import confirmations
@@ -62,7 +62,7 @@ def _group(group: str, now: datetime) -> ColumnElement[bool]:
             func.coalesce(OutboxMessage.blocked_reason, "") != REVOKED_REASON,
         ),
     }
-    return and_(OutboxMessage.channel.in_(CHANNELS), conditions[group])
+    return and_(one_of(OutboxMessage.channel, CHANNELS), conditions[group])
 
 
 def counts(now: datetime | None = None) -> dict[str, dict[str, int]]:

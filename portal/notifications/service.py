@@ -23,7 +23,7 @@ from portal.audit.service import Actor, record
 from portal.care.models import CallAttempt
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
-from portal.db_types import UTCDateTime, utcnow
+from portal.db_types import UTCDateTime, one_of, utcnow
 from portal.extensions import db
 from portal.notifications.models import SECRET_MASK, OutboxMessage, OutboxStatus
 from portal.notifications.rules import BLOCK, HOLD, ContactFacts, ContactSettings, Decision, decide
@@ -93,7 +93,7 @@ def has_active_plan(account_id: int) -> bool:
 def _counted_messages(messages: Any) -> tuple[Any, ...]:
     """What makes a message count toward the caps: a collection message queued, sending or
     sent (``messages``: the outbox table's columns). The one statement of it."""
-    return (messages.collection.is_(True), messages.status.in_(COUNTED_STATUSES))
+    return (messages.collection.is_(True), one_of(messages.status, COUNTED_STATUSES))
 
 
 def _counted_calls(calls: Any) -> tuple[Any, ...]:

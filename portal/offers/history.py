@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, or_
 
+from portal.db_types import one_of
 from portal.plans.models import OPEN_STATES, Plan, PlanState
 
 
 def counts_for_offers(plan: type[Plan] = Plan) -> ColumnElement[bool]:
     """The plans the offer engine weighs: open ones, broken ones and every plan accepted."""
-    return or_(plan.state == PlanState.BROKEN, plan.accepted_at.is_not(None), plan.state.in_(OPEN_STATES))
+    return or_(plan.state == PlanState.BROKEN, plan.accepted_at.is_not(None), one_of(plan.state, OPEN_STATES))

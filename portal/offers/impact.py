@@ -43,7 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from portal.accounts import sql as account_sql
 from portal.accounts.models import CardAccount
-from portal.db_types import Money
+from portal.db_types import Money, one_of
 from portal.domain.dates import add_months
 from portal.domain.money import minor_unit
 from portal.domain.policy import OfferPolicy, Tier
@@ -169,7 +169,7 @@ def _query(policy: OfferPolicy, now: datetime, dialect: str) -> Any:
     plans = (
         select(
             Plan.account_id.label("account_id"),
-            func.max(case((Plan.state.in_(OPEN_STATES), 1), else_=0)).label("open"),
+            func.max(case((one_of(Plan.state, OPEN_STATES), 1), else_=0)).label("open"),
             func.max(case((and_(Plan.state == PlanState.BROKEN, Plan.ended_at > cutoff), 1), else_=0)).label("cooling"),
         )
         .group_by(Plan.account_id)

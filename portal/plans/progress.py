@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, Text, bindparam, cast, select
 
 from portal.agreements.models import Agreement
+from portal.db_types import one_of
 from portal.domain.missed_payment import MissedPaymentRules, from_terms
 from portal.domain.plan_health import Installment, InstallmentState, PlanHealth, PlanVerdict, judge_plan
 from portal.extensions import db
@@ -198,7 +199,7 @@ def _latest_plan_query() -> Select[Any]:
     # Built once: building it costs more per request than running it (the account page).
     newest = (
         select(Plan.id)
-        .where(Plan.account_id == bindparam("account_id"), Plan.state.in_(SHOWN_STATES))
+        .where(Plan.account_id == bindparam("account_id"), one_of(Plan.state, SHOWN_STATES))
         .order_by(Plan.id.desc())
         .limit(1)
         .scalar_subquery()

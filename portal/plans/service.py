@@ -32,7 +32,7 @@ from portal.audit.actions import Action
 from portal.audit.service import Actor, record
 from portal.cases.models import CaseEventKind
 from portal.cases.service import add_event
-from portal.db_types import utcnow
+from portal.db_types import one_of, utcnow
 from portal.domain.missed_payment import to_terms
 from portal.domain.offers import Offer
 from portal.domain.policy import DEFAULT_BLOCKING_FLAGS
@@ -94,7 +94,7 @@ def consent_sha256(text: str) -> str:
 
 
 def open_plan(account_id: int) -> Plan | None:
-    query = select(Plan).where(Plan.account_id == account_id, Plan.state.in_(OPEN_STATES))
+    query = select(Plan).where(Plan.account_id == account_id, one_of(Plan.state, OPEN_STATES))
     return db.session.execute(query).scalar_one_or_none()
 
 

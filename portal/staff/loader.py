@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, case, func, select
 
 from portal.auth import StaffIdentity
+from portal.db_types import one_of
 from portal.extensions import db
 from portal.payments.review import WAITING_COUNT
 from portal.plans.models import Plan, PlanState
@@ -26,7 +27,9 @@ PENDING_APPROVALS = select(func.count()).select_from(Plan).where(Plan.state == P
 _LOAD = select(
     StaffUser,
     WAITING_COUNT.scalar_subquery().label("waiting"),
-    case((StaffUser.role.in_([r.value for r in APPROVERS]), PENDING_APPROVALS.scalar_subquery())).label("approvals"),
+    case((one_of(StaffUser.role, tuple(r.value for r in APPROVERS)), PENDING_APPROVALS.scalar_subquery())).label(
+        "approvals"
+    ),
 ).where(StaffUser.id == bindparam("staff_id"))
 
 
