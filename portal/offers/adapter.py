@@ -19,7 +19,7 @@ from portal.accounts.models import CardAccount
 from portal.domain.account import AccountSnapshot
 from portal.domain.money import round_money
 from portal.domain.offers import Offer, ineligibility, new_plan_possible_on, offers_for
-from portal.domain.policy import Tier
+from portal.domain.policy import OfferPolicy, Tier
 from portal.experiments.assignment import policy_for_account
 from portal.experiments.models import Exposure
 from portal.extensions import db
@@ -28,7 +28,15 @@ from portal.plans.models import OPEN_STATES, Plan, PlanState
 from portal.policies.cache import ActiveVersion, load_policy
 from portal.policies.models import PolicyVersion
 
-__all__ = ["NewPlanWait", "new_plan_wait", "offered_tier", "offers_for_account", "plan_history", "snapshot"]
+__all__ = [
+    "NewPlanWait",
+    "new_plan_wait",
+    "offered_tier",
+    "offers_for_account",
+    "plan_history",
+    "remembered_offers",
+    "snapshot",
+]
 
 
 def snapshot(account: CardAccount) -> AccountSnapshot:
@@ -96,7 +104,33 @@ def offers_for_account(
     Raises ``NoActivePolicy`` when the currency has none.
     """
     version = policy_for_account(account, None if by_staff else Exposure.OFFERS_VIEWED)
-    return version, offers_for(facts or snapshot(account), version.policy, today)
+    return version, remembered_offers(facts or snapshot(account), version.policy, today)
+
+
+# The offers of recent (snapshot, policy, day)s: the engine is a pure function of the
+# three, and a cardholder's journey asks it the same question on every page (the list, an
+# offer, its agreement, the acceptance). Kept per worker, oldest forgotten first: an
+# entry is 10-65 KiB (up to eight offers, 60-month schedules, their fingerprints).
+OFFERS_KEPT = 128
+_AMOUNTS = ("principal", "interest", "fees", "late_fees", "overdue_amount", "minimum_due")
+_offers_kept: dict[tuple[object, ...], tuple[OfferPolicy, tuple[Offer, ...]]] = {}
+
+
+def remembered_offers(facts: AccountSnapshot, policy: OfferPolicy, today: date) -> list[Offer]:
+    """``offers_for(facts, policy, today)``, computed once per set of arguments.
+
+    ``facts`` and ``today`` are values, compared as such, the amounts to the last digit
+    (100.0 and 100.00 are equal Decimals, but not the same figure on an agreement); a
+    policy is immutable once parsed (``portal.policies.cache``) and is known by its
+    identity, which stays its own while the entry holds it. Offers are tuples; the list
+    is the caller's own."""
+    key = (id(policy), facts, today, *[str(getattr(facts, name)) for name in _AMOUNTS])
+    kept = _offers_kept.get(key)
+    if kept is None or kept[0] is not policy:
+        if len(_offers_kept) >= OFFERS_KEPT:
+            _offers_kept.pop(next(iter(_offers_kept), key), None)
+        kept = _offers_kept[key] = (policy, tuple(offers_for(facts, policy, today)))
+    return list(kept[1])
 
 
 class NewPlanWait(NamedTuple):
