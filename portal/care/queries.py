@@ -48,6 +48,7 @@ from portal.audit.names import actor_names
 from portal.auth import load_account
 from portal.care.case_details import DueDates, case_reason, due_dates, link_hold
 from portal.care.models import CaseState
+from portal.care.one_read import Lists, lists_statement, ranked, read_lists
 from portal.cases.models import CaseEvent, Promise, PromiseState
 from portal.db_types import UTCDateTime, one_of, utcnow
 from portal.domain.budget import Budget
@@ -634,12 +635,12 @@ class CaseFile:
     reason: str | None
     timeline: list[Entry]
     plans: list[CasePlan]
-    promises: list[Row[Any]]  # amount, currency, pay_by, state
+    promises: list[Any]  # amount, currency, pay_by, state
     links: list[LinkView]
     # Actor keys of the timeline and of the plans' deciders → what staff read (names and roles).
     names: dict[str, str]
     progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
-    payments: list[Row[Any]] = field(default_factory=list)  # the latest, reversed ones included (PAYMENT_COLUMNS)
+    payments: list[Any] = field(default_factory=list)  # the latest, reversed ones included (PAYMENT_COLUMNS)
     plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
     dues: DueDates | None = None  # the missed and the next due date (case_details.due_dates)
     link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
@@ -655,11 +656,11 @@ class CaseFile:
         return {plan.id: plan for plan in self.plans}
 
 
-# The case file's statements, built once (building a statement and its options costs
-# more than SQLAlchemy's compiled cache then saves); the account id is a parameter.
-# Those the page only reads (events, payments, promises) select columns, not ORM
-# objects, and run on the session's connection (its transaction, without the ORM's
-# per-statement work): about half the CPU of an ORM statement each.
+# The case file's lists (events, payments, plans, promises, links), read in one statement
+# built once (portal.care.one_read): each list's own SELECT under one UNION ALL, the
+# account id a parameter. Columns, not ORM objects, on the session's connection (its
+# transaction, without the ORM's per-statement work); a statement each cost the page
+# more than the rows they read.
 CASE_EVENTS = 500  # the newest case events on the timeline
 TIMELINE_PAYMENTS = 200  # the newest payments that count, on the timeline
 LISTED_PAYMENTS = 10  # the newest payments shown (reversed ones too), in their own panel
@@ -667,15 +668,15 @@ LINKS = 50
 
 
 @cache
-def _case_statements() -> dict[str, Any]:
+def _case_lists() -> Lists:
     account_id = bindparam("account_id", type_=Integer)
     events = CaseEvent.__table__.c
     promises = Promise.__table__.c
-    # One statement for both lists of payments: every payment shown (reversed ones too),
+    # One list for both lists of payments: every payment shown (reversed ones too),
     # ranked newest first, and among those that count as repayments; a row is kept when
     # it is among the newest shown for the panel, or the newest that count for the timeline.
     counts = counts_as_repayment().label("counts")
-    ranked = (
+    payments = (
         select(
             *(getattr(Payment, name) for name in PAYMENT_COLUMNS),
             counts,
@@ -685,72 +686,92 @@ def _case_statements() -> dict[str, Any]:
         .where(Payment.account_id == account_id, shown_payments(Payment))
         .subquery()
     )
-    return {
-        "events": select(events.kind, events.data, events.actor_type, events.actor_id, events.created_at)
-        .where(events.account_id == account_id)
-        .order_by(events.created_at.desc(), events.id.desc())
-        .limit(CASE_EVENTS),
-        "payments": select(*(ranked.c[name] for name in PAYMENT_COLUMNS), ranked.c.counts)
-        .where(or_(ranked.c.newest <= LISTED_PAYMENTS, and_(ranked.c.counts, ranked.c.rank <= TIMELINE_PAYMENTS)))
-        .order_by(ranked.c.newest),
-        # With the policy version each plan was made under (for its label) and the plan's
-        # installments, one row each; the terms travel as text, read once per plan.
-        "plans": select(
-            Plan.id,
-            Plan.state,
-            Plan.plan_type,
-            cast(Plan.terms, Text).label("terms"),
-            Plan.currency,
-            Plan.total_repaid,
-            Plan.created_at,
-            Plan.ended_at,
-            Plan.decided_by,
-            Plan.decision_note,
-            PolicyVersion.currency.label("version_currency"),
-            PolicyVersion.number.label("version_number"),
-            PlanInstallment.number,
-            PlanInstallment.due_date,
-            PlanInstallment.total,
-            PlanInstallment.paid,
-        )
-        .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
-        .outerjoin(PlanInstallment, PlanInstallment.plan_id == Plan.id)
-        .where(Plan.account_id == account_id)
-        .order_by(Plan.id.desc(), PlanInstallment.number),
-        "promises": select(promises.amount, promises.currency, promises.pay_by, promises.state)
-        .where(promises.account_id == account_id)
-        .order_by(promises.id.desc()),
-        # With each link's message: until sent, its status is the message's (held, blocked…).
-        "links": select(PlanLink)
-        .where(PlanLink.account_id == account_id)
-        .order_by(PlanLink.id.desc())
-        .limit(LINKS)
-        .options(joinedload(PlanLink.message)),
-        # The same links as rows for the case file, with what their state reads of the message.
-        "link_rows": select(
-            *(getattr(PlanLink, name) for name in _LINK_COLUMNS),
-            *(getattr(OutboxMessage, name).label(f"message_{name}") for name in _MESSAGE_COLUMNS),
-            OutboxMessage.id.label("message_id"),
-        )
-        .outerjoin(OutboxMessage, OutboxMessage.id == PlanLink.outbox_message_id)
-        .where(PlanLink.account_id == account_id)
-        .order_by(PlanLink.id.desc())
-        .limit(LINKS),
-    }
+    return lists_statement(
+        {
+            "events": ranked(
+                select(events.kind, events.data, events.actor_type, events.actor_id, events.created_at).where(
+                    events.account_id == account_id
+                ),
+                events.created_at.desc(),
+                events.id.desc(),
+            ).limit(CASE_EVENTS),
+            "payments": ranked(
+                select(*(payments.c[name] for name in PAYMENT_COLUMNS), payments.c.counts).where(
+                    or_(
+                        payments.c.newest <= LISTED_PAYMENTS,
+                        and_(payments.c.counts, payments.c.rank <= TIMELINE_PAYMENTS),
+                    )
+                ),
+                payments.c.newest,
+            ),
+            # With the policy version each plan was made under (for its label) and the plan's
+            # installments, one row each; the terms travel as text, read once per plan.
+            "plans": ranked(
+                select(
+                    Plan.id,
+                    Plan.state,
+                    Plan.plan_type,
+                    cast(Plan.terms, Text).label("terms"),
+                    Plan.currency,
+                    Plan.total_repaid,
+                    Plan.created_at,
+                    Plan.ended_at,
+                    Plan.decided_by,
+                    Plan.decision_note,
+                    PolicyVersion.currency.label("version_currency"),
+                    PolicyVersion.number.label("version_number"),
+                    PlanInstallment.number,
+                    PlanInstallment.due_date,
+                    PlanInstallment.total,
+                    PlanInstallment.paid,
+                )
+                .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
+                .outerjoin(PlanInstallment, PlanInstallment.plan_id == Plan.id)
+                .where(Plan.account_id == account_id),
+                Plan.id.desc(),
+                PlanInstallment.number,
+            ),
+            "promises": ranked(
+                select(promises.amount, promises.currency, promises.pay_by, promises.state).where(
+                    promises.account_id == account_id
+                ),
+                promises.id.desc(),
+            ),
+            # With each link's message: until sent, its status is the message's (held, blocked…).
+            "links": ranked(
+                select(
+                    *(getattr(PlanLink, name) for name in _LINK_COLUMNS),
+                    *(getattr(OutboxMessage, name).label(f"message_{name}") for name in _MESSAGE_COLUMNS),
+                    OutboxMessage.id.label("message_id"),
+                )
+                .outerjoin(OutboxMessage, OutboxMessage.id == PlanLink.outbox_message_id)
+                .where(PlanLink.account_id == account_id),
+                PlanLink.id.desc(),
+            ).limit(LINKS),
+        }
+    )
 
 
+# The plan links page's links, with their messages (ORM objects: the page acts on them).
+_ACCOUNT_LINKS = (
+    select(PlanLink)
+    .where(PlanLink.account_id == bindparam("account_id", type_=Integer))
+    .order_by(PlanLink.id.desc())
+    .limit(LINKS)
+    .options(joinedload(PlanLink.message))
+)
 _LINK_COLUMNS = tuple(f.name for f in fields(LinkView) if f.name != "message")
 _MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageView))
 
 
-def _links(account_id: int) -> list[LinkView]:
+def _links(rows: list[Any]) -> list[LinkView]:
     """The case file's links, newest first, each with its message's state."""
     links = []
-    for row in _rows("link_rows", account_id):
+    for row in rows:
         message = None
         if row.message_id is not None:
-            message = MessageView(*(row._mapping[f"message_{name}"] for name in _MESSAGE_COLUMNS))
-        links.append(LinkView(**{name: row._mapping[name] for name in _LINK_COLUMNS}, message=message))
+            message = MessageView(*(getattr(row, f"message_{name}") for name in _MESSAGE_COLUMNS))
+        links.append(LinkView(**{name: getattr(row, name) for name in _LINK_COLUMNS}, message=message))
     return links
 
 
@@ -758,19 +779,8 @@ def _links(account_id: int) -> list[LinkView]:
 PAYMENT_COLUMNS = ("paid_at", "amount", "currency", "method", "status", "match_basis", "booking_date")
 
 
-def _read(name: str, account_id: int) -> list[Any]:
-    return list(db.session.execute(_case_statements()[name], {"account_id": account_id}).scalars())
-
-
-def _rows(name: str, account_id: int) -> Sequence[Row[Any]]:
-    """A column statement's rows, on the session's connection: the session does not
-    flush for it, so its caller flushes first (``case_file``)."""
-    return db.session.connection().execute(_case_statements()[name], {"account_id": account_id}).all()
-
-
-def _plans(account_id: int) -> list[CasePlan]:
+def _plans(rows: list[Any]) -> list[CasePlan]:
     """The account's plans, newest first, each with its installments in number order."""
-    rows = _rows("plans", account_id)
     plans: list[CasePlan] = []
     for plan_id, group in groupby(rows, key=lambda row: row.id):
         lines = list(group)
@@ -799,7 +809,7 @@ def _plans(account_id: int) -> list[CasePlan]:
 
 
 def account_links(account_id: int) -> list[Any]:
-    return _read("links", account_id)
+    return list(db.session.execute(_ACCOUNT_LINKS, {"account_id": account_id}).scalars())
 
 
 def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile | None:
@@ -810,12 +820,13 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         return None
     tiers = policy_tiers([account.currency])  # its tier is named by its own currency's policy
     db.session.flush()  # what this request changed, before reading past the session
-    events = _rows("events", account_id)
-    shown = _rows("payments", account_id)
+    lists = read_lists(db.session.connection(), _case_lists(), {"account_id": account_id})
+    events = lists["events"]
+    shown = lists["payments"]
     payments = [p for p in shown if p.counts][:TIMELINE_PAYMENTS]
-    plans = _plans(account_id)
-    promises = _rows("promises", account_id)
-    links = _links(account_id)
+    plans = _plans(lists["plans"])
+    promises = lists["promises"]
+    links = _links(lists["links"])
 
     timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id) for e in events]
     timeline += [
@@ -852,7 +863,7 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
     )
 
 
-def _broken_reason(events: Sequence[Row[Any]], plan_id: int) -> str | None:
+def _broken_reason(events: Sequence[Any], plan_id: int) -> str | None:
     """The reason the daily run wrote when it broke the plan (case event ``plan_broken``)."""
     for event in events:
         if event.kind == "plan_broken" and (event.data or {}).get("plan_id") == plan_id:
