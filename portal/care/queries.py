@@ -646,6 +646,7 @@ class CaseFile:
     link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
     reason_from: str | None = None  # the kind of event the reason came from
     work: list[Any] = field(default_factory=list)  # the workbench panel's rows (its "work" list above)
+    policy: OfferPolicy | None = None  # the active policy of the account's currency (None: none)
 
     @property
     def links_by_id(self) -> dict[int, LinkView]:
@@ -888,6 +889,7 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         link_hold=link_hold(account.flags, plans),
         reason_from=reason_from,
         work=lists["work"],
+        policy=tiers.by_currency.get(account.currency),
     )
 
 

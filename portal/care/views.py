@@ -248,7 +248,7 @@ def _render_case(
         consent_flags=CONSENT_FLAGS,
         note_flags=NOTE_FLAGS,
         flag_choices=[(choice.value, flag_names[choice.value]) for choice in FLAG_CHOICES],
-        work=workbench_views.panel(case),
+        work=workbench_views.panel(case, staff),
         note_templates=note_templates.TEMPLATES,
         note_template=note_templates.find(template),
         **forms,

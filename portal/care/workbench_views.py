@@ -25,7 +25,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.i18n import local_date, money
 from portal.plans.models import PlanState
-from portal.staff.access import current_staff, staff_actor, staff_required
+from portal.staff.access import staff_actor, staff_required
 from portal.staff.models import Role, StaffUser
 
 bp = Blueprint("workbench", __name__, url_prefix="/care")
@@ -101,7 +101,8 @@ class Panel:
     me: int | None
 
 
-def panel(case: queries.CaseFile) -> Panel:
+def panel(case: queries.CaseFile, staff: Any) -> Panel:
+    """The panel of ``case`` for ``staff``, the signed-in member of staff (or None)."""
     account = case.account
     now = utcnow()
     rows = case.work  # read with the case file's lists
@@ -111,7 +112,6 @@ def panel(case: queries.CaseFile) -> Panel:
     tasks = [OpenTask(r.task_id, r.kind, r.note, r.due_at) for r in rows if r.task_id is not None]
     requested = contact.asked_for(tasks, now, account.time_zone)
     active = any(p.state == PlanState.ACTIVE for p in case.plans)
-    staff = current_staff()
     is_supervisor = staff is not None and staff.role is Role.SUPERVISOR
     return Panel(
         state=state,
@@ -120,7 +120,7 @@ def panel(case: queries.CaseFile) -> Panel:
         tasks=tasks,
         call=contact.panel_call_status(account, active, requested, now),
         staff=workbench.care_staff() if is_supervisor else [],
-        promise_limits=workbench.promise_limits(account),
+        promise_limits=workbench.promise_limits_under(account, case.policy),
         now=now,
         me=staff.id if staff is not None else None,
     )
