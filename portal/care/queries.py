@@ -82,22 +82,34 @@ SORTS = ("dpd", "amount")
 
 @dataclass
 class Tiers:
-    """The active policy of each currency (each currency has its own), read for its tiers."""
+    """The active policy of each currency (each currency has its own), read for its tiers.
+
+    Its names and ranges are worked out once (the queue asks for them in the view, for its
+    statements and for every tab): ``by_currency`` is complete when it is made
+    (:func:`policy_tiers`) and not changed after."""
 
     by_currency: dict[str, OfferPolicy] = field(default_factory=dict)
+    _names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _ranges: dict[str, list[tuple[str, Tier]]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def names(self) -> list[str]:
         """Tier names in DPD order (then balance band), across currencies."""
-        first: dict[str, tuple[int, Decimal]] = {}
-        for policy in self.by_currency.values():
-            for tier in policy.tiers:
-                here = (tier.min_dpd, tier.balance_from)
-                first[tier.name] = min(first.get(tier.name, here), here)
-        return sorted(first, key=lambda name: (first[name], name))
+        if self._names is None:
+            first: dict[str, tuple[int, Decimal]] = {}
+            for policy in self.by_currency.values():
+                for tier in policy.tiers:
+                    here = (tier.min_dpd, tier.balance_from)
+                    first[tier.name] = min(first.get(tier.name, here), here)
+            self._names = sorted(first, key=lambda name: (first[name], name))
+        return list(self._names)
 
     def ranges(self, name: str) -> list[tuple[str, Tier]]:
         """The tiers by this name, with the currency whose policy holds each."""
-        return [(c, t) for c, policy in self.by_currency.items() for t in policy.tiers if t.name == name]
+        found = self._ranges.get(name)
+        if found is None:
+            found = [(c, t) for c, policy in self.by_currency.items() for t in policy.tiers if t.name == name]
+            self._ranges[name] = found
+        return list(found)
 
     def span(self, name: str) -> tuple[int, int | None] | None:
         """The DPD range of a tier when every currency agrees on it, else None."""
@@ -123,13 +135,13 @@ class Tiers:
 def policy_tiers(on_file: list[str] | None = None) -> Tiers:
     """The tiers of each currency's active policy (currencies without one are left out),
     for the currencies ``on_file`` (default: those of the accounts on file)."""
-    tiers = Tiers()
+    by_currency = {}
     for currency in currencies() if on_file is None else on_file:
         try:
-            tiers.by_currency[currency] = load_policy(active_version(currency))
+            by_currency[currency] = load_policy(active_version(currency))
         except NoActivePolicy:
             continue
-    return tiers
+    return Tiers(by_currency)
 
 
 def _currencies_statement() -> Select[Any]:
