@@ -49,7 +49,7 @@ from portal.auth import load_account
 from portal.care.case_details import DueDates, case_reason, due_dates, link_hold
 from portal.care.models import CaseState
 from portal.care.one_read import Lists, lists_statement, ranked, read_lists
-from portal.cases.models import CaseEvent, CaseTask, Promise, PromiseState
+from portal.cases.models import CaseEvent, Promise, PromiseState
 from portal.db_types import UTCDateTime, one_of, utcnow
 from portal.domain.budget import Budget
 from portal.domain.policy import OfferPolicy, Tier
@@ -657,7 +657,6 @@ class CaseFile:
     dues: DueDates | None = None  # the missed and the next due date (case_details.due_dates)
     link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
     reason_from: str | None = None  # the kind of event the reason came from
-    work: list[Any] = field(default_factory=list)  # the workbench panel's rows (its "work" list above)
     policy: OfferPolicy | None = None  # the active policy of the account's currency (None: none)
 
     @property
@@ -762,32 +761,6 @@ def _case_lists() -> Lists:
                 .where(PlanLink.account_id == account_id),
                 PlanLink.id.desc(),
             ).limit(LINKS),
-            # The workbench panel's: the case's owner and last contact with its open tasks,
-            # the most pressing first (as ``cases.tasks.open_tasks`` orders them), one row a
-            # task or one without any; from the account, so that a case with no workbench
-            # row yet still answers (portal.care.workbench_views.panel).
-            "work": ranked(
-                select(
-                    CaseState.account_id.label("has_state"),
-                    CaseState.owner_id,
-                    CaseState.owned_until,
-                    CaseState.last_contact_at,
-                    CaseState.last_outcome,
-                    StaffUser.display_name.label("owner_name"),
-                    CaseTask.id.label("task_id"),
-                    CaseTask.kind,
-                    CaseTask.note,
-                    CaseTask.due_at,
-                )
-                .select_from(CardAccount)
-                .outerjoin(CaseState, CaseState.account_id == CardAccount.id)
-                .outerjoin(StaffUser, StaffUser.id == CaseState.owner_id)
-                .outerjoin(CaseTask, and_(CaseTask.account_id == CardAccount.id, CaseTask.done_at.is_(None)))
-                .where(CardAccount.id == account_id),
-                CaseTask.due_at.is_(None),
-                CaseTask.due_at,
-                CaseTask.id,
-            ),
         }
     )
 
@@ -900,7 +873,6 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         dues=due_dates(account.due_date, account.days_past_due, account.days_past_due_as_of, today),
         link_hold=link_hold(account.flags, plans),
         reason_from=reason_from,
-        work=lists["work"],
         policy=tiers.by_currency.get(account.currency),
     )
 

@@ -6,20 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
+from sqlalchemy import Integer, Row, Select, and_, bindparam, select
 from werkzeug.wrappers import Response
 
 from portal.accounts.models import CardAccount
 from portal.care import contact, labels, queries, workbench
 from portal.care.forms import NoteForm
+from portal.care.models import CaseState
 from portal.care.note_templates import find as find_template
 from portal.care.service import CareError
 from portal.care.workbench_forms import NextCaseForm, OwnerForm, PhonePromiseForm, TaskDoneForm, TaskForm
 from portal.care.workbench_labels import work_label
-from portal.cases.models import TaskKind
+from portal.cases.models import CaseTask, TaskKind
 from portal.cases.tasks import OpenTask
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -90,7 +93,7 @@ def promise_error(code: str, account: CardAccount | None) -> str:
 class Panel:
     """What the case file's workbench panel shows."""
 
-    state: Any | None  # the case's row: owned_until, last_contact_at, last_outcome
+    state: Row[Any] | None  # the case's row: owned_until, last_contact_at, last_outcome
     owner_name: str | None
     owner_id: int | None
     tasks: list[OpenTask]
@@ -101,11 +104,41 @@ class Panel:
     me: int | None
 
 
+@cache
+def _panel_statement() -> Select[Any]:
+    """The case's owner and last contact with its open tasks, the most pressing first (as
+    ``cases.tasks.open_tasks`` orders them): one row a task, or one without any. Read from
+    the account, so that a case with no workbench row yet still answers. Built once."""
+    accounts, states, staff, tasks = CardAccount.__table__, CaseState.__table__, StaffUser.__table__, CaseTask.__table__
+    account, state, owner, task = accounts.c, states.c, staff.c, tasks.c
+    return (
+        select(
+            state.account_id.label("has_state"),
+            state.owner_id,
+            state.owned_until,
+            state.last_contact_at,
+            state.last_outcome,
+            owner.display_name.label("owner_name"),
+            task.id.label("task_id"),
+            task.kind,
+            task.note,
+            task.due_at,
+        )
+        .select_from(accounts)
+        .outerjoin(states, state.account_id == account.id)
+        .outerjoin(staff, owner.id == state.owner_id)
+        .outerjoin(tasks, and_(task.account_id == account.id, task.done_at.is_(None)))
+        .where(account.id == bindparam("account_id", type_=Integer))
+        .order_by(task.due_at.is_(None), task.due_at, task.id)
+    )
+
+
 def panel(case: queries.CaseFile, staff: Any) -> Panel:
     """The panel of ``case`` for ``staff``, the signed-in member of staff (or None)."""
     account = case.account
     now = utcnow()
-    rows = case.work  # read with the case file's lists
+    db.session.flush()  # what this request changed, before reading past the session
+    rows = db.session.connection().execute(_panel_statement(), {"account_id": account.id}).all()
     first = rows[0] if rows else None
     state = first if first is not None and first.has_state is not None else None
     owner = workbench.owned_now(state, now)
