@@ -6,10 +6,12 @@ of the portal still appears on the case file.
 
 from __future__ import annotations
 
+from flask import has_app_context
 from flask_babel import lazy_gettext as _l
 
 from portal.cases.models import CaseEventKind, PromiseState
 from portal.links.models import LinkStatus, LinkStep
+from portal.locales import locale_name
 from portal.plans.labels import DECLINE_REASON_TEXT
 from portal.plans.models import PlanState
 from portal.policies.messages import PLAN_TYPES  # plan types have one set of names for staff
@@ -231,6 +233,26 @@ TABLES = {
 }
 
 
+# Each table's labels as text, per language and table name: a label is a lazy string,
+# and every str() of one asks flask_babel for the catalogue through its context proxies,
+# some twenty times a case file. The catalogues do not change while the app runs (the
+# templates' own _() are folded in once per language too: portal.templating).
+_TRANSLATED: dict[tuple[str, str, str], dict[str, str]] = {}
+
+
+def translated(group: str, name: str, table: dict[str, object]) -> dict[str, str]:
+    """``table`` (``TABLES[name]`` of the module ``group``) as codes to their labels in the
+    active language, translated once per language."""
+    if not has_app_context():  # no active language to key on: as label() does it
+        return {str(code): str(text) for code, text in table.items()}
+    key = (locale_name(), group, name)
+    found = _TRANSLATED.get(key)
+    if found is None:
+        found = _TRANSLATED[key] = {str(code): str(text) for code, text in table.items()}
+    return found
+
+
 def care_label(table: str, code: object) -> str:
     """Template helper: ``care_label('flag', 'dispute')`` → "Dispute"."""
-    return label(TABLES[table], code)
+    found = translated("care", table, TABLES[table]).get(str(code)) if code is not None else None
+    return found if found is not None else str(code or "")

@@ -35,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,6 +48,7 @@ from portal.audit.names import actor_names
 from portal.auth import load_account
 from portal.care.case_details import DueDates, case_reason, due_dates, link_hold
 from portal.care.models import CaseState
+from portal.care.one_read import Lists, lists_statement, ranked, read_lists
 from portal.cases.models import CaseEvent, Promise, PromiseState
 from portal.db_types import UTCDateTime, one_of, utcnow
 from portal.domain.budget import Budget
@@ -80,22 +82,34 @@ SORTS = ("dpd", "amount")
 
 @dataclass
 class Tiers:
-    """The active policy of each currency (each currency has its own), read for its tiers."""
+    """The active policy of each currency (each currency has its own), read for its tiers.
+
+    Its names and ranges are worked out once (the queue asks for them in the view, for its
+    statements and for every tab): ``by_currency`` is complete when it is made
+    (:func:`policy_tiers`) and not changed after."""
 
     by_currency: dict[str, OfferPolicy] = field(default_factory=dict)
+    _names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _ranges: dict[str, list[tuple[str, Tier]]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def names(self) -> list[str]:
         """Tier names in DPD order (then balance band), across currencies."""
-        first: dict[str, tuple[int, Decimal]] = {}
-        for policy in self.by_currency.values():
-            for tier in policy.tiers:
-                here = (tier.min_dpd, tier.balance_from)
-                first[tier.name] = min(first.get(tier.name, here), here)
-        return sorted(first, key=lambda name: (first[name], name))
+        if self._names is None:
+            first: dict[str, tuple[int, Decimal]] = {}
+            for policy in self.by_currency.values():
+                for tier in policy.tiers:
+                    here = (tier.min_dpd, tier.balance_from)
+                    first[tier.name] = min(first.get(tier.name, here), here)
+            self._names = sorted(first, key=lambda name: (first[name], name))
+        return list(self._names)
 
     def ranges(self, name: str) -> list[tuple[str, Tier]]:
         """The tiers by this name, with the currency whose policy holds each."""
-        return [(c, t) for c, policy in self.by_currency.items() for t in policy.tiers if t.name == name]
+        found = self._ranges.get(name)
+        if found is None:
+            found = [(c, t) for c, policy in self.by_currency.items() for t in policy.tiers if t.name == name]
+            self._ranges[name] = found
+        return list(found)
 
     def span(self, name: str) -> tuple[int, int | None] | None:
         """The DPD range of a tier when every currency agrees on it, else None."""
@@ -108,7 +122,7 @@ class Tiers:
         found = next(iter(bands)) if len(bands) == 1 else None
         return found if found is not None and found != (Decimal(0), None) else None
 
-    def name_for(self, account: CardAccount) -> str | None:
+    def name_for(self, account: CardAccount | Row[Any]) -> str | None:
         """The account's tier under its own currency's policy (``OfferPolicy.tier_for``)."""
         policy = self.by_currency.get(account.currency)
         tier = policy.tier_for(account.days_past_due, account.balance) if policy is not None else None
@@ -121,13 +135,13 @@ class Tiers:
 def policy_tiers(on_file: list[str] | None = None) -> Tiers:
     """The tiers of each currency's active policy (currencies without one are left out),
     for the currencies ``on_file`` (default: those of the accounts on file)."""
-    tiers = Tiers()
+    by_currency = {}
     for currency in currencies() if on_file is None else on_file:
         try:
-            tiers.by_currency[currency] = load_policy(active_version(currency))
+            by_currency[currency] = load_policy(active_version(currency))
         except NoActivePolicy:
             continue
-    return tiers
+    return Tiers(by_currency)
 
 
 def _currencies_statement() -> Select[Any]:
@@ -143,9 +157,19 @@ def _currencies_statement() -> Select[Any]:
 _CURRENCIES = _currencies_statement()
 
 
+def report_connection() -> Connection:
+    """The connection of the report session (``portal.replica``), for statements that read
+    columns: without the ORM's per-statement work, about half the CPU of ``execute`` on
+    the session. Without a replica it is the request's own session, which is flushed
+    first, as ``execute`` would have (the session's connection does not)."""
+    reads = report_session()
+    reads.flush()  # nothing to write: no statement (and none allowed on the replica)
+    return reads.connection()
+
+
 def currencies() -> list[str]:
     """The currencies of the accounts on file."""
-    return list(report_session().execute(_CURRENCIES).scalars())
+    return list(report_connection().execute(_CURRENCIES).scalars())
 
 
 _TIER_SQL: dict[tuple[tuple[Any, ...], ...], ColumnElement[bool]] = {}
@@ -194,11 +218,17 @@ NEXT_ACTIONS = ("due", "later", "none")
 OPTED_OUT_FLAGS = ("optout_sms", "optout_email", "do_not_contact")
 
 
+# What a queue row shows of an account, read as columns (not ORM objects) with its
+# balance (``account_sql.balance``, the SQL twin of ``CardAccount.balance``) and its
+# holder's ``full_name``: the row answers what the page and ``Tiers.name_for`` ask.
+QUEUE_ACCOUNT_COLUMNS = ("id", "reference", "currency", "days_past_due", "overdue_amount", "flags")
+
+
 @dataclass(frozen=True)
 class QueueRow:
     """One row of the queue: the account and what the workbench knows of its case."""
 
-    account: CardAccount
+    account: Row[Any]  # QUEUE_ACCOUNT_COLUMNS, balance, full_name
     states: tuple[str, ...]
     last_contact_at: datetime | None
     last_outcome: str | None
@@ -208,7 +238,7 @@ class QueueRow:
 
 @dataclass
 class QueuePage:
-    rows: list[CardAccount]
+    rows: list[Row[Any]]  # QueueRow.account of each row
     total: int
     page: int
     pages: int
@@ -320,7 +350,7 @@ def _case_condition(filters: QueueFilter) -> ColumnElement[bool]:
 
 
 def row_states(
-    account: CardAccount, plan_state: str | None, promise_open: bool, request_pending: bool
+    account: CardAccount | Row[Any], plan_state: str | None, promise_open: bool, request_pending: bool
 ) -> tuple[str, ...]:
     """The states the queue shows for a row, the most telling first."""
     flags = set(account.flags or ())
@@ -397,7 +427,9 @@ def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dial
     owned = CaseState.owner_id.is_not(None) & or_(CaseState.owned_until.is_(None), CaseState.owned_until > now)
     rows = (
         select(
-            CardAccount,
+            *(getattr(CardAccount, name) for name in QUEUE_ACCOUNT_COLUMNS),
+            account_sql.balance().label("balance"),
+            Cardholder.full_name,
             latest_plan_state().label("plan_state"),
             _promise_open().label("promise_open"),
             _request_pending().label("request_pending"),
@@ -410,7 +442,6 @@ def _queue_statements(filters: QueueFilter, tiers: Tiers, tier: str | None, dial
         .join(Cardholder)
         .outerjoin(CaseState, CaseState.account_id == CardAccount.id)
         .outerjoin(StaffUser, StaffUser.id == CaseState.owner_id)
-        .options(contains_eager(CardAccount.cardholder))
         .order_by(*order)
     )
     if len(_QUEUE_SQL) < 256:  # a handful of tiers and filters; never grow without bound
@@ -430,11 +461,12 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     queue a moment behind is still the right list to work from, and the case file a
     counsellor opens from it reads the primary."""
     # Two statements: the count of the page's tier and of every tab in one pass over the
-    # matching accounts, then the page's rows with their holders.
-    reads = report_session()
+    # matching accounts, then the page's rows with their holders. Both read columns, on
+    # the report session's connection (without the ORM's per-statement work).
+    reads = report_connection()
     names = tiers.names()
     tier = filters.tier if filters.tier in names else None
-    counting, query = _queue_statements(filters, tiers, tier, reads.get_bind().dialect.name)
+    counting, query = _queue_statements(filters, tiers, tier, reads.dialect.name)
     values: dict[str, Any] = {
         "currency": filters.currency,
         "min_balance": filters.min_balance,
@@ -447,13 +479,20 @@ def work_queue(filters: QueueFilter, tiers: Tiers) -> QueuePage:
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
     found = reads.execute(query, {**values, "offset": (page - 1) * PAGE_SIZE}).all()
-    rows = [row[0] for row in found]
-    broken = {row[0].id for row in found if row[1] == PlanState.BROKEN}
+    broken = {row.id for row in found if row.plan_state == PlanState.BROKEN}
     details = [
-        QueueRow(account, row_states(account, state, bool(promise), bool(request)), contact, outcome, owner, due)
-        for account, state, promise, request, contact, outcome, owner, due in found
+        QueueRow(
+            row,
+            row_states(row, row.plan_state, bool(row.promise_open), bool(row.request_pending)),
+            row.last_contact_at,
+            row.last_outcome,
+            row.owner,
+            row.next_action_at,
+        )
+        for row in found
     ]
-    return QueuePage(rows, total, page, pages, tier, dict(zip(names, tier_counts, strict=True)), broken, details)
+    counts = dict(zip(names, tier_counts, strict=True))
+    return QueuePage(list(found), total, page, pages, tier, counts, broken, details)
 
 
 # --- search ---------------------------------------------------------------------
@@ -608,16 +647,17 @@ class CaseFile:
     reason: str | None
     timeline: list[Entry]
     plans: list[CasePlan]
-    promises: list[Row[Any]]  # amount, currency, pay_by, state
+    promises: list[Any]  # amount, currency, pay_by, state
     links: list[LinkView]
     # Actor keys of the timeline and of the plans' deciders → what staff read (names and roles).
     names: dict[str, str]
     progress: dict[int, PlanProgress] = field(default_factory=dict)  # plan id → judged today
-    payments: list[Row[Any]] = field(default_factory=list)  # the latest, reversed ones included (PAYMENT_COLUMNS)
+    payments: list[Any] = field(default_factory=list)  # the latest, reversed ones included (PAYMENT_COLUMNS)
     plan_broken: bool = False  # the account's latest plan broke, and no newer one is open
     dues: DueDates | None = None  # the missed and the next due date (case_details.due_dates)
     link_hold: str | None = None  # why a plan link is not the next step (case_details.link_hold)
     reason_from: str | None = None  # the kind of event the reason came from
+    policy: OfferPolicy | None = None  # the active policy of the account's currency (None: none)
 
     @property
     def links_by_id(self) -> dict[int, LinkView]:
@@ -629,11 +669,11 @@ class CaseFile:
         return {plan.id: plan for plan in self.plans}
 
 
-# The case file's statements, built once (building a statement and its options costs
-# more than SQLAlchemy's compiled cache then saves); the account id is a parameter.
-# Those the page only reads (events, payments, promises) select columns, not ORM
-# objects, and run on the session's connection (its transaction, without the ORM's
-# per-statement work): about half the CPU of an ORM statement each.
+# The case file's lists (events, payments, plans, promises, links), read in one statement
+# built once (portal.care.one_read): each list's own SELECT under one UNION ALL, the
+# account id a parameter. Columns, not ORM objects, on the session's connection (its
+# transaction, without the ORM's per-statement work); a statement each cost the page
+# more than the rows they read.
 CASE_EVENTS = 500  # the newest case events on the timeline
 TIMELINE_PAYMENTS = 200  # the newest payments that count, on the timeline
 LISTED_PAYMENTS = 10  # the newest payments shown (reversed ones too), in their own panel
@@ -641,15 +681,15 @@ LINKS = 50
 
 
 @cache
-def _case_statements() -> dict[str, Any]:
+def _case_lists() -> Lists:
     account_id = bindparam("account_id", type_=Integer)
     events = CaseEvent.__table__.c
     promises = Promise.__table__.c
-    # One statement for both lists of payments: every payment shown (reversed ones too),
+    # One list for both lists of payments: every payment shown (reversed ones too),
     # ranked newest first, and among those that count as repayments; a row is kept when
     # it is among the newest shown for the panel, or the newest that count for the timeline.
     counts = counts_as_repayment().label("counts")
-    ranked = (
+    payments = (
         select(
             *(getattr(Payment, name) for name in PAYMENT_COLUMNS),
             counts,
@@ -659,72 +699,92 @@ def _case_statements() -> dict[str, Any]:
         .where(Payment.account_id == account_id, shown_payments(Payment))
         .subquery()
     )
-    return {
-        "events": select(events.kind, events.data, events.actor_type, events.actor_id, events.created_at)
-        .where(events.account_id == account_id)
-        .order_by(events.created_at.desc(), events.id.desc())
-        .limit(CASE_EVENTS),
-        "payments": select(*(ranked.c[name] for name in PAYMENT_COLUMNS), ranked.c.counts)
-        .where(or_(ranked.c.newest <= LISTED_PAYMENTS, and_(ranked.c.counts, ranked.c.rank <= TIMELINE_PAYMENTS)))
-        .order_by(ranked.c.newest),
-        # With the policy version each plan was made under (for its label) and the plan's
-        # installments, one row each; the terms travel as text, read once per plan.
-        "plans": select(
-            Plan.id,
-            Plan.state,
-            Plan.plan_type,
-            cast(Plan.terms, Text).label("terms"),
-            Plan.currency,
-            Plan.total_repaid,
-            Plan.created_at,
-            Plan.ended_at,
-            Plan.decided_by,
-            Plan.decision_note,
-            PolicyVersion.currency.label("version_currency"),
-            PolicyVersion.number.label("version_number"),
-            PlanInstallment.number,
-            PlanInstallment.due_date,
-            PlanInstallment.total,
-            PlanInstallment.paid,
-        )
-        .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
-        .outerjoin(PlanInstallment, PlanInstallment.plan_id == Plan.id)
-        .where(Plan.account_id == account_id)
-        .order_by(Plan.id.desc(), PlanInstallment.number),
-        "promises": select(promises.amount, promises.currency, promises.pay_by, promises.state)
-        .where(promises.account_id == account_id)
-        .order_by(promises.id.desc()),
-        # With each link's message: until sent, its status is the message's (held, blocked…).
-        "links": select(PlanLink)
-        .where(PlanLink.account_id == account_id)
-        .order_by(PlanLink.id.desc())
-        .limit(LINKS)
-        .options(joinedload(PlanLink.message)),
-        # The same links as rows for the case file, with what their state reads of the message.
-        "link_rows": select(
-            *(getattr(PlanLink, name) for name in _LINK_COLUMNS),
-            *(getattr(OutboxMessage, name).label(f"message_{name}") for name in _MESSAGE_COLUMNS),
-            OutboxMessage.id.label("message_id"),
-        )
-        .outerjoin(OutboxMessage, OutboxMessage.id == PlanLink.outbox_message_id)
-        .where(PlanLink.account_id == account_id)
-        .order_by(PlanLink.id.desc())
-        .limit(LINKS),
-    }
+    return lists_statement(
+        {
+            "events": ranked(
+                select(events.kind, events.data, events.actor_type, events.actor_id, events.created_at).where(
+                    events.account_id == account_id
+                ),
+                events.created_at.desc(),
+                events.id.desc(),
+            ).limit(CASE_EVENTS),
+            "payments": ranked(
+                select(*(payments.c[name] for name in PAYMENT_COLUMNS), payments.c.counts).where(
+                    or_(
+                        payments.c.newest <= LISTED_PAYMENTS,
+                        and_(payments.c.counts, payments.c.rank <= TIMELINE_PAYMENTS),
+                    )
+                ),
+                payments.c.newest,
+            ),
+            # With the policy version each plan was made under (for its label) and the plan's
+            # installments, one row each; the terms travel as text, read once per plan.
+            "plans": ranked(
+                select(
+                    Plan.id,
+                    Plan.state,
+                    Plan.plan_type,
+                    cast(Plan.terms, Text).label("terms"),
+                    Plan.currency,
+                    Plan.total_repaid,
+                    Plan.created_at,
+                    Plan.ended_at,
+                    Plan.decided_by,
+                    Plan.decision_note,
+                    PolicyVersion.currency.label("version_currency"),
+                    PolicyVersion.number.label("version_number"),
+                    PlanInstallment.number,
+                    PlanInstallment.due_date,
+                    PlanInstallment.total,
+                    PlanInstallment.paid,
+                )
+                .outerjoin(PolicyVersion, PolicyVersion.id == Plan.policy_version_id)
+                .outerjoin(PlanInstallment, PlanInstallment.plan_id == Plan.id)
+                .where(Plan.account_id == account_id),
+                Plan.id.desc(),
+                PlanInstallment.number,
+            ),
+            "promises": ranked(
+                select(promises.amount, promises.currency, promises.pay_by, promises.state).where(
+                    promises.account_id == account_id
+                ),
+                promises.id.desc(),
+            ),
+            # With each link's message: until sent, its status is the message's (held, blocked…).
+            "links": ranked(
+                select(
+                    *(getattr(PlanLink, name) for name in _LINK_COLUMNS),
+                    *(getattr(OutboxMessage, name).label(f"message_{name}") for name in _MESSAGE_COLUMNS),
+                    OutboxMessage.id.label("message_id"),
+                )
+                .outerjoin(OutboxMessage, OutboxMessage.id == PlanLink.outbox_message_id)
+                .where(PlanLink.account_id == account_id),
+                PlanLink.id.desc(),
+            ).limit(LINKS),
+        }
+    )
 
 
+# The plan links page's links, with their messages (ORM objects: the page acts on them).
+_ACCOUNT_LINKS = (
+    select(PlanLink)
+    .where(PlanLink.account_id == bindparam("account_id", type_=Integer))
+    .order_by(PlanLink.id.desc())
+    .limit(LINKS)
+    .options(joinedload(PlanLink.message))
+)
 _LINK_COLUMNS = tuple(f.name for f in fields(LinkView) if f.name != "message")
 _MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageView))
 
 
-def _links(account_id: int) -> list[LinkView]:
+def _links(rows: list[Any]) -> list[LinkView]:
     """The case file's links, newest first, each with its message's state."""
     links = []
-    for row in _rows("link_rows", account_id):
+    for row in rows:
         message = None
         if row.message_id is not None:
-            message = MessageView(*(row._mapping[f"message_{name}"] for name in _MESSAGE_COLUMNS))
-        links.append(LinkView(**{name: row._mapping[name] for name in _LINK_COLUMNS}, message=message))
+            message = MessageView(*(getattr(row, f"message_{name}") for name in _MESSAGE_COLUMNS))
+        links.append(LinkView(**{name: getattr(row, name) for name in _LINK_COLUMNS}, message=message))
     return links
 
 
@@ -732,19 +792,8 @@ def _links(account_id: int) -> list[LinkView]:
 PAYMENT_COLUMNS = ("paid_at", "amount", "currency", "method", "status", "match_basis", "booking_date")
 
 
-def _read(name: str, account_id: int) -> list[Any]:
-    return list(db.session.execute(_case_statements()[name], {"account_id": account_id}).scalars())
-
-
-def _rows(name: str, account_id: int) -> Sequence[Row[Any]]:
-    """A column statement's rows, on the session's connection: the session does not
-    flush for it, so its caller flushes first (``case_file``)."""
-    return db.session.connection().execute(_case_statements()[name], {"account_id": account_id}).all()
-
-
-def _plans(account_id: int) -> list[CasePlan]:
+def _plans(rows: list[Any]) -> list[CasePlan]:
     """The account's plans, newest first, each with its installments in number order."""
-    rows = _rows("plans", account_id)
     plans: list[CasePlan] = []
     for plan_id, group in groupby(rows, key=lambda row: row.id):
         lines = list(group)
@@ -773,7 +822,7 @@ def _plans(account_id: int) -> list[CasePlan]:
 
 
 def account_links(account_id: int) -> list[Any]:
-    return _read("links", account_id)
+    return list(db.session.execute(_ACCOUNT_LINKS, {"account_id": account_id}).scalars())
 
 
 def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile | None:
@@ -784,12 +833,13 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         return None
     tiers = policy_tiers([account.currency])  # its tier is named by its own currency's policy
     db.session.flush()  # what this request changed, before reading past the session
-    events = _rows("events", account_id)
-    shown = _rows("payments", account_id)
+    lists = read_lists(db.session.connection(), _case_lists(), {"account_id": account_id})
+    events = lists["events"]
+    shown = lists["payments"]
     payments = [p for p in shown if p.counts][:TIMELINE_PAYMENTS]
-    plans = _plans(account_id)
-    promises = _rows("promises", account_id)
-    links = _links(account_id)
+    plans = _plans(lists["plans"])
+    promises = lists["promises"]
+    links = _links(lists["links"])
 
     timeline = [Entry(e.created_at, e.kind, e.data or {}, e.actor_type, e.actor_id) for e in events]
     timeline += [
@@ -823,10 +873,11 @@ def case_file(account_id: int, account: CardAccount | None = None) -> CaseFile |
         dues=due_dates(account.due_date, account.days_past_due, account.days_past_due_as_of, today),
         link_hold=link_hold(account.flags, plans),
         reason_from=reason_from,
+        policy=tiers.by_currency.get(account.currency),
     )
 
 
-def _broken_reason(events: Sequence[Row[Any]], plan_id: int) -> str | None:
+def _broken_reason(events: Sequence[Any], plan_id: int) -> str | None:
     """The reason the daily run wrote when it broke the plan (case event ``plan_broken``)."""
     for event in events:
         if event.kind == "plan_broken" and (event.data or {}).get("plan_id") == plan_id:

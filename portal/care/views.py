@@ -239,6 +239,7 @@ def _render_case(
     forms.setdefault("reason_form", _LazyForm(lambda: _reason_form(case.reason)))
     forms.setdefault("flag_form", _LazyForm(lambda: FlagForm(formdata=None)))
     staff = current_staff()
+    flag_names = labels.translated("care", "flag", labels.FLAGS)  # the choices' labels, as care_label words them
     return render_template(
         "care/account.html",
         case=case,
@@ -246,8 +247,8 @@ def _render_case(
         is_supervisor=staff is not None and staff.role is Role.SUPERVISOR,
         consent_flags=CONSENT_FLAGS,
         note_flags=NOTE_FLAGS,
-        flag_choices=[(choice.value, str(choice.label)) for choice in FLAG_CHOICES],  # each translated once
-        work=workbench_views.panel(case),
+        flag_choices=[(choice.value, flag_names[choice.value]) for choice in FLAG_CHOICES],
+        work=workbench_views.panel(case, staff),
         note_templates=note_templates.TEMPLATES,
         note_template=note_templates.find(template),
         **forms,

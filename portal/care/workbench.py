@@ -58,6 +58,7 @@ from portal.cases.models import CaseEventKind, CaseTask, Promise, PromiseState, 
 from portal.cases.service import add_event, record_promise
 from portal.cases.tasks import OpenTask, close_task, open_task
 from portal.db_types import UTCDateTime, one_of, utcnow
+from portal.domain.policy import OfferPolicy
 from portal.domain.promise import check_promise
 from portal.extensions import db
 from portal.notifications import confirmations
@@ -503,11 +504,19 @@ def take_phone_promise(account_id: int, amount: Decimal, pay_by: date, actor: Ac
 
 def promise_limits(account: CardAccount) -> tuple[Decimal, date] | None:
     """The least a promise may cover and the latest date it may name, today."""
-    from portal.domain.promise import latest_promise_date, minimum_promise
-
     try:
         policy = load_policy(active_version(account.currency))
     except NoActivePolicy:
+        return None
+    return promise_limits_under(account, policy)
+
+
+def promise_limits_under(account: CardAccount, policy: OfferPolicy | None) -> tuple[Decimal, date] | None:
+    """``promise_limits`` under ``policy``, the active policy of the account's currency
+    when the caller has loaded it already (None: there is none)."""
+    from portal.domain.promise import latest_promise_date, minimum_promise
+
+    if policy is None:
         return None
     today = utcnow().astimezone(ZoneInfo(account.time_zone)).date()
     minimum = minimum_promise(account.overdue_amount, policy.promise_min_share, account.currency)

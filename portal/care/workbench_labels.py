@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal.care.labels import label
+from portal.care.labels import translated
 from portal.cases.models import TaskKind
 
 TASK_KINDS: dict[str, object] = {
@@ -35,4 +35,5 @@ TABLES = {"task_kind": TASK_KINDS, "owned_how": OWNED_HOW, "case_state": CASE_ST
 
 def work_label(table: str, code: object) -> str:
     """Template helper: ``work_label('task_kind', 'callback')`` → "Call back"."""
-    return label(TABLES[table], code)
+    found = translated("work", table, TABLES[table]).get(str(code)) if code is not None else None
+    return found if found is not None else str(code or "")

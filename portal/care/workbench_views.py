@@ -28,7 +28,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.i18n import local_date, money
 from portal.plans.models import PlanState
-from portal.staff.access import current_staff, staff_actor, staff_required
+from portal.staff.access import staff_actor, staff_required
 from portal.staff.models import Role, StaffUser
 
 bp = Blueprint("workbench", __name__, url_prefix="/care")
@@ -133,7 +133,8 @@ def _panel_statement() -> Select[Any]:
     )
 
 
-def panel(case: queries.CaseFile) -> Panel:
+def panel(case: queries.CaseFile, staff: Any) -> Panel:
+    """The panel of ``case`` for ``staff``, the signed-in member of staff (or None)."""
     account = case.account
     now = utcnow()
     db.session.flush()  # what this request changed, before reading past the session
@@ -144,7 +145,6 @@ def panel(case: queries.CaseFile) -> Panel:
     tasks = [OpenTask(r.task_id, r.kind, r.note, r.due_at) for r in rows if r.task_id is not None]
     requested = contact.asked_for(tasks, now, account.time_zone)
     active = any(p.state == PlanState.ACTIVE for p in case.plans)
-    staff = current_staff()
     is_supervisor = staff is not None and staff.role is Role.SUPERVISOR
     return Panel(
         state=state,
@@ -153,7 +153,7 @@ def panel(case: queries.CaseFile) -> Panel:
         tasks=tasks,
         call=contact.panel_call_status(account, active, requested, now),
         staff=workbench.care_staff() if is_supervisor else [],
-        promise_limits=workbench.promise_limits(account),
+        promise_limits=workbench.promise_limits_under(account, case.policy),
         now=now,
         me=staff.id if staff is not None else None,
     )
