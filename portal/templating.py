@@ -8,8 +8,11 @@ renders such a fragment once per key in each worker and reuses the markup afterw
 everything the fragment shows: the locale, the jurisdiction, a setting, which page it
 marks as current. A key part that is none or undefined renders the fragment afresh and
 keeps nothing, for fragments that can be cached only sometimes (a form before it was
-submitted). Nothing personal and nothing per session, such as a CSRF token, belongs
-inside one. Under the debug server, which reloads edited templates, nothing is kept.
+submitted). Nothing personal and nothing per session belongs inside one, with one
+exception that is never kept: the request's CSRF token. A fragment that shows it (a
+signed-in reader's question box) is kept with the token cut out, and each request that
+takes it puts its own token back in those places. Under the debug server, which reloads
+edited templates, nothing is kept.
 
 The language switcher, which names the current page, is built by :func:`language_links`
 and, in the cardholder layout, rendered once per language and page address by
@@ -28,7 +31,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, get_template_attribute, has_app_context, has_request_context, request
+from flask import Flask, current_app, g, get_template_attribute, has_app_context, has_request_context, request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import force_locale
 from jinja2 import Environment, Template, Undefined, nodes
@@ -39,6 +42,7 @@ from markupsafe import Markup
 
 from portal.i18n import LOCALES
 from portal.locales import babel_state, locale_name
+from portal.security import csrf_token
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
 
@@ -50,7 +54,9 @@ class FragmentCache(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        self.fragments: dict[tuple[Any, ...], Markup | str] = {}
+        # Each fragment as the text between the places where it showed the request's CSRF
+        # token: one part for a fragment that shows none.
+        self.fragments: dict[tuple[Any, ...], tuple[Markup | str, ...]] = {}
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
@@ -65,12 +71,27 @@ class FragmentCache(Extension):
         # auto_reload (the debug server): templates change while it runs, so keep nothing.
         if self.environment.auto_reload or any(part is None or isinstance(part, Undefined) for part in key):
             return caller()
-        found = self.fragments.get(tuple(key))
-        if found is None:
-            found = caller()
+        parts = self.fragments.get(tuple(key))
+        if parts is None:
+            shown = caller()
+            token = _made_csrf_token()
+            parts = tuple(shown.split(token)) if token and token in shown else (shown,)
             if len(self.fragments) < FRAGMENT_LIMIT:
-                self.fragments[tuple(key)] = found
-        return found
+                self.fragments[tuple(key)] = parts
+            return shown
+        if len(parts) == 1:
+            return parts[0]
+        return Markup(csrf_token()).join(parts)  # noqa: S704 - the token is base64 and dots; the parts, the fragment's markup
+
+
+def _made_csrf_token() -> str | None:
+    """The CSRF token this request has made so far, if any: :func:`csrf_token` keeps it in
+    ``g`` under the form field's name. Read there, not asked for: asking would make
+    one, and a session to hold it, for a signed-out reader whose page shows none."""
+    if not has_request_context():
+        return None
+    found = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return found if isinstance(found, str) else None
 
 
 class LanguageLink(NamedTuple):

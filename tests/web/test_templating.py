@@ -250,20 +250,43 @@ def test_the_layouts_flashed_messages_read_as_the_shared_macro_writes_them(app, 
     assert "notice" not in client.get("/sign-in").get_data(as_text=True)  # shown once
 
 
-def test_a_guides_question_box_is_kept_for_signed_out_readers_only(app, client, auth):
-    """The box beside a guide is one fragment per language for a signed-out reader; a
-    signed-in reader's carries a token and is never taken from (or put in) that fragment."""
-    from tests.conftest import make_account
+def aside(html: str) -> str:
+    return html.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+
+
+def test_a_guides_question_box_is_kept_per_language_and_never_with_a_readers_token(app, client, auth):
+    """The box beside a guide is one fragment per language for signed-out readers and one
+    for signed-in readers. A signed-in reader's box carries the request's own CSRF token,
+    which the fragment does not keep: the next reader's box shows that reader's token."""
+    from tests.conftest import CardholderAuth, make_account
 
     signed_out = client.get("/learn/annualised-rate").get_data(as_text=True)
-    box = signed_out.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+    box = aside(signed_out)
     assert "csrf_token" not in box and 'name="question"' in box
     make_account(app)
     auth.sign_in()
-    signed_in = client.get("/learn/annualised-rate").get_data(as_text=True)
-    box_in = signed_in.split('class="wrap ask-aside"')[1].split("</aside>")[0]
-    token = csrf_token(box_in)
-    assert token and token not in str(fragments(app))
-    with app.test_client() as other:  # signed out again, after a signed-in render
+    first = aside(client.get("/learn/annualised-rate").get_data(as_text=True))
+    first_token = csrf_token(first)
+    assert first_token and first_token not in str(fragments(app))
+    assert [k for k in fragments(app) if k[0] == "ask-aside" and k[-1] is True]  # kept, without the token
+    with app.test_client() as other:
+        CardholderAuth(other).sign_in()
+        second = aside(other.get("/learn/annualised-rate").get_data(as_text=True))
+    second_token = csrf_token(second)
+    assert second_token != first_token and first_token not in second
+    assert second.replace(second_token, first_token) == first
+    with app.test_client() as other:  # signed out again, after signed-in renders
         again = other.get("/learn/annualised-rate").get_data(as_text=True)
-    assert again.split('class="wrap ask-aside"')[1].split("</aside>")[0] == box
+    assert aside(again) == box and "csrf_token" not in again
+
+
+def test_a_fragment_keeps_the_places_of_the_requests_token_not_the_token(app):
+    template = app.jinja_env.from_string('{% cache "t", 1 %}<i>{{ csrf_token() }}</i>{{ csrf_token() }}{% endcache %}')
+    tokens, shown = [], []
+    for _ in range(2):
+        with app.test_request_context("/"):
+            shown.append(template.render())
+            tokens.append(app.jinja_env.globals["csrf_token"]())
+    assert tokens[0] != tokens[1]
+    assert shown == [f"<i>{token}</i>{token}" for token in tokens]
+    assert fragments(app)[("t", 1)] == ("<i>", "</i>", "")
