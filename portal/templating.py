@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, get_template_attribute, has_app_context, has_request_context, request
+from flask import Flask, current_app, g, get_template_attribute, has_request_context, request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import force_locale
 from jinja2 import Environment, Template, Undefined, nodes
@@ -41,7 +41,7 @@ from jinja2.runtime import Context, new_context
 from markupsafe import Markup
 
 from portal.i18n import LOCALES
-from portal.locales import babel_state, locale_name
+from portal.locales import locale_name, settled_locale_name
 from portal.security import csrf_token
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
@@ -249,14 +249,12 @@ _GETTEXT_NAMES = ("_", "gettext")
 def _compiling_language() -> str | None:
     """The language a template rendered now is for: the request's, or one forced with
     ``force_locale`` in an app context; None where there is neither."""
-    if not has_app_context():
-        return None
     # The locale flask_babel settled on (or was forced to) for this context, read where it
     # keeps it: get_locale() would look it up through three context proxies first.
-    settled = getattr(babel_state(), "babel_locale", None)
-    if settled is None and not has_request_context():
-        return None
-    return locale_name()
+    settled = settled_locale_name()
+    if settled is None and has_request_context():
+        return locale_name()  # settles the request's
+    return settled
 
 
 def fold_translations(tree: nodes.Template, translations: Any) -> int:
