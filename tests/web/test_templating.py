@@ -280,6 +280,24 @@ def test_a_guides_question_box_is_kept_per_language_and_never_with_a_readers_tok
     assert aside(again) == box and "csrf_token" not in again
 
 
+def test_the_footers_sign_out_form_is_kept_per_language_with_each_readers_own_token(app):
+    from tests.conftest import CardholderAuth, make_account
+
+    make_account(app)
+    footers, tokens = [], []
+    for _ in range(2):
+        with app.test_client() as reader:
+            CardholderAuth(reader).sign_in()
+            page = reader.get("/account").get_data(as_text=True)
+        footer = page.split('<footer class="site-footer">')[1]
+        footers.append(footer)
+        tokens.append(csrf_token(footer))
+        assert 'action="/sign-out"' in footer and csrf_token(aside(page)) == tokens[-1]
+    assert tokens[0] != tokens[1] and footers[1].replace(tokens[1], tokens[0]) == footers[0]
+    assert [k for k in fragments(app) if k[0] == "site-footer" and True in k]
+    assert not [token for token in tokens if token in str(fragments(app))]
+
+
 def test_a_fragment_keeps_the_places_of_the_requests_token_not_the_token(app):
     template = app.jinja_env.from_string('{% cache "t", 1 %}<i>{{ csrf_token() }}</i>{{ csrf_token() }}{% endcache %}')
     tokens, shown = [], []
