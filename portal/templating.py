@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, get_template_attribute, has_request_context, request
+from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import force_locale
 from jinja2 import Environment, Template, Undefined, nodes
@@ -146,6 +147,52 @@ def _kept_language_nav(app: Flask, css_class: str, locale: str, script_root: str
 
 def _render_language_nav(css_class: str) -> Markup:
     return Markup(get_template_attribute("macros/layout.html", "language_nav")(css_class))  # noqa: S704 - the macro's autoescaped output
+
+
+URLS_KEPT = 2048  # links kept per worker: a page's fixed links, and one per offer or plan shown
+
+
+def url_for(endpoint: str, **values: Any) -> str:
+    """Flask's ``url_for`` for templates, each link built once and kept (least recently
+    used out): a page builds the same links on every render, some 9 µs each through the
+    URL map, a handful a page and one per offer on the offers page. The key is all that
+    Flask and werkzeug read to build a link inside a request: the app, the request's URL
+    adapter (script root, host, subdomain, scheme, method), the endpoint and each value
+    with its type (``all=1`` and ``all=True`` are written differently). A relative
+    endpoint (``.page``), a ``_``-option (anchor, scheme, external), a value that cannot
+    be a key (a list) or an app with ``url_defaults`` functions goes to Flask as before."""
+    context = _cv_request.get(None)
+    adapter = None if context is None else context.url_adapter
+    if (
+        adapter is None
+        or endpoint[:1] == "."
+        or context.app.url_default_functions  # type: ignore[union-attr]
+        or any(name[:1] == "_" for name in values)
+    ):
+        return current_app.url_for(endpoint, **values)
+    try:
+        args = tuple((name, type(value), value) for name, value in values.items())
+        hash(args)
+    except TypeError:
+        return current_app.url_for(endpoint, **values)
+    return _kept_url(
+        context.app,  # type: ignore[union-attr]
+        adapter.script_name,
+        adapter.server_name,
+        adapter.subdomain,
+        adapter.url_scheme,
+        adapter.default_method,
+        adapter.websocket,
+        endpoint,
+        args,
+    )
+
+
+@lru_cache(maxsize=URLS_KEPT)
+def _kept_url(app: Flask, *key: Any) -> str:
+    # Built by Flask in the request whose adapter the key describes: the arguments are the key.
+    endpoint, args = key[-2:]
+    return app.url_for(endpoint, **{name: value for name, _type, value in args})
 
 
 class _Globals(ChainMap[str, Any]):
@@ -304,6 +351,7 @@ def forget_fragments(app: Flask) -> None:
         if isinstance(extension, FragmentCache):
             extension.fragments.clear()
     _kept_language_nav.cache_clear()
+    _kept_url.cache_clear()
 
 
 def warm(app: Flask) -> int:
@@ -322,7 +370,7 @@ def warm(app: Flask) -> int:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension(FragmentCache)
-    app.jinja_env.globals.update(language_links=language_links, language_nav=language_nav)
+    app.jinja_env.globals.update(language_links=language_links, language_nav=language_nav, url_for=url_for)
     if app.config["PORTAL_ENV"] == "production":
         # Templates never change under a running production worker: no file checks on
         # each render, and every one compiled before the first request. Not for CLI

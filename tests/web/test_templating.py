@@ -67,6 +67,36 @@ def test_the_language_links_are_what_url_for_writes(app, path, root):
     assert [link.current for link in links] == [True, False, False]
 
 
+@pytest.mark.parametrize("root", ["", "/portal"])
+def test_a_templates_links_are_what_flasks_url_for_writes_and_are_kept_per_key(app, root):
+    from portal.templating import _kept_url
+    from portal.templating import url_for as kept_url_for
+
+    calls = [
+        ("auth.home", {}),
+        ("journey.offers", {"all": 1}),
+        ("journey.offers", {"all": True}),  # equal to 1 as a key, written "True"
+        ("journey.offer", {"fingerprint": "ab/c d"}),
+        ("journey.done", {"plan_id": 7}),
+        ("education.topic", {"slug": "cannot-pay", "x": ["a", "b"]}),  # a list: not a key, Flask's answer
+        ("journey.offers", {"_anchor": "top"}),
+        ("journey.offers", {"_external": True}),
+    ]
+    _kept_url.cache_clear()
+    for _ in range(2):  # built, then kept
+        for path in ("/plan/offers", "/learn"):
+            with app.test_request_context(path, base_url=f"http://localhost{root}/"):
+                for endpoint, values in calls:
+                    assert kept_url_for(endpoint, **values) == url_for(endpoint, **values)
+    assert _kept_url.cache_info().hits > 0
+    with app.test_request_context("/learn", base_url=f"http://localhost{root}/"):
+        assert kept_url_for(".index") == url_for(".index") == f"{root}/learn"  # relative to the blueprint
+    with app.test_request_context("/", base_url=f"https://other.example{root}/"):
+        assert kept_url_for("auth.home", _external=True) == f"https://other.example{root}/"
+        assert kept_url_for("auth.home") == f"{root}/"
+    assert app.jinja_env.globals["url_for"] is kept_url_for
+
+
 def test_the_language_switcher_is_rendered_once_per_language_and_address(app, client):
     from portal.templating import _kept_language_nav
 
