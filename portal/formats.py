@@ -11,6 +11,13 @@ scale, significant digits, ``¤¤`` codes) is not handled here: it returns None 
 caller asks Babel. A date's pattern is likewise parsed once per locale and style
 (:func:`date_pattern`, :func:`time_pattern`), and a count's group separator read once per locale
 (:func:`count_text`). tests/unit/test_formats.py compares them with Babel's own.
+
+An amount or a rate is written the same for every page that shows it, so
+:func:`money_text` and :func:`percent_text` keep what they wrote (a bounded number, least
+recently used out), keyed by all it depends on: the value, its sign, the currency or the
+number of decimals, the locale. Equal values with other exponents (1.5, 1.50) are
+written alike, rounded to the currency's or the pattern's decimals, so the value is the
+key; but -0 equals 0 and is written with its minus sign, so the sign is part of it too.
 """
 
 from __future__ import annotations
@@ -21,7 +28,15 @@ from typing import NamedTuple
 
 from babel import Locale
 from babel.dates import DateTimePattern, get_date_format, get_time_format, parse_pattern
-from babel.numbers import get_currency_precision, get_currency_symbol, get_decimal_quantum
+from babel.numbers import (
+    format_currency,
+    format_percent,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_quantum,
+)
+
+TEXTS_KEPT = 4096  # written amounts and rates kept per worker, each; a page shows a dozen or two
 
 
 class _Form(NamedTuple):
@@ -43,6 +58,32 @@ def currency_text(amount: Decimal | str | int, currency: str, locale: Locale | s
     rounded = abs(amount).normalize().quantize(form.quantum)
     number = f"{rounded:,f}".translate(form.separators)
     return f"{form.prefix[negative]}{number}{form.suffix[negative]}"
+
+
+def money_text(amount: Decimal, currency: str, locale: str) -> str:
+    """``format_currency(amount, currency, locale=locale)``, written once per key and kept."""
+    return _money_text(amount, amount.is_signed(), currency, locale)
+
+
+@lru_cache(maxsize=TEXTS_KEPT)
+def _money_text(amount: Decimal, negative: bool, currency: str, locale: str) -> str:
+    return currency_text(amount, currency, locale) or format_currency(amount, currency, locale=locale)
+
+
+def percent_text(fraction: Decimal, digits: int, locale: str) -> str:
+    """``fraction`` (0.1303) as the locale writes a percentage with ``digits`` decimals
+    ("13.03%"): Babel's ``format_percent`` with that pattern, written once per key and kept."""
+    return _percent_text(fraction, fraction.is_signed(), digits, locale)
+
+
+@lru_cache(maxsize=TEXTS_KEPT)
+def _percent_text(fraction: Decimal, negative: bool, digits: int, locale: str) -> str:
+    return format_percent(fraction, format=percent_pattern(digits), locale=locale)
+
+
+def percent_pattern(digits: int) -> str:
+    """The percentage pattern with ``digits`` decimals: "#,##0.00%", "#,##0%"."""
+    return "#,##0." + "0" * digits + "%" if digits else "#,##0%"
 
 
 @lru_cache(maxsize=64)

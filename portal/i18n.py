@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,15 @@ from flask import Flask, has_app_context, request, session
 from flask_babel import format_decimal, get_timezone, get_translations
 
 from portal import jurisdictions
-from portal.formats import count_text, currency_text, date_pattern, time_pattern
+from portal.formats import (
+    count_text,
+    currency_text,
+    date_pattern,
+    money_text,
+    percent_pattern,
+    percent_text,
+    time_pattern,
+)
 from portal.locales import active_locale, babel_state, locale_name
 
 LOCALES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
@@ -65,15 +74,20 @@ def money(amount: Decimal | None, currency: str) -> str:
     """An amount in its currency, formatted for the active locale (CN¥1,234.50, HK$…)."""
     if amount is None:
         return ""
+    # Babel's own text, from locale data read once per locale and currency and, for an
+    # amount (not JSON text), kept once written (portal.formats).
+    if isinstance(amount, Decimal):
+        return money_text(amount, currency, locale_name())
     locale = active_locale()
-    # Babel's own text, from locale data read once per locale and currency (portal.formats).
     return currency_text(amount, currency, locale) or babel_format_currency(amount, currency, locale=locale)
 
 
 def percent(fraction: Decimal, digits: int = 2) -> str:
     """A fraction (0.1303) as a locale percentage with ``digits`` decimals (13.03%)."""
-    pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
-    return babel_format_percent(fraction, format=pattern, locale=active_locale())  # flask_babel's, its locale read once
+    if isinstance(fraction, Decimal):  # a plan's rate: kept once written (portal.formats)
+        return percent_text(fraction, digits, locale_name())
+    # As flask_babel's format_percent writes it, its locale read once.
+    return babel_format_percent(fraction, format=percent_pattern(digits), locale=active_locale())
 
 
 def date_locale() -> str:
@@ -99,13 +113,22 @@ def local_date(value: date | datetime | str | None, style: str = "long", tz: str
             return text
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(tz) if tz else get_timezone()).date()
-    locale = date_locale()
+    return _date_text(value, style, date_locale())
+
+
+DATES_KEPT = 4096  # written dates kept per worker; a page shows a few, a schedule a few dozen
+
+
+@lru_cache(maxsize=DATES_KEPT)
+def _date_text(day: date, style: str, locale: str) -> str:
+    """:func:`local_date`'s text for a day already in the zone it is shown in: it depends on
+    nothing else, so it is written once per key and kept (least recently used out)."""
     if style == "short" and not str(date_pattern(locale, "short")[1]).startswith("y"):
         # "1/2/2027" is read as 1 February or as January 2 depending on where one grew
         # up; only a year-first short date ("2027/2/1") is safe. Others name the month.
         style = "medium"
     babel_locale, pattern = date_pattern(locale, style)  # babel's format_date, its look-ups kept
-    return pattern.apply(value, babel_locale)
+    return pattern.apply(day, babel_locale)
 
 
 def local_datetime(value: datetime | str | None, style: str = "medium", tz: str | None = None) -> str:
@@ -155,7 +178,7 @@ def time_with_offset(value: datetime | None, tz: str | None = None) -> str:
 def number(value: int | Decimal) -> str:
     # A count (days past due, accounts in a tab) from the locale's symbols read once; any
     # other number as Babel writes it.
-    written = count_text(value, active_locale()) if isinstance(value, int) else None
+    written = count_text(value, locale_name()) if isinstance(value, int) else None
     return written if written is not None else format_decimal(value)
 
 

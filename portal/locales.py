@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_app_context
+from flask.globals import _cv_app
 from flask_babel import get_locale
 
 
@@ -23,22 +23,32 @@ def active_locale() -> Any:
 
 def babel_state() -> Any:
     """Where flask_babel keeps this context's locale and catalogue (None before it has
-    settled one, or outside an app context): g read once, not through its proxy's truth
-    test and ``.get``, which cost more than the rest of a look-up."""
-    return getattr(g._get_current_object(), "_flask_babel", None) if has_app_context() else None
+    settled one, or outside an app context): the app context's g, read from the context
+    variable Flask keeps it in (as portal.security does), not through ``has_app_context``
+    and g's proxy, which cost more than the rest of a look-up; a page asks some 25 times."""
+    context = _cv_app.get(None)
+    return None if context is None else getattr(context.g, "_flask_babel", None)
 
 
 def locale_name() -> str:
     """``str(active_locale())`` ("zh_Hans"), written once per locale and context."""
+    name = settled_locale_name()
+    if name is None:
+        locale = get_locale()  # settles it, in a state it may have just made
+        name = settled_locale_name() or str(locale)  # outside an app context: nowhere to keep it
+    return name
+
+
+def settled_locale_name() -> str | None:
+    """The name of the locale flask_babel has settled on (or was forced to) for this
+    context, kept beside it; None where it has settled none yet, without settling it."""
     state = babel_state()
     locale = getattr(state, "babel_locale", None)
     if locale is None:
-        locale = get_locale()  # settles it, in a state it may have just made
-        state = babel_state()
+        return None
     kept = getattr(state, "portal_locale_name", None)
     if kept is not None and kept[0] is locale:
         return str(kept[1])
     name = str(locale)
-    if state is not None:
-        state.portal_locale_name = (locale, name)
+    state.portal_locale_name = (locale, name)
     return name

@@ -8,8 +8,11 @@ renders such a fragment once per key in each worker and reuses the markup afterw
 everything the fragment shows: the locale, the jurisdiction, a setting, which page it
 marks as current. A key part that is none or undefined renders the fragment afresh and
 keeps nothing, for fragments that can be cached only sometimes (a form before it was
-submitted). Nothing personal and nothing per session, such as a CSRF token, belongs
-inside one. Under the debug server, which reloads edited templates, nothing is kept.
+submitted). Nothing personal and nothing per session belongs inside one, with one
+exception that is never kept: the request's CSRF token. A fragment that shows it (a
+signed-in reader's question box) is kept with the token cut out, and each request that
+takes it puts its own token back in those places. Under the debug server, which reloads
+edited templates, nothing is kept.
 
 The language switcher, which names the current page, is built by :func:`language_links`
 and, in the cardholder layout, rendered once per language and page address by
@@ -28,7 +31,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, get_template_attribute, has_app_context, has_request_context, request
+from flask import Flask, current_app, g, get_template_attribute, has_request_context, request
+from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import force_locale
 from jinja2 import Environment, Template, Undefined, nodes
@@ -38,7 +42,8 @@ from jinja2.runtime import Context, new_context
 from markupsafe import Markup
 
 from portal.i18n import LOCALES
-from portal.locales import babel_state, locale_name
+from portal.locales import locale_name, settled_locale_name
+from portal.security import csrf_token
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
 
@@ -50,7 +55,9 @@ class FragmentCache(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        self.fragments: dict[tuple[Any, ...], Markup | str] = {}
+        # Each fragment as the text between the places where it showed the request's CSRF
+        # token: one part for a fragment that shows none.
+        self.fragments: dict[tuple[Any, ...], tuple[Markup | str, ...]] = {}
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
@@ -65,12 +72,27 @@ class FragmentCache(Extension):
         # auto_reload (the debug server): templates change while it runs, so keep nothing.
         if self.environment.auto_reload or any(part is None or isinstance(part, Undefined) for part in key):
             return caller()
-        found = self.fragments.get(tuple(key))
-        if found is None:
-            found = caller()
+        parts = self.fragments.get(tuple(key))
+        if parts is None:
+            shown = caller()
+            token = _made_csrf_token()
+            parts = tuple(shown.split(token)) if token and token in shown else (shown,)
             if len(self.fragments) < FRAGMENT_LIMIT:
-                self.fragments[tuple(key)] = found
-        return found
+                self.fragments[tuple(key)] = parts
+            return shown
+        if len(parts) == 1:
+            return parts[0]
+        return Markup(csrf_token()).join(parts)  # noqa: S704 - the token is base64 and dots; the parts, the fragment's markup
+
+
+def _made_csrf_token() -> str | None:
+    """The CSRF token this request has made so far, if any: :func:`csrf_token` keeps it in
+    ``g`` under the form field's name. Read there, not asked for: asking would make
+    one, and a session to hold it, for a signed-out reader whose page shows none."""
+    if not has_request_context():
+        return None
+    found = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return found if isinstance(found, str) else None
 
 
 class LanguageLink(NamedTuple):
@@ -125,6 +147,52 @@ def _kept_language_nav(app: Flask, css_class: str, locale: str, script_root: str
 
 def _render_language_nav(css_class: str) -> Markup:
     return Markup(get_template_attribute("macros/layout.html", "language_nav")(css_class))  # noqa: S704 - the macro's autoescaped output
+
+
+URLS_KEPT = 2048  # links kept per worker: a page's fixed links, and one per offer or plan shown
+
+
+def url_for(endpoint: str, **values: Any) -> str:
+    """Flask's ``url_for`` for templates, each link built once and kept (least recently
+    used out): a page builds the same links on every render, some 9 µs each through the
+    URL map, a handful a page and one per offer on the offers page. The key is all that
+    Flask and werkzeug read to build a link inside a request: the app, the request's URL
+    adapter (script root, host, subdomain, scheme, method), the endpoint and each value
+    with its type (``all=1`` and ``all=True`` are written differently). A relative
+    endpoint (``.page``), a ``_``-option (anchor, scheme, external), a value that cannot
+    be a key (a list) or an app with ``url_defaults`` functions goes to Flask as before."""
+    context = _cv_request.get(None)
+    adapter = None if context is None else context.url_adapter
+    if (
+        adapter is None
+        or endpoint[:1] == "."
+        or context.app.url_default_functions  # type: ignore[union-attr]
+        or any(name[:1] == "_" for name in values)
+    ):
+        return current_app.url_for(endpoint, **values)
+    try:
+        args = tuple((name, type(value), value) for name, value in values.items())
+        hash(args)
+    except TypeError:
+        return current_app.url_for(endpoint, **values)
+    return _kept_url(
+        context.app,  # type: ignore[union-attr]
+        adapter.script_name,
+        adapter.server_name,
+        adapter.subdomain,
+        adapter.url_scheme,
+        adapter.default_method,
+        adapter.websocket,
+        endpoint,
+        args,
+    )
+
+
+@lru_cache(maxsize=URLS_KEPT)
+def _kept_url(app: Flask, *key: Any) -> str:
+    # Built by Flask in the request whose adapter the key describes: the arguments are the key.
+    endpoint, args = key[-2:]
+    return app.url_for(endpoint, **{name: value for name, _type, value in args})
 
 
 class _Globals(ChainMap[str, Any]):
@@ -228,14 +296,12 @@ _GETTEXT_NAMES = ("_", "gettext")
 def _compiling_language() -> str | None:
     """The language a template rendered now is for: the request's, or one forced with
     ``force_locale`` in an app context; None where there is neither."""
-    if not has_app_context():
-        return None
     # The locale flask_babel settled on (or was forced to) for this context, read where it
     # keeps it: get_locale() would look it up through three context proxies first.
-    settled = getattr(babel_state(), "babel_locale", None)
-    if settled is None and not has_request_context():
-        return None
-    return locale_name()
+    settled = settled_locale_name()
+    if settled is None and has_request_context():
+        return locale_name()  # settles the request's
+    return settled
 
 
 def fold_translations(tree: nodes.Template, translations: Any) -> int:
@@ -285,6 +351,7 @@ def forget_fragments(app: Flask) -> None:
         if isinstance(extension, FragmentCache):
             extension.fragments.clear()
     _kept_language_nav.cache_clear()
+    _kept_url.cache_clear()
 
 
 def warm(app: Flask) -> int:
@@ -303,7 +370,7 @@ def warm(app: Flask) -> int:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension(FragmentCache)
-    app.jinja_env.globals.update(language_links=language_links, language_nav=language_nav)
+    app.jinja_env.globals.update(language_links=language_links, language_nav=language_nav, url_for=url_for)
     if app.config["PORTAL_ENV"] == "production":
         # Templates never change under a running production worker: no file checks on
         # each render, and every one compiled before the first request. Not for CLI

@@ -9,11 +9,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.formats import count_text, currency_text, date_pattern, time_pattern
+from portal.formats import count_text, currency_text, date_pattern, money_text, percent_text, time_pattern
 from portal.i18n import LOCALES
 
 LOCALE_NAMES = (*LOCALES, "en_GB", "en_HK", "zh_Hans_CN", "zh_Hant_HK", "de_CH", "fr", "ar")
@@ -27,6 +27,32 @@ def test_the_same_text_as_babel(amount, locale, currency):
     written = currency_text(amount, currency, locale)
     if written is not None:  # None: a pattern this module leaves to Babel
         assert written == format_currency(amount, currency, locale=locale)
+
+
+@given(amount=amounts, locale=st.sampled_from(LOCALE_NAMES), currency=st.sampled_from(CURRENCIES))
+def test_a_kept_amount_is_babels_text_whichever_equal_value_wrote_it_first(amount, locale, currency):
+    # 1.5 and 1.50 are equal (one key) and written alike; -0 equals 0 but is written "-¥0.00".
+    for value in (amount.quantize(Decimal("0.0001")), amount.normalize(), amount, -amount):
+        assert money_text(value, currency, locale) == format_currency(value, currency, locale=locale)
+
+
+def test_a_kept_zero_keeps_its_sign():
+    for text in ("0", "-0", "0.00", "-0.00", "-0.001", "0.001", "0"):
+        for locale in LOCALES:
+            amount = Decimal(text)
+            assert money_text(amount, "CNY", locale) == format_currency(amount, "CNY", locale=locale)
+            assert percent_text(amount, 2, locale) == format_percent(amount, format="#,##0.00%", locale=locale)
+
+
+@given(
+    fraction=st.decimals(min_value=Decimal("-2"), max_value=Decimal("2"), places=6, allow_nan=False),
+    locale=st.sampled_from(LOCALE_NAMES),
+    digits=st.integers(min_value=0, max_value=3),
+)
+def test_a_kept_rate_is_babels_text_in_each_number_of_decimals(fraction, locale, digits):
+    pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
+    for value in (fraction, fraction.normalize(), -fraction):
+        assert percent_text(value, digits, locale) == format_percent(value, format=pattern, locale=locale)
 
 
 @given(value=st.integers(min_value=-(10**15), max_value=10**15), locale=st.sampled_from(LOCALE_NAMES))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -85,6 +85,37 @@ def test_the_signing_time_puts_the_offset_after_the_time_in_chinese(app):
         assert time_with_offset(signed, "Asia/Shanghai") == "2026年12月30日 14:05:00 GMT+08:00"
     with app.test_request_context(), force_locale("en"):
         assert time_with_offset(signed, "Asia/Shanghai") == "30 Dec 2026, 14:05:00 GMT+08:00"
+
+
+def test_a_kept_date_follows_the_jurisdiction_the_zone_and_the_style(app):
+    """local_date keeps what it wrote, keyed by the day in its zone, the style and the
+    format locale: the same day reads as each account's English and each language writes it."""
+    from babel.dates import format_date
+    from flask_babel import force_locale
+
+    from portal import jurisdictions
+    from portal.i18n import local_date
+
+    day = date(2027, 2, 1)
+    late = datetime(2027, 1, 31, 17, 30, tzinfo=UTC)  # 1 February in Shanghai, still 31 January in London
+    with app.test_request_context():
+        for _ in range(2):  # written, then kept
+            for language in ("en", "zh_Hans", "zh_Hant"):
+                for code in ("CN", "HK"):
+                    with force_locale(language), jurisdictions.serving(code) as place:
+                        locale = place.format_locale(language)
+                        short = "short" if language != "en" else "medium"  # a day-first short date is not used
+                        assert local_date(day) == format_date(day, "long", locale=locale)
+                        assert local_date(day, "short") == format_date(day, short, locale=locale)
+                        assert local_date(late, "long", "Asia/Shanghai") == format_date(day, "long", locale=locale)
+                        assert local_date(late, "long", "Europe/London") == format_date(
+                            date(2027, 1, 31), "long", locale=locale
+                        )
+        with force_locale("en"), jurisdictions.serving("CN"):
+            british = local_date(day, "medium")
+        with force_locale("en"), jurisdictions.serving("HK"):
+            assert local_date(day, "medium") == format_date(day, "medium", locale="en_HK")
+        assert british == format_date(day, "medium", locale="en_GB")
 
 
 def test_an_account_in_an_unconfigured_jurisdiction_gets_the_default_and_a_warning(app, monkeypatch):

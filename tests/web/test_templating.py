@@ -67,6 +67,36 @@ def test_the_language_links_are_what_url_for_writes(app, path, root):
     assert [link.current for link in links] == [True, False, False]
 
 
+@pytest.mark.parametrize("root", ["", "/portal"])
+def test_a_templates_links_are_what_flasks_url_for_writes_and_are_kept_per_key(app, root):
+    from portal.templating import _kept_url
+    from portal.templating import url_for as kept_url_for
+
+    calls = [
+        ("auth.home", {}),
+        ("journey.offers", {"all": 1}),
+        ("journey.offers", {"all": True}),  # equal to 1 as a key, written "True"
+        ("journey.offer", {"fingerprint": "ab/c d"}),
+        ("journey.done", {"plan_id": 7}),
+        ("education.topic", {"slug": "cannot-pay", "x": ["a", "b"]}),  # a list: not a key, Flask's answer
+        ("journey.offers", {"_anchor": "top"}),
+        ("journey.offers", {"_external": True}),
+    ]
+    _kept_url.cache_clear()
+    for _ in range(2):  # built, then kept
+        for path in ("/plan/offers", "/learn"):
+            with app.test_request_context(path, base_url=f"http://localhost{root}/"):
+                for endpoint, values in calls:
+                    assert kept_url_for(endpoint, **values) == url_for(endpoint, **values)
+    assert _kept_url.cache_info().hits > 0
+    with app.test_request_context("/learn", base_url=f"http://localhost{root}/"):
+        assert kept_url_for(".index") == url_for(".index") == f"{root}/learn"  # relative to the blueprint
+    with app.test_request_context("/", base_url=f"https://other.example{root}/"):
+        assert kept_url_for("auth.home", _external=True) == f"https://other.example{root}/"
+        assert kept_url_for("auth.home") == f"{root}/"
+    assert app.jinja_env.globals["url_for"] is kept_url_for
+
+
 def test_the_language_switcher_is_rendered_once_per_language_and_address(app, client):
     from portal.templating import _kept_language_nav
 
@@ -250,20 +280,61 @@ def test_the_layouts_flashed_messages_read_as_the_shared_macro_writes_them(app, 
     assert "notice" not in client.get("/sign-in").get_data(as_text=True)  # shown once
 
 
-def test_a_guides_question_box_is_kept_for_signed_out_readers_only(app, client, auth):
-    """The box beside a guide is one fragment per language for a signed-out reader; a
-    signed-in reader's carries a token and is never taken from (or put in) that fragment."""
-    from tests.conftest import make_account
+def aside(html: str) -> str:
+    return html.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+
+
+def test_a_guides_question_box_is_kept_per_language_and_never_with_a_readers_token(app, client, auth):
+    """The box beside a guide is one fragment per language for signed-out readers and one
+    for signed-in readers. A signed-in reader's box carries the request's own CSRF token,
+    which the fragment does not keep: the next reader's box shows that reader's token."""
+    from tests.conftest import CardholderAuth, make_account
 
     signed_out = client.get("/learn/annualised-rate").get_data(as_text=True)
-    box = signed_out.split('class="wrap ask-aside"')[1].split("</aside>")[0]
+    box = aside(signed_out)
     assert "csrf_token" not in box and 'name="question"' in box
     make_account(app)
     auth.sign_in()
-    signed_in = client.get("/learn/annualised-rate").get_data(as_text=True)
-    box_in = signed_in.split('class="wrap ask-aside"')[1].split("</aside>")[0]
-    token = csrf_token(box_in)
-    assert token and token not in str(fragments(app))
-    with app.test_client() as other:  # signed out again, after a signed-in render
+    first = aside(client.get("/learn/annualised-rate").get_data(as_text=True))
+    first_token = csrf_token(first)
+    assert first_token and first_token not in str(fragments(app))
+    assert [k for k in fragments(app) if k[0] == "ask-aside" and k[-1] is True]  # kept, without the token
+    with app.test_client() as other:
+        CardholderAuth(other).sign_in()
+        second = aside(other.get("/learn/annualised-rate").get_data(as_text=True))
+    second_token = csrf_token(second)
+    assert second_token != first_token and first_token not in second
+    assert second.replace(second_token, first_token) == first
+    with app.test_client() as other:  # signed out again, after signed-in renders
         again = other.get("/learn/annualised-rate").get_data(as_text=True)
-    assert again.split('class="wrap ask-aside"')[1].split("</aside>")[0] == box
+    assert aside(again) == box and "csrf_token" not in again
+
+
+def test_the_footers_sign_out_form_is_kept_per_language_with_each_readers_own_token(app):
+    from tests.conftest import CardholderAuth, make_account
+
+    make_account(app)
+    footers, tokens = [], []
+    for _ in range(2):
+        with app.test_client() as reader:
+            CardholderAuth(reader).sign_in()
+            page = reader.get("/account").get_data(as_text=True)
+        footer = page.split('<footer class="site-footer">')[1]
+        footers.append(footer)
+        tokens.append(csrf_token(footer))
+        assert 'action="/sign-out"' in footer and csrf_token(aside(page)) == tokens[-1]
+    assert tokens[0] != tokens[1] and footers[1].replace(tokens[1], tokens[0]) == footers[0]
+    assert [k for k in fragments(app) if k[0] == "site-footer" and True in k]
+    assert not [token for token in tokens if token in str(fragments(app))]
+
+
+def test_a_fragment_keeps_the_places_of_the_requests_token_not_the_token(app):
+    template = app.jinja_env.from_string('{% cache "t", 1 %}<i>{{ csrf_token() }}</i>{{ csrf_token() }}{% endcache %}')
+    tokens, shown = [], []
+    for _ in range(2):
+        with app.test_request_context("/"):
+            shown.append(template.render())
+            tokens.append(app.jinja_env.globals["csrf_token"]())
+    assert tokens[0] != tokens[1]
+    assert shown == [f"<i>{token}</i>{token}" for token in tokens]
+    assert fragments(app)[("t", 1)] == ("<i>", "</i>", "")
