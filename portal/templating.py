@@ -150,6 +150,9 @@ def _render_language_nav(css_class: str) -> Markup:
 
 
 URLS_KEPT = 2048  # links kept per worker: a page's fixed links, and one per offer or plan shown
+# Values a link writes as exactly one text each, so that equal values of one type make one
+# link: not a Decimal (1.0 and 1.00 are equal) or a float (0.0 and -0.0), not a list.
+_PLAIN = frozenset({str, int, bool})
 
 
 def url_for(endpoint: str, **values: Any) -> str:
@@ -159,8 +162,9 @@ def url_for(endpoint: str, **values: Any) -> str:
     Flask and werkzeug read to build a link inside a request: the app, the request's URL
     adapter (script root, host, subdomain, scheme, method), the endpoint and each value
     with its type (``all=1`` and ``all=True`` are written differently). A relative
-    endpoint (``.page``), a ``_``-option (anchor, scheme, external), a value that cannot
-    be a key (a list) or an app with ``url_defaults`` functions goes to Flask as before."""
+    endpoint (``.page``), a ``_``-option (anchor, scheme, external), a value other than
+    text, a whole number or a truth value (a Decimal, a list) or an app with
+    ``url_defaults`` functions goes to Flask as before."""
     context = _cv_request.get(None)
     adapter = None if context is None else context.url_adapter
     if (
@@ -170,11 +174,9 @@ def url_for(endpoint: str, **values: Any) -> str:
         or any(name[:1] == "_" for name in values)
     ):
         return current_app.url_for(endpoint, **values)
-    try:
-        args = tuple((name, type(value), value) for name, value in values.items())
-        hash(args)
-    except TypeError:
+    if any(type(value) not in _PLAIN for value in values.values()):
         return current_app.url_for(endpoint, **values)
+    args = tuple((name, type(value), value) for name, value in values.items())
     return _kept_url(
         context.app,  # type: ignore[union-attr]
         adapter.script_name,

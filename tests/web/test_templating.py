@@ -4,6 +4,8 @@ constant ones folded into each language's compiled templates."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from flask import render_template_string, url_for
 from flask_babel import force_locale
@@ -79,6 +81,8 @@ def test_a_templates_links_are_what_flasks_url_for_writes_and_are_kept_per_key(a
         ("journey.offer", {"fingerprint": "ab/c d"}),
         ("journey.done", {"plan_id": 7}),
         ("education.topic", {"slug": "cannot-pay", "x": ["a", "b"]}),  # a list: not a key, Flask's answer
+        ("journey.offers", {"amount": Decimal("1.0")}),  # equal Decimals written differently: never kept
+        ("journey.offers", {"amount": Decimal("1.00")}),
         ("journey.offers", {"_anchor": "top"}),
         ("journey.offers", {"_external": True}),
     ]
