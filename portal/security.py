@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from flask import Flask
 from flask.globals import _cv_app, _cv_request
-from itsdangerous import Serializer, URLSafeTimedSerializer, base64_encode
+from itsdangerous import Serializer, TimestampSigner, URLSafeTimedSerializer, base64_encode, want_bytes
+from itsdangerous.signer import HMACAlgorithm
 
 
 def normalise_digits(text: str) -> str:
@@ -186,6 +187,51 @@ def _csrf_serializer(app: Flask, secret: str | bytes) -> URLSafeTimedSerializer:
 SMALL_PAYLOAD = 96  # bytes of JSON below which a signed value is not worth compressing
 
 
+class _OneShotHMAC(HMACAlgorithm):
+    """itsdangerous's HMAC signature, made by OpenSSL's one-shot ``hmac.digest``: the
+    same bytes, without ``hmac.new``'s Python object and its fallback for a digest
+    function OpenSSL does not recognise (itsdangerous passes a function, which for
+    Flask's lazy SHA-1 takes the pure-Python path)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(getattr(hashlib, name))
+        self.name = name
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, self.name)
+
+
+_ALGORITHMS: dict[Any, _OneShotHMAC] = {}  # by digest function
+_DERIVED: dict[tuple[Any, ...], bytes] = {}  # derived keys by secret, salt, derivation and digest
+_DERIVED_KEPT = 64  # a deployment has a key or two per signer (and fallbacks while rotating)
+
+
+class KeptKeySigner(TimestampSigner):
+    """itsdangerous's timestamp signer, which derives its signing key from the secret and
+    salt (a hash or an HMAC) on every signature and check: the key is derived once per
+    secret, salt, derivation and digest, and the HMAC is OpenSSL's one-shot. Same
+    signatures, byte for byte."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self.algorithm) is HMACAlgorithm:
+            digest = self.digest_method
+            algorithm = _ALGORITHMS.get(digest)
+            if algorithm is None:
+                algorithm = _ALGORITHMS[digest] = _OneShotHMAC(digest().name)
+            self.algorithm = algorithm
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        key = (secret, self.salt, self.key_derivation, self.digest_method)
+        found = _DERIVED.get(key)
+        if found is None:
+            if len(_DERIVED) >= _DERIVED_KEPT:
+                _DERIVED.clear()
+            found = _DERIVED[key] = super().derive_key(secret)
+        return found
+
+
 class SmallPayloadSerializer(URLSafeTimedSerializer):
     """itsdangerous's URL-safe timed serializer, which zlib-compresses every payload and
     keeps the result when it is at least two bytes shorter. A small payload of mostly
@@ -194,7 +240,9 @@ class SmallPayloadSerializer(URLSafeTimedSerializer):
     attempt costs some 12 µs (zlib sets up its state). Such a payload is written plain, a
     few bytes longer at worst; a larger one as itsdangerous writes it. Reading is
     unchanged: the loader takes either form. Used for the session cookie
-    (``portal.sessions``) and the CSRF token."""
+    (``portal.sessions``) and the CSRF token, signed by :class:`KeptKeySigner`."""
+
+    default_signer = KeptKeySigner
 
     def dump_payload(self, obj: Any) -> bytes:
         plain = Serializer.dump_payload(self, obj)
