@@ -167,6 +167,18 @@ def csrf_token() -> str:
     return found
 
 
+def made_csrf_token() -> str | None:
+    """The token :func:`csrf_token` has made for this request so far, if any (kept in ``g``
+    under the form field's name). Read, not made: making one would start a session to
+    hold its secret for a reader whose page shows no form."""
+    request_context = _cv_request.get(None)
+    if request_context is None:
+        return None
+    app = request_context.app
+    found = _cv_app.get().g.get(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return found if isinstance(found, str) else None
+
+
 def _required(value: _T | None, message: str) -> _T:
     if value is None:
         raise RuntimeError(message)  # what Flask-WTF raises

@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, get_template_attribute, has_request_context, request
+from flask import Flask, current_app, get_template_attribute, has_request_context, request
 from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import force_locale
@@ -43,7 +43,7 @@ from markupsafe import Markup
 
 from portal.i18n import LOCALES
 from portal.locales import locale_name, settled_locale_name
-from portal.security import csrf_token
+from portal.security import csrf_token, made_csrf_token
 
 FRAGMENT_LIMIT = 512  # kept fragments per app; a deployment has a few dozen keys
 
@@ -75,7 +75,7 @@ class FragmentCache(Extension):
         parts = self.fragments.get(tuple(key))
         if parts is None:
             shown = caller()
-            token = _made_csrf_token()
+            token = made_csrf_token()
             parts = tuple(shown.split(token)) if token and token in shown else (shown,)
             if len(self.fragments) < FRAGMENT_LIMIT:
                 self.fragments[tuple(key)] = parts
@@ -83,16 +83,6 @@ class FragmentCache(Extension):
         if len(parts) == 1:
             return parts[0]
         return Markup(csrf_token()).join(parts)  # noqa: S704 - the token is base64 and dots; the parts, the fragment's markup
-
-
-def _made_csrf_token() -> str | None:
-    """The CSRF token this request has made so far, if any: :func:`csrf_token` keeps it in
-    ``g`` under the form field's name. Read there, not asked for: asking would make
-    one, and a session to hold it, for a signed-out reader whose page shows none."""
-    if not has_request_context():
-        return None
-    found = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
-    return found if isinstance(found, str) else None
 
 
 class LanguageLink(NamedTuple):
