@@ -17,10 +17,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from portal import redis_store
 from portal.auth.models import WebSession
@@ -78,7 +78,7 @@ class DatabaseSessions:
     ) -> str | None:
         # The columns as a plain row, not a WebSession object: the check runs on every
         # signed-in request and reads five values; the rare write is an UPDATE of its own.
-        row = db.session.execute(_CHECK, {"token_hash": token_hash(token)}).one_or_none() if token else None
+        row = _session_row(token_hash(token), principal) if token else None
         if row is None or row.principal != principal:
             return "unknown"
         if row.ended_at is not None:
@@ -87,12 +87,12 @@ class DatabaseSessions:
         if verdict is not None:
             db.session.execute(
                 update(WebSession)
-                .where(WebSession.id == row.id, WebSession.ended_at.is_(None))
+                .where(WebSession.id == row.session_id, WebSession.ended_at.is_(None))
                 .values(ended_at=now, end_reason=verdict)
             )
         elif now - row.last_seen_at >= TOUCH_EVERY:
-            _touch(row.id, now)
-            on_refusal(partial(_touch, row.id, now))  # a refused page is activity too
+            _touch(row.session_id, now)
+            on_refusal(partial(_touch, row.session_id, now))  # a refused page is activity too
         return verdict
 
     def end(self, token: str | None, now: datetime, reason: str) -> None:
@@ -113,10 +113,33 @@ class DatabaseSessions:
 
 
 # A Core statement on the table (no ORM entity to compile against), built once.
-_SESSIONS = WebSession.__table__
-_CHECK = select(
-    _SESSIONS.c.id, _SESSIONS.c.principal, _SESSIONS.c.created_at, _SESSIONS.c.last_seen_at, _SESSIONS.c.ended_at
-).where(_SESSIONS.c.token_hash == bindparam("token_hash"))
+_SESSIONS: Table = WebSession.__table__  # type: ignore[assignment]
+_COLUMNS = (
+    _SESSIONS.c.id.label("session_id"),
+    _SESSIONS.c.principal,
+    _SESSIONS.c.created_at,
+    _SESSIONS.c.last_seen_at,
+    _SESSIONS.c.ended_at,
+)
+_CHECK = select(*_COLUMNS).where(_SESSIONS.c.token_hash == bindparam("token_hash"))
+
+
+def _session_row(hashed: str, principal: str) -> Any:
+    """The session's row (``session_id``, ``principal``, ``created_at``, ``last_seen_at``,
+    ``ended_at``) or None. A cardholder's is read with the account it signed in to, and a
+    member of staff's with their record, which the page reads next anyway
+    (``portal.auth.session_with_account``, ``portal.staff.loader.session_with_staff``):
+    one statement for both."""
+    kind, _, raw_id = principal.partition(":")
+    if kind == "c" and raw_id.isdigit():
+        from portal.auth import session_with_account  # portal.auth builds on this module
+
+        return session_with_account(_SESSIONS, _COLUMNS, hashed, int(raw_id))
+    if kind == "s" and raw_id.isdigit():
+        from portal.staff.loader import session_with_staff  # it builds on portal.auth
+
+        return session_with_staff(_SESSIONS, _COLUMNS, hashed, int(raw_id))
+    return db.session.execute(_CHECK, {"token_hash": hashed}).one_or_none()
 
 
 def _touch(session_id: int, now: datetime) -> None:

@@ -13,7 +13,11 @@ partial index ``ix_plans_pending_approval``) only when the role matches.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, func, select
+from functools import cache
+from typing import Any
+
+from flask import g
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, case, func, select
 
 from portal.auth import StaffIdentity
 from portal.db_types import one_of
@@ -24,13 +28,15 @@ from portal.staff.authority import APPROVERS
 from portal.staff.models import StaffUser
 
 PENDING_APPROVALS = select(func.count()).select_from(Plan).where(Plan.state == PlanState.PENDING_APPROVAL)
-_LOAD = select(
+_READ = (
     StaffUser,
     WAITING_COUNT.scalar_subquery().label("waiting"),
     case((one_of(StaffUser.role, tuple(r.value for r in APPROVERS)), PENDING_APPROVALS.scalar_subquery())).label(
         "approvals"
     ),
-).where(StaffUser.id == bindparam("staff_id"))
+)
+_LOAD = select(*_READ).where(StaffUser.id == bindparam("staff_id"))
+_READ_WITH_SESSION = "portal_staff_read_with_session"  # g: (staff id, row of _READ or None)
 
 
 class LoadedStaff(StaffIdentity):
@@ -46,10 +52,41 @@ class LoadedStaff(StaffIdentity):
 
 def load_staff(staff_id: int) -> LoadedStaff | None:
     """The member of staff with this id, if active and enrolled (else None: a deactivated
-    or not-yet-enrolled member of staff has no session at all)."""
-    found = db.session.execute(_LOAD, {"staff_id": staff_id}).first()
-    if found is None:
+    or not-yet-enrolled member of staff has no session at all). Read with the request's
+    session check when that came first (:func:`session_with_staff`), else on its own."""
+    read = g.pop(_READ_WITH_SESSION, None)
+    if read is not None and read[0] == staff_id:
+        found = read[1]
+    else:
+        found = db.session.execute(_LOAD, {"staff_id": staff_id}).first()
+    if found is None or found.StaffUser is None:
         return None
     approvals = None if found.approvals is None else int(found.approvals)
-    identity = LoadedStaff(found[0], int(found.waiting), approvals)
+    identity = LoadedStaff(found.StaffUser, int(found.waiting), approvals)
     return identity if identity.is_active else None
+
+
+def session_with_staff(
+    sessions: Table, session_columns: tuple[ColumnElement[Any], ...], token_hash: str, staff_id: int
+) -> Row[Any] | None:
+    """The row of ``session_columns`` of the session whose token hashes to ``token_hash``
+    (None: there is none), read in one statement with what :func:`load_staff` reads of
+    the member of staff it signed in (found here afterwards, whatever the verdict: a
+    refused session signs the request out, and a signed-out request never asks for it).
+    The cardholder's twin is ``portal.auth.session_with_account``."""
+    row = db.session.execute(
+        _with_session(sessions, session_columns), {"staff_id": staff_id, "token_hash": token_hash}
+    ).first()
+    if row is not None:
+        g.setdefault(_READ_WITH_SESSION, (staff_id, row))
+    return row
+
+
+@cache
+def _with_session(sessions: Table, session_columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    return (
+        select(*session_columns, *_READ)
+        .select_from(sessions)
+        .outerjoin(StaffUser, StaffUser.id == bindparam("staff_id"))
+        .where(sessions.c.token_hash == bindparam("token_hash"))
+    )
