@@ -3,16 +3,17 @@ for a full case file (15 on SQLite) when it seals its viewing, 11 when the worke
 within the last second (the viewing waits for the next seal: portal.audit.sealing), and
 5 for the care queue, session check and staff loading included.
 
-Counted as ``tests/web/test_query_counts.py`` counts the cardholder pages. The case file's
-eleven: the session with the member of staff (with the navigation's count of payments
-waiting for review; portal.staff.loader.session_with_staff), the account with its holder, the audit event of the viewing, the
-case events, the payments (the panel's and the timeline's in one), the plans with their
-installments and policy versions (as rows), the promises, the links with their messages
-(as rows), the names of the staff on the timeline, and the workbench panel's two (issue
-17: the case's owner and last contact with its open tasks, joined; the outbox's messages
-and the calls the contact caps count, for "may I call now", in one). Then, when the
-viewing seals, the sealer's three (its lock; where the chain ends and what waits; the
-links and the head, which SQLite writes in two statements).
+Counted as ``tests/web/test_query_counts.py`` counts the cardholder pages. The case
+file's eleven: the session with the member of staff (with the navigation's count of
+payments waiting for review; portal.staff.loader.session_with_staff), the account with
+its holder, the audit event of the viewing, the case events, the payments (the panel's
+and the timeline's in one), the plans with their installments and policy versions (as
+rows), the promises, the links with their messages (as rows), the names of the staff on
+the timeline, and the workbench panel's two (issue 17: the case's owner and last contact
+with its open tasks, joined; the outbox's messages and the calls the contact caps count,
+for "may I call now", in one). Then, when the viewing seals, the sealer's three (its
+lock; where the chain ends and what waits; the links and the head, which SQLite writes
+in two statements).
 The queue's five: the session with the member of staff, the currencies on file, the counts
 of the tabs, the page's rows (with their case's owner, last contact and next action), and
 "My work" (the agent's open tasks and the cases they own, in one statement).
