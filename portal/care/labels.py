@@ -117,6 +117,7 @@ EVENT_KINDS: dict[str, object] = {
     CaseEventKind.SMS_REPLY: _l("Text message reply"),
     CaseEventKind.MESSAGE_BLOCKED: _l("Message blocked"),
     CaseEventKind.MESSAGE_FAILED: _l("Message failed"),
+    CaseEventKind.MESSAGE_REQUEUED: _l("Message put back in the queue"),
     CaseEventKind.LINK_ISSUED: _l("Plan link created"),
     CaseEventKind.LINK_SENT: _l("Plan link message sent"),
     CaseEventKind.LINK_DELIVERED: _l("Plan link delivered"),

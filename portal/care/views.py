@@ -233,12 +233,15 @@ def _render_case(
     if case is None:
         abort(404)
     template = request.args.get("note_template") if request.method == "GET" else None
-    forms.setdefault("note_form", _LazyForm(lambda: workbench_views.note_form_for(template)))
+    staff = current_staff()
+    work = workbench_views.panel(case, staff)
+    # When the panel says "Do not call now", a note is not a call unless the agent says so.
+    call_allowed = work.call.allowed
+    forms.setdefault("note_form", _LazyForm(lambda: workbench_views.note_form_for(template, call_allowed)))
     forms.setdefault("task_form", _LazyForm(lambda: TaskForm(formdata=None)))
     forms.setdefault("promise_form", _LazyForm(lambda: PhonePromiseForm(formdata=None)))
     forms.setdefault("reason_form", _LazyForm(lambda: _reason_form(case.reason)))
     forms.setdefault("flag_form", _LazyForm(lambda: FlagForm(formdata=None)))
-    staff = current_staff()
     flag_names = labels.translated("care", "flag", labels.FLAGS)  # the choices' labels, as care_label words them
     return render_template(
         "care/account.html",
@@ -248,7 +251,7 @@ def _render_case(
         consent_flags=CONSENT_FLAGS,
         note_flags=NOTE_FLAGS,
         flag_choices=[(choice.value, flag_names[choice.value]) for choice in FLAG_CHOICES],
-        work=workbench_views.panel(case, staff),
+        work=work,
         note_templates=note_templates.TEMPLATES,
         note_template=note_templates.find(template),
         **forms,

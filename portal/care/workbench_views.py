@@ -159,9 +159,14 @@ def panel(case: queries.CaseFile, staff: Any) -> Panel:
     )
 
 
-def note_form_for(template_code: str | None) -> NoteForm:
-    """The note form, pre-filled from a note template when one is chosen."""
+def note_form_for(template_code: str | None, call_allowed: bool = True) -> NoteForm:
+    """The note form, pre-filled from a note template when one is chosen. Its "How" is a
+    phone call by default only while the rules allow a call: outside the cardholder's
+    contact hours (or over a cap, or with collection stopped) it starts at "No contact
+    (note only)", so that writing a note after 21:00 is not refused as a call nobody made."""
     form = NoteForm(formdata=None)
+    if not call_allowed:
+        form.channel.data = "none"
     template = find_template(template_code)
     if template is not None:
         form.outcome.data, form.channel.data, form.text.data = template.outcome, template.channel, str(template.text)

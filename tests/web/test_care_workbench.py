@@ -377,6 +377,29 @@ def test_a_call_back_set_for_later_does_not_lift_todays_call_cap(app, client, fr
 # --- note templates and the queue --------------------------------------------------------------
 
 
+def test_the_note_is_a_phone_call_by_default_only_while_a_call_is_allowed(app, client, frozen, policy, query):
+    (account_id,) = accounts(app, {"dpd": 40})
+
+    def how(page: str) -> str | None:
+        note = page[page.index('id="note-title"') : page.index('id="reason-title"')]
+        found = re.search(r'<option selected value="([a-z_]+)">', note[note.index('name="channel"') :])
+        return found[1] if found else None
+
+    sign_in(app, client)
+    assert how(client.get(f"/care/accounts/{account_id}").text) == "phone"  # noon: "You may call now."
+    frozen.set(datetime(2026, 11, 28, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai
+    sign_in(app, client, name="Late Agent")  # the noon session idled out
+    late = client.get(f"/care/accounts/{account_id}").text
+    assert "Do not call now: Outside contact hours" in late
+    assert how(late) == "none"  # "No contact (note only)": a note after hours is not a refused call
+    form = {"csrf_token": token(client), "outcome": "other", "channel": how(late), "text": "Letter prepared."}
+    assert client.post(f"/care/accounts/{account_id}/notes", data=form).status_code == 302
+    assert query(select(CallAttempt.id)) == []
+    frozen.set(NOON_SHANGHAI + timedelta(days=1))
+    sign_in(app, client, name="Next Agent")
+    assert how(client.get(f"/care/accounts/{account_id}").text) == "phone"  # the kept fields follow the hours
+
+
 def test_a_note_template_pre_fills_the_note_without_javascript(app, client, frozen, policy):
     (account_id,) = accounts(app, {"dpd": 40})
     sign_in(app, client)
