@@ -35,6 +35,8 @@ class CaseEventKind(StrEnum):
     SMS_REPLY = "sms_reply"
     MESSAGE_BLOCKED = "message_blocked"
     MESSAGE_FAILED = "message_failed"
+    # Staff put a failed or blocked message back in the queue (portal.notifications.monitor).
+    MESSAGE_REQUEUED = "message_requeued"
     LINK_ISSUED = "link_issued"
     LINK_REVOKED = "link_revoked"
     # The link funnel (``portal.links.models.LinkStep``), one entry per step reached.

@@ -26,6 +26,8 @@ from sqlalchemy import ColumnElement, and_, func, select
 from portal.accounts.models import CardAccount
 from portal.audit.actions import Action
 from portal.audit.service import Actor, record
+from portal.cases.models import CaseEventKind
+from portal.cases.service import add_event
 from portal.db_types import one_of, utcnow
 from portal.extensions import db
 from portal.links.status import REVOKED_REASON
@@ -165,7 +167,8 @@ def requeue_message(message_id: int, actor: Actor) -> OutboxMessage:
     ``secret_gone``, ``stale`` (a reminder of an earlier day), ``no_contact`` (nothing on
     file for its channel), ``still_blocked`` (detail: the rule). It goes now or is held
     for contact hours; attempts start again.
-    Audited (``outbox.requeued``, before and after). Flushes.
+    Audited (``outbox.requeued``, before and after) and on the case file
+    (``message_requeued``). Flushes.
     """
     query = select(OutboxMessage).where(OutboxMessage.id == message_id)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -195,6 +198,21 @@ def requeue_message(message_id: int, actor: Actor) -> OutboxMessage:
     message.held_reason = decision.reason if decision.action == HOLD else None
     message.blocked_reason = message.last_error = message.claimed_by = message.claimed_at = None
     db.session.flush()
+    # On the case file too, next to the failure or block it answers: who sent it again, and
+    # whether it goes now or waits for the cardholder's contact hours.
+    add_event(
+        account.id,
+        CaseEventKind.MESSAGE_REQUEUED,
+        actor,
+        {
+            "message": message.id,
+            "kind": message.kind,
+            "channel": message.channel,
+            "was": before["status"],
+            "held_reason": message.held_reason,
+            "send_after": decision.send_at.isoformat(),
+        },
+    )
     record(
         actor,
         Action.Outbox.REQUEUED,

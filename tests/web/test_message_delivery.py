@@ -339,6 +339,28 @@ def test_a_requeued_message_at_night_waits_for_contact_hours(app, client, query,
     assert message.held_reason == "outside_hours" and message.send_after == datetime(2026, 11, 29, 8, 0, tzinfo=SH)
 
 
+def test_a_requeue_goes_on_the_case_file_after_the_failure_it_answers(app, client, query, frozen):
+    account_id = account(app)
+    message_id = queue_reminder(app, account_id)
+    deliver(app, Refusing())
+    staff_id, *_ = signed_in_staff(app, client, Role.SUPERVISOR)
+    post(client, f"/care/messages/{message_id}/requeue")
+    kinds = list(query(select(CaseEvent.kind).where(CaseEvent.account_id == account_id).order_by(CaseEvent.id)))
+    assert kinds[-2:] == ["message_failed", "message_requeued"]
+    requeued = query.one(select(CaseEvent).where(CaseEvent.kind == "message_requeued"))
+    assert requeued.actor_id == str(staff_id)
+    assert (requeued.data["message"], requeued.data["was"], requeued.data["held_reason"]) == (message_id, "failed", None)
+    timeline = re.sub(r"\s+", " ", client.get(f"/care/accounts/{account_id}").get_data(as_text=True))
+    assert "Message put back in the queue" in timeline and "It goes now." in timeline
+
+    deliver(app, Refusing())  # it fails again; sent again at night, it waits for the morning
+    frozen.set(datetime(2026, 11, 28, 23, 0, tzinfo=SH))
+    signed_in_staff(app, client, Role.SUPERVISOR)
+    post(client, f"/care/messages/{message_id}/requeue")
+    timeline = client.get(f"/care/accounts/{account_id}").get_data(as_text=True)
+    assert "It waits for the cardholder's contact hours." in timeline
+
+
 def test_a_plan_link_message_is_not_requeued_a_new_link_is_sent(app, client, query, frozen):
     account_id = account(app)
     signed_in_staff(app, client, Role.AGENT)
