@@ -349,7 +349,8 @@ def test_a_requeue_goes_on_the_case_file_after_the_failure_it_answers(app, clien
     assert kinds[-2:] == ["message_failed", "message_requeued"]
     requeued = query.one(select(CaseEvent).where(CaseEvent.kind == "message_requeued"))
     assert requeued.actor_id == str(staff_id)
-    assert (requeued.data["message"], requeued.data["was"], requeued.data["held_reason"]) == (message_id, "failed", None)
+    data = requeued.data
+    assert (data["message"], data["was"], data["held_reason"]) == (message_id, "failed", None)
     timeline = re.sub(r"\s+", " ", client.get(f"/care/accounts/{account_id}").get_data(as_text=True))
     assert "Message put back in the queue" in timeline and "It goes now." in timeline
 
