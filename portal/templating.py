@@ -239,9 +239,13 @@ class PortalEnvironment(FlaskEnvironment):
     a template is compiled once per language (the language is part of the cache key) with
     each such call replaced by its result, exactly as the newstyle wrapper makes it:
     formatted with no variables (``%%`` becomes ``%``) and markup-safe where autoescaping is
-    on. A call with variables, another form (``ngettext``, ``pgettext``), text that does not
-    format, or a template that assigns ``_`` or ``gettext`` itself, is left to run as before;
-    so is any template compiled outside a request and without a forced language."""
+    on. A call with variables (``{% trans name=… %}``, ``_("…", n=…)``) becomes the
+    translated text, markup-safe where autoescaping is on, ``%``-formatted with them at
+    render time: what the wrapper does after its look-up, so the values are escaped alike.
+    Another form (``ngettext``, ``pgettext``: the form depends on the number), text that
+    does not format with the names given, or a template that assigns ``_`` or ``gettext``
+    itself, is left to run as before; so is any template compiled outside a request and
+    without a forced language."""
 
     template_class = _Template
 
@@ -297,8 +301,9 @@ def _compiling_language() -> str | None:
 
 
 def fold_translations(tree: nodes.Template, translations: Any) -> int:
-    """Replace each ``_("constant")``/``gettext("constant")`` call in ``tree`` by its text
-    in ``translations``, as Jinja's newstyle gettext returns it; return how many."""
+    """Replace each ``_("constant", …)``/``gettext("constant", …)`` call in ``tree`` by its
+    text in ``translations``, as Jinja's newstyle gettext returns it (formatted with the
+    call's variables at render time, when it has any); return how many."""
     if any(target.name in _GETTEXT_NAMES and target.ctx in ("store", "param") for target in tree.find_all(nodes.Name)):
         return 0  # the template names its own _ or gettext
     folded = 0
@@ -310,16 +315,23 @@ def fold_translations(tree: nodes.Template, translations: Any) -> int:
             and len(call.args) == 1
             and isinstance(call.args[0], nodes.Const)
             and isinstance(call.args[0].value, str)
-            and not call.kwargs
             and call.dyn_args is None
             and call.dyn_kwargs is None
         ):
             continue
+        names = [keyword.key for keyword in call.kwargs]
+        text = translations.ugettext(call.args[0].value)
         try:
-            text = translations.ugettext(call.args[0].value) % {}
+            shown = text % dict.fromkeys(names, "")  # formats with these names, as it will at render time
         except (KeyError, TypeError, ValueError):
             continue  # fails at render time too: left to do so there
-        _replace(tree, call, nodes.MarkSafeIfAutoescape(nodes.Const(text, lineno=call.lineno), lineno=call.lineno))
+        line = call.lineno
+        if not names:
+            _replace(tree, call, nodes.MarkSafeIfAutoescape(nodes.Const(shown, lineno=line), lineno=line))
+        else:  # the translated text, formatted with the variables as the wrapper formats them
+            values = nodes.Dict([nodes.Pair(nodes.Const(k.key), k.value, lineno=line) for k in call.kwargs])
+            template = nodes.MarkSafeIfAutoescape(nodes.Const(text, lineno=line), lineno=line)
+            _replace(tree, call, nodes.Mod(template, values, lineno=line))
         folded += 1
     return folded
 
