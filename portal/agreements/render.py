@@ -172,7 +172,7 @@ def _serialise_once(_document: Any, pdf: Any) -> None:
 # or notes, and its only list items are <li>, so the stylesheet it is laid out with
 # styles ``li::marker`` alone and leaves the rest out: the same pages, pixel for pixel.
 _UNIVERSAL_MARKER = "\n::marker {"
-_NOTE_RULES = re.compile(r"\n::(?:footnote|note)-[a-z]+ \{[^}]*\}")
+_NOTE_RULES = re.compile(r"\n::(?:footnote-call|footnote-marker|note-call|note-marker|note-callback) \{[^}]*\}")
 
 
 def lean_user_agent_css(stock: str) -> str | None:
@@ -182,7 +182,7 @@ def lean_user_agent_css(stock: str) -> str | None:
     if stock.count(_UNIVERSAL_MARKER) != 1:
         return None
     lean = _NOTE_RULES.sub("", stock.replace(_UNIVERSAL_MARKER, "\nli::marker {"))
-    if "\n::" in lean or "::footnote" in lean or "::note" in lean:
+    if "\n::" in lean:
         return None
     return lean
 
