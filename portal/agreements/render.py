@@ -190,12 +190,16 @@ def lean_user_agent_css(stock: str) -> str | None:
 def _html_class() -> type:
     """WeasyPrint's HTML document, laid out with `lean_user_agent_css` when it applies."""
     from weasyprint import CSS, HTML
-    from weasyprint.html import UA, UA_COUNTER_STYLE, UA_FORM_STYLESHEET
+    from weasyprint.css.counters import CounterStyle
+    from weasyprint.html import UA, UA_FORM_STYLESHEET
 
     lean = lean_user_agent_css(UA)
     if lean is None:
         return HTML
-    sheet = CSS(string=lean, counter_style=UA_COUNTER_STYLE)
+    # Its @counter-style rules go to a dictionary of their own: WeasyPrint's (filled when
+    # it read the stock stylesheet, and the one a layout uses) refuses "disc" and
+    # "decimal" a second time, with a warning each.
+    sheet = CSS(string=lean, counter_style=CounterStyle())
 
     class AgreementHTML(HTML):
         def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
