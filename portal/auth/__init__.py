@@ -161,6 +161,12 @@ def init_login(manager: LoginManager) -> None:
     manager.login_message = _l("Please sign in to see your account.")
     manager.login_message_category = "info"
     manager.session_protection = "basic"
+    # The session check reads the signed-in identity with the session's row.
+    from portal.auth.server_sessions import read_with_session
+    from portal.staff.loader import session_with_staff  # it builds on StaffIdentity, above
+
+    read_with_session("c", session_with_account)
+    read_with_session("s", session_with_staff)
 
     @manager.user_loader
     def load_user(user_id: str) -> CardholderIdentity | StaffIdentity | None:

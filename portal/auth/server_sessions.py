@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 
 from portal import redis_store
 from portal.auth.models import WebSession
@@ -124,21 +125,27 @@ _COLUMNS = (
 _CHECK = select(*_COLUMNS).where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 
 
+# Readers of a signed-in identity that read it with the session's row, by the principal's
+# kind ("c", "s"): each is given the sessions table, the columns the check reads, the
+# token's hash and the identity's id, and returns the session's row (or None). The layers
+# that load identities register them (portal.auth.init_login): this module knows none.
+IdentityReader = Callable[[Table, tuple[ColumnElement[Any], ...], str, int], Any]
+_READERS: dict[str, IdentityReader] = {}
+
+
+def read_with_session(kind: str, reader: IdentityReader) -> None:
+    """Have the check of a ``kind`` principal's session read its identity in the same
+    statement (``reader``): the page reads it next anyway, so one statement does for both."""
+    _READERS[kind] = reader
+
+
 def _session_row(hashed: str, principal: str) -> Any:
     """The session's row (``session_id``, ``principal``, ``created_at``, ``last_seen_at``,
-    ``ended_at``) or None. A cardholder's is read with the account it signed in to, and a
-    member of staff's with their record, which the page reads next anyway
-    (``portal.auth.session_with_account``, ``portal.staff.loader.session_with_staff``):
-    one statement for both."""
+    ``ended_at``) or None, read with the identity where a reader is registered."""
     kind, _, raw_id = principal.partition(":")
-    if kind == "c" and raw_id.isdigit():
-        from portal.auth import session_with_account  # portal.auth builds on this module
-
-        return session_with_account(_SESSIONS, _COLUMNS, hashed, int(raw_id))
-    if kind == "s" and raw_id.isdigit():
-        from portal.staff.loader import session_with_staff  # it builds on portal.auth
-
-        return session_with_staff(_SESSIONS, _COLUMNS, hashed, int(raw_id))
+    reader = _READERS.get(kind)
+    if reader is not None and raw_id.isdigit():
+        return reader(_SESSIONS, _COLUMNS, hashed, int(raw_id))
     return db.session.execute(_CHECK, {"token_hash": hashed}).one_or_none()
 
 
