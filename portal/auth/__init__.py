@@ -101,8 +101,9 @@ def session_with_account(
     (``portal.sessions``) and the account (Flask-Login's loader). As one statement that is
     one round trip and one statement's overhead fewer on every cardholder request. The
     session's verdict is the session row's alone, as before: the account is joined to it
-    (LEFT OUTER), and kept for the loader whatever the verdict, since a refused session
-    signs the request out and a signed-out request never asks for it."""
+    (LEFT OUTER). Only the latest check's read is kept, and the loader takes it at most
+    once (a refused session is signed out: Flask-Login's logout runs the loader, which
+    takes it then)."""
     names = _page_loads() if has_request_context() else ()
     row = (
         db.session.execute(
@@ -113,7 +114,9 @@ def session_with_account(
         .first()
     )
     if row is not None:
-        g.setdefault(_READ_WITH_SESSION, ((account_id, names), row.CardAccount))
+        setattr(g, _READ_WITH_SESSION, ((account_id, names), row.CardAccount))
+    else:
+        g.pop(_READ_WITH_SESSION, None)  # nothing older stands in for this check's
     return row
 
 

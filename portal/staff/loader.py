@@ -71,14 +71,17 @@ def session_with_staff(
 ) -> Row[Any] | None:
     """The row of ``session_columns`` of the session whose token hashes to ``token_hash``
     (None: there is none), read in one statement with what :func:`load_staff` reads of
-    the member of staff it signed in (found here afterwards, whatever the verdict: a
-    refused session signs the request out, and a signed-out request never asks for it).
-    The cardholder's twin is ``portal.auth.session_with_account``."""
+    the member of staff it signed in, found here afterwards: only the latest check's read
+    is kept, taken at most once (a refused session is signed out, and Flask-Login's logout
+    runs the loader, which takes it then). The cardholder's twin is
+    ``portal.auth.session_with_account``."""
     row = db.session.execute(
         _with_session(sessions, session_columns), {"staff_id": staff_id, "token_hash": token_hash}
     ).first()
     if row is not None:
-        g.setdefault(_READ_WITH_SESSION, (staff_id, row))
+        setattr(g, _READ_WITH_SESSION, (staff_id, row))
+    else:
+        g.pop(_READ_WITH_SESSION, None)  # nothing older stands in for this check's
     return row
 
 
