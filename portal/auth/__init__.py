@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import cache, wraps
 from typing import Any, TypeVar
 
@@ -79,14 +79,31 @@ def load_account(account_id: int, *relationships: QueryableAttribute[Any] | str)
     (:func:`session_with_account`) and the same relationships, that account is the answer
     and no statement is sent."""
     names = tuple(r if isinstance(r, str) else r.key for r in relationships)
-    read = g.pop(_READ_WITH_SESSION, None)
-    if read is not None and read[0] == (account_id, names):
-        found: CardAccount | None = read[1]
+    row = take_read(_READ_WITH_SESSION, (account_id, names))
+    if row is not None:
+        found: CardAccount | None = row.CardAccount
         return found
     return db.session.execute(_account_query(names), {"account_id": account_id}).unique().scalar_one_or_none()
 
 
-_READ_WITH_SESSION = "portal_account_read_with_session"  # g: ((account id, page loads), account)
+_READ_WITH_SESSION = "portal_account_read_with_session"  # g: ((account id, page loads), row)
+
+
+def keep_read(slot: str, key: Hashable, row: Row[Any] | None) -> None:
+    """Keep in ``g`` (under ``slot``) what this request's session check read of the
+    signed-in identity, for its loader (:func:`take_read`); only the latest check's read
+    stands: a check that found no session (``row`` None) drops an older one."""
+    if row is None:
+        g.pop(slot, None)
+    else:
+        setattr(g, slot, (key, row))
+
+
+def take_read(slot: str, key: Hashable) -> Row[Any] | None:
+    """The row :func:`keep_read` kept under ``slot`` for ``key`` (None: none), taken at
+    most once."""
+    kept = g.pop(slot, None)
+    return kept[1] if kept is not None and kept[0] == key else None
 
 
 def session_with_account(
@@ -113,10 +130,7 @@ def session_with_account(
         .unique()
         .first()
     )
-    if row is not None:
-        setattr(g, _READ_WITH_SESSION, ((account_id, names), row.CardAccount))
-    else:
-        g.pop(_READ_WITH_SESSION, None)  # nothing older stands in for this check's
+    keep_read(_READ_WITH_SESSION, (account_id, names), row)
     return row
 
 

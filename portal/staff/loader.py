@@ -16,10 +16,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from flask import g
 from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, case, func, select
 
-from portal.auth import StaffIdentity
+from portal.auth import StaffIdentity, keep_read, take_read
 from portal.db_types import one_of
 from portal.extensions import db
 from portal.payments.review import WAITING_COUNT
@@ -36,7 +35,7 @@ _READ = (
     ),
 )
 _LOAD = select(*_READ).where(StaffUser.id == bindparam("staff_id"))
-_READ_WITH_SESSION = "portal_staff_read_with_session"  # g: (staff id, row of _READ or None)
+_READ_WITH_SESSION = "portal_staff_read_with_session"  # g: (staff id, row of _READ)
 
 
 class LoadedStaff(StaffIdentity):
@@ -54,10 +53,8 @@ def load_staff(staff_id: int) -> LoadedStaff | None:
     """The member of staff with this id, if active and enrolled (else None: a deactivated
     or not-yet-enrolled member of staff has no session at all). Read with the request's
     session check when that came first (:func:`session_with_staff`), else on its own."""
-    read = g.pop(_READ_WITH_SESSION, None)
-    if read is not None and read[0] == staff_id:
-        found = read[1]
-    else:
+    found = take_read(_READ_WITH_SESSION, staff_id)
+    if found is None:
         found = db.session.execute(_LOAD, {"staff_id": staff_id}).first()
     if found is None or found.StaffUser is None:
         return None
@@ -78,10 +75,7 @@ def session_with_staff(
     row = db.session.execute(
         _with_session(sessions, session_columns), {"staff_id": staff_id, "token_hash": token_hash}
     ).first()
-    if row is not None:
-        setattr(g, _READ_WITH_SESSION, (staff_id, row))
-    else:
-        g.pop(_READ_WITH_SESSION, None)  # nothing older stands in for this check's
+    keep_read(_READ_WITH_SESSION, staff_id, row)
     return row
 
 
